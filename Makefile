@@ -1,0 +1,140 @@
+# GoLite — build, test, run, bench, install.
+#
+#   make            build everything into build/
+#   make run        mount ./golite.data at ./mnt (foreground-free, see README)
+#   make test       unit, model, crash and mount tests
+#   make asan-test  the same tests built with AddressSanitizer + UBSan
+#   make bench      engine and fio benchmarks
+#   make install    PREFIX=/usr/local DESTDIR=
+
+ifeq ($(origin CC),default)
+CC       := gcc
+endif
+BUILD    ?= build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+
+PKGS      := liburcu-memb liburcu-cds fuse3 liblz4 libzstd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs liburcu-memb liburcu-cds liblz4 libzstd 2>/dev/null)
+FUSE_LIBS  := $(shell pkg-config --libs fuse3 2>/dev/null)
+
+OPT      ?= -O2
+SAN      ?=
+CFLAGS   ?=
+CFLAGS   += -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread \
+            -fno-strict-aliasing -Iinclude -Iengine $(PKG_CFLAGS) $(SAN)
+LDFLAGS  += -pthread $(SAN)
+LIBS     := $(PKG_LIBS) -lm
+
+ENGINE_SRC := $(sort $(wildcard engine/*.c))
+FS_SRC     := $(sort $(wildcard fs/*.c))
+CLI_SRC    := $(sort $(wildcard cli/*.c))
+BENCH_SRC  := $(sort $(wildcard bench/*.c))
+TEST_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+TEST_LIB_SRC := $(sort $(filter-out tests/unit/test_%,$(wildcard tests/unit/*.c)))
+
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/obj/%.o)
+FS_OBJ     := $(FS_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_LIB_OBJ := $(TEST_LIB_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_BIN   := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+LIB        := $(BUILD)/libgolite.a
+GOLITEFS   := $(BUILD)/golitefs
+GOLITE     := $(BUILD)/golite
+BENCH_BIN  := $(BUILD)/golite-bench
+
+PROGRAMS := $(LIB)
+ifneq ($(FS_SRC),)
+PROGRAMS += $(GOLITEFS)
+endif
+ifneq ($(CLI_SRC),)
+PROGRAMS += $(GOLITE)
+endif
+
+.PHONY: all deps test unit-test fs-test asan asan-test run bench bench-engine \
+        bench-fio install uninstall clean torture fuzz tsan-test valgrind-test
+
+all: deps $(PROGRAMS) $(TEST_BIN)
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/obj/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB): $(ENGINE_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(GOLITEFS): $(FS_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(FS_OBJ) $(LIB) $(FUSE_LIBS) $(LIBS)
+
+$(GOLITE): $(CLI_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_LIB_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(TEST_LIB_OBJ) $(LIB) -lcriterion $(LIBS)
+
+# ---- tests ----------------------------------------------------------------
+
+# Unit, model, crash and concurrency suites, then the mount suites.
+test: all
+	@scripts/run-tests.sh $(BUILD)
+
+unit-test: all
+	@scripts/run-tests.sh --unit $(BUILD)
+
+fs-test: all
+	@scripts/run-tests.sh --fs $(BUILD)
+
+asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
+
+asan-test: asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    scripts/run-tests.sh build-asan
+
+# ---- running --------------------------------------------------------------
+
+DATADIR ?= ./golite.data
+MNT     ?= ./mnt
+
+run: all
+	@scripts/run.sh $(DATADIR) $(MNT)
+
+# ---- benchmarks -----------------------------------------------------------
+
+$(BENCH_BIN): $(BENCH_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(BENCH_OBJ) $(LIB) \
+	    $(shell pkg-config --libs lmdb sqlite3) -lleveldb -lrocksdb $(LIBS)
+
+bench-engine: all $(BENCH_BIN)
+	@scripts/bench-engine.sh $(BUILD)
+
+bench-fio: all
+	@scripts/bench-fio.sh $(BUILD)
+
+bench: bench-engine bench-fio
+
+# ---- install --------------------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
+	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 0755 $(filter-out $(LIB),$(PROGRAMS)) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 include/golite.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' scripts/golite.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/golite.pc
+
+clean:
+	rm -rf build build-asan build-tsan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

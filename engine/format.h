@@ -1,0 +1,100 @@
+/*
+ * format.h — the engine's internal key and entry format, shared by the
+ * memtable, the write-ahead log and SSTables.
+ *
+ * Internal key (ikey): the 4-byte big-endian table id, then the user key.
+ * Big-endian makes memcmp() order group keys by table, then by user key:
+ *
+ *     +----------------+---------------------------+
+ *     | table id BE32  | user key (1..8192 bytes)  |
+ *     +----------------+---------------------------+
+ *
+ * Each write carries a sequence number (56 bits, strictly increasing across
+ * the store) and a kind. Versions of one ikey are ordered newest first
+ * (descending sequence). In SSTables an entry's key is the ikey followed
+ * by an 8-byte little-endian trailer, (seq << 8) | kind, as LevelDB does:
+ *
+ *     +-----------+-------------------------------+
+ *     | ikey      | trailer LE64 = seq<<8 | kind  |
+ *     +-----------+-------------------------------+
+ *
+ * Invariants:
+ *   1. ikeys compare with ikey_cmp(): memcmp over the common length, then
+ *      the shorter first.
+ *   2. Entries compare by ikey ascending, then sequence descending.
+ *   3. Sequence 0 is never assigned; SEQ_MAX means "newest".
+ */
+#ifndef GOLITE_FORMAT_H
+#define GOLITE_FORMAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "util.h"
+
+#define SEQ_MAX ((UINT64_C(1) << 56) - 1)
+
+/* What an entry records. Stored in WAL records and SSTables: never renumber. */
+enum entry_kind {
+	KIND_DELETE = 0,  /* a tombstone: the key is absent */
+	KIND_VALUE = 1,   /* a plain value written through the API */
+	KIND_META = 2,    /* a file record written through the mount (see vfile.h) */
+	KIND_MAX = KIND_META,
+};
+
+/* Table ids. 0..15 are the store's own; user tables start at 16. */
+#define TABLE_ID_CATALOG    0u   /* table names -> ids (see catalog.h) */
+#define TABLE_ID_CHUNKS     1u   /* file chunks of large files (see vfile.h) */
+#define TABLE_ID_FIRST_USER 16u
+
+#define IKEY_PREFIX 4u                                   /* table id bytes */
+#define IKEY_MAX (IKEY_PREFIX + 8192u)                   /* = 4 + GOLITE_MAX_KEY_SIZE */
+#define TRAILER_SIZE 8u
+
+static inline int ikey_cmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+	size_t n = alen < blen ? alen : blen;
+	int c = memcmp(a, b, n);
+	if (c)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+/* Builds an ikey in buf (IKEY_PREFIX + klen bytes). Returns its length. */
+static inline size_t ikey_make(uint8_t *buf, uint32_t table_id, const void *key, size_t klen)
+{
+	put_be32(buf, table_id);
+	memcpy(buf + IKEY_PREFIX, key, klen);
+	return IKEY_PREFIX + klen;
+}
+
+static inline uint32_t ikey_table(const void *ikey)
+{
+	return get_be32(ikey);
+}
+
+static inline uint64_t trailer_pack(uint64_t seq, unsigned kind)
+{
+	return (seq << 8) | kind;
+}
+
+static inline uint64_t trailer_seq(uint64_t t) { return t >> 8; }
+static inline unsigned trailer_kind(uint64_t t) { return (unsigned)(t & 0xff); }
+
+/*
+ * Compares two SSTable keys (ikey || trailer): ikey ascending, then trailer
+ * descending (newest first). Both lengths include the trailer.
+ */
+static inline int skey_cmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+	int c = ikey_cmp(a, alen - TRAILER_SIZE, b, blen - TRAILER_SIZE);
+	if (c)
+		return c;
+	uint64_t ta = get_le64((const uint8_t *)a + alen - TRAILER_SIZE);
+	uint64_t tb = get_le64((const uint8_t *)b + blen - TRAILER_SIZE);
+	return ta > tb ? -1 : ta < tb;
+}
+
+#endif /* GOLITE_FORMAT_H */

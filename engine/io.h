@@ -1,0 +1,91 @@
+/*
+ * io.h — the one door through which the engine touches files.
+ *
+ * Every open, read, write, sync, rename, unlink and directory sync the
+ * engine does goes through these functions, so that a test can make any one
+ * of them fail (io_set_fault_hook) and observe how the store copes.
+ *
+ * Every function returns 0 (or a byte count where stated) on success and a
+ * negative errno value on failure; errno itself is not used. Reads and
+ * writes are retried on EINTR and completed on short transfers, so callers
+ * never see a partial result that is not an error.
+ */
+#ifndef GOLITE_IO_H
+#define GOLITE_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum io_op {
+	IO_OPEN,
+	IO_CLOSE,
+	IO_PREAD,
+	IO_PWRITE,
+	IO_FDATASYNC,
+	IO_FSYNC,
+	IO_SYNCDIR,
+	IO_RENAME,
+	IO_UNLINK,
+	IO_TRUNCATE,
+	IO_MKDIR,
+	IO_LOCK,
+	IO_OP_COUNT,
+};
+
+const char *io_op_name(enum io_op op);
+
+/*
+ * A fault hook is called before each operation. It returns 0 to let the
+ * operation run, or a positive errno value to make it fail without doing
+ * anything. For IO_PWRITE it may instead lower *len to make the write
+ * short: the first *len bytes are written and the call fails with ENOSPC,
+ * as a full disk would. path is NULL for operations on an fd.
+ * The hook runs on whatever thread does the I/O and must be thread-safe.
+ */
+typedef int (*io_fault_fn)(void *ctx, enum io_op op, const char *path, int fd,
+			   size_t *len);
+
+/* Installs (or, with fn NULL, removes) the process-wide fault hook. */
+void io_set_fault_hook(io_fault_fn fn, void *ctx);
+
+/* Number of operations of each kind since the process started (for tests
+ * and stats). */
+uint64_t io_op_count(enum io_op op);
+
+int io_open(const char *path, int flags, mode_t mode);  /* returns fd >= 0 */
+int io_close(int fd);
+/* Reads exactly n bytes at off; returns the bytes read, fewer only at EOF. */
+ssize_t io_pread(int fd, void *buf, size_t n, uint64_t off);
+/* Writes exactly n bytes at off. */
+int io_pwrite(int fd, const void *buf, size_t n, uint64_t off);
+int io_fdatasync(int fd);
+int io_fsync(int fd);
+/* fsyncs a directory, making renames, creations and unlinks in it durable. */
+int io_sync_dir(const char *dir);
+int io_rename(const char *from, const char *to);
+int io_unlink(const char *path);
+int io_ftruncate(int fd, uint64_t size);
+int io_mkdir(const char *path, mode_t mode);
+/* Takes an exclusive (or shared) non-blocking flock on fd. -EWOULDBLOCK if
+ * another open file description holds it. */
+int io_flock(int fd, bool exclusive);
+
+/* Size of an open file. */
+int io_file_size(int fd, uint64_t *size);
+
+/*
+ * Reads a whole file into a malloc()ed buffer (*data, *len) that the caller
+ * frees. Files larger than max_len fail with -EFBIG.
+ */
+int io_read_file(const char *path, size_t max_len, uint8_t **data, size_t *len);
+
+/*
+ * Writes a file atomically: path.tmp is written, fsynced, renamed over path,
+ * and the directory synced. On failure path is untouched and the temporary
+ * file removed.
+ */
+int io_write_file_atomic(const char *dir, const char *name, const void *data, size_t len);
+
+#endif /* GOLITE_IO_H */

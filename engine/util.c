@@ -1,0 +1,191 @@
+/*
+ * util.c — fatal errors, allocation, locks, hashing and per-thread error
+ * messages. See util.h.
+ */
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "golite.h"
+
+void util_fatal(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "golite: fatal: %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		FATAL("out of memory allocating %zu bytes", n);
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		FATAL("out of memory allocating %zu x %zu bytes", n, size);
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		FATAL("out of memory reallocating %zu bytes", n);
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	return xmemdup(s, strlen(s) + 1);
+}
+
+void *xmemdup(const void *p, size_t n)
+{
+	void *q = xmalloc(n);
+	if (n)
+		memcpy(q, p, n);
+	return q;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		FATAL("out of memory formatting a string");
+	va_end(ap);
+	return s;
+}
+
+void mutex_init(pthread_mutex_t *m)
+{
+	if (pthread_mutex_init(m, NULL))
+		FATAL("pthread_mutex_init");
+}
+
+void mutex_lock(pthread_mutex_t *m)
+{
+	int e = pthread_mutex_lock(m);
+	if (e)
+		FATAL("pthread_mutex_lock: %s", strerror(e));
+}
+
+void mutex_unlock(pthread_mutex_t *m)
+{
+	int e = pthread_mutex_unlock(m);
+	if (e)
+		FATAL("pthread_mutex_unlock: %s", strerror(e));
+}
+
+void cond_init(pthread_cond_t *c)
+{
+	pthread_condattr_t a;
+	if (pthread_condattr_init(&a) || pthread_condattr_setclock(&a, CLOCK_MONOTONIC) ||
+	    pthread_cond_init(c, &a))
+		FATAL("pthread_cond_init");
+	pthread_condattr_destroy(&a);
+}
+
+void cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+{
+	int e = pthread_cond_wait(c, m);
+	if (e)
+		FATAL("pthread_cond_wait: %s", strerror(e));
+}
+
+bool cond_wait_until(pthread_cond_t *c, pthread_mutex_t *m, uint64_t deadline_ns)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(deadline_ns / 1000000000ull),
+		.tv_nsec = (long)(deadline_ns % 1000000000ull),
+	};
+	int e = pthread_cond_timedwait(c, m, &ts);
+	if (e == ETIMEDOUT)
+		return false;
+	if (e)
+		FATAL("pthread_cond_timedwait: %s", strerror(e));
+	return true;
+}
+
+void cond_broadcast(pthread_cond_t *c)
+{
+	if (pthread_cond_broadcast(c))
+		FATAL("pthread_cond_broadcast");
+}
+
+void cond_signal(pthread_cond_t *c)
+{
+	if (pthread_cond_signal(c))
+		FATAL("pthread_cond_signal");
+}
+
+uint64_t hash64(const void *p, size_t n)
+{
+	return XXH3_64bits(p, n);
+}
+
+/* ---- per-thread error messages ---- */
+
+static __thread char error_msg[512];
+
+int set_error_v(int err, const char *fmt, va_list ap)
+{
+	vsnprintf(error_msg, sizeof(error_msg), fmt, ap);
+	return err;
+}
+
+int set_error(int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	set_error_v(err, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+void clear_error(void)
+{
+	error_msg[0] = '\0';
+}
+
+const char *last_error(void)
+{
+	return error_msg;
+}
+
+int errno_to_golite(int e)
+{
+	switch (e) {
+	case ENOSPC:
+	case EDQUOT:
+	case EFBIG:
+		return GOLITE_ENOSPC;
+	case EROFS:
+		return GOLITE_EROFS;
+	case ENOENT:
+		return GOLITE_ENOTFOUND;
+	case EEXIST:
+		return GOLITE_EEXIST;
+	case EWOULDBLOCK:
+		return GOLITE_ELOCKED;
+	case ENOMEM:
+		FATAL("out of memory in a system call");
+	default:
+		return GOLITE_EIO;
+	}
+}
