@@ -1,0 +1,183 @@
+/*
+ * bench_rocksdb.c — RocksDB through its C API (rocksdb/c.h).
+ *
+ * Options are db_bench's defaults, which are RocksDB's own Options():
+ *   - write_buffer_size 64 MiB, max_write_buffer_number 2, level-0
+ *     compaction at 4 files, target_file_size_base 64 MiB,
+ *     max_bytes_for_level_base 256 MiB, max_background_jobs 2, the block
+ *     based table with 4 KiB blocks and its default block cache, Snappy
+ *     compression (Debian's library is built with it);
+ *   - no bloom filter (db_bench's --bloom_bits=-1 keeps the table's default,
+ *     which has none);
+ *   - writes with sync=false, or sync=true for a store opened for synced
+ *     writes (fillsync); the WAL is always on (db_bench's default);
+ *   - reads with the default read options.
+ * Costs of the C API that db_bench (C++) does not pay: rocksdb_get()
+ * returns a malloc()ed copy of the value (one allocation per get, counted),
+ * and each call goes through a small wrapper.
+ * Batches are one rocksdb_writebatch per thread, cleared and reused. The
+ * scan is an iterator from the first key.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rocksdb/c.h>
+
+#include "bench.h"
+
+struct bench_db {
+	rocksdb_t *db;
+	rocksdb_options_t *options;
+	rocksdb_writeoptions_t *write;
+	rocksdb_readoptions_t *read;
+};
+
+struct bench_thread {
+	struct bench_db *db;
+	rocksdb_writebatch_t *batch;
+};
+
+/* Records a RocksDB error string (and frees it). Returns -1. */
+static int fail(const char *what, char *err)
+{
+	bench_error("%s: %s", what, err ? err : "unknown error");
+	rocksdb_free(err);
+	return -1;
+}
+
+static void rdb_describe(char *buf, size_t len)
+{
+	snprintf(buf, len, "RocksDB (Debian librocksdb), C API, db_bench defaults "
+		 "(64 MiB write buffer, 2 background jobs, Snappy, no bloom filter)");
+}
+
+static int rdb_open(const char *dir, const struct bench_open_options *o,
+		    struct bench_db **out)
+{
+	struct bench_db *d = calloc(1, sizeof(*d));
+	char *err = NULL;
+
+	if (d == NULL)
+		return bench_error("out of memory");
+	d->options = rocksdb_options_create();
+	rocksdb_options_set_create_if_missing(d->options, 1);
+	d->write = rocksdb_writeoptions_create();
+	rocksdb_writeoptions_set_sync(d->write, o->sync);
+	d->read = rocksdb_readoptions_create();
+	d->db = rocksdb_open(d->options, dir, &err);
+	if (err != NULL) {
+		fail("rocksdb_open", err);
+		rocksdb_readoptions_destroy(d->read);
+		rocksdb_writeoptions_destroy(d->write);
+		rocksdb_options_destroy(d->options);
+		free(d);
+		return -1;
+	}
+	*out = d;
+	return 0;
+}
+
+static void rdb_close(struct bench_db *d)
+{
+	if (d == NULL)
+		return;
+	rocksdb_close(d->db);
+	rocksdb_readoptions_destroy(d->read);
+	rocksdb_writeoptions_destroy(d->write);
+	rocksdb_options_destroy(d->options);
+	free(d);
+}
+
+static int rdb_thread_open(struct bench_db *d, struct bench_thread **out)
+{
+	struct bench_thread *t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return bench_error("out of memory");
+	t->db = d;
+	t->batch = rocksdb_writebatch_create();
+	*out = t;
+	return 0;
+}
+
+static void rdb_thread_close(struct bench_thread *t)
+{
+	rocksdb_writebatch_destroy(t->batch);
+	free(t);
+}
+
+static int rdb_put(struct bench_thread *t, const void *key, size_t klen,
+		   const void *value, size_t vlen)
+{
+	char *err = NULL;
+	rocksdb_put(t->db->db, t->db->write, key, klen, value, vlen, &err);
+	return err ? fail("rocksdb_put", err) : 0;
+}
+
+static int rdb_get(struct bench_thread *t, const void *key, size_t klen,
+		   void *buf, size_t cap, size_t *vlen)
+{
+	char *err = NULL;
+	size_t len = 0;
+	char *v = rocksdb_get(t->db->db, t->db->read, key, klen, &len, &err);
+	if (err != NULL)
+		return fail("rocksdb_get", err);
+	if (v == NULL)
+		return BENCH_NOTFOUND;
+	*vlen = len;
+	if (len > cap) {
+		rocksdb_free(v);
+		return bench_error("value of %zu bytes, buffer of %zu", len, cap);
+	}
+	memcpy(buf, v, len);
+	rocksdb_free(v);
+	return BENCH_FOUND;
+}
+
+static int rdb_del(struct bench_thread *t, const void *key, size_t klen)
+{
+	char *err = NULL;
+	rocksdb_delete(t->db->db, t->db->write, key, klen, &err);
+	return err ? fail("rocksdb_delete", err) : 0;
+}
+
+static int rdb_batch_put(struct bench_thread *t, const struct bench_kv *kv, size_t n)
+{
+	char *err = NULL;
+	rocksdb_writebatch_clear(t->batch);
+	for (size_t i = 0; i < n; i++)
+		rocksdb_writebatch_put(t->batch, kv[i].key, kv[i].klen,
+				       kv[i].value, kv[i].vlen);
+	rocksdb_write(t->db->db, t->db->write, t->batch, &err);
+	return err ? fail("rocksdb_write", err) : 0;
+}
+
+static int rdb_scan(struct bench_thread *t, struct bench_scan *s)
+{
+	char *err = NULL;
+	rocksdb_iterator_t *it = rocksdb_create_iterator(t->db->db, t->db->read);
+	for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it);
+	     rocksdb_iter_next(it)) {
+		size_t klen, vlen;
+		const char *k = rocksdb_iter_key(it, &klen);
+		(void)rocksdb_iter_value(it, &vlen);
+		bench_scan_entry(s, k, klen, vlen);
+	}
+	rocksdb_iter_get_error(it, &err);
+	rocksdb_iter_destroy(it);
+	return err ? fail("iterator", err) : 0;
+}
+
+const struct bench_system bench_rocksdb = {
+	.name = "rocksdb",
+	.describe = rdb_describe,
+	.open = rdb_open,
+	.close = rdb_close,
+	.thread_open = rdb_thread_open,
+	.thread_close = rdb_thread_close,
+	.put = rdb_put,
+	.get = rdb_get,
+	.del = rdb_del,
+	.batch_put = rdb_batch_put,
+	.scan = rdb_scan,
+};
