@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,7 +29,7 @@ static const char *const op_names[IO_OP_COUNT] = {
 	[IO_PWRITE] = "pwrite",     [IO_FDATASYNC] = "fdatasync",
 	[IO_FSYNC] = "fsync",       [IO_SYNCDIR] = "syncdir", [IO_RENAME] = "rename",
 	[IO_UNLINK] = "unlink",     [IO_TRUNCATE] = "truncate", [IO_MKDIR] = "mkdir",
-	[IO_LOCK] = "lock",
+	[IO_LOCK] = "lock",         [IO_FALLOCATE] = "fallocate",
 };
 
 const char *io_op_name(enum io_op op)
@@ -255,4 +256,55 @@ int io_write_file_atomic(const char *dir, const char *name, const void *data, si
 		return r;
 	}
 	return io_sync_dir(dir);
+}
+
+int io_reserve(int fd, uint64_t off, uint64_t len)
+{
+	int e = fault(IO_FALLOCATE, NULL, fd, NULL);
+	if (e)
+		return -e;
+	int r;
+	do
+		r = fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int io_list_numbered(const char *dir, const char *suffix, uint64_t **nums, size_t *count)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return -errno;
+	size_t n = 0, cap = 16, slen = strlen(suffix);
+	uint64_t *v = xmalloc(cap * sizeof(*v));
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		if (len <= slen || strcmp(de->d_name + len - slen, suffix) != 0)
+			continue;
+		uint64_t num = 0;
+		size_t i;
+		for (i = 0; i < len - slen; i++) {
+			char c = de->d_name[i];
+			if (c < '0' || c > '9' || num > UINT64_MAX / 10)
+				break;
+			num = num * 10 + (uint64_t)(c - '0');
+		}
+		if (i != len - slen)
+			continue;
+		if (n == cap)
+			v = xrealloc(v, (cap *= 2) * sizeof(*v));
+		v[n++] = num;
+	}
+	closedir(d);
+	qsort(v, n, sizeof(*v), cmp_u64);
+	*nums = v;
+	*count = n;
+	return 0;
 }

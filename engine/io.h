@@ -31,6 +31,7 @@ enum io_op {
 	IO_TRUNCATE,
 	IO_MKDIR,
 	IO_LOCK,
+	IO_FALLOCATE,
 	IO_OP_COUNT,
 };
 
@@ -71,6 +72,19 @@ int io_mkdir(const char *path, mode_t mode);
 /* Takes an exclusive (or shared) non-blocking flock on fd. -EWOULDBLOCK if
  * another open file description holds it. */
 int io_flock(int fd, bool exclusive);
+
+/*
+ * Reserves disk space for [off, off+len) without changing the file size
+ * (FALLOC_FL_KEEP_SIZE), so later writes there cannot fail for lack of
+ * space. -EOPNOTSUPP where the filesystem cannot.
+ */
+int io_reserve(int fd, uint64_t off, uint64_t len);
+
+/*
+ * Lists the names in dir that end with suffix and whose stem is a decimal
+ * file number, sorted by number. *nums is malloc()ed (free it).
+ */
+int io_list_numbered(const char *dir, const char *suffix, uint64_t **nums, size_t *count);
 
 /* Size of an open file. */
 int io_file_size(int fd, uint64_t *size);

@@ -1,0 +1,97 @@
+/*
+ * arena.c — lock-free bump allocator. See arena.h.
+ *
+ * Allocation takes fetch_add on the current block's offset. A thread whose
+ * reservation runs past the end allocates a new block and tries to install
+ * it with compare-and-swap. Requests larger
+ * than a quarter of a block get a block of their own, so the waste at the
+ * end of a block stays under a quarter. A thread that loses the race to
+ * install a new block frees its own (nobody has seen it) and retries.
+ */
+#include "arena.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "util.h"
+
+struct arena_block {
+	struct arena_block *next;   /* in arena.blocks */
+	_Atomic size_t used;
+	size_t cap;
+	_Alignas(16) unsigned char data[];
+};
+
+static struct arena_block *block_new(size_t cap)
+{
+	struct arena_block *b = xmalloc(sizeof(*b) + cap);
+	atomic_init(&b->used, 0);
+	b->cap = cap;
+	b->next = NULL;
+	return b;
+}
+
+/* Makes b owned by the arena (freed by arena_destroy, counted in memory). */
+static void block_adopt(struct arena *a, struct arena_block *b)
+{
+	atomic_fetch_add_explicit(&a->memory, sizeof(*b) + b->cap, memory_order_relaxed);
+	struct arena_block *head = atomic_load_explicit(&a->blocks, memory_order_relaxed);
+	do
+		b->next = head;
+	while (!atomic_compare_exchange_weak_explicit(&a->blocks, &head, b, memory_order_release,
+						      memory_order_relaxed));
+}
+
+void arena_init(struct arena *a, size_t block_size)
+{
+	if (block_size < 4096)
+		block_size = 4096;
+	a->block_size = block_size;
+	atomic_init(&a->memory, 0);
+	atomic_init(&a->blocks, NULL);
+	atomic_init(&a->cur, NULL);
+	struct arena_block *b = block_new(block_size);
+	block_adopt(a, b);
+	atomic_store(&a->cur, b);
+}
+
+void arena_destroy(struct arena *a)
+{
+	struct arena_block *b = atomic_load(&a->blocks);
+	while (b) {
+		struct arena_block *next = b->next;
+		free(b);
+		b = next;
+	}
+	atomic_store(&a->blocks, NULL);
+	atomic_store(&a->cur, NULL);
+}
+
+void *arena_alloc(struct arena *a, size_t n)
+{
+	n = (n + 7) & ~(size_t)7;
+	if (unlikely(n > a->block_size / 4)) {
+		struct arena_block *b = block_new(n);
+		atomic_store_explicit(&b->used, n, memory_order_relaxed);
+		block_adopt(a, b);
+		return b->data;
+	}
+	for (;;) {
+		struct arena_block *b = atomic_load_explicit(&a->cur, memory_order_acquire);
+		size_t off = atomic_fetch_add_explicit(&b->used, n, memory_order_relaxed);
+		if (likely(off + n <= b->cap))
+			return b->data + off;
+		/* Full: install a fresh block unless someone already did. */
+		struct arena_block *nb = block_new(a->block_size);
+		atomic_store_explicit(&nb->used, n, memory_order_relaxed);
+		struct arena_block *expected = b;
+		if (atomic_compare_exchange_strong_explicit(&a->cur, &expected, nb,
+							    memory_order_acq_rel,
+							    memory_order_acquire)) {
+			block_adopt(a, nb);
+			return nb->data;
+		}
+		/* Another thread installed a block first: use theirs. */
+		free(nb);
+	}
+}

@@ -1,0 +1,1052 @@
+/*
+ * db.c — the store: open and recovery, the write and read paths, tables,
+ * figures and close. The data flow and invariants are in db.h.
+ *
+ * Files in a data directory:
+ *
+ *     STORE          marker: "golite store\nformat 1\n" (text); a directory
+ *                    without it is not a store
+ *     LOCK           flock()ed by the process that has the store open; holds
+ *                    its pid as text, to name the holder in errors
+ *     NNNNNNNN.wal   log segments (wal.c)
+ */
+#include "db.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "format.h"
+#include "io.h"
+#include "iter.h"
+#include "util.h"
+
+#define STORE_FILE "STORE"
+#define LOCK_FILE "LOCK"
+#define STORE_FORMAT 1
+#define STORE_TEXT "golite store\nformat 1\n"
+
+/* ---- small public helpers ---- */
+
+const char *golite_strerror(int err)
+{
+	switch (err) {
+	case GOLITE_OK: return "success";
+	case GOLITE_ENOTFOUND: return "not found";
+	case GOLITE_EINVAL: return "invalid argument";
+	case GOLITE_EKEYSIZE: return "key is empty or too long";
+	case GOLITE_EVALSIZE: return "value is too long";
+	case GOLITE_ENAME: return "invalid table name";
+	case GOLITE_ENOTABLE: return "no such table";
+	case GOLITE_EEXIST: return "already exists";
+	case GOLITE_EIO: return "input/output error";
+	case GOLITE_ENOSPC: return "no space left on device";
+	case GOLITE_ECORRUPT: return "damaged file";
+	case GOLITE_ELOCKED: return "data directory is in use by another process";
+	case GOLITE_EFAILED: return "store refuses writes after an I/O error";
+	case GOLITE_ECLOSED: return "store is closed";
+	case GOLITE_ERANGE: return "buffer too small";
+	case GOLITE_EVERSION: return "unsupported format version";
+	case GOLITE_EBATCH: return "batch too large";
+	case GOLITE_EBUSY: return "resource busy";
+	case GOLITE_EROFS: return "store is read-only";
+	case GOLITE_EISDIR: return "key is a directory";
+	case GOLITE_ENOTEMPTY: return "table is not empty";
+	default: return "unknown error";
+	}
+}
+
+const char *golite_last_error(void)
+{
+	return last_error();
+}
+
+void golite_free(void *p)
+{
+	free(p);
+}
+
+void golite_thread_detach(void)
+{
+	rcu_thread_detach();
+}
+
+void golite_options_init(golite_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->create_if_missing = true;
+	o->durability = GOLITE_PERIODIC;
+	o->sync_interval_ms = 1000;
+	o->wal_buffer_size = 4u << 20;
+	o->wal_segment_size = 64u << 20;
+	o->memtable_size = 64u << 20;
+	o->memtable = GOLITE_MEMTABLE_LOCKFREE;
+	o->block_cache_size = 64u << 20;
+	o->sstable_size = 32u << 20;
+	o->bloom_bits_per_key = 10;
+	o->compression = GOLITE_COMPRESS_NONE;
+	o->compaction_threads = 1;
+	o->log_level = GOLITE_LOG_WARN;
+}
+
+static int check_options(const golite_options *o)
+{
+	if (o->durability > GOLITE_NONE)
+		return set_error(GOLITE_EINVAL, "unknown durability mode %d", o->durability);
+	if (o->sync_interval_ms < 1 || o->sync_interval_ms > 60000)
+		return set_error(GOLITE_EINVAL, "sync_interval_ms %u outside 1..60000",
+				 o->sync_interval_ms);
+	if (o->memtable > GOLITE_MEMTABLE_LOCKED)
+		return set_error(GOLITE_EINVAL, "unknown memtable kind %d", o->memtable);
+	if (o->compression > GOLITE_COMPRESS_ZSTD)
+		return set_error(GOLITE_EINVAL, "unknown compression %d", o->compression);
+	if (o->memtable_size < (64u << 10))
+		return set_error(GOLITE_EINVAL, "memtable_size below 64 KiB");
+	if (o->wal_buffer_size < (64u << 10))
+		return set_error(GOLITE_EINVAL, "wal_buffer_size below 64 KiB");
+	if (o->wal_segment_size < (1u << 20))
+		return set_error(GOLITE_EINVAL, "wal_segment_size below 1 MiB");
+	return 0;
+}
+
+void db_log(struct golite *db, enum golite_log_level lvl, const char *fmt, ...)
+{
+	if (lvl > db->o.log_level)
+		return;
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (db->o.log) {
+		db->o.log(db->o.log_ctx, lvl, msg);
+		return;
+	}
+	static const char *const names[] = { "error", "warning", "info", "debug" };
+	fprintf(stderr, "golite: %s: %s: %s\n", names[lvl], db->path, msg);
+}
+
+uint64_t db_counter_sum(struct golite *db, enum db_counter c)
+{
+	uint64_t s = 0;
+	for (int i = 0; i < DB_SHARDS; i++)
+		s += atomic_load_explicit(&db->shards[i].v[c], memory_order_relaxed);
+	return s;
+}
+
+/* ---- argument checks, shared by every entry point ---- */
+
+static inline int check_db(struct golite *db)
+{
+	if (unlikely(!db))
+		return set_error(GOLITE_EINVAL, "store handle is NULL");
+	if (unlikely(atomic_load_explicit(&db->closing, memory_order_relaxed)))
+		return set_error(GOLITE_ECLOSED, "the store is closed");
+	rcu_thread_ensure();
+	return 0;
+}
+
+static inline int check_writable(struct golite *db)
+{
+	if (unlikely(db->o.read_only))
+		return set_error(GOLITE_EROFS, "the store was opened read-only");
+	if (unlikely(atomic_load_explicit(&db->failed, memory_order_relaxed)))
+		return set_error(GOLITE_EFAILED,
+				 "the store refuses writes after an I/O error; see the log");
+	return 0;
+}
+
+static inline int check_key(const void *key, size_t klen)
+{
+	if (unlikely(!key))
+		return set_error(GOLITE_EINVAL, "key is NULL");
+	if (unlikely(klen == 0 || klen > GOLITE_MAX_KEY_SIZE))
+		return set_error(GOLITE_EKEYSIZE, "key of %zu bytes (1..%u allowed)", klen,
+				 GOLITE_MAX_KEY_SIZE);
+	return 0;
+}
+
+int db_table_id(struct golite *db, const char *table, uint32_t *id)
+{
+	if (unlikely(!table))
+		return set_error(GOLITE_EINVAL, "table name is NULL");
+	size_t len = strnlen(table, GOLITE_MAX_TABLE_NAME + 1);
+	struct catalog *c = rcu_dereference(db->catalog);
+	if (likely(catalog_lookup(c, table, len, id)))
+		return 0;
+	size_t l;
+	int r = catalog_check_name(table, &l);
+	if (r)
+		return r;
+	return set_error(GOLITE_ENOTABLE, "no table named \"%s\"", table);
+}
+
+/* ---- the write path ---- */
+
+struct write_ctx {
+	struct golite *db;
+	uint32_t count;
+	uint64_t first_seq;
+	struct memtable *mem;
+};
+
+/* Runs under the log lock (db.h invariants 1 and 3). */
+static void assign_seq(void *arg, uint8_t trailer[8])
+{
+	struct write_ctx *c = arg;
+	struct golite *db = c->db;
+	c->first_seq = db->last_seq + 1;
+	db->last_seq += c->count;
+	put_le64(trailer, c->first_seq);
+	c->mem = db->mem;
+	atomic_fetch_add_explicit(&c->mem->writers, 1, memory_order_acq_rel);
+}
+
+/* Advances visible_seq past [first, last] once every earlier write has
+ * been published (db.h invariant 2). */
+static void publish(struct golite *db, uint64_t first, uint64_t last)
+{
+	for (int spins = 0;
+	     atomic_load_explicit(&db->visible_seq, memory_order_acquire) != first - 1; spins++) {
+		if (spins < 128)
+			__builtin_ia32_pause();
+		else
+			sched_yield();
+	}
+	atomic_store_explicit(&db->visible_seq, last, memory_order_release);
+}
+
+struct add_ctx {
+	struct memtable *mem;
+};
+
+static int add_entry(void *arg, uint64_t seq, unsigned kind, const uint8_t *ikey, size_t iklen,
+		     const uint8_t *value, size_t vlen)
+{
+	struct add_ctx *a = arg;
+	a->mem->ops->add(a->mem, ikey, iklen, hash64(ikey, iklen), seq, kind, value, vlen);
+	return 0;
+}
+
+/*
+ * Commits a finished payload: log, memtable, publish, and in sync mode the
+ * wait for the disk. On error nothing was applied.
+ */
+static int commit(struct golite *db, struct rep *rep)
+{
+	size_t len = rep_finish(rep);
+	struct write_ctx c = { .db = db, .count = rep->count };
+	uint64_t lsn;
+	int r = wal_append(db->wal, rep->buf, len, assign_seq, &c, &lsn);
+	if (r) {
+		if (r == GOLITE_EFAILED || r == GOLITE_EIO)
+			atomic_store(&db->failed, 1);
+		return r;
+	}
+	put_le64(rep->buf + len - 8, c.first_seq);
+	struct add_ctx a = { c.mem };
+	if (rep_iterate(rep->buf, len, add_entry, &a, NULL, NULL))
+		FATAL("a payload this process encoded does not parse");
+	atomic_fetch_sub_explicit(&c.mem->writers, 1, memory_order_release);
+	publish(db, c.first_seq, c.first_seq + rep->count - 1);
+	db_count(db, C_BYTES_WRITTEN, len);
+	if (db->o.durability == GOLITE_SYNC)
+		r = wal_sync_to(db->wal, lsn);
+	return r;
+}
+
+/* A per-thread payload buffer, so single writes allocate nothing. */
+static __thread struct rep tl_rep;
+
+static void tl_rep_trim(void)
+{
+	if (tl_rep.cap > (1u << 20))
+		rep_free(&tl_rep);
+}
+
+static int write_one(struct golite *db, const char *table, unsigned kind, const void *key,
+		     size_t klen, const void *value, size_t vlen)
+{
+	uint8_t ikey[IKEY_MAX];
+	uint32_t id;
+	rcu_read_lock();
+	int r = db_table_id(db, table, &id);
+	rcu_read_unlock();
+	if (r)
+		return r;
+	size_t iklen = ikey_make(ikey, id, key, klen);
+	rep_reset(&tl_rep);
+	rep_add(&tl_rep, kind, ikey, iklen, value, vlen);
+	r = commit(db, &tl_rep);
+	tl_rep_trim();
+	return r;
+}
+
+int golite_put(golite *db, const char *table, const void *key, size_t klen, const void *value,
+	       size_t vlen)
+{
+	int r = check_db(db);
+	if (!r)
+		r = check_writable(db);
+	if (!r)
+		r = check_key(key, klen);
+	if (r)
+		return r;
+	if (unlikely(vlen > GOLITE_MAX_VALUE_SIZE))
+		return set_error(GOLITE_EVALSIZE, "value of %zu bytes (at most %u allowed)", vlen,
+				 GOLITE_MAX_VALUE_SIZE);
+	if (unlikely(vlen && !value))
+		return set_error(GOLITE_EINVAL, "value is NULL");
+	r = write_one(db, table, KIND_VALUE, key, klen, value, vlen);
+	if (!r)
+		db_count(db, C_PUTS, 1);
+	return r;
+}
+
+int golite_delete(golite *db, const char *table, const void *key, size_t klen)
+{
+	int r = check_db(db);
+	if (!r)
+		r = check_writable(db);
+	if (!r)
+		r = check_key(key, klen);
+	if (r)
+		return r;
+	r = write_one(db, table, KIND_DELETE, key, klen, NULL, 0);
+	if (!r)
+		db_count(db, C_DELETES, 1);
+	return r;
+}
+
+struct batch_encode {
+	struct golite *db;
+	struct rep *rep;
+	const char *last_table;
+	size_t last_len;
+	uint32_t last_id;
+};
+
+static int encode_op(void *arg, unsigned kind, const char *table, size_t tlen,
+		     const uint8_t *key, size_t klen, const uint8_t *value, size_t vlen)
+{
+	struct batch_encode *e = arg;
+	if (!e->last_table || e->last_len != tlen || memcmp(e->last_table, table, tlen) != 0) {
+		char name[GOLITE_MAX_TABLE_NAME + 1];
+		memcpy(name, table, tlen);
+		name[tlen] = '\0';
+		int r = db_table_id(e->db, name, &e->last_id);
+		if (r)
+			return r;
+		e->last_table = table;
+		e->last_len = tlen;
+	}
+	uint8_t ikey[IKEY_MAX];
+	size_t iklen = ikey_make(ikey, e->last_id, key, klen);
+	rep_add(e->rep, kind, ikey, iklen, value, vlen);
+	return 0;
+}
+
+int golite_write(golite *db, const golite_batch *b)
+{
+	int r = check_db(db);
+	if (!r)
+		r = check_writable(db);
+	if (r)
+		return r;
+	if (!b)
+		return set_error(GOLITE_EINVAL, "batch is NULL");
+	size_t n = golite_batch_count(b);
+	if (n == 0)
+		return 0;
+	struct rep *rp = &tl_rep;
+	rep_reset(rp);
+	struct batch_encode e = { .db = db, .rep = rp };
+	rcu_read_lock();
+	r = batch_ops(b, encode_op, &e);
+	rcu_read_unlock();
+	if (!r)
+		r = commit(db, rp);
+	tl_rep_trim();
+	if (!r) {
+		db_count(db, C_BATCHES, 1);
+		db_count(db, C_BATCH_ENTRIES, n);
+	}
+	return r;
+}
+
+int golite_sync(golite *db)
+{
+	int r = check_db(db);
+	if (r)
+		return r;
+	if (db->o.read_only)
+		return 0;
+	r = wal_sync(db->wal);
+	if (r)
+		atomic_store(&db->failed, 1);
+	return r;
+}
+
+/* ---- the read path ---- */
+
+/*
+ * Finds the newest version of ikey with seq <= snap in memory. Inside an
+ * RCU read-side section. Returns true with *e filled if a version (maybe a
+ * tombstone) was found.
+ */
+static bool lookup_memtables(struct golite *db, const uint8_t *ikey, size_t iklen,
+			     uint64_t hash, uint64_t snap, struct mt_entry *e)
+{
+	struct memtable *m = rcu_dereference(db->mem);
+	if (m->ops->get(m, ikey, iklen, hash, snap, e))
+		return true;
+	for (m = rcu_dereference(db->imm); m; m = rcu_dereference(m->next))
+		if (m->ops->get(m, ikey, iklen, hash, snap, e))
+			return true;
+	return false;
+}
+
+/*
+ * The common lookup of golite_get, golite_get_into and golite_exists. With
+ * buf non-NULL copies the value there (if it fits in cap); with alloc
+ * non-NULL returns a malloc()ed copy.
+ */
+static int get_common(struct golite *db, const char *table, const void *key, size_t klen,
+		      void *buf, size_t cap, void **alloc, size_t *vlen)
+{
+	int r = check_db(db);
+	if (!r)
+		r = check_key(key, klen);
+	if (r)
+		return r;
+	uint8_t ikey[IKEY_MAX];
+	uint32_t id;
+	rcu_read_lock();
+	r = db_table_id(db, table, &id);
+	if (r)
+		goto out_unlock;
+	size_t iklen = ikey_make(ikey, id, key, klen);
+	uint64_t hash = hash64(ikey, iklen);
+	struct mt_entry e;
+	if (!lookup_memtables(db, ikey, iklen, hash, SEQ_MAX, &e) || e.kind == KIND_DELETE) {
+		r = GOLITE_ENOTFOUND;
+		goto out_unlock;
+	}
+	if (vlen)
+		*vlen = e.vlen;
+	if (alloc) {
+		*alloc = xmemdup(e.value, e.vlen);
+	} else if (buf) {
+		if (e.vlen > cap)
+			r = GOLITE_ERANGE;
+		else if (e.vlen)
+			memcpy(buf, e.value, e.vlen);
+	}
+out_unlock:
+	rcu_read_unlock();
+	db_count(db, C_GETS, 1);
+	if (r == GOLITE_ENOTFOUND)
+		set_error(r, "key not found");
+	else if (r == GOLITE_ERANGE)
+		set_error(r, "value of %zu bytes does not fit a buffer of %zu", *vlen, cap);
+	return r;
+}
+
+int golite_get(golite *db, const char *table, const void *key, size_t klen, void **value,
+	       size_t *vlen)
+{
+	if (!value || !vlen)
+		return set_error(GOLITE_EINVAL, "value or vlen is NULL");
+	*value = NULL;
+	*vlen = 0;
+	return get_common(db, table, key, klen, NULL, 0, value, vlen);
+}
+
+int golite_get_into(golite *db, const char *table, const void *key, size_t klen, void *buf,
+		    size_t cap, size_t *vlen)
+{
+	if (!vlen || (!buf && cap))
+		return set_error(GOLITE_EINVAL, "vlen or buf is NULL");
+	*vlen = 0;
+	return get_common(db, table, key, klen, buf ? buf : (void *)"", cap, NULL, vlen);
+}
+
+bool golite_exists(golite *db, const char *table, const void *key, size_t klen)
+{
+	size_t vlen;
+	return get_common(db, table, key, klen, NULL, 0, NULL, &vlen) == 0;
+}
+
+/* ---- tables ---- */
+
+static int catalog_commit(struct golite *db, struct rep *rep, struct catalog *next)
+{
+	int r = commit(db, rep);
+	if (r) {
+		catalog_free(next);
+		return r;
+	}
+	struct catalog *old = db->catalog;
+	rcu_assign_pointer(db->catalog, next);
+	catalog_free_deferred(old);
+	return 0;
+}
+
+static void catalog_ikey(uint8_t *ikey, size_t *iklen, char tag, const char *name, size_t len)
+{
+	put_be32(ikey, TABLE_ID_CATALOG);
+	ikey[IKEY_PREFIX] = (uint8_t)tag;
+	memcpy(ikey + IKEY_PREFIX + 1, name, len);
+	*iklen = IKEY_PREFIX + 1 + len;
+}
+
+int golite_table_create(golite *db, const char *name)
+{
+	int r = check_db(db);
+	if (!r)
+		r = check_writable(db);
+	size_t len;
+	if (!r)
+		r = catalog_check_name(name, &len);
+	if (r)
+		return r;
+	mutex_lock(&db->ddl_mu);
+	uint32_t id;
+	struct catalog *c = db->catalog;
+	if (catalog_lookup(c, name, len, &id)) {
+		r = set_error(GOLITE_EEXIST, "table \"%s\" exists", name);
+		goto out_unlock;
+	}
+	id = c->next_id;
+	struct rep rep = { 0 };
+	rep_reset(&rep);
+	uint8_t ikey[IKEY_PREFIX + 1 + GOLITE_MAX_TABLE_NAME], v[4];
+	size_t iklen;
+	put_le32(v, id + 1);
+	catalog_ikey(ikey, &iklen, CATALOG_KEY_NEXT, "", 0);
+	rep_add(&rep, KIND_VALUE, ikey, iklen, v, 4);
+	put_le32(v, id);
+	catalog_ikey(ikey, &iklen, CATALOG_KEY_TABLE, name, len);
+	rep_add(&rep, KIND_VALUE, ikey, iklen, v, 4);
+	r = catalog_commit(db, &rep, catalog_with(c, NULL, name, id, id + 1));
+	rep_free(&rep);
+out_unlock:
+	mutex_unlock(&db->ddl_mu);
+	return r;
+}
+
+/* True if the table with this id holds no visible key. */
+static bool table_is_empty(struct golite *db, uint32_t id)
+{
+	struct db_iter *it = db_iter_new(db, atomic_load(&db->visible_seq));
+	uint8_t prefix[IKEY_PREFIX];
+	put_be32(prefix, id);
+	db_iter_seek(it, prefix, IKEY_PREFIX);
+	bool empty = true;
+	if (db_iter_valid(it)) {
+		size_t iklen;
+		const uint8_t *k = db_iter_key(it, &iklen);
+		empty = ikey_table(k) != id;
+	}
+	db_iter_free(it);
+	return empty;
+}
+
+int golite_table_drop(golite *db, const char *name, unsigned flags)
+{
+	int r = check_db(db);
+	if (!r)
+		r = check_writable(db);
+	size_t len;
+	if (!r)
+		r = catalog_check_name(name, &len);
+	if (r)
+		return r;
+	mutex_lock(&db->ddl_mu);
+	uint32_t id;
+	struct catalog *c = db->catalog;
+	if (!catalog_lookup(c, name, len, &id)) {
+		r = set_error(GOLITE_ENOTABLE, "no table named \"%s\"", name);
+		goto out_unlock;
+	}
+	if ((flags & GOLITE_DROP_IF_EMPTY) && !table_is_empty(db, id)) {
+		r = set_error(GOLITE_ENOTEMPTY, "table \"%s\" is not empty", name);
+		goto out_unlock;
+	}
+	struct rep rep = { 0 };
+	rep_reset(&rep);
+	uint8_t ikey[IKEY_PREFIX + 1 + GOLITE_MAX_TABLE_NAME];
+	size_t iklen;
+	catalog_ikey(ikey, &iklen, CATALOG_KEY_TABLE, name, len);
+	rep_add(&rep, KIND_DELETE, ikey, iklen, NULL, 0);
+	r = catalog_commit(db, &rep, catalog_with(c, name, NULL, 0, c->next_id));
+	rep_free(&rep);
+out_unlock:
+	mutex_unlock(&db->ddl_mu);
+	return r;
+}
+
+int golite_table_rename(golite *db, const char *from, const char *to)
+{
+	int r = check_db(db);
+	if (!r)
+		r = check_writable(db);
+	size_t flen, tlen;
+	if (!r)
+		r = catalog_check_name(from, &flen);
+	if (!r)
+		r = catalog_check_name(to, &tlen);
+	if (r)
+		return r;
+	mutex_lock(&db->ddl_mu);
+	uint32_t id, other;
+	struct catalog *c = db->catalog;
+	if (!catalog_lookup(c, from, flen, &id)) {
+		r = set_error(GOLITE_ENOTABLE, "no table named \"%s\"", from);
+		goto out_unlock;
+	}
+	if (flen == tlen && memcmp(from, to, flen) == 0)
+		goto out_unlock;
+	if (catalog_lookup(c, to, tlen, &other)) {
+		r = set_error(GOLITE_EEXIST, "table \"%s\" exists", to);
+		goto out_unlock;
+	}
+	struct rep rep = { 0 };
+	rep_reset(&rep);
+	uint8_t ikey[IKEY_PREFIX + 1 + GOLITE_MAX_TABLE_NAME], v[4];
+	size_t iklen;
+	catalog_ikey(ikey, &iklen, CATALOG_KEY_TABLE, from, flen);
+	rep_add(&rep, KIND_DELETE, ikey, iklen, NULL, 0);
+	put_le32(v, id);
+	catalog_ikey(ikey, &iklen, CATALOG_KEY_TABLE, to, tlen);
+	rep_add(&rep, KIND_VALUE, ikey, iklen, v, 4);
+	r = catalog_commit(db, &rep, catalog_with(c, from, to, id, c->next_id));
+	rep_free(&rep);
+out_unlock:
+	mutex_unlock(&db->ddl_mu);
+	return r;
+}
+
+bool golite_table_exists(golite *db, const char *name)
+{
+	uint32_t id;
+	if (check_db(db))
+		return false;
+	rcu_read_lock();
+	bool found = db_table_id(db, name, &id) == 0;
+	rcu_read_unlock();
+	return found;
+}
+
+int golite_table_list(golite *db, char ***names, size_t *count)
+{
+	int r = check_db(db);
+	if (r)
+		return r;
+	if (!names || !count)
+		return set_error(GOLITE_EINVAL, "names or count is NULL");
+	rcu_read_lock();
+	struct catalog *c = rcu_dereference(db->catalog);
+	size_t bytes = (c->count + 1) * sizeof(char *);
+	for (size_t i = 0; i < c->count; i++)
+		bytes += c->entries[i].len + 1;
+	char **v = xmalloc(bytes);
+	char *s = (char *)(v + c->count + 1);
+	for (size_t i = 0; i < c->count; i++) {
+		v[i] = s;
+		memcpy(s, c->entries[i].name, c->entries[i].len + 1);
+		s += c->entries[i].len + 1;
+	}
+	v[c->count] = NULL;
+	*count = c->count;
+	rcu_read_unlock();
+	*names = v;
+	return 0;
+}
+
+/* Builds the in-memory catalog from table 0 as of now (at open). */
+static int load_catalog(struct golite *db)
+{
+	struct catalog_entry *v = NULL;
+	size_t n = 0, cap = 0;
+	uint32_t next_id = TABLE_ID_FIRST_USER;
+	struct db_iter *it = db_iter_new(db, SEQ_MAX);
+	uint8_t prefix[IKEY_PREFIX];
+	put_be32(prefix, TABLE_ID_CATALOG);
+	int r = 0;
+	for (db_iter_seek(it, prefix, IKEY_PREFIX); db_iter_valid(it); db_iter_next(it)) {
+		size_t iklen, vlen;
+		const uint8_t *k = db_iter_key(it, &iklen);
+		if (ikey_table(k) != TABLE_ID_CATALOG)
+			break;
+		const uint8_t *val = db_iter_value(it, &vlen);
+		if (iklen < IKEY_PREFIX + 1 || vlen != 4) {
+			r = set_error(GOLITE_ECORRUPT, "%s: malformed table catalog entry", db->path);
+			break;
+		}
+		char tag = (char)k[IKEY_PREFIX];
+		if (tag == CATALOG_KEY_NEXT && iklen == IKEY_PREFIX + 1) {
+			next_id = get_le32(val);
+		} else if (tag == CATALOG_KEY_TABLE) {
+			if (n == cap)
+				v = xrealloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+			v[n].name = (char *)k + IKEY_PREFIX + 1;
+			v[n].len = (uint32_t)(iklen - IKEY_PREFIX - 1);
+			v[n].id = get_le32(val);
+			n++;
+		}
+	}
+	if (!r)
+		r = db_iter_status(it);
+	if (!r) {
+		for (size_t i = 0; i < n; i++)
+			if (v[i].id >= next_id || v[i].id < TABLE_ID_FIRST_USER)
+				r = set_error(GOLITE_ECORRUPT,
+					      "%s: table catalog names id %u (next id %u)",
+					      db->path, v[i].id, next_id);
+	}
+	if (!r)
+		db->catalog = catalog_build(v, n, next_id);
+	db_iter_free(it);
+	free(v);
+	return r;
+}
+
+/* ---- open and close ---- */
+
+static uint64_t next_file_no(void *ctx)
+{
+	struct golite *db = ctx;
+	return atomic_fetch_add(&db->next_file_no, 1);
+}
+
+static void on_wal_failure(void *ctx, int err, const char *msg)
+{
+	struct golite *db = ctx;
+	atomic_store(&db->failed, 1);
+	db_log(db, GOLITE_LOG_ERROR, "%s (%s); the store now refuses writes", msg,
+	       golite_strerror(err));
+}
+
+struct replay_ctx {
+	struct golite *db;
+	uint64_t last_seq;
+};
+
+static int replay_record(void *arg, const uint8_t *p, size_t len, const char *path,
+			 uint64_t off)
+{
+	struct replay_ctx *rc = arg;
+	uint32_t count;
+	uint64_t first;
+	if (rep_iterate(p, len, NULL, NULL, &count, &first))
+		return set_error(GOLITE_ECORRUPT, "%s: malformed batch in record at offset %llu",
+				 path, (unsigned long long)off);
+	if (count == 0)
+		return 0;
+	if (first <= rc->last_seq)
+		return set_error(GOLITE_ECORRUPT,
+				 "%s: record at offset %llu has sequence %llu, not after %llu", path,
+				 (unsigned long long)off, (unsigned long long)first,
+				 (unsigned long long)rc->last_seq);
+	struct add_ctx a = { rc->db->mem };
+	rep_iterate(p, len, add_entry, &a, NULL, NULL);
+	rc->last_seq = first + count - 1;
+	return 0;
+}
+
+/* Takes the directory lock. */
+static int lock_dir(struct golite *db)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/" LOCK_FILE, db->path);
+	int fd = io_open(path, db->o.read_only ? O_RDONLY | O_CREAT : O_RDWR | O_CREAT, 0600);
+	if (fd < 0 && db->o.read_only && fd == -EROFS)
+		fd = io_open(path, O_RDONLY, 0);
+	if (fd < 0)
+		return set_error(errno_to_golite(-fd), "cannot open %s: %s", path, strerror(-fd));
+	int r = io_flock(fd, !db->o.read_only);
+	if (r == -EWOULDBLOCK) {
+		char pid[32] = "";
+		ssize_t n = io_pread(fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		io_close(fd);
+		return set_error(GOLITE_ELOCKED, "data directory %s is in use by process %s",
+				 db->path, pid[0] ? pid : "(unknown)");
+	}
+	if (r < 0) {
+		io_close(fd);
+		return set_error(GOLITE_EIO, "cannot lock %s: %s", path, strerror(-r));
+	}
+	if (!db->o.read_only) {
+		char pid[32];
+		int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+		if (io_ftruncate(fd, 0) == 0)
+			io_pwrite(fd, pid, (size_t)n, 0);
+	}
+	db->lock_fd = fd;
+	return 0;
+}
+
+/* Checks or creates the STORE marker. */
+static int check_store(struct golite *db, bool *created)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/" STORE_FILE, db->path);
+	uint8_t *data;
+	size_t len;
+	int r = io_read_file(path, 4096, &data, &len);
+	*created = false;
+	if (r == -ENOENT) {
+		uint64_t *nums;
+		size_t count;
+		r = io_list_numbered(db->path, WAL_SUFFIX, &nums, &count);
+		if (r < 0)
+			return set_error(GOLITE_EIO, "cannot list %s: %s", db->path, strerror(-r));
+		free(nums);
+		if (count)
+			return set_error(GOLITE_ECORRUPT,
+					 "%s holds log segments but no STORE file; not opening it",
+					 db->path);
+		if (!db->o.create_if_missing || db->o.read_only)
+			return set_error(GOLITE_ENOTFOUND, "%s is not a store", db->path);
+		r = io_write_file_atomic(db->path, STORE_FILE, STORE_TEXT, strlen(STORE_TEXT));
+		if (r < 0)
+			return set_error(errno_to_golite(-r), "cannot create %s: %s", path,
+					 strerror(-r));
+		*created = true;
+		return 0;
+	}
+	if (r < 0)
+		return set_error(GOLITE_EIO, "cannot read %s: %s", path, strerror(-r));
+	int format = 0;
+	data[len] = '\0';
+	if (strncmp((char *)data, "golite store\n", 13) != 0 ||
+	    sscanf((char *)data + 13, "format %d", &format) != 1) {
+		free(data);
+		return set_error(GOLITE_ECORRUPT, "%s: not a GoLite store marker (offset 0)", path);
+	}
+	free(data);
+	if (format != STORE_FORMAT)
+		return set_error(GOLITE_EVERSION, "%s: store format %d, this build reads format %d",
+				 path, format, STORE_FORMAT);
+	if (db->o.error_if_exists)
+		return set_error(GOLITE_EEXIST, "store %s exists", db->path);
+	return 0;
+}
+
+static void db_free(struct golite *db)
+{
+	if (db->mem)
+		memtable_unref(db->mem);
+	while (db->imm) {
+		struct memtable *m = db->imm;
+		db->imm = m->next;
+		memtable_unref(m);
+	}
+	catalog_free(db->catalog);
+	if (db->lock_fd >= 0)
+		io_close(db->lock_fd);
+	pthread_mutex_destroy(&db->ddl_mu);
+	free(db->path);
+	free(db);
+}
+
+int golite_open(const char *path, const golite_options *opts, golite **out)
+{
+	clear_error();
+	if (!out)
+		return set_error(GOLITE_EINVAL, "out is NULL");
+	*out = NULL;
+	if (!path || !*path)
+		return set_error(GOLITE_EINVAL, "path is NULL or empty");
+	rcu_thread_ensure();
+
+	struct golite *db = xcalloc(1, sizeof(*db));
+	db->lock_fd = -1;
+	db->path = xstrdup(path);
+	db->open_ns = now_ns();
+	mutex_init(&db->ddl_mu);
+	if (opts)
+		db->o = *opts;
+	else
+		golite_options_init(&db->o);
+	int r = check_options(&db->o);
+	if (r)
+		goto out_free;
+	db->mt_ops = db->o.memtable == GOLITE_MEMTABLE_LOCKED ? &memtable_locked_ops
+							      : &memtable_lockfree_ops;
+
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		if (errno != ENOENT || !db->o.create_if_missing || db->o.read_only) {
+			r = set_error(errno == ENOENT ? GOLITE_ENOTFOUND : GOLITE_EIO,
+				      "cannot open %s: %s", path, strerror(errno));
+			goto out_free;
+		}
+		r = io_mkdir(path, 0700);
+		if (r < 0 && r != -EEXIST) {
+			r = set_error(errno_to_golite(-r), "cannot create %s: %s", path,
+				      strerror(-r));
+			goto out_free;
+		}
+	} else if (!S_ISDIR(st.st_mode)) {
+		r = set_error(GOLITE_EINVAL, "%s is not a directory", path);
+		goto out_free;
+	}
+
+	r = lock_dir(db);
+	if (r)
+		goto out_free;
+	bool created;
+	r = check_store(db, &created);
+	if (r)
+		goto out_free;
+
+	db->mem = db->mt_ops->create(db->o.memtable_size);
+	struct replay_ctx rc = { .db = db };
+	r = wal_replay(db->path, 0, db->o.read_only, replay_record, &rc, &db->replay);
+	if (r)
+		goto out_free;
+	if (db->replay.truncated)
+		db_log(db, GOLITE_LOG_WARN, "dropped a torn log tail at %s offset %llu",
+		       db->replay.truncated_path, (unsigned long long)db->replay.truncated_at);
+	db->last_seq = rc.last_seq;
+	atomic_store(&db->visible_seq, rc.last_seq);
+	atomic_store(&db->next_file_no, db->replay.max_segno + 1);
+
+	r = load_catalog(db);
+	if (r)
+		goto out_free;
+
+	if (!db->o.read_only) {
+		struct wal_options wo = {
+			.dir = db->path,
+			.mode = db->o.durability,
+			.sync_interval_ms = db->o.sync_interval_ms,
+			.buffer_size = db->o.wal_buffer_size,
+			.segment_size = db->o.wal_segment_size,
+			.next_file_no = next_file_no,
+			.on_failure = on_wal_failure,
+			.ctx = db,
+		};
+		r = wal_open(&wo, next_file_no(db), &db->wal);
+		if (r)
+			goto out_free;
+		db->mem->wal_segno = atomic_load(&db->next_file_no) - 1;
+	}
+	*out = db;
+	return 0;
+
+out_free:
+	db_free(db);
+	return r;
+}
+
+int golite_close(golite *db)
+{
+	if (!db)
+		return 0;
+	rcu_thread_ensure();
+	atomic_store(&db->closing, true);
+	int r = 0;
+	if (db->wal) {
+		r = wal_close(db->wal);
+		db->wal = NULL;
+		if (r)
+			r = set_error(GOLITE_EFAILED, "the log of %s failed before close (%s)",
+				      db->path, golite_strerror(r));
+	}
+	/* Callbacks may still reference catalog snapshots. */
+	rcu_barrier();
+	db_free(db);
+	return r;
+}
+
+/* ---- figures ---- */
+
+int golite_stats_get(golite *db, golite_stats *s)
+{
+	int r = check_db(db);
+	if (r)
+		return r;
+	if (!s)
+		return set_error(GOLITE_EINVAL, "stats is NULL");
+	memset(s, 0, sizeof(*s));
+	s->puts = db_counter_sum(db, C_PUTS);
+	s->gets = db_counter_sum(db, C_GETS);
+	s->deletes = db_counter_sum(db, C_DELETES);
+	s->batches = db_counter_sum(db, C_BATCHES);
+	s->last_sequence = atomic_load(&db->visible_seq);
+	if (db->wal) {
+		struct wal_stats ws;
+		wal_get_stats(db->wal, &ws);
+		s->wal_bytes = ws.bytes;
+		s->wal_syncs = ws.syncs;
+		s->wal_group_commits = ws.group_commits;
+	}
+	rcu_read_lock();
+	for (struct memtable *m = rcu_dereference(db->mem); m;
+	     m = m == db->mem ? rcu_dereference(db->imm) : rcu_dereference(m->next)) {
+		s->memtable_bytes += m->ops->memory(m);
+		s->memtable_entries += atomic_load(&m->entries);
+	}
+	rcu_read_unlock();
+	s->failed = atomic_load(&db->failed) != 0;
+	return 0;
+}
+
+int golite_stats_text(golite *db, char **text)
+{
+	golite_stats s;
+	int r = golite_stats_get(db, &s);
+	if (r)
+		return r;
+	if (!text)
+		return set_error(GOLITE_EINVAL, "text is NULL");
+	struct wal_stats ws = { 0 };
+	if (db->wal)
+		wal_get_stats(db->wal, &ws);
+	char *buf;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		FATAL("open_memstream");
+	fprintf(f, "uptime_seconds %.3f\n", (double)(now_ns() - db->open_ns) / 1e9);
+	fprintf(f, "durability %s\n",
+		db->o.durability == GOLITE_SYNC ? "sync"
+		: db->o.durability == GOLITE_NONE ? "none" : "periodic");
+	fprintf(f, "memtable_kind %s\n", db->mt_ops->name);
+	fprintf(f, "puts %llu\n", (unsigned long long)s.puts);
+	fprintf(f, "gets %llu\n", (unsigned long long)s.gets);
+	fprintf(f, "deletes %llu\n", (unsigned long long)s.deletes);
+	fprintf(f, "batches %llu\n", (unsigned long long)s.batches);
+	fprintf(f, "batch_entries %llu\n",
+		(unsigned long long)db_counter_sum(db, C_BATCH_ENTRIES));
+	fprintf(f, "iterators %llu\n", (unsigned long long)db_counter_sum(db, C_ITERS));
+	fprintf(f, "last_sequence %llu\n", (unsigned long long)s.last_sequence);
+	fprintf(f, "wal_records %llu\n", (unsigned long long)ws.records);
+	fprintf(f, "wal_bytes %llu\n", (unsigned long long)ws.bytes);
+	fprintf(f, "wal_writes %llu\n", (unsigned long long)ws.writes);
+	fprintf(f, "wal_syncs %llu\n", (unsigned long long)ws.syncs);
+	fprintf(f, "wal_group_commits %llu\n", (unsigned long long)ws.group_commits);
+	fprintf(f, "wal_max_group %llu\n", (unsigned long long)ws.max_group);
+	fprintf(f, "wal_segment %llu\n", (unsigned long long)ws.segno);
+	fprintf(f, "wal_unsynced_bytes %llu\n",
+		(unsigned long long)(ws.appended_lsn - ws.durable_lsn));
+	fprintf(f, "memtable_bytes %llu\n", (unsigned long long)s.memtable_bytes);
+	fprintf(f, "memtable_entries %llu\n", (unsigned long long)s.memtable_entries);
+	fprintf(f, "recovery_records %llu\n", (unsigned long long)db->replay.records);
+	fprintf(f, "failed %d\n", s.failed ? 1 : 0);
+	fclose(f);
+	*text = buf;
+	return 0;
+}

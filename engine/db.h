@@ -1,0 +1,101 @@
+/*
+ * db.h — the store handle's insides, shared by the engine's modules
+ * (db.c: open, recovery, writes and reads; iter.c: iterators; and the
+ * background work that flushes memtables and compacts tables).
+ *
+ * Write path: caller -> encode payload -> wal_append (sequence numbers
+ * assigned under the log lock, memtable chosen there) -> memtable add ->
+ * publish (visible_seq advances in sequence order) -> in GOLITE_SYNC mode
+ * wait for the log's fdatasync -> acknowledge.
+ *
+ * Read path: RCU read-side section -> catalog lookup -> active memtable ->
+ * immutable memtables (newest first) -> SSTables.
+ *
+ * Invariants:
+ *   1. last_seq is assigned only under the log lock (wal_append's prepare),
+ *      so log order is sequence order.
+ *   2. visible_seq only grows, and every sequence <= visible_seq has been
+ *      added to its memtable. A write returns only after visible_seq has
+ *      reached it, so a snapshot taken after a write returns includes it.
+ *   3. The memtable a write goes to is chosen under the log lock; a switch
+ *      of memtable happens under the same lock together with a new log
+ *      segment, so each segment's records belong to one memtable or to
+ *      memtables older than those of later segments.
+ *   4. mem, imm and catalog are published with rcu_assign_pointer and
+ *      retired only after a grace period.
+ */
+#ifndef GOLITE_DB_H
+#define GOLITE_DB_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "catalog.h"
+#include "golite.h"
+#include "memtable.h"
+#include "rcu.h"
+#include "wal.h"
+
+/* Counters kept per CPU so that readers on different cores never write the
+ * same cache line. */
+enum db_counter {
+	C_PUTS,
+	C_GETS,
+	C_GET_HITS,
+	C_DELETES,
+	C_BATCHES,
+	C_BATCH_ENTRIES,
+	C_ITERS,
+	C_BYTES_WRITTEN,
+	C_BYTES_READ,
+	C_COUNT,
+};
+
+#define DB_SHARDS 16
+
+struct db_shard {
+	_Alignas(64) _Atomic uint64_t v[C_COUNT];
+};
+
+struct golite {
+	char *path;
+	golite_options o;
+	const struct memtable_ops *mt_ops;
+	int lock_fd;
+
+	struct wal *wal;                         /* NULL when read-only */
+	struct memtable *mem;                    /* active; rcu, invariant 3/4 */
+	struct memtable *imm;                    /* frozen, newest first; rcu */
+	struct catalog *catalog;                 /* rcu */
+	pthread_mutex_t ddl_mu;                  /* serialises table changes */
+
+	uint64_t last_seq;                       /* under the log lock (inv. 1) */
+	_Atomic uint64_t visible_seq;            /* invariant 2 */
+	_Atomic uint64_t next_file_no;
+
+	_Atomic int failed;                      /* the store refuses writes */
+	_Atomic bool closing;
+
+	struct db_shard shards[DB_SHARDS];
+	uint64_t open_ns;
+	struct wal_replay_info replay;
+};
+
+static inline void db_count(struct golite *db, enum db_counter c, uint64_t n)
+{
+	unsigned cpu = (unsigned)sched_getcpu();
+	atomic_fetch_add_explicit(&db->shards[cpu % DB_SHARDS].v[c], n, memory_order_relaxed);
+}
+
+uint64_t db_counter_sum(struct golite *db, enum db_counter c);
+
+/* Resolves a table name inside an RCU read-side section. */
+int db_table_id(struct golite *db, const char *table, uint32_t *id);
+
+/* Logs a message through golite_options.log (or stderr). */
+__attribute__((format(printf, 3, 4))) void db_log(struct golite *db, enum golite_log_level lvl,
+						  const char *fmt, ...);
+
+#endif /* GOLITE_DB_H */

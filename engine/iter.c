@@ -1,0 +1,400 @@
+/*
+ * iter.c — merged iterators (internal db_iter, public golite_iter).
+ *
+ * Invariants:
+ *   1. Every source is positioned on a key with a version visible at the
+ *      snapshot, or is invalid.
+ *   2. it->cur is the source holding the smallest key among valid sources,
+ *      and among sources at that key the one with the newest version; the
+ *      entry there is not a tombstone. it->cur < 0 means not valid.
+ */
+#include "iter.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "format.h"
+#include "golite.h"
+#include "util.h"
+
+/* ---- the memtable source ---- */
+
+struct mt_source {
+	struct memtable *m;
+	struct mt_iter *it;
+	uint64_t snap;
+	struct mt_entry e;
+};
+
+static void mt_settle(struct mt_source *s)
+{
+	const struct memtable_ops *ops = s->m->ops;
+	while (ops->iter_valid(s->it) && !ops->iter_version(s->it, s->snap, &s->e))
+		ops->iter_next(s->it);
+}
+
+static void mt_seek(void *arg, const uint8_t *ikey, size_t len)
+{
+	struct mt_source *s = arg;
+	s->m->ops->iter_seek(s->it, ikey, len);
+	mt_settle(s);
+}
+
+static void mt_next(void *arg)
+{
+	struct mt_source *s = arg;
+	s->m->ops->iter_next(s->it);
+	mt_settle(s);
+}
+
+static bool mt_valid(void *arg)
+{
+	struct mt_source *s = arg;
+	return s->m->ops->iter_valid(s->it);
+}
+
+static const uint8_t *mt_key(void *arg, size_t *len)
+{
+	struct mt_source *s = arg;
+	return s->m->ops->iter_key(s->it, len);
+}
+
+static void mt_entry(void *arg, struct mt_entry *e)
+{
+	struct mt_source *s = arg;
+	*e = s->e;
+}
+
+static int mt_status(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+static void mt_free(void *arg)
+{
+	struct mt_source *s = arg;
+	s->m->ops->iter_free(s->it);
+	memtable_unref(s->m);
+	free(s);
+}
+
+static const struct iter_source_ops mt_source_ops = {
+	.seek = mt_seek,
+	.next = mt_next,
+	.valid = mt_valid,
+	.key = mt_key,
+	.entry = mt_entry,
+	.status = mt_status,
+	.free = mt_free,
+};
+
+struct iter_source iter_source_memtable(struct memtable *m, uint64_t snap)
+{
+	struct mt_source *s = xcalloc(1, sizeof(*s));
+	memtable_ref(m);
+	s->m = m;
+	s->it = m->ops->iter_new(m);
+	s->snap = snap;
+	return (struct iter_source){ &mt_source_ops, s };
+}
+
+/* ---- merging ---- */
+
+struct db_iter {
+	struct golite *db;
+	uint64_t snap;
+	size_t n, cap;
+	struct iter_source *src;
+	int cur;                /* invariant 2 */
+	struct mt_entry e;      /* the current entry */
+	int status;
+};
+
+static void add_source(struct db_iter *it, struct iter_source s)
+{
+	if (it->n == it->cap) {
+		it->cap = it->cap ? it->cap * 2 : 8;
+		it->src = xrealloc(it->src, it->cap * sizeof(*it->src));
+	}
+	it->src[it->n++] = s;
+}
+
+struct db_iter *db_iter_new(struct golite *db, uint64_t snap)
+{
+	struct db_iter *it = xcalloc(1, sizeof(*it));
+	it->db = db;
+	it->snap = snap;
+	it->cur = -1;
+	rcu_read_lock();
+	add_source(it, iter_source_memtable(rcu_dereference(db->mem), snap));
+	for (struct memtable *m = rcu_dereference(db->imm); m; m = rcu_dereference(m->next))
+		add_source(it, iter_source_memtable(m, snap));
+	rcu_read_unlock();
+	return it;
+}
+
+void db_iter_free(struct db_iter *it)
+{
+	if (!it)
+		return;
+	for (size_t i = 0; i < it->n; i++)
+		it->src[i].ops->free(it->src[i].s);
+	free(it->src);
+	free(it);
+}
+
+/* Advances every source positioned at key. */
+static void skip_key(struct db_iter *it, const uint8_t *key, size_t len)
+{
+	/* key may point into a source that moves: copy it first. */
+	uint8_t buf[IKEY_MAX];
+	memcpy(buf, key, len);
+	for (size_t i = 0; i < it->n; i++) {
+		struct iter_source *s = &it->src[i];
+		if (!s->ops->valid(s->s))
+			continue;
+		size_t l;
+		const uint8_t *k = s->ops->key(s->s, &l);
+		if (ikey_cmp(k, l, buf, len) == 0)
+			s->ops->next(s->s);
+	}
+}
+
+/* Establishes invariant 2. */
+static void find_current(struct db_iter *it)
+{
+	for (;;) {
+		int best = -1;
+		const uint8_t *bk = NULL;
+		size_t bl = 0;
+		struct mt_entry be = { 0 };
+		for (size_t i = 0; i < it->n; i++) {
+			struct iter_source *s = &it->src[i];
+			int st = s->ops->status(s->s);
+			if (st) {
+				it->status = st;
+				it->cur = -1;
+				return;
+			}
+			if (!s->ops->valid(s->s))
+				continue;
+			size_t l;
+			const uint8_t *k = s->ops->key(s->s, &l);
+			struct mt_entry e;
+			int c = best < 0 ? -1 : ikey_cmp(k, l, bk, bl);
+			if (c < 0 || (c == 0 && (s->ops->entry(s->s, &e), e.seq > be.seq))) {
+				if (c < 0)
+					s->ops->entry(s->s, &e);
+				best = (int)i;
+				bk = k;
+				bl = l;
+				be = e;
+			}
+		}
+		it->cur = best;
+		if (best < 0)
+			return;
+		if (be.kind != KIND_DELETE) {
+			it->e = be;
+			return;
+		}
+		skip_key(it, bk, bl);
+	}
+}
+
+void db_iter_seek(struct db_iter *it, const uint8_t *ikey, size_t len)
+{
+	if (it->status)
+		return;
+	for (size_t i = 0; i < it->n; i++)
+		it->src[i].ops->seek(it->src[i].s, ikey, len);
+	find_current(it);
+}
+
+bool db_iter_valid(const struct db_iter *it)
+{
+	return it->cur >= 0;
+}
+
+void db_iter_next(struct db_iter *it)
+{
+	size_t len;
+	const uint8_t *k = db_iter_key(it, &len);
+	skip_key(it, k, len);
+	find_current(it);
+}
+
+const uint8_t *db_iter_key(const struct db_iter *it, size_t *len)
+{
+	const struct iter_source *s = &it->src[it->cur];
+	return s->ops->key(s->s, len);
+}
+
+const uint8_t *db_iter_value(const struct db_iter *it, size_t *len)
+{
+	*len = it->e.vlen;
+	return it->e.value;
+}
+
+unsigned db_iter_kind(const struct db_iter *it)
+{
+	return it->e.kind;
+}
+
+int db_iter_status(const struct db_iter *it)
+{
+	return it->status;
+}
+
+/* ---- the public iterator ---- */
+
+struct golite_iter {
+	struct golite *db;
+	struct db_iter *it;
+	uint32_t table;
+	uint8_t *lower, *upper, *prefix;   /* full ikeys, NULL if unbounded */
+	size_t lower_len, upper_len, prefix_len;
+	bool valid;
+	int status;
+};
+
+static uint8_t *bound_ikey(uint32_t table, const void *key, size_t len, size_t *out_len)
+{
+	uint8_t *b = xmalloc(IKEY_PREFIX + len);
+	put_be32(b, table);
+	if (len)
+		memcpy(b + IKEY_PREFIX, key, len);
+	*out_len = IKEY_PREFIX + len;
+	return b;
+}
+
+int golite_iter_new(golite *db, const char *table, const golite_iter_options *o,
+		    golite_iter **out)
+{
+	if (!out)
+		return set_error(GOLITE_EINVAL, "out is NULL");
+	*out = NULL;
+	if (!db)
+		return set_error(GOLITE_EINVAL, "store handle is NULL");
+	if (atomic_load(&db->closing))
+		return set_error(GOLITE_ECLOSED, "the store is closed");
+	rcu_thread_ensure();
+	if (o && ((o->lower_len && !o->lower) || (o->upper_len && !o->upper) ||
+		  (o->prefix_len && !o->prefix)))
+		return set_error(GOLITE_EINVAL, "iterator bound has a length but no bytes");
+	if (o && (o->lower_len > GOLITE_MAX_KEY_SIZE || o->upper_len > GOLITE_MAX_KEY_SIZE ||
+		  o->prefix_len > GOLITE_MAX_KEY_SIZE))
+		return set_error(GOLITE_EKEYSIZE, "iterator bound longer than %u bytes",
+				 GOLITE_MAX_KEY_SIZE);
+	uint32_t id;
+	rcu_read_lock();
+	int r = db_table_id(db, table, &id);
+	rcu_read_unlock();
+	if (r)
+		return r;
+	golite_iter *gi = xcalloc(1, sizeof(*gi));
+	gi->db = db;
+	gi->table = id;
+	if (o && o->lower_len)
+		gi->lower = bound_ikey(id, o->lower, o->lower_len, &gi->lower_len);
+	if (o && o->upper_len)
+		gi->upper = bound_ikey(id, o->upper, o->upper_len, &gi->upper_len);
+	if (o && o->prefix_len)
+		gi->prefix = bound_ikey(id, o->prefix, o->prefix_len, &gi->prefix_len);
+	gi->it = db_iter_new(db, atomic_load_explicit(&db->visible_seq, memory_order_acquire));
+	db_count(db, C_ITERS, 1);
+	*out = gi;
+	return 0;
+}
+
+/* Checks the current position against table and bounds. */
+static void check_position(golite_iter *gi)
+{
+	gi->status = db_iter_status(gi->it);
+	gi->valid = false;
+	if (gi->status || !db_iter_valid(gi->it))
+		return;
+	size_t len;
+	const uint8_t *k = db_iter_key(gi->it, &len);
+	if (ikey_table(k) != gi->table)
+		return;
+	if (gi->upper && ikey_cmp(k, len, gi->upper, gi->upper_len) >= 0)
+		return;
+	if (gi->prefix && (len < gi->prefix_len || memcmp(k, gi->prefix, gi->prefix_len) != 0))
+		return;
+	gi->valid = true;
+}
+
+void golite_iter_seek(golite_iter *gi, const void *key, size_t klen)
+{
+	if (!gi)
+		return;
+	uint8_t start[IKEY_MAX];
+	size_t len = ikey_make(start, gi->table, key, MIN(klen, (size_t)GOLITE_MAX_KEY_SIZE));
+	/* Never start below the lower bound or the prefix. */
+	if (gi->lower && ikey_cmp(start, len, gi->lower, gi->lower_len) < 0) {
+		memcpy(start, gi->lower, gi->lower_len);
+		len = gi->lower_len;
+	}
+	if (gi->prefix && ikey_cmp(start, len, gi->prefix, gi->prefix_len) < 0) {
+		memcpy(start, gi->prefix, gi->prefix_len);
+		len = gi->prefix_len;
+	}
+	db_iter_seek(gi->it, start, len);
+	check_position(gi);
+}
+
+void golite_iter_seek_first(golite_iter *gi)
+{
+	golite_iter_seek(gi, "", 0);
+}
+
+bool golite_iter_valid(const golite_iter *gi)
+{
+	return gi && gi->valid;
+}
+
+void golite_iter_next(golite_iter *gi)
+{
+	if (!gi || !gi->valid)
+		return;
+	db_iter_next(gi->it);
+	check_position(gi);
+}
+
+const void *golite_iter_key(const golite_iter *gi, size_t *klen)
+{
+	size_t len;
+	const uint8_t *k = db_iter_key(gi->it, &len);
+	*klen = len - IKEY_PREFIX;
+	return k + IKEY_PREFIX;
+}
+
+const void *golite_iter_value(golite_iter *gi, size_t *vlen)
+{
+	return db_iter_value(gi->it, vlen);
+}
+
+bool golite_iter_is_dir(const golite_iter *gi)
+{
+	(void)gi;
+	return false;
+}
+
+int golite_iter_status(const golite_iter *gi)
+{
+	return gi ? gi->status : GOLITE_EINVAL;
+}
+
+void golite_iter_free(golite_iter *gi)
+{
+	if (!gi)
+		return;
+	db_iter_free(gi->it);
+	free(gi->lower);
+	free(gi->upper);
+	free(gi->prefix);
+	free(gi);
+}

@@ -1,0 +1,56 @@
+/*
+ * iter.h — merged, snapshot-consistent iteration over the store's ikeys.
+ *
+ * A db_iter merges every source of data (the active memtable, the frozen
+ * memtables, the SSTables) into one ascending sequence of ikeys, showing for
+ * each the newest version with sequence <= the snapshot and hiding
+ * tombstones. It holds references to its sources, so it sees exactly the
+ * data of its snapshot however long it lives, and needs no RCU read-side
+ * section between calls.
+ */
+#ifndef GOLITE_ITER_H
+#define GOLITE_ITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memtable.h"
+
+struct golite;
+
+/* A source of ikeys in ascending order, each with its version visible at
+ * the snapshot (keys with no visible version are skipped by the source). */
+struct iter_source_ops {
+	void (*seek)(void *s, const uint8_t *ikey, size_t len);
+	void (*next)(void *s);
+	bool (*valid)(void *s);
+	const uint8_t *(*key)(void *s, size_t *len);
+	void (*entry)(void *s, struct mt_entry *e);
+	int (*status)(void *s);
+	void (*free)(void *s);
+};
+
+struct iter_source {
+	const struct iter_source_ops *ops;
+	void *s;
+};
+
+/* A source over one memtable, which it references. */
+struct iter_source iter_source_memtable(struct memtable *m, uint64_t snap);
+
+struct db_iter;
+
+/* Creates an iterator over everything visible at snap. */
+struct db_iter *db_iter_new(struct golite *db, uint64_t snap);
+void db_iter_free(struct db_iter *it);
+void db_iter_seek(struct db_iter *it, const uint8_t *ikey, size_t len);
+bool db_iter_valid(const struct db_iter *it);
+void db_iter_next(struct db_iter *it);
+const uint8_t *db_iter_key(const struct db_iter *it, size_t *len);
+/* The current version's value and kind (never KIND_DELETE). */
+const uint8_t *db_iter_value(const struct db_iter *it, size_t *len);
+unsigned db_iter_kind(const struct db_iter *it);
+int db_iter_status(const struct db_iter *it);
+
+#endif /* GOLITE_ITER_H */

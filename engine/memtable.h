@@ -1,0 +1,133 @@
+/*
+ * memtable.h — the in-memory ordered table that takes every write first
+ * (the seeds' MemTableStorage).
+ *
+ * Two implementations sit behind one ops table:
+ *   memtable_lockfree_ops  a lock-free skip list (CAS inserts) with a
+ *                          lock-free hash index (liburcu cds_lfht) for point
+ *                          reads; the default.
+ *   memtable_locked_ops    the same structures behind one reader-writer
+ *                          lock: simple enough to trust, used as the test
+ *                          oracle and as the benchmark baseline.
+ *
+ * A memtable holds, for each ikey, a chain of versions (newest first). It
+ * never removes anything: a delete is a KIND_DELETE version. All memory
+ * comes from an arena and is freed at once when the memtable is destroyed.
+ *
+ * Invariants:
+ *   1. Versions of one ikey are ordered by strictly decreasing sequence.
+ *   2. A version, once reachable, never changes.
+ *   3. The memtable is destroyed only when its reference count reaches
+ *      zero, and only after an RCU grace period following its removal from
+ *      the store's lists, so a reader inside rcu_read_lock() that found it
+ *      there may keep using it until rcu_read_unlock().
+ *
+ * Concurrency: add() may be called by any number of threads at once;
+ * get() and iterators may run concurrently with add(). get() must be
+ * called inside an RCU read-side section (the lock-free index requires it).
+ */
+#ifndef GOLITE_MEMTABLE_H
+#define GOLITE_MEMTABLE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One version of a key, as readers see it. */
+struct mt_entry {
+	uint64_t seq;
+	unsigned kind;       /* enum entry_kind */
+	const void *value;   /* valid while the memtable lives */
+	size_t vlen;
+};
+
+struct memtable;
+struct mt_iter;
+
+struct memtable_ops {
+	const char *name;
+	/* Creates an empty memtable; size_hint is the expected arena size. */
+	struct memtable *(*create)(size_t size_hint);
+	/* Frees everything. Only via memtable_unref(). */
+	void (*destroy)(struct memtable *m);
+	/* Adds a version of ikey. hash is hash64(ikey). Copies key and value. */
+	void (*add)(struct memtable *m, const void *ikey, size_t iklen, uint64_t hash,
+		    uint64_t seq, unsigned kind, const void *value, size_t vlen);
+	/* Finds the newest version of ikey with seq <= snap. Inside an RCU
+	 * read-side section. */
+	bool (*get)(struct memtable *m, const void *ikey, size_t iklen, uint64_t hash,
+		    uint64_t snap, struct mt_entry *out);
+	/* Bytes of memory held (arena and index). */
+	size_t (*memory)(struct memtable *m);
+
+	/* Iterators walk distinct ikeys in ascending order. The memtable must
+	 * stay referenced while an iterator is in use. */
+	struct mt_iter *(*iter_new)(struct memtable *m);
+	void (*iter_free)(struct mt_iter *it);
+	void (*iter_seek_first)(struct mt_iter *it);
+	/* Positions at the first ikey >= ikey. */
+	void (*iter_seek)(struct mt_iter *it, const void *ikey, size_t iklen);
+	bool (*iter_valid)(const struct mt_iter *it);
+	void (*iter_next)(struct mt_iter *it);
+	const void *(*iter_key)(const struct mt_iter *it, size_t *iklen);
+	/* The newest version of the current key with seq <= snap. */
+	bool (*iter_version)(const struct mt_iter *it, uint64_t snap, struct mt_entry *out);
+	/* Calls fn for every version of the current key, newest first, and
+	 * stops early if fn returns false. */
+	void (*iter_versions)(const struct mt_iter *it,
+			      bool (*fn)(void *ctx, const struct mt_entry *e), void *ctx);
+};
+
+extern const struct memtable_ops memtable_lockfree_ops;
+extern const struct memtable_ops memtable_locked_ops;
+
+/* Fields every implementation embeds first. */
+struct memtable {
+	const struct memtable_ops *ops;
+	_Atomic int refs;              /* see invariant 3 */
+	_Atomic int writers;           /* writers between sequence assignment and insert */
+	_Atomic uint64_t entries;      /* versions added */
+	uint64_t wal_segno;            /* first WAL segment holding its writes */
+	struct memtable *next;         /* in the store's immutable list; see db.c */
+};
+
+static inline void memtable_init_common(struct memtable *m, const struct memtable_ops *ops)
+{
+	m->ops = ops;
+	atomic_init(&m->refs, 1);
+	atomic_init(&m->writers, 0);
+	atomic_init(&m->entries, 0);
+	m->wal_segno = 0;
+	m->next = NULL;
+}
+
+static inline void memtable_ref(struct memtable *m)
+{
+	atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+}
+
+/* Drops a reference; the last one destroys the memtable. Callers that
+ * unlinked it from a list readers can reach must wait for an RCU grace
+ * period first (call_rcu), see invariant 3. */
+static inline void memtable_unref(struct memtable *m)
+{
+	if (atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) == 1)
+		m->ops->destroy(m);
+}
+
+/* Records that a version was added (for stats). */
+static inline void memtable_note_add(struct memtable *m)
+{
+	atomic_fetch_add_explicit(&m->entries, 1, memory_order_relaxed);
+}
+
+/* Version chains shared by both implementations: newest first. */
+struct mt_version {
+	struct mt_version *_Atomic next;   /* older version */
+	uint64_t seq_kind;                 /* seq << 8 | kind */
+	uint32_t vlen;
+	unsigned char value[];
+};
+
+#endif /* GOLITE_MEMTABLE_H */

@@ -1,0 +1,428 @@
+/*
+ * memtable_lockfree.c — the default memtable: a lock-free skip list for
+ * order and a lock-free hash index (liburcu cds_lfht) for point reads.
+ *
+ * Each distinct ikey has one node. The node is at once a skip-list tower
+ * and a hash-table entry (its struct cds_lfht_node is embedded), so a point
+ * read costs one hash lookup and no skip-list search, and an overwrite of an
+ * existing key costs one hash lookup and one CAS on the node's version
+ * chain. Only the first write of a key walks the skip list.
+ *
+ * Node layout (one arena allocation):
+ *
+ *     +---------------------+ struct lf_node
+ *     | hnode (cds_lfht)    |
+ *     | versions (atomic)   |  newest first (memtable.h invariant 1)
+ *     | klen, height, linked|
+ *     | next[height]        |  skip-list successors, atomic
+ *     +---------------------+
+ *     | key bytes (klen)    |
+ *     +---------------------+
+ *
+ * Invariants (numbered for the asserts below):
+ *   1. The hash index holds at most one node per ikey: a writer first
+ *      inserts its new node into the index with cds_lfht_add_unique(); only
+ *      the winner links it into the skip list, so the skip list never has
+ *      two nodes with equal keys and needs no find-or-insert.
+ *   2. A node's fields and first version are written before it is
+ *      published (release CAS); readers load pointers with acquire.
+ *   3. `linked` becomes 1 after the node is reachable at level 0. A writer
+ *      that added a version to a node it did not link waits for `linked`
+ *      before returning, so once any write of a key is acknowledged an
+ *      iterator can find the key.
+ *   4. Nothing is ever unlinked or freed before the whole memtable is.
+ */
+#include <sched.h>
+#include <stdlib.h>
+
+#include "arena.h"
+#include "format.h"
+#include "memtable.h"
+#include "rcu.h"
+#include "util.h"
+
+#define MAX_HEIGHT 20
+#define BRANCHING 4
+
+struct lf_node {
+	struct cds_lfht_node hnode;
+	struct mt_version *_Atomic versions;
+	uint32_t klen;
+	uint8_t height;
+	_Atomic uint8_t linked;
+	struct lf_node *_Atomic next[];
+	/* key bytes follow next[height] */
+};
+
+struct lf_memtable {
+	struct memtable base;
+	struct arena arena;
+	struct cds_lfht *index;
+	struct lf_node *head;
+	_Atomic int max_height;
+};
+
+struct mt_iter {
+	struct lf_memtable *m;
+	struct lf_node *node;
+};
+
+struct lookup_key {
+	const void *key;
+	size_t len;
+};
+
+static inline const uint8_t *node_key(const struct lf_node *n)
+{
+	return (const uint8_t *)&n->next[n->height];
+}
+
+static inline struct lf_node *load_next(struct lf_node *n, int level)
+{
+	return atomic_load_explicit(&n->next[level], memory_order_acquire);
+}
+
+static int match_node(struct cds_lfht_node *hn, const void *arg)
+{
+	const struct lookup_key *k = arg;
+	const struct lf_node *n = caa_container_of(hn, struct lf_node, hnode);
+	return n->klen == k->len && memcmp(node_key(n), k->key, k->len) == 0;
+}
+
+static int random_height(void)
+{
+	static __thread uint64_t state;
+	if (unlikely(!state))
+		state = (uint64_t)(uintptr_t)&state ^ now_ns() ^ 0x9e3779b97f4a7c15ull;
+	/* xorshift64* */
+	state ^= state >> 12;
+	state ^= state << 25;
+	state ^= state >> 27;
+	uint64_t r = state * 2685821657736338717ull;
+	int h = 1;
+	while (h < MAX_HEIGHT && (r & (BRANCHING - 1)) == 0) {
+		h++;
+		r >>= 2;
+	}
+	return h;
+}
+
+static struct lf_node *node_new(struct lf_memtable *m, const void *key, size_t klen, int height,
+				struct mt_version *first)
+{
+	size_t size = sizeof(struct lf_node) + (size_t)height * sizeof(void *) + klen;
+	struct lf_node *n = arena_alloc(&m->arena, size);
+	cds_lfht_node_init(&n->hnode);
+	atomic_init(&n->versions, first);
+	n->klen = (uint32_t)klen;
+	n->height = (uint8_t)height;
+	atomic_init(&n->linked, 0);
+	for (int i = 0; i < height; i++)
+		atomic_init(&n->next[i], NULL);
+	memcpy((uint8_t *)node_key(n), key, klen);
+	return n;
+}
+
+static struct mt_version *version_new(struct lf_memtable *m, uint64_t seq, unsigned kind,
+				      const void *value, size_t vlen)
+{
+	struct mt_version *v = arena_alloc(&m->arena, sizeof(*v) + vlen);
+	atomic_init(&v->next, NULL);
+	v->seq_kind = trailer_pack(seq, kind);
+	v->vlen = (uint32_t)vlen;
+	if (vlen)
+		memcpy(v->value, value, vlen);
+	return v;
+}
+
+static inline int node_cmp(const struct lf_node *n, const void *key, size_t klen)
+{
+	return ikey_cmp(node_key(n), n->klen, key, klen);
+}
+
+/* Advances from x along level until the next node's key is > key; returns
+ * the predecessor and its successor there. */
+static void find_splice(const void *key, size_t klen, struct lf_node *x, int level,
+			struct lf_node **prev, struct lf_node **succ)
+{
+	for (;;) {
+		struct lf_node *next = load_next(x, level);
+		if (!next || node_cmp(next, key, klen) > 0) {
+			*prev = x;
+			*succ = next;
+			return;
+		}
+		x = next;
+	}
+}
+
+/* Links n into every level of its tower. n's key is not in the list
+ * (invariant 1). */
+static void skiplist_link(struct lf_memtable *m, struct lf_node *n)
+{
+	const uint8_t *key = node_key(n);
+	size_t klen = n->klen;
+	int h = n->height;
+	struct lf_node *prev[MAX_HEIGHT], *succ[MAX_HEIGHT];
+
+	int top = atomic_load_explicit(&m->max_height, memory_order_relaxed);
+	while (h > top && !atomic_compare_exchange_weak_explicit(&m->max_height, &top, h,
+								 memory_order_relaxed,
+								 memory_order_relaxed))
+		;
+	if (h > top)
+		top = h;
+
+	struct lf_node *x = m->head;
+	for (int level = top - 1; level >= 0; level--) {
+		find_splice(key, klen, x, level, &prev[level], &succ[level]);
+		x = prev[level];
+	}
+	for (int level = 0; level < h; level++) {
+		for (;;) {
+			atomic_store_explicit(&n->next[level], succ[level], memory_order_relaxed);
+			struct lf_node *expected = succ[level];
+			if (atomic_compare_exchange_strong_explicit(&prev[level]->next[level],
+								    &expected, n,
+								    memory_order_release,
+								    memory_order_relaxed))
+				break;
+			/* Someone linked a node between prev and succ: search again
+			 * from prev, which still precedes key. */
+			find_splice(key, klen, prev[level], level, &prev[level], &succ[level]);
+		}
+		if (level == 0)
+			atomic_store_explicit(&n->linked, 1, memory_order_release);
+	}
+}
+
+/* Inserts v into n's chain keeping sequences in decreasing order. */
+static void version_push(struct lf_node *n, struct mt_version *v)
+{
+	uint64_t seq = trailer_seq(v->seq_kind);
+	struct mt_version *_Atomic *slot = &n->versions;
+	for (;;) {
+		struct mt_version *cur = atomic_load_explicit(slot, memory_order_acquire);
+		if (cur && trailer_seq(cur->seq_kind) > seq) {
+			/* A newer version is already there (a concurrent writer with
+			 * a later sequence won the race): insert behind it. */
+			slot = &cur->next;
+			continue;
+		}
+		atomic_store_explicit(&v->next, cur, memory_order_relaxed);
+		if (atomic_compare_exchange_weak_explicit(slot, &cur, v, memory_order_release,
+							  memory_order_relaxed))
+			return;
+	}
+}
+
+static struct lf_node *index_lookup(struct lf_memtable *m, const void *ikey, size_t iklen,
+				    uint64_t hash)
+{
+	struct lookup_key k = { ikey, iklen };
+	struct cds_lfht_iter iter;
+	cds_lfht_lookup(m->index, (unsigned long)hash, match_node, &k, &iter);
+	struct cds_lfht_node *hn = cds_lfht_iter_get_node(&iter);
+	return hn ? caa_container_of(hn, struct lf_node, hnode) : NULL;
+}
+
+static void lf_add(struct memtable *base, const void *ikey, size_t iklen, uint64_t hash,
+		   uint64_t seq, unsigned kind, const void *value, size_t vlen)
+{
+	struct lf_memtable *m = (struct lf_memtable *)base;
+	struct mt_version *v = version_new(m, seq, kind, value, vlen);
+
+	rcu_read_lock();
+	struct lf_node *n = index_lookup(m, ikey, iklen, hash);
+	if (!n) {
+		struct lf_node *fresh = node_new(m, ikey, iklen, random_height(), v);
+		struct lookup_key k = { ikey, iklen };
+		struct cds_lfht_node *hn = cds_lfht_add_unique(m->index, (unsigned long)hash,
+							       match_node, &k, &fresh->hnode);
+		if (hn == &fresh->hnode) {
+			rcu_read_unlock();
+			skiplist_link(m, fresh);
+			memtable_note_add(base);
+			return;
+		}
+		/* Another writer indexed this key first; fresh is abandoned in the
+		 * arena and v goes on the winner's chain. */
+		n = caa_container_of(hn, struct lf_node, hnode);
+	}
+	version_push(n, v);
+	rcu_read_unlock();
+	memtable_note_add(base);
+	/* Invariant 3. The linking writer is between two CAS loops: short. */
+	for (int spins = 0; !atomic_load_explicit(&n->linked, memory_order_acquire); spins++) {
+		if (spins > 64)
+			sched_yield();
+		else
+			__builtin_ia32_pause();
+	}
+}
+
+static inline bool pick_version(struct mt_version *v, uint64_t snap, struct mt_entry *out)
+{
+	while (v && trailer_seq(v->seq_kind) > snap)
+		v = atomic_load_explicit(&v->next, memory_order_acquire);
+	if (!v)
+		return false;
+	out->seq = trailer_seq(v->seq_kind);
+	out->kind = trailer_kind(v->seq_kind);
+	out->value = v->value;
+	out->vlen = v->vlen;
+	return true;
+}
+
+static bool lf_get(struct memtable *base, const void *ikey, size_t iklen, uint64_t hash,
+		   uint64_t snap, struct mt_entry *out)
+{
+	struct lf_memtable *m = (struct lf_memtable *)base;
+	struct lf_node *n = index_lookup(m, ikey, iklen, hash);
+	if (!n)
+		return false;
+	return pick_version(atomic_load_explicit(&n->versions, memory_order_acquire), snap, out);
+}
+
+static size_t lf_memory(struct memtable *base)
+{
+	struct lf_memtable *m = (struct lf_memtable *)base;
+	return arena_memory(&m->arena);
+}
+
+static unsigned long pow2_at_least(unsigned long v)
+{
+	unsigned long p = 1;
+	while (p < v)
+		p <<= 1;
+	return p;
+}
+
+static struct memtable *lf_create(size_t size_hint)
+{
+	struct lf_memtable *m = xcalloc(1, sizeof(*m));
+	memtable_init_common(&m->base, &memtable_lockfree_ops);
+	size_t block = size_hint >= (64u << 20) ? (4u << 20) : (1u << 20);
+	arena_init(&m->arena, block);
+	/* About one bucket per 256 bytes of expected data, grown on demand. */
+	unsigned long buckets = pow2_at_least(MAX(size_hint / 256, 1024));
+	if (buckets > (1ul << 22))
+		buckets = 1ul << 22;
+	m->index = cds_lfht_new(buckets, 1024, 1ul << 28,
+				CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
+	if (!m->index)
+		FATAL("cds_lfht_new failed");
+	m->head = node_new(m, "", 0, MAX_HEIGHT, NULL);
+	atomic_init(&m->max_height, 1);
+	return &m->base;
+}
+
+static void lf_destroy(struct memtable *base)
+{
+	struct lf_memtable *m = (struct lf_memtable *)base;
+	/* cds_lfht_destroy() wants an empty table. Nobody else can reach this
+	 * memtable any more (memtable.h invariant 3). */
+	struct cds_lfht_iter iter;
+	struct cds_lfht_node *hn;
+	rcu_thread_ensure();
+	rcu_read_lock();
+	cds_lfht_for_each(m->index, &iter, hn)
+		cds_lfht_del(m->index, hn);
+	rcu_read_unlock();
+	if (cds_lfht_destroy(m->index, NULL))
+		FATAL("cds_lfht_destroy failed");
+	arena_destroy(&m->arena);
+	free(m);
+}
+
+/* ---- iterators ---- */
+
+static struct mt_iter *lf_iter_new(struct memtable *base)
+{
+	struct mt_iter *it = xmalloc(sizeof(*it));
+	it->m = (struct lf_memtable *)base;
+	it->node = NULL;
+	return it;
+}
+
+static void lf_iter_free(struct mt_iter *it)
+{
+	free(it);
+}
+
+static void lf_iter_seek_first(struct mt_iter *it)
+{
+	it->node = load_next(it->m->head, 0);
+}
+
+static void lf_iter_seek(struct mt_iter *it, const void *ikey, size_t iklen)
+{
+	struct lf_node *x = it->m->head;
+	int top = atomic_load_explicit(&it->m->max_height, memory_order_relaxed);
+	struct lf_node *next = NULL;
+	for (int level = top - 1; level >= 0; level--) {
+		for (;;) {
+			next = load_next(x, level);
+			if (!next || node_cmp(next, ikey, iklen) >= 0)
+				break;
+			x = next;
+		}
+	}
+	it->node = next;
+}
+
+static bool lf_iter_valid(const struct mt_iter *it)
+{
+	return it->node != NULL;
+}
+
+static void lf_iter_next(struct mt_iter *it)
+{
+	it->node = load_next(it->node, 0);
+}
+
+static const void *lf_iter_key(const struct mt_iter *it, size_t *iklen)
+{
+	*iklen = it->node->klen;
+	return node_key(it->node);
+}
+
+static bool lf_iter_version(const struct mt_iter *it, uint64_t snap, struct mt_entry *out)
+{
+	return pick_version(atomic_load_explicit(&it->node->versions, memory_order_acquire), snap,
+			    out);
+}
+
+static void lf_iter_versions(const struct mt_iter *it,
+			     bool (*fn)(void *ctx, const struct mt_entry *e), void *ctx)
+{
+	struct mt_version *v = atomic_load_explicit(&it->node->versions, memory_order_acquire);
+	for (; v; v = atomic_load_explicit(&v->next, memory_order_acquire)) {
+		struct mt_entry e = {
+			.seq = trailer_seq(v->seq_kind),
+			.kind = trailer_kind(v->seq_kind),
+			.value = v->value,
+			.vlen = v->vlen,
+		};
+		if (!fn(ctx, &e))
+			return;
+	}
+}
+
+const struct memtable_ops memtable_lockfree_ops = {
+	.name = "lockfree",
+	.create = lf_create,
+	.destroy = lf_destroy,
+	.add = lf_add,
+	.get = lf_get,
+	.memory = lf_memory,
+	.iter_new = lf_iter_new,
+	.iter_free = lf_iter_free,
+	.iter_seek_first = lf_iter_seek_first,
+	.iter_seek = lf_iter_seek,
+	.iter_valid = lf_iter_valid,
+	.iter_next = lf_iter_next,
+	.iter_key = lf_iter_key,
+	.iter_version = lf_iter_version,
+	.iter_versions = lf_iter_versions,
+};

@@ -1,0 +1,47 @@
+/*
+ * rcu.c — automatic RCU registration of threads that call the library.
+ * See rcu.h.
+ */
+#include "rcu.h"
+
+#include <pthread.h>
+
+#include "util.h"
+
+__thread bool rcu_thread_registered;
+
+static pthread_key_t exit_key;
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+
+static void on_thread_exit(void *arg)
+{
+	(void)arg;
+	if (rcu_thread_registered) {
+		rcu_unregister_thread();
+		rcu_thread_registered = false;
+	}
+}
+
+static void make_exit_key(void)
+{
+	if (pthread_key_create(&exit_key, on_thread_exit))
+		FATAL("pthread_key_create");
+}
+
+void rcu_thread_register_slow(void)
+{
+	pthread_once(&exit_key_once, make_exit_key);
+	rcu_register_thread();
+	rcu_thread_registered = true;
+	/* Any non-NULL value makes the destructor run at thread exit. */
+	pthread_setspecific(exit_key, (void *)1);
+}
+
+void rcu_thread_detach(void)
+{
+	if (rcu_thread_registered) {
+		rcu_unregister_thread();
+		rcu_thread_registered = false;
+		pthread_setspecific(exit_key, NULL);
+	}
+}

@@ -1,0 +1,30 @@
+/*
+ * rcu.h — the engine's use of userspace RCU (liburcu, memb flavour).
+ *
+ * Every thread that reads engine structures under rcu_read_lock() must be
+ * registered with RCU. Library entry points call rcu_thread_ensure(), which
+ * registers the calling thread on its first call and arranges for it to be
+ * unregistered when the thread exits (a pthread key destructor). Engine
+ * threads register themselves when they start.
+ */
+#ifndef GOLITE_RCU_H
+#define GOLITE_RCU_H
+
+#include <stdbool.h>
+#include <urcu.h>
+#include <urcu/rculfhash.h>
+
+extern __thread bool rcu_thread_registered;
+void rcu_thread_register_slow(void);
+
+/* Registers the calling thread with RCU if it is not yet. Cheap. */
+static inline void rcu_thread_ensure(void)
+{
+	if (__builtin_expect(!rcu_thread_registered, 0))
+		rcu_thread_register_slow();
+}
+
+/* Unregisters the calling thread now (if registered). */
+void rcu_thread_detach(void);
+
+#endif /* GOLITE_RCU_H */

@@ -1,0 +1,985 @@
+/*
+ * wal.c — write-ahead log: segment format, group-commit writer, replay.
+ *
+ * Segment file NNNNNNNN.wal (the number is the store's file number):
+ *
+ *     offset  size  field
+ *     0       8     magic "GOLITEWL"
+ *     8       4     format version, LE32 = 1
+ *     12      4     flags, LE32 = 0
+ *     16      8     segment number, LE64 (equals the file name's number)
+ *     24      4     masked CRC32C of bytes 0..23
+ *     28      4     zero
+ *     32      ...   records, back to back
+ *
+ * Record:
+ *
+ *     +----------+----------+--------+--------------------+
+ *     | crc LE32 | len LE32 | type u8| payload (len bytes)|
+ *     +----------+----------+--------+--------------------+
+ *
+ *     crc   masked CRC32C of len, type and payload (bytes 4 .. 9+len)
+ *     len   payload bytes; a FULL record carries at most WAL_MAX_FRAGMENT
+ *     type  1 FULL     a whole logical record
+ *           2 FIRST    first fragment of a logical record
+ *           3 MIDDLE   further fragment
+ *           4 LAST     final fragment
+ *
+ * A logical record larger than WAL_MAX_FRAGMENT is written as FIRST,
+ * MIDDLE..., LAST, contiguous in one segment, each fragment checksummed;
+ * the logical payload is their concatenation. Space after the last record
+ * may hold zeros (reserved space) or, after a crash, garbage.
+ *
+ * Invariants:
+ *   1. Records are appended under w->mu, in the order their trailers were
+ *      filled by the caller's prepare(): log order is trailer order.
+ *   2. A record lies wholly in one segment; segments are written in order,
+ *      and a segment is fdatasync()ed before the log thread closes it.
+ *   3. written_lsn <= appended_lsn, durable_lsn <= written_lsn; each only
+ *      grows. Everything up to durable_lsn is on disk.
+ *   4. Once w->failed is set it never clears and nothing more is written.
+ *   5. Bytes appended to a segment lie inside space reserved for it (unless
+ *      the filesystem cannot reserve), so the log thread's writes do not
+ *      fail for lack of space.
+ */
+#include "wal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "io.h"
+#include "rcu.h"
+#include "util.h"
+
+#define WAL_MAGIC "GOLITEWL"
+#define WAL_VERSION 1u
+#define WAL_HEADER_SIZE 32u
+#define WAL_RECORD_HEADER 9u
+#define WAL_MAX_FRAGMENT (1u << 20)
+#define WAL_RESERVE_STEP (4u << 20)
+#define WAL_MAX_SEGMENT_READ (UINT64_C(4) << 30)
+
+enum {
+	REC_FULL = 1,
+	REC_FIRST = 2,
+	REC_MIDDLE = 3,
+	REC_LAST = 4,
+};
+
+_Static_assert(sizeof(WAL_MAGIC) - 1 == 8, "magic is 8 bytes");
+
+struct wal_seg {
+	uint64_t segno;
+	int fd;
+	uint64_t size;        /* bytes appended, header included (protected by mu) */
+	uint64_t reserved;    /* bytes reserved with fallocate (protected by mu) */
+	char path[PATH_MAX];
+};
+
+struct wal_buf {
+	struct wal_buf *next;
+	struct wal_seg *seg;  /* segment the bytes belong to */
+	uint64_t file_off;    /* where data[0] goes in seg's file */
+	uint64_t lsn_end;     /* log position after the last byte */
+	bool closes_seg;      /* last buffer of its segment: sync and close it */
+	uint32_t records;
+	size_t len, cap;
+	uint8_t *data;
+};
+
+struct wal {
+	struct wal_options o;
+	char *dir;
+	pthread_mutex_t mu;
+	pthread_cond_t writer_cv;   /* wakes the log thread */
+	pthread_cond_t done_cv;     /* wakes appenders and sync waiters */
+	pthread_t thread;
+
+	/* protected by mu */
+	struct wal_buf *cur;        /* being filled by appenders */
+	struct wal_buf *queue_head, *queue_tail;  /* full, waiting for the thread */
+	struct wal_buf *spare;      /* one recycled buffer */
+	struct wal_seg *seg;        /* segment appends go to */
+	size_t pending_bytes;       /* appended but not yet written */
+	uint64_t appended_lsn, written_lsn, durable_lsn;
+	uint64_t sync_req_lsn;      /* someone waits for durability up to here */
+	bool timer_armed;           /* the thread knows unsynced data exists */
+	bool closing;
+	bool no_reserve;            /* filesystem cannot fallocate */
+	int failed;
+	uint64_t last_sync_ns;
+	struct wal_stats st;
+};
+
+/* ---- buffers and segments ---- */
+
+static struct wal_buf *buf_get(struct wal *w, size_t min_cap)
+{
+	struct wal_buf *b = w->spare;
+	if (b && b->cap >= min_cap) {
+		w->spare = NULL;
+	} else {
+		b = xcalloc(1, sizeof(*b));
+		b->cap = MAX(min_cap, w->o.buffer_size);
+		b->data = xmalloc(b->cap);
+	}
+	b->next = NULL;
+	b->len = 0;
+	b->records = 0;
+	b->closes_seg = false;
+	b->seg = w->seg;
+	b->file_off = w->seg ? w->seg->size : 0;
+	b->lsn_end = w->appended_lsn;
+	return b;
+}
+
+static void buf_put(struct wal *w, struct wal_buf *b)
+{
+	if (!w->spare && b->cap == w->o.buffer_size) {
+		w->spare = b;
+		return;
+	}
+	free(b->data);
+	free(b);
+}
+
+static void queue_push(struct wal *w, struct wal_buf *b)
+{
+	if (w->queue_tail)
+		w->queue_tail->next = b;
+	else
+		w->queue_head = b;
+	w->queue_tail = b;
+}
+
+static void encode_header(uint8_t h[WAL_HEADER_SIZE], uint64_t segno)
+{
+	memset(h, 0, WAL_HEADER_SIZE);
+	memcpy(h, WAL_MAGIC, 8);
+	put_le32(h + 8, WAL_VERSION);
+	put_le32(h + 12, 0);
+	put_le64(h + 16, segno);
+	put_le32(h + 24, crc32c_mask(crc32c(h, 24)));
+}
+
+/*
+ * Creates segment file segno, writes its header and reserves space. The
+ * file is fsynced together with its directory so that it survives a crash
+ * even before the first record is synced.
+ */
+static int seg_create(struct wal *w, uint64_t segno, struct wal_seg **out)
+{
+	struct wal_seg *s = xcalloc(1, sizeof(*s));
+	s->segno = segno;
+	snprintf(s->path, sizeof(s->path), "%s/%08llu%s", w->dir, (unsigned long long)segno,
+		 WAL_SUFFIX);
+	int r;
+	int fd = io_open(s->path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0) {
+		r = fd;
+		goto out_free;
+	}
+	s->fd = fd;
+	if (!w->no_reserve) {
+		r = io_reserve(fd, 0, WAL_RESERVE_STEP);
+		if (r == -EOPNOTSUPP)
+			w->no_reserve = true;
+		else if (r < 0)
+			goto out_unlink;
+		else
+			s->reserved = WAL_RESERVE_STEP;
+	}
+	uint8_t h[WAL_HEADER_SIZE];
+	encode_header(h, segno);
+	r = io_pwrite(fd, h, sizeof(h), 0);
+	if (r == 0)
+		r = io_fdatasync(fd);
+	if (r == 0)
+		r = io_sync_dir(w->dir);
+	if (r < 0)
+		goto out_unlink;
+	s->size = WAL_HEADER_SIZE;
+	*out = s;
+	return 0;
+
+out_unlink:
+	io_close(fd);
+	io_unlink(s->path);
+out_free:
+	free(s);
+	return r;
+}
+
+/* Maps a failed system call while creating or growing a segment. */
+static int space_error(int r, const char *what, const char *path)
+{
+	int e = errno_to_golite(-r);
+	return set_error(e == GOLITE_ENOSPC ? GOLITE_ENOSPC : GOLITE_EIO, "%s %s: %s", what, path,
+			 strerror(-r));
+}
+
+/* Switches appends to a new segment (mu held). The current buffer is
+ * handed to the log thread as its segment's last. */
+static int rotate_locked(struct wal *w)
+{
+	uint64_t segno = w->o.next_file_no(w->o.ctx);
+	struct wal_seg *s;
+	int r = seg_create(w, segno, &s);
+	if (r < 0)
+		return space_error(r, "cannot create log segment", w->dir);
+	w->cur->closes_seg = true;
+	queue_push(w, w->cur);
+	w->seg = s;
+	w->cur = buf_get(w, w->o.buffer_size);
+	cond_signal(&w->writer_cv);
+	return 0;
+}
+
+/* Makes sure the current segment has n more bytes reserved (mu held). */
+static int reserve_locked(struct wal *w, uint64_t n)
+{
+	struct wal_seg *s = w->seg;
+	if (w->no_reserve || s->size + n <= s->reserved)
+		return 0;
+	uint64_t want = s->size + n - s->reserved;
+	want = (want + WAL_RESERVE_STEP - 1) / WAL_RESERVE_STEP * WAL_RESERVE_STEP;
+	int r = io_reserve(s->fd, s->reserved, want);
+	if (r == -EOPNOTSUPP) {
+		w->no_reserve = true;
+		return 0;
+	}
+	if (r < 0)
+		return space_error(r, "cannot reserve space in", s->path);
+	s->reserved += want;
+	return 0;
+}
+
+/* ---- the log thread ---- */
+
+static bool periodic_due(struct wal *w, uint64_t now)
+{
+	return w->o.mode == GOLITE_PERIODIC && w->durable_lsn < w->appended_lsn &&
+	       now >= w->last_sync_ns + (uint64_t)w->o.sync_interval_ms * 1000000ull;
+}
+
+static void fail_locked(struct wal *w, int err, const char *msg)
+{
+	if (w->failed)
+		return;
+	w->failed = err;
+	cond_broadcast(&w->done_cv);
+	if (w->o.on_failure)
+		w->o.on_failure(w->o.ctx, err, msg);
+}
+
+static void *wal_thread(void *arg)
+{
+	struct wal *w = arg;
+	rcu_thread_ensure();
+	mutex_lock(&w->mu);
+	for (;;) {
+		uint64_t now = now_ns();
+		bool want_sync = !w->failed &&
+				 (w->sync_req_lsn > w->durable_lsn || periodic_due(w, now) ||
+				  (w->closing && w->durable_lsn < w->appended_lsn));
+		bool want_write = !w->failed &&
+				  (w->queue_head || want_sync ||
+				   (w->cur->len > 0 &&
+				    (w->cur->len >= w->o.buffer_size / 2 || w->closing)));
+		if (!want_write) {
+			if (w->closing)
+				break;
+			if (w->o.mode == GOLITE_PERIODIC && w->durable_lsn < w->appended_lsn &&
+			    !w->failed) {
+				w->timer_armed = true;
+				cond_wait_until(&w->writer_cv, &w->mu,
+						w->last_sync_ns +
+							(uint64_t)w->o.sync_interval_ms * 1000000ull);
+			} else {
+				w->timer_armed = false;
+				cond_wait(&w->writer_cv, &w->mu);
+			}
+			continue;
+		}
+
+		/* Take everything appended so far. */
+		if (w->cur->len > 0) {
+			queue_push(w, w->cur);
+			w->cur = buf_get(w, w->o.buffer_size);
+		}
+		struct wal_buf *list = w->queue_head;
+		w->queue_head = w->queue_tail = NULL;
+		uint64_t target = w->appended_lsn;
+		struct wal_seg *last_seg = w->seg;
+		mutex_unlock(&w->mu);
+
+		int r = 0;
+		const char *what = "write";
+		const char *path = "";
+		uint64_t bytes = 0, records = 0, writes = 0, syncs = 0, max_group = 0;
+		struct wal_buf *b = list;
+		for (; b && r == 0; b = b->next) {
+			path = b->seg->path;
+			if (b->len) {
+				r = io_pwrite(b->seg->fd, b->data, b->len, b->file_off);
+				bytes += b->len;
+				records += b->records;
+				max_group = MAX(max_group, b->records);
+				writes++;
+			}
+			if (r == 0 && b->closes_seg) {
+				what = "sync";
+				r = io_fdatasync(b->seg->fd);
+				syncs++;
+				io_close(b->seg->fd);
+				b->seg->fd = -1;
+			}
+		}
+		if (r == 0 && want_sync) {
+			what = "sync";
+			path = last_seg->path;
+			r = io_fdatasync(last_seg->fd);
+			syncs++;
+		}
+
+		mutex_lock(&w->mu);
+		while (list) {
+			struct wal_buf *next = list->next;
+			w->pending_bytes -= list->len;
+			if (list->closes_seg)
+				free(list->seg);
+			buf_put(w, list);
+			list = next;
+		}
+		w->st.bytes += bytes;
+		w->st.writes += writes;
+		w->st.syncs += syncs;
+		if (records > 1)
+			w->st.group_commits++;
+		w->st.max_group = MAX(w->st.max_group, max_group);
+		if (r < 0) {
+			char msg[PATH_MAX + 64];
+			snprintf(msg, sizeof(msg), "log %s failed on %s: %s", what, path,
+				 strerror(-r));
+			fail_locked(w, errno_to_golite(-r) == GOLITE_ENOSPC ? GOLITE_ENOSPC
+									 : GOLITE_EIO,
+				    msg);
+		} else {
+			w->written_lsn = target;
+			if (want_sync) {
+				w->durable_lsn = target;
+				w->last_sync_ns = now_ns();
+			}
+		}
+		cond_broadcast(&w->done_cv);
+	}
+	mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* ---- public interface ---- */
+
+int wal_open(const struct wal_options *o, uint64_t segno, struct wal **out)
+{
+	struct wal *w = xcalloc(1, sizeof(*w));
+	w->o = *o;
+	w->dir = xstrdup(o->dir);
+	w->o.dir = w->dir;
+	if (w->o.buffer_size < (1u << 16))
+		w->o.buffer_size = 1u << 16;
+	if (w->o.segment_size < (1u << 20))
+		w->o.segment_size = 1u << 20;
+	if (w->o.sync_interval_ms == 0)
+		w->o.sync_interval_ms = 1;
+	mutex_init(&w->mu);
+	cond_init(&w->writer_cv);
+	cond_init(&w->done_cv);
+	int r = seg_create(w, segno, &w->seg);
+	if (r < 0) {
+		r = space_error(r, "cannot create log segment in", w->dir);
+		goto out_free;
+	}
+	w->cur = buf_get(w, w->o.buffer_size);
+	w->last_sync_ns = now_ns();
+	if (pthread_create(&w->thread, NULL, wal_thread, w))
+		FATAL("pthread_create");
+	*out = w;
+	return 0;
+
+out_free:
+	pthread_cond_destroy(&w->done_cv);
+	pthread_cond_destroy(&w->writer_cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w->dir);
+	free(w);
+	return r;
+}
+
+int wal_close(struct wal *w)
+{
+	mutex_lock(&w->mu);
+	w->closing = true;
+	cond_signal(&w->writer_cv);
+	mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+
+	int r = w->failed;
+	/* After a failure buffers may remain: they are dropped (the log is
+	 * not trustworthy past the failure point). */
+	struct wal_buf *b = w->queue_head;
+	while (b) {
+		struct wal_buf *next = b->next;
+		if (b->closes_seg) {
+			if (b->seg->fd >= 0)
+				io_close(b->seg->fd);
+			free(b->seg);
+		}
+		free(b->data);
+		free(b);
+		b = next;
+	}
+	if (w->cur) {
+		free(w->cur->data);
+		free(w->cur);
+	}
+	if (w->spare) {
+		free(w->spare->data);
+		free(w->spare);
+	}
+	if (w->seg) {
+		if (w->seg->fd >= 0)
+			io_close(w->seg->fd);
+		free(w->seg);
+	}
+	pthread_cond_destroy(&w->done_cv);
+	pthread_cond_destroy(&w->writer_cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w->dir);
+	free(w);
+	return r;
+}
+
+static int failed_error(struct wal *w)
+{
+	return set_error(GOLITE_EFAILED,
+			 "the store refuses writes after a log write failed (%s); reopen it",
+			 golite_strerror(w->failed));
+}
+
+/* Writes the fragments of a record into w->cur (mu held; space is there). */
+static void put_fragment(struct wal_buf *b, unsigned type, const uint8_t *p, size_t n)
+{
+	uint8_t *h = b->data + b->len;
+	put_le32(h + 4, (uint32_t)n);
+	h[8] = (uint8_t)type;
+	memcpy(h + WAL_RECORD_HEADER, p, n);
+	put_le32(h, crc32c_mask(crc32c_extend(0, h + 4, 5 + n)));
+	b->len += WAL_RECORD_HEADER + n;
+}
+
+int wal_append(struct wal *w, const uint8_t *payload, size_t len, wal_prepare_fn prepare,
+	       void *ctx, uint64_t *lsn)
+{
+	if (len < 8)
+		return set_error(GOLITE_EINVAL, "log record shorter than its trailer");
+	size_t body = len - 8;
+	size_t nfrag = len <= WAL_MAX_FRAGMENT ? 1 : (len + WAL_MAX_FRAGMENT - 1) / WAL_MAX_FRAGMENT;
+	size_t size = len + nfrag * WAL_RECORD_HEADER;
+
+	/* For the common single-fragment record, checksum all but the trailer
+	 * before taking the lock. A fragmented record is copied first, so that
+	 * its trailer can be filled in place under the lock. */
+	uint32_t crc_prefix = 0;
+	uint8_t *big = NULL;
+	if (nfrag > 1) {
+		big = xmemdup(payload, len);
+	} else {
+		uint8_t h[5];
+		put_le32(h, (uint32_t)len);
+		h[4] = REC_FULL;
+		crc_prefix = crc32c_extend(crc32c_extend(0, h, 5), payload, body);
+	}
+
+	mutex_lock(&w->mu);
+	int r = 0;
+	/* Back-pressure: at most two buffers' worth waits for the disk. */
+	while (!w->failed && !w->closing && w->pending_bytes > 2 * w->o.buffer_size)
+		cond_wait(&w->done_cv, &w->mu);
+	if (w->failed) {
+		r = failed_error(w);
+		goto out_unlock;
+	}
+	if (w->closing) {
+		r = set_error(GOLITE_ECLOSED, "the store is closing");
+		goto out_unlock;
+	}
+	if (w->seg->size + size > w->o.segment_size && w->seg->size > WAL_HEADER_SIZE) {
+		r = rotate_locked(w);
+		if (r < 0)
+			goto out_unlock;
+	}
+	r = reserve_locked(w, size);
+	if (r < 0)
+		goto out_unlock;
+	if (w->cur->cap - w->cur->len < size) {
+		if (w->cur->len > 0) {
+			queue_push(w, w->cur);
+			cond_signal(&w->writer_cv);
+		} else {
+			free(w->cur->data);
+			free(w->cur);
+		}
+		w->cur = buf_get(w, size);
+	}
+
+	struct wal_buf *b = w->cur;
+	size_t before = b->len;
+	if (nfrag == 1) {
+		uint8_t *h = b->data + b->len;
+		put_le32(h + 4, (uint32_t)len);
+		h[8] = REC_FULL;
+		memcpy(h + WAL_RECORD_HEADER, payload, body);
+		prepare(ctx, h + WAL_RECORD_HEADER + body);
+		uint32_t crc = crc32c_extend(crc_prefix, h + WAL_RECORD_HEADER + body, 8);
+		put_le32(h, crc32c_mask(crc));
+		b->len += size;
+	} else {
+		prepare(ctx, big + body);
+		for (size_t off = 0, i = 0; off < len; off += WAL_MAX_FRAGMENT, i++) {
+			size_t n = MIN((size_t)WAL_MAX_FRAGMENT, len - off);
+			unsigned type = i == 0 ? REC_FIRST : off + n == len ? REC_LAST : REC_MIDDLE;
+			put_fragment(b, type, big + off, n);
+		}
+	}
+	b->records++;
+	w->seg->size += size;
+	w->appended_lsn += size;
+	w->pending_bytes += size;
+	w->st.records++;
+	b->lsn_end = w->appended_lsn;
+	*lsn = w->appended_lsn;
+	if ((before < w->o.buffer_size / 2 && b->len >= w->o.buffer_size / 2) ||
+	    (w->o.mode == GOLITE_PERIODIC && !w->timer_armed)) {
+		w->timer_armed = true;
+		cond_signal(&w->writer_cv);
+	}
+out_unlock:
+	mutex_unlock(&w->mu);
+	free(big);
+	return r;
+}
+
+int wal_sync_to(struct wal *w, uint64_t lsn)
+{
+	mutex_lock(&w->mu);
+	if (w->durable_lsn < lsn && !w->failed) {
+		if (w->sync_req_lsn < lsn)
+			w->sync_req_lsn = lsn;
+		cond_signal(&w->writer_cv);
+		while (w->durable_lsn < lsn && !w->failed)
+			cond_wait(&w->done_cv, &w->mu);
+	}
+	int r = w->durable_lsn >= lsn ? 0 : failed_error(w);
+	mutex_unlock(&w->mu);
+	return r;
+}
+
+int wal_sync(struct wal *w)
+{
+	mutex_lock(&w->mu);
+	uint64_t lsn = w->appended_lsn;
+	mutex_unlock(&w->mu);
+	return wal_sync_to(w, lsn);
+}
+
+int wal_rotate(struct wal *w, void (*fn)(void *ctx, uint64_t segno), void *ctx)
+{
+	mutex_lock(&w->mu);
+	int r;
+	if (w->failed) {
+		r = failed_error(w);
+	} else if (w->closing) {
+		r = set_error(GOLITE_ECLOSED, "the store is closing");
+	} else {
+		r = rotate_locked(w);
+		if (r == 0)
+			fn(ctx, w->seg->segno);
+	}
+	mutex_unlock(&w->mu);
+	return r;
+}
+
+int wal_failed(struct wal *w)
+{
+	mutex_lock(&w->mu);
+	int r = w->failed;
+	mutex_unlock(&w->mu);
+	return r;
+}
+
+void wal_get_stats(struct wal *w, struct wal_stats *s)
+{
+	mutex_lock(&w->mu);
+	*s = w->st;
+	s->appended_lsn = w->appended_lsn;
+	s->durable_lsn = w->durable_lsn;
+	s->segno = w->seg->segno;
+	mutex_unlock(&w->mu);
+}
+
+/* ---- reading ---- */
+
+/* Checks a record header and checksum at off. Returns the record's total
+ * size, or 0 if no valid record starts there. */
+static size_t record_at(const uint8_t *d, size_t n, size_t off, unsigned *type, size_t *plen)
+{
+	if (n - off < WAL_RECORD_HEADER)
+		return 0;
+	const uint8_t *h = d + off;
+	uint32_t len = get_le32(h + 4);
+	unsigned t = h[8];
+	if (t < REC_FULL || t > REC_LAST || len > WAL_MAX_FRAGMENT ||
+	    len > n - off - WAL_RECORD_HEADER)
+		return 0;
+	if (crc32c_unmask(get_le32(h)) != crc32c_extend(0, h + 4, 5 + (size_t)len))
+		return 0;
+	*type = t;
+	*plen = len;
+	return WAL_RECORD_HEADER + len;
+}
+
+/* True if a valid record starts anywhere in d[from, n). */
+static bool valid_record_after(const uint8_t *d, size_t n, size_t from)
+{
+	unsigned t;
+	size_t l;
+	for (size_t off = from; off + WAL_RECORD_HEADER <= n; off++)
+		if (d[off + 8] >= REC_FULL && d[off + 8] <= REC_LAST &&
+		    record_at(d, n, off, &t, &l))
+			return true;
+	return false;
+}
+
+struct seg_data {
+	uint64_t segno;
+	char path[PATH_MAX];
+	uint8_t *data;
+	size_t len;
+};
+
+static int seg_load(const char *dir, uint64_t segno, struct seg_data *s)
+{
+	snprintf(s->path, sizeof(s->path), "%s/%08llu%s", dir, (unsigned long long)segno,
+		 WAL_SUFFIX);
+	s->segno = segno;
+	int r = io_read_file(s->path, WAL_MAX_SEGMENT_READ, &s->data, &s->len);
+	if (r < 0)
+		return set_error(errno_to_golite(-r) == GOLITE_ENOTFOUND ? GOLITE_EIO
+									 : errno_to_golite(-r),
+				 "cannot read log segment %s: %s", s->path, strerror(-r));
+	return 0;
+}
+
+/* 0 if the header is valid, 1 if the segment holds no header at all (empty
+ * or zeros: a segment created just before a crash), or an error. */
+static int seg_check_header(const struct seg_data *s)
+{
+	const uint8_t *d = s->data;
+	if (s->len < WAL_HEADER_SIZE) {
+		for (size_t i = 0; i < s->len; i++)
+			if (d[i])
+				goto bad;
+		return 1;
+	}
+	if (memcmp(d, WAL_MAGIC, 8) != 0) {
+		for (size_t i = 0; i < WAL_HEADER_SIZE; i++)
+			if (d[i])
+				goto bad;
+		return 1;
+	}
+	if (crc32c_unmask(get_le32(d + 24)) != crc32c(d, 24))
+		goto bad;
+	if (get_le32(d + 8) != WAL_VERSION)
+		return set_error(GOLITE_EVERSION,
+				 "log segment %s has format version %u; this build reads version %u",
+				 s->path, get_le32(d + 8), WAL_VERSION);
+	if (get_le64(d + 16) != s->segno)
+		return set_error(GOLITE_ECORRUPT,
+				 "log segment %s: header names segment %llu (offset 16)", s->path,
+				 (unsigned long long)get_le64(d + 16));
+	return 0;
+bad:
+	return set_error(GOLITE_ECORRUPT, "log segment %s: damaged header (offset 0)", s->path);
+}
+
+/*
+ * Walks the records of a segment. Calls apply for each logical record.
+ * Returns 0 at a clean end, 1 with *bad_off set at the first damaged or
+ * incomplete record, or an error from apply.
+ */
+static int seg_walk(const struct seg_data *s, wal_apply_fn apply, void *ctx, uint64_t *bad_off,
+		    uint64_t *records, uint64_t *bytes)
+{
+	const uint8_t *d = s->data;
+	size_t n = s->len, off = WAL_HEADER_SIZE;
+	uint8_t *frag = NULL;
+	size_t frag_len = 0, frag_cap = 0, frag_start = 0;
+	int r = 0;
+	while (off < n) {
+		unsigned type;
+		size_t plen;
+		size_t size = record_at(d, n, off, &type, &plen);
+		if (!size) {
+			/* Zeros to the end are reserved, never-written space. */
+			size_t i = off;
+			while (i < n && d[i] == 0)
+				i++;
+			if (i == n && !frag_len)
+				break;
+			*bad_off = frag_len ? frag_start : off;
+			r = 1;
+			goto out;
+		}
+		const uint8_t *p = d + off + WAL_RECORD_HEADER;
+		if (type == REC_FULL) {
+			if (frag_len) {
+				*bad_off = frag_start;
+				r = 1;
+				goto out;
+			}
+			if (apply) {
+				r = apply(ctx, p, plen, s->path, off);
+				if (r < 0)
+					goto out;
+			}
+			(*records)++;
+			*bytes += plen;
+		} else if (type == REC_FIRST) {
+			if (frag_len) {
+				*bad_off = frag_start;
+				r = 1;
+				goto out;
+			}
+			frag_start = off;
+			frag_len = 0;
+			goto append;
+		} else {
+			if (!frag_len) {
+				*bad_off = off;
+				r = 1;
+				goto out;
+			}
+append:
+			if (frag_len + plen > frag_cap) {
+				frag_cap = MAX(frag_cap * 2, frag_len + plen);
+				frag = xrealloc(frag, frag_cap);
+			}
+			memcpy(frag + frag_len, p, plen);
+			frag_len += plen;
+			if (type == REC_LAST) {
+				if (apply) {
+					r = apply(ctx, frag, frag_len, s->path, frag_start);
+					if (r < 0)
+						goto out;
+				}
+				(*records)++;
+				*bytes += frag_len;
+				frag_len = 0;
+			}
+		}
+		off += size;
+	}
+	if (frag_len) {
+		*bad_off = frag_start;
+		r = 1;
+	}
+out:
+	free(frag);
+	return r;
+}
+
+int wal_replay(const char *dir, uint64_t min_segno, bool read_only, wal_apply_fn apply,
+	       void *ctx, struct wal_replay_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	uint64_t *nums;
+	size_t count;
+	int r = io_list_numbered(dir, WAL_SUFFIX, &nums, &count);
+	if (r < 0)
+		return set_error(GOLITE_EIO, "cannot list %s: %s", dir, strerror(-r));
+	size_t first = 0;
+	while (first < count && nums[first] < min_segno)
+		first++;
+	if (count)
+		info->max_segno = nums[count - 1];
+
+	for (size_t i = first; i < count; i++) {
+		struct seg_data s;
+		r = seg_load(dir, nums[i], &s);
+		if (r < 0)
+			goto out;
+		info->segments++;
+		uint64_t bad_off = 0;
+		int h = seg_check_header(&s);
+		if (h < 0) {
+			free(s.data);
+			r = h;
+			goto out;
+		}
+		if (h == 0)
+			h = seg_walk(&s, apply, ctx, &bad_off, &info->records, &info->bytes);
+		else
+			bad_off = 0;
+		if (h < 0) {
+			free(s.data);
+			r = h;
+			goto out;
+		}
+		if (h == 0) {
+			free(s.data);
+			continue;
+		}
+
+		/* Damage at bad_off: a torn tail only if no valid record follows,
+		 * here or in any later segment. */
+		bool later = valid_record_after(s.data, s.len,
+						bad_off + (bad_off < WAL_HEADER_SIZE ? 0 : 1));
+		for (size_t j = i + 1; !later && j < count; j++) {
+			struct seg_data t;
+			r = seg_load(dir, nums[j], &t);
+			if (r < 0) {
+				free(s.data);
+				goto out;
+			}
+			later = t.len > WAL_HEADER_SIZE &&
+				valid_record_after(t.data, t.len, WAL_HEADER_SIZE);
+			free(t.data);
+		}
+		free(s.data);
+		if (later) {
+			r = set_error(GOLITE_ECORRUPT,
+				      "log segment %s: damaged record at offset %llu, followed by "
+				      "valid records",
+				      s.path, (unsigned long long)bad_off);
+			goto out;
+		}
+		info->truncated = true;
+		snprintf(info->truncated_path, sizeof(info->truncated_path), "%s", s.path);
+		info->truncated_at = bad_off;
+		if (!read_only) {
+			if (bad_off < WAL_HEADER_SIZE) {
+				r = io_unlink(s.path);
+			} else {
+				int fd = io_open(s.path, O_WRONLY, 0);
+				r = fd;
+				if (fd >= 0) {
+					r = io_ftruncate(fd, bad_off);
+					if (r == 0)
+						r = io_fsync(fd);
+					io_close(fd);
+				}
+			}
+			for (size_t j = i + 1; r == 0 && j < count; j++) {
+				char p[PATH_MAX];
+				snprintf(p, sizeof(p), "%s/%08llu%s", dir,
+					 (unsigned long long)nums[j], WAL_SUFFIX);
+				r = io_unlink(p);
+			}
+			if (r == 0)
+				r = io_sync_dir(dir);
+			if (r < 0) {
+				r = set_error(errno_to_golite(-r),
+					      "cannot drop the torn tail of %s: %s", s.path,
+					      strerror(-r));
+				goto out;
+			}
+		}
+		break;
+	}
+	r = 0;
+out:
+	free(nums);
+	return r;
+}
+
+int wal_verify_file(const char *path, uint64_t *records)
+{
+	struct seg_data s;
+	memset(&s, 0, sizeof(s));
+	snprintf(s.path, sizeof(s.path), "%s", path);
+	int r = io_read_file(path, WAL_MAX_SEGMENT_READ, &s.data, &s.len);
+	if (r < 0)
+		return set_error(errno_to_golite(-r), "cannot read %s: %s", path, strerror(-r));
+	/* The segment number is the file name's. */
+	const char *base = strrchr(path, '/');
+	s.segno = strtoull(base ? base + 1 : path, NULL, 10);
+	uint64_t bad = 0, bytes = 0;
+	*records = 0;
+	r = seg_check_header(&s);
+	if (r == 1)
+		r = set_error(GOLITE_ECORRUPT, "log segment %s: no header (offset 0)", path);
+	if (r == 0) {
+		r = seg_walk(&s, NULL, NULL, &bad, records, &bytes);
+		if (r == 1)
+			r = set_error(GOLITE_ECORRUPT, "log segment %s: damaged record at offset %llu",
+				      path, (unsigned long long)bad);
+	}
+	free(s.data);
+	return r;
+}
+
+struct dump_ctx {
+	FILE *out;
+	void (*payload_fn)(void *out_file, const uint8_t *p, size_t n, bool hex);
+	bool hex;
+};
+
+static int dump_record(void *ctx, const uint8_t *p, size_t n, const char *path, uint64_t off)
+{
+	struct dump_ctx *d = ctx;
+	(void)path;
+	fprintf(d->out, "record at offset %llu, %zu bytes\n", (unsigned long long)off, n);
+	if (d->payload_fn)
+		d->payload_fn(d->out, p, n, d->hex);
+	return 0;
+}
+
+int wal_dump_file(const char *path, void *out_file,
+		  void (*payload_fn)(void *out_file, const uint8_t *p, size_t n, bool hex),
+		  bool hex)
+{
+	struct seg_data s;
+	memset(&s, 0, sizeof(s));
+	snprintf(s.path, sizeof(s.path), "%s", path);
+	int r = io_read_file(path, WAL_MAX_SEGMENT_READ, &s.data, &s.len);
+	if (r < 0)
+		return set_error(errno_to_golite(-r), "cannot read %s: %s", path, strerror(-r));
+	const char *base = strrchr(path, '/');
+	s.segno = strtoull(base ? base + 1 : path, NULL, 10);
+	FILE *out = out_file;
+	r = seg_check_header(&s);
+	if (r == 0) {
+		fprintf(out, "log segment %s: format version %u, segment %llu, %zu bytes\n", path,
+			get_le32(s.data + 8), (unsigned long long)get_le64(s.data + 16), s.len);
+		struct dump_ctx d = { out, payload_fn, hex };
+		uint64_t bad = 0, records = 0, bytes = 0;
+		r = seg_walk(&s, dump_record, &d, &bad, &records, &bytes);
+		fprintf(out, "%llu records, %llu payload bytes\n", (unsigned long long)records,
+			(unsigned long long)bytes);
+		if (r == 1)
+			r = set_error(GOLITE_ECORRUPT, "log segment %s: damaged record at offset %llu",
+				      path, (unsigned long long)bad);
+	} else if (r == 1) {
+		r = set_error(GOLITE_ECORRUPT, "log segment %s: no header (offset 0)", path);
+	}
+	free(s.data);
+	return r;
+}

@@ -1,0 +1,139 @@
+/*
+ * wal.h — the write-ahead log (the seeds' WALInterface).
+ *
+ * Every write is appended to an in-memory buffer under one short lock and
+ * acknowledged from there; a log thread writes the buffer to the current
+ * segment file and fdatasyncs it, grouping every writer that arrived in the
+ * meantime into one write() and one fdatasync() (group commit). The record
+ * format is drawn at the top of wal.c.
+ *
+ * A record's payload is opaque to the log except for its last 8 bytes, the
+ * trailer, which the caller fills while the log lock is held (the store puts
+ * the sequence number there, so that log order and sequence order agree).
+ *
+ * Failure: the first failed write or sync puts the log into a failed state
+ * for good: later appends return GOLITE_EFAILED and waiters are woken with
+ * it. Running out of space is not a failure: space is reserved ahead of the
+ * records (fallocate), and an append that cannot reserve returns
+ * GOLITE_ENOSPC having changed nothing.
+ */
+#ifndef GOLITE_WAL_H
+#define GOLITE_WAL_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "golite.h"
+
+#define WAL_SUFFIX ".wal"
+
+struct wal;
+
+struct wal_options {
+	const char *dir;
+	enum golite_durability mode;
+	uint32_t sync_interval_ms;
+	size_t buffer_size;
+	size_t segment_size;
+	/* Allocates the number of the next segment file (the store's file
+	 * number counter). Called with the log lock held. */
+	uint64_t (*next_file_no)(void *ctx);
+	/* Called once, from the log thread, when the log fails. */
+	void (*on_failure)(void *ctx, int err, const char *msg);
+	void *ctx;
+};
+
+/* Opens a log that appends to a new segment numbered segno and starts its
+ * thread. */
+int wal_open(const struct wal_options *o, uint64_t segno, struct wal **out);
+
+/*
+ * Stops the log thread after writing and syncing everything appended, and
+ * frees the log. Returns the log's failure, if it failed.
+ */
+int wal_close(struct wal *w);
+
+/* Fills the 8-byte trailer of the record being appended (log lock held). */
+typedef void (*wal_prepare_fn)(void *ctx, uint8_t trailer[8]);
+
+/*
+ * Appends a record of len >= 8 bytes. payload's last 8 bytes are ignored:
+ * prepare() writes them while the log lock is held. On success *lsn is the
+ * log position just past the record (pass it to wal_sync_to). Errors:
+ * GOLITE_EFAILED, GOLITE_ENOSPC (nothing appended), GOLITE_ECLOSED.
+ */
+int wal_append(struct wal *w, const uint8_t *payload, size_t len, wal_prepare_fn prepare,
+	       void *ctx, uint64_t *lsn);
+
+/* Waits until the log is durable up to lsn. */
+int wal_sync_to(struct wal *w, uint64_t lsn);
+
+/* Makes every record appended so far durable. */
+int wal_sync(struct wal *w);
+
+/*
+ * Starts a new segment at the next record boundary and, with the log lock
+ * still held, calls fn(ctx, new_segno) (the store switches memtables there,
+ * so that every record in earlier segments belongs to earlier memtables).
+ * Fails with GOLITE_ENOSPC or GOLITE_EIO if the new segment cannot be
+ * created; then nothing changed and fn was not called.
+ */
+int wal_rotate(struct wal *w, void (*fn)(void *ctx, uint64_t segno), void *ctx);
+
+/* The log's failure (0 if healthy). */
+int wal_failed(struct wal *w);
+
+struct wal_stats {
+	uint64_t records;        /* records appended */
+	uint64_t bytes;          /* bytes written to segment files */
+	uint64_t writes;         /* write batches issued by the log thread */
+	uint64_t syncs;          /* fdatasync calls */
+	uint64_t group_commits;  /* writes that carried more than one record */
+	uint64_t max_group;      /* most records carried by one write */
+	uint64_t appended_lsn, durable_lsn;
+	uint64_t segno;          /* current segment */
+};
+void wal_get_stats(struct wal *w, struct wal_stats *s);
+
+/* ---- reading ---- */
+
+/* Called for each complete record, in log order. off is the record's
+ * offset in its segment file. Return 0 to go on, or an error to stop. */
+typedef int (*wal_apply_fn)(void *ctx, const uint8_t *payload, size_t len, const char *path,
+			    uint64_t off);
+
+struct wal_replay_info {
+	uint64_t segments;       /* segment files read */
+	uint64_t records;        /* records applied */
+	uint64_t bytes;          /* bytes of records applied */
+	uint64_t max_segno;      /* highest segment number seen (0 if none) */
+	bool truncated;          /* a torn tail was dropped */
+	char truncated_path[PATH_MAX];
+	uint64_t truncated_at;   /* its offset */
+};
+
+/*
+ * Replays, in order, every segment in dir numbered >= min_segno.
+ *
+ * A torn tail — a damaged or incomplete record after which no valid record
+ * follows in this segment or any later one — is dropped; unless read_only
+ * the segment is truncated there (and later empty segments removed). Any
+ * other damage fails with GOLITE_ECORRUPT naming the file and offset, and
+ * nothing is changed. An unknown format version gives GOLITE_EVERSION.
+ */
+int wal_replay(const char *dir, uint64_t min_segno, bool read_only, wal_apply_fn apply,
+	       void *ctx, struct wal_replay_info *info);
+
+/* Checks every record of one segment file without applying anything.
+ * Returns 0 if clean (a torn tail counts as damage here). */
+int wal_verify_file(const char *path, uint64_t *records);
+
+/* Human-readable listing of a segment's records (for `golite dump`).
+ * payload_fn, if not NULL, prints a record's payload. */
+int wal_dump_file(const char *path, void *out_file,
+		  void (*payload_fn)(void *out_file, const uint8_t *p, size_t n, bool hex),
+		  bool hex);
+
+#endif /* GOLITE_WAL_H */
