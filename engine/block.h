@@ -1,0 +1,228 @@
+/*
+ * block.h — SSTable format constants, and the coding of data blocks:
+ * prefix-compressed entries with restart points (the scheme of LevelDB's
+ * table/block_builder.cc). The file layout around the blocks is drawn at
+ * the top of sstable.c; a data block's payload is:
+ *
+ *     +---------+---------+-----+-----------+-----------+----------------+
+ *     | entry 0 | entry 1 | ... | restart 0 | restart n-1| n (u32 LE)    |
+ *     |         |         |     | (u32 LE)  | (u32 LE)  |                |
+ *     +---------+---------+-----+-----------+-----------+----------------+
+ *
+ *     entry:
+ *     +------------+---------------+-----------+-----------------+-------+
+ *     | shared     | non_shared    | value_len | key bytes       | value |
+ *     | varint32   | varint32      | varint32  | [shared..) of   |       |
+ *     |            |               |           | the full key    |       |
+ *     +------------+---------------+-----------+-----------------+-------+
+ *
+ * An entry's full key (an skey: ikey + 8-byte trailer, format.h) is the
+ * first `shared` bytes of the previous entry's key followed by the
+ * `non_shared` bytes stored. Every restart_interval-th entry is a restart
+ * point: it stores its key whole (shared = 0), and its offset is listed in
+ * the restart array, so a reader can binary-search the restarts and decode
+ * from there.
+ *
+ * Invariants of a well-formed block:
+ *   1. n >= 1; restart 0 is offset 0; restarts are strictly increasing and
+ *      lie before the restart array; each restart entry has shared == 0.
+ *   2. Every entry lies wholly before the restart array; the first entry has
+ *      shared == 0, and shared never exceeds the previous key's length.
+ *   3. Every key is longer than TRAILER_SIZE and at most SKEY_MAX bytes.
+ *   4. Keys are strictly increasing in skey_cmp() order.
+ *   An empty block (no entries) is never written.
+ */
+#ifndef GOLITE_BLOCK_H
+#define GOLITE_BLOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "format.h"
+#include "golite.h"
+
+/* ---- file format constants (see sstable.c for the drawing) ---- */
+
+/* "\x89GLSST\r\n": the high byte and CR LF catch text-mode mangling, as
+ * PNG's signature does. Stored as these 8 bytes, i.e. this LE64 value. */
+#define SST_MAGIC            UINT64_C(0x0a0d5453534c4789)
+#define SST_FORMAT_VERSION   1u
+#define SST_FOOTER_SIZE      64u
+#define SST_BLOCK_TRAILER    5u      /* u8 type, u32 masked CRC32C */
+#define SST_PROPS_FIXED      96u     /* fixed part of the properties block */
+
+/* Block types (byte 0 of a block trailer). Equal to golite_compression. */
+enum sst_block_type {
+	SST_BLOCK_RAW = 0,
+	SST_BLOCK_LZ4 = 1,
+	SST_BLOCK_ZSTD = 2,
+};
+
+_Static_assert((int)SST_BLOCK_RAW == (int)GOLITE_COMPRESS_NONE &&
+	       (int)SST_BLOCK_LZ4 == (int)GOLITE_COMPRESS_LZ4 &&
+	       (int)SST_BLOCK_ZSTD == (int)GOLITE_COMPRESS_ZSTD,
+	       "block types are the compression enum");
+
+#define SKEY_MAX (IKEY_MAX + TRAILER_SIZE)
+/* Largest decoded block a reader accepts: a block holds entries up to
+ * block_size, and the last one may carry a value of GOLITE_MAX_VALUE_SIZE. */
+#define SST_MAX_BLOCK_SIZE (GOLITE_MAX_VALUE_SIZE + (64u << 20))
+#define SST_MAX_BLOCK_OPTION (16u << 20)   /* largest sst_options.block_size */
+
+_Static_assert(SKEY_MAX == 4 + GOLITE_MAX_KEY_SIZE + 8, "skey = table id + key + trailer");
+_Static_assert(SST_MAX_BLOCK_SIZE < UINT32_MAX, "restart offsets are u32");
+_Static_assert(SST_FOOTER_SIZE == 6 * 8 + 4 + 4 + 8, "footer fields fill 64 bytes");
+
+/* ---- trailers and compression (the stored form of any block) ---- */
+
+struct cache_entry;
+
+/* The masked CRC32C stored in a trailer: over the payload, then the type. */
+uint32_t block_trailer_crc(const uint8_t *payload, size_t len, uint8_t type);
+
+/* Writes the trailer of payload[0, len) into t (SST_BLOCK_TRAILER bytes). */
+void block_trailer_put(uint8_t *t, const uint8_t *payload, size_t len, uint8_t type);
+
+/*
+ * Checks the trailer that follows payload[0, len). Returns 0 and the block
+ * type, -1 on a checksum mismatch, -2 for an unknown type.
+ */
+int block_trailer_check(const uint8_t *payload, size_t len, uint8_t *type);
+
+/* Compression state of a builder (reused across blocks). */
+struct block_compressor {
+	uint8_t *buf;
+	size_t cap;
+	void *zctx;           /* ZSTD_CCtx, created on first use */
+};
+
+void block_compressor_free(struct block_compressor *c);
+
+/*
+ * Returns the payload to store for a raw block: the compressed form (in
+ * c->buf) if it saves at least 1/8 of the block, else raw itself. *type
+ * and *len describe the payload.
+ */
+const uint8_t *block_compress(struct block_compressor *c, enum golite_compression how,
+			      const uint8_t *raw, size_t raw_len, size_t *len, uint8_t *type);
+
+/*
+ * Decompresses a type-1/2 payload into a new detached cache entry (*out).
+ * Returns 0, or -1 if the payload is malformed.
+ */
+int block_decompress(const uint8_t *payload, size_t len, uint8_t type, struct cache_entry **out);
+
+/* ---- building ---- */
+
+/* A data block being built. All memory is owned by the builder. */
+struct block_builder {
+	uint8_t *buf;
+	size_t len, cap;
+	uint32_t *restarts;
+	size_t nrestarts, rcap;
+	int interval;
+	int counter;          /* entries since the last restart */
+	size_t entries;
+	uint8_t *last;        /* previous key, SKEY_MAX bytes */
+	size_t last_len;
+};
+
+void block_builder_init(struct block_builder *b, int restart_interval);
+void block_builder_free(struct block_builder *b);
+/* Empties the builder for the next block, keeping its memory. */
+void block_builder_reset(struct block_builder *b);
+static inline bool block_builder_empty(const struct block_builder *b) { return b->entries == 0; }
+/* Appends an entry. key must sort after the previous one (checked by the
+ * caller). */
+void block_builder_add(struct block_builder *b, const uint8_t *key, size_t klen,
+		       const void *val, size_t vlen);
+/* Size the block will have when finished. */
+static inline size_t block_builder_estimate(const struct block_builder *b)
+{
+	return b->len + 4 * (b->nrestarts + 1);
+}
+/* Appends the restart array; returns the payload (valid until reset). */
+const uint8_t *block_builder_finish(struct block_builder *b, size_t *len);
+
+/* ---- reading ---- */
+
+/* A decoded block's layout: entries live in data[0, restarts_off). */
+struct block_view {
+	const uint8_t *data;
+	uint32_t restarts_off;
+	uint32_t nrestarts;
+};
+
+/* Checks the restart array (invariant 1, except the shared == 0 of each
+ * restart, checked as entries are decoded). Returns 0 or -1. */
+int block_view_init(struct block_view *v, const uint8_t *data, size_t len);
+
+/* The same for a block that block_view_init() already accepted: O(1). */
+static inline void block_view_trusted(struct block_view *v, const uint8_t *data, size_t len)
+{
+	uint32_t n = get_le32(data + len - 4);
+	v->data = data;
+	v->nrestarts = n;
+	v->restarts_off = (uint32_t)(len - 4 - 4 * (size_t)n);
+}
+
+static inline uint32_t block_restart(const struct block_view *v, uint32_t i)
+{
+	return get_le32(v->data + v->restarts_off + 4 * (size_t)i);
+}
+
+/*
+ * Decodes the entry header at p (before end). Returns the start of the key
+ * bytes, or NULL if the header or the bytes it announces run past end.
+ */
+static inline const uint8_t *block_entry_header(const uint8_t *p, const uint8_t *end,
+						uint32_t *shared, uint32_t *non_shared,
+						uint32_t *vlen)
+{
+	if (likely(end - p >= 3 && (p[0] | p[1] | p[2]) < 128)) {
+		*shared = p[0];
+		*non_shared = p[1];
+		*vlen = p[2];
+		p += 3;
+	} else {
+		if (!(p = get_varint32(p, end, shared)) ||
+		    !(p = get_varint32(p, end, non_shared)) ||
+		    !(p = get_varint32(p, end, vlen)))
+			return NULL;
+	}
+	if ((uint64_t)*non_shared + *vlen > (uint64_t)(end - p))
+		return NULL;
+	return p;
+}
+
+/* The entry found by block_seek(). */
+struct block_entry {
+	const uint8_t *key;    /* the full key: in the block or in the caller's buffer */
+	size_t klen;
+	const uint8_t *value;  /* in the block */
+	size_t vlen;
+	uint32_t offset;       /* of the entry in the block */
+};
+
+/*
+ * Finds the first entry whose key is >= the skey (ikey, trailer), using
+ * keybuf (SKEY_MAX bytes) to rebuild prefix-compressed keys. Returns 1 and
+ * fills *e, 0 if every entry is smaller, -1 if the block is malformed
+ * (*bad_off then holds the offset, within the block, of the bad entry).
+ */
+int block_seek(const struct block_view *v, const uint8_t *ikey, size_t iklen, uint64_t trailer,
+	       uint8_t *keybuf, struct block_entry *e, uint32_t *bad_off);
+
+/* Compares the skey k with the skey (ikey, trailer), as skey_cmp() does. */
+static inline int skey_cmp_parts(const uint8_t *k, size_t klen, const uint8_t *ikey, size_t iklen,
+				 uint64_t trailer)
+{
+	int c = ikey_cmp(k, klen - TRAILER_SIZE, ikey, iklen);
+	if (c)
+		return c;
+	uint64_t t = get_le64(k + klen - TRAILER_SIZE);
+	return t > trailer ? -1 : t < trailer;
+}
+
+#endif /* GOLITE_BLOCK_H */

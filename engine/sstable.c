@@ -1,0 +1,1532 @@
+/*
+ * sstable.c — the SSTable file: builder, reader, point lookup, iterator,
+ * verifier and dump. See sstable.h for the contract.
+ *
+ * File layout (all integers little-endian unless said otherwise):
+ *
+ *     offset 0
+ *     +------------------------------+
+ *     | data block 0   + trailer     |  entries in skey order (block.h)
+ *     | data block 1   + trailer     |
+ *     | ...                          |
+ *     +------------------------------+  data_end (= footer.filter_off)
+ *     | filter block   + trailer     |  bloom.h encoding; absent if
+ *     |                              |  footer.filter_size == 0
+ *     +------------------------------+  footer.props_off
+ *     | properties     + trailer     |
+ *     +------------------------------+  footer.index_off
+ *     | index block    + trailer     |
+ *     +------------------------------+  file_size - 64
+ *     | footer (64 bytes)            |
+ *     +------------------------------+  file_size
+ *
+ * Every byte belongs to exactly one of these regions: nothing is padding,
+ * so damage anywhere is caught by a checksum or a length check.
+ *
+ * Block trailer (5 bytes), after every block's stored payload:
+ *
+ *     +---------+------------------------------------------------+
+ *     | type u8 | masked CRC32C (crc32c.h) of payload || type u32 |
+ *     +---------+------------------------------------------------+
+ *
+ *     type 0 (raw): the payload is the block itself.
+ *     type 1 (LZ4), 2 (zstd): the payload is varint32 raw_len followed by
+ *     the compressed block (an LZ4 block / a zstd frame) of raw_len bytes.
+ *     A data block is stored compressed only if that saves 1/8 of it.
+ *     Filter, properties and index blocks are always raw.
+ *
+ * Index block payload (sizes exclude the trailer):
+ *
+ *     +----------------------------------------------------------+
+ *     | per data block i:                                        |
+ *     |   varint32 sep_len | sep (an skey) | varint64 offset |    |
+ *     |   varint32 size                                          |
+ *     +----------------------------------------------------------+
+ *     | u32 block count                                          |
+ *     +----------------------------------------------------------+
+ *
+ *     sep_i >= every key of block i, and < every key of block i+1 (it is a
+ *     short key between the two when one exists, LevelDB's
+ *     FindShortestSeparator; the last block's is its last key). Blocks are
+ *     contiguous: offset_0 = 0, offset_{i+1} = offset_i + size_i + 5, and
+ *     the last ends at data_end.
+ *
+ * Properties block payload (SST_PROPS_FIXED = 96 bytes, then the keys):
+ *
+ *      0 u64 file_no            8 u64 entries         16 u64 deletions
+ *     24 u64 min_seq           32 u64 max_seq         40 u64 raw_key_bytes
+ *     48 u64 raw_value_bytes   56 u64 data_blocks     64 u64 data_end
+ *     72 u32 block_size        76 u32 restart_interval
+ *     80 u32 bloom_bits_per_key                       84 u32 compression
+ *     88 u32 smallest_len      92 u32 largest_len
+ *     96 smallest skey, then largest skey (both empty for an empty table)
+ *
+ * Footer (SST_FOOTER_SIZE = 64 bytes, at file_size - 64):
+ *
+ *      0 u64 filter_off (= data_end)     8 u64 filter_size (0 = no filter)
+ *     16 u64 props_off                  24 u64 props_size
+ *     32 u64 index_off                  40 u64 index_size
+ *     48 u32 format version (1)         52 u32 masked CRC32C of bytes 0..51
+ *     56 u64 magic SST_MAGIC, the bytes "\x89GLSST\r\n"
+ *
+ *     Sizes are payload sizes, trailers excluded. A reader checks the magic,
+ *     then the version (so that a later format may change the rest), then
+ *     the checksum.
+ *
+ * Invariants (of a table, and of an open reader):
+ *   1. The regions above tile the file exactly (checked at open).
+ *   2. Keys are strictly increasing in skey_cmp() order across the table,
+ *      and the index separators bracket each block as described.
+ *   3. A block is used only after its checksum and restart array have been
+ *      checked: at open for filter, properties and index; on first use for
+ *      data blocks (the per-block `verified` flag of a mapped table, or
+ *      before insertion into the cache / the iterator's copy).
+ *   4. Every length read from the file is checked against the buffer it
+ *      describes before use.
+ */
+#include "sstable.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <urcu.h>
+
+#include "block.h"
+#include "bloom.h"
+#include "cache.h"
+#include "crc32c.h"
+#include "format.h"
+#include "io.h"
+#include "util.h"
+
+#define OUT_FLUSH (1u << 20)        /* builder write buffer */
+
+/* ---- errors ---------------------------------------------------------- */
+
+__attribute__((format(printf, 3, 4)))
+static int corrupt(const char *path, uint64_t off, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return set_error(GOLITE_ECORRUPT, "%s: corrupt sstable at offset %" PRIu64 ": %s",
+			 path, off, msg);
+}
+
+static int io_fail(const char *path, const char *what, int rc)
+{
+	int e = -rc;
+	int code = e == ENOENT ? GOLITE_EIO : errno_to_golite(e);
+	return set_error(code, "%s: %s: %s", path, what, strerror(e));
+}
+
+/* ---- options and meta ------------------------------------------------ */
+
+void sst_options_init(struct sst_options *o)
+{
+	o->block_size = 4096;
+	o->restart_interval = 16;
+	o->bloom_bits_per_key = 10;
+	o->compression = GOLITE_COMPRESS_NONE;
+}
+
+void sst_meta_free(struct sst_meta *m)
+{
+	if (!m)
+		return;
+	free(m->smallest);
+	free(m->largest);
+	memset(m, 0, sizeof(*m));
+}
+
+/* Checks the trailer after payload[0, len). Returns 0 or GOLITE_ECORRUPT. */
+static int check_trailer(const char *path, const uint8_t *payload, size_t len, uint64_t off,
+			 const char *what, uint8_t *type)
+{
+	int r = block_trailer_check(payload, len, type);
+	if (r == -1)
+		return corrupt(path, off, "checksum mismatch in %s (%zu bytes)", what, len);
+	if (r)
+		return corrupt(path, off, "unknown block type %u in %s", payload[len], what);
+	return 0;
+}
+
+/* ======================================================================
+ * Builder
+ * ====================================================================== */
+
+struct sst_builder {
+	char *path;
+	int fd;
+	uint64_t file_no;
+	struct sst_options o;
+	int err;                      /* sticky write error */
+
+	uint64_t offset;              /* bytes of the file, buffered included */
+	uint8_t *out;                 /* write buffer, ends at offset */
+	size_t out_len, out_cap;
+
+	struct block_builder blk;
+	uint8_t *last;                /* last key added, SKEY_MAX bytes */
+	size_t last_len;
+	bool pending;                 /* a block's index entry awaits the next key */
+	uint64_t pending_off;
+	uint32_t pending_size;
+
+	uint8_t *index;               /* encoded index entries */
+	size_t index_len, index_cap;
+	uint32_t nblocks;
+
+	uint64_t *hashes;             /* one per distinct ikey, for the filter */
+	size_t nhashes, hcap;
+
+	struct block_compressor comp;
+
+	uint8_t *smallest;
+	size_t smallest_len;
+	uint64_t entries, deletions, min_seq, max_seq, raw_keys, raw_values;
+};
+
+static void grow(uint8_t **buf, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return;
+	size_t c = *cap ? *cap : 256;
+	while (c < need)
+		c *= 2;
+	*buf = xrealloc(*buf, c);
+	*cap = c;
+}
+
+static void builder_free(struct sst_builder *b)
+{
+	block_builder_free(&b->blk);
+	free(b->path);
+	free(b->out);
+	free(b->last);
+	free(b->index);
+	free(b->hashes);
+	free(b->smallest);
+	block_compressor_free(&b->comp);
+	free(b);
+}
+
+int sst_builder_new(const char *path, uint64_t file_no, const struct sst_options *o,
+		    struct sst_builder **out)
+{
+	struct sst_options opt;
+	*out = NULL;
+	if (o)
+		opt = *o;
+	else
+		sst_options_init(&opt);
+	if (opt.block_size == 0)
+		opt.block_size = 4096;
+	if (opt.restart_interval == 0)
+		opt.restart_interval = 16;
+	if (opt.block_size > SST_MAX_BLOCK_OPTION || opt.restart_interval < 0 ||
+	    opt.restart_interval > 65535 || opt.bloom_bits_per_key > BLOOM_MAX_BITS_PER_KEY ||
+	    (unsigned)opt.compression > GOLITE_COMPRESS_ZSTD)
+		return set_error(GOLITE_EINVAL, "%s: invalid sstable options", path);
+
+	int fd = io_open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (fd < 0)
+		return io_fail(path, "create", fd);
+
+	struct sst_builder *b = xcalloc(1, sizeof(*b));
+	b->path = xstrdup(path);
+	b->fd = fd;
+	b->file_no = file_no;
+	b->o = opt;
+	block_builder_init(&b->blk, opt.restart_interval);
+	b->last = xmalloc(SKEY_MAX);
+	b->out_cap = 64 * 1024;
+	b->out = xmalloc(b->out_cap);
+	*out = b;
+	return 0;
+}
+
+/* Writes the buffered bytes. */
+static int flush_out(struct sst_builder *b)
+{
+	if (b->err || b->out_len == 0)
+		return b->err;
+	int r = io_pwrite(b->fd, b->out, b->out_len, b->offset - b->out_len);
+	if (r < 0)
+		return b->err = io_fail(b->path, "write", r);
+	b->out_len = 0;
+	return 0;
+}
+
+/* Appends bytes to the file (through the buffer). */
+static int emit(struct sst_builder *b, const void *data, size_t len)
+{
+	if (b->err)
+		return b->err;
+	if (b->out_len + len > OUT_FLUSH && flush_out(b))
+		return b->err;
+	if (len >= OUT_FLUSH) {
+		int r = io_pwrite(b->fd, data, len, b->offset);
+		if (r < 0)
+			return b->err = io_fail(b->path, "write", r);
+	} else {
+		grow(&b->out, &b->out_cap, b->out_len + len);
+		memcpy(b->out + b->out_len, data, len);
+		b->out_len += len;
+	}
+	b->offset += len;
+	return 0;
+}
+
+/* Appends payload and trailer; *off gets the payload's offset. */
+static int emit_block(struct sst_builder *b, const uint8_t *payload, size_t len, uint8_t type,
+		      uint64_t *off)
+{
+	uint8_t t[SST_BLOCK_TRAILER];
+	block_trailer_put(t, payload, len, type);
+	*off = b->offset;
+	if (emit(b, payload, len))
+		return b->err;
+	return emit(b, t, sizeof(t));
+}
+
+static void index_add(struct sst_builder *b, const uint8_t *sep, size_t sep_len, uint64_t off,
+		      uint32_t size)
+{
+	grow(&b->index, &b->index_cap, b->index_len + sep_len + 2 * VARINT64_MAX + VARINT32_MAX);
+	uint8_t *p = b->index + b->index_len;
+	p = put_varint(p, sep_len);
+	memcpy(p, sep, sep_len);
+	p += sep_len;
+	p = put_varint(p, off);
+	p = put_varint(p, size);
+	b->index_len = (size_t)(p - b->index);
+	b->nblocks++;
+}
+
+/* Ends the current data block; its index entry waits for the next key. */
+static int finish_data_block(struct sst_builder *b)
+{
+	size_t raw_len, len;
+	uint8_t type;
+	const uint8_t *raw = block_builder_finish(&b->blk, &raw_len);
+	const uint8_t *payload = block_compress(&b->comp, b->o.compression, raw, raw_len, &len, &type);
+	uint64_t off;
+	if (emit_block(b, payload, len, type, &off))
+		return b->err;
+	b->pending = true;
+	b->pending_off = off;
+	b->pending_size = (uint32_t)len;
+	block_builder_reset(&b->blk);
+	return 0;
+}
+
+/*
+ * Writes into out (SKEY_MAX bytes) a short skey s with a <= s < b, where
+ * a < b are skeys, and returns its length: the shortest ikey strictly
+ * between the two ikeys, with the largest trailer, if one exists, else a.
+ */
+static size_t separator(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, uint8_t *out)
+{
+	size_t ia = alen - TRAILER_SIZE, ib = blen - TRAILER_SIZE;
+	size_t n = MIN(ia, ib), i = 0;
+	while (i < n && a[i] == b[i])
+		i++;
+	if (i < n) {
+		/* a[i] < b[i]. Bump a at i if that stays below b, else bump the
+		 * first byte after i that is not 0xff: either way the result is
+		 * > a's ikey and < b's ikey. */
+		size_t j = i;
+		if ((unsigned)a[i] + 1 >= b[i]) {
+			j = i + 1;
+			while (j < ia && a[j] == 0xff)
+				j++;
+		}
+		if (j < ia && j + 1 < ia) {
+			memcpy(out, a, j);
+			out[j] = (uint8_t)(a[j] + 1);
+			put_le64(out + j + 1, UINT64_MAX);
+			return j + 1 + TRAILER_SIZE;
+		}
+	}
+	memcpy(out, a, alen);
+	return alen;
+}
+
+int sst_builder_add(struct sst_builder *b, const void *skey, size_t sklen, const void *val,
+		    size_t vlen)
+{
+	const uint8_t *k = skey;
+	if (b->err)
+		return b->err;
+	if (sklen <= TRAILER_SIZE || sklen > SKEY_MAX)
+		return set_error(GOLITE_EINVAL, "%s: key of %zu bytes", b->path, sklen);
+	uint64_t trailer = get_le64(k + sklen - TRAILER_SIZE);
+	unsigned kind = trailer_kind(trailer);
+	if (kind > KIND_MAX)
+		return set_error(GOLITE_EINVAL, "%s: unknown entry kind %u", b->path, kind);
+	if (kind == KIND_DELETE)
+		vlen = 0;
+	if (vlen > GOLITE_MAX_VALUE_SIZE)
+		return set_error(GOLITE_EINVAL, "%s: value of %zu bytes", b->path, vlen);
+	size_t iklen = sklen - TRAILER_SIZE;
+	bool new_ikey = true;
+	if (b->entries) {
+		if (skey_cmp(b->last, b->last_len, k, sklen) >= 0)
+			return set_error(GOLITE_EINVAL, "%s: keys added out of order", b->path);
+		new_ikey = ikey_cmp(b->last, b->last_len - TRAILER_SIZE, k, iklen) != 0;
+	}
+
+	if (b->pending) {
+		uint8_t sep[SKEY_MAX];
+		size_t n = separator(b->last, b->last_len, k, sklen, sep);
+		index_add(b, sep, n, b->pending_off, b->pending_size);
+		b->pending = false;
+	}
+	if (new_ikey && b->o.bloom_bits_per_key) {
+		if (b->nhashes == b->hcap) {
+			b->hcap = b->hcap ? 2 * b->hcap : 1024;
+			b->hashes = xrealloc(b->hashes, b->hcap * sizeof(*b->hashes));
+		}
+		b->hashes[b->nhashes++] = hash64(k, iklen);
+	}
+
+	block_builder_add(&b->blk, k, sklen, val, vlen);
+	memcpy(b->last, k, sklen);
+	b->last_len = sklen;
+
+	uint64_t seq = trailer_seq(trailer);
+	if (!b->entries) {
+		b->smallest = xmemdup(k, sklen);
+		b->smallest_len = sklen;
+		b->min_seq = b->max_seq = seq;
+	}
+	b->min_seq = MIN(b->min_seq, seq);
+	b->max_seq = MAX(b->max_seq, seq);
+	b->entries++;
+	b->deletions += kind == KIND_DELETE;
+	b->raw_keys += sklen;
+	b->raw_values += vlen;
+
+	if (block_builder_estimate(&b->blk) >= b->o.block_size)
+		return finish_data_block(b);
+	return 0;
+}
+
+uint64_t sst_builder_size(const struct sst_builder *b)
+{
+	return b->offset + (block_builder_empty(&b->blk) ? 0 : block_builder_estimate(&b->blk));
+}
+
+uint64_t sst_builder_entries(const struct sst_builder *b)
+{
+	return b->entries;
+}
+
+void sst_builder_abandon(struct sst_builder *b)
+{
+	if (!b)
+		return;
+	io_close(b->fd);
+	io_unlink(b->path);
+	builder_free(b);
+}
+
+static void put_props(struct sst_builder *b, uint64_t data_end, uint8_t *p)
+{
+	put_le64(p + 0, b->file_no);
+	put_le64(p + 8, b->entries);
+	put_le64(p + 16, b->deletions);
+	put_le64(p + 24, b->min_seq);
+	put_le64(p + 32, b->max_seq);
+	put_le64(p + 40, b->raw_keys);
+	put_le64(p + 48, b->raw_values);
+	put_le64(p + 56, b->nblocks);
+	put_le64(p + 64, data_end);
+	put_le32(p + 72, (uint32_t)b->o.block_size);
+	put_le32(p + 76, (uint32_t)b->o.restart_interval);
+	put_le32(p + 80, b->o.bloom_bits_per_key);
+	put_le32(p + 84, (uint32_t)b->o.compression);
+	put_le32(p + 88, (uint32_t)b->smallest_len);
+	put_le32(p + 92, (uint32_t)(b->entries ? b->last_len : 0));
+	if (b->entries) {
+		memcpy(p + SST_PROPS_FIXED, b->smallest, b->smallest_len);
+		memcpy(p + SST_PROPS_FIXED + b->smallest_len, b->last, b->last_len);
+	}
+}
+
+int sst_builder_finish(struct sst_builder *b, struct sst_meta *meta)
+{
+	memset(meta, 0, sizeof(*meta));
+	if (!block_builder_empty(&b->blk))
+		finish_data_block(b);
+	if (b->pending) {
+		index_add(b, b->last, b->last_len, b->pending_off, b->pending_size);
+		b->pending = false;
+	}
+	uint64_t data_end = b->offset;
+
+	/* Filter. */
+	uint64_t filter_off = data_end, filter_size = 0, off;
+	if (b->o.bloom_bits_per_key && b->nhashes) {
+		size_t n = bloom_encoded_size(b->nhashes, b->o.bloom_bits_per_key);
+		uint8_t *f = xmalloc(n);
+		bloom_build(b->hashes, b->nhashes, b->o.bloom_bits_per_key, f);
+		emit_block(b, f, n, SST_BLOCK_RAW, &off);
+		free(f);
+		filter_size = n;
+	}
+
+	/* Properties. */
+	size_t props_size = SST_PROPS_FIXED + b->smallest_len + (b->entries ? b->last_len : 0);
+	uint8_t *props = xmalloc(props_size);
+	put_props(b, data_end, props);
+	uint64_t props_off;
+	emit_block(b, props, props_size, SST_BLOCK_RAW, &props_off);
+	free(props);
+
+	/* Index. */
+	grow(&b->index, &b->index_cap, b->index_len + 4);
+	put_le32(b->index + b->index_len, b->nblocks);
+	b->index_len += 4;
+	uint64_t index_off;
+	emit_block(b, b->index, b->index_len, SST_BLOCK_RAW, &index_off);
+
+	/* Footer. */
+	uint8_t f[SST_FOOTER_SIZE];
+	put_le64(f + 0, filter_off);
+	put_le64(f + 8, filter_size);
+	put_le64(f + 16, props_off);
+	put_le64(f + 24, props_size);
+	put_le64(f + 32, index_off);
+	put_le64(f + 40, b->index_len);
+	put_le32(f + 48, SST_FORMAT_VERSION);
+	put_le32(f + 52, crc32c_mask(crc32c(f, 52)));
+	put_le64(f + 56, SST_MAGIC);
+	emit(b, f, sizeof(f));
+
+	int err = flush_out(b);
+	if (!err) {
+		int r = io_fdatasync(b->fd);
+		if (r < 0)
+			err = io_fail(b->path, "fdatasync", r);
+	}
+	int r = io_close(b->fd);
+	if (!err && r < 0)
+		err = io_fail(b->path, "close", r);
+	if (err) {
+		io_unlink(b->path);
+		builder_free(b);
+		return err;
+	}
+
+	meta->file_no = b->file_no;
+	meta->file_size = b->offset;
+	meta->entries = b->entries;
+	meta->deletions = b->deletions;
+	meta->min_seq = b->min_seq;
+	meta->max_seq = b->max_seq;
+	meta->raw_key_bytes = b->raw_keys;
+	meta->raw_value_bytes = b->raw_values;
+	if (b->entries) {
+		meta->smallest = b->smallest;
+		meta->smallest_len = b->smallest_len;
+		b->smallest = NULL;
+		meta->largest = xmemdup(b->last, b->last_len);
+		meta->largest_len = b->last_len;
+	}
+	builder_free(b);
+	return 0;
+}
+
+/* ======================================================================
+ * Reader
+ * ====================================================================== */
+
+struct ix_entry {
+	const uint8_t *key;   /* separator skey, in r->ix_buf */
+	uint64_t off;         /* of the block's payload */
+	uint32_t size;        /* payload bytes, trailer excluded */
+	uint32_t klen;
+};
+
+struct sst_props {
+	uint64_t file_no, entries, deletions, min_seq, max_seq, raw_keys, raw_values;
+	uint64_t data_blocks, data_end;
+	uint32_t block_size, restart_interval, bloom_bits, compression;
+	const uint8_t *smallest, *largest;  /* in props_buf */
+	uint32_t smallest_len, largest_len;
+};
+
+struct sst_reader {
+	_Atomic long refs;
+	_Atomic bool obsolete;
+	struct rcu_head rcu;
+	char *path;
+	uint64_t file_no;
+	int fd;
+	uint64_t file_size;
+	const uint8_t *map;            /* the whole file, or NULL (pread path) */
+	struct block_cache *cache;
+	uint64_t cache_id;
+
+	uint32_t nblocks;
+	struct ix_entry *ix;
+	uint64_t *ix_pfx;              /* 8 ikey bytes after the common prefix, BE */
+	uint8_t *ix_buf;               /* index payload */
+	const uint8_t *common;         /* ikey prefix shared by every separator */
+	size_t common_len;
+	_Atomic uint8_t *verified;     /* per data block, mapped tables */
+
+	bool has_filter;
+	struct bloom bloom;
+	uint8_t *filter_buf;           /* 64-byte aligned */
+
+	struct sst_props props;
+	uint8_t *props_buf;
+
+	/* footer */
+	uint64_t filter_off, filter_size, props_off, props_size, index_off, index_size;
+};
+
+/* Reads a meta block (payload + trailer) into an aligned buffer. */
+static int read_meta_block(struct sst_reader *r, uint64_t off, uint64_t size, const char *what,
+			   uint8_t **out)
+{
+	size_t n = (size_t)size + SST_BLOCK_TRAILER;
+	uint8_t *buf = aligned_alloc(64, (n + 63) & ~(size_t)63);
+	if (!buf)
+		FATAL("out of memory reading %s of %s", what, r->path);
+	ssize_t got = io_pread(r->fd, buf, n, off);
+	if (got < 0) {
+		free(buf);
+		return io_fail(r->path, "read", (int)got);
+	}
+	if ((size_t)got != n) {
+		free(buf);
+		return corrupt(r->path, off, "%s runs past the end of the file", what);
+	}
+	uint8_t type;
+	int e = check_trailer(r->path, buf, (size_t)size, off, what, &type);
+	if (!e && type != SST_BLOCK_RAW)
+		e = corrupt(r->path, off, "%s is not stored raw (type %u)", what, type);
+	if (e) {
+		free(buf);
+		return e;
+	}
+	*out = buf;
+	return 0;
+}
+
+static int read_footer(struct sst_reader *r)
+{
+	uint8_t f[SST_FOOTER_SIZE];
+	if (r->file_size < SST_FOOTER_SIZE)
+		return corrupt(r->path, 0, "file of %" PRIu64 " bytes is too short for an sstable",
+			       r->file_size);
+	uint64_t foff = r->file_size - SST_FOOTER_SIZE;
+	ssize_t got = io_pread(r->fd, f, sizeof(f), foff);
+	if (got < 0)
+		return io_fail(r->path, "read", (int)got);
+	if (got != (ssize_t)sizeof(f))
+		return corrupt(r->path, foff, "footer truncated");
+	if (get_le64(f + 56) != SST_MAGIC)
+		return corrupt(r->path, foff + 56, "bad magic number (not an sstable, or truncated)");
+	uint32_t version = get_le32(f + 48);
+	if (version != SST_FORMAT_VERSION)
+		return set_error(GOLITE_EVERSION,
+				 "%s: sstable format version %u at offset %" PRIu64
+				 ", this build reads version %u",
+				 r->path, version, foff + 48, SST_FORMAT_VERSION);
+	if (crc32c_unmask(get_le32(f + 52)) != crc32c(f, 52))
+		return corrupt(r->path, foff, "footer checksum mismatch");
+	r->filter_off = get_le64(f + 0);
+	r->filter_size = get_le64(f + 8);
+	r->props_off = get_le64(f + 16);
+	r->props_size = get_le64(f + 24);
+	r->index_off = get_le64(f + 32);
+	r->index_size = get_le64(f + 40);
+
+	/* Invariant 1: the regions tile the file. Every size is bounded by the
+	 * file size before it is added, so nothing overflows. */
+	const uint64_t T = SST_BLOCK_TRAILER;
+	if (r->index_size > foff || r->index_size + T > foff ||
+	    r->index_off != foff - r->index_size - T || r->index_size < 4)
+		return corrupt(r->path, foff, "footer: bad index block handle");
+	if (r->props_size > r->index_off || r->props_size + T > r->index_off ||
+	    r->props_off != r->index_off - r->props_size - T || r->props_size < SST_PROPS_FIXED)
+		return corrupt(r->path, foff, "footer: bad properties block handle");
+	uint64_t fspan = r->filter_size ? r->filter_size + T : 0;
+	if (r->filter_size > r->props_off || fspan > r->props_off ||
+	    r->filter_off != r->props_off - fspan)
+		return corrupt(r->path, foff, "footer: bad filter block handle");
+	return 0;
+}
+
+static int parse_props(struct sst_reader *r)
+{
+	const uint8_t *p = r->props_buf;
+	struct sst_props *pr = &r->props;
+	uint64_t off = r->props_off;
+	pr->file_no = get_le64(p + 0);
+	pr->entries = get_le64(p + 8);
+	pr->deletions = get_le64(p + 16);
+	pr->min_seq = get_le64(p + 24);
+	pr->max_seq = get_le64(p + 32);
+	pr->raw_keys = get_le64(p + 40);
+	pr->raw_values = get_le64(p + 48);
+	pr->data_blocks = get_le64(p + 56);
+	pr->data_end = get_le64(p + 64);
+	pr->block_size = get_le32(p + 72);
+	pr->restart_interval = get_le32(p + 76);
+	pr->bloom_bits = get_le32(p + 80);
+	pr->compression = get_le32(p + 84);
+	pr->smallest_len = get_le32(p + 88);
+	pr->largest_len = get_le32(p + 92);
+	if ((uint64_t)SST_PROPS_FIXED + pr->smallest_len + pr->largest_len != r->props_size)
+		return corrupt(r->path, off, "properties: key lengths do not match the block");
+	pr->smallest = p + SST_PROPS_FIXED;
+	pr->largest = pr->smallest + pr->smallest_len;
+	if (pr->compression > GOLITE_COMPRESS_ZSTD)
+		return corrupt(r->path, off, "properties: unknown compression %u", pr->compression);
+	if (pr->data_end != r->filter_off)
+		return corrupt(r->path, off, "properties: data size disagrees with the footer");
+	bool empty = pr->entries == 0;
+	if (empty != (pr->smallest_len == 0) || empty != (pr->largest_len == 0) ||
+	    empty != (pr->data_blocks == 0) || pr->deletions > pr->entries ||
+	    pr->data_blocks > pr->entries)
+		return corrupt(r->path, off, "properties: inconsistent counts");
+	if (!empty && (pr->smallest_len <= TRAILER_SIZE || pr->smallest_len > SKEY_MAX ||
+		       pr->largest_len <= TRAILER_SIZE || pr->largest_len > SKEY_MAX ||
+		       skey_cmp(pr->smallest, pr->smallest_len, pr->largest, pr->largest_len) > 0))
+		return corrupt(r->path, off, "properties: bad smallest/largest key");
+	return 0;
+}
+
+static inline uint64_t pfx8(const uint8_t *ik, size_t iklen, size_t from)
+{
+	if (likely(iklen >= from + 8))
+		return get_be64(ik + from);
+	uint8_t b[8] = { 0 };
+	if (iklen > from)
+		memcpy(b, ik + from, iklen - from);
+	return get_be64(b);
+}
+
+static int parse_index(struct sst_reader *r)
+{
+	const uint8_t *buf = r->ix_buf, *end = buf + r->index_size - 4;
+	uint32_t count = get_le32(end);
+	uint64_t base = r->index_off;
+	if (count != r->props.data_blocks || count > r->index_size / 11)
+		return corrupt(r->path, base + r->index_size - 4,
+			       "index: block count %u disagrees with the properties", count);
+	r->nblocks = count;
+	r->ix = xmalloc((count ? count : 1) * sizeof(*r->ix));
+	const uint8_t *p = buf;
+	uint64_t expect = 0;
+	for (uint32_t i = 0; i < count; i++) {
+		uint64_t at = base + (uint64_t)(p - buf);
+		uint32_t klen, size;
+		uint64_t off;
+		if (!(p = get_varint32(p, end, &klen)) || klen <= TRAILER_SIZE || klen > SKEY_MAX ||
+		    klen > (size_t)(end - p))
+			return corrupt(r->path, at, "index: bad key length in entry %u", i);
+		const uint8_t *key = p;
+		p += klen;
+		if (!(p = get_varint(p, end, &off, VARINT64_MAX)) || !(p = get_varint32(p, end, &size)))
+			return corrupt(r->path, at, "index: bad block handle in entry %u", i);
+		if (off != expect || size == 0 || size > SST_MAX_BLOCK_SIZE ||
+		    size + SST_BLOCK_TRAILER > r->filter_off - off)
+			return corrupt(r->path, at, "index: block %u at %" PRIu64 " (%u bytes) is out of place",
+				       i, off, size);
+		if (i && skey_cmp(r->ix[i - 1].key, r->ix[i - 1].klen, key, klen) >= 0)
+			return corrupt(r->path, at, "index: keys out of order at entry %u", i);
+		r->ix[i] = (struct ix_entry){ .key = key, .off = off, .size = size, .klen = klen };
+		expect = off + size + SST_BLOCK_TRAILER;
+	}
+	if (p != end)
+		return corrupt(r->path, base + (uint64_t)(p - buf), "index: trailing bytes");
+	if (expect != r->filter_off)
+		return corrupt(r->path, base, "index: blocks end at %" PRIu64 ", data ends at %" PRIu64,
+			       expect, r->filter_off);
+
+	/* The common prefix and the prefix array for index_search(). */
+	r->ix_pfx = xmalloc((count ? count : 1) * sizeof(*r->ix_pfx));
+	if (count) {
+		const struct ix_entry *a = &r->ix[0], *z = &r->ix[count - 1];
+		size_t n = MIN(a->klen, z->klen) - TRAILER_SIZE, l = 0;
+		while (l < n && a->key[l] == z->key[l])
+			l++;
+		r->common = a->key;
+		r->common_len = l;
+		for (uint32_t i = 0; i < count; i++)
+			r->ix_pfx[i] = pfx8(r->ix[i].key, r->ix[i].klen - TRAILER_SIZE, l);
+	}
+	return 0;
+}
+
+/*
+ * Index of the first block whose separator is >= the skey (ikey, trailer),
+ * or nblocks. All separators share common_len bytes, so comparing the next
+ * eight (prefix array, small and cache-resident) decides most steps; equal
+ * prefixes fall back to the full key.
+ */
+static uint32_t index_search(const struct sst_reader *r, const uint8_t *ikey, size_t iklen,
+			     uint64_t trailer)
+{
+	uint32_t n = r->nblocks;
+	if (unlikely(n == 0))
+		return 0;
+	size_t L = r->common_len;
+	if (L) {
+		int c = memcmp(ikey, r->common, MIN(iklen, L));
+		if (c < 0 || (c == 0 && iklen < L))
+			return 0;
+		if (c > 0)
+			return n;
+	}
+	uint64_t tp = pfx8(ikey, iklen, L);
+	uint32_t lo = 0, hi = n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		uint64_t p = r->ix_pfx[mid];
+		int c;
+		if (p != tp)
+			c = p < tp ? -1 : 1;
+		else
+			c = skey_cmp_parts(r->ix[mid].key, r->ix[mid].klen, ikey, iklen, trailer);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void reader_destroy(struct sst_reader *r)
+{
+	if (r->map)
+		munmap((void *)r->map, r->file_size);
+	if (r->fd >= 0)
+		io_close(r->fd);
+	free(r->ix);
+	free(r->ix_pfx);
+	free(r->ix_buf);
+	free((void *)r->verified);
+	free(r->filter_buf);
+	free(r->props_buf);
+	free(r->path);
+	free(r);
+}
+
+static void reader_free_rcu(struct rcu_head *head)
+{
+	reader_destroy(caa_container_of(head, struct sst_reader, rcu));
+}
+
+int sst_open_flags(const char *path, uint64_t file_no, struct block_cache *cache, unsigned flags,
+		   struct sst_reader **out)
+{
+	*out = NULL;
+	int fd = io_open(path, O_RDONLY, 0);
+	if (fd < 0)
+		return io_fail(path, "open", fd);
+	struct sst_reader *r = xcalloc(1, sizeof(*r));
+	atomic_init(&r->refs, 1);
+	atomic_init(&r->obsolete, false);
+	r->path = xstrdup(path);
+	r->file_no = file_no;
+	r->fd = fd;
+	r->cache = cache;
+	r->cache_id = block_cache_new_id();
+
+	int e = io_file_size(fd, &r->file_size);
+	if (e < 0) {
+		e = io_fail(path, "fstat", e);
+		goto out_destroy;
+	}
+	if ((e = read_footer(r)))
+		goto out_destroy;
+	if ((e = read_meta_block(r, r->props_off, r->props_size, "properties block", &r->props_buf)) ||
+	    (e = parse_props(r)))
+		goto out_destroy;
+	if ((e = read_meta_block(r, r->index_off, r->index_size, "index block", &r->ix_buf)) ||
+	    (e = parse_index(r)))
+		goto out_destroy;
+	if (r->filter_size) {
+		if ((e = read_meta_block(r, r->filter_off, r->filter_size, "filter block",
+					 &r->filter_buf)))
+			goto out_destroy;
+		if (bloom_parse(&r->bloom, r->filter_buf, (size_t)r->filter_size)) {
+			e = corrupt(path, r->filter_off, "malformed filter block");
+			goto out_destroy;
+		}
+		r->has_filter = true;
+	}
+
+	if (!(flags & SST_OPEN_PREAD) && r->props.compression == GOLITE_COMPRESS_NONE &&
+	    r->nblocks > 0) {
+		void *m = mmap(NULL, (size_t)r->file_size, PROT_READ, MAP_SHARED, fd, 0);
+		if (m != MAP_FAILED) {
+			r->map = m;
+			r->verified = xcalloc(r->nblocks, 1);
+		}
+	}
+	*out = r;
+	return 0;
+
+out_destroy:
+	reader_destroy(r);
+	return e;
+}
+
+int sst_open(const char *path, uint64_t file_no, struct block_cache *cache, struct sst_reader **out)
+{
+	return sst_open_flags(path, file_no, cache, 0, out);
+}
+
+void sst_ref(struct sst_reader *r)
+{
+	atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
+}
+
+void sst_unref(struct sst_reader *r)
+{
+	if (!r || atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	if (atomic_load(&r->obsolete))
+		io_unlink(r->path);  /* the mapping and fd stay usable until freed */
+	call_rcu(&r->rcu, reader_free_rcu);
+}
+
+void sst_mark_obsolete(struct sst_reader *r)
+{
+	atomic_store(&r->obsolete, true);
+}
+
+uint64_t sst_file_no(const struct sst_reader *r) { return r->file_no; }
+uint64_t sst_file_size(const struct sst_reader *r) { return r->file_size; }
+uint64_t sst_entries(const struct sst_reader *r) { return r->props.entries; }
+const char *sst_path(const struct sst_reader *r) { return r->path; }
+bool sst_is_mmapped(const struct sst_reader *r) { return r->map != NULL; }
+
+void sst_reader_meta(const struct sst_reader *r, struct sst_meta *m)
+{
+	const struct sst_props *p = &r->props;
+	memset(m, 0, sizeof(*m));
+	m->file_no = r->file_no;
+	m->file_size = r->file_size;
+	m->entries = p->entries;
+	m->deletions = p->deletions;
+	m->min_seq = p->min_seq;
+	m->max_seq = p->max_seq;
+	m->raw_key_bytes = p->raw_keys;
+	m->raw_value_bytes = p->raw_values;
+	if (p->entries) {
+		m->smallest = xmemdup(p->smallest, p->smallest_len);
+		m->smallest_len = p->smallest_len;
+		m->largest = xmemdup(p->largest, p->largest_len);
+		m->largest_len = p->largest_len;
+	}
+}
+
+/* ---- data blocks ----------------------------------------------------- */
+
+/* Checks a mapped block once (invariant 3). */
+static int verify_mapped(struct sst_reader *r, uint32_t bi)
+{
+	const struct ix_entry *x = &r->ix[bi];
+	const uint8_t *p = r->map + x->off;
+	uint8_t type;
+	int e = check_trailer(r->path, p, x->size, x->off, "data block", &type);
+	if (e)
+		return e;
+	if (type != SST_BLOCK_RAW)
+		return corrupt(r->path, x->off, "compressed block in an uncompressed table");
+	struct block_view v;
+	if (block_view_init(&v, p, x->size))
+		return corrupt(r->path, x->off, "data block: bad restart array");
+	atomic_store_explicit(&r->verified[bi], 1, memory_order_release);
+	return 0;
+}
+
+/*
+ * Reads data block bi with pread, checks it and decompresses it into a
+ * detached cache entry (invariant 3).
+ */
+static int read_block(struct sst_reader *r, uint32_t bi, struct cache_entry **out)
+{
+	const struct ix_entry *x = &r->ix[bi];
+	size_t n = (size_t)x->size + SST_BLOCK_TRAILER;
+	struct cache_entry *e = block_cache_entry_new(n);
+	uint8_t *buf = block_cache_entry_data(e);
+	ssize_t got = io_pread(r->fd, buf, n, x->off);
+	int err;
+	if (got < 0) {
+		err = io_fail(r->path, "read", (int)got);
+		goto out_discard;
+	}
+	if ((size_t)got != n) {
+		err = corrupt(r->path, x->off, "data block runs past the end of the file");
+		goto out_discard;
+	}
+	uint8_t type;
+	if ((err = check_trailer(r->path, buf, x->size, x->off, "data block", &type)))
+		goto out_discard;
+	if (type == SST_BLOCK_RAW) {
+		block_cache_entry_set_len(e, x->size);
+	} else {
+		struct cache_entry *d = NULL;
+		if (block_decompress(buf, x->size, type, &d)) {
+			err = corrupt(r->path, x->off, "data block does not decompress (%s)",
+				      type == SST_BLOCK_LZ4 ? "lz4" : "zstd");
+			goto out_discard;
+		}
+		block_cache_entry_discard(e);
+		e = d;
+	}
+	struct block_view v;
+	if (block_view_init(&v, block_cache_entry_data(e), block_cache_entry_len(e))) {
+		err = corrupt(r->path, x->off, "data block: bad restart array");
+		goto out_discard;
+	}
+	*out = e;
+	return 0;
+
+out_discard:
+	block_cache_entry_discard(e);
+	return err;
+}
+
+/* Block bi for a lookup, inside the caller's RCU read-side section. */
+static inline int block_for_get(struct sst_reader *r, uint32_t bi, struct block_view *v)
+{
+	const struct ix_entry *x = &r->ix[bi];
+	if (likely(r->map != NULL)) {
+		if (unlikely(!atomic_load_explicit(&r->verified[bi], memory_order_acquire))) {
+			int e = verify_mapped(r, bi);
+			if (e)
+				return e;
+		}
+		block_view_trusted(v, r->map + x->off, x->size);
+		return 0;
+	}
+	size_t len;
+	const uint8_t *d = block_cache_lookup(r->cache, r->cache_id, x->off, &len);
+	if (!d) {
+		struct cache_entry *e;
+		int err = read_block(r, bi, &e);
+		if (err)
+			return err;
+		d = block_cache_insert(r->cache, r->cache_id, x->off, e, &len);
+	}
+	block_view_trusted(v, d, len);
+	return 0;
+}
+
+bool sst_may_contain(struct sst_reader *r, uint64_t hash)
+{
+	return !r->has_filter || bloom_may_contain(&r->bloom, hash);
+}
+
+int sst_get(struct sst_reader *r, const void *ikey, size_t iklen, uint64_t hash, uint64_t snap,
+	    struct sst_get_result *res)
+{
+	if (r->has_filter && !bloom_may_contain(&r->bloom, hash))
+		return 0;
+	if (snap > SEQ_MAX)
+		snap = SEQ_MAX;
+	uint64_t trailer = trailer_pack(snap, 0xff);  /* the first skey of ikey at snap */
+	uint32_t bi = index_search(r, ikey, iklen, trailer);
+	if (bi == r->nblocks)
+		return 0;
+	struct block_view v;
+	int e = block_for_get(r, bi, &v);
+	if (e)
+		return e;
+	uint8_t keybuf[SKEY_MAX];
+	struct block_entry ent;
+	uint32_t bad;
+	int f = block_seek(&v, ikey, iklen, trailer, keybuf, &ent, &bad);
+	if (unlikely(f < 0))
+		return corrupt(r->path, r->ix[bi].off,
+			       "malformed entry at byte %u of the data block", bad);
+	/* Not in this block: the next block's keys are past the separator, so
+	 * past ikey as well (see the index drawing). */
+	if (f == 0 || ikey_cmp(ent.key, ent.klen - TRAILER_SIZE, ikey, iklen) != 0)
+		return 0;
+	uint64_t t = get_le64(ent.key + ent.klen - TRAILER_SIZE);
+	res->kind = trailer_kind(t);
+	res->seq = trailer_seq(t);
+	if (unlikely(res->kind > KIND_MAX))
+		return corrupt(r->path, r->ix[bi].off, "unknown entry kind %u at byte %u of the data block",
+			       res->kind, ent.offset);
+	if (res->kind == KIND_DELETE) {
+		res->value = NULL;
+		res->vlen = 0;
+	} else {
+		res->value = ent.value;
+		res->vlen = ent.vlen;
+	}
+	return 1;
+}
+
+/* ======================================================================
+ * Iterator
+ * ====================================================================== */
+
+struct sst_iter {
+	struct sst_reader *r;
+	int status;
+	bool valid;
+	bool fill_cache;
+	bool key_in_block;          /* key holds an entry of block bi */
+	bool have_prev;             /* prev holds the entry before key */
+	uint32_t bi;                /* current block, or nblocks */
+	struct block_view v;
+	uint8_t *own;               /* the block's copy (pread path) */
+	size_t own_cap;
+	uint32_t cur, next;         /* offsets of the current entry and the next */
+	uint8_t *key, *prev;        /* SKEY_MAX bytes each */
+	size_t klen, plen;
+	const uint8_t *val;
+	size_t vlen;
+};
+
+struct sst_iter *sst_iter_new(struct sst_reader *r)
+{
+	struct sst_iter *it = xcalloc(1, sizeof(*it));
+	sst_ref(r);
+	it->r = r;
+	it->fill_cache = true;
+	it->key = xmalloc(SKEY_MAX);
+	it->prev = xmalloc(SKEY_MAX);
+	it->bi = r->nblocks;
+	return it;
+}
+
+void sst_iter_set_fill_cache(struct sst_iter *it, bool fill)
+{
+	it->fill_cache = fill;
+}
+
+void sst_iter_free(struct sst_iter *it)
+{
+	if (!it)
+		return;
+	sst_unref(it->r);
+	free(it->own);
+	free(it->key);
+	free(it->prev);
+	free(it);
+}
+
+static void iter_fail(struct sst_iter *it, int err)
+{
+	it->status = err;
+	it->valid = false;
+}
+
+/* Copies a decoded block into the iterator's own buffer. */
+static void own_copy(struct sst_iter *it, const uint8_t *d, size_t len)
+{
+	grow(&it->own, &it->own_cap, len);
+	memcpy(it->own, d, len);
+	block_view_trusted(&it->v, it->own, len);
+}
+
+/* Makes block bi current, before its first entry. */
+static int iter_load(struct sst_iter *it, uint32_t bi)
+{
+	struct sst_reader *r = it->r;
+	const struct ix_entry *x = &r->ix[bi];
+	it->bi = bi;
+	it->next = 0;
+	it->key_in_block = false;
+	if (r->map) {
+		if (!atomic_load_explicit(&r->verified[bi], memory_order_acquire)) {
+			int e = verify_mapped(r, bi);
+			if (e) {
+				iter_fail(it, e);
+				return e;
+			}
+		}
+		block_view_trusted(&it->v, r->map + x->off, x->size);
+		return 0;
+	}
+	size_t len;
+	const uint8_t *d = NULL;
+	if (r->cache) {
+		rcu_read_lock();
+		d = block_cache_lookup(r->cache, r->cache_id, x->off, &len);
+		if (d)
+			own_copy(it, d, len);
+		rcu_read_unlock();
+		if (d)
+			return 0;
+	}
+	struct cache_entry *e;
+	int err = read_block(r, bi, &e);
+	if (err) {
+		iter_fail(it, err);
+		return err;
+	}
+	own_copy(it, block_cache_entry_data(e), block_cache_entry_len(e));
+	if (r->cache && it->fill_cache) {
+		rcu_read_lock();
+		block_cache_insert(r->cache, r->cache_id, x->off, e, &len);
+		rcu_read_unlock();
+	} else {
+		block_cache_entry_discard(e);
+	}
+	return 0;
+}
+
+static int iter_corrupt(struct sst_iter *it, uint32_t at, const char *what)
+{
+	const struct ix_entry *x = &it->r->ix[it->bi];
+	int e = corrupt(it->r->path, x->off, "%s (entry at byte %u of the data block)", what, at);
+	iter_fail(it, e);
+	return e;
+}
+
+/* Decodes the entry at it->next, moving to later blocks as needed. */
+static void iter_parse(struct sst_iter *it)
+{
+	struct sst_reader *r = it->r;
+	for (;;) {
+		if (it->next >= it->v.restarts_off) {
+			/* End of block bi: its keys must not pass its separator. */
+			const struct ix_entry *x = &r->ix[it->bi];
+			if (it->key_in_block && skey_cmp(it->key, it->klen, x->key, x->klen) > 0) {
+				iter_corrupt(it, it->cur, "key beyond its block's index entry");
+				return;
+			}
+			if (it->bi + 1 >= r->nblocks) {
+				it->valid = false;
+				it->bi = r->nblocks;
+				return;
+			}
+			if (iter_load(it, it->bi + 1))
+				return;
+			continue;
+		}
+		const uint8_t *end = it->v.data + it->v.restarts_off;
+		const uint8_t *p = it->v.data + it->next;
+		uint32_t shared, non_shared, vlen;
+		const uint8_t *k = block_entry_header(p, end, &shared, &non_shared, &vlen);
+		bool first = it->next == 0;
+		uint64_t klen = (uint64_t)shared + non_shared;
+		if (!k || (first && shared) || (!first && shared > it->klen) ||
+		    klen <= TRAILER_SIZE || klen > SKEY_MAX) {
+			iter_corrupt(it, it->next, "malformed entry");
+			return;
+		}
+		uint8_t *t = it->prev;
+		it->prev = it->key;
+		it->key = t;
+		it->plen = it->klen;
+		memcpy(it->key, it->prev, shared);
+		memcpy(it->key + shared, k, non_shared);
+		it->klen = (size_t)klen;
+		if (it->have_prev && skey_cmp(it->prev, it->plen, it->key, it->klen) >= 0) {
+			iter_corrupt(it, it->next, "keys out of order");
+			return;
+		}
+		if (first && it->bi > 0) {
+			const struct ix_entry *x = &r->ix[it->bi - 1];
+			if (skey_cmp(it->key, it->klen, x->key, x->klen) <= 0) {
+				iter_corrupt(it, 0, "first key not past the previous block's index entry");
+				return;
+			}
+		}
+		it->val = k + non_shared;
+		it->vlen = vlen;
+		it->cur = it->next;
+		it->next = (uint32_t)(it->val + vlen - it->v.data);
+		it->have_prev = true;
+		it->key_in_block = true;
+		it->valid = true;
+		return;
+	}
+}
+
+void sst_iter_seek_first(struct sst_iter *it)
+{
+	it->valid = false;
+	it->have_prev = false;
+	if (it->status || it->r->nblocks == 0)
+		return;
+	if (iter_load(it, 0))
+		return;
+	iter_parse(it);
+}
+
+void sst_iter_seek(struct sst_iter *it, const void *skey, size_t sklen)
+{
+	struct sst_reader *r = it->r;
+	it->valid = false;
+	it->have_prev = false;
+	if (it->status)
+		return;
+	if (sklen <= TRAILER_SIZE) {
+		sst_iter_seek_first(it);  /* every key is above an empty ikey */
+		return;
+	}
+	const uint8_t *ikey = skey;
+	size_t iklen = sklen - TRAILER_SIZE;
+	uint64_t trailer = get_le64(ikey + iklen);
+	uint32_t bi = index_search(r, ikey, iklen, trailer);
+	if (bi == r->nblocks) {
+		it->bi = bi;
+		return;
+	}
+	if (iter_load(it, bi))
+		return;
+	struct block_entry ent;
+	uint32_t bad;
+	int f = block_seek(&it->v, ikey, iklen, trailer, it->key, &ent, &bad);
+	if (f < 0) {
+		iter_corrupt(it, bad, "malformed entry");
+		return;
+	}
+	if (f == 0) {
+		/* Every key of the block is smaller: the answer is the next
+		 * block's first entry. */
+		it->next = it->v.restarts_off;
+		iter_parse(it);
+		return;
+	}
+	if (ent.key != it->key)
+		memcpy(it->key, ent.key, ent.klen);
+	it->klen = ent.klen;
+	it->val = ent.value;
+	it->vlen = ent.vlen;
+	it->cur = ent.offset;
+	it->next = (uint32_t)(ent.value + ent.vlen - it->v.data);
+	it->have_prev = true;
+	it->key_in_block = true;
+	it->valid = true;
+}
+
+bool sst_iter_valid(const struct sst_iter *it)
+{
+	return it->valid;
+}
+
+void sst_iter_next(struct sst_iter *it)
+{
+	if (!it->valid)
+		return;
+	iter_parse(it);
+}
+
+const void *sst_iter_key(const struct sst_iter *it, size_t *len)
+{
+	*len = it->klen;
+	return it->key;
+}
+
+const void *sst_iter_value(const struct sst_iter *it, size_t *len)
+{
+	*len = it->vlen;
+	return it->val;
+}
+
+int sst_iter_status(const struct sst_iter *it)
+{
+	return it->status;
+}
+
+/* ======================================================================
+ * Verify and dump
+ * ====================================================================== */
+
+/* A private reader (pread, no cache) that is closed synchronously, so
+ * that no RCU registration is needed. */
+static int open_private(const char *path, struct sst_reader **r)
+{
+	return sst_open_flags(path, 0, NULL, SST_OPEN_PREAD, r);
+}
+
+static void close_private(struct sst_reader *r)
+{
+	if (atomic_fetch_sub(&r->refs, 1) == 1)
+		reader_destroy(r);
+}
+
+int sst_verify(const char *path, uint64_t *entries)
+{
+	struct sst_reader *r;
+	int e = open_private(path, &r);
+	if (e)
+		return e;
+	const struct sst_props *p = &r->props;
+	struct sst_iter *it = sst_iter_new(r);
+	uint64_t n = 0, dels = 0, min_seq = UINT64_MAX, max_seq = 0, raw_keys = 0, raw_values = 0;
+	uint8_t *first = xmalloc(SKEY_MAX);
+	size_t first_len = 0;
+	for (sst_iter_seek_first(it); sst_iter_valid(it); sst_iter_next(it)) {
+		uint64_t t = get_le64(it->key + it->klen - TRAILER_SIZE);
+		unsigned kind = trailer_kind(t);
+		uint64_t at = r->ix[it->bi].off;
+		if (kind > KIND_MAX) {
+			e = corrupt(path, at, "unknown entry kind %u (entry at byte %u of the data block)",
+				    kind, it->cur);
+			goto out;
+		}
+		if (kind == KIND_DELETE && it->vlen) {
+			e = corrupt(path, at, "tombstone with a value (entry at byte %u of the data block)",
+				    it->cur);
+			goto out;
+		}
+		if (!n) {
+			memcpy(first, it->key, it->klen);
+			first_len = it->klen;
+		}
+		size_t iklen = it->klen - TRAILER_SIZE;
+		bool new_ikey = !it->have_prev || n == 0 ||
+				ikey_cmp(it->prev, it->plen - TRAILER_SIZE, it->key, iklen) != 0;
+		if (new_ikey && r->has_filter && !bloom_may_contain(&r->bloom, hash64(it->key, iklen))) {
+			e = corrupt(path, r->filter_off, "filter lacks a key of the block at %" PRIu64, at);
+			goto out;
+		}
+		n++;
+		dels += kind == KIND_DELETE;
+		min_seq = MIN(min_seq, trailer_seq(t));
+		max_seq = MAX(max_seq, trailer_seq(t));
+		raw_keys += it->klen;
+		raw_values += it->vlen;
+	}
+	if ((e = sst_iter_status(it)))
+		goto out;
+	if (!n)
+		min_seq = 0;
+	if (n != p->entries || dels != p->deletions || min_seq != p->min_seq ||
+	    max_seq != p->max_seq || raw_keys != p->raw_keys || raw_values != p->raw_values) {
+		e = corrupt(path, r->props_off,
+			    "properties disagree with the data (%" PRIu64 " entries found, %" PRIu64
+			    " recorded)", n, p->entries);
+		goto out;
+	}
+	/* At the end, it->key still holds the last entry. */
+	if (n && (first_len != p->smallest_len || memcmp(first, p->smallest, first_len) ||
+		  it->klen != p->largest_len || memcmp(it->key, p->largest, it->klen))) {
+		e = corrupt(path, r->props_off, "properties: smallest/largest keys disagree with the data");
+		goto out;
+	}
+	if (entries)
+		*entries = n;
+out:
+	free(first);
+	sst_iter_free(it);
+	close_private(r);
+	return e;
+}
+
+static void put_escaped(FILE *out, const uint8_t *p, size_t n, bool hex)
+{
+	if (hex) {
+		for (size_t i = 0; i < n; i++)
+			fprintf(out, "%02x", p[i]);
+		return;
+	}
+	fputc('"', out);
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '"' || p[i] == '\\')
+			fprintf(out, "\\%c", p[i]);
+		else if (p[i] >= 0x20 && p[i] < 0x7f)
+			fputc(p[i], out);
+		else
+			fprintf(out, "\\x%02x", p[i]);
+	}
+	fputc('"', out);
+}
+
+static const char *kind_name(unsigned kind)
+{
+	switch (kind) {
+	case KIND_DELETE: return "del";
+	case KIND_VALUE: return "val";
+	case KIND_META: return "meta";
+	default: return "?";
+	}
+}
+
+/* "table/key @seq kind", key escaped. */
+static void put_skey(FILE *out, const uint8_t *k, size_t klen, bool hex)
+{
+	size_t iklen = klen - TRAILER_SIZE;
+	uint64_t t = get_le64(k + iklen);
+	if (iklen >= IKEY_PREFIX) {
+		fprintf(out, "%" PRIu32 "/", ikey_table(k));
+		put_escaped(out, k + IKEY_PREFIX, iklen - IKEY_PREFIX, hex);
+	} else {
+		fputs("?/", out);
+		put_escaped(out, k, iklen, true);
+	}
+	fprintf(out, " @%" PRIu64 " %s", trailer_seq(t), kind_name(trailer_kind(t)));
+}
+
+int sst_dump(const char *path, FILE *out, bool hex)
+{
+	struct sst_reader *r;
+	int e = open_private(path, &r);
+	if (e)
+		return e;
+	const struct sst_props *p = &r->props;
+	static const char *const comp[] = { "none", "lz4", "zstd" };
+	fprintf(out, "sstable %s (%" PRIu64 " bytes)\n", path, r->file_size);
+	fprintf(out, "footer: version %u, filter @%" PRIu64 " +%" PRIu64 ", properties @%" PRIu64
+		" +%" PRIu64 ", index @%" PRIu64 " +%" PRIu64 "\n",
+		SST_FORMAT_VERSION, r->filter_off, r->filter_size, r->props_off, r->props_size,
+		r->index_off, r->index_size);
+	fprintf(out, "properties: file_no %" PRIu64 ", entries %" PRIu64 ", deletions %" PRIu64
+		", seq %" PRIu64 "..%" PRIu64 ", raw keys %" PRIu64 " B, raw values %" PRIu64
+		" B, data blocks %" PRIu64 " (%" PRIu64 " B), block size %u, restart interval %u, "
+		"bloom %u bits/key, compression %s\n",
+		p->file_no, p->entries, p->deletions, p->min_seq, p->max_seq, p->raw_keys,
+		p->raw_values, p->data_blocks, p->data_end, p->block_size, p->restart_interval,
+		p->bloom_bits, comp[p->compression]);
+	if (p->entries) {
+		fputs("smallest: ", out);
+		put_skey(out, p->smallest, p->smallest_len, hex);
+		fputs("\nlargest: ", out);
+		put_skey(out, p->largest, p->largest_len, hex);
+		fputc('\n', out);
+	}
+	if (r->has_filter)
+		fprintf(out, "filter: %u lines, %u probes\n", r->bloom.nlines, r->bloom.k);
+	fprintf(out, "index: %u blocks\n", r->nblocks);
+	for (uint32_t i = 0; i < r->nblocks; i++) {
+		fprintf(out, "  block %u @%" PRIu64 " +%u  sep ", i, r->ix[i].off, r->ix[i].size);
+		put_skey(out, r->ix[i].key, r->ix[i].klen, hex);
+		fputc('\n', out);
+	}
+	fputs("entries:\n", out);
+	struct sst_iter *it = sst_iter_new(r);
+	for (sst_iter_seek_first(it); sst_iter_valid(it); sst_iter_next(it)) {
+		fputs("  ", out);
+		put_skey(out, it->key, it->klen, hex);
+		if (trailer_kind(get_le64(it->key + it->klen - TRAILER_SIZE)) != KIND_DELETE) {
+			fputs(" = ", out);
+			put_escaped(out, it->val, it->vlen, hex);
+		}
+		fputc('\n', out);
+	}
+	e = sst_iter_status(it);
+	if (e)
+		fprintf(out, "error: %s\n", last_error());
+	sst_iter_free(it);
+	close_private(r);
+	return e;
+}

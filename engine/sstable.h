@@ -1,0 +1,200 @@
+/*
+ * sstable.h — sorted string tables: the immutable, sorted, checksummed files
+ * that hold every flushed and compacted entry. The byte layout is drawn at
+ * the top of sstable.c; block coding in block.h.
+ *
+ * A table is written once by an sst_builder (entries in skey order, format.h)
+ * and then only read, through an sst_reader shared by every thread. Readers
+ * answer point lookups (sst_get) and ordered scans (sst_iter).
+ *
+ * Two read paths, chosen at open:
+ *   - mmap (uncompressed tables, the default): the file is mapped read-only
+ *     and blocks are read in place; each block's checksum is verified the
+ *     first time it is used.
+ *   - pread + block cache (compressed tables, or SST_OPEN_PREAD, or when
+ *     mmap fails): blocks are read with io_pread(), checked, decompressed
+ *     and kept in the block cache (cache.h).
+ *
+ * Threads: every function may be called from any thread registered with
+ * RCU. A reader is freed (and its file unlinked, if obsolete) when its last
+ * reference drops; its memory and mapping are released only after an RCU
+ * grace period, so values returned by sst_get() stay valid until the
+ * caller's read-side section ends even if the last reference is dropped
+ * meanwhile.
+ *
+ * Errors: GOLITE_ECORRUPT for any damage (bad checksum, length, magic, key
+ * order, truncation), GOLITE_EVERSION for a table of another format version,
+ * GOLITE_EIO and others for failed system calls; set_error() names the file
+ * and the byte offset.
+ */
+#ifndef GOLITE_SSTABLE_H
+#define GOLITE_SSTABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "golite.h"
+
+struct sst_options {
+	size_t block_size;            /* target uncompressed data block size, default 4096 */
+	int restart_interval;         /* keys between restart points, default 16 */
+	uint32_t bloom_bits_per_key;  /* 0 = no filter; default 10 */
+	enum golite_compression compression; /* NONE, LZ4, ZSTD (golite.h) */
+};
+
+/* Fills *o with the defaults above (no compression). */
+void sst_options_init(struct sst_options *o);
+
+struct sst_meta {                 /* what the manifest records about a table */
+	uint64_t file_no, file_size, entries, deletions;
+	uint64_t min_seq, max_seq;    /* 0, 0 for an empty table */
+	uint64_t raw_key_bytes, raw_value_bytes;  /* sums of skey and value lengths */
+	uint8_t *smallest; size_t smallest_len;  /* skeys (ikey+trailer), malloc()ed; */
+	uint8_t *largest;  size_t largest_len;   /* NULL, 0 for an empty table */
+};
+/* Frees the keys and zeroes *m. NULL is accepted. */
+void sst_meta_free(struct sst_meta *m);
+
+/* ---- writing ---- */
+
+struct sst_builder;
+
+/*
+ * Creates path (O_EXCL: GOLITE_EEXIST if it exists) and starts a table.
+ * o may be NULL for the defaults. On error *out is NULL and nothing exists.
+ */
+int sst_builder_new(const char *path, uint64_t file_no, const struct sst_options *o,
+		    struct sst_builder **out);
+
+/*
+ * Adds an entry. skeys must arrive in strictly increasing skey_cmp order
+ * (GOLITE_EINVAL otherwise, the builder unchanged); the kind comes from the
+ * trailer; val is ignored for KIND_DELETE. Keys longer than IKEY_MAX +
+ * TRAILER_SIZE, values longer than GOLITE_MAX_VALUE_SIZE and unknown kinds
+ * are refused with GOLITE_EINVAL. A write error is returned here (or by
+ * finish) and sticks: every later call returns it.
+ */
+int sst_builder_add(struct sst_builder *b, const void *skey, size_t sklen,
+		    const void *val, size_t vlen);
+
+/* Bytes of the table so far, including buffered data (to cut tables at
+ * sstable_size). */
+uint64_t sst_builder_size(const struct sst_builder *b);
+
+/* Entries added so far. */
+uint64_t sst_builder_entries(const struct sst_builder *b);
+
+/*
+ * Writes filter, properties, index and footer, fdatasync()s and closes the
+ * file, and fills *meta (free it with sst_meta_free). The caller syncs the
+ * directory. Always consumes b: on success the builder is freed; on failure
+ * it is freed too and the file unlinked (do not call abandon after finish).
+ */
+int sst_builder_finish(struct sst_builder *b, struct sst_meta *meta);
+
+/* Abandons the table: closes and unlinks the file, frees b. NULL is
+ * accepted. */
+void sst_builder_abandon(struct sst_builder *b);
+
+/* ---- reading ---- */
+
+struct sst_reader;  /* an open table, shared by threads; refcounted */
+struct block_cache;
+
+/* sst_open_flags() flags. */
+#define SST_OPEN_PREAD  1u  /* never mmap: read blocks with io_pread + cache */
+
+/*
+ * Opens a table: verifies footer magic, version and checksums, loads the
+ * index and the filter into memory. cache may be NULL (blocks read through
+ * pread are then used once and dropped). On success *out holds one
+ * reference. Errors: GOLITE_ECORRUPT / GOLITE_EVERSION with set_error()
+ * naming file and offset; an errno-derived code if the file cannot be
+ * opened or read.
+ */
+int sst_open(const char *path, uint64_t file_no, struct block_cache *cache,
+	     struct sst_reader **out);
+int sst_open_flags(const char *path, uint64_t file_no, struct block_cache *cache,
+		   unsigned flags, struct sst_reader **out);
+
+void sst_ref(struct sst_reader *r);
+/* Drops a reference; at zero the table is closed (see Threads above). */
+void sst_unref(struct sst_reader *r);
+/* If set when the last reference drops, the file is unlinked (an obsolete
+ * table). */
+void sst_mark_obsolete(struct sst_reader *r);
+
+/* Facts about an open table. */
+uint64_t sst_file_no(const struct sst_reader *r);
+uint64_t sst_file_size(const struct sst_reader *r);
+uint64_t sst_entries(const struct sst_reader *r);
+const char *sst_path(const struct sst_reader *r);
+bool sst_is_mmapped(const struct sst_reader *r);
+/* The table's metadata, as sst_builder_finish() reported it (for a manifest
+ * rebuilt from the files). Free with sst_meta_free(). */
+void sst_reader_meta(const struct sst_reader *r, struct sst_meta *m);
+
+struct sst_get_result { unsigned kind; uint64_t seq; const void *value; size_t vlen; };
+
+/*
+ * Point lookup: the newest entry for ikey with seq <= snap.
+ * hash = hash64(ikey, iklen) (computed once by the caller and shared with
+ * the memtable index and every table's bloom filter).
+ * Returns 1 found (result filled: value points into memory that stays valid
+ * until the caller's RCU read-side section ends — the caller holds
+ * rcu_read_lock() around the call and copies the value out before
+ * unlocking; value is NULL, vlen 0 for a tombstone), 0 not present in this
+ * table, or a negative error (GOLITE_ECORRUPT with file and offset,
+ * GOLITE_EIO).
+ * Takes no lock on the hit path (cache hit / mmap hit); a cache miss takes
+ * the cache's insert mutex briefly.
+ */
+int sst_get(struct sst_reader *r, const void *ikey, size_t iklen, uint64_t hash, uint64_t snap,
+	    struct sst_get_result *res);
+
+/* Bloom-only check: false = definitely absent. True if the table has no
+ * filter. */
+bool sst_may_contain(struct sst_reader *r, uint64_t hash);
+
+/*
+ * Forward iterator over all entries (every version), in skey order; holds a
+ * reference to the reader; usable outside RCU sections (keys and values are
+ * in the mapped file or in the iterator's own copy of the block, never in
+ * cache memory). Not thread-safe: one iterator, one thread at a time.
+ */
+struct sst_iter;
+struct sst_iter *sst_iter_new(struct sst_reader *r);
+/* Whether blocks read through pread are put in the cache (default true;
+ * compaction inputs may turn it off). */
+void sst_iter_set_fill_cache(struct sst_iter *it, bool fill);
+void sst_iter_seek_first(struct sst_iter *it);
+/* First entry >= skey. */
+void sst_iter_seek(struct sst_iter *it, const void *skey, size_t sklen);
+bool sst_iter_valid(const struct sst_iter *it);
+void sst_iter_next(struct sst_iter *it);
+/* skey; valid until the iterator moves. */
+const void *sst_iter_key(const struct sst_iter *it, size_t *len);
+/* Valid until the iterator moves. */
+const void *sst_iter_value(const struct sst_iter *it, size_t *len);
+/* 0 or the error (corruption found while iterating) that made the iterator
+ * invalid; set_error() was called with the details. */
+int sst_iter_status(const struct sst_iter *it);
+/* Frees the iterator and drops its reference. NULL is accepted. */
+void sst_iter_free(struct sst_iter *it);
+
+/*
+ * Verifies every block checksum, the structure of every entry, key order
+ * (within and across blocks and against the index), the filter and the
+ * properties; reports the first problem with file and offset via
+ * set_error. *entries (may be NULL) gets the number of entries. Needs no
+ * RCU registration.
+ */
+int sst_verify(const char *path, uint64_t *entries);
+
+/* Human-readable dump (for `golite dump`): footer, properties, index, every
+ * entry; values escaped (or in hex). Needs no RCU registration. */
+int sst_dump(const char *path, FILE *out, bool hex);
+
+#endif /* GOLITE_SSTABLE_H */
