@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "util.h"
 
@@ -22,9 +23,25 @@ struct arena_block {
 	_Alignas(16) unsigned char data[];
 };
 
+#define HUGE_PAGE (2u << 20)
+
+/*
+ * Blocks of 2 MiB and more are aligned to, and advised for, transparent
+ * huge pages: a memtable is read at random, and one TLB entry per 2 MiB
+ * instead of per 4 KiB removes most of the page walks of a point read.
+ */
 static struct arena_block *block_new(size_t cap)
 {
-	struct arena_block *b = xmalloc(sizeof(*b) + cap);
+	struct arena_block *b;
+	if (cap >= HUGE_PAGE - sizeof(*b)) {
+		size_t size = (sizeof(*b) + cap + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+		if (posix_memalign((void **)&b, HUGE_PAGE, size))
+			FATAL("out of memory allocating an arena block of %zu bytes", size);
+		madvise(b, size, MADV_HUGEPAGE);
+		cap = size - sizeof(*b);
+	} else {
+		b = xmalloc(sizeof(*b) + cap);
+	}
 	atomic_init(&b->used, 0);
 	b->cap = cap;
 	b->next = NULL;
@@ -46,6 +63,10 @@ void arena_init(struct arena *a, size_t block_size)
 {
 	if (block_size < 4096)
 		block_size = 4096;
+	/* Round huge blocks so that header and data fill whole huge pages. */
+	if (block_size >= HUGE_PAGE)
+		block_size = ((block_size + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1)) -
+			     sizeof(struct arena_block);
 	a->block_size = block_size;
 	atomic_init(&a->memory, 0);
 	atomic_init(&a->blocks, NULL);

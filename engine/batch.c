@@ -9,6 +9,7 @@
 #include "format.h"
 #include "golite.h"
 #include "catalog.h"
+#include "raw.h"
 #include "util.h"
 
 static void rep_reserve(struct rep *r, size_t more)
@@ -112,7 +113,10 @@ int rep_iterate(const uint8_t *p, size_t len, rep_entry_fn fn, void *ctx, uint32
  *
  * ops buffer: kind u8 | name_len u8 | name | klen varint | key |
  *             [vlen varint | value]
+ * or, for raw operations by table id (kind | OP_BY_ID):
+ *             kind u8 | table id LE32 | klen varint | key | [vlen varint | value]
  */
+#define OP_BY_ID 0x80u
 
 struct golite_batch {
 	uint8_t *buf;
@@ -126,16 +130,18 @@ golite_batch *golite_batch_new(void)
 	return xcalloc(1, sizeof(golite_batch));
 }
 
-static int batch_add(golite_batch *b, unsigned kind, const char *table, const void *key,
-		     size_t klen, const void *value, size_t vlen)
+static int batch_add(golite_batch *b, unsigned kind, const char *table, uint32_t table_id,
+		     const void *key, size_t klen, const void *value, size_t vlen)
 {
 	clear_error();
 	if (!b || !key)
 		return set_error(GOLITE_EINVAL, "batch or key is NULL");
-	size_t nlen;
-	int r = catalog_check_name(table, &nlen);
-	if (r)
-		return r;
+	size_t nlen = 0;
+	if (table) {
+		int r = catalog_check_name(table, &nlen);
+		if (r)
+			return r;
+	}
 	if (klen == 0 || klen > GOLITE_MAX_KEY_SIZE)
 		return set_error(GOLITE_EKEYSIZE, "key of %zu bytes (1..%u allowed)", klen,
 				 GOLITE_MAX_KEY_SIZE);
@@ -144,7 +150,7 @@ static int batch_add(golite_batch *b, unsigned kind, const char *table, const vo
 				 GOLITE_MAX_VALUE_SIZE);
 	if (vlen && !value)
 		return set_error(GOLITE_EINVAL, "value is NULL");
-	size_t add = 1 + 1 + nlen + 2 * VARINT32_MAX + klen + vlen;
+	size_t add = 1 + 4 + nlen + 2 * VARINT32_MAX + klen + vlen;
 	size_t enc = 1 + 2 * VARINT32_MAX + IKEY_PREFIX + klen + vlen;
 	if (b->encoded + enc + 12 > GOLITE_MAX_BATCH_SIZE)
 		return set_error(GOLITE_EBATCH, "batch would exceed %u bytes",
@@ -157,10 +163,16 @@ static int batch_add(golite_batch *b, unsigned kind, const char *table, const vo
 		b->cap = cap;
 	}
 	uint8_t *p = b->buf + b->len;
-	*p++ = (uint8_t)kind;
-	*p++ = (uint8_t)nlen;
-	memcpy(p, table, nlen);
-	p += nlen;
+	if (table) {
+		*p++ = (uint8_t)kind;
+		*p++ = (uint8_t)nlen;
+		memcpy(p, table, nlen);
+		p += nlen;
+	} else {
+		*p++ = (uint8_t)(kind | OP_BY_ID);
+		put_le32(p, table_id);
+		p += 4;
+	}
 	p = put_varint(p, klen);
 	memcpy(p, key, klen);
 	p += klen;
@@ -176,15 +188,32 @@ static int batch_add(golite_batch *b, unsigned kind, const char *table, const vo
 	return 0;
 }
 
+int golite_batch_put_raw(golite_batch *b, uint32_t table_id, unsigned kind, const void *key,
+			 size_t klen, const void *value, size_t vlen)
+{
+	if (kind != KIND_VALUE && kind != KIND_META)
+		return set_error(GOLITE_EINVAL, "record kind %u cannot be put", kind);
+	return batch_add(b, kind, NULL, table_id, key, klen, value, vlen);
+}
+
+int golite_batch_delete_raw(golite_batch *b, uint32_t table_id, const void *key, size_t klen)
+{
+	return batch_add(b, KIND_DELETE, NULL, table_id, key, klen, NULL, 0);
+}
+
 int golite_batch_put(golite_batch *b, const char *table, const void *key, size_t klen,
 		     const void *value, size_t vlen)
 {
-	return batch_add(b, KIND_VALUE, table, key, klen, value, vlen);
+	if (!table)
+		return set_error(GOLITE_EINVAL, "table name is NULL");
+	return batch_add(b, KIND_VALUE, table, 0, key, klen, value, vlen);
 }
 
 int golite_batch_delete(golite_batch *b, const char *table, const void *key, size_t klen)
 {
-	return batch_add(b, KIND_DELETE, table, key, klen, NULL, 0);
+	if (!table)
+		return set_error(GOLITE_EINVAL, "table name is NULL");
+	return batch_add(b, KIND_DELETE, table, 0, key, klen, NULL, 0);
 }
 
 size_t golite_batch_count(const golite_batch *b)
@@ -210,16 +239,25 @@ void golite_batch_free(golite_batch *b)
 }
 
 int batch_ops(const golite_batch *b,
-	      int (*fn)(void *ctx, unsigned kind, const char *table, size_t tlen,
+	      int (*fn)(void *ctx, unsigned kind, const char *table, size_t tlen, uint32_t table_id,
 			const uint8_t *key, size_t klen, const uint8_t *value, size_t vlen),
 	      void *ctx)
 {
 	const uint8_t *p = b->buf, *end = b->buf + b->len;
 	while (p < end) {
 		unsigned kind = *p++;
-		size_t tlen = *p++;
-		const char *table = (const char *)p;
-		p += tlen;
+		const char *table = NULL;
+		size_t tlen = 0;
+		uint32_t table_id = 0;
+		if (kind & OP_BY_ID) {
+			kind &= ~OP_BY_ID;
+			table_id = get_le32(p);
+			p += 4;
+		} else {
+			tlen = *p++;
+			table = (const char *)p;
+			p += tlen;
+		}
 		uint32_t klen = 0, vlen = 0;
 		p = get_varint32(p, end, &klen);
 		const uint8_t *key = p, *value = NULL;
@@ -229,7 +267,7 @@ int batch_ops(const golite_batch *b,
 			value = p;
 			p += vlen;
 		}
-		int r = fn(ctx, kind, table, tlen, key, klen, value, vlen);
+		int r = fn(ctx, kind, table, tlen, table_id, key, klen, value, vlen);
 		if (r)
 			return r;
 	}

@@ -45,10 +45,11 @@ int rep_iterate(const uint8_t *p, size_t len, rep_entry_fn fn, void *ctx, uint32
 		uint64_t *first_seq);
 
 /* Walks a golite_batch's operations in order; stops at fn's first nonzero
- * return and returns it. Table names are not NUL-terminated. */
+ * return and returns it. An operation names its table (table, tlen; not
+ * NUL-terminated) or, for raw operations, gives its id (table NULL). */
 struct golite_batch;
 int batch_ops(const struct golite_batch *b,
-	      int (*fn)(void *ctx, unsigned kind, const char *table, size_t tlen,
+	      int (*fn)(void *ctx, unsigned kind, const char *table, size_t tlen, uint32_t table_id,
 			const uint8_t *key, size_t klen, const uint8_t *value, size_t vlen),
 	      void *ctx);
 

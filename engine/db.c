@@ -26,7 +26,9 @@
 #include "format.h"
 #include "io.h"
 #include "iter.h"
+#include "raw.h"
 #include "util.h"
+#include "vfile.h"
 
 #define STORE_FILE "STORE"
 #define LOCK_FILE "LOCK"
@@ -195,32 +197,53 @@ struct write_ctx {
 	uint32_t count;
 	uint64_t first_seq;
 	struct memtable *mem;
+	struct db_slot *slot;
 };
 
-/* Runs under the log lock (db.h invariants 1 and 3). */
+static __thread unsigned tl_slot_hint;
+
+/* Runs under the log lock (db.h invariants 1, 2 and 3). */
 static void assign_seq(void *arg, uint8_t trailer[8])
 {
 	struct write_ctx *c = arg;
 	struct golite *db = c->db;
-	c->first_seq = db->last_seq + 1;
-	db->last_seq += c->count;
+	uint64_t last = atomic_load_explicit(&db->last_seq, memory_order_relaxed);
+	c->first_seq = last + 1;
 	put_le64(trailer, c->first_seq);
 	c->mem = db->mem;
-	atomic_fetch_add_explicit(&c->mem->writers, 1, memory_order_acq_rel);
+
+	if (unlikely(!tl_slot_hint)) {
+		static _Atomic unsigned next_hint;
+		tl_slot_hint = atomic_fetch_add(&next_hint, 1) % DB_INFLIGHT + 1;
+	}
+	for (unsigned i = tl_slot_hint - 1;; i = (i + 1) % DB_INFLIGHT) {
+		struct db_slot *s = &db->inflight[i];
+		if (atomic_load_explicit(&s->seq, memory_order_relaxed) == 0) {
+			atomic_store_explicit(&s->seq, c->first_seq, memory_order_relaxed);
+			c->slot = s;
+			break;
+		}
+	}
+	/* The slot is visible before last_seq includes the write. */
+	atomic_store_explicit(&db->last_seq, last + c->count, memory_order_release);
 }
 
-/* Advances visible_seq past [first, last] once every earlier write has
- * been published (db.h invariant 2). */
-static void publish(struct golite *db, uint64_t first, uint64_t last)
+uint64_t db_snapshot(struct golite *db)
 {
-	for (int spins = 0;
-	     atomic_load_explicit(&db->visible_seq, memory_order_acquire) != first - 1; spins++) {
-		if (spins < 128)
-			__builtin_ia32_pause();
-		else
-			sched_yield();
+	uint64_t snap = atomic_load_explicit(&db->last_seq, memory_order_acquire);
+	for (int i = 0; i < DB_INFLIGHT; i++) {
+		struct db_slot *s = &db->inflight[i];
+		for (int spins = 0;; spins++) {
+			uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+			if (seq == 0 || seq > snap)
+				break;
+			if (spins < 128)
+				__builtin_ia32_pause();
+			else
+				sched_yield();
+		}
 	}
-	atomic_store_explicit(&db->visible_seq, last, memory_order_release);
+	return snap;
 }
 
 struct add_ctx {
@@ -254,8 +277,7 @@ static int commit(struct golite *db, struct rep *rep)
 	struct add_ctx a = { c.mem };
 	if (rep_iterate(rep->buf, len, add_entry, &a, NULL, NULL))
 		FATAL("a payload this process encoded does not parse");
-	atomic_fetch_sub_explicit(&c.mem->writers, 1, memory_order_release);
-	publish(db, c.first_seq, c.first_seq + rep->count - 1);
+	atomic_store_explicit(&c.slot->seq, 0, memory_order_release);
 	db_count(db, C_BYTES_WRITTEN, len);
 	if (db->o.durability == GOLITE_SYNC)
 		r = wal_sync_to(db->wal, lsn);
@@ -271,22 +293,28 @@ static void tl_rep_trim(void)
 		rep_free(&tl_rep);
 }
 
+static int write_id(struct golite *db, uint32_t id, unsigned kind, const void *key,
+		    size_t klen, const void *value, size_t vlen)
+{
+	uint8_t ikey[IKEY_MAX];
+	size_t iklen = ikey_make(ikey, id, key, klen);
+	rep_reset(&tl_rep);
+	rep_add(&tl_rep, kind, ikey, iklen, value, vlen);
+	int r = commit(db, &tl_rep);
+	tl_rep_trim();
+	return r;
+}
+
 static int write_one(struct golite *db, const char *table, unsigned kind, const void *key,
 		     size_t klen, const void *value, size_t vlen)
 {
-	uint8_t ikey[IKEY_MAX];
 	uint32_t id;
 	rcu_read_lock();
 	int r = db_table_id(db, table, &id);
 	rcu_read_unlock();
 	if (r)
 		return r;
-	size_t iklen = ikey_make(ikey, id, key, klen);
-	rep_reset(&tl_rep);
-	rep_add(&tl_rep, kind, ikey, iklen, value, vlen);
-	r = commit(db, &tl_rep);
-	tl_rep_trim();
-	return r;
+	return write_id(db, id, kind, key, klen, value, vlen);
 }
 
 int golite_put(golite *db, const char *table, const void *key, size_t klen, const void *value,
@@ -334,9 +362,16 @@ struct batch_encode {
 };
 
 static int encode_op(void *arg, unsigned kind, const char *table, size_t tlen,
-		     const uint8_t *key, size_t klen, const uint8_t *value, size_t vlen)
+		     uint32_t table_id, const uint8_t *key, size_t klen, const uint8_t *value,
+		     size_t vlen)
 {
 	struct batch_encode *e = arg;
+	if (!table) {
+		uint8_t ikey[IKEY_MAX];
+		size_t iklen = ikey_make(ikey, table_id, key, klen);
+		rep_add(e->rep, kind, ikey, iklen, value, vlen);
+		return 0;
+	}
 	if (!e->last_table || e->last_len != tlen || memcmp(e->last_table, table, tlen) != 0) {
 		char name[GOLITE_MAX_TABLE_NAME + 1];
 		memcpy(name, table, tlen);
@@ -413,34 +448,46 @@ static bool lookup_memtables(struct golite *db, const uint8_t *ikey, size_t ikle
 	return false;
 }
 
+/* Per-thread copy of a file record found by a read, so that it can be
+ * interpreted (chunks read) outside the RCU read-side section. */
+static __thread struct rep tl_rec;
+
 /*
- * The common lookup of golite_get, golite_get_into and golite_exists. With
- * buf non-NULL copies the value there (if it fits in cap); with alloc
- * non-NULL returns a malloc()ed copy.
+ * The common lookup of every read: the newest record of (id, key).
+ * raw: return the record as stored, with *kind. Otherwise interpret file
+ * records (vfile_read_value). With buf non-NULL copies the value there (if
+ * it fits in cap); with alloc non-NULL returns a malloc()ed copy; with
+ * neither only *vlen (and *kind) are set.
  */
-static int get_common(struct golite *db, const char *table, const void *key, size_t klen,
-		      void *buf, size_t cap, void **alloc, size_t *vlen)
+static int lookup(struct golite *db, uint32_t id, const void *key, size_t klen, bool raw,
+		  unsigned *kind, void *buf, size_t cap, void **alloc, size_t *vlen)
 {
-	int r = check_db(db);
-	if (!r)
-		r = check_key(key, klen);
-	if (r)
-		return r;
 	uint8_t ikey[IKEY_MAX];
-	uint32_t id;
-	rcu_read_lock();
-	r = db_table_id(db, table, &id);
-	if (r)
-		goto out_unlock;
 	size_t iklen = ikey_make(ikey, id, key, klen);
 	uint64_t hash = hash64(ikey, iklen);
 	struct mt_entry e;
+	int r = 0;
+	bool meta = false;
+	rcu_read_lock();
 	if (!lookup_memtables(db, ikey, iklen, hash, SEQ_MAX, &e) || e.kind == KIND_DELETE) {
 		r = GOLITE_ENOTFOUND;
 		goto out_unlock;
 	}
-	if (vlen)
-		*vlen = e.vlen;
+	if (kind)
+		*kind = e.kind;
+	if (e.kind == KIND_META && !raw) {
+		meta = true;
+		rep_reset(&tl_rec);
+		tl_rec.len = 0;
+		if (e.vlen > tl_rec.cap) {
+			tl_rec.buf = xrealloc(tl_rec.buf, e.vlen);
+			tl_rec.cap = e.vlen;
+		}
+		memcpy(tl_rec.buf, e.value, e.vlen);
+		tl_rec.len = e.vlen;
+		goto out_unlock;
+	}
+	*vlen = e.vlen;
 	if (alloc) {
 		*alloc = xmemdup(e.value, e.vlen);
 	} else if (buf) {
@@ -452,11 +499,34 @@ static int get_common(struct golite *db, const char *table, const void *key, siz
 out_unlock:
 	rcu_read_unlock();
 	db_count(db, C_GETS, 1);
+	if (meta) {
+		r = vfile_read_value(db, tl_rec.buf, tl_rec.len, buf, cap, alloc, vlen);
+		if (tl_rec.cap > (1u << 20))
+			rep_free(&tl_rec);
+		return r;
+	}
 	if (r == GOLITE_ENOTFOUND)
 		set_error(r, "key not found");
 	else if (r == GOLITE_ERANGE)
 		set_error(r, "value of %zu bytes does not fit a buffer of %zu", *vlen, cap);
 	return r;
+}
+
+static int get_common(struct golite *db, const char *table, const void *key, size_t klen,
+		      void *buf, size_t cap, void **alloc, size_t *vlen)
+{
+	int r = check_db(db);
+	if (!r)
+		r = check_key(key, klen);
+	if (r)
+		return r;
+	uint32_t id;
+	rcu_read_lock();
+	r = db_table_id(db, table, &id);
+	rcu_read_unlock();
+	if (r)
+		return r;
+	return lookup(db, id, key, klen, false, NULL, buf, cap, alloc, vlen);
 }
 
 int golite_get(golite *db, const char *table, const void *key, size_t klen, void **value,
@@ -481,7 +551,73 @@ int golite_get_into(golite *db, const char *table, const void *key, size_t klen,
 bool golite_exists(golite *db, const char *table, const void *key, size_t klen)
 {
 	size_t vlen;
-	return get_common(db, table, key, klen, NULL, 0, NULL, &vlen) == 0;
+	int r = check_db(db);
+	if (!r)
+		r = check_key(key, klen);
+	uint32_t id;
+	if (!r) {
+		rcu_read_lock();
+		r = db_table_id(db, table, &id);
+		rcu_read_unlock();
+	}
+	return !r && lookup(db, id, key, klen, true, NULL, NULL, 0, NULL, &vlen) == 0;
+}
+
+/* ---- raw access (raw.h) ---- */
+
+int golite_table_id(golite *db, const char *name, uint32_t *id)
+{
+	int r = check_db(db);
+	if (r)
+		return r;
+	rcu_read_lock();
+	r = db_table_id(db, name, id);
+	rcu_read_unlock();
+	return r;
+}
+
+int golite_get_raw(golite *db, uint32_t table_id, const void *key, size_t klen,
+		   unsigned *kind, void *buf, size_t cap, void **alloc, size_t *vlen)
+{
+	int r = check_db(db);
+	if (!r)
+		r = check_key(key, klen);
+	if (r)
+		return r;
+	if (!vlen || !kind)
+		return set_error(GOLITE_EINVAL, "kind or vlen is NULL");
+	if (alloc)
+		*alloc = NULL;
+	*vlen = 0;
+	return lookup(db, table_id, key, klen, true, kind, buf, cap, alloc, vlen);
+}
+
+int golite_put_raw(golite *db, uint32_t table_id, unsigned kind, const void *key, size_t klen,
+		   const void *value, size_t vlen)
+{
+	int r = check_db(db);
+	if (!r)
+		r = check_writable(db);
+	if (!r)
+		r = check_key(key, klen);
+	if (r)
+		return r;
+	if (kind != KIND_VALUE && kind != KIND_META)
+		return set_error(GOLITE_EINVAL, "record kind %u cannot be put", kind);
+	if (vlen > GOLITE_MAX_VALUE_SIZE)
+		return set_error(GOLITE_EVALSIZE, "value of %zu bytes (at most %u allowed)", vlen,
+				 GOLITE_MAX_VALUE_SIZE);
+	if (vlen && !value)
+		return set_error(GOLITE_EINVAL, "value is NULL");
+	r = write_id(db, table_id, kind, key, klen, value, vlen);
+	if (!r)
+		db_count(db, C_PUTS, 1);
+	return r;
+}
+
+uint64_t golite_last_sequence(golite *db)
+{
+	return atomic_load_explicit(&db->last_seq, memory_order_acquire);
 }
 
 /* ---- tables ---- */
@@ -545,7 +681,7 @@ out_unlock:
 /* True if the table with this id holds no visible key. */
 static bool table_is_empty(struct golite *db, uint32_t id)
 {
-	struct db_iter *it = db_iter_new(db, atomic_load(&db->visible_seq));
+	struct db_iter *it = db_iter_new(db, db_snapshot(db));
 	uint8_t prefix[IKEY_PREFIX];
 	put_be32(prefix, id);
 	db_iter_seek(it, prefix, IKEY_PREFIX);
@@ -919,8 +1055,7 @@ int golite_open(const char *path, const golite_options *opts, golite **out)
 	if (db->replay.truncated)
 		db_log(db, GOLITE_LOG_WARN, "dropped a torn log tail at %s offset %llu",
 		       db->replay.truncated_path, (unsigned long long)db->replay.truncated_at);
-	db->last_seq = rc.last_seq;
-	atomic_store(&db->visible_seq, rc.last_seq);
+	atomic_store(&db->last_seq, rc.last_seq);
 	atomic_store(&db->next_file_no, db->replay.max_segno + 1);
 
 	r = load_catalog(db);
@@ -985,7 +1120,7 @@ int golite_stats_get(golite *db, golite_stats *s)
 	s->gets = db_counter_sum(db, C_GETS);
 	s->deletes = db_counter_sum(db, C_DELETES);
 	s->batches = db_counter_sum(db, C_BATCHES);
-	s->last_sequence = atomic_load(&db->visible_seq);
+	s->last_sequence = atomic_load(&db->last_seq);
 	if (db->wal) {
 		struct wal_stats ws;
 		wal_get_stats(db->wal, &ws);

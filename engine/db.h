@@ -5,7 +5,7 @@
  *
  * Write path: caller -> encode payload -> wal_append (sequence numbers
  * assigned under the log lock, memtable chosen there) -> memtable add ->
- * publish (visible_seq advances in sequence order) -> in GOLITE_SYNC mode
+ * release the in-flight slot -> in GOLITE_SYNC mode
  * wait for the log's fdatasync -> acknowledge.
  *
  * Read path: RCU read-side section -> catalog lookup -> active memtable ->
@@ -14,9 +14,14 @@
  * Invariants:
  *   1. last_seq is assigned only under the log lock (wal_append's prepare),
  *      so log order is sequence order.
- *   2. visible_seq only grows, and every sequence <= visible_seq has been
- *      added to its memtable. A write returns only after visible_seq has
- *      reached it, so a snapshot taken after a write returns includes it.
+ *   2. A write holds an in-flight slot (inflight[]) from the moment its
+ *      sequence numbers are assigned until its entries are in the
+ *      memtable. The slot is set before last_seq moves past the write's
+ *      sequence (both under the log lock). So db_snapshot() — read
+ *      last_seq, then wait for every slot holding a sequence <= it — returns
+ *      a snapshot whose every write is in a memtable, and includes every
+ *      write that returned before it began. Writers never wait for each
+ *      other.
  *   3. The memtable a write goes to is chosen under the log lock; a switch
  *      of memtable happens under the same lock together with a new log
  *      segment, so each segment's records belong to one memtable or to
@@ -29,6 +34,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -54,6 +60,7 @@ enum db_counter {
 };
 
 #define DB_SHARDS 16
+#define DB_INFLIGHT 64
 
 struct db_shard {
 	_Alignas(64) _Atomic uint64_t v[C_COUNT];
@@ -71,8 +78,10 @@ struct golite {
 	struct catalog *catalog;                 /* rcu */
 	pthread_mutex_t ddl_mu;                  /* serialises table changes */
 
-	uint64_t last_seq;                       /* under the log lock (inv. 1) */
-	_Atomic uint64_t visible_seq;            /* invariant 2 */
+	_Atomic uint64_t last_seq;               /* written under the log lock */
+	struct db_slot {
+		_Alignas(64) _Atomic uint64_t seq;   /* 0: free */
+	} inflight[DB_INFLIGHT];                 /* invariant 2 */
 	_Atomic uint64_t next_file_no;
 
 	_Atomic int failed;                      /* the store refuses writes */
@@ -90,6 +99,13 @@ static inline void db_count(struct golite *db, enum db_counter c, uint64_t n)
 }
 
 uint64_t db_counter_sum(struct golite *db, enum db_counter c);
+
+/*
+ * Returns a sequence number such that every write with a sequence up to it
+ * is in a memtable and every write acknowledged before the call is
+ * included (invariant 2). Waits only for writes in flight.
+ */
+uint64_t db_snapshot(struct golite *db);
 
 /* Resolves a table name inside an RCU read-side section. */
 int db_table_id(struct golite *db, const char *table, uint32_t *id);

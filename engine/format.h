@@ -47,6 +47,7 @@ enum entry_kind {
 /* Table ids. 0..15 are the store's own; user tables start at 16. */
 #define TABLE_ID_CATALOG    0u   /* table names -> ids (see catalog.h) */
 #define TABLE_ID_CHUNKS     1u   /* file chunks of large files (see vfile.h) */
+#define TABLE_ID_FS         2u   /* the mount's own records (see fs/) */
 #define TABLE_ID_FIRST_USER 16u
 
 #define IKEY_PREFIX 4u                                   /* table id bytes */

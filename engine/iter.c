@@ -16,7 +16,9 @@
 #include "db.h"
 #include "format.h"
 #include "golite.h"
+#include "raw.h"
 #include "util.h"
+#include "vfile.h"
 
 /* ---- the memtable source ---- */
 
@@ -258,6 +260,8 @@ struct golite_iter {
 	size_t lower_len, upper_len, prefix_len;
 	bool valid;
 	int status;
+	uint8_t *value;        /* a file's bytes, assembled by golite_iter_value */
+	size_t value_len;
 };
 
 static uint8_t *bound_ikey(uint32_t table, const void *key, size_t len, size_t *out_len)
@@ -270,7 +274,7 @@ static uint8_t *bound_ikey(uint32_t table, const void *key, size_t len, size_t *
 	return b;
 }
 
-int golite_iter_new(golite *db, const char *table, const golite_iter_options *o,
+static int iter_new(golite *db, const char *table, uint32_t id, const golite_iter_options *o,
 		    golite_iter **out)
 {
 	if (!out)
@@ -288,12 +292,13 @@ int golite_iter_new(golite *db, const char *table, const golite_iter_options *o,
 		  o->prefix_len > GOLITE_MAX_KEY_SIZE))
 		return set_error(GOLITE_EKEYSIZE, "iterator bound longer than %u bytes",
 				 GOLITE_MAX_KEY_SIZE);
-	uint32_t id;
-	rcu_read_lock();
-	int r = db_table_id(db, table, &id);
-	rcu_read_unlock();
-	if (r)
-		return r;
+	if (table) {
+		rcu_read_lock();
+		int r = db_table_id(db, table, &id);
+		rcu_read_unlock();
+		if (r)
+			return r;
+	}
 	golite_iter *gi = xcalloc(1, sizeof(*gi));
 	gi->db = db;
 	gi->table = id;
@@ -303,10 +308,27 @@ int golite_iter_new(golite *db, const char *table, const golite_iter_options *o,
 		gi->upper = bound_ikey(id, o->upper, o->upper_len, &gi->upper_len);
 	if (o && o->prefix_len)
 		gi->prefix = bound_ikey(id, o->prefix, o->prefix_len, &gi->prefix_len);
-	gi->it = db_iter_new(db, atomic_load_explicit(&db->visible_seq, memory_order_acquire));
+	gi->it = db_iter_new(db, db_snapshot(db));
 	db_count(db, C_ITERS, 1);
 	*out = gi;
 	return 0;
+}
+
+int golite_iter_new(golite *db, const char *table, const golite_iter_options *o,
+		    golite_iter **out)
+{
+	if (!table) {
+		if (out)
+			*out = NULL;
+		return set_error(GOLITE_EINVAL, "table name is NULL");
+	}
+	return iter_new(db, table, 0, o, out);
+}
+
+int golite_iter_new_raw(golite *db, uint32_t table_id, const golite_iter_options *o,
+			golite_iter **out)
+{
+	return iter_new(db, NULL, table_id, o, out);
 }
 
 /* Checks the current position against table and bounds. */
@@ -372,15 +394,53 @@ const void *golite_iter_key(const golite_iter *gi, size_t *klen)
 	return k + IKEY_PREFIX;
 }
 
+/* The value of the current key as golite_get would return it. */
 const void *golite_iter_value(golite_iter *gi, size_t *vlen)
+{
+	size_t len;
+	const uint8_t *v = db_iter_value(gi->it, &len);
+	if (db_iter_kind(gi->it) != KIND_META) {
+		*vlen = len;
+		return v;
+	}
+	struct vfile f;
+	*vlen = 0;
+	if (vfile_decode(v, len, &f) || f.type == VFILE_DIR)
+		return NULL;
+	if (f.type == VFILE_LNK || !(f.flags & VFILE_F_CHUNKED)) {
+		*vlen = f.data_len;
+		return f.data;
+	}
+	free(gi->value);
+	gi->value = NULL;
+	void *out;
+	size_t n;
+	if (vfile_read_value(gi->db, v, len, NULL, 0, &out, &n)) {
+		gi->status = GOLITE_EIO;
+		return NULL;
+	}
+	gi->value = out;
+	*vlen = n;
+	return out;
+}
+
+const void *golite_iter_value_raw(const golite_iter *gi, size_t *vlen)
 {
 	return db_iter_value(gi->it, vlen);
 }
 
+unsigned golite_iter_kind(const golite_iter *gi)
+{
+	return db_iter_kind(gi->it);
+}
+
 bool golite_iter_is_dir(const golite_iter *gi)
 {
-	(void)gi;
-	return false;
+	if (db_iter_kind(gi->it) != KIND_META)
+		return false;
+	size_t len;
+	const uint8_t *v = db_iter_value(gi->it, &len);
+	return len >= 2 && v[1] == VFILE_DIR;
 }
 
 int golite_iter_status(const golite_iter *gi)
@@ -396,5 +456,6 @@ void golite_iter_free(golite_iter *gi)
 	free(gi->lower);
 	free(gi->upper);
 	free(gi->prefix);
+	free(gi->value);
 	free(gi);
 }

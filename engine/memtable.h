@@ -86,7 +86,6 @@ extern const struct memtable_ops memtable_locked_ops;
 struct memtable {
 	const struct memtable_ops *ops;
 	_Atomic int refs;              /* see invariant 3 */
-	_Atomic int writers;           /* writers between sequence assignment and insert */
 	_Atomic uint64_t entries;      /* versions added */
 	uint64_t wal_segno;            /* first WAL segment holding its writes */
 	struct memtable *next;         /* in the store's immutable list; see db.c */
@@ -96,7 +95,6 @@ static inline void memtable_init_common(struct memtable *m, const struct memtabl
 {
 	m->ops = ops;
 	atomic_init(&m->refs, 1);
-	atomic_init(&m->writers, 0);
 	atomic_init(&m->entries, 0);
 	m->wal_segno = 0;
 	m->next = NULL;

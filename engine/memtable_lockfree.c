@@ -60,6 +60,8 @@ struct lf_memtable {
 	struct cds_lfht *index;
 	struct lf_node *head;
 	_Atomic int max_height;
+	_Atomic uint64_t keys;          /* distinct ikeys (index nodes) */
+	_Atomic unsigned long buckets;  /* index size we asked for */
 };
 
 struct mt_iter {
@@ -226,6 +228,25 @@ static struct lf_node *index_lookup(struct lf_memtable *m, const void *ikey, siz
 	return hn ? caa_container_of(hn, struct lf_node, hnode) : NULL;
 }
 
+/*
+ * Keeps the index at no more than one key per bucket. liburcu's automatic
+ * resizing waits for eight keys per bucket, so the store sizes the table
+ * itself: the writer whose key crosses the limit quadruples it. The resize
+ * runs concurrently with lookups and adds (outside any read-side section,
+ * as cds_lfht_resize requires); its cost, linear in the table, is paid once
+ * per quadrupling.
+ */
+static void maybe_grow_index(struct lf_memtable *m)
+{
+	uint64_t keys = atomic_fetch_add_explicit(&m->keys, 1, memory_order_relaxed) + 1;
+	unsigned long b = atomic_load_explicit(&m->buckets, memory_order_relaxed);
+	if (likely(keys <= b) || b >= (1ul << 28))
+		return;
+	if (!atomic_compare_exchange_strong(&m->buckets, &b, b * 4))
+		return;   /* another writer is growing it */
+	cds_lfht_resize(m->index, b * 4);
+}
+
 static void lf_add(struct memtable *base, const void *ikey, size_t iklen, uint64_t hash,
 		   uint64_t seq, unsigned kind, const void *value, size_t vlen)
 {
@@ -243,6 +264,7 @@ static void lf_add(struct memtable *base, const void *ikey, size_t iklen, uint64
 			rcu_read_unlock();
 			skiplist_link(m, fresh);
 			memtable_note_add(base);
+			maybe_grow_index(m);
 			return;
 		}
 		/* Another writer indexed this key first; fresh is abandoned in the
@@ -304,12 +326,13 @@ static struct memtable *lf_create(size_t size_hint)
 	memtable_init_common(&m->base, &memtable_lockfree_ops);
 	size_t block = size_hint >= (64u << 20) ? (4u << 20) : (1u << 20);
 	arena_init(&m->arena, block);
-	/* About one bucket per 256 bytes of expected data, grown on demand. */
-	unsigned long buckets = pow2_at_least(MAX(size_hint / 256, 1024));
+	/* About one bucket per 128 bytes of expected data; grown on demand. */
+	unsigned long buckets = pow2_at_least(MAX(size_hint / 128, 1024));
 	if (buckets > (1ul << 22))
 		buckets = 1ul << 22;
-	m->index = cds_lfht_new(buckets, 1024, 1ul << 28,
-				CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
+	atomic_init(&m->buckets, buckets);
+	atomic_init(&m->keys, 0);
+	m->index = cds_lfht_new(buckets, buckets, 1ul << 28, 0, NULL);
 	if (!m->index)
 		FATAL("cds_lfht_new failed");
 	m->head = node_new(m, "", 0, MAX_HEIGHT, NULL);

@@ -78,6 +78,15 @@ void mutex_init(pthread_mutex_t *m)
 		FATAL("pthread_mutex_init");
 }
 
+void mutex_init_adaptive(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t a;
+	if (pthread_mutexattr_init(&a) || pthread_mutexattr_settype(&a, PTHREAD_MUTEX_ADAPTIVE_NP) ||
+	    pthread_mutex_init(m, &a))
+		FATAL("pthread_mutex_init");
+	pthread_mutexattr_destroy(&a);
+}
+
 void mutex_lock(pthread_mutex_t *m)
 {
 	int e = pthread_mutex_lock(m);

@@ -40,6 +40,9 @@ __attribute__((format(printf, 1, 2))) char *xasprintf(const char *fmt, ...);
 /* Locks that cannot fail in a correct program. */
 #include <pthread.h>
 void mutex_init(pthread_mutex_t *m);
+/* A mutex that spins briefly before sleeping: for very short critical
+ * sections taken by many threads (the log append). */
+void mutex_init_adaptive(pthread_mutex_t *m);
 void mutex_lock(pthread_mutex_t *m);
 void mutex_unlock(pthread_mutex_t *m);
 void cond_init(pthread_cond_t *c);  /* CLOCK_MONOTONIC */

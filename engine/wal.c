@@ -399,7 +399,7 @@ int wal_open(const struct wal_options *o, uint64_t segno, struct wal **out)
 		w->o.segment_size = 1u << 20;
 	if (w->o.sync_interval_ms == 0)
 		w->o.sync_interval_ms = 1;
-	mutex_init(&w->mu);
+	mutex_init_adaptive(&w->mu);
 	cond_init(&w->writer_cv);
 	cond_init(&w->done_cv);
 	int r = seg_create(w, segno, &w->seg);

@@ -1,0 +1,54 @@
+/*
+ * raw.h — the engine's internal API for the filesystem daemon and the
+ * tools: records with their kind (enum entry_kind), tables by id, and the
+ * store's own tables.
+ *
+ * The public API (golite.h) reads and writes KIND_VALUE records of user
+ * tables by name. The mount also writes KIND_META records (files,
+ * directories and symlinks with metadata, vfile.h) and uses the hidden
+ * tables TABLE_ID_CHUNKS (data of large files) and TABLE_ID_FS (its own
+ * bookkeeping). Everything here follows golite.h's conventions: 0 or a
+ * negative GOLITE_E* code, details in golite_last_error().
+ */
+#ifndef GOLITE_RAW_H
+#define GOLITE_RAW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "format.h"
+#include "golite.h"
+
+/* Resolves a table name to its id. */
+int golite_table_id(golite *db, const char *name, uint32_t *id);
+
+/*
+ * Reads the newest record of (table_id, key) without interpreting it:
+ * *kind is KIND_VALUE or KIND_META. With buf, copies the value if it fits
+ * in cap (GOLITE_ERANGE otherwise, *vlen set); with alloc, returns a
+ * malloc()ed copy. Either may be NULL to learn only kind and length.
+ */
+int golite_get_raw(golite *db, uint32_t table_id, const void *key, size_t klen,
+		   unsigned *kind, void *buf, size_t cap, void **alloc, size_t *vlen);
+
+/* Writes one record of the given kind (KIND_VALUE or KIND_META). */
+int golite_put_raw(golite *db, uint32_t table_id, unsigned kind, const void *key,
+		   size_t klen, const void *value, size_t vlen);
+
+/* Adds raw operations to a batch (mixable with golite_batch_put). */
+int golite_batch_put_raw(golite_batch *b, uint32_t table_id, unsigned kind, const void *key,
+			 size_t klen, const void *value, size_t vlen);
+int golite_batch_delete_raw(golite_batch *b, uint32_t table_id, const void *key, size_t klen);
+
+/* An iterator over a table by id (hidden tables included); its values are
+ * raw (golite_iter_value_raw) and golite_iter_kind tells their kind. */
+int golite_iter_new_raw(golite *db, uint32_t table_id, const golite_iter_options *o,
+			golite_iter **out);
+unsigned golite_iter_kind(const golite_iter *it);
+const void *golite_iter_value_raw(const golite_iter *it, size_t *vlen);
+
+/* Sequence number of the newest acknowledged write (for change feeds). */
+uint64_t golite_last_sequence(golite *db);
+
+#endif /* GOLITE_RAW_H */

@@ -1,0 +1,111 @@
+/*
+ * vfile.h — file records: what the mount stores for a file, a directory or
+ * a symlink (KIND_META records), and the chunks of large files.
+ *
+ * File record (the value of a KIND_META record), little-endian:
+ *
+ *     offset  size  field
+ *     0       1     format version = 1
+ *     1       1     type: 1 regular file, 2 directory, 3 symlink
+ *     2       2     flags: bit 0 CHUNKED (data in the chunk table)
+ *     4       4     mode (st_mode, type bits included)
+ *     8       4     uid
+ *     12      4     gid
+ *     16      8     inode number (persistent, never reused)
+ *     24      8     size in bytes (regular: file size; symlink: target length)
+ *     32      8     mtime, ns since the epoch (signed)
+ *     40      8     ctime, ns since the epoch (signed)
+ *     48      8     atime, ns since the epoch (signed)
+ *     56      2     number of extended attributes, n
+ *     58      ...   n attributes: name_len u8 | value_len LE16 | name | value
+ *     ...     ...   regular, not CHUNKED: the file's bytes (size of them)
+ *                   symlink: the target (size bytes)
+ *                   directory, or CHUNKED: nothing
+ *
+ * Chunk (a KIND_VALUE record in table TABLE_ID_CHUNKS):
+ *
+ *     key:   inode BE64 | chunk index BE32      (12 bytes)
+ *     value: bytes [index * VFILE_CHUNK, +len) of the file, len <= VFILE_CHUNK
+ *
+ * A missing chunk, and the part of a chunk past its length, read as zeros
+ * (sparse files); bytes past the record's size are never part of the file.
+ * Big-endian keys keep one file's chunks together and in order.
+ *
+ * Invariants:
+ *   1. A record's inode number identifies its chunks; rename moves the
+ *      record and leaves the chunks where they are.
+ *   2. A record that is not CHUNKED has exactly size data bytes inline.
+ */
+#ifndef GOLITE_VFILE_H
+#define GOLITE_VFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "golite.h"
+
+#define VFILE_VERSION 1u
+#define VFILE_HEADER 58u
+#define VFILE_CHUNK 4096u
+#define VFILE_CHUNK_KEY 12u
+#define VFILE_MAX_XATTRS 1024u
+#define VFILE_MAX_XATTR_NAME 255u
+#define VFILE_MAX_XATTR_VALUE 65535u
+
+enum vfile_type {
+	VFILE_REG = 1,
+	VFILE_DIR = 2,
+	VFILE_LNK = 3,
+};
+
+#define VFILE_F_CHUNKED 1u
+
+struct vfile_xattr {
+	const char *name;
+	size_t name_len;
+	const uint8_t *value;
+	size_t value_len;
+};
+
+/* A decoded record. Pointers point into the encoded record. */
+struct vfile {
+	unsigned type;
+	unsigned flags;
+	uint32_t mode, uid, gid;
+	uint64_t ino;
+	uint64_t size;
+	int64_t mtime_ns, ctime_ns, atime_ns;
+	size_t nxattr;
+	const uint8_t *xattrs;     /* encoded attributes */
+	size_t xattrs_len;
+	const uint8_t *data;       /* inline data or symlink target */
+	size_t data_len;
+};
+
+/* Decodes rec. Returns 0 or GOLITE_ECORRUPT (with a message naming what). */
+int vfile_decode(const uint8_t *rec, size_t len, struct vfile *f);
+
+/* Size of the encoding of f (with data_len bytes of data). */
+size_t vfile_encoded_size(const struct vfile *f);
+
+/* Encodes f into buf (vfile_encoded_size bytes). f->xattrs is copied as is. */
+void vfile_encode(const struct vfile *f, uint8_t *buf);
+
+/* Iterates attributes: returns false past the last one. pos starts at 0. */
+bool vfile_xattr_next(const struct vfile *f, size_t *pos, struct vfile_xattr *x);
+
+/* Builds a chunk key into key[VFILE_CHUNK_KEY]. */
+void vfile_chunk_key(uint8_t key[VFILE_CHUNK_KEY], uint64_t ino, uint32_t index);
+
+/*
+ * The value golite_get() returns for a file record: the file's bytes
+ * (assembled from chunks if CHUNKED), the target of a symlink, or
+ * GOLITE_EISDIR for a directory. Writes into buf (if it fits cap, else
+ * GOLITE_ERANGE) or returns a malloc()ed copy in *alloc; *vlen is the size.
+ * Called outside any RCU read-side section.
+ */
+int vfile_read_value(golite *db, const uint8_t *rec, size_t len, void *buf, size_t cap,
+		     void **alloc, size_t *vlen);
+
+#endif /* GOLITE_VFILE_H */
