@@ -40,6 +40,8 @@ CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_LIB_OBJ := $(TEST_LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN   := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FSTEST_SRC := $(sort $(wildcard tests/fs/*.c))
+FSTEST_BIN := $(FSTEST_SRC:tests/fs/%.c=$(BUILD)/tests/fs/%)
 
 LIB        := $(BUILD)/libgolite.a
 GOLITEFS   := $(BUILD)/golitefs
@@ -57,7 +59,7 @@ endif
 .PHONY: all deps test unit-test fs-test asan asan-test run bench bench-engine \
         bench-fio install uninstall clean torture fuzz tsan-test valgrind-test
 
-all: deps $(PROGRAMS) $(TEST_BIN)
+all: deps $(PROGRAMS) $(TEST_BIN) $(FSTEST_BIN)
 
 deps:
 	@scripts/deps.sh
@@ -80,6 +82,11 @@ $(GOLITE): $(CLI_OBJ) $(LIB)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_LIB_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(TEST_LIB_OBJ) $(LIB) -lcriterion $(LIBS)
+
+# Programs the mount tests run: plain C, no criterion, may use the library.
+$(BUILD)/tests/fs/%: tests/fs/%.c $(LIB) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LIBS)
 
 # ---- tests ----------------------------------------------------------------
 
