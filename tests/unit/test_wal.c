@@ -1,0 +1,400 @@
+/*
+ * Tests of the write-ahead log: framing, fragments, rotation, replay,
+ * torn tails, damage, failures, reservation and group commit.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "util.h"
+#include "wal.h"
+
+static char dir[64];
+static _Atomic uint64_t file_no;
+
+static void setup(void)
+{
+	strcpy(dir, "/tmp/golite-wal-XXXXXX");
+	cr_assert(mkdtemp(dir));
+	atomic_store(&file_no, 1);
+}
+
+static void teardown(void)
+{
+	io_set_fault_hook(NULL, NULL);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_expect_eq(system(cmd), 0);
+}
+
+static uint64_t next_no(void *ctx)
+{
+	(void)ctx;
+	return atomic_fetch_add(&file_no, 1);
+}
+
+static struct wal *open_wal(enum golite_durability mode, size_t segment)
+{
+	struct wal_options o = {
+		.dir = dir,
+		.mode = mode,
+		.sync_interval_ms = 20,
+		.buffer_size = 1 << 16,
+		.segment_size = segment,
+		.next_file_no = next_no,
+	};
+	struct wal *w;
+	cr_assert_eq(wal_open(&o, next_no(NULL), &w), 0, "%s", golite_last_error());
+	return w;
+}
+
+static void put_trailer(void *ctx, uint8_t t[8])
+{
+	put_le64(t, *(uint64_t *)ctx);
+}
+
+/* Appends a record of n bytes whose content derives from id. */
+static int append(struct wal *w, uint64_t id, size_t n, uint64_t *lsn)
+{
+	uint8_t *p = malloc(n);
+	for (size_t i = 0; i + 8 < n; i++)
+		p[i] = (uint8_t)(id * 31 + i);
+	int r = wal_append(w, p, n, put_trailer, &id, lsn);
+	free(p);
+	return r;
+}
+
+struct seen {
+	uint64_t count;
+	uint64_t ids[16384];
+	size_t lens[16384];
+	bool content_ok;
+};
+
+static int collect(void *ctx, const uint8_t *p, size_t len, const char *path, uint64_t off)
+{
+	(void)path;
+	(void)off;
+	struct seen *s = ctx;
+	uint64_t id = get_le64(p + len - 8);
+	for (size_t i = 0; i + 8 < len; i++)
+		if (p[i] != (uint8_t)(id * 31 + i))
+			s->content_ok = false;
+	s->ids[s->count] = id;
+	s->lens[s->count] = len;
+	s->count++;
+	return 0;
+}
+
+static int replay(struct seen *s, struct wal_replay_info *info)
+{
+	memset(s, 0, sizeof(*s));
+	s->content_ok = true;
+	return wal_replay(dir, 0, false, collect, s, info);
+}
+
+static char *segment_path(uint64_t n)
+{
+	static char p[128];
+	snprintf(p, sizeof(p), "%s/%08llu.wal", dir, (unsigned long long)n);
+	return p;
+}
+
+TestSuite(wal, .init = setup, .fini = teardown);
+
+Test(wal, records_replay_in_order)
+{
+	struct wal *w = open_wal(GOLITE_NONE, 64 << 20);
+	uint64_t lsn;
+	for (uint64_t i = 1; i <= 1000; i++)
+		cr_assert_eq(append(w, i, 8 + i % 300, &lsn), 0);
+	cr_assert_eq(wal_close(w), 0);
+	static struct seen s;
+	struct wal_replay_info info;
+	cr_assert_eq(replay(&s, &info), 0, "%s", golite_last_error());
+	cr_assert_eq(s.count, 1000);
+	for (uint64_t i = 0; i < 1000; i++) {
+		cr_assert_eq(s.ids[i], i + 1);
+		cr_assert_eq(s.lens[i], 8 + (i + 1) % 300);
+	}
+	cr_expect(s.content_ok);
+	cr_expect(!info.truncated);
+}
+
+Test(wal, large_records_are_fragmented_and_reassembled)
+{
+	struct wal *w = open_wal(GOLITE_SYNC, 64 << 20);
+	uint64_t lsn;
+	cr_assert_eq(append(w, 7, (3u << 20) + 12345, &lsn), 0);
+	cr_assert_eq(append(w, 8, 100, &lsn), 0);
+	cr_assert_eq(wal_sync_to(w, lsn), 0);
+	cr_assert_eq(wal_close(w), 0);
+	static struct seen s;
+	struct wal_replay_info info;
+	cr_assert_eq(replay(&s, &info), 0, "%s", golite_last_error());
+	cr_assert_eq(s.count, 2);
+	cr_expect_eq(s.lens[0], (3u << 20) + 12345);
+	cr_expect_eq(s.ids[1], 8);
+	cr_expect(s.content_ok);
+}
+
+static void note_segno(void *ctx, uint64_t segno)
+{
+	*(uint64_t *)ctx = segno;
+}
+
+Test(wal, segments_rotate_by_size_and_on_request)
+{
+	struct wal *w = open_wal(GOLITE_NONE, 1 << 20);
+	uint64_t lsn;
+	for (uint64_t i = 1; i <= 600; i++)
+		cr_assert_eq(append(w, i, 4000, &lsn), 0);
+	uint64_t by_size = atomic_load(&file_no) - 1;
+	cr_expect_geq(by_size, 3, "600 records of 4 KB span several 1 MiB segments");
+	uint64_t segno = 0;
+	cr_assert_eq(wal_rotate(w, note_segno, &segno), 0);
+	cr_expect_eq(segno, by_size + 1, "rotation starts the next numbered segment");
+	cr_assert_eq(append(w, 601, 100, &lsn), 0);
+	cr_assert_eq(wal_close(w), 0);
+	struct stat st;
+	cr_assert_eq(stat(segment_path(segno), &st), 0);
+	static struct seen s;
+	struct wal_replay_info info;
+	cr_assert_eq(replay(&s, &info), 0, "%s", golite_last_error());
+	cr_assert_eq(s.count, 601);
+	for (uint64_t i = 0; i < 601; i++)
+		cr_assert_eq(s.ids[i], i + 1);
+	cr_expect_eq(info.segments, segno);
+	cr_expect_eq(info.max_segno, segno);
+}
+
+/* Writes 100 records in one segment and returns its size. */
+static uint64_t write_hundred(void)
+{
+	struct wal *w = open_wal(GOLITE_NONE, 64 << 20);
+	uint64_t lsn;
+	for (uint64_t i = 1; i <= 100; i++)
+		cr_assert_eq(append(w, i, 200, &lsn), 0);
+	cr_assert_eq(wal_close(w), 0);
+	struct stat st;
+	cr_assert_eq(stat(segment_path(1), &st), 0);
+	return (uint64_t)st.st_size;
+}
+
+Test(wal, torn_tail_is_dropped_and_truncated)
+{
+	uint64_t size = write_hundred();
+	/* Cut the last record in half, as a crash mid-write would. */
+	cr_assert_eq(truncate(segment_path(1), (off_t)(size - 100)), 0);
+	static struct seen s;
+	struct wal_replay_info info;
+	cr_assert_eq(replay(&s, &info), 0, "%s", golite_last_error());
+	cr_expect_eq(s.count, 99);
+	cr_expect(info.truncated);
+	struct stat st;
+	cr_assert_eq(stat(segment_path(1), &st), 0);
+	cr_expect_eq((uint64_t)st.st_size, size - 209, "file cut at the torn record");
+	/* A second replay finds a clean log. */
+	cr_assert_eq(replay(&s, &info), 0);
+	cr_expect_eq(s.count, 99);
+	cr_expect(!info.truncated);
+}
+
+Test(wal, garbage_after_the_last_record_is_a_torn_tail)
+{
+	uint64_t size = write_hundred();
+	int fd = open(segment_path(1), O_WRONLY);
+	uint8_t junk[3000];
+	srand(99);
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)rand();
+	cr_assert_eq(pwrite(fd, junk, sizeof(junk), (off_t)size), (ssize_t)sizeof(junk));
+	close(fd);
+	static struct seen s;
+	struct wal_replay_info info;
+	cr_assert_eq(replay(&s, &info), 0, "%s", golite_last_error());
+	cr_expect_eq(s.count, 100);
+	cr_expect(info.truncated);
+	cr_expect_eq(info.truncated_at, size);
+}
+
+Test(wal, damage_before_the_tail_fails_and_changes_nothing)
+{
+	uint64_t size = write_hundred();
+	/* Flip one byte inside record 10's payload. */
+	uint64_t off = 32 + 9 * 209 + 9 + 50;
+	int fd = open(segment_path(1), O_RDWR);
+	uint8_t b;
+	cr_assert_eq(pread(fd, &b, 1, (off_t)off), 1);
+	b ^= 0x40;
+	cr_assert_eq(pwrite(fd, &b, 1, (off_t)off), 1);
+	close(fd);
+	static struct seen s;
+	struct wal_replay_info info;
+	cr_assert_eq(replay(&s, &info), GOLITE_ECORRUPT);
+	char want[64];
+	snprintf(want, sizeof(want), "offset %llu", (unsigned long long)(32 + 9 * 209));
+	cr_expect(strstr(golite_last_error(), want), "message names the offset: %s",
+		  golite_last_error());
+	cr_expect(strstr(golite_last_error(), segment_path(1)), "message names the file");
+	struct stat st;
+	cr_assert_eq(stat(segment_path(1), &st), 0);
+	cr_expect_eq((uint64_t)st.st_size, size, "a damaged log is not truncated");
+}
+
+Test(wal, unknown_version_is_refused)
+{
+	write_hundred();
+	int fd = open(segment_path(1), O_RDWR);
+	uint8_t h[32];
+	cr_assert_eq(pread(fd, h, 32, 0), 32);
+	put_le32(h + 8, 99);
+	/* Keep the header checksum valid so that only the version is wrong. */
+	extern uint32_t crc32c_extend(uint32_t, const void *, size_t);
+	uint32_t crc = crc32c_extend(0, h, 24);
+	put_le32(h + 24, ((crc >> 15) | (crc << 17)) + 0xa282ead8u);
+	cr_assert_eq(pwrite(fd, h, 32, 0), 32);
+	close(fd);
+	static struct seen s;
+	struct wal_replay_info info;
+	cr_expect_eq(replay(&s, &info), GOLITE_EVERSION, "%s", golite_last_error());
+}
+
+Test(wal, empty_segment_created_before_a_crash_is_ignored)
+{
+	write_hundred();
+	int fd = open(segment_path(2), O_WRONLY | O_CREAT, 0600);
+	close(fd);
+	static struct seen s;
+	struct wal_replay_info info;
+	cr_assert_eq(replay(&s, &info), 0, "%s", golite_last_error());
+	cr_expect_eq(s.count, 100);
+}
+
+static int fail_writes(void *ctx, enum io_op op, const char *path, int fd, size_t *len)
+{
+	(void)ctx;
+	(void)path;
+	(void)fd;
+	(void)len;
+	return op == IO_PWRITE ? EIO : 0;
+}
+
+Test(wal, a_failed_write_fails_the_log_for_good)
+{
+	struct wal *w = open_wal(GOLITE_SYNC, 64 << 20);
+	uint64_t lsn;
+	cr_assert_eq(append(w, 1, 100, &lsn), 0);
+	cr_assert_eq(wal_sync_to(w, lsn), 0);
+	io_set_fault_hook(fail_writes, NULL);
+	cr_assert_eq(append(w, 2, 100, &lsn), 0, "the append itself only buffers");
+	cr_expect_eq(wal_sync_to(w, lsn), GOLITE_EFAILED);
+	io_set_fault_hook(NULL, NULL);
+	cr_expect_eq(append(w, 3, 100, &lsn), GOLITE_EFAILED, "no write after a failure");
+	cr_expect_eq(wal_failed(w), GOLITE_EIO);
+	cr_expect_eq(wal_close(w), GOLITE_EIO);
+	static struct seen s;
+	struct wal_replay_info info;
+	cr_assert_eq(replay(&s, &info), 0);
+	cr_expect_eq(s.count, 1, "only the synced record is in the log");
+}
+
+static int no_space(void *ctx, enum io_op op, const char *path, int fd, size_t *len)
+{
+	(void)ctx;
+	(void)path;
+	(void)fd;
+	(void)len;
+	return op == IO_FALLOCATE ? ENOSPC : 0;
+}
+
+Test(wal, no_space_refuses_the_append_and_recovers)
+{
+	struct wal *w = open_wal(GOLITE_SYNC, 64 << 20);
+	uint64_t lsn;
+	/* The first 4 MiB are reserved at creation; use them up. */
+	int r = 0;
+	uint64_t i = 1;
+	io_set_fault_hook(no_space, NULL);
+	for (; i < 10000 && r == 0; i++)
+		r = append(w, i, 1000, &lsn);
+	cr_assert_eq(r, GOLITE_ENOSPC, "%s", golite_last_error());
+	uint64_t accepted = i - 2;
+	cr_expect_eq(wal_failed(w), 0, "running out of space does not fail the log");
+	io_set_fault_hook(NULL, NULL);
+	cr_assert_eq(append(w, i - 1, 1000, &lsn), 0, "%s", golite_last_error());
+	cr_assert_eq(wal_sync_to(w, lsn), 0);
+	cr_assert_eq(wal_close(w), 0);
+	static struct seen s;
+	struct wal_replay_info info;
+	cr_assert_eq(replay(&s, &info), 0);
+	cr_expect_eq(s.count, accepted + 1);
+	for (uint64_t j = 0; j < s.count; j++)
+		cr_assert_eq(s.ids[j], j + 1, "the refused record left no trace");
+}
+
+struct committer {
+	struct wal *w;
+	int id;
+};
+
+static void *commit_loop(void *p)
+{
+	struct committer *c = p;
+	for (int i = 0; i < 200; i++) {
+		uint64_t lsn;
+		cr_assert_eq(append(c->w, (uint64_t)c->id * 1000 + (uint64_t)i, 120, &lsn), 0);
+		cr_assert_eq(wal_sync_to(c->w, lsn), 0);
+	}
+	return NULL;
+}
+
+Test(wal, concurrent_sync_writers_share_fdatasyncs)
+{
+	struct wal *w = open_wal(GOLITE_SYNC, 64 << 20);
+	enum { N = 8 };
+	pthread_t t[N];
+	struct committer c[N];
+	for (int i = 0; i < N; i++) {
+		c[i] = (struct committer){ w, i + 1 };
+		pthread_create(&t[i], NULL, commit_loop, &c[i]);
+	}
+	for (int i = 0; i < N; i++)
+		pthread_join(t[i], NULL);
+	struct wal_stats st;
+	wal_get_stats(w, &st);
+	cr_expect_eq(st.records, N * 200);
+	cr_expect_lt(st.syncs, st.records, "group commit: %llu syncs for %llu records",
+		     (unsigned long long)st.syncs, (unsigned long long)st.records);
+	cr_expect_eq(st.durable_lsn, st.appended_lsn);
+	cr_assert_eq(wal_close(w), 0);
+	static struct seen s;
+	struct wal_replay_info info;
+	cr_assert_eq(replay(&s, &info), 0);
+	cr_expect_eq(s.count, N * 200);
+	cr_expect(s.content_ok);
+}
+
+Test(wal, periodic_mode_syncs_within_the_interval)
+{
+	struct wal *w = open_wal(GOLITE_PERIODIC, 64 << 20);
+	uint64_t lsn;
+	cr_assert_eq(append(w, 1, 100, &lsn), 0);
+	struct wal_stats st;
+	for (int i = 0; i < 500; i++) {
+		wal_get_stats(w, &st);
+		if (st.durable_lsn >= lsn)
+			break;
+		usleep(10000);
+	}
+	cr_expect_geq(st.durable_lsn, lsn, "the log thread synced on its own");
+	cr_assert_eq(wal_close(w), 0);
+}
