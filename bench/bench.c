@@ -376,6 +376,34 @@ static void print_header(FILE *f, const struct report *rep)
 "directory size after the run / live key+value bytes.\n");
 }
 
+/* One line per workload, one column of ops/s per system. */
+static void print_summary(FILE *f, const struct report *rep)
+{
+	fprintf(f, "\nSummary, ops/s\n  %-26s", "workload");
+	for (size_t i = 0; i < rep->nselected; i++)
+		fprintf(f, " %13s", systems[rep->order[i]]->name);
+	fprintf(f, "\n");
+	for (size_t w = 0; w < bench_workload_count; w++) {
+		if (!rep->workloads[w])
+			continue;
+		char name[64];
+		snprintf(name, sizeof(name), "%s x%d", bench_workloads[w].name,
+			 bench_workloads[w].threads);
+		fprintf(f, "  %-26s", name);
+		for (size_t i = 0; i < rep->nselected; i++) {
+			size_t s = rep->order[i];
+			const struct bench_result *r = &rep->results[w][s];
+			char rate[32] = "-";
+			if (!rep->have[w][s] || r->failed)
+				snprintf(rate, sizeof(rate), "FAILED");
+			else
+				human_rate(rate, sizeof(rate), ops_per_sec(r));
+			fprintf(f, " %13s", rate);
+		}
+		fprintf(f, "\n");
+	}
+}
+
 static void print_table(FILE *f, const struct report *rep)
 {
 	print_header(f, rep);
@@ -433,6 +461,7 @@ static void print_table(FILE *f, const struct report *rep)
 			fprintf(f, "\n");
 		}
 	}
+	print_summary(f, rep);
 }
 
 static void print_csv(FILE *f, const struct report *rep)

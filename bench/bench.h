@@ -249,6 +249,15 @@ void bench_proc_read(struct bench_proc *p);
 /* Resets VmHWM to the current RSS. Returns false if the kernel refused. */
 bool bench_proc_reset_peak(void);
 
+/*
+ * Waits until background work of the calling process has stopped: syncs the
+ * file system that holds dir (so dirty pages of earlier work are not
+ * written back during the next), then waits until the process has used
+ * less than 3% of a core for 200 ms, for at most max_seconds. Returns the
+ * seconds waited; *idle tells whether it got there.
+ */
+double bench_settle(const char *dir, double max_seconds, bool *idle);
+
 /* Bytes allocated on disk (st_blocks) by the files under path. */
 uint64_t bench_dir_bytes(const char *path);
 /* Removes path and everything under it. Returns 0 or -errno. */

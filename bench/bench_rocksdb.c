@@ -18,6 +18,8 @@
  * Batches are one rocksdb_writebatch per thread, cleared and reused. The
  * scan is an iterator from the first key.
  */
+#include <limits.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,10 +48,28 @@ static int fail(const char *what, char *err)
 	return -1;
 }
 
+/* The C API has no version call: take it from the loaded library's file
+ * name (librocksdb.so.7.8.3), following the soname link. */
+static int find_library(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	const char *name = info->dlpi_name;
+	if (name == NULL || strstr(name, "librocksdb.so") == NULL)
+		return 0;
+	char real[PATH_MAX];
+	const char *v = strstr(realpath(name, real) ? real : name, "librocksdb.so.");
+	if (v != NULL)
+		snprintf(arg, 32, "%s", v + strlen("librocksdb.so."));
+	return 1;
+}
+
 static void rdb_describe(char *buf, size_t len)
 {
-	snprintf(buf, len, "RocksDB (Debian librocksdb), C API, db_bench defaults "
-		 "(64 MiB write buffer, 2 background jobs, Snappy, no bloom filter)");
+	char version[32] = "";
+	dl_iterate_phdr(find_library, version);
+	snprintf(buf, len, "RocksDB %s, C API, db_bench defaults "
+		 "(64 MiB write buffer, 2 background jobs, Snappy, no bloom filter)",
+		 version[0] ? version : "(version unknown)");
 }
 
 static int rdb_open(const char *dir, const struct bench_open_options *o,

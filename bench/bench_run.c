@@ -22,6 +22,11 @@
  *      bench_perm, so the harness's memory does not grow with --num.
  *   4. A workload that failed leaves the store in an unknown state: it is
  *      closed, and the next workload starts from a fresh one.
+ *   5. Each workload starts on a quiet process: before the clock starts the
+ *      file system is synced and the runner waits (up to two minutes) until
+ *      the system's background threads are idle, so compaction or
+ *      write-back left over from one workload is not charged to the next
+ *      (work a workload causes while it runs is charged to it).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -443,6 +448,9 @@ static void progress(const struct bench_config *cfg, const char *fmt, ...)
 	fflush(stderr);
 }
 
+/* Longest wait for the previous workload's background work (invariant 5). */
+#define SETTLE_MAX_SECONDS 120.0
+
 static bool kind_needs_fresh(enum bench_kind k)
 {
 	return k == BENCH_FILL_SEQ || k == BENCH_FILL_RANDOM ||
@@ -496,6 +504,12 @@ static int run_workload(struct store *st, uint32_t index, struct bench_result *r
 	progress(cfg, "golite-bench: %-13s %-22s %d thread%s %10llu ops ... ",
 		 st->sys->name, w->name, w->threads, w->threads > 1 ? "s" : " ",
 		 (unsigned long long)job.total);
+	bool idle;
+	double waited = bench_settle(st->dir, SETTLE_MAX_SECONDS, &idle);
+	if (!idle)
+		progress(cfg, "still busy after %.0f s, ", waited);
+	else if (waited >= 1.0)
+		progress(cfg, "settled in %.1f s, ", waited);
 	int rc = run_job(&job, r);
 	if (rc < 0) {
 		progress(cfg, "FAILED: %s\n", r->message);
