@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "format.h"
 #include "golite.h"
 #include "util.h"
 
@@ -73,7 +74,35 @@ struct catalog *catalog_with(const struct catalog *c, const char *remove_name,
 	}
 	struct catalog *r = catalog_build(v, n, next_id);
 	free(v);
+	if (c->ndrops) {
+		r->drops = xmemdup(c->drops, c->ndrops * sizeof(*c->drops));
+		r->ndrops = c->ndrops;
+	}
 	return r;
+}
+
+struct catalog *catalog_with_drop(const struct catalog *c, uint32_t id, uint64_t seq)
+{
+	struct catalog *r = catalog_build(c->entries, c->count, c->next_id);
+	r->drops = xmalloc((c->ndrops + 1) * sizeof(*r->drops));
+	if (c->ndrops)
+		memcpy(r->drops, c->drops, c->ndrops * sizeof(*r->drops));
+	r->drops[c->ndrops] = (struct catalog_drop){ id, seq };
+	r->ndrops = c->ndrops + 1;
+	return r;
+}
+
+bool catalog_id_discardable(const struct catalog *c, uint32_t id, uint64_t upto_seq)
+{
+	if (id < TABLE_ID_FIRST_USER || id >= c->next_id)
+		return false;
+	for (size_t i = 0; i < c->count; i++)
+		if (c->entries[i].id == id)
+			return false;
+	for (size_t i = 0; i < c->ndrops; i++)
+		if (c->drops[i].id == id)
+			return c->drops[i].seq <= upto_seq;
+	return true;
 }
 
 bool catalog_lookup(const struct catalog *c, const char *name, size_t len, uint32_t *id)
@@ -99,6 +128,7 @@ void catalog_free(struct catalog *c)
 		free(c->entries[i].name);
 	free(c->entries);
 	free(c->slots);
+	free(c->drops);
 	free(c);
 }
 

@@ -34,9 +34,20 @@ struct catalog_entry {
 	uint64_t hash;
 };
 
+/* A table dropped since the store was opened, and the sequence of the
+ * drop: its keys may be discarded only by a flush or compaction whose data
+ * includes that sequence (so a crash cannot bring the table back without
+ * its keys). Tables dropped before the store was opened have no entry. */
+struct catalog_drop {
+	uint32_t id;
+	uint64_t seq;
+};
+
 struct catalog {
 	size_t count;
 	struct catalog_entry *entries;   /* sorted by name */
+	struct catalog_drop *drops;
+	size_t ndrops;
 	uint32_t *slots;                 /* open addressing: index + 1, 0 empty */
 	size_t nslots;
 	uint32_t next_id;
@@ -50,6 +61,16 @@ struct catalog *catalog_build(const struct catalog_entry *entries, size_t count,
 /* Returns a copy with one table added, removed (id 0 = remove) or renamed. */
 struct catalog *catalog_with(const struct catalog *c, const char *remove_name,
 			     const char *add_name, uint32_t add_id, uint32_t next_id);
+
+/* Returns a copy that also records the drop of table id at seq. */
+struct catalog *catalog_with_drop(const struct catalog *c, uint32_t id, uint64_t seq);
+
+/*
+ * True if table id was dropped and its keys may be discarded by work whose
+ * data holds every sequence up to upto_seq. The store's own tables (ids
+ * below TABLE_ID_FIRST_USER) are never dropped.
+ */
+bool catalog_id_discardable(const struct catalog *c, uint32_t id, uint64_t upto_seq);
 
 /* Looks name up. Lock-free; inside an RCU read-side section. */
 bool catalog_lookup(const struct catalog *c, const char *name, size_t len, uint32_t *id);

@@ -262,12 +262,15 @@ static int add_entry(void *arg, uint64_t seq, unsigned kind, const uint8_t *ikey
  * Commits a finished payload: log, memtable, publish, and in sync mode the
  * wait for the disk. On error nothing was applied.
  */
-static int commit(struct golite *db, struct rep *rep)
+static int commit(struct golite *db, struct rep *rep, uint64_t *first_seq)
 {
 	size_t len = rep_finish(rep);
 	struct write_ctx c = { .db = db, .count = rep->count };
 	uint64_t lsn;
-	int r = wal_append(db->wal, rep->buf, len, assign_seq, &c, &lsn);
+	int r = bg_throttle(db);
+	if (r)
+		return r;
+	r = wal_append(db->wal, rep->buf, len, assign_seq, &c, &lsn);
 	if (r) {
 		if (r == GOLITE_EFAILED || r == GOLITE_EIO)
 			atomic_store(&db->failed, 1);
@@ -278,6 +281,9 @@ static int commit(struct golite *db, struct rep *rep)
 	if (rep_iterate(rep->buf, len, add_entry, &a, NULL, NULL))
 		FATAL("a payload this process encoded does not parse");
 	atomic_store_explicit(&c.slot->seq, 0, memory_order_release);
+	bg_note_write(db, c.mem);
+	if (first_seq)
+		*first_seq = c.first_seq;
 	db_count(db, C_BYTES_WRITTEN, len);
 	if (db->o.durability == GOLITE_SYNC)
 		r = wal_sync_to(db->wal, lsn);
@@ -300,7 +306,7 @@ static int write_id(struct golite *db, uint32_t id, unsigned kind, const void *k
 	size_t iklen = ikey_make(ikey, id, key, klen);
 	rep_reset(&tl_rep);
 	rep_add(&tl_rep, kind, ikey, iklen, value, vlen);
-	int r = commit(db, &tl_rep);
+	int r = commit(db, &tl_rep, NULL);
 	tl_rep_trim();
 	return r;
 }
@@ -407,7 +413,7 @@ int golite_write(golite *db, const golite_batch *b)
 	r = batch_ops(b, encode_op, &e);
 	rcu_read_unlock();
 	if (!r)
-		r = commit(db, rp);
+		r = commit(db, rp, NULL);
 	tl_rep_trim();
 	if (!r) {
 		db_count(db, C_BATCHES, 1);
@@ -469,7 +475,17 @@ static int lookup(struct golite *db, uint32_t id, const void *key, size_t klen, 
 	int r = 0;
 	bool meta = false;
 	rcu_read_lock();
-	if (!lookup_memtables(db, ikey, iklen, hash, SEQ_MAX, &e) || e.kind == KIND_DELETE) {
+	if (!lookup_memtables(db, ikey, iklen, hash, SEQ_MAX, &e)) {
+		r = bg_get(db, ikey, iklen, hash, &e);
+		if (r < 0)
+			goto out_unlock;
+		if (r == 0) {
+			r = GOLITE_ENOTFOUND;
+			goto out_unlock;
+		}
+		r = 0;
+	}
+	if (e.kind == KIND_DELETE) {
 		r = GOLITE_ENOTFOUND;
 		goto out_unlock;
 	}
@@ -622,12 +638,21 @@ uint64_t golite_last_sequence(golite *db)
 
 /* ---- tables ---- */
 
-static int catalog_commit(struct golite *db, struct rep *rep, struct catalog *next)
+/* Commits a change of table 0 and publishes the catalog that goes with it.
+ * dropped_id, if not 0, is a table dropped by the change. */
+static int catalog_commit(struct golite *db, struct rep *rep, struct catalog *next,
+			  uint32_t dropped_id)
 {
-	int r = commit(db, rep);
+	uint64_t seq;
+	int r = commit(db, rep, &seq);
 	if (r) {
 		catalog_free(next);
 		return r;
+	}
+	if (dropped_id) {
+		struct catalog *with = catalog_with_drop(next, dropped_id, seq);
+		catalog_free(next);
+		next = with;
 	}
 	struct catalog *old = db->catalog;
 	rcu_assign_pointer(db->catalog, next);
@@ -671,7 +696,7 @@ int golite_table_create(golite *db, const char *name)
 	put_le32(v, id);
 	catalog_ikey(ikey, &iklen, CATALOG_KEY_TABLE, name, len);
 	rep_add(&rep, KIND_VALUE, ikey, iklen, v, 4);
-	r = catalog_commit(db, &rep, catalog_with(c, NULL, name, id, id + 1));
+	r = catalog_commit(db, &rep, catalog_with(c, NULL, name, id, id + 1), 0);
 	rep_free(&rep);
 out_unlock:
 	mutex_unlock(&db->ddl_mu);
@@ -722,7 +747,7 @@ int golite_table_drop(golite *db, const char *name, unsigned flags)
 	size_t iklen;
 	catalog_ikey(ikey, &iklen, CATALOG_KEY_TABLE, name, len);
 	rep_add(&rep, KIND_DELETE, ikey, iklen, NULL, 0);
-	r = catalog_commit(db, &rep, catalog_with(c, name, NULL, 0, c->next_id));
+	r = catalog_commit(db, &rep, catalog_with(c, name, NULL, 0, c->next_id), id);
 	rep_free(&rep);
 out_unlock:
 	mutex_unlock(&db->ddl_mu);
@@ -763,7 +788,7 @@ int golite_table_rename(golite *db, const char *from, const char *to)
 	put_le32(v, id);
 	catalog_ikey(ikey, &iklen, CATALOG_KEY_TABLE, to, tlen);
 	rep_add(&rep, KIND_VALUE, ikey, iklen, v, 4);
-	r = catalog_commit(db, &rep, catalog_with(c, from, to, id, c->next_id));
+	r = catalog_commit(db, &rep, catalog_with(c, from, to, id, c->next_id), 0);
 	rep_free(&rep);
 out_unlock:
 	mutex_unlock(&db->ddl_mu);
@@ -833,8 +858,9 @@ static int load_catalog(struct golite *db)
 		} else if (tag == CATALOG_KEY_TABLE) {
 			if (n == cap)
 				v = xrealloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
-			v[n].name = (char *)k + IKEY_PREFIX + 1;
+			/* The key bytes live only until the iterator moves. */
 			v[n].len = (uint32_t)(iklen - IKEY_PREFIX - 1);
+			v[n].name = xmemdup(k + IKEY_PREFIX + 1, v[n].len);
 			v[n].id = get_le32(val);
 			n++;
 		}
@@ -851,6 +877,8 @@ static int load_catalog(struct golite *db)
 	if (!r)
 		db->catalog = catalog_build(v, n, next_id);
 	db_iter_free(it);
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
 	free(v);
 	return r;
 }
@@ -873,7 +901,8 @@ static void on_wal_failure(void *ctx, int err, const char *msg)
 
 struct replay_ctx {
 	struct golite *db;
-	uint64_t last_seq;
+	uint64_t last_seq;       /* of the previous record */
+	uint64_t flushed_seq;    /* the tables hold everything up to here */
 };
 
 static int replay_record(void *arg, const uint8_t *p, size_t len, const char *path,
@@ -892,9 +921,11 @@ static int replay_record(void *arg, const uint8_t *p, size_t len, const char *pa
 				 "%s: record at offset %llu has sequence %llu, not after %llu", path,
 				 (unsigned long long)off, (unsigned long long)first,
 				 (unsigned long long)rc->last_seq);
+	rc->last_seq = first + count - 1;
+	if (rc->last_seq <= rc->flushed_seq)
+		return 0;
 	struct add_ctx a = { rc->db->mem };
 	rep_iterate(p, len, add_entry, &a, NULL, NULL);
-	rc->last_seq = first + count - 1;
 	return 0;
 }
 
@@ -981,6 +1012,11 @@ static int check_store(struct golite *db, bool *created)
 
 static void db_free(struct golite *db)
 {
+	bg_stop(db);
+	if (db->wal) {
+		wal_close(db->wal);
+		db->wal = NULL;
+	}
 	if (db->mem)
 		memtable_unref(db->mem);
 	while (db->imm) {
@@ -989,6 +1025,8 @@ static void db_free(struct golite *db)
 		memtable_unref(m);
 	}
 	catalog_free(db->catalog);
+	if (db->cache || db->current)
+		bg_close(db);
 	if (db->lock_fd >= 0)
 		io_close(db->lock_fd);
 	pthread_mutex_destroy(&db->ddl_mu);
@@ -1047,16 +1085,52 @@ int golite_open(const char *path, const golite_options *opts, golite **out)
 	if (r)
 		goto out_free;
 
+	struct manifest m;
+	r = manifest_read(db->path, &m);
+	if (r == GOLITE_ENOTFOUND) {
+		uint64_t *nums;
+		size_t count;
+		r = io_list_numbered(db->path, ".sst", &nums, &count);
+		if (r < 0) {
+			r = set_error(GOLITE_EIO, "cannot list %s: %s", db->path, strerror(-r));
+			goto out_free;
+		}
+		free(nums);
+		if (count) {
+			r = set_error(GOLITE_ECORRUPT, "%s holds tables but no MANIFEST", db->path);
+			goto out_free;
+		}
+		memset(&m, 0, sizeof(m));
+		r = 0;
+	}
+	if (r)
+		goto out_free;
+	r = bg_open(db, &m);
+	if (r)
+		goto out_free;
+
 	db->mem = db->mt_ops->create(db->o.memtable_size);
-	struct replay_ctx rc = { .db = db };
-	r = wal_replay(db->path, 0, db->o.read_only, replay_record, &rc, &db->replay);
+	db->mem->wal_segno = db->ms.log_number;
+	struct replay_ctx rc = { .db = db, .flushed_seq = db->ms.last_seq };
+	r = wal_replay(db->path, db->ms.log_number, db->o.read_only, replay_record, &rc,
+		       &db->replay);
 	if (r)
 		goto out_free;
 	if (db->replay.truncated)
 		db_log(db, GOLITE_LOG_WARN, "dropped a torn log tail at %s offset %llu",
 		       db->replay.truncated_path, (unsigned long long)db->replay.truncated_at);
-	atomic_store(&db->last_seq, rc.last_seq);
-	atomic_store(&db->next_file_no, db->replay.max_segno + 1);
+	atomic_store(&db->last_seq, MAX(rc.last_seq, db->ms.last_seq));
+	uint64_t next = MAX(db->ms.next_file_no, db->replay.max_segno + 1);
+	{
+		uint64_t *nums;
+		size_t count;
+		if (io_list_numbered(db->path, ".sst", &nums, &count) == 0) {
+			if (count)
+				next = MAX(next, nums[count - 1] + 1);
+			free(nums);
+		}
+	}
+	atomic_store(&db->next_file_no, MAX(next, 1));
 
 	r = load_catalog(db);
 	if (r)
@@ -1073,10 +1147,15 @@ int golite_open(const char *path, const golite_options *opts, golite **out)
 			.on_failure = on_wal_failure,
 			.ctx = db,
 		};
-		r = wal_open(&wo, next_file_no(db), &db->wal);
+		uint64_t segno = next_file_no(db);
+		r = wal_open(&wo, segno, &db->wal);
 		if (r)
 			goto out_free;
-		db->mem->wal_segno = atomic_load(&db->next_file_no) - 1;
+		if (!db->replay.records)
+			db->mem->wal_segno = segno;
+		r = bg_start(db);
+		if (r)
+			goto out_free;
 	}
 	*out = db;
 	return 0;
@@ -1092,6 +1171,7 @@ int golite_close(golite *db)
 		return 0;
 	rcu_thread_ensure();
 	atomic_store(&db->closing, true);
+	bg_stop(db);
 	int r = 0;
 	if (db->wal) {
 		r = wal_close(db->wal);
@@ -1129,12 +1209,21 @@ int golite_stats_get(golite *db, golite_stats *s)
 		s->wal_group_commits = ws.group_commits;
 	}
 	rcu_read_lock();
-	for (struct memtable *m = rcu_dereference(db->mem); m;
-	     m = m == db->mem ? rcu_dereference(db->imm) : rcu_dereference(m->next)) {
+	struct memtable *mem = rcu_dereference(db->mem);
+	s->memtable_bytes = mem->ops->memory(mem);
+	s->memtable_entries = atomic_load(&mem->entries);
+	for (struct memtable *m = rcu_dereference(db->imm); m; m = rcu_dereference(m->next)) {
 		s->memtable_bytes += m->ops->memory(m);
 		s->memtable_entries += atomic_load(&m->entries);
 	}
+	struct version *v = rcu_dereference(db->current);
+	for (int l = 0; l < NUM_LEVELS; l++) {
+		s->sstable_count += v->n[l];
+		s->sstable_bytes += v->bytes[l];
+	}
 	rcu_read_unlock();
+	s->block_cache_bytes = db->cache ? block_cache_used(db->cache) : 0;
+	s->stall_micros = atomic_load(&db->stall_micros);
 	s->failed = atomic_load(&db->failed) != 0;
 	return 0;
 }
@@ -1180,6 +1269,7 @@ int golite_stats_text(golite *db, char **text)
 	fprintf(f, "memtable_bytes %llu\n", (unsigned long long)s.memtable_bytes);
 	fprintf(f, "memtable_entries %llu\n", (unsigned long long)s.memtable_entries);
 	fprintf(f, "recovery_records %llu\n", (unsigned long long)db->replay.records);
+	bg_stats(db, f);
 	fprintf(f, "failed %d\n", s.failed ? 1 : 0);
 	fclose(f);
 	*text = buf;

@@ -37,12 +37,25 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "cache.h"
 #include "catalog.h"
 #include "golite.h"
+#include "manifest.h"
 #include "memtable.h"
 #include "rcu.h"
+#include "sstable.h"
+#include "version.h"
 #include "wal.h"
+
+/* Write stalls (LevelDB's thresholds): writers are slowed by 1 ms each
+ * from L0_SLOWDOWN level-0 tables, and wait for compaction from L0_STOP. */
+#define L0_COMPACT_TRIGGER 4
+#define L0_SLOWDOWN 8
+#define L0_STOP 12
+/* Frozen memtables waiting for flush before writers wait. */
+#define MAX_IMM 2
 
 /* Counters kept per CPU so that readers on different cores never write the
  * same cache line. */
@@ -74,9 +87,34 @@ struct golite {
 
 	struct wal *wal;                         /* NULL when read-only */
 	struct memtable *mem;                    /* active; rcu, invariant 3/4 */
-	struct memtable *imm;                    /* frozen, newest first; rcu */
+	struct memtable *imm;                    /* frozen, newest first; rcu,
+						  * changed under bg_mu */
 	struct catalog *catalog;                 /* rcu */
 	pthread_mutex_t ddl_mu;                  /* serialises table changes */
+
+	/* Tables and background work (compaction.c). */
+	struct version *current;                 /* rcu; changed under bg_mu */
+	struct block_cache *cache;
+	struct sst_options sst_opts;
+	pthread_mutex_t bg_mu;
+	pthread_cond_t bg_cv;                    /* wakes background threads */
+	pthread_cond_t done_cv;                  /* wakes writers and waiters */
+	struct manifest ms;                      /* counters and pointers; bg_mu
+						  * (files are in current) */
+	int imm_count;                           /* bg_mu */
+	bool flush_requested;                    /* bg_mu */
+	bool bg_stop;                            /* bg_mu */
+	int compactions_running;                 /* bg_mu */
+	int manual_running;                      /* bg_mu */
+	int bg_error;                            /* bg_mu: last failure of
+						  * background work, 0 if none */
+	uint64_t bg_error_ns;                    /* when it happened */
+	_Atomic int stall;                       /* 0 none, 1 slow, 2 stop */
+	_Atomic uint64_t stall_micros;
+	_Atomic uint64_t flushes, compactions, trivial_moves;
+	pthread_t flush_thread;
+	pthread_t *compact_threads;
+	uint32_t ncompact_threads;
 
 	_Atomic uint64_t last_seq;               /* written under the log lock */
 	struct db_slot {
@@ -109,6 +147,25 @@ uint64_t db_snapshot(struct golite *db);
 
 /* Resolves a table name inside an RCU read-side section. */
 int db_table_id(struct golite *db, const char *table, uint32_t *id);
+
+/* compaction.c */
+int bg_open(struct golite *db, struct manifest *m);  /* load tables; takes m's files */
+int bg_start(struct golite *db);
+void bg_stop(struct golite *db);
+void bg_close(struct golite *db);
+/* Called by writers after an insert: requests a flush of a full memtable. */
+void bg_note_write(struct golite *db, struct memtable *m);
+/* Called by writers before a write: slows or waits while flushing or
+ * compaction is behind. Returns 0 or the error that keeps it behind. */
+int bg_throttle(struct golite *db);
+/* Freezes the active memtable (if it holds anything) and waits until
+ * every frozen memtable is flushed. */
+int bg_flush(struct golite *db);
+/* Writes the stats lines of tables and background work. */
+void bg_stats(struct golite *db, FILE *f);
+/* Point lookup in the tables (inside an RCU read-side section). */
+int bg_get(struct golite *db, const uint8_t *ikey, size_t iklen, uint64_t hash,
+	   struct mt_entry *e);
 
 /* Logs a message through golite_options.log (or stderr). */
 __attribute__((format(printf, 3, 4))) void db_log(struct golite *db, enum golite_log_level lvl,

@@ -18,6 +18,7 @@
 #include "golite.h"
 #include "raw.h"
 #include "util.h"
+#include "version.h"
 #include "vfile.h"
 
 /* ---- the memtable source ---- */
@@ -102,10 +103,170 @@ struct iter_source iter_source_memtable(struct memtable *m, uint64_t snap)
 	return (struct iter_source){ &mt_source_ops, s };
 }
 
+/* ---- SSTable sources ----
+ *
+ * An SSTable iterator yields every version (skey order). A source shows,
+ * for each ikey, the newest version with sequence <= snap, staying on that
+ * entry (so its key and value stay valid) until next() skips the older
+ * versions. A level source walks the tables of one level >= 1 in order.
+ */
+
+struct sst_source {
+	struct version *v;         /* referenced; NULL for a single table */
+	int level;
+	size_t idx;                /* current table of the level */
+	struct sst_iter *it;
+	uint64_t snap;
+	int status;
+	uint8_t skip[IKEY_MAX];    /* the key next() moves past */
+};
+
+static void sst_source_open(struct sst_source *s, size_t idx)
+{
+	if (s->it)
+		sst_iter_free(s->it);
+	s->it = NULL;
+	s->idx = idx;
+	if (idx < s->v->n[s->level])
+		s->it = sst_iter_new(s->v->files[s->level][idx]->reader);
+}
+
+/* Skips versions newer than the snapshot; moves to the next table of the
+ * level when one runs out. */
+static void sst_settle(struct sst_source *s)
+{
+	for (;;) {
+		while (s->it && sst_iter_valid(s->it)) {
+			size_t len;
+			const uint8_t *k = sst_iter_key(s->it, &len);
+			if (trailer_seq(get_le64(k + len - TRAILER_SIZE)) <= s->snap)
+				return;
+			sst_iter_next(s->it);
+		}
+		if (s->it && sst_iter_status(s->it)) {
+			s->status = sst_iter_status(s->it);
+			return;
+		}
+		if (!s->v || s->idx + 1 >= s->v->n[s->level])
+			return;
+		sst_source_open(s, s->idx + 1);
+		sst_iter_seek_first(s->it);
+	}
+}
+
+static void sst_seek(void *arg, const uint8_t *ikey, size_t len)
+{
+	struct sst_source *s = arg;
+	uint8_t skey[IKEY_MAX + TRAILER_SIZE];
+	memcpy(skey, ikey, len);
+	put_le64(skey + len, trailer_pack(SEQ_MAX, 0xff));
+	if (s->v) {
+		size_t idx = version_find_file(s->v, s->level, ikey, len);
+		sst_source_open(s, idx);
+		if (!s->it)
+			return;
+	}
+	sst_iter_seek(s->it, skey, len + TRAILER_SIZE);
+	sst_settle(s);
+}
+
+static bool sst_valid(void *arg)
+{
+	struct sst_source *s = arg;
+	return !s->status && s->it && sst_iter_valid(s->it);
+}
+
+static const uint8_t *sst_key(void *arg, size_t *len)
+{
+	struct sst_source *s = arg;
+	const uint8_t *k = sst_iter_key(s->it, len);
+	*len -= TRAILER_SIZE;
+	return k;
+}
+
+static void sst_next(void *arg)
+{
+	struct sst_source *s = arg;
+	size_t len;
+	const uint8_t *k = sst_key(s, &len);
+	memcpy(s->skip, k, len);
+	for (;;) {
+		sst_iter_next(s->it);
+		if (!sst_iter_valid(s->it))
+			break;
+		size_t l;
+		k = sst_key(s, &l);
+		if (ikey_cmp(k, l, s->skip, len) != 0)
+			break;
+	}
+	sst_settle(s);
+	/* A new table of the level starts with a new key (tables of a level do
+	 * not overlap), so the skip above never needs to cross tables. */
+}
+
+static void sst_entry(void *arg, struct mt_entry *e)
+{
+	struct sst_source *s = arg;
+	size_t len, vlen;
+	const uint8_t *k = sst_iter_key(s->it, &len);
+	uint64_t t = get_le64(k + len - TRAILER_SIZE);
+	e->seq = trailer_seq(t);
+	e->kind = trailer_kind(t);
+	e->value = sst_iter_value(s->it, &vlen);
+	e->vlen = vlen;
+}
+
+static int sst_status(void *arg)
+{
+	struct sst_source *s = arg;
+	if (s->status)
+		return s->status;
+	return s->it ? sst_iter_status(s->it) : 0;
+}
+
+static void sst_free(void *arg)
+{
+	struct sst_source *s = arg;
+	if (s->it)
+		sst_iter_free(s->it);
+	if (s->v)
+		version_unref(s->v);
+	free(s);
+}
+
+static const struct iter_source_ops sst_source_ops = {
+	.seek = sst_seek,
+	.next = sst_next,
+	.valid = sst_valid,
+	.key = sst_key,
+	.entry = sst_entry,
+	.status = sst_status,
+	.free = sst_free,
+};
+
+struct iter_source iter_source_table(struct table_file *f, uint64_t snap)
+{
+	struct sst_source *s = xcalloc(1, sizeof(*s));
+	s->it = sst_iter_new(f->reader);
+	s->snap = snap;
+	return (struct iter_source){ &sst_source_ops, s };
+}
+
+struct iter_source iter_source_level(struct version *v, int level, uint64_t snap)
+{
+	struct sst_source *s = xcalloc(1, sizeof(*s));
+	version_ref(v);
+	s->v = v;
+	s->level = level;
+	s->snap = snap;
+	return (struct iter_source){ &sst_source_ops, s };
+}
+
 /* ---- merging ---- */
 
 struct db_iter {
 	struct golite *db;
+	struct version *version;   /* referenced */
 	uint64_t snap;
 	size_t n, cap;
 	struct iter_source *src;
@@ -133,7 +294,16 @@ struct db_iter *db_iter_new(struct golite *db, uint64_t snap)
 	add_source(it, iter_source_memtable(rcu_dereference(db->mem), snap));
 	for (struct memtable *m = rcu_dereference(db->imm); m; m = rcu_dereference(m->next))
 		add_source(it, iter_source_memtable(m, snap));
+	struct version *v = rcu_dereference(db->current);
+	version_ref(v);
 	rcu_read_unlock();
+	it->version = v;
+	/* An SSTable iterator holds its own reference on the table. */
+	for (size_t i = 0; i < v->n[0]; i++)
+		add_source(it, iter_source_table(v->files[0][i], snap));
+	for (int l = 1; l < NUM_LEVELS; l++)
+		if (v->n[l])
+			add_source(it, iter_source_level(v, l, snap));
 	return it;
 }
 
@@ -144,6 +314,7 @@ void db_iter_free(struct db_iter *it)
 	for (size_t i = 0; i < it->n; i++)
 		it->src[i].ops->free(it->src[i].s);
 	free(it->src);
+	version_unref(it->version);
 	free(it);
 }
 

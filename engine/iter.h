@@ -39,6 +39,14 @@ struct iter_source {
 /* A source over one memtable, which it references. */
 struct iter_source iter_source_memtable(struct memtable *m, uint64_t snap);
 
+struct table_file;
+struct version;
+/* A source over one SSTable (the caller keeps the table alive, e.g. by a
+ * version reference, for as long as the source lives). */
+struct iter_source iter_source_table(struct table_file *f, uint64_t snap);
+/* A source over the tables of one level >= 1; it references v. */
+struct iter_source iter_source_level(struct version *v, int level, uint64_t snap);
+
 struct db_iter;
 
 /* Creates an iterator over everything visible at snap. */

@@ -88,6 +88,8 @@ struct memtable {
 	_Atomic int refs;              /* see invariant 3 */
 	_Atomic uint64_t entries;      /* versions added */
 	uint64_t wal_segno;            /* first WAL segment holding its writes */
+	uint64_t switch_seq;           /* last sequence it may hold, set when frozen */
+	_Atomic int full;              /* a flush was requested for it */
 	struct memtable *next;         /* in the store's immutable list; see db.c */
 };
 
@@ -97,6 +99,8 @@ static inline void memtable_init_common(struct memtable *m, const struct memtabl
 	atomic_init(&m->refs, 1);
 	atomic_init(&m->entries, 0);
 	m->wal_segno = 0;
+	m->switch_seq = 0;
+	atomic_init(&m->full, 0);
 	m->next = NULL;
 }
 
@@ -118,6 +122,22 @@ static inline void memtable_unref(struct memtable *m)
 static inline void memtable_note_add(struct memtable *m)
 {
 	atomic_fetch_add_explicit(&m->entries, 1, memory_order_relaxed);
+}
+
+/*
+ * Arena block size for a memtable of size_hint bytes: small enough that
+ * the arena's size (what memory() reports) tracks what was written to
+ * within a sixteenth, large enough to be cheap; 4 MiB blocks from a 64 MiB
+ * memtable up are backed by huge pages.
+ */
+static inline size_t memtable_block_size(size_t size_hint)
+{
+	size_t b = size_hint / 16;
+	if (b < 4096)
+		b = 4096;
+	if (b > (4u << 20))
+		b = 4u << 20;
+	return b;
 }
 
 /* Version chains shared by both implementations: newest first. */

@@ -197,7 +197,7 @@ static struct memtable *lk_create(size_t size_hint)
 	memtable_init_common(&m->base, &memtable_locked_ops);
 	if (pthread_rwlock_init(&m->lock, NULL))
 		FATAL("pthread_rwlock_init");
-	arena_init(&m->arena, size_hint >= (64u << 20) ? (4u << 20) : (1u << 20));
+	arena_init(&m->arena, memtable_block_size(size_hint));
 	m->head = arena_alloc(&m->arena, sizeof(struct lk_node) + MAX_HEIGHT * sizeof(void *));
 	memset(m->head, 0, sizeof(struct lk_node) + MAX_HEIGHT * sizeof(void *));
 	m->head->height = MAX_HEIGHT;

@@ -324,8 +324,7 @@ static struct memtable *lf_create(size_t size_hint)
 {
 	struct lf_memtable *m = xcalloc(1, sizeof(*m));
 	memtable_init_common(&m->base, &memtable_lockfree_ops);
-	size_t block = size_hint >= (64u << 20) ? (4u << 20) : (1u << 20);
-	arena_init(&m->arena, block);
+	arena_init(&m->arena, memtable_block_size(size_hint));
 	/* About one bucket per 128 bytes of expected data; grown on demand. */
 	unsigned long buckets = pow2_at_least(MAX(size_hint / 128, 1024));
 	if (buckets > (1ul << 22))

@@ -1,0 +1,1200 @@
+/*
+ * compaction.c — the store's background work (the seeds' CompactorInterface):
+ * freezing full memtables, flushing them to level-0 SSTables, merging
+ * tables down the levels, and slowing writers when that falls behind.
+ *
+ * Flush: a full memtable is frozen under the log lock together with a new
+ * log segment (db.h invariant 3) and a fresh memtable takes writes at once.
+ * The flush thread waits for the writes still being inserted into the
+ * frozen one, writes its newest version of each key to a new table, and
+ * publishes a version with the table in level 0 and a manifest whose
+ * log_number retires the segments the memtable covered.
+ *
+ * Compaction (leveled, as LevelDB): level 0 is compacted into level 1 when
+ * it holds L0_COMPACT_TRIGGER tables; level n >= 1 into n+1 when it exceeds
+ * its size (level_base * 10^(n-1)), one table at a time in round-robin key
+ * order. A table that overlaps nothing in the next level moves down without
+ * being rewritten. A merge keeps only the newest version of each key (an
+ * iterator pins the tables of its own snapshot, so no older version is ever
+ * needed), drops tombstones when no deeper level can hold the key, and drops
+ * the keys of dropped tables once the drop itself is durable.
+ *
+ * Publishing a new version: the manifest (all live tables) is written to a
+ * temporary file, synced, renamed and the directory synced; only then is the
+ * version switched for readers (rcu_assign_pointer) and the tables it no
+ * longer holds marked obsolete, so their files are unlinked when the last
+ * version and iterator let go of them.
+ *
+ * Invariants:
+ *   1. db->current, db->imm, db->ms and the compacting flags change only
+ *      with db->bg_mu held; manifest writes happen with it held, so the
+ *      manifest on disk always describes a version that was current.
+ *   2. A table's file is in the manifest before any reader can see it, and
+ *      leaves the directory only after a manifest without it is on disk.
+ *      Files of a flush or compaction cut short by a crash are in no
+ *      manifest and are removed by the next open.
+ *   3. Tables being compacted are flagged; no two compactions share a
+ *      table, and a level-0 compaction includes every level-0 table that
+ *      overlaps its inputs, so a moved table never hides a newer one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "format.h"
+#include "io.h"
+#include "raw.h"
+#include "util.h"
+
+#define SST_SUFFIX ".sst"
+#define LEVEL_MULTIPLIER 10
+#define BG_RETRY_NS (1000ull * 1000 * 1000)
+
+static void table_path(struct golite *db, uint64_t file_no, char *path, size_t cap)
+{
+	snprintf(path, cap, "%s/%08llu%s", db->path, (unsigned long long)file_no, SST_SUFFIX);
+}
+
+static uint64_t alloc_file_no(struct golite *db)
+{
+	return atomic_fetch_add(&db->next_file_no, 1);
+}
+
+static uint64_t level_max_bytes(struct golite *db, int level)
+{
+	uint64_t base = MAX((uint64_t)db->o.memtable_size * 4, (uint64_t)db->o.sstable_size * 2);
+	for (int l = 1; l < level; l++)
+		base *= LEVEL_MULTIPLIER;
+	return base;
+}
+
+static struct table_file *table_file_new(uint32_t level, struct sst_meta *meta,
+					 struct sst_reader *reader)
+{
+	struct table_file *f = xcalloc(1, sizeof(*f));
+	atomic_init(&f->refs, 0);
+	f->level = level;
+	f->meta = *meta;
+	memset(meta, 0, sizeof(*meta));
+	f->reader = reader;
+	return f;
+}
+
+/* The same table at another level (for a move). */
+static struct table_file *table_file_moved(const struct table_file *f, uint32_t level)
+{
+	struct sst_meta m = f->meta;
+	m.smallest = xmemdup(f->meta.smallest, f->meta.smallest_len);
+	m.largest = xmemdup(f->meta.largest, f->meta.largest_len);
+	sst_ref(f->reader);
+	return table_file_new(level, &m, f->reader);
+}
+
+/* Drops a table nobody else saw (a failed flush or compaction). */
+static void table_file_discard(struct table_file *f)
+{
+	sst_mark_obsolete(f->reader);
+	table_file_ref(f);
+	table_file_unref(f);
+}
+
+/* ---- the manifest ---- */
+
+/* Writes the manifest for version v (bg_mu held). The files are borrowed. */
+static int write_manifest(struct golite *db, const struct version *v)
+{
+	struct manifest m = db->ms;
+	size_t n = 0;
+	for (int l = 0; l < NUM_LEVELS; l++)
+		n += v->n[l];
+	m.files = xcalloc(n ? n : 1, sizeof(*m.files));
+	m.nfiles = 0;
+	for (int l = 0; l < NUM_LEVELS; l++)
+		for (size_t i = 0; i < v->n[l]; i++)
+			m.files[m.nfiles++] = (struct manifest_file){ (uint32_t)l, v->files[l][i]->meta };
+	m.next_file_no = atomic_load(&db->next_file_no);
+	int r = manifest_write(db->path, &m);
+	free(m.files);
+	return r;
+}
+
+/* Level-0 count and frozen memtables decide how writers are held back
+ * (bg_mu held). */
+static void update_stall(struct golite *db)
+{
+	struct version *v = db->current;
+	int s = 0;
+	if (v->n[0] >= L0_SLOWDOWN)
+		s = 1;
+	if (v->n[0] >= L0_STOP || (db->imm_count >= MAX_IMM && atomic_load(&db->mem->full)))
+		s = 2;
+	atomic_store(&db->stall, s);
+}
+
+/* Replaces the current version (bg_mu held). */
+static void publish(struct golite *db, struct version *nv)
+{
+	struct version *old = db->current;
+	rcu_assign_pointer(db->current, nv);
+	version_unref_deferred(old);
+	update_stall(db);
+	cond_broadcast(&db->done_cv);
+	cond_broadcast(&db->bg_cv);
+}
+
+static void note_bg_error(struct golite *db, int err, const char *what)
+{
+	if (err == GOLITE_EIO || err == GOLITE_ECORRUPT)
+		atomic_store(&db->failed, 1);
+	db->bg_error = err;
+	db->bg_error_ns = now_ns();
+	db_log(db, GOLITE_LOG_ERROR, "%s failed: %s (%s)%s", what, golite_last_error(),
+	       golite_strerror(err),
+	       err == GOLITE_ENOSPC ? "; writes resume when space is freed" : "");
+	cond_broadcast(&db->done_cv);
+}
+
+/* Removes log segments below log_number (their data is in tables). */
+static void remove_old_segments(struct golite *db, uint64_t log_number)
+{
+	uint64_t *nums;
+	size_t count;
+	if (io_list_numbered(db->path, WAL_SUFFIX, &nums, &count) < 0)
+		return;
+	for (size_t i = 0; i < count && nums[i] < log_number; i++) {
+		char p[PATH_MAX];
+		snprintf(p, sizeof(p), "%s/%08llu%s", db->path, (unsigned long long)nums[i],
+			 WAL_SUFFIX);
+		io_unlink(p);
+	}
+	free(nums);
+}
+
+/* ---- flush ---- */
+
+struct switch_ctx {
+	struct golite *db;
+	struct memtable *fresh;
+};
+
+/* Runs under the log lock: freezes the active memtable (db.h inv. 3). */
+static void switch_memtable(void *arg, uint64_t segno)
+{
+	struct switch_ctx *c = arg;
+	struct golite *db = c->db;
+	mutex_lock(&db->bg_mu);
+	struct memtable *old = db->mem;
+	old->switch_seq = atomic_load(&db->last_seq);
+	old->next = db->imm;
+	rcu_assign_pointer(db->imm, old);
+	c->fresh->wal_segno = segno;
+	rcu_assign_pointer(db->mem, c->fresh);
+	db->imm_count++;
+	update_stall(db);
+	cond_broadcast(&db->bg_cv);
+	mutex_unlock(&db->bg_mu);
+}
+
+/* Freezes the active memtable if it holds anything. */
+static int freeze(struct golite *db)
+{
+	if (atomic_load(&db->mem->entries) == 0) {
+		atomic_store(&db->mem->full, 0);
+		return 0;
+	}
+	struct switch_ctx c = { db, db->mt_ops->create(db->o.memtable_size) };
+	int r = wal_rotate(db->wal, switch_memtable, &c);
+	if (r)
+		memtable_unref(c.fresh);
+	return r;
+}
+
+/* Waits until every write with a sequence <= upto is in its memtable. */
+static void wait_inserts(struct golite *db, uint64_t upto)
+{
+	for (int i = 0; i < DB_INFLIGHT; i++) {
+		struct db_slot *s = &db->inflight[i];
+		for (;;) {
+			uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+			if (seq == 0 || seq > upto)
+				break;
+			sched_yield();
+		}
+	}
+}
+
+/* True if keys of table id may be dropped by work covering upto. */
+static bool discardable(struct golite *db, uint32_t id, uint64_t upto)
+{
+	rcu_read_lock();
+	bool d = catalog_id_discardable(rcu_dereference(db->catalog), id, upto);
+	rcu_read_unlock();
+	return d;
+}
+
+/*
+ * Writes the newest version of every key of m into a new level-0 table.
+ * *out is NULL if nothing was left to write.
+ */
+static int write_memtable(struct golite *db, struct memtable *m, struct table_file **out)
+{
+	*out = NULL;
+	uint64_t file_no = alloc_file_no(db);
+	char path[PATH_MAX];
+	table_path(db, file_no, path, sizeof(path));
+	struct sst_builder *b;
+	int r = sst_builder_new(path, file_no, &db->sst_opts, &b);
+	if (r)
+		return r;
+	struct mt_iter *it = m->ops->iter_new(m);
+	uint32_t last_table = UINT32_MAX;
+	bool drop_table = false;
+	uint8_t skey[IKEY_MAX + TRAILER_SIZE];
+	for (m->ops->iter_seek_first(it); m->ops->iter_valid(it) && !r; m->ops->iter_next(it)) {
+		size_t iklen;
+		const uint8_t *ikey = m->ops->iter_key(it, &iklen);
+		uint32_t table = ikey_table(ikey);
+		if (table != last_table) {
+			last_table = table;
+			drop_table = discardable(db, table, m->switch_seq);
+		}
+		struct mt_entry e;
+		if (drop_table || !m->ops->iter_version(it, SEQ_MAX, &e))
+			continue;
+		memcpy(skey, ikey, iklen);
+		put_le64(skey + iklen, trailer_pack(e.seq, e.kind));
+		r = sst_builder_add(b, skey, iklen + TRAILER_SIZE, e.value, e.vlen);
+	}
+	m->ops->iter_free(it);
+	if (r) {
+		sst_builder_abandon(b);
+		return r;
+	}
+	if (sst_builder_entries(b) == 0) {
+		sst_builder_abandon(b);
+		return 0;
+	}
+	struct sst_meta meta;
+	r = sst_builder_finish(b, &meta);
+	if (r)
+		return r;
+	r = io_sync_dir(db->path);
+	if (r < 0) {
+		io_unlink(path);
+		sst_meta_free(&meta);
+		return set_error(errno_to_golite(-r), "cannot sync %s: %s", db->path, strerror(-r));
+	}
+	struct sst_reader *reader;
+	r = sst_open(path, file_no, db->cache, &reader);
+	if (r) {
+		io_unlink(path);
+		sst_meta_free(&meta);
+		return r;
+	}
+	*out = table_file_new(0, &meta, reader);
+	return 0;
+}
+
+/* Flushes the oldest frozen memtable. */
+static int flush_oldest(struct golite *db)
+{
+	mutex_lock(&db->bg_mu);
+	struct memtable *m = db->imm;
+	while (m && m->next)
+		m = m->next;
+	mutex_unlock(&db->bg_mu);
+	if (!m)
+		return 0;
+
+	wait_inserts(db, m->switch_seq);
+	struct table_file *tf;
+	int r = write_memtable(db, m, &tf);
+	if (r)
+		return r;
+
+	mutex_lock(&db->bg_mu);
+	/* The memtable after m (newer) holds the oldest unflushed writes. */
+	struct memtable *newer = db->mem;
+	for (struct memtable *x = db->imm; x != m; x = x->next)
+		newer = x;
+	struct manifest saved = db->ms;
+	db->ms.log_number = newer->wal_segno;
+	db->ms.last_seq = MAX(db->ms.last_seq, m->switch_seq);
+	if (tf) {
+		db->ms.flush_bytes += tf->meta.file_size;
+		db->ms.user_bytes += tf->meta.raw_key_bytes + tf->meta.raw_value_bytes;
+	}
+	struct version *nv = version_apply(db->current, NULL, 0, tf ? &tf : NULL, tf ? 1 : 0);
+	r = write_manifest(db, nv);
+	if (r) {
+		db->ms = saved;
+		version_unref(nv);
+		mutex_unlock(&db->bg_mu);
+		if (tf)
+			table_file_discard(tf);
+		return r;
+	}
+	publish(db, nv);
+	/* Unlink m: it is the tail of the list. */
+	struct memtable **p = &db->imm;
+	while (*p != m)
+		p = &(*p)->next;
+	rcu_assign_pointer(*p, NULL);
+	db->imm_count--;
+	db->bg_error = 0;
+	update_stall(db);
+	uint64_t log_number = db->ms.log_number;
+	cond_broadcast(&db->done_cv);
+	mutex_unlock(&db->bg_mu);
+
+	atomic_fetch_add(&db->flushes, 1);
+	synchronize_rcu();
+	memtable_unref(m);
+	remove_old_segments(db, log_number);
+	return 0;
+}
+
+static void *flush_thread(void *arg)
+{
+	struct golite *db = arg;
+	rcu_thread_ensure();
+	mutex_lock(&db->bg_mu);
+	while (!db->bg_stop) {
+		bool retry_wait = db->bg_error && now_ns() < db->bg_error_ns + BG_RETRY_NS;
+		if (!retry_wait && db->flush_requested && db->imm_count < MAX_IMM) {
+			db->flush_requested = false;
+			mutex_unlock(&db->bg_mu);
+			int r = freeze(db);
+			mutex_lock(&db->bg_mu);
+			if (r) {
+				db->flush_requested = true;
+				note_bg_error(db, r, "freezing the memtable");
+			}
+			continue;
+		}
+		if (!retry_wait && db->imm) {
+			mutex_unlock(&db->bg_mu);
+			int r = flush_oldest(db);
+			mutex_lock(&db->bg_mu);
+			if (r)
+				note_bg_error(db, r, "flushing a memtable");
+			continue;
+		}
+		if (retry_wait)
+			cond_wait_until(&db->bg_cv, &db->bg_mu, db->bg_error_ns + BG_RETRY_NS);
+		else
+			cond_wait(&db->bg_cv, &db->bg_mu);
+	}
+	mutex_unlock(&db->bg_mu);
+	return NULL;
+}
+
+void bg_note_write(struct golite *db, struct memtable *m)
+{
+	if (likely(m->ops->memory(m) < db->o.memtable_size))
+		return;
+	if (atomic_exchange(&m->full, 1))
+		return;
+	mutex_lock(&db->bg_mu);
+	if (m == db->mem) {
+		db->flush_requested = true;
+		update_stall(db);
+		cond_broadcast(&db->bg_cv);
+	}
+	mutex_unlock(&db->bg_mu);
+}
+
+int bg_throttle(struct golite *db)
+{
+	int s = atomic_load_explicit(&db->stall, memory_order_relaxed);
+	if (likely(s == 0))
+		return 0;
+	uint64_t start = now_ns();
+	int r = 0;
+	if (s == 1) {
+		/* Slow down: hand a millisecond to compaction, once per write. */
+		usleep(1000);
+	} else {
+		mutex_lock(&db->bg_mu);
+		while (atomic_load(&db->stall) == 2 && !db->bg_stop) {
+			if (db->bg_error) {
+				r = set_error(db->bg_error,
+					      "writes wait for background work that fails: %s",
+					      golite_strerror(db->bg_error));
+				break;
+			}
+			cond_wait_until(&db->done_cv, &db->bg_mu, now_ns() + BG_RETRY_NS);
+		}
+		mutex_unlock(&db->bg_mu);
+	}
+	atomic_fetch_add(&db->stall_micros, (now_ns() - start) / 1000);
+	return r;
+}
+
+int bg_flush(struct golite *db)
+{
+	if (!db->wal)
+		return 0;
+	int r = freeze(db);
+	if (r)
+		return r;
+	mutex_lock(&db->bg_mu);
+	cond_broadcast(&db->bg_cv);
+	while (db->imm && !db->bg_stop) {
+		if (db->bg_error) {
+			r = set_error(db->bg_error, "flush failed: %s", golite_strerror(db->bg_error));
+			break;
+		}
+		cond_wait_until(&db->done_cv, &db->bg_mu, now_ns() + BG_RETRY_NS);
+	}
+	mutex_unlock(&db->bg_mu);
+	return r;
+}
+
+/* ---- compaction ---- */
+
+struct compaction {
+	int level, out_level;
+	struct table_file **in[2];   /* at level, and at out_level (if different) */
+	size_t nin[2];
+	struct version *base;        /* referenced: the version inputs were picked from */
+	bool manual;
+};
+
+static void compaction_free(struct compaction *c)
+{
+	free(c->in[0]);
+	free(c->in[1]);
+	if (c->base)
+		version_unref(c->base);
+	free(c);
+}
+
+static void set_compacting(struct compaction *c, bool on)
+{
+	for (int w = 0; w < 2; w++)
+		for (size_t i = 0; i < c->nin[w]; i++)
+			c->in[w][i]->compacting = on;
+}
+
+static bool any_compacting(struct table_file **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i]->compacting)
+			return true;
+	return false;
+}
+
+/* The ikey range [lo, hi] of a set of tables. */
+static void range_of(struct table_file **v, size_t n, const uint8_t **lo, size_t *lolen,
+		     const uint8_t **hi, size_t *hilen)
+{
+	*lo = *hi = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct sst_meta *m = &v[i]->meta;
+		size_t sl = m->smallest_len - TRAILER_SIZE, ll = m->largest_len - TRAILER_SIZE;
+		if (!*lo || ikey_cmp(m->smallest, sl, *lo, *lolen) < 0) {
+			*lo = m->smallest;
+			*lolen = sl;
+		}
+		if (!*hi || ikey_cmp(m->largest, ll, *hi, *hilen) > 0) {
+			*hi = m->largest;
+			*hilen = ll;
+		}
+	}
+}
+
+static bool file_overlaps(const struct table_file *f, const uint8_t *lo, size_t lolen,
+			  const uint8_t *hi, size_t hilen)
+{
+	return (!hi || ikey_skey_cmp(hi, hilen, f->meta.smallest, f->meta.smallest_len) >= 0) &&
+	       (!lo || ikey_skey_cmp(lo, lolen, f->meta.largest, f->meta.largest_len) <= 0);
+}
+
+/* Appends to *out every table of level l overlapping [lo, hi]. NULL bounds
+ * are open. */
+static size_t overlapping(const struct version *v, int l, const uint8_t *lo, size_t lolen,
+			  const uint8_t *hi, size_t hilen, struct table_file ***out)
+{
+	size_t n = 0;
+	*out = xmalloc((v->n[l] ? v->n[l] : 1) * sizeof(**out));
+	for (size_t i = 0; i < v->n[l]; i++)
+		if (file_overlaps(v->files[l][i], lo, lolen, hi, hilen))
+			(*out)[n++] = v->files[l][i];
+	return n;
+}
+
+/*
+ * Level-0 inputs: start from seed tables and add every level-0 table that
+ * overlaps their range until the set is closed (invariant 3).
+ */
+static size_t close_level0(const struct version *v, struct table_file ***in, size_t n)
+{
+	for (;;) {
+		const uint8_t *lo, *hi;
+		size_t lolen, hilen;
+		range_of(*in, n, &lo, &lolen, &hi, &hilen);
+		struct table_file **all;
+		size_t m = overlapping(v, 0, lo, lolen, hi, hilen, &all);
+		if (m == n) {
+			free(all);
+			return n;
+		}
+		free(*in);
+		*in = all;
+		n = m;
+	}
+}
+
+/* Completes a compaction with the overlapping tables of the output level.
+ * Returns false (and frees nothing) if some input is being compacted. */
+static bool add_output_level(struct compaction *c)
+{
+	if (any_compacting(c->in[0], c->nin[0]))
+		return false;
+	if (c->out_level == c->level)
+		return true;
+	const uint8_t *lo, *hi;
+	size_t lolen, hilen;
+	range_of(c->in[0], c->nin[0], &lo, &lolen, &hi, &hilen);
+	c->nin[1] = overlapping(c->base, c->out_level, lo, lolen, hi, hilen, &c->in[1]);
+	return !any_compacting(c->in[1], c->nin[1]);
+}
+
+/* Picks the most urgent compaction (bg_mu held), flags its inputs. */
+static struct compaction *pick(struct golite *db)
+{
+	struct version *v = db->current;
+	int best = -1;
+	double best_score = 1.0;
+	for (int l = 0; l < NUM_LEVELS - 1; l++) {
+		double score = l == 0 ? (double)v->n[0] / L0_COMPACT_TRIGGER
+				      : (double)v->bytes[l] / (double)level_max_bytes(db, l);
+		if (score >= best_score) {
+			best_score = score;
+			best = l;
+		}
+	}
+	if (best < 0)
+		return NULL;
+	struct compaction *c = xcalloc(1, sizeof(*c));
+	c->level = best;
+	c->out_level = best + 1;
+	c->base = v;
+	version_ref(v);
+	if (best == 0) {
+		/* The oldest table and whatever overlaps it. */
+		c->in[0] = xmalloc(sizeof(*c->in[0]));
+		c->in[0][0] = v->files[0][v->n[0] - 1];
+		c->nin[0] = close_level0(v, &c->in[0], 1);
+	} else {
+		/* Round robin: the first table after the level's pointer. */
+		size_t i = 0;
+		if (db->ms.compact_ptr[best]) {
+			while (i < v->n[best] &&
+			       skey_cmp(v->files[best][i]->meta.largest,
+					v->files[best][i]->meta.largest_len,
+					db->ms.compact_ptr[best],
+					db->ms.compact_ptr_len[best]) <= 0)
+				i++;
+			if (i == v->n[best])
+				i = 0;
+		}
+		/* Skip tables already being compacted. */
+		size_t tries = 0;
+		while (tries < v->n[best] && v->files[best][i]->compacting) {
+			i = (i + 1) % v->n[best];
+			tries++;
+		}
+		c->in[0] = xmalloc(sizeof(*c->in[0]));
+		c->in[0][0] = v->files[best][i];
+		c->nin[0] = 1;
+	}
+	if (!add_output_level(c)) {
+		compaction_free(c);
+		return NULL;
+	}
+	set_compacting(c, true);
+	return c;
+}
+
+/* ---- the merge ---- */
+
+struct merge {
+	struct sst_iter **its;
+	size_t n;
+	int cur;
+};
+
+static void merge_find(struct merge *m)
+{
+	m->cur = -1;
+	const uint8_t *best = NULL;
+	size_t blen = 0;
+	for (size_t i = 0; i < m->n; i++) {
+		if (!sst_iter_valid(m->its[i]))
+			continue;
+		size_t len;
+		const uint8_t *k = sst_iter_key(m->its[i], &len);
+		if (!best || skey_cmp(k, len, best, blen) < 0) {
+			best = k;
+			blen = len;
+			m->cur = (int)i;
+		}
+	}
+}
+
+static int merge_status(struct merge *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		int r = sst_iter_status(m->its[i]);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* Finishes an output table and opens it for reading. */
+static int finish_output(struct golite *db, struct sst_builder *b, uint64_t file_no, int level,
+			 struct table_file ***outs, size_t *nouts)
+{
+	struct sst_meta meta;
+	int r = sst_builder_finish(b, &meta);
+	if (r)
+		return r;
+	char path[PATH_MAX];
+	table_path(db, file_no, path, sizeof(path));
+	struct sst_reader *reader;
+	r = sst_open(path, file_no, db->cache, &reader);
+	if (r) {
+		io_unlink(path);
+		sst_meta_free(&meta);
+		return r;
+	}
+	*outs = xrealloc(*outs, (*nouts + 1) * sizeof(**outs));
+	(*outs)[(*nouts)++] = table_file_new((uint32_t)level, &meta, reader);
+	return 0;
+}
+
+/*
+ * Merges the inputs into new tables of the output level (no lock held).
+ * On error every output written is removed.
+ */
+static int run(struct golite *db, struct compaction *c, struct table_file ***outs, size_t *nouts,
+	       uint64_t *read_bytes)
+{
+	*outs = NULL;
+	*nouts = 0;
+	*read_bytes = 0;
+	uint64_t upto;
+	mutex_lock(&db->bg_mu);
+	upto = db->ms.last_seq;
+	mutex_unlock(&db->bg_mu);
+
+	struct merge m = { .n = c->nin[0] + c->nin[1] };
+	m.its = xcalloc(m.n ? m.n : 1, sizeof(*m.its));
+	size_t k = 0;
+	for (int w = 0; w < 2; w++)
+		for (size_t i = 0; i < c->nin[w]; i++) {
+			m.its[k] = sst_iter_new(c->in[w][i]->reader);
+			sst_iter_set_fill_cache(m.its[k], false);
+			sst_iter_seek_first(m.its[k]);
+			*read_bytes += c->in[w][i]->meta.file_size;
+			k++;
+		}
+
+	int r = 0;
+	struct sst_builder *b = NULL;
+	uint64_t file_no = 0;
+	uint8_t last[IKEY_MAX];
+	size_t last_len = 0;
+	bool have_last = false;
+	uint32_t last_table = UINT32_MAX;
+	bool drop_table = false;
+	for (merge_find(&m); m.cur >= 0 && !r; merge_find(&m)) {
+		if (atomic_load(&db->closing) && !c->manual) {
+			r = set_error(GOLITE_ECLOSED, "compaction stopped: the store is closing");
+			break;
+		}
+		struct sst_iter *it = m.its[m.cur];
+		size_t sklen, vlen;
+		const uint8_t *skey = sst_iter_key(it, &sklen);
+		size_t iklen = sklen - TRAILER_SIZE;
+		/* Only the newest version of each key survives. */
+		if (have_last && ikey_cmp(skey, iklen, last, last_len) == 0) {
+			sst_iter_next(it);
+			continue;
+		}
+		memcpy(last, skey, iklen);
+		last_len = iklen;
+		have_last = true;
+		uint32_t table = ikey_table(skey);
+		if (table != last_table) {
+			last_table = table;
+			drop_table = discardable(db, table, upto);
+		}
+		unsigned kind = trailer_kind(get_le64(skey + iklen));
+		bool drop = drop_table ||
+			    (kind == KIND_DELETE &&
+			     !version_overlaps_below(c->base, c->out_level, skey, iklen, skey, iklen));
+		if (!drop) {
+			if (b && sst_builder_size(b) >= db->o.sstable_size) {
+				r = finish_output(db, b, file_no, c->out_level, outs, nouts);
+				b = NULL;
+				if (r)
+					break;
+			}
+			if (!b) {
+				file_no = alloc_file_no(db);
+				char path[PATH_MAX];
+				table_path(db, file_no, path, sizeof(path));
+				r = sst_builder_new(path, file_no, &db->sst_opts, &b);
+				if (r)
+					break;
+			}
+			const void *val = sst_iter_value(it, &vlen);
+			r = sst_builder_add(b, skey, sklen, val, vlen);
+		}
+		sst_iter_next(it);
+	}
+	if (!r)
+		r = merge_status(&m);
+	if (!r && b) {
+		r = finish_output(db, b, file_no, c->out_level, outs, nouts);
+		b = NULL;
+	}
+	if (b)
+		sst_builder_abandon(b);
+	for (size_t i = 0; i < m.n; i++)
+		sst_iter_free(m.its[i]);
+	free(m.its);
+	if (!r && *nouts) {
+		int s = io_sync_dir(db->path);
+		if (s < 0)
+			r = set_error(errno_to_golite(-s), "cannot sync %s: %s", db->path, strerror(-s));
+	}
+	if (r) {
+		for (size_t i = 0; i < *nouts; i++)
+			table_file_discard((*outs)[i]);
+		free(*outs);
+		*outs = NULL;
+		*nouts = 0;
+	}
+	return r;
+}
+
+/* Installs the result of a compaction (bg_mu held). Takes outs. */
+static int install(struct golite *db, struct compaction *c, struct table_file **outs,
+		   size_t nouts, uint64_t read_bytes)
+{
+	size_t ndel = c->nin[0] + c->nin[1];
+	struct table_file **del = xmalloc((ndel ? ndel : 1) * sizeof(*del));
+	memcpy(del, c->in[0], c->nin[0] * sizeof(*del));
+	if (c->nin[1])
+		memcpy(del + c->nin[0], c->in[1], c->nin[1] * sizeof(*del));
+	struct manifest saved = db->ms;
+	uint8_t *saved_ptr = db->ms.compact_ptr[c->level];
+	uint8_t *new_ptr = NULL;
+	if (c->level > 0 && c->nin[0]) {
+		/* Round robin: next time start after the largest key taken. */
+		const struct sst_meta *last = &c->in[0][c->nin[0] - 1]->meta;
+		new_ptr = xmemdup(last->largest, last->largest_len);
+		db->ms.compact_ptr[c->level] = new_ptr;
+		db->ms.compact_ptr_len[c->level] = last->largest_len;
+	}
+	for (size_t i = 0; i < nouts; i++)
+		db->ms.compact_bytes += outs[i]->meta.file_size;
+	db->ms.compact_read_bytes += read_bytes;
+	struct version *nv = version_apply(db->current, del, ndel, outs, nouts);
+	int r = write_manifest(db, nv);
+	if (r) {
+		db->ms = saved;
+		db->ms.compact_ptr[c->level] = saved_ptr;
+		free(new_ptr);
+		version_unref(nv);
+		for (size_t i = 0; i < nouts; i++)
+			table_file_discard(outs[i]);
+		free(outs);
+		free(del);
+		return r;
+	}
+	if (new_ptr)
+		free(saved_ptr);
+	publish(db, nv);
+	for (size_t i = 0; i < ndel; i++)
+		sst_mark_obsolete(del[i]->reader);
+	free(outs);
+	free(del);
+	return 0;
+}
+
+/* Moves a single table to the output level (bg_mu held). */
+static int move_down(struct golite *db, struct compaction *c)
+{
+	struct table_file *f = c->in[0][0];
+	struct table_file *moved = table_file_moved(f, (uint32_t)c->out_level);
+	struct version *nv = version_apply(db->current, &f, 1, &moved, 1);
+	int r = write_manifest(db, nv);
+	if (r) {
+		version_unref(nv);
+		table_file_ref(moved);
+		table_file_unref(moved);
+		return r;
+	}
+	publish(db, nv);
+	atomic_fetch_add(&db->trivial_moves, 1);
+	return 0;
+}
+
+/* Runs one picked compaction to completion (called without bg_mu). */
+static int execute(struct golite *db, struct compaction *c)
+{
+	int r;
+	if (c->nin[0] == 1 && c->nin[1] == 0 && c->out_level != c->level) {
+		mutex_lock(&db->bg_mu);
+		r = move_down(db, c);
+		set_compacting(c, false);
+		mutex_unlock(&db->bg_mu);
+		return r;
+	}
+	struct table_file **outs;
+	size_t nouts;
+	uint64_t read_bytes;
+	r = run(db, c, &outs, &nouts, &read_bytes);
+	mutex_lock(&db->bg_mu);
+	if (!r)
+		r = install(db, c, outs, nouts, read_bytes);
+	set_compacting(c, false);
+	mutex_unlock(&db->bg_mu);
+	if (!r)
+		atomic_fetch_add(&db->compactions, 1);
+	return r;
+}
+
+static void *compact_thread(void *arg)
+{
+	struct golite *db = arg;
+	rcu_thread_ensure();
+	mutex_lock(&db->bg_mu);
+	while (!db->bg_stop) {
+		bool retry_wait = db->bg_error && now_ns() < db->bg_error_ns + BG_RETRY_NS;
+		struct compaction *c = NULL;
+		if (!retry_wait && !db->manual_running && !atomic_load(&db->failed))
+			c = pick(db);
+		if (!c) {
+			if (retry_wait)
+				cond_wait_until(&db->bg_cv, &db->bg_mu, db->bg_error_ns + BG_RETRY_NS);
+			else
+				cond_wait(&db->bg_cv, &db->bg_mu);
+			continue;
+		}
+		db->compactions_running++;
+		mutex_unlock(&db->bg_mu);
+		int r = execute(db, c);
+		compaction_free(c);
+		mutex_lock(&db->bg_mu);
+		db->compactions_running--;
+		if (r && r != GOLITE_ECLOSED)
+			note_bg_error(db, r, "compaction");
+		else if (!r)
+			db->bg_error = 0;
+		cond_broadcast(&db->done_cv);
+	}
+	mutex_unlock(&db->bg_mu);
+	return NULL;
+}
+
+/* ---- manual compaction ---- */
+
+int golite_compact_range(golite *db, const char *table, const void *lower, size_t lower_len,
+			 const void *upper, size_t upper_len)
+{
+	if (!db)
+		return set_error(GOLITE_EINVAL, "store handle is NULL");
+	if (atomic_load(&db->closing))
+		return set_error(GOLITE_ECLOSED, "the store is closed");
+	rcu_thread_ensure();
+	if (db->o.read_only)
+		return set_error(GOLITE_EROFS, "the store was opened read-only");
+	if ((lower_len && !lower) || (upper_len && !upper) || lower_len > GOLITE_MAX_KEY_SIZE ||
+	    upper_len > GOLITE_MAX_KEY_SIZE)
+		return set_error(GOLITE_EINVAL, "bad compaction bounds");
+	uint8_t lo[IKEY_MAX], hi[IKEY_MAX];
+	size_t lolen = 0, hilen = 0;
+	const uint8_t *plo = NULL, *phi = NULL;
+	if (table) {
+		uint32_t id;
+		int r = golite_table_id(db, table, &id);
+		if (r)
+			return r;
+		lolen = ikey_make(lo, id, lower, lower ? lower_len : 0);
+		plo = lo;
+		if (upper) {
+			hilen = ikey_make(hi, id, upper, upper_len);
+		} else {
+			/* Every key of the table is below the next table's prefix. */
+			put_be32(hi, id + 1);
+			hilen = IKEY_PREFIX;
+		}
+		phi = hi;
+	}
+	int r = bg_flush(db);
+	if (r)
+		return r;
+
+	mutex_lock(&db->bg_mu);
+	db->manual_running++;
+	while (db->compactions_running > 0)
+		cond_wait(&db->done_cv, &db->bg_mu);
+	/* The deepest level holding keys of the range. */
+	int deepest = -1;
+	for (int l = 0; l < NUM_LEVELS; l++) {
+		struct table_file **v;
+		if (overlapping(db->current, l, plo, lolen, phi, hilen, &v))
+			deepest = l;
+		free(v);
+	}
+	for (int l = 0; l <= deepest && !r; l++) {
+		struct compaction *c = xcalloc(1, sizeof(*c));
+		c->manual = true;
+		c->level = l;
+		c->out_level = l == deepest ? MAX(l, 1) : l + 1;
+		c->base = db->current;
+		version_ref(c->base);
+		c->nin[0] = overlapping(c->base, l, plo, lolen, phi, hilen, &c->in[0]);
+		if (l == 0 && c->nin[0])
+			c->nin[0] = close_level0(c->base, &c->in[0], c->nin[0]);
+		if (!c->nin[0] || !add_output_level(c)) {
+			compaction_free(c);
+			continue;
+		}
+		set_compacting(c, true);
+		mutex_unlock(&db->bg_mu);
+		if (c->nin[0] == 1 && c->nin[1] == 0 && c->out_level != c->level) {
+			mutex_lock(&db->bg_mu);
+			r = move_down(db, c);
+			set_compacting(c, false);
+			mutex_unlock(&db->bg_mu);
+		} else {
+			r = execute(db, c);
+		}
+		compaction_free(c);
+		mutex_lock(&db->bg_mu);
+		if (l == 0 && deepest == 0)
+			break;
+	}
+	db->manual_running--;
+	cond_broadcast(&db->bg_cv);
+	cond_broadcast(&db->done_cv);
+	mutex_unlock(&db->bg_mu);
+	return r;
+}
+
+/* ---- open, start, stop ---- */
+
+int bg_open(struct golite *db, struct manifest *m)
+{
+	sst_options_init(&db->sst_opts);
+	db->sst_opts.bloom_bits_per_key = db->o.bloom_bits_per_key;
+	db->sst_opts.compression = db->o.compression;
+	db->cache = block_cache_new(db->o.block_cache_size);
+	mutex_init(&db->bg_mu);
+	cond_init(&db->bg_cv);
+	cond_init(&db->done_cv);
+
+	struct table_file **files = xcalloc(m->nfiles ? m->nfiles : 1, sizeof(*files));
+	size_t n = 0;
+	int r = 0;
+	for (size_t i = 0; i < m->nfiles; i++) {
+		char path[PATH_MAX];
+		table_path(db, m->files[i].meta.file_no, path, sizeof(path));
+		struct sst_reader *reader;
+		r = sst_open(path, m->files[i].meta.file_no, db->cache, &reader);
+		if (r) {
+			if (r == GOLITE_ENOTFOUND || r == GOLITE_EIO)
+				r = set_error(GOLITE_ECORRUPT,
+					      "%s: table named by the manifest cannot be opened: %s",
+					      path, golite_last_error());
+			break;
+		}
+		files[n++] = table_file_new(m->files[i].level, &m->files[i].meta, reader);
+	}
+	struct version *empty = version_new_empty();
+	db->current = version_apply(empty, NULL, 0, files, n);
+	version_unref(empty);
+	free(files);
+	/* The manifest's counters and pointers; its files now live in the
+	 * version (their metas were moved out). */
+	db->ms = *m;
+	db->ms.files = NULL;
+	db->ms.nfiles = 0;
+	free(m->files);
+	memset(m, 0, sizeof(*m));
+	if (r)
+		return r;
+
+	/* Level >= 1 tables must not overlap. */
+	for (int l = 1; l < NUM_LEVELS; l++)
+		for (size_t i = 1; i < db->current->n[l]; i++) {
+			const struct sst_meta *a = &db->current->files[l][i - 1]->meta;
+			const struct sst_meta *b = &db->current->files[l][i]->meta;
+			if (skey_cmp(a->largest, a->largest_len, b->smallest, b->smallest_len) >= 0)
+				return set_error(GOLITE_ECORRUPT,
+						 "%s/MANIFEST: tables %llu and %llu of level %d overlap",
+						 db->path, (unsigned long long)a->file_no,
+						 (unsigned long long)b->file_no, l);
+		}
+	return 0;
+}
+
+/* Removes files no manifest names: outputs of work cut short by a crash,
+ * temporary files, and flushed log segments. */
+static void remove_leftovers(struct golite *db)
+{
+	uint64_t *nums;
+	size_t count;
+	if (io_list_numbered(db->path, SST_SUFFIX, &nums, &count) == 0) {
+		for (size_t i = 0; i < count; i++) {
+			bool live = false;
+			for (int l = 0; l < NUM_LEVELS && !live; l++)
+				for (size_t j = 0; j < db->current->n[l] && !live; j++)
+					live = db->current->files[l][j]->meta.file_no == nums[i];
+			if (live)
+				continue;
+			char p[PATH_MAX];
+			table_path(db, nums[i], p, sizeof(p));
+			db_log(db, GOLITE_LOG_INFO, "removing %s, which no manifest names", p);
+			io_unlink(p);
+		}
+		free(nums);
+	}
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s/%s.tmp", db->path, MANIFEST_FILE);
+	io_unlink(p);
+	snprintf(p, sizeof(p), "%s/STORE.tmp", db->path);
+	io_unlink(p);
+	remove_old_segments(db, db->ms.log_number);
+}
+
+int bg_start(struct golite *db)
+{
+	remove_leftovers(db);
+	mutex_lock(&db->bg_mu);
+	update_stall(db);
+	if (atomic_load(&db->mem->entries) &&
+	    db->mt_ops->memory(db->mem) >= db->o.memtable_size) {
+		atomic_store(&db->mem->full, 1);
+		db->flush_requested = true;
+	}
+	mutex_unlock(&db->bg_mu);
+	if (pthread_create(&db->flush_thread, NULL, flush_thread, db))
+		FATAL("pthread_create");
+	db->ncompact_threads = db->o.compaction_threads;
+	db->compact_threads = xcalloc(db->ncompact_threads ? db->ncompact_threads : 1,
+				      sizeof(pthread_t));
+	for (uint32_t i = 0; i < db->ncompact_threads; i++)
+		if (pthread_create(&db->compact_threads[i], NULL, compact_thread, db))
+			FATAL("pthread_create");
+	return 0;
+}
+
+void bg_stop(struct golite *db)
+{
+	if (!db->compact_threads)
+		return;
+	mutex_lock(&db->bg_mu);
+	db->bg_stop = true;
+	cond_broadcast(&db->bg_cv);
+	cond_broadcast(&db->done_cv);
+	mutex_unlock(&db->bg_mu);
+	pthread_join(db->flush_thread, NULL);
+	for (uint32_t i = 0; i < db->ncompact_threads; i++)
+		pthread_join(db->compact_threads[i], NULL);
+	free(db->compact_threads);
+	db->compact_threads = NULL;
+}
+
+void bg_close(struct golite *db)
+{
+	if (db->current) {
+		version_unref(db->current);
+		db->current = NULL;
+	}
+	/* Tables are closed after a grace period; then the cache can go. */
+	rcu_barrier();
+	block_cache_free(db->cache);
+	db->cache = NULL;
+	manifest_free(&db->ms);
+	pthread_cond_destroy(&db->done_cv);
+	pthread_cond_destroy(&db->bg_cv);
+	pthread_mutex_destroy(&db->bg_mu);
+}
+
+int bg_get(struct golite *db, const uint8_t *ikey, size_t iklen, uint64_t hash,
+	   struct mt_entry *e)
+{
+	return version_get(rcu_dereference(db->current), ikey, iklen, hash, e);
+}
+
+void bg_stats(struct golite *db, FILE *f)
+{
+	mutex_lock(&db->bg_mu);
+	struct version *v = db->current;
+	uint64_t total = 0, files = 0;
+	for (int l = 0; l < NUM_LEVELS; l++) {
+		fprintf(f, "level%d_tables %zu\n", l, v->n[l]);
+		fprintf(f, "level%d_bytes %llu\n", l, (unsigned long long)v->bytes[l]);
+		total += v->bytes[l];
+		files += v->n[l];
+	}
+	uint64_t bottom = 0;
+	for (int l = NUM_LEVELS - 1; l >= 0 && !bottom; l--)
+		bottom = v->bytes[l];
+	fprintf(f, "sstables %llu\n", (unsigned long long)files);
+	fprintf(f, "sstable_bytes %llu\n", (unsigned long long)total);
+	fprintf(f, "sstable_entries %llu\n", (unsigned long long)v->entries);
+	fprintf(f, "flushes %llu\n", (unsigned long long)atomic_load(&db->flushes));
+	fprintf(f, "compactions %llu\n", (unsigned long long)atomic_load(&db->compactions));
+	fprintf(f, "trivial_moves %llu\n", (unsigned long long)atomic_load(&db->trivial_moves));
+	fprintf(f, "compactions_running %d\n", db->compactions_running);
+	fprintf(f, "flush_bytes %llu\n", (unsigned long long)db->ms.flush_bytes);
+	fprintf(f, "compaction_bytes_written %llu\n", (unsigned long long)db->ms.compact_bytes);
+	fprintf(f, "compaction_bytes_read %llu\n", (unsigned long long)db->ms.compact_read_bytes);
+	fprintf(f, "user_bytes_flushed %llu\n", (unsigned long long)db->ms.user_bytes);
+	/* Write amplification: table bytes written per user byte flushed (the
+	 * log adds about one more). Space amplification: table bytes per byte
+	 * of the deepest level, which holds most live data. */
+	fprintf(f, "write_amplification %.2f\n",
+		db->ms.user_bytes ? (double)(db->ms.flush_bytes + db->ms.compact_bytes) /
+					    (double)db->ms.user_bytes
+				  : 0.0);
+	fprintf(f, "space_amplification %.2f\n", bottom ? (double)total / (double)bottom : 0.0);
+	double debt = 0;
+	for (int l = 1; l < NUM_LEVELS - 1; l++)
+		if (v->bytes[l] > level_max_bytes(db, l))
+			debt += (double)(v->bytes[l] - level_max_bytes(db, l));
+	if (v->n[0] >= L0_COMPACT_TRIGGER)
+		debt += (double)v->bytes[0];
+	fprintf(f, "compaction_debt_bytes %.0f\n", debt);
+	fprintf(f, "frozen_memtables %d\n", db->imm_count);
+	fprintf(f, "write_stall %s\n",
+		atomic_load(&db->stall) == 2	  ? (v->n[0] >= L0_STOP ? "stopped_level0"
+								       : "stopped_memtables")
+		: atomic_load(&db->stall) == 1 ? "slowed_level0"
+					       : "none");
+	fprintf(f, "stall_micros %llu\n", (unsigned long long)atomic_load(&db->stall_micros));
+	fprintf(f, "background_error %s\n", db->bg_error ? golite_strerror(db->bg_error) : "none");
+	mutex_unlock(&db->bg_mu);
+	if (db->cache) {
+		fprintf(f, "block_cache_bytes %zu\n", block_cache_used(db->cache));
+		fprintf(f, "block_cache_capacity %zu\n", block_cache_capacity(db->cache));
+		fprintf(f, "block_cache_hits %llu\n",
+			(unsigned long long)block_cache_hits(db->cache));
+		fprintf(f, "block_cache_misses %llu\n",
+			(unsigned long long)block_cache_misses(db->cache));
+	}
+}

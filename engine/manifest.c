@@ -1,0 +1,378 @@
+/*
+ * manifest.c — reading and writing MANIFEST. See manifest.h.
+ *
+ * File layout, little-endian:
+ *
+ *     offset  size  field
+ *     0       8     magic "GOLITEMF"
+ *     8       4     format version = 1
+ *     12      4     number of edits that follow, n
+ *     16      ...   n edits
+ *
+ * Edit:
+ *
+ *     +----------+----------+-----------------------+
+ *     | len LE32 | crc LE32 | tag u8 | body (len-1) |
+ *     +----------+----------+-----------------------+
+ *
+ *     crc   masked CRC32C of the tag and body
+ *
+ * Tags and bodies (u64 fields are LE64, "key" is varint length + bytes):
+ *     1 LOG_NUMBER       u64        log segments below it hold only
+ *                                   flushed data and may be deleted
+ *     2 NEXT_FILE        u64        next file number to allocate
+ *     3 LAST_SEQ         u64        newest sequence in the tables
+ *     4 ADD_FILE         level u8, file_no, file_size, entries,
+ *                        deletions, min_seq, max_seq, raw_key_bytes,
+ *                        raw_value_bytes (u64 each), smallest key,
+ *                        largest key
+ *     5 COMPACT_POINTER  level u8, key
+ *     6 COUNTERS         flush_bytes, compact_bytes, compact_read_bytes,
+ *                        user_bytes (u64 each)
+ *
+ * Invariants:
+ *   1. The file is complete or absent: it is only ever created by rename
+ *      of a synced temporary file, and the edit count guards against a
+ *      short file written by other means.
+ *   2. Unknown tags are an error (a newer format must bump the version).
+ */
+#include "manifest.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crc32c.h"
+#include "format.h"
+#include "io.h"
+#include "util.h"
+
+#define MANIFEST_MAGIC "GOLITEMF"
+#define MANIFEST_VERSION 1u
+#define MANIFEST_MAX (256u << 20)
+
+enum {
+	TAG_LOG_NUMBER = 1,
+	TAG_NEXT_FILE = 2,
+	TAG_LAST_SEQ = 3,
+	TAG_ADD_FILE = 4,
+	TAG_COMPACT_POINTER = 5,
+	TAG_COUNTERS = 6,
+};
+
+struct buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static void buf_reserve(struct buf *b, size_t n)
+{
+	if (b->len + n <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap * 2 : 4096;
+	while (cap < b->len + n)
+		cap *= 2;
+	b->p = xrealloc(b->p, cap);
+	b->cap = cap;
+}
+
+static void put_u8(struct buf *b, uint8_t v)
+{
+	buf_reserve(b, 1);
+	b->p[b->len++] = v;
+}
+
+static void put_u64(struct buf *b, uint64_t v)
+{
+	buf_reserve(b, 8);
+	put_le64(b->p + b->len, v);
+	b->len += 8;
+}
+
+static void put_key(struct buf *b, const uint8_t *k, size_t len)
+{
+	buf_reserve(b, VARINT64_MAX + len);
+	uint8_t *p = put_varint(b->p + b->len, len);
+	if (len)
+		memcpy(p, k, len);
+	b->len = (size_t)(p - b->p) + len;
+}
+
+/* Starts an edit; returns its offset for end_edit. */
+static size_t begin_edit(struct buf *b, uint8_t tag)
+{
+	size_t at = b->len;
+	buf_reserve(b, 8);
+	b->len += 8;
+	put_u8(b, tag);
+	return at;
+}
+
+static void end_edit(struct buf *b, size_t at, uint32_t *count)
+{
+	size_t len = b->len - at - 8;
+	put_le32(b->p + at, (uint32_t)len);
+	put_le32(b->p + at + 4, crc32c_mask(crc32c(b->p + at + 8, len)));
+	(*count)++;
+}
+
+int manifest_write(const char *dir, const struct manifest *m)
+{
+	struct buf b = { 0 };
+	uint32_t count = 0;
+	buf_reserve(&b, 16);
+	memcpy(b.p, MANIFEST_MAGIC, 8);
+	put_le32(b.p + 8, MANIFEST_VERSION);
+	b.len = 16;
+
+	size_t at = begin_edit(&b, TAG_LOG_NUMBER);
+	put_u64(&b, m->log_number);
+	end_edit(&b, at, &count);
+	at = begin_edit(&b, TAG_NEXT_FILE);
+	put_u64(&b, m->next_file_no);
+	end_edit(&b, at, &count);
+	at = begin_edit(&b, TAG_LAST_SEQ);
+	put_u64(&b, m->last_seq);
+	end_edit(&b, at, &count);
+	at = begin_edit(&b, TAG_COUNTERS);
+	put_u64(&b, m->flush_bytes);
+	put_u64(&b, m->compact_bytes);
+	put_u64(&b, m->compact_read_bytes);
+	put_u64(&b, m->user_bytes);
+	end_edit(&b, at, &count);
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct manifest_file *f = &m->files[i];
+		at = begin_edit(&b, TAG_ADD_FILE);
+		put_u8(&b, (uint8_t)f->level);
+		put_u64(&b, f->meta.file_no);
+		put_u64(&b, f->meta.file_size);
+		put_u64(&b, f->meta.entries);
+		put_u64(&b, f->meta.deletions);
+		put_u64(&b, f->meta.min_seq);
+		put_u64(&b, f->meta.max_seq);
+		put_u64(&b, f->meta.raw_key_bytes);
+		put_u64(&b, f->meta.raw_value_bytes);
+		put_key(&b, f->meta.smallest, f->meta.smallest_len);
+		put_key(&b, f->meta.largest, f->meta.largest_len);
+		end_edit(&b, at, &count);
+	}
+	for (int l = 0; l < NUM_LEVELS; l++) {
+		if (!m->compact_ptr[l])
+			continue;
+		at = begin_edit(&b, TAG_COMPACT_POINTER);
+		put_u8(&b, (uint8_t)l);
+		put_key(&b, m->compact_ptr[l], m->compact_ptr_len[l]);
+		end_edit(&b, at, &count);
+	}
+	put_le32(b.p + 12, count);
+	int r = io_write_file_atomic(dir, MANIFEST_FILE, b.p, b.len);
+	free(b.p);
+	if (r < 0)
+		return set_error(errno_to_golite(-r) == GOLITE_ENOSPC ? GOLITE_ENOSPC : GOLITE_EIO,
+				 "cannot write %s/%s: %s", dir, MANIFEST_FILE, strerror(-r));
+	return 0;
+}
+
+struct reader {
+	const uint8_t *p, *end;
+	bool bad;
+};
+
+static uint64_t get_u64(struct reader *r)
+{
+	if (r->end - r->p < 8) {
+		r->bad = true;
+		return 0;
+	}
+	uint64_t v = get_le64(r->p);
+	r->p += 8;
+	return v;
+}
+
+static uint8_t get_u8(struct reader *r)
+{
+	if (r->p >= r->end) {
+		r->bad = true;
+		return 0;
+	}
+	return *r->p++;
+}
+
+static uint8_t *get_key(struct reader *r, size_t *len)
+{
+	uint64_t n;
+	const uint8_t *p = get_varint(r->p, r->end, &n, VARINT64_MAX);
+	if (!p || n > (uint64_t)(r->end - p) || n > IKEY_MAX + TRAILER_SIZE) {
+		r->bad = true;
+		*len = 0;
+		return NULL;
+	}
+	r->p = p + n;
+	*len = (size_t)n;
+	return n ? xmemdup(p, (size_t)n) : NULL;
+}
+
+static int decode(const char *path, const uint8_t *d, size_t n, struct manifest *m)
+{
+	if (n < 16 || memcmp(d, MANIFEST_MAGIC, 8) != 0)
+		return set_error(GOLITE_ECORRUPT, "%s: not a manifest (offset 0)", path);
+	if (get_le32(d + 8) != MANIFEST_VERSION)
+		return set_error(GOLITE_EVERSION, "%s: manifest format %u, this build reads %u",
+				 path, get_le32(d + 8), MANIFEST_VERSION);
+	uint32_t count = get_le32(d + 12);
+	size_t off = 16, cap = 0;
+	for (uint32_t i = 0; i < count; i++) {
+		if (n - off < 9)
+			return set_error(GOLITE_ECORRUPT, "%s: edit %u truncated at offset %zu", path,
+					 i, off);
+		uint32_t len = get_le32(d + off);
+		if (len == 0 || len > n - off - 8)
+			return set_error(GOLITE_ECORRUPT, "%s: bad edit length at offset %zu", path,
+					 off);
+		const uint8_t *e = d + off + 8;
+		if (crc32c_unmask(get_le32(d + off + 4)) != crc32c(e, len))
+			return set_error(GOLITE_ECORRUPT, "%s: checksum mismatch in edit at offset %zu",
+					 path, off);
+		struct reader r = { e + 1, e + len, false };
+		switch (e[0]) {
+		case TAG_LOG_NUMBER:
+			m->log_number = get_u64(&r);
+			break;
+		case TAG_NEXT_FILE:
+			m->next_file_no = get_u64(&r);
+			break;
+		case TAG_LAST_SEQ:
+			m->last_seq = get_u64(&r);
+			break;
+		case TAG_COUNTERS:
+			m->flush_bytes = get_u64(&r);
+			m->compact_bytes = get_u64(&r);
+			m->compact_read_bytes = get_u64(&r);
+			m->user_bytes = get_u64(&r);
+			break;
+		case TAG_ADD_FILE: {
+			if (m->nfiles == cap) {
+				cap = cap ? cap * 2 : 64;
+				m->files = xrealloc(m->files, cap * sizeof(*m->files));
+			}
+			struct manifest_file *f = &m->files[m->nfiles];
+			memset(f, 0, sizeof(*f));
+			f->level = get_u8(&r);
+			f->meta.file_no = get_u64(&r);
+			f->meta.file_size = get_u64(&r);
+			f->meta.entries = get_u64(&r);
+			f->meta.deletions = get_u64(&r);
+			f->meta.min_seq = get_u64(&r);
+			f->meta.max_seq = get_u64(&r);
+			f->meta.raw_key_bytes = get_u64(&r);
+			f->meta.raw_value_bytes = get_u64(&r);
+			f->meta.smallest = get_key(&r, &f->meta.smallest_len);
+			f->meta.largest = get_key(&r, &f->meta.largest_len);
+			m->nfiles++;
+			if (f->level >= NUM_LEVELS || f->meta.smallest_len < TRAILER_SIZE + 1 ||
+			    f->meta.largest_len < TRAILER_SIZE + 1)
+				r.bad = true;
+			break;
+		}
+		case TAG_COMPACT_POINTER: {
+			uint8_t l = get_u8(&r);
+			size_t klen;
+			uint8_t *k = get_key(&r, &klen);
+			if (l >= NUM_LEVELS) {
+				free(k);
+				r.bad = true;
+				break;
+			}
+			free(m->compact_ptr[l]);
+			m->compact_ptr[l] = k;
+			m->compact_ptr_len[l] = klen;
+			break;
+		}
+		default:
+			return set_error(GOLITE_ECORRUPT, "%s: unknown edit tag %u at offset %zu", path,
+					 e[0], off);
+		}
+		if (r.bad || r.p != r.end)
+			return set_error(GOLITE_ECORRUPT, "%s: malformed edit at offset %zu", path, off);
+		off += 8 + len;
+	}
+	if (off != n)
+		return set_error(GOLITE_ECORRUPT, "%s: %zu stray bytes after the last edit (offset %zu)",
+				 path, n - off, off);
+	return 0;
+}
+
+int manifest_read_file(const char *path, struct manifest *m)
+{
+	memset(m, 0, sizeof(*m));
+	uint8_t *d;
+	size_t n;
+	int r = io_read_file(path, MANIFEST_MAX, &d, &n);
+	if (r == -ENOENT)
+		return GOLITE_ENOTFOUND;
+	if (r < 0)
+		return set_error(GOLITE_EIO, "cannot read %s: %s", path, strerror(-r));
+	r = decode(path, d, n, m);
+	free(d);
+	if (r)
+		manifest_free(m);
+	return r;
+}
+
+int manifest_read(const char *dir, struct manifest *m)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", dir, MANIFEST_FILE);
+	return manifest_read_file(path, m);
+}
+
+void manifest_free(struct manifest *m)
+{
+	for (size_t i = 0; i < m->nfiles; i++)
+		sst_meta_free(&m->files[i].meta);
+	free(m->files);
+	for (int l = 0; l < NUM_LEVELS; l++)
+		free(m->compact_ptr[l]);
+	memset(m, 0, sizeof(*m));
+}
+
+static void print_key(FILE *out, const uint8_t *k, size_t len)
+{
+	if (len < TRAILER_SIZE + IKEY_PREFIX) {
+		fprintf(out, "(short key)");
+		return;
+	}
+	size_t ik = len - TRAILER_SIZE;
+	fprintf(out, "t%u:", ikey_table(k));
+	for (size_t i = IKEY_PREFIX; i < ik; i++) {
+		if (k[i] >= 0x20 && k[i] < 0x7f && k[i] != '\\')
+			fputc(k[i], out);
+		else
+			fprintf(out, "\\x%02x", k[i]);
+	}
+	uint64_t t = get_le64(k + ik);
+	fprintf(out, "@%llu", (unsigned long long)trailer_seq(t));
+}
+
+void manifest_print(const struct manifest *m, FILE *out)
+{
+	fprintf(out, "log_number %llu\nnext_file %llu\nlast_seq %llu\n",
+		(unsigned long long)m->log_number, (unsigned long long)m->next_file_no,
+		(unsigned long long)m->last_seq);
+	fprintf(out, "flush_bytes %llu\ncompact_bytes %llu\ncompact_read_bytes %llu\nuser_bytes %llu\n",
+		(unsigned long long)m->flush_bytes, (unsigned long long)m->compact_bytes,
+		(unsigned long long)m->compact_read_bytes, (unsigned long long)m->user_bytes);
+	for (size_t i = 0; i < m->nfiles; i++) {
+		const struct manifest_file *f = &m->files[i];
+		fprintf(out, "file L%u %08llu.sst %llu bytes %llu entries %llu deletions seq %llu..%llu [",
+			f->level, (unsigned long long)f->meta.file_no,
+			(unsigned long long)f->meta.file_size, (unsigned long long)f->meta.entries,
+			(unsigned long long)f->meta.deletions, (unsigned long long)f->meta.min_seq,
+			(unsigned long long)f->meta.max_seq);
+		print_key(out, f->meta.smallest, f->meta.smallest_len);
+		fprintf(out, " .. ");
+		print_key(out, f->meta.largest, f->meta.largest_len);
+		fprintf(out, "]\n");
+	}
+}
