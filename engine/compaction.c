@@ -958,7 +958,13 @@ int golite_compact_range(golite *db, const char *table, const void *lower, size_
 			deepest = l;
 		free(v);
 	}
+	uint64_t total = 0, done = 0;
+	for (int l = 0; l <= deepest; l++)
+		total += db->current->bytes[l];
 	for (int l = 0; l <= deepest && !r; l++) {
+		if (db->o.progress)
+			db->o.progress(db->o.progress_ctx, "compact", done, total);
+		done += db->current->bytes[l];
 		struct compaction *c = xcalloc(1, sizeof(*c));
 		c->manual = true;
 		c->level = l;
@@ -987,6 +993,8 @@ int golite_compact_range(golite *db, const char *table, const void *lower, size_
 		if (l == 0 && deepest == 0)
 			break;
 	}
+	if (db->o.progress && !r)
+		db->o.progress(db->o.progress_ctx, "compact", total, total);
 	db->manual_running--;
 	cond_broadcast(&db->bg_cv);
 	cond_broadcast(&db->done_cv);

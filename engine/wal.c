@@ -52,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "crc32c.h"
@@ -806,10 +807,15 @@ out:
 	return r;
 }
 
+__thread void (*wal_replay_progress)(void *ctx, const char *stage, uint64_t done,
+				     uint64_t total);
+__thread void *wal_replay_progress_ctx;
+
 int wal_replay(const char *dir, uint64_t min_segno, bool read_only, wal_apply_fn apply,
 	       void *ctx, struct wal_replay_info *info)
 {
 	memset(info, 0, sizeof(*info));
+	uint64_t total = 0, done = 0;
 	uint64_t *nums;
 	size_t count;
 	int r = io_list_numbered(dir, WAL_SUFFIX, &nums, &count);
@@ -820,12 +826,22 @@ int wal_replay(const char *dir, uint64_t min_segno, bool read_only, wal_apply_fn
 		first++;
 	if (count)
 		info->max_segno = nums[count - 1];
+	for (size_t i = first; i < count; i++) {
+		char p[PATH_MAX];
+		struct stat st;
+		snprintf(p, sizeof(p), "%s/%08llu%s", dir, (unsigned long long)nums[i], WAL_SUFFIX);
+		if (stat(p, &st) == 0)
+			total += (uint64_t)st.st_size;
+	}
 
 	for (size_t i = first; i < count; i++) {
 		struct seg_data s;
 		r = seg_load(dir, nums[i], &s);
 		if (r < 0)
 			goto out;
+		done += s.len;
+		if (wal_replay_progress)
+			wal_replay_progress(wal_replay_progress_ctx, "replay", done, total);
 		info->segments++;
 		uint64_t bad_off = 0;
 		int h = seg_check_header(&s);

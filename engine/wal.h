@@ -126,6 +126,11 @@ struct wal_replay_info {
 int wal_replay(const char *dir, uint64_t min_segno, bool read_only, wal_apply_fn apply,
 	       void *ctx, struct wal_replay_info *info);
 
+/* Reports replay progress: bytes of segments read so far, of total. */
+extern __thread void (*wal_replay_progress)(void *ctx, const char *stage, uint64_t done,
+					    uint64_t total);
+extern __thread void *wal_replay_progress_ctx;
+
 /* Checks every record of one segment file without applying anything.
  * Returns 0 if clean (a torn tail counts as damage here). */
 int wal_verify_file(const char *path, uint64_t *records);

@@ -202,6 +202,13 @@ typedef struct golite_options {
 	void *log_ctx;
 	/* Messages above this level are not produced. Default GOLITE_LOG_WARN. */
 	enum golite_log_level log_level;
+	/* Optional progress report for long work: replaying the log at open
+	 * and golite_compact_range(). Called from the working thread with a
+	 * stage name ("replay", "compact"), the units done and the total
+	 * (bytes; total may grow). Must not call back into the library.
+	 * Default NULL. */
+	void (*progress)(void *ctx, const char *stage, uint64_t done, uint64_t total);
+	void *progress_ctx;
 } golite_options;
 
 /* Fills *opts with the defaults documented above. */
