@@ -133,15 +133,19 @@ int block_decompress(const uint8_t *payload, size_t len, uint8_t type, struct ca
 
 /* ---- building ---- */
 
-void block_builder_init(struct block_builder *b, int restart_interval)
+void block_builder_init(struct block_builder *b, int restart_interval, bool hash_index)
 {
 	memset(b, 0, sizeof(*b));
 	b->interval = restart_interval > 0 ? restart_interval : 16;
+	b->hash_index = hash_index;
 	b->cap = 4096;
 	b->buf = xmalloc(b->cap);
 	b->rcap = 64;
 	b->restarts = xmalloc(b->rcap * sizeof(*b->restarts));
-	b->last = xmalloc(SKEY_MAX);
+	b->rkey = xmalloc(SKEY_MAX);
+	b->hcap = 64;
+	b->hashes = xmalloc(b->hcap * sizeof(*b->hashes));
+	b->offsets = xmalloc(b->hcap * sizeof(*b->offsets));
 	block_builder_reset(b);
 }
 
@@ -149,7 +153,9 @@ void block_builder_free(struct block_builder *b)
 {
 	free(b->buf);
 	free(b->restarts);
-	free(b->last);
+	free(b->rkey);
+	free(b->hashes);
+	free(b->offsets);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -159,7 +165,8 @@ void block_builder_reset(struct block_builder *b)
 	b->nrestarts = 0;
 	b->counter = 0;
 	b->entries = 0;
-	b->last_len = 0;
+	b->rkey_len = 0;
+	b->nhash = 0;
 }
 
 static void reserve(struct block_builder *b, size_t more)
@@ -173,26 +180,32 @@ static void reserve(struct block_builder *b, size_t more)
 	b->cap = cap;
 }
 
-static void push_restart(struct block_builder *b, uint32_t off)
-{
-	if (b->nrestarts == b->rcap) {
-		b->rcap *= 2;
-		b->restarts = xrealloc(b->restarts, b->rcap * sizeof(*b->restarts));
-	}
-	b->restarts[b->nrestarts++] = off;
-}
-
 void block_builder_add(struct block_builder *b, const uint8_t *key, size_t klen,
-		       const void *val, size_t vlen)
+		       const void *val, size_t vlen, bool new_ikey, uint64_t hash)
 {
 	size_t shared = 0;
 	if (b->counter >= b->interval || b->entries == 0) {
-		push_restart(b, (uint32_t)b->len);
+		if (b->nrestarts == b->rcap) {
+			b->rcap *= 2;
+			b->restarts = xrealloc(b->restarts, b->rcap * sizeof(*b->restarts));
+		}
+		b->restarts[b->nrestarts++] = (uint32_t)b->len;
 		b->counter = 0;
+		memcpy(b->rkey, key, klen);
+		b->rkey_len = klen;
 	} else {
-		size_t n = MIN(b->last_len, klen);
-		while (shared < n && b->last[shared] == key[shared])
+		size_t n = MIN(b->rkey_len, klen);
+		while (shared < n && b->rkey[shared] == key[shared])
 			shared++;
+	}
+	if (new_ikey || b->entries == 0) {
+		if (b->nhash == b->hcap) {
+			b->hcap *= 2;
+			b->hashes = xrealloc(b->hashes, b->hcap * sizeof(*b->hashes));
+			b->offsets = xrealloc(b->offsets, b->hcap * sizeof(*b->offsets));
+		}
+		b->hashes[b->nhash] = hash;
+		b->offsets[b->nhash++] = (uint32_t)b->len;
 	}
 	size_t non_shared = klen - shared;
 	reserve(b, 3 * VARINT32_MAX + non_shared + vlen);
@@ -206,79 +219,167 @@ void block_builder_add(struct block_builder *b, const uint8_t *key, size_t klen,
 		memcpy(p, val, vlen);
 	p += vlen;
 	b->len = (size_t)(p - b->buf);
-	memcpy(b->last + shared, key + shared, non_shared);
-	b->last_len = klen;
 	b->counter++;
 	b->entries++;
 }
 
 const uint8_t *block_builder_finish(struct block_builder *b, size_t *len)
 {
-	reserve(b, 4 * (b->nrestarts + 1));
+	uint32_t m = 0;
+	if (b->hash_index && b->len < BLOCK_SLOT_MAX_OFF)
+		m = (uint32_t)(b->nhash + b->nhash / 2 + 1);
+	reserve(b, 4 * (b->nrestarts + m) + 8);
 	for (size_t i = 0; i < b->nrestarts; i++) {
 		put_le32(b->buf + b->len, b->restarts[i]);
 		b->len += 4;
 	}
-	put_le32(b->buf + b->len, (uint32_t)b->nrestarts);
-	b->len += 4;
+	if (m) {
+		uint8_t *slots = b->buf + b->len;
+		memset(slots, 0xff, 4 * (size_t)m);
+		for (size_t i = 0; i < b->nhash; i++) {
+			uint32_t j = block_hash_home(b->hashes[i], m);
+			while (get_le32(slots + 4 * (size_t)j) != BLOCK_SLOT_EMPTY)
+				j = j + 1 == m ? 0 : j + 1;
+			put_le32(slots + 4 * (size_t)j, block_hash_fp(b->hashes[i]) << 24 | b->offsets[i]);
+		}
+		b->len += 4 * (size_t)m;
+	}
+	put_le32(b->buf + b->len, m);
+	put_le32(b->buf + b->len + 4, (uint32_t)b->nrestarts);
+	b->len += 8;
 	*len = b->len;
 	return b->buf;
 }
 
+/* ---- reading ---- */
+
 int block_view_init(struct block_view *v, const uint8_t *data, size_t len)
 {
-	if (len < 4 || len > SST_MAX_BLOCK_SIZE)
+	if (len < 8 || len > SST_MAX_BLOCK_SIZE)
 		return -1;
-	uint32_t n = get_le32(data + len - 4);
-	if (n < 1 || n > (len - 4) / 4)
+	uint64_t n = get_le32(data + len - 4), m = get_le32(data + len - 8);
+	if (n < 1 || 8 + 4 * (n + m) >= len)  /* also: at least one byte of entries */
 		return -1;
-	uint32_t roff = (uint32_t)(len - 4 - 4 * (size_t)n);
-	v->data = data;
-	v->restarts_off = roff;
-	v->nrestarts = n;
+	block_view_trusted(v, data, len);
 	if (block_restart(v, 0) != 0)
 		return -1;
 	uint32_t prev = 0;
 	for (uint32_t i = 1; i < n; i++) {
 		uint32_t r = block_restart(v, i);
-		if (r <= prev || r >= roff)
+		if (r <= prev || r >= v->restarts_off)
 			return -1;
 		prev = r;
 	}
-	if (roff == 0)
-		return -1;  /* no entries */
+	if (m) {
+		bool empty = false;
+		if (v->restarts_off > BLOCK_SLOT_MAX_OFF)
+			return -1;
+		for (uint32_t i = 0; i < m; i++) {
+			uint32_t s = get_le32(v->slots + 4 * (size_t)i);
+			if (s == BLOCK_SLOT_EMPTY)
+				empty = true;
+			else if ((s & BLOCK_SLOT_MAX_OFF) >= v->restarts_off)
+				return -1;
+		}
+		if (!empty)
+			return -1;  /* invariant 5: probing must end */
+	}
 	return 0;
 }
 
-/* ---- reading ---- */
-
-/*
- * Decodes the key of the restart entry at off, which is stored whole.
- * Returns its bytes in the block, or NULL if malformed.
- */
-static const uint8_t *restart_key(const struct block_view *v, uint32_t off, size_t *klen)
+/* The restart key of interval r (stored whole), or NULL if malformed. */
+static const uint8_t *restart_key(const struct block_view *v, uint32_t r, size_t *klen)
 {
 	const uint8_t *end = v->data + v->restarts_off;
 	uint32_t shared, non_shared, vlen;
-	const uint8_t *k = block_entry_header(v->data + off, end, &shared, &non_shared, &vlen);
+	const uint8_t *k = block_entry_header(v->data + block_restart(v, r), end, &shared,
+					      &non_shared, &vlen);
 	if (!k || shared != 0 || non_shared <= TRAILER_SIZE || non_shared > SKEY_MAX)
 		return NULL;
 	*klen = non_shared;
 	return k;
 }
 
-int block_seek(const struct block_view *v, const uint8_t *ikey, size_t iklen, uint64_t trailer,
-	       uint8_t *keybuf, struct block_entry *e, uint32_t *bad_off)
+int block_cursor_at(struct block_cursor *c, const struct block_view *v, uint8_t *keybuf,
+		    uint32_t r, uint32_t off)
 {
+	c->v = v;
+	c->keybuf = keybuf;
+	c->r = r;
+	c->off = off;
+	if (off >= v->restarts_off)
+		return -1;
+	const uint8_t *end = v->data + v->restarts_off;
+	uint32_t shared, non_shared, vlen;
+	const uint8_t *k = block_entry_header(v->data + off, end, &shared, &non_shared, &vlen);
+	uint64_t klen = (uint64_t)shared + non_shared;
+	if (!k || klen <= TRAILER_SIZE || klen > SKEY_MAX)
+		return -1;
+	if (off == block_restart(v, r)) {
+		if (shared)
+			return -1;
+		c->rkey = k;
+		c->rklen = non_shared;
+		c->key = k;
+	} else {
+		/* c->rkey is interval r's key if the cursor was there already. */
+		if (shared > c->rklen)
+			return -1;
+		if (shared) {
+			memcpy(keybuf, c->rkey, shared);
+			memcpy(keybuf + shared, k, non_shared);
+			c->key = keybuf;
+		} else {
+			c->key = k;
+		}
+	}
+	c->klen = (size_t)klen;
+	c->value = k + non_shared;
+	c->vlen = vlen;
+	c->next = (uint32_t)(c->value + vlen - v->data);
+	return 0;
+}
+
+int block_cursor_next(struct block_cursor *c)
+{
+	const struct block_view *v = c->v;
+	if (c->next >= v->restarts_off)
+		return 0;
+	uint32_t r = c->r;
+	if (r + 1 < v->nrestarts && c->next >= block_restart(v, r + 1)) {
+		if (c->next != block_restart(v, r + 1)) {
+			c->off = c->next;
+			return -1;  /* a restart inside an entry */
+		}
+		r++;
+	}
+	return block_cursor_at(c, v, c->keybuf, r, c->next) ? -1 : 1;
+}
+
+/* Sets c->rkey to interval r's restart key. */
+static int load_restart(struct block_cursor *c, const struct block_view *v, uint32_t r)
+{
+	c->rkey = restart_key(v, r, &c->rklen);
+	if (!c->rkey) {
+		c->off = block_restart(v, r);
+		return -1;
+	}
+	return 0;
+}
+
+int block_seek(struct block_cursor *c, const struct block_view *v, uint8_t *keybuf,
+	       const uint8_t *ikey, size_t iklen, uint64_t trailer)
+{
+	c->v = v;
+	c->keybuf = keybuf;
 	/* Binary search for the last restart whose key is < target. */
 	uint32_t lo = 0, hi = v->nrestarts - 1;
 	while (lo < hi) {
 		uint32_t mid = (lo + hi + 1) / 2;
-		uint32_t off = block_restart(v, mid);
 		size_t klen;
-		const uint8_t *k = restart_key(v, off, &klen);
+		const uint8_t *k = restart_key(v, mid, &klen);
 		if (!k) {
-			*bad_off = off;
+			c->off = block_restart(v, mid);
 			return -1;
 		}
 		if (skey_cmp_parts(k, klen, ikey, iklen, trailer) < 0)
@@ -286,44 +387,49 @@ int block_seek(const struct block_view *v, const uint8_t *ikey, size_t iklen, ui
 		else
 			hi = mid - 1;
 	}
-
-	/* Scan forward from that restart to the first key >= target. */
-	const uint8_t *end = v->data + v->restarts_off;
-	const uint8_t *p = v->data + block_restart(v, lo);
-	size_t klen = 0;
-	bool first = true;
-	while (p < end) {
-		uint32_t off = (uint32_t)(p - v->data);
-		uint32_t shared, non_shared, vlen;
-		const uint8_t *k = block_entry_header(p, end, &shared, &non_shared, &vlen);
-		if (!k || shared > klen || (first && shared) ||
-		    (uint64_t)shared + non_shared <= TRAILER_SIZE ||
-		    (uint64_t)shared + non_shared > SKEY_MAX) {
-			*bad_off = off;
-			return -1;
-		}
-		const uint8_t *key;
-		if (shared == 0) {
-			key = k;  /* whole in the block: no copy */
-		} else {
-			memcpy(keybuf + shared, k, non_shared);
-			key = keybuf;
-		}
-		klen = (size_t)shared + non_shared;
-		const uint8_t *val = k + non_shared;
-		if (skey_cmp_parts(key, klen, ikey, iklen, trailer) >= 0) {
-			e->key = key;
-			e->klen = klen;
-			e->value = val;
-			e->vlen = vlen;
-			e->offset = off;
+	/* Scan forward from there to the first key >= target. */
+	if (block_cursor_at(c, v, keybuf, lo, block_restart(v, lo)))
+		return -1;
+	for (;;) {
+		if (skey_cmp_parts(c->key, c->klen, ikey, iklen, trailer) >= 0)
 			return 1;
-		}
-		/* Keep the full key for the next entry's shared prefix. */
-		if (shared == 0)
-			memcpy(keybuf, k, non_shared);
-		p = val + vlen;
-		first = false;
+		int n = block_cursor_next(c);
+		if (n <= 0)
+			return n;
 	}
-	return 0;
+}
+
+int block_hash_find(struct block_cursor *c, const struct block_view *v, uint8_t *keybuf,
+		    const uint8_t *ikey, size_t iklen, uint64_t hash)
+{
+	uint32_t m = v->nslots;
+	if (!m)
+		return -2;
+	uint32_t fp = block_hash_fp(hash);
+	uint32_t j = block_hash_home(hash, m);
+	for (uint32_t probes = 0; probes < m; probes++, j = j + 1 == m ? 0 : j + 1) {
+		uint32_t s = get_le32(v->slots + 4 * (size_t)j);
+		if (s == BLOCK_SLOT_EMPTY)
+			return 0;
+		if (s >> 24 != fp)
+			continue;
+		uint32_t off = s & BLOCK_SLOT_MAX_OFF;
+		__builtin_prefetch(v->data + off);  /* in parallel with the restart key */
+		/* The entry's interval: the last restart <= off. */
+		uint32_t lo = 0, hi = v->nrestarts - 1;
+		while (lo < hi) {
+			uint32_t mid = (lo + hi + 1) / 2;
+			if (block_restart(v, mid) <= off)
+				lo = mid;
+			else
+				hi = mid - 1;
+		}
+		if (off != block_restart(v, lo) && load_restart(c, v, lo))
+			return -1;
+		if (block_cursor_at(c, v, keybuf, lo, off))
+			return -1;
+		if (ikey_cmp(c->key, c->klen - TRAILER_SIZE, ikey, iklen) == 0)
+			return 1;
+	}
+	return 0;  /* no empty slot: rejected by block_view_init, unreachable */
 }

@@ -79,7 +79,7 @@
  *      and the index separators bracket each block as described.
  *   3. A block is used only after its checksum and restart array have been
  *      checked: at open for filter, properties and index; on first use for
- *      data blocks (the per-block `verified` flag of a mapped table, or
+ *      data blocks (the per-block `shape` of a mapped table, or
  *      before insertion into the cache / the iterator's copy).
  *   4. Every length read from the file is checked against the buffer it
  *      describes before use.
@@ -136,6 +136,7 @@ void sst_options_init(struct sst_options *o)
 	o->restart_interval = 16;
 	o->bloom_bits_per_key = 10;
 	o->compression = GOLITE_COMPRESS_NONE;
+	o->disable_hash_index = false;
 }
 
 void sst_meta_free(struct sst_meta *m)
@@ -246,7 +247,7 @@ int sst_builder_new(const char *path, uint64_t file_no, const struct sst_options
 	b->fd = fd;
 	b->file_no = file_no;
 	b->o = opt;
-	block_builder_init(&b->blk, opt.restart_interval);
+	block_builder_init(&b->blk, opt.restart_interval, !opt.disable_hash_index);
 	b->last = xmalloc(SKEY_MAX);
 	b->out_cap = 64 * 1024;
 	b->out = xmalloc(b->out_cap);
@@ -391,15 +392,21 @@ int sst_builder_add(struct sst_builder *b, const void *skey, size_t sklen, const
 		index_add(b, sep, n, b->pending_off, b->pending_size);
 		b->pending = false;
 	}
-	if (new_ikey && b->o.bloom_bits_per_key) {
-		if (b->nhashes == b->hcap) {
-			b->hcap = b->hcap ? 2 * b->hcap : 1024;
-			b->hashes = xrealloc(b->hashes, b->hcap * sizeof(*b->hashes));
+	uint64_t hash = 0;
+	if (new_ikey) {
+		hash = hash64(k, iklen);
+		if (b->o.bloom_bits_per_key) {
+			if (b->nhashes == b->hcap) {
+				b->hcap = b->hcap ? 2 * b->hcap : 1024;
+				b->hashes = xrealloc(b->hashes, b->hcap * sizeof(*b->hashes));
+			}
+			b->hashes[b->nhashes++] = hash;
 		}
-		b->hashes[b->nhashes++] = hash64(k, iklen);
+	} else if (block_builder_empty(&b->blk)) {
+		hash = hash64(k, iklen);  /* a key continued from the previous block */
 	}
 
-	block_builder_add(&b->blk, k, sklen, val, vlen);
+	block_builder_add(&b->blk, k, sklen, val, vlen, new_ikey || block_builder_empty(&b->blk), hash);
 	memcpy(b->last, k, sklen);
 	b->last_len = sklen;
 
@@ -584,7 +591,10 @@ struct sst_reader {
 	uint8_t *ix_buf;               /* index payload */
 	const uint8_t *common;         /* ikey prefix shared by every separator */
 	size_t common_len;
-	_Atomic uint8_t *verified;     /* per data block, mapped tables */
+	/* Per data block: its shape (block.h) once its checksum and layout
+	 * were checked (invariant 3), else 0. For a mapped table this is the
+	 * "verified" flag. */
+	_Atomic uint64_t *shape;
 
 	bool has_filter;
 	struct bloom bloom;
@@ -821,7 +831,7 @@ static void reader_destroy(struct sst_reader *r)
 	free(r->ix);
 	free(r->ix_pfx);
 	free(r->ix_buf);
-	free((void *)r->verified);
+	free((void *)r->shape);
 	free(r->filter_buf);
 	free(r->props_buf);
 	free(r->path);
@@ -873,12 +883,12 @@ int sst_open_flags(const char *path, uint64_t file_no, struct block_cache *cache
 		r->has_filter = true;
 	}
 
+	r->shape = xcalloc(r->nblocks ? r->nblocks : 1, sizeof(*r->shape));
 	if (!(flags & SST_OPEN_PREAD) && r->props.compression == GOLITE_COMPRESS_NONE &&
 	    r->nblocks > 0) {
 		void *m = mmap(NULL, (size_t)r->file_size, PROT_READ, MAP_SHARED, fd, 0);
 		if (m != MAP_FAILED) {
 			r->map = m;
-			r->verified = xcalloc(r->nblocks, 1);
 		}
 	}
 	*out = r;
@@ -954,8 +964,8 @@ static int verify_mapped(struct sst_reader *r, uint32_t bi)
 		return corrupt(r->path, x->off, "compressed block in an uncompressed table");
 	struct block_view v;
 	if (block_view_init(&v, p, x->size))
-		return corrupt(r->path, x->off, "data block: bad restart array");
-	atomic_store_explicit(&r->verified[bi], 1, memory_order_release);
+		return corrupt(r->path, x->off, "data block: bad restart array or hash index");
+	atomic_store_explicit(&r->shape[bi], block_view_shape(&v), memory_order_release);
 	return 0;
 }
 
@@ -996,9 +1006,10 @@ static int read_block(struct sst_reader *r, uint32_t bi, struct cache_entry **ou
 	}
 	struct block_view v;
 	if (block_view_init(&v, block_cache_entry_data(e), block_cache_entry_len(e))) {
-		err = corrupt(r->path, x->off, "data block: bad restart array");
+		err = corrupt(r->path, x->off, "data block: bad restart array or hash index");
 		goto out_discard;
 	}
+	atomic_store_explicit(&r->shape[bi], block_view_shape(&v), memory_order_relaxed);
 	*out = e;
 	return 0;
 
@@ -1012,12 +1023,14 @@ static inline int block_for_get(struct sst_reader *r, uint32_t bi, struct block_
 {
 	const struct ix_entry *x = &r->ix[bi];
 	if (likely(r->map != NULL)) {
-		if (unlikely(!atomic_load_explicit(&r->verified[bi], memory_order_acquire))) {
+		uint64_t shape = atomic_load_explicit(&r->shape[bi], memory_order_acquire);
+		if (unlikely(!shape)) {
 			int e = verify_mapped(r, bi);
 			if (e)
 				return e;
+			shape = atomic_load_explicit(&r->shape[bi], memory_order_relaxed);
 		}
-		block_view_trusted(v, r->map + x->off, x->size);
+		block_view_shaped(v, r->map + x->off, x->size, shape);
 		return 0;
 	}
 	size_t len;
@@ -1029,7 +1042,11 @@ static inline int block_for_get(struct sst_reader *r, uint32_t bi, struct block_
 			return err;
 		d = block_cache_insert(r->cache, r->cache_id, x->off, e, &len);
 	}
-	block_view_trusted(v, d, len);
+	uint64_t shape = atomic_load_explicit(&r->shape[bi], memory_order_relaxed);
+	if (likely(shape))
+		block_view_shaped(v, d, len, shape);
+	else
+		block_view_trusted(v, d, len);
 	return 0;
 }
 
@@ -1053,29 +1070,47 @@ int sst_get(struct sst_reader *r, const void *ikey, size_t iklen, uint64_t hash,
 	int e = block_for_get(r, bi, &v);
 	if (e)
 		return e;
+	/* The restart array is needed right after the slot: fetch both. */
+	__builtin_prefetch(v.data + v.restarts_off);
 	uint8_t keybuf[SKEY_MAX];
-	struct block_entry ent;
-	uint32_t bad;
-	int f = block_seek(&v, ikey, iklen, trailer, keybuf, &ent, &bad);
-	if (unlikely(f < 0))
-		return corrupt(r->path, r->ix[bi].off,
-			       "malformed entry at byte %u of the data block", bad);
-	/* Not in this block: the next block's keys are past the separator, so
-	 * past ikey as well (see the index drawing). */
-	if (f == 0 || ikey_cmp(ent.key, ent.klen - TRAILER_SIZE, ikey, iklen) != 0)
-		return 0;
-	uint64_t t = get_le64(ent.key + ent.klen - TRAILER_SIZE);
+	struct block_cursor c;
+	int f = block_hash_find(&c, &v, keybuf, ikey, iklen, hash);
+	if (likely(f == 1)) {
+		/* On ikey's newest version in the block: step to the first one
+		 * visible at snap. */
+		while (get_le64(c.key + c.klen - TRAILER_SIZE) > trailer) {
+			f = block_cursor_next(&c);
+			if (f <= 0)
+				break;
+			if (ikey_cmp(c.key, c.klen - TRAILER_SIZE, ikey, iklen) != 0)
+				return 0;
+		}
+	} else if (f == -2) {
+		f = block_seek(&c, &v, keybuf, ikey, iklen, trailer);
+		if (f == 1 && ikey_cmp(c.key, c.klen - TRAILER_SIZE, ikey, iklen) != 0)
+			return 0;
+	}
+	/* f == 0: not in this block, so not in the table: the next block's
+	 * keys are past the separator, hence past ikey (see the index
+	 * drawing). */
+	if (f <= 0) {
+		if (likely(f == 0))
+			return 0;
+		return corrupt(r->path, r->ix[bi].off, "malformed entry at byte %u of the data block",
+			       c.off);
+	}
+	uint64_t t = get_le64(c.key + c.klen - TRAILER_SIZE);
 	res->kind = trailer_kind(t);
 	res->seq = trailer_seq(t);
 	if (unlikely(res->kind > KIND_MAX))
 		return corrupt(r->path, r->ix[bi].off, "unknown entry kind %u at byte %u of the data block",
-			       res->kind, ent.offset);
+			       res->kind, c.off);
 	if (res->kind == KIND_DELETE) {
 		res->value = NULL;
 		res->vlen = 0;
 	} else {
-		res->value = ent.value;
-		res->vlen = ent.vlen;
+		res->value = c.value;
+		res->vlen = c.vlen;
 	}
 	return 1;
 }
@@ -1089,17 +1124,15 @@ struct sst_iter {
 	int status;
 	bool valid;
 	bool fill_cache;
-	bool key_in_block;          /* key holds an entry of block bi */
-	bool have_prev;             /* prev holds the entry before key */
+	bool have_prev;             /* prev holds the entry before the current */
 	uint32_t bi;                /* current block, or nblocks */
 	struct block_view v;
+	struct block_cursor c;      /* the current entry */
+	uint8_t *keybuf;            /* SKEY_MAX, for the cursor */
+	uint8_t *prev;              /* SKEY_MAX */
+	size_t plen;
 	uint8_t *own;               /* the block's copy (pread path) */
 	size_t own_cap;
-	uint32_t cur, next;         /* offsets of the current entry and the next */
-	uint8_t *key, *prev;        /* SKEY_MAX bytes each */
-	size_t klen, plen;
-	const uint8_t *val;
-	size_t vlen;
 };
 
 struct sst_iter *sst_iter_new(struct sst_reader *r)
@@ -1108,7 +1141,7 @@ struct sst_iter *sst_iter_new(struct sst_reader *r)
 	sst_ref(r);
 	it->r = r;
 	it->fill_cache = true;
-	it->key = xmalloc(SKEY_MAX);
+	it->keybuf = xmalloc(SKEY_MAX);
 	it->prev = xmalloc(SKEY_MAX);
 	it->bi = r->nblocks;
 	return it;
@@ -1125,7 +1158,7 @@ void sst_iter_free(struct sst_iter *it)
 		return;
 	sst_unref(it->r);
 	free(it->own);
-	free(it->key);
+	free(it->keybuf);
 	free(it->prev);
 	free(it);
 }
@@ -1144,16 +1177,14 @@ static void own_copy(struct sst_iter *it, const uint8_t *d, size_t len)
 	block_view_trusted(&it->v, it->own, len);
 }
 
-/* Makes block bi current, before its first entry. */
+/* Makes block bi current (it->v). */
 static int iter_load(struct sst_iter *it, uint32_t bi)
 {
 	struct sst_reader *r = it->r;
 	const struct ix_entry *x = &r->ix[bi];
 	it->bi = bi;
-	it->next = 0;
-	it->key_in_block = false;
 	if (r->map) {
-		if (!atomic_load_explicit(&r->verified[bi], memory_order_acquire)) {
+		if (!atomic_load_explicit(&r->shape[bi], memory_order_acquire)) {
 			int e = verify_mapped(r, bi);
 			if (e) {
 				iter_fail(it, e);
@@ -1191,73 +1222,41 @@ static int iter_load(struct sst_iter *it, uint32_t bi)
 	return 0;
 }
 
-static int iter_corrupt(struct sst_iter *it, uint32_t at, const char *what)
+static void iter_corrupt(struct sst_iter *it, uint32_t at, const char *what)
 {
 	const struct ix_entry *x = &it->r->ix[it->bi];
-	int e = corrupt(it->r->path, x->off, "%s (entry at byte %u of the data block)", what, at);
-	iter_fail(it, e);
-	return e;
+	iter_fail(it, corrupt(it->r->path, x->off, "%s (entry at byte %u of the data block)", what,
+			      at));
 }
 
-/* Decodes the entry at it->next, moving to later blocks as needed. */
-static void iter_parse(struct sst_iter *it)
+/* Accepts the entry just decoded if it keeps the order (invariant 2). */
+static void iter_check(struct sst_iter *it, bool first_in_block)
 {
-	struct sst_reader *r = it->r;
-	for (;;) {
-		if (it->next >= it->v.restarts_off) {
-			/* End of block bi: its keys must not pass its separator. */
-			const struct ix_entry *x = &r->ix[it->bi];
-			if (it->key_in_block && skey_cmp(it->key, it->klen, x->key, x->klen) > 0) {
-				iter_corrupt(it, it->cur, "key beyond its block's index entry");
-				return;
-			}
-			if (it->bi + 1 >= r->nblocks) {
-				it->valid = false;
-				it->bi = r->nblocks;
-				return;
-			}
-			if (iter_load(it, it->bi + 1))
-				return;
-			continue;
-		}
-		const uint8_t *end = it->v.data + it->v.restarts_off;
-		const uint8_t *p = it->v.data + it->next;
-		uint32_t shared, non_shared, vlen;
-		const uint8_t *k = block_entry_header(p, end, &shared, &non_shared, &vlen);
-		bool first = it->next == 0;
-		uint64_t klen = (uint64_t)shared + non_shared;
-		if (!k || (first && shared) || (!first && shared > it->klen) ||
-		    klen <= TRAILER_SIZE || klen > SKEY_MAX) {
-			iter_corrupt(it, it->next, "malformed entry");
-			return;
-		}
-		uint8_t *t = it->prev;
-		it->prev = it->key;
-		it->key = t;
-		it->plen = it->klen;
-		memcpy(it->key, it->prev, shared);
-		memcpy(it->key + shared, k, non_shared);
-		it->klen = (size_t)klen;
-		if (it->have_prev && skey_cmp(it->prev, it->plen, it->key, it->klen) >= 0) {
-			iter_corrupt(it, it->next, "keys out of order");
-			return;
-		}
-		if (first && it->bi > 0) {
-			const struct ix_entry *x = &r->ix[it->bi - 1];
-			if (skey_cmp(it->key, it->klen, x->key, x->klen) <= 0) {
-				iter_corrupt(it, 0, "first key not past the previous block's index entry");
-				return;
-			}
-		}
-		it->val = k + non_shared;
-		it->vlen = vlen;
-		it->cur = it->next;
-		it->next = (uint32_t)(it->val + vlen - it->v.data);
-		it->have_prev = true;
-		it->key_in_block = true;
-		it->valid = true;
+	const struct block_cursor *c = &it->c;
+	if (it->have_prev && skey_cmp(it->prev, it->plen, c->key, c->klen) >= 0) {
+		iter_corrupt(it, c->off, "keys out of order");
 		return;
 	}
+	if (first_in_block && it->bi > 0) {
+		const struct ix_entry *x = &it->r->ix[it->bi - 1];
+		if (skey_cmp(c->key, c->klen, x->key, x->klen) <= 0) {
+			iter_corrupt(it, c->off, "first key not past the previous block's index entry");
+			return;
+		}
+	}
+	it->valid = true;
+}
+
+/* Positions at the first entry of block bi. */
+static void iter_enter(struct sst_iter *it, uint32_t bi)
+{
+	if (iter_load(it, bi))
+		return;
+	if (block_cursor_at(&it->c, &it->v, it->keybuf, 0, 0)) {
+		iter_corrupt(it, it->c.off, "malformed entry");
+		return;
+	}
+	iter_check(it, true);
 }
 
 void sst_iter_seek_first(struct sst_iter *it)
@@ -1266,9 +1265,7 @@ void sst_iter_seek_first(struct sst_iter *it)
 	it->have_prev = false;
 	if (it->status || it->r->nblocks == 0)
 		return;
-	if (iter_load(it, 0))
-		return;
-	iter_parse(it);
+	iter_enter(it, 0);
 }
 
 void sst_iter_seek(struct sst_iter *it, const void *skey, size_t sklen)
@@ -1292,30 +1289,16 @@ void sst_iter_seek(struct sst_iter *it, const void *skey, size_t sklen)
 	}
 	if (iter_load(it, bi))
 		return;
-	struct block_entry ent;
-	uint32_t bad;
-	int f = block_seek(&it->v, ikey, iklen, trailer, it->key, &ent, &bad);
+	int f = block_seek(&it->c, &it->v, it->keybuf, ikey, iklen, trailer);
 	if (f < 0) {
-		iter_corrupt(it, bad, "malformed entry");
-		return;
-	}
-	if (f == 0) {
+		iter_corrupt(it, it->c.off, "malformed entry");
+	} else if (f > 0) {
+		it->valid = true;
+	} else if (bi + 1 < r->nblocks) {
 		/* Every key of the block is smaller: the answer is the next
 		 * block's first entry. */
-		it->next = it->v.restarts_off;
-		iter_parse(it);
-		return;
+		iter_enter(it, bi + 1);
 	}
-	if (ent.key != it->key)
-		memcpy(it->key, ent.key, ent.klen);
-	it->klen = ent.klen;
-	it->val = ent.value;
-	it->vlen = ent.vlen;
-	it->cur = ent.offset;
-	it->next = (uint32_t)(ent.value + ent.vlen - it->v.data);
-	it->have_prev = true;
-	it->key_in_block = true;
-	it->valid = true;
 }
 
 bool sst_iter_valid(const struct sst_iter *it)
@@ -1327,19 +1310,42 @@ void sst_iter_next(struct sst_iter *it)
 {
 	if (!it->valid)
 		return;
-	iter_parse(it);
+	struct block_cursor *c = &it->c;
+	memcpy(it->prev, c->key, c->klen);
+	it->plen = c->klen;
+	it->have_prev = true;
+	it->valid = false;
+	int n = block_cursor_next(c);
+	if (n > 0) {
+		iter_check(it, false);
+		return;
+	}
+	if (n < 0) {
+		iter_corrupt(it, c->off, "malformed entry");
+		return;
+	}
+	/* End of block bi: its keys must not pass its separator. */
+	const struct ix_entry *x = &it->r->ix[it->bi];
+	if (skey_cmp(it->prev, it->plen, x->key, x->klen) > 0) {
+		iter_corrupt(it, c->off, "key beyond its block's index entry");
+		return;
+	}
+	if (it->bi + 1 < it->r->nblocks)
+		iter_enter(it, it->bi + 1);
+	else
+		it->bi = it->r->nblocks;
 }
 
 const void *sst_iter_key(const struct sst_iter *it, size_t *len)
 {
-	*len = it->klen;
-	return it->key;
+	*len = it->c.klen;
+	return it->c.key;
 }
 
 const void *sst_iter_value(const struct sst_iter *it, size_t *len)
 {
-	*len = it->vlen;
-	return it->val;
+	*len = it->c.vlen;
+	return it->c.value;
 }
 
 int sst_iter_status(const struct sst_iter *it)
@@ -1364,6 +1370,20 @@ static void close_private(struct sst_reader *r)
 		reader_destroy(r);
 }
 
+/* Checks that the hash index of the iterator's block finds the current
+ * entry (the first of its ikey in the block). */
+static int verify_hash_slot(struct sst_iter *it, const uint8_t *key, size_t iklen, uint8_t *buf)
+{
+	if (!it->v.nslots)
+		return 0;
+	struct block_cursor c;
+	int f = block_hash_find(&c, &it->v, buf, key, iklen, hash64(key, iklen));
+	if (f == 1 && c.off == it->c.off)
+		return 0;
+	return corrupt(it->r->path, it->r->ix[it->bi].off,
+		       "hash index misses the entry at byte %u of the data block", it->c.off);
+}
+
 int sst_verify(const char *path, uint64_t *entries)
 {
 	struct sst_reader *r;
@@ -1373,39 +1393,43 @@ int sst_verify(const char *path, uint64_t *entries)
 	const struct sst_props *p = &r->props;
 	struct sst_iter *it = sst_iter_new(r);
 	uint64_t n = 0, dels = 0, min_seq = UINT64_MAX, max_seq = 0, raw_keys = 0, raw_values = 0;
-	uint8_t *first = xmalloc(SKEY_MAX);
-	size_t first_len = 0;
+	uint32_t last_bi = UINT32_MAX;
+	uint8_t *buf = xmalloc(SKEY_MAX);
 	for (sst_iter_seek_first(it); sst_iter_valid(it); sst_iter_next(it)) {
-		uint64_t t = get_le64(it->key + it->klen - TRAILER_SIZE);
+		const uint8_t *key = it->c.key;
+		size_t klen = it->c.klen, iklen = klen - TRAILER_SIZE;
+		uint64_t t = get_le64(key + iklen);
 		unsigned kind = trailer_kind(t);
 		uint64_t at = r->ix[it->bi].off;
 		if (kind > KIND_MAX) {
 			e = corrupt(path, at, "unknown entry kind %u (entry at byte %u of the data block)",
-				    kind, it->cur);
+				    kind, it->c.off);
 			goto out;
 		}
-		if (kind == KIND_DELETE && it->vlen) {
+		if (kind == KIND_DELETE && it->c.vlen) {
 			e = corrupt(path, at, "tombstone with a value (entry at byte %u of the data block)",
-				    it->cur);
+				    it->c.off);
 			goto out;
 		}
-		if (!n) {
-			memcpy(first, it->key, it->klen);
-			first_len = it->klen;
+		if (!n && (klen != p->smallest_len || memcmp(key, p->smallest, klen))) {
+			e = corrupt(path, r->props_off, "properties: smallest key disagrees with the data");
+			goto out;
 		}
-		size_t iklen = it->klen - TRAILER_SIZE;
-		bool new_ikey = !it->have_prev || n == 0 ||
-				ikey_cmp(it->prev, it->plen - TRAILER_SIZE, it->key, iklen) != 0;
-		if (new_ikey && r->has_filter && !bloom_may_contain(&r->bloom, hash64(it->key, iklen))) {
+		bool new_ikey = !it->have_prev ||
+				ikey_cmp(it->prev, it->plen - TRAILER_SIZE, key, iklen) != 0;
+		if (new_ikey && r->has_filter && !bloom_may_contain(&r->bloom, hash64(key, iklen))) {
 			e = corrupt(path, r->filter_off, "filter lacks a key of the block at %" PRIu64, at);
 			goto out;
 		}
+		if ((new_ikey || it->bi != last_bi) && (e = verify_hash_slot(it, key, iklen, buf)))
+			goto out;
+		last_bi = it->bi;
 		n++;
 		dels += kind == KIND_DELETE;
 		min_seq = MIN(min_seq, trailer_seq(t));
 		max_seq = MAX(max_seq, trailer_seq(t));
-		raw_keys += it->klen;
-		raw_values += it->vlen;
+		raw_keys += klen;
+		raw_values += it->c.vlen;
 	}
 	if ((e = sst_iter_status(it)))
 		goto out;
@@ -1418,16 +1442,15 @@ int sst_verify(const char *path, uint64_t *entries)
 			    " recorded)", n, p->entries);
 		goto out;
 	}
-	/* At the end, it->key still holds the last entry. */
-	if (n && (first_len != p->smallest_len || memcmp(first, p->smallest, first_len) ||
-		  it->klen != p->largest_len || memcmp(it->key, p->largest, it->klen))) {
-		e = corrupt(path, r->props_off, "properties: smallest/largest keys disagree with the data");
+	/* At the end, it->prev holds the last entry. */
+	if (n && (it->plen != p->largest_len || memcmp(it->prev, p->largest, it->plen))) {
+		e = corrupt(path, r->props_off, "properties: largest key disagrees with the data");
 		goto out;
 	}
 	if (entries)
 		*entries = n;
 out:
-	free(first);
+	free(buf);
 	sst_iter_free(it);
 	close_private(r);
 	return e;
@@ -1516,10 +1539,10 @@ int sst_dump(const char *path, FILE *out, bool hex)
 	struct sst_iter *it = sst_iter_new(r);
 	for (sst_iter_seek_first(it); sst_iter_valid(it); sst_iter_next(it)) {
 		fputs("  ", out);
-		put_skey(out, it->key, it->klen, hex);
-		if (trailer_kind(get_le64(it->key + it->klen - TRAILER_SIZE)) != KIND_DELETE) {
+		put_skey(out, it->c.key, it->c.klen, hex);
+		if (trailer_kind(get_le64(it->c.key + it->c.klen - TRAILER_SIZE)) != KIND_DELETE) {
 			fputs(" = ", out);
-			put_escaped(out, it->val, it->vlen, hex);
+			put_escaped(out, it->c.value, it->c.vlen, hex);
 		}
 		fputc('\n', out);
 	}

@@ -42,6 +42,10 @@ struct sst_options {
 	int restart_interval;         /* keys between restart points, default 16 */
 	uint32_t bloom_bits_per_key;  /* 0 = no filter; default 10 */
 	enum golite_compression compression; /* NONE, LZ4, ZSTD (golite.h) */
+	/* Default false: each data block carries a hash index (about 6 bytes
+	 * per distinct key) so that a point lookup reads ~4 cache lines of
+	 * the block instead of binary-searching and scanning it. */
+	bool disable_hash_index;
 };
 
 /* Fills *o with the defaults above (no compression). */

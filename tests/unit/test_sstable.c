@@ -417,20 +417,22 @@ Test(sstable, compressed_tables_are_smaller_and_use_the_pread_path)
 	model_free(&m);
 }
 
-Test(sstable, small_blocks_and_restart_intervals)
+Test(sstable, small_blocks_restart_intervals_with_and_without_hash_index)
 {
 	struct model m = { 0 };
 	model_random(&m, 99, 600, 3, 40);
 	int intervals[] = { 1, 2, 16, 1000 };
 	size_t blocks[] = { 1, 64, 300, 100000 };
-	for (size_t i = 0; i < ARRAY_SIZE(intervals); i++) {
+	for (size_t i = 0; i < 2 * ARRAY_SIZE(intervals); i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "s%zu.sst", i);
 		struct sst_options o = opts(i % 2 ? GOLITE_COMPRESS_LZ4 : GOLITE_COMPRESS_NONE);
-		o.restart_interval = intervals[i];
-		o.block_size = blocks[i];
+		o.restart_interval = intervals[i % ARRAY_SIZE(intervals)];
+		o.block_size = blocks[i % ARRAY_SIZE(intervals)];
+		o.disable_hash_index = i >= ARRAY_SIZE(intervals);
 		build(path_of(name), &m, &o, NULL);
 		check_all(path_of(name), &m, NULL, 0, 1);
+		cr_assert_eq(sst_verify(path_of(name), NULL), 0, "%s", last_error());
 	}
 	model_free(&m);
 }
@@ -904,6 +906,92 @@ Test(sstable, damaged_data_block_names_file_and_offset)
 		rcu_read_unlock();
 		sst_unref(r);
 	}
+	free(d);
+	model_free(&m);
+}
+
+/*
+ * Rewrites block 0 of a raw table (which starts at offset 0 and whose
+ * size is found by scanning for a valid trailer) after edit(), with a
+ * fresh checksum: damage that only structural checks can catch.
+ */
+static size_t block0_size(const uint8_t *d, size_t len)
+{
+	for (size_t n = 8; n + SST_BLOCK_TRAILER <= len; n++) {
+		uint8_t type;
+		if (block_trailer_check(d, n, &type) == 0 && type == SST_BLOCK_RAW)
+			return n;
+	}
+	cr_assert_fail("no block 0");
+	return 0;
+}
+
+Test(sstable, keys_out_of_order_under_a_valid_checksum_are_reported)
+{
+	struct model m = { 0 };
+	model_random(&m, 41, 200, 1, 20);
+	build(path_of("k.sst"), &m, NULL, NULL);
+	size_t len;
+	uint8_t *d = slurp(path_of("k.sst"), &len);
+	size_t n = block0_size(d, len);
+	/* The second entry: make its first stored key byte 0, so it sorts
+	 * below the first entry. */
+	uint32_t sh, ns, vl;
+	const uint8_t *k = block_entry_header(d, d + n, &sh, &ns, &vl);
+	uint8_t *second = (uint8_t *)k + ns + vl;
+	k = block_entry_header(second, d + n, &sh, &ns, &vl);
+	cr_assert_not_null(k);
+	((uint8_t *)k)[0] = 0;
+	block_trailer_put(d + n, d, n, SST_BLOCK_RAW);
+	char *p = path_of("ooo.sst");
+	spit(p, d, len);
+	for (unsigned flags = 0; flags <= SST_OPEN_PREAD; flags += SST_OPEN_PREAD) {
+		struct sst_reader *r = open_table(p, NULL, flags);
+		struct sst_iter *it = sst_iter_new(r);
+		size_t i = 0;
+		for (sst_iter_seek_first(it); sst_iter_valid(it); sst_iter_next(it))
+			i++;
+		cr_assert_eq(i, 1, "only the first entry is returned");
+		cr_assert_eq(sst_iter_status(it), GOLITE_ECORRUPT);
+		cr_assert(strstr(last_error(), "keys out of order"), "%s", last_error());
+		cr_assert(strstr(last_error(), p));
+		sst_iter_free(it);
+		sst_unref(r);
+	}
+	cr_assert_eq(sst_verify(p, NULL), GOLITE_ECORRUPT);
+	free(d);
+	model_free(&m);
+}
+
+Test(sstable, verify_checks_the_hash_index)
+{
+	struct model m = { 0 };
+	model_random(&m, 42, 200, 1, 20);
+	build(path_of("h.sst"), &m, NULL, NULL);
+	size_t len;
+	uint8_t *d = slurp(path_of("h.sst"), &len);
+	size_t n = block0_size(d, len);
+	uint32_t nslots = get_le32(d + n - 8);
+	cr_assert_gt(nslots, 0);
+	/* Empty every slot: lookups through them would miss every key. */
+	memset(d + n - 8 - 4 * (size_t)nslots, 0xff, 4 * (size_t)nslots);
+	block_trailer_put(d + n, d, n, SST_BLOCK_RAW);
+	char *p = path_of("hx.sst");
+	spit(p, d, len);
+	cr_assert_eq(sst_verify(p, NULL), GOLITE_ECORRUPT);
+	cr_assert(strstr(last_error(), "hash index"), "%s", last_error());
+	/* A block with no empty slot could make probing loop: refused. */
+	memset(d + n - 8 - 4 * (size_t)nslots, 0, 4 * (size_t)nslots);
+	block_trailer_put(d + n, d, n, SST_BLOCK_RAW);
+	spit(p, d, len);
+	struct sst_reader *r = open_table(p, NULL, 0);
+	struct sst_get_result res;
+	size_t iklen = m.e[0].sklen - TRAILER_SIZE;
+	rcu_read_lock();
+	cr_assert_eq(sst_get(r, m.e[0].skey, iklen, hash64(m.e[0].skey, iklen), SEQ_MAX, &res),
+		     GOLITE_ECORRUPT);
+	rcu_read_unlock();
+	sst_unref(r);
 	free(d);
 	model_free(&m);
 }
