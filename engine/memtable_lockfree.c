@@ -149,6 +149,8 @@ static void find_splice(const void *key, size_t klen, struct lf_node *x, int lev
 {
 	for (;;) {
 		struct lf_node *next = load_next(x, level);
+		if (next)
+			__builtin_prefetch(&next->next[level]);
 		if (!next || node_cmp(next, key, klen) > 0) {
 			*prev = x;
 			*succ = next;
