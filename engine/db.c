@@ -262,7 +262,17 @@ static int add_entry(void *arg, uint64_t seq, unsigned kind, const uint8_t *ikey
  * Commits a finished payload: log, memtable, publish, and in sync mode the
  * wait for the disk. On error nothing was applied.
  */
-static int commit(struct golite *db, struct rep *rep, uint64_t *first_seq)
+/* A write of one key, inserted without parsing its encoded payload. */
+struct single {
+	const uint8_t *ikey;
+	size_t iklen;
+	unsigned kind;
+	const void *value;
+	size_t vlen;
+};
+
+static int commit(struct golite *db, struct rep *rep, const struct single *one,
+		  uint64_t *first_seq)
 {
 	size_t len = rep_finish(rep);
 	struct write_ctx c = { .db = db, .count = rep->count };
@@ -276,10 +286,15 @@ static int commit(struct golite *db, struct rep *rep, uint64_t *first_seq)
 			atomic_store(&db->failed, 1);
 		return r;
 	}
-	put_le64(rep->buf + len - 8, c.first_seq);
-	struct add_ctx a = { c.mem };
-	if (rep_iterate(rep->buf, len, add_entry, &a, NULL, NULL))
-		FATAL("a payload this process encoded does not parse");
+	if (one) {
+		c.mem->ops->add(c.mem, one->ikey, one->iklen, hash64(one->ikey, one->iklen),
+				c.first_seq, one->kind, one->value, one->vlen);
+	} else {
+		put_le64(rep->buf + len - 8, c.first_seq);
+		struct add_ctx a = { c.mem };
+		if (rep_iterate(rep->buf, len, add_entry, &a, NULL, NULL))
+			FATAL("a payload this process encoded does not parse");
+	}
 	atomic_store_explicit(&c.slot->seq, 0, memory_order_release);
 	bg_note_write(db, c.mem);
 	if (first_seq)
@@ -306,7 +321,8 @@ static int write_id(struct golite *db, uint32_t id, unsigned kind, const void *k
 	size_t iklen = ikey_make(ikey, id, key, klen);
 	rep_reset(&tl_rep);
 	rep_add(&tl_rep, kind, ikey, iklen, value, vlen);
-	int r = commit(db, &tl_rep, NULL);
+	struct single one = { ikey, iklen, kind, value, vlen };
+	int r = commit(db, &tl_rep, &one, NULL);
 	tl_rep_trim();
 	return r;
 }
@@ -413,7 +429,7 @@ int golite_write(golite *db, const golite_batch *b)
 	r = batch_ops(b, encode_op, &e);
 	rcu_read_unlock();
 	if (!r)
-		r = commit(db, rp, NULL);
+		r = commit(db, rp, NULL, NULL);
 	tl_rep_trim();
 	if (!r) {
 		db_count(db, C_BATCHES, 1);
@@ -644,7 +660,7 @@ static int catalog_commit(struct golite *db, struct rep *rep, struct catalog *ne
 			  uint32_t dropped_id)
 {
 	uint64_t seq;
-	int r = commit(db, rep, &seq);
+	int r = commit(db, rep, NULL, &seq);
 	if (r) {
 		catalog_free(next);
 		return r;
