@@ -563,7 +563,11 @@ struct ix_entry {
 	uint64_t off;         /* of the block's payload */
 	uint32_t size;        /* payload bytes, trailer excluded */
 	uint32_t klen;
-};
+	/* The block's shape (block.h) once its checksum and layout were
+	 * checked (invariant 3), else 0: for a mapped table, the "verified"
+	 * flag. Beside off and size, so a lookup reads one line for all. */
+	_Atomic uint64_t shape;
+} __attribute__((aligned(32)));
 
 struct sst_props {
 	uint64_t file_no, entries, deletions, min_seq, max_seq, raw_keys, raw_values;
@@ -591,10 +595,6 @@ struct sst_reader {
 	uint8_t *ix_buf;               /* index payload */
 	const uint8_t *common;         /* ikey prefix shared by every separator */
 	size_t common_len;
-	/* Per data block: its shape (block.h) once its checksum and layout
-	 * were checked (invariant 3), else 0. For a mapped table this is the
-	 * "verified" flag. */
-	_Atomic uint64_t *shape;
 
 	bool has_filter;
 	struct bloom bloom;
@@ -740,7 +740,9 @@ static int parse_index(struct sst_reader *r)
 		return corrupt(r->path, base + r->index_size - 4,
 			       "index: block count %u disagrees with the properties", count);
 	r->nblocks = count;
-	r->ix = xmalloc((count ? count : 1) * sizeof(*r->ix));
+	r->ix = aligned_alloc(32, (count ? count : 1) * sizeof(*r->ix));
+	if (!r->ix)
+		FATAL("out of memory loading the index of %s", r->path);
 	const uint8_t *p = buf;
 	uint64_t expect = 0;
 	for (uint32_t i = 0; i < count; i++) {
@@ -760,7 +762,11 @@ static int parse_index(struct sst_reader *r)
 				       i, off, size);
 		if (i && skey_cmp(r->ix[i - 1].key, r->ix[i - 1].klen, key, klen) >= 0)
 			return corrupt(r->path, at, "index: keys out of order at entry %u", i);
-		r->ix[i] = (struct ix_entry){ .key = key, .off = off, .size = size, .klen = klen };
+		r->ix[i].key = key;
+		r->ix[i].off = off;
+		r->ix[i].size = size;
+		r->ix[i].klen = klen;
+		atomic_init(&r->ix[i].shape, 0);
 		expect = off + size + SST_BLOCK_TRAILER;
 	}
 	if (p != end)
@@ -784,6 +790,31 @@ static int parse_index(struct sst_reader *r)
 	return 0;
 }
 
+/* First i with a[i] >= x (n if none); branch-free, so that the CPU
+ * overlaps the loads of successive steps instead of mispredicting. */
+static inline uint32_t lower_bound_u64(const uint64_t *a, uint32_t n, uint64_t x)
+{
+	const uint64_t *base = a;
+	while (n > 1) {
+		uint32_t half = n / 2;
+		base = base[half - 1] < x ? base + half : base;
+		n -= half;
+	}
+	return (uint32_t)(base - a) + (n == 1 && *base < x);
+}
+
+/* First i with a[i] > x (n if none). */
+static inline uint32_t upper_bound_u64(const uint64_t *a, uint32_t n, uint64_t x)
+{
+	const uint64_t *base = a;
+	while (n > 1) {
+		uint32_t half = n / 2;
+		base = base[half - 1] <= x ? base + half : base;
+		n -= half;
+	}
+	return (uint32_t)(base - a) + (n == 1 && *base <= x);
+}
+
 /*
  * Index of the first block whose separator is >= the skey (ikey, trailer),
  * or nblocks. All separators share common_len bytes, so comparing the next
@@ -805,16 +836,15 @@ static uint32_t index_search(const struct sst_reader *r, const uint8_t *ikey, si
 			return n;
 	}
 	uint64_t tp = pfx8(ikey, iklen, L);
-	uint32_t lo = 0, hi = n;
+	const uint64_t *pfx = r->ix_pfx;
+	uint32_t lo = lower_bound_u64(pfx, n, tp);
+	if (lo == n || pfx[lo] != tp)
+		return lo;
+	/* Separators whose prefix equals the target's: compare whole keys. */
+	uint32_t hi = lo + upper_bound_u64(pfx + lo, n - lo, tp);
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		uint64_t p = r->ix_pfx[mid];
-		int c;
-		if (p != tp)
-			c = p < tp ? -1 : 1;
-		else
-			c = skey_cmp_parts(r->ix[mid].key, r->ix[mid].klen, ikey, iklen, trailer);
-		if (c < 0)
+		if (skey_cmp_parts(r->ix[mid].key, r->ix[mid].klen, ikey, iklen, trailer) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -831,7 +861,6 @@ static void reader_destroy(struct sst_reader *r)
 	free(r->ix);
 	free(r->ix_pfx);
 	free(r->ix_buf);
-	free((void *)r->shape);
 	free(r->filter_buf);
 	free(r->props_buf);
 	free(r->path);
@@ -883,7 +912,6 @@ int sst_open_flags(const char *path, uint64_t file_no, struct block_cache *cache
 		r->has_filter = true;
 	}
 
-	r->shape = xcalloc(r->nblocks ? r->nblocks : 1, sizeof(*r->shape));
 	if (!(flags & SST_OPEN_PREAD) && r->props.compression == GOLITE_COMPRESS_NONE &&
 	    r->nblocks > 0) {
 		void *m = mmap(NULL, (size_t)r->file_size, PROT_READ, MAP_SHARED, fd, 0);
@@ -965,7 +993,7 @@ static int verify_mapped(struct sst_reader *r, uint32_t bi)
 	struct block_view v;
 	if (block_view_init(&v, p, x->size))
 		return corrupt(r->path, x->off, "data block: bad restart array or hash index");
-	atomic_store_explicit(&r->shape[bi], block_view_shape(&v), memory_order_release);
+	atomic_store_explicit(&r->ix[bi].shape, block_view_shape(&v), memory_order_release);
 	return 0;
 }
 
@@ -1009,7 +1037,7 @@ static int read_block(struct sst_reader *r, uint32_t bi, struct cache_entry **ou
 		err = corrupt(r->path, x->off, "data block: bad restart array or hash index");
 		goto out_discard;
 	}
-	atomic_store_explicit(&r->shape[bi], block_view_shape(&v), memory_order_relaxed);
+	atomic_store_explicit(&r->ix[bi].shape, block_view_shape(&v), memory_order_relaxed);
 	*out = e;
 	return 0;
 
@@ -1023,12 +1051,12 @@ static inline int block_for_get(struct sst_reader *r, uint32_t bi, struct block_
 {
 	const struct ix_entry *x = &r->ix[bi];
 	if (likely(r->map != NULL)) {
-		uint64_t shape = atomic_load_explicit(&r->shape[bi], memory_order_acquire);
+		uint64_t shape = atomic_load_explicit(&r->ix[bi].shape, memory_order_acquire);
 		if (unlikely(!shape)) {
 			int e = verify_mapped(r, bi);
 			if (e)
 				return e;
-			shape = atomic_load_explicit(&r->shape[bi], memory_order_relaxed);
+			shape = atomic_load_explicit(&r->ix[bi].shape, memory_order_relaxed);
 		}
 		block_view_shaped(v, r->map + x->off, x->size, shape);
 		return 0;
@@ -1042,7 +1070,7 @@ static inline int block_for_get(struct sst_reader *r, uint32_t bi, struct block_
 			return err;
 		d = block_cache_insert(r->cache, r->cache_id, x->off, e, &len);
 	}
-	uint64_t shape = atomic_load_explicit(&r->shape[bi], memory_order_relaxed);
+	uint64_t shape = atomic_load_explicit(&r->ix[bi].shape, memory_order_relaxed);
 	if (likely(shape))
 		block_view_shaped(v, d, len, shape);
 	else
@@ -1184,7 +1212,7 @@ static int iter_load(struct sst_iter *it, uint32_t bi)
 	const struct ix_entry *x = &r->ix[bi];
 	it->bi = bi;
 	if (r->map) {
-		if (!atomic_load_explicit(&r->shape[bi], memory_order_acquire)) {
+		if (!atomic_load_explicit(&r->ix[bi].shape, memory_order_acquire)) {
 			int e = verify_mapped(r, bi);
 			if (e) {
 				iter_fail(it, e);
