@@ -251,6 +251,59 @@ const uint8_t *block_builder_finish(struct block_builder *b, size_t *len)
 	return b->buf;
 }
 
+/* ---- index entries ---- */
+
+size_t block_index_put(uint8_t *p, const uint8_t *sep, size_t sep_len, uint64_t off,
+		       uint32_t size)
+{
+	uint8_t *q = put_varint(p, sep_len);
+	memcpy(q, sep, sep_len);
+	q = put_varint(q + sep_len, off);
+	q = put_varint(q, size);
+	return (size_t)(q - p);
+}
+
+const uint8_t *block_index_get(const uint8_t *p, const uint8_t *end, const uint8_t **key,
+			       uint32_t *klen, uint64_t *off, uint32_t *size)
+{
+	if (!(p = get_varint32(p, end, klen)) || *klen <= TRAILER_SIZE || *klen > SKEY_MAX ||
+	    *klen > (size_t)(end - p))
+		return NULL;
+	*key = p;
+	p += *klen;
+	if (!(p = get_varint(p, end, off, VARINT64_MAX)))
+		return NULL;
+	return get_varint32(p, end, size);
+}
+
+size_t block_separator(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+		       uint8_t *out)
+{
+	size_t ia = alen - TRAILER_SIZE, ib = blen - TRAILER_SIZE;
+	size_t n = MIN(ia, ib), i = 0;
+	while (i < n && a[i] == b[i])
+		i++;
+	if (i < n) {
+		/* a[i] < b[i]. Bump a at i if that stays below b, else bump the
+		 * first byte after i that is not 0xff: either way the result is
+		 * > a's ikey and < b's ikey. Only a shorter ikey is worth it. */
+		size_t j = i;
+		if ((unsigned)a[i] + 1 >= b[i]) {
+			j = i + 1;
+			while (j < ia && a[j] == 0xff)
+				j++;
+		}
+		if (j + 1 < ia) {
+			memcpy(out, a, j);
+			out[j] = (uint8_t)(a[j] + 1);
+			put_le64(out + j + 1, UINT64_MAX);
+			return j + 1 + TRAILER_SIZE;
+		}
+	}
+	memcpy(out, a, alen);
+	return alen;
+}
+
 /* ---- reading ---- */
 
 int block_view_init(struct block_view *v, const uint8_t *data, size_t len)

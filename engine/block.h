@@ -170,6 +170,29 @@ static inline size_t block_builder_estimate(const struct block_builder *b)
  * reset). */
 const uint8_t *block_builder_finish(struct block_builder *b, size_t *len);
 
+/* ---- index entries (the index block is drawn in sstable.c) ---- */
+
+#define BLOCK_INDEX_ENTRY_EXTRA (VARINT32_MAX + VARINT64_MAX + VARINT32_MAX)
+
+/* Encodes (sep, off, size) at p, which has room for sep_len +
+ * BLOCK_INDEX_ENTRY_EXTRA bytes. Returns the bytes written. */
+size_t block_index_put(uint8_t *p, const uint8_t *sep, size_t sep_len, uint64_t off,
+		       uint32_t size);
+
+/* Decodes an index entry at p (before end): returns the byte after it, or
+ * NULL if it is malformed or its key is not a possible skey. */
+const uint8_t *block_index_get(const uint8_t *p, const uint8_t *end, const uint8_t **key,
+			       uint32_t *klen, uint64_t *off, uint32_t *size);
+
+/*
+ * Writes into out (SKEY_MAX bytes) a short skey s with a <= s < b, where
+ * a < b are skeys, and returns its length: a shorter ikey strictly between
+ * the two ikeys, with the largest trailer, if one exists (LevelDB's
+ * FindShortestSeparator), else a itself.
+ */
+size_t block_separator(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+		       uint8_t *out);
+
 /* ---- reading ---- */
 
 /* A decoded block's layout: entries live in data[0, restarts_off). */

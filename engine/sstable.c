@@ -6,7 +6,9 @@
  *
  *     offset 0
  *     +------------------------------+
- *     | data block 0   + trailer     |  entries in skey order (block.h)
+ *     | data block 0   + trailer     |  entries in skey order, drawn in
+ *     |                              |  block.h: prefix-compressed keys,
+ *     |                              |  restart array, hash index
  *     | data block 1   + trailer     |
  *     | ...                          |
  *     +------------------------------+  data_end (= footer.filter_off)
@@ -72,6 +74,12 @@
  *     Sizes are payload sizes, trailers excluded. A reader checks the magic,
  *     then the version (so that a later format may change the rest), then
  *     the checksum.
+ *
+ * A point lookup (sst_get) reads: one line of the bloom filter, the
+ * in-memory index (a branch-free binary search over 8-byte key prefixes,
+ * then the block's offset and shape), one hash slot of the block, the
+ * entry and its restart key (fetched together), and the value: about
+ * three dependent cache misses into the file.
  *
  * Invariants (of a table, and of an open reader):
  *   1. The regions above tile the file exactly (checked at open).
@@ -302,14 +310,8 @@ static int emit_block(struct sst_builder *b, const uint8_t *payload, size_t len,
 static void index_add(struct sst_builder *b, const uint8_t *sep, size_t sep_len, uint64_t off,
 		      uint32_t size)
 {
-	grow(&b->index, &b->index_cap, b->index_len + sep_len + 2 * VARINT64_MAX + VARINT32_MAX);
-	uint8_t *p = b->index + b->index_len;
-	p = put_varint(p, sep_len);
-	memcpy(p, sep, sep_len);
-	p += sep_len;
-	p = put_varint(p, off);
-	p = put_varint(p, size);
-	b->index_len = (size_t)(p - b->index);
+	grow(&b->index, &b->index_cap, b->index_len + sep_len + BLOCK_INDEX_ENTRY_EXTRA);
+	b->index_len += block_index_put(b->index + b->index_len, sep, sep_len, off, size);
 	b->nblocks++;
 }
 
@@ -328,38 +330,6 @@ static int finish_data_block(struct sst_builder *b)
 	b->pending_size = (uint32_t)len;
 	block_builder_reset(&b->blk);
 	return 0;
-}
-
-/*
- * Writes into out (SKEY_MAX bytes) a short skey s with a <= s < b, where
- * a < b are skeys, and returns its length: the shortest ikey strictly
- * between the two ikeys, with the largest trailer, if one exists, else a.
- */
-static size_t separator(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, uint8_t *out)
-{
-	size_t ia = alen - TRAILER_SIZE, ib = blen - TRAILER_SIZE;
-	size_t n = MIN(ia, ib), i = 0;
-	while (i < n && a[i] == b[i])
-		i++;
-	if (i < n) {
-		/* a[i] < b[i]. Bump a at i if that stays below b, else bump the
-		 * first byte after i that is not 0xff: either way the result is
-		 * > a's ikey and < b's ikey. */
-		size_t j = i;
-		if ((unsigned)a[i] + 1 >= b[i]) {
-			j = i + 1;
-			while (j < ia && a[j] == 0xff)
-				j++;
-		}
-		if (j < ia && j + 1 < ia) {
-			memcpy(out, a, j);
-			out[j] = (uint8_t)(a[j] + 1);
-			put_le64(out + j + 1, UINT64_MAX);
-			return j + 1 + TRAILER_SIZE;
-		}
-	}
-	memcpy(out, a, alen);
-	return alen;
 }
 
 int sst_builder_add(struct sst_builder *b, const void *skey, size_t sklen, const void *val,
@@ -388,7 +358,7 @@ int sst_builder_add(struct sst_builder *b, const void *skey, size_t sklen, const
 
 	if (b->pending) {
 		uint8_t sep[SKEY_MAX];
-		size_t n = separator(b->last, b->last_len, k, sklen, sep);
+		size_t n = block_separator(b->last, b->last_len, k, sklen, sep);
 		index_add(b, sep, n, b->pending_off, b->pending_size);
 		b->pending = false;
 	}
@@ -747,15 +717,11 @@ static int parse_index(struct sst_reader *r)
 	uint64_t expect = 0;
 	for (uint32_t i = 0; i < count; i++) {
 		uint64_t at = base + (uint64_t)(p - buf);
+		const uint8_t *key;
 		uint32_t klen, size;
 		uint64_t off;
-		if (!(p = get_varint32(p, end, &klen)) || klen <= TRAILER_SIZE || klen > SKEY_MAX ||
-		    klen > (size_t)(end - p))
-			return corrupt(r->path, at, "index: bad key length in entry %u", i);
-		const uint8_t *key = p;
-		p += klen;
-		if (!(p = get_varint(p, end, &off, VARINT64_MAX)) || !(p = get_varint32(p, end, &size)))
-			return corrupt(r->path, at, "index: bad block handle in entry %u", i);
+		if (!(p = block_index_get(p, end, &key, &klen, &off, &size)))
+			return corrupt(r->path, at, "index: malformed entry %u", i);
 		if (off != expect || size == 0 || size > SST_MAX_BLOCK_SIZE ||
 		    size + SST_BLOCK_TRAILER > r->filter_off - off)
 			return corrupt(r->path, at, "index: block %u at %" PRIu64 " (%u bytes) is out of place",
