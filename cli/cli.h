@@ -1,0 +1,132 @@
+/*
+ * cli.h — the golite command: shared pieces of its subcommands.
+ *
+ * golite works on a data directory that no running process has open. Each
+ * subcommand is a function taking its own argv (argv[0] is the command
+ * name) and returning the process's exit status:
+ *
+ *     0  success, or the key/table was found
+ *     1  not found (get, rm, ls, drop), or problems found (check)
+ *     2  an error: bad usage, a store that cannot be opened (held by a
+ *        running process, damaged, missing), a failed write
+ *
+ * Messages go to stderr as "golite: CMD: ...". Values go to stdout raw.
+ */
+#ifndef GOLITE_CLI_H
+#define GOLITE_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "golite.h"
+
+#define EXIT_FOUND 0
+#define EXIT_NOTFOUND 1
+#define EXIT_ERROR 2
+
+/* Options given before the subcommand (golite -o NAME=VALUE ... CMD). */
+struct cli_globals {
+	golite_options opts;         /* for every open */
+	bool quiet;                  /* no progress display */
+};
+extern struct cli_globals cli;
+
+/* Name of the running subcommand, for messages. */
+extern const char *cli_cmd;
+
+/* "golite: CMD: message\n" on stderr (the progress line cleared first). */
+__attribute__((format(printf, 1, 2))) void cli_error(const char *fmt, ...);
+__attribute__((format(printf, 1, 2))) void cli_note(const char *fmt, ...);
+
+/* Applies one NAME=VALUE setting to cli.opts. Returns false (after a
+ * message) if the name or value is not understood. */
+bool cli_set_option(const char *setting);
+
+/* How a subcommand opens the store. */
+enum cli_open_mode {
+	CLI_READ,      /* read-only; the store must exist */
+	CLI_WRITE,     /* the store must exist */
+	CLI_CREATE,    /* created if missing */
+};
+
+/*
+ * Opens the store in dir with cli.opts, the progress display and the
+ * message sink. On failure prints why (naming the process that holds the
+ * directory, if one does) and returns NULL.
+ */
+golite *cli_open(const char *dir, enum cli_open_mode mode);
+
+/* Closes the store; prints and returns EXIT_ERROR if the close failed,
+ * else status. */
+int cli_close(golite *db, int status);
+
+/* Prints a failed call's message (golite_last_error, or the code's text). */
+void cli_fail(const char *what, int err);
+
+/* Writes n bytes to stdout; false (after a message) on a write error. */
+bool cli_write_out(const void *p, size_t n);
+
+/* ---- keys on the command line and in listings (keyfmt.c) ---- */
+
+/*
+ * Writes key to f in the listing form: bytes that are printable (ASCII
+ * 0x20..0x7e, and whole valid UTF-8 sequences of characters from U+00A0)
+ * as they are, a backslash as "\\", tab, newline and carriage return as
+ * "\t", "\n", "\r", and every other byte as "\xHH". The form is
+ * unambiguous and cli_unescape() turns it back into the key.
+ */
+void cli_put_escaped(FILE *f, const void *key, size_t len);
+
+/* Decodes the escapes above in s. Returns a malloc()ed buffer and its
+ * length in *len, or NULL (after a message) for a malformed escape. */
+uint8_t *cli_unescape(const char *s, size_t *len);
+
+/* Bytes as "1.2 MiB". buf needs 32 bytes. */
+const char *cli_size(uint64_t bytes, char *buf);
+
+/* ---- progress display (progress.c) ---- */
+
+/* golite_options.progress: a bar on a terminal, one line per stage
+ * otherwise. ctx is ignored. */
+void cli_progress(void *ctx, const char *stage, uint64_t done, uint64_t total);
+/* Ends the current stage's display. */
+void cli_progress_end(void);
+/* Clears the bar before other output to stderr. */
+void cli_progress_clear(void);
+
+/* ---- subcommands ---- */
+
+int cmd_get(int argc, char **argv);
+int cmd_put(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_tables(int argc, char **argv);
+int cmd_create(int argc, char **argv);
+int cmd_drop(int argc, char **argv);
+int cmd_load(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_compact(int argc, char **argv);
+int cmd_repair(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+
+/* Prints the help of a subcommand (or the overview for NULL) to f.
+ * Returns false if there is no such subcommand. */
+bool cli_help(FILE *f, const char *cmd);
+
+/*
+ * Parses a subcommand's options with getopt_long. Handles --help (prints
+ * the subcommand's help and returns -2 through *status) and unknown
+ * options. The caller loops: while ((c = cli_getopt(...)) != -1).
+ */
+struct option;
+int cli_getopt(int argc, char **argv, const char *shorts, const struct option *longs,
+	       int *status);
+
+/* Checks the number of operands left after options; prints the usage and
+ * returns false if it is outside [min, max] (max < 0: no limit). */
+bool cli_operands(int argc, int min, int max);
+
+#endif /* GOLITE_CLI_H */

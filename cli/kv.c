@@ -1,0 +1,537 @@
+/*
+ * kv.c — golite get, put, rm, ls, tables, create, drop: keys and tables
+ * of a store that is not mounted.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "format.h"
+#include "raw.h"
+#include "vfile.h"
+
+#define HELP_OPTION { "help", no_argument, NULL, 'h' }
+#define END_OPTIONS { NULL, 0, NULL, 0 }
+
+/* The key operand: as given, or decoded from the escaped form. */
+static uint8_t *key_arg(const char *s, bool escaped, size_t *len)
+{
+	if (escaped)
+		return cli_unescape(s, len);
+	*len = strlen(s);
+	uint8_t *k = malloc(*len + 1);
+	if (!k)
+		abort();
+	memcpy(k, s, *len + 1);
+	return k;
+}
+
+static bool key_size_ok(size_t len)
+{
+	if (len >= 1 && len <= GOLITE_MAX_KEY_SIZE)
+		return true;
+	cli_error("a key is 1 to %u bytes (this one is %zu)", GOLITE_MAX_KEY_SIZE, len);
+	return false;
+}
+
+/* ---- get ---- */
+
+int cmd_get(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "escaped", no_argument, NULL, 'e' }, HELP_OPTION, END_OPTIONS,
+	};
+	bool escaped = false;
+	int c, status = -1;
+	while ((c = cli_getopt(argc, argv, "eh", longs, &status)) != -1)
+		if (c == 'e')
+			escaped = true;
+	if (status >= 0)
+		return status;
+	if (!cli_operands(argc, 3, 3))
+		return EXIT_ERROR;
+	const char *dir = argv[optind], *table = argv[optind + 1];
+	size_t klen;
+	uint8_t *key = key_arg(argv[optind + 2], escaped, &klen);
+	if (!key)
+		return EXIT_ERROR;
+	if (!key_size_ok(klen)) {
+		free(key);
+		return EXIT_ERROR;
+	}
+	golite *db = cli_open(dir, CLI_READ);
+	if (!db) {
+		free(key);
+		return EXIT_ERROR;
+	}
+	void *val;
+	size_t vlen;
+	int r = golite_get(db, table, key, klen, &val, &vlen);
+	int st = EXIT_FOUND;
+	if (r == 0) {
+		if (!cli_write_out(val, vlen))
+			st = EXIT_ERROR;
+		golite_free(val);
+	} else if (r == GOLITE_ENOTFOUND || r == GOLITE_ENOTABLE) {
+		st = EXIT_NOTFOUND;
+		if (r == GOLITE_ENOTABLE)
+			cli_error("no table \"%s\"", table);
+	} else if (r == GOLITE_EISDIR) {
+		cli_error("the key is a directory created through the mount");
+		st = EXIT_ERROR;
+	} else {
+		cli_fail("get", r);
+		st = EXIT_ERROR;
+	}
+	free(key);
+	return cli_close(db, st);
+}
+
+/* ---- put ---- */
+
+/* Reads standard input whole; NULL (after a message) if it is too long or
+ * cannot be read. */
+static uint8_t *read_stdin(size_t *len)
+{
+	size_t cap = 1 << 16, n = 0;
+	uint8_t *buf = malloc(cap);
+	if (!buf)
+		abort();
+	for (;;) {
+		if (n == cap) {
+			if (cap > GOLITE_MAX_VALUE_SIZE) {
+				cli_error("the value on standard input is longer than %u bytes",
+					  GOLITE_MAX_VALUE_SIZE);
+				free(buf);
+				return NULL;
+			}
+			cap *= 2;
+			buf = realloc(buf, cap);
+			if (!buf)
+				abort();
+		}
+		ssize_t got = read(STDIN_FILENO, buf + n, cap - n);
+		if (got == 0)
+			break;
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			cli_error("cannot read standard input: %s", strerror(errno));
+			free(buf);
+			return NULL;
+		}
+		n += (size_t)got;
+	}
+	*len = n;
+	return buf;
+}
+
+int cmd_put(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "value", required_argument, NULL, 'v' },
+		{ "create", no_argument, NULL, 'c' },
+		{ "escaped", no_argument, NULL, 'e' },
+		HELP_OPTION, END_OPTIONS,
+	};
+	bool escaped = false, create = false;
+	const char *value = NULL;
+	int c, status = -1;
+	while ((c = cli_getopt(argc, argv, "v:ceh", longs, &status)) != -1) {
+		if (c == 'v')
+			value = optarg;
+		else if (c == 'c')
+			create = true;
+		else if (c == 'e')
+			escaped = true;
+	}
+	if (status >= 0)
+		return status;
+	if (!cli_operands(argc, 3, 3))
+		return EXIT_ERROR;
+	const char *dir = argv[optind], *table = argv[optind + 1];
+	size_t klen, vlen;
+	uint8_t *key = key_arg(argv[optind + 2], escaped, &klen), *val = NULL;
+	if (!key)
+		return EXIT_ERROR;
+	int st = EXIT_ERROR;
+	if (!key_size_ok(klen))
+		goto out_key;
+	if (value) {
+		vlen = strlen(value);
+		val = (uint8_t *)strdup(value);
+	} else {
+		val = read_stdin(&vlen);
+	}
+	if (!val)
+		goto out_key;
+	golite *db = cli_open(dir, create ? CLI_CREATE : CLI_WRITE);
+	if (!db)
+		goto out_val;
+	int r = golite_put(db, table, key, klen, val, vlen);
+	if (r == GOLITE_ENOTABLE && create) {
+		r = golite_table_create(db, table);
+		if (r == 0 || r == GOLITE_EEXIST)
+			r = golite_put(db, table, key, klen, val, vlen);
+	}
+	if (r == GOLITE_ENOTABLE)
+		cli_error("no table \"%s\" (create it with `golite create`, or use put -c)", table);
+	else if (r)
+		cli_fail("put", r);
+	st = cli_close(db, r ? EXIT_ERROR : 0);
+out_val:
+	free(val);
+out_key:
+	free(key);
+	return st;
+}
+
+/* ---- rm ---- */
+
+int cmd_rm(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "force", no_argument, NULL, 'f' },
+		{ "escaped", no_argument, NULL, 'e' },
+		HELP_OPTION, END_OPTIONS,
+	};
+	bool escaped = false, force = false;
+	int c, status = -1;
+	while ((c = cli_getopt(argc, argv, "feh", longs, &status)) != -1) {
+		if (c == 'f')
+			force = true;
+		else if (c == 'e')
+			escaped = true;
+	}
+	if (status >= 0)
+		return status;
+	if (!cli_operands(argc, 3, -1))
+		return EXIT_ERROR;
+	const char *dir = argv[optind], *table = argv[optind + 1];
+	golite *db = cli_open(dir, CLI_WRITE);
+	if (!db)
+		return EXIT_ERROR;
+	if (!golite_table_exists(db, table)) {
+		if (!force)
+			cli_error("no table \"%s\"", table);
+		return cli_close(db, force ? 0 : EXIT_NOTFOUND);
+	}
+	int st = 0;
+	for (int i = optind + 2; i < argc && st != EXIT_ERROR; i++) {
+		size_t klen;
+		uint8_t *key = key_arg(argv[i], escaped, &klen);
+		if (!key || !key_size_ok(klen)) {
+			free(key);
+			st = EXIT_ERROR;
+			break;
+		}
+		if (!golite_exists(db, table, key, klen)) {
+			if (!force) {
+				cli_error("no key \"%s\" in table \"%s\"", argv[i], table);
+				st = EXIT_NOTFOUND;
+			}
+		} else {
+			int r = golite_delete(db, table, key, klen);
+			if (r) {
+				cli_fail("rm", r);
+				st = EXIT_ERROR;
+			}
+		}
+		free(key);
+	}
+	return cli_close(db, st);
+}
+
+/* ---- ls and tables ---- */
+
+static int list_tables(golite *db)
+{
+	char **names;
+	size_t n;
+	int r = golite_table_list(db, &names, &n);
+	if (r) {
+		cli_fail("listing tables", r);
+		return EXIT_ERROR;
+	}
+	for (size_t i = 0; i < n; i++) {
+		cli_put_escaped(stdout, names[i], strlen(names[i]));
+		fputc('\n', stdout);
+	}
+	golite_free(names);
+	return 0;
+}
+
+/* Kind and size of the current key, for ls -l. */
+static void entry_kind(golite_iter *it, const char **kind, uint64_t *size)
+{
+	size_t vlen;
+	const void *v = golite_iter_value_raw(it, &vlen);
+	*kind = "value";
+	*size = vlen;
+	if (golite_iter_kind(it) != KIND_META)
+		return;
+	struct vfile f;
+	if (vfile_decode(v, vlen, &f)) {
+		*kind = "?";
+		return;
+	}
+	*kind = f.type == VFILE_DIR ? "dir" : f.type == VFILE_LNK ? "link" : "file";
+	*size = f.type == VFILE_DIR ? 0 : f.size;
+}
+
+static int list_keys(golite *db, const char *table, const char *prefix, bool lng, bool nul,
+		     bool values)
+{
+	golite_iter_options io = { 0 };
+	if (prefix) {
+		io.prefix = prefix;
+		io.prefix_len = strlen(prefix);
+	}
+	golite_iter *it;
+	int r = golite_iter_new(db, table, &io, &it);
+	if (r == GOLITE_ENOTABLE) {
+		cli_error("no table \"%s\"", table);
+		return EXIT_NOTFOUND;
+	}
+	if (r) {
+		cli_fail("ls", r);
+		return EXIT_ERROR;
+	}
+	for (golite_iter_seek_first(it); golite_iter_valid(it); golite_iter_next(it)) {
+		size_t klen;
+		const void *k = golite_iter_key(it, &klen);
+		if (nul) {
+			fwrite(k, 1, klen, stdout);
+			fputc('\0', stdout);
+			continue;
+		}
+		if (lng) {
+			const char *kind;
+			uint64_t size;
+			entry_kind(it, &kind, &size);
+			printf("%s\t%llu\t", kind, (unsigned long long)size);
+		}
+		cli_put_escaped(stdout, k, klen);
+		if (values) {
+			size_t vlen;
+			const void *v = golite_iter_value(it, &vlen);
+			fputc('\t', stdout);
+			cli_put_escaped(stdout, v, v ? vlen : 0);
+		}
+		fputc('\n', stdout);
+	}
+	r = golite_iter_status(it);
+	golite_iter_free(it);
+	if (r) {
+		cli_fail("ls", r);
+		return EXIT_ERROR;
+	}
+	return 0;
+}
+
+int cmd_ls(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "long", no_argument, NULL, 'l' },
+		{ "null", no_argument, NULL, '0' },
+		{ "values", no_argument, NULL, 'v' },
+		HELP_OPTION, END_OPTIONS,
+	};
+	bool lng = false, nul = false, values = false;
+	int c, status = -1;
+	while ((c = cli_getopt(argc, argv, "l0vh", longs, &status)) != -1) {
+		if (c == 'l')
+			lng = true;
+		else if (c == '0')
+			nul = true;
+		else if (c == 'v')
+			values = true;
+	}
+	if (status >= 0)
+		return status;
+	if (!cli_operands(argc, 1, 3))
+		return EXIT_ERROR;
+	golite *db = cli_open(argv[optind], CLI_READ);
+	if (!db)
+		return EXIT_ERROR;
+	int st = optind + 1 < argc
+			 ? list_keys(db, argv[optind + 1], optind + 2 < argc ? argv[optind + 2] : NULL,
+				     lng, nul, values)
+			 : list_tables(db);
+	return cli_close(db, st);
+}
+
+int cmd_tables(int argc, char **argv)
+{
+	static const struct option longs[] = { HELP_OPTION, END_OPTIONS };
+	int status = -1;
+	while (cli_getopt(argc, argv, "h", longs, &status) != -1)
+		;
+	if (status >= 0)
+		return status;
+	if (!cli_operands(argc, 1, 1))
+		return EXIT_ERROR;
+	golite *db = cli_open(argv[optind], CLI_READ);
+	if (!db)
+		return EXIT_ERROR;
+	return cli_close(db, list_tables(db));
+}
+
+/* ---- create and drop ---- */
+
+int cmd_create(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "exist-ok", no_argument, NULL, 'p' }, HELP_OPTION, END_OPTIONS,
+	};
+	bool exist_ok = false;
+	int c, status = -1;
+	while ((c = cli_getopt(argc, argv, "ph", longs, &status)) != -1)
+		if (c == 'p')
+			exist_ok = true;
+	if (status >= 0)
+		return status;
+	if (!cli_operands(argc, 2, -1))
+		return EXIT_ERROR;
+	golite *db = cli_open(argv[optind], CLI_CREATE);
+	if (!db)
+		return EXIT_ERROR;
+	int st = 0;
+	for (int i = optind + 1; i < argc; i++) {
+		int r = golite_table_create(db, argv[i]);
+		if (r == GOLITE_EEXIST && exist_ok)
+			continue;
+		if (r) {
+			cli_fail(argv[i], r);
+			st = EXIT_ERROR;
+		}
+	}
+	return cli_close(db, st);
+}
+
+int cmd_drop(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "if-empty", no_argument, NULL, 'E' }, HELP_OPTION, END_OPTIONS,
+	};
+	unsigned flags = 0;
+	int c, status = -1;
+	while ((c = cli_getopt(argc, argv, "h", longs, &status)) != -1)
+		if (c == 'E')
+			flags |= GOLITE_DROP_IF_EMPTY;
+	if (status >= 0)
+		return status;
+	if (!cli_operands(argc, 2, -1))
+		return EXIT_ERROR;
+	golite *db = cli_open(argv[optind], CLI_WRITE);
+	if (!db)
+		return EXIT_ERROR;
+	int st = 0;
+	for (int i = optind + 1; i < argc; i++) {
+		int r = golite_table_drop(db, argv[i], flags);
+		if (r == GOLITE_ENOTABLE) {
+			cli_error("no table \"%s\"", argv[i]);
+			if (st == 0)
+				st = EXIT_NOTFOUND;
+		} else if (r) {
+			cli_fail(argv[i], r);
+			st = EXIT_ERROR;
+		}
+	}
+	return cli_close(db, st);
+}
+
+/* ---- load ---- */
+
+#define LOAD_BATCH_BYTES (1u << 20)
+
+int cmd_load(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "create", no_argument, NULL, 'c' }, HELP_OPTION, END_OPTIONS,
+	};
+	bool create = false;
+	int c, status = -1;
+	while ((c = cli_getopt(argc, argv, "ch", longs, &status)) != -1)
+		if (c == 'c')
+			create = true;
+	if (status >= 0)
+		return status;
+	if (!cli_operands(argc, 2, 2))
+		return EXIT_ERROR;
+	const char *dir = argv[optind], *table = argv[optind + 1];
+	golite *db = cli_open(dir, create ? CLI_CREATE : CLI_WRITE);
+	if (!db)
+		return EXIT_ERROR;
+	int r = 0;
+	if (create && !golite_table_exists(db, table)) {
+		r = golite_table_create(db, table);
+		if (r) {
+			cli_fail(table, r);
+			return cli_close(db, EXIT_ERROR);
+		}
+	}
+	/* Batches of at most a quarter memtable, so that flushes keep pace. */
+	size_t batch_bytes = cli.opts.memtable_size / 4;
+	if (batch_bytes > LOAD_BATCH_BYTES)
+		batch_bytes = LOAD_BATCH_BYTES;
+	golite_batch *b = golite_batch_new();
+	char *line = NULL;
+	size_t cap = 0, bytes = 0;
+	uint64_t lineno = 0, loaded = 0;
+	ssize_t n;
+	int st = 0;
+	while ((n = getline(&line, &cap, stdin)) >= 0) {
+		lineno++;
+		if (n && line[n - 1] == '\n')
+			line[--n] = '\0';
+		char *tab = strchr(line, '\t');
+		if (!tab) {
+			cli_error("line %llu: no tab between key and value",
+				  (unsigned long long)lineno);
+			st = EXIT_ERROR;
+			break;
+		}
+		*tab = '\0';
+		size_t klen, vlen;
+		uint8_t *key = cli_unescape(line, &klen), *val = key ? cli_unescape(tab + 1, &vlen) : NULL;
+		if (!val || !key_size_ok(klen)) {
+			cli_error("line %llu: not loaded", (unsigned long long)lineno);
+			free(key);
+			free(val);
+			st = EXIT_ERROR;
+			break;
+		}
+		r = golite_batch_put(b, table, key, klen, val, vlen);
+		bytes += klen + vlen;
+		free(key);
+		free(val);
+		if (!r && bytes >= batch_bytes) {
+			r = golite_write(db, b);
+			golite_batch_clear(b);
+			bytes = 0;
+		}
+		if (r) {
+			cli_fail("load", r);
+			st = EXIT_ERROR;
+			break;
+		}
+		loaded++;
+	}
+	free(line);
+	if (!st && golite_batch_count(b)) {
+		r = golite_write(db, b);
+		if (r) {
+			cli_fail("load", r);
+			st = EXIT_ERROR;
+		}
+	}
+	golite_batch_free(b);
+	if (!st)
+		cli_note("loaded %llu keys into \"%s\"", (unsigned long long)loaded, table);
+	return cli_close(db, st);
+}

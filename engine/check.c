@@ -1,0 +1,2622 @@
+/*
+ * check.c — verifying and repairing a data directory without opening the
+ * store. See check.h for the contract.
+ *
+ * The readers here are independent of the ones the store uses (wal.c,
+ * sstable.c, manifest.c): those stop at the first damage, as recovery must;
+ * these resynchronise after it, so that check can list every problem and
+ * repair can keep every record that checks out. They read the formats drawn
+ * at the top of wal.c, sstable.c (with block.h) and manifest.c, and the
+ * payload of batch.h; the constants below repeat those files' private ones.
+ *
+ * Invariants:
+ *   1. check_* never writes, renames or removes anything.
+ *   2. Repair writes every new file completely (and syncs it) before a
+ *      manifest names it or it replaces a file, and links a file into
+ *      lost/ before anything replaces or removes it: a repair cut short
+ *      leaves the store as it was or repaired, never worse.
+ *   3. A table entry is delivered (to the catalog collector, or to a
+ *      salvaged table) only from a block whose checksum holds, and only in
+ *      strictly increasing key order.
+ */
+#include "check.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "block.h"
+#include "cache.h"
+#include "catalog.h"
+#include "crc32c.h"
+#include "format.h"
+#include "io.h"
+#include "manifest.h"
+#include "rcu.h"
+#include "sstable.h"
+#include "util.h"
+#include "vfile.h"
+#include "wal.h"
+
+/* wal.c */
+#define WAL_MAGIC "GOLITEWL"
+#define WAL_VERSION 1u
+#define WAL_HEADER 32u
+#define WAL_REC_HEADER 9u
+#define WAL_MAX_FRAG (1u << 20)
+enum { REC_FULL = 1, REC_FIRST = 2, REC_MIDDLE = 3, REC_LAST = 4 };
+/* manifest.c */
+#define MF_MAGIC "GOLITEMF"
+#define MF_VERSION 1u
+enum { TAG_LOG_NUMBER = 1, TAG_NEXT_FILE, TAG_LAST_SEQ, TAG_ADD_FILE, TAG_COMPACT_POINTER,
+       TAG_COUNTERS };
+/* db.c and compaction.c */
+#define STORE_TEXT "golite store\nformat 1\n"
+#define SST_SUFFIX ".sst"
+
+#define MAX_FILE_READ (UINT64_C(4) << 30)
+#define DEFAULT_SSTABLE_SIZE (32u << 20)
+#define RESYNC_WINDOW (1u << 20)
+
+/* ======================================================================
+ * Findings
+ * ====================================================================== */
+
+struct run {
+	const struct check_options *o;
+	struct check_stats *st;
+	char cur[PATH_MAX];           /* file of the last finding */
+	uint32_t cur_count;
+	uint64_t suppressed;
+};
+
+static void flush_suppressed(struct run *r)
+{
+	if (!r->suppressed)
+		return;
+	char msg[128];
+	snprintf(msg, sizeof(msg), "... and %" PRIu64 " more findings in this file",
+		 r->suppressed);
+	struct check_finding f = { CHECK_NOTE, r->cur, CHECK_NO_OFFSET, msg };
+	if (r->o->report)
+		r->o->report(r->o->report_ctx, &f);
+	r->suppressed = 0;
+}
+
+__attribute__((format(printf, 5, 6)))
+static void found(struct run *r, enum check_kind kind, const char *path, uint64_t off,
+		  const char *fmt, ...)
+{
+	if (kind == CHECK_PROBLEM)
+		r->st->problems++;
+	else if (kind == CHECK_NOTE)
+		r->st->notes++;
+	if (strcmp(path, r->cur) != 0) {
+		flush_suppressed(r);
+		snprintf(r->cur, sizeof(r->cur), "%s", path);
+		r->cur_count = 0;
+	}
+	uint32_t max = r->o->max_per_file ? r->o->max_per_file : 100;
+	if (++r->cur_count > max && kind != CHECK_ACTION) {
+		r->suppressed++;
+		return;
+	}
+	if (!r->o->report)
+		return;
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	struct check_finding f = { kind, path, off, msg };
+	r->o->report(r->o->report_ctx, &f);
+}
+
+/* Reports golite_last_error() (which names file and offset) as a problem
+ * of path, taking the offset from the message when it gives one. */
+static void found_engine_error(struct run *r, const char *path)
+{
+	const char *msg = golite_last_error();
+	uint64_t off = CHECK_NO_OFFSET;
+	const char *at = strstr(msg, "offset ");
+	if (at)
+		off = strtoull(at + 7, NULL, 10);
+	const char *tail = msg;
+	size_t pl = strlen(path);
+	if (strncmp(msg, path, pl) == 0 && msg[pl] == ':' && msg[pl + 1] == ' ')
+		tail = msg + pl + 2;
+	found(r, CHECK_PROBLEM, path, off, "%s", tail);
+}
+
+static void progress(struct run *r, const char *stage, uint64_t done, uint64_t total)
+{
+	if (r->o->progress)
+		r->o->progress(r->o->progress_ctx, stage, done, total);
+}
+
+static bool all_zero(const uint8_t *d, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		if (d[i])
+			return false;
+	return true;
+}
+
+/* Formats a path into out (PATH_MAX bytes). A path too long is cut, and
+ * then names no file: opening it fails with a message. */
+__attribute__((format(printf, 2, 3)))
+static void fmt_path(char *out, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(out, PATH_MAX, fmt, ap);
+	va_end(ap);
+}
+
+static void path_join(char *out, const char *dir, const char *name)
+{
+	fmt_path(out, "%s/%s", dir, name);
+}
+
+static void numbered_path(char *out, const char *dir, uint64_t no, const char *suffix)
+{
+	fmt_path(out, "%s/%08" PRIu64 "%s", dir, no, suffix);
+}
+
+static uint64_t file_size_of(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+/* ======================================================================
+ * The table catalog, as the data holds it (catalog.h)
+ * ====================================================================== */
+
+struct cat_entry {
+	uint8_t *key;                 /* the ikey after the table id */
+	size_t klen;
+	uint64_t seq;
+	unsigned kind;
+	uint8_t val[4];
+	size_t vlen;
+	char src[PATH_MAX];           /* where the newest version was found */
+	uint64_t src_off;
+};
+
+struct catalog_view {
+	struct cat_entry *v;
+	size_t n, cap;
+	uint32_t *ids;                /* distinct user table ids holding keys */
+	size_t nids, idcap;
+	uint64_t max_seq;             /* newest sequence seen anywhere */
+};
+
+static void cat_note_id(struct catalog_view *c, uint32_t id)
+{
+	if (id < TABLE_ID_FIRST_USER || (c->nids && c->ids[c->nids - 1] == id))
+		return;
+	for (size_t i = 0; i < c->nids; i++)
+		if (c->ids[i] == id)
+			return;
+	if (c->nids == c->idcap)
+		c->ids = xrealloc(c->ids, (c->idcap = c->idcap ? 2 * c->idcap : 16) * sizeof(*c->ids));
+	c->ids[c->nids++] = id;
+}
+
+/* Notes one entry of the data (any table): catalog keys are kept newest
+ * first, other tables only have their ids noted. */
+static void cat_add(struct catalog_view *c, const uint8_t *ikey, size_t iklen, uint64_t seq,
+		    unsigned kind, const uint8_t *val, size_t vlen, const char *src, uint64_t off)
+{
+	c->max_seq = MAX(c->max_seq, seq);
+	uint32_t id = ikey_table(ikey);
+	if (id != TABLE_ID_CATALOG) {
+		cat_note_id(c, id);
+		return;
+	}
+	const uint8_t *k = ikey + IKEY_PREFIX;
+	size_t kl = iklen - IKEY_PREFIX;
+	struct cat_entry *e = NULL;
+	for (size_t i = 0; i < c->n && !e; i++)
+		if (c->v[i].klen == kl && memcmp(c->v[i].key, k, kl) == 0)
+			e = &c->v[i];
+	if (!e) {
+		if (c->n == c->cap)
+			c->v = xrealloc(c->v, (c->cap = c->cap ? 2 * c->cap : 16) * sizeof(*c->v));
+		e = &c->v[c->n++];
+		memset(e, 0, sizeof(*e));
+		e->key = xmemdup(k, kl ? kl : 1);
+		e->klen = kl;
+	} else if (e->seq >= seq) {
+		return;
+	}
+	e->seq = seq;
+	e->kind = kind;
+	e->vlen = vlen;
+	memcpy(e->val, val, MIN(vlen, sizeof(e->val)));
+	snprintf(e->src, sizeof(e->src), "%s", src);
+	e->src_off = off;
+}
+
+static void cat_merge(struct catalog_view *into, const struct catalog_view *from)
+{
+	uint8_t ik[IKEY_PREFIX + GOLITE_MAX_TABLE_NAME + 2];
+	for (size_t i = 0; i < from->n; i++) {
+		const struct cat_entry *e = &from->v[i];
+		if (e->klen + IKEY_PREFIX > sizeof(ik))
+			continue;
+		size_t iklen = ikey_make(ik, TABLE_ID_CATALOG, e->key, e->klen);
+		cat_add(into, ik, iklen, e->seq, e->kind, e->val, e->vlen, e->src, e->src_off);
+	}
+	for (size_t i = 0; i < from->nids; i++)
+		cat_note_id(into, from->ids[i]);
+	into->max_seq = MAX(into->max_seq, from->max_seq);
+}
+
+static void cat_free(struct catalog_view *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->v[i].key);
+	free(c->v);
+	free(c->ids);
+	memset(c, 0, sizeof(*c));
+}
+
+/* A live catalog key: its newest version is a value. */
+static bool cat_live(const struct cat_entry *e)
+{
+	return e->kind != KIND_DELETE;
+}
+
+static const struct cat_entry *cat_next_id(const struct catalog_view *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].klen == 1 && c->v[i].key[0] == CATALOG_KEY_NEXT && cat_live(&c->v[i]))
+			return &c->v[i];
+	return NULL;
+}
+
+static bool cat_id_named(const struct catalog_view *c, uint32_t id)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		const struct cat_entry *e = &c->v[i];
+		if (e->klen >= 1 && e->key[0] == CATALOG_KEY_TABLE && cat_live(e) && e->vlen == 4 &&
+		    get_le32(e->val) == id)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Checks what golite_open's load_catalog will demand, and that no data
+ * lies in a table id a new table would get. With r, reports problems;
+ * returns the number found.
+ */
+static int cat_check(struct run *r, const char *dir, const struct catalog_view *c)
+{
+	int bad = 0;
+	const struct cat_entry *n = cat_next_id(c);
+	uint32_t next = TABLE_ID_FIRST_USER;
+	if (n && n->vlen == 4)
+		next = get_le32(n->val);
+	for (size_t i = 0; i < c->n; i++) {
+		const struct cat_entry *e = &c->v[i];
+		if (!cat_live(e))
+			continue;
+		if (e->vlen != 4 || e->klen < 1 ||
+		    (e->key[0] == CATALOG_KEY_NEXT && e->klen != 1)) {
+			bad++;
+			if (r)
+				found(r, CHECK_PROBLEM, e->src, e->src_off,
+				      "table catalog: malformed entry (%zu-byte value)", e->vlen);
+			continue;
+		}
+		if (e->key[0] != CATALOG_KEY_TABLE)
+			continue;
+		uint32_t id = get_le32(e->val);
+		if (id < TABLE_ID_FIRST_USER || id >= next) {
+			bad++;
+			if (r)
+				found(r, CHECK_PROBLEM, e->src, e->src_off,
+				      "table catalog: table \"%.*s\" has id %u, outside %u..%u",
+				      (int)MIN(e->klen - 1, 255), (const char *)e->key + 1, id,
+				      TABLE_ID_FIRST_USER, next - 1);
+		}
+	}
+	for (size_t i = 0; i < c->nids; i++) {
+		if (c->ids[i] < next)
+			continue;
+		bad++;
+		if (r)
+			found(r, CHECK_PROBLEM, n ? n->src : dir, n ? n->src_off : CHECK_NO_OFFSET,
+			      "table catalog: keys of table id %u exist but the next table id is %u "
+			      "(a new table would see them)", c->ids[i], next);
+	}
+	return bad;
+}
+
+/* ======================================================================
+ * Log segments
+ * ====================================================================== */
+
+static size_t wal_record_at(const uint8_t *d, size_t n, size_t off, unsigned *type, size_t *plen)
+{
+	if (n - off < WAL_REC_HEADER)
+		return 0;
+	const uint8_t *h = d + off;
+	uint32_t len = get_le32(h + 4);
+	unsigned t = h[8];
+	if (t < REC_FULL || t > REC_LAST || len > WAL_MAX_FRAG || len > n - off - WAL_REC_HEADER)
+		return 0;
+	if (crc32c_unmask(get_le32(h)) != crc32c_extend(0, h + 4, 5 + (size_t)len))
+		return 0;
+	*type = t;
+	*plen = len;
+	return WAL_REC_HEADER + len;
+}
+
+/* Offset of the first valid record starting in [from, n), or n. */
+static size_t wal_next_valid(const uint8_t *d, size_t n, size_t from)
+{
+	unsigned t;
+	size_t l;
+	for (size_t off = from; off + WAL_REC_HEADER <= n; off++)
+		if (d[off + 8] >= REC_FULL && d[off + 8] <= REC_LAST && wal_record_at(d, n, off, &t, &l))
+			return off;
+	return n;
+}
+
+struct walk {
+	const struct check_wal_ops *ops;
+	void *ctx;
+	struct check_wal_info *info;
+};
+
+static void walk_damage(struct walk *w, uint64_t off, uint64_t end, bool torn, const char *what)
+{
+	if (!w->info->damaged)
+		w->info->first_damage = off;
+	w->info->damaged++;
+	w->info->torn = torn;
+	if (w->ops && w->ops->damage)
+		w->ops->damage(w->ctx, off, end, what);
+}
+
+void check_wal_walk(const uint8_t *d, size_t n, const struct check_wal_ops *ops, void *ctx,
+		    struct check_wal_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	struct walk w = { ops, ctx, info };
+	size_t off = MIN(n, (size_t)WAL_HEADER);
+	if (n >= WAL_HEADER && memcmp(d, WAL_MAGIC, 8) == 0 &&
+	    crc32c_unmask(get_le32(d + 24)) == crc32c(d, 24)) {
+		info->header_ok = true;
+		info->version = get_le32(d + 8);
+		info->segno = get_le64(d + 16);
+		if (info->version != WAL_VERSION) {
+			walk_damage(&w, 8, n, false, "unknown format version");
+			return;
+		}
+	} else if (all_zero(d, 0, n)) {
+		info->empty = true;
+		return;
+	} else {
+		walk_damage(&w, 0, off, false,
+			    n < WAL_HEADER ? "segment shorter than its header" : "damaged header");
+	}
+
+	uint8_t *frag = NULL;
+	size_t frag_len = 0, frag_cap = 0, frag_start = 0;
+	bool in_frag = false;
+	while (off < n) {
+		unsigned type;
+		size_t plen, size = wal_record_at(d, n, off, &type, &plen);
+		if (!size) {
+			size_t from = in_frag ? frag_start : off;
+			in_frag = false;
+			if (all_zero(d, off, n)) {
+				if (from < off)
+					walk_damage(&w, from, off, true, "fragmented record cut short");
+				break;
+			}
+			size_t next = wal_next_valid(d, n, off + 1);
+			if (next == n) {
+				size_t end = n;
+				while (end > off && d[end - 1] == 0)
+					end--;
+				walk_damage(&w, from, end, true, "damaged or incomplete record");
+				break;
+			}
+			walk_damage(&w, from, next, false, "damaged record");
+			off = next;
+			continue;
+		}
+		const uint8_t *p = d + off + WAL_REC_HEADER;
+		if (in_frag && (type == REC_FULL || type == REC_FIRST)) {
+			walk_damage(&w, frag_start, off, false, "fragmented record without its end");
+			in_frag = false;
+		}
+		if (type == REC_FULL) {
+			info->records++;
+			info->bytes += plen;
+			if (ops && ops->record)
+				ops->record(ctx, off, p, plen);
+		} else if (type == REC_FIRST || in_frag) {
+			if (type == REC_FIRST) {
+				in_frag = true;
+				frag_start = off;
+				frag_len = 0;
+			}
+			if (frag_len + plen > frag_cap) {
+				frag_cap = MAX(frag_cap * 2, frag_len + plen);
+				frag = xrealloc(frag, frag_cap);
+			}
+			memcpy(frag + frag_len, p, plen);
+			frag_len += plen;
+			if (type == REC_LAST) {
+				in_frag = false;
+				info->records++;
+				info->bytes += frag_len;
+				if (ops && ops->record)
+					ops->record(ctx, frag_start, frag, frag_len);
+			}
+		} else {
+			walk_damage(&w, off, off + size, false, "fragment without its first part");
+		}
+		off += size;
+	}
+	if (in_frag)
+		walk_damage(&w, frag_start, n, true, "fragmented record cut short");
+	free(frag);
+}
+
+/* ======================================================================
+ * SSTables
+ * ====================================================================== */
+
+struct tprops {
+	uint64_t file_no, entries, deletions, min_seq, max_seq, raw_keys, raw_values;
+	uint64_t data_blocks, data_end;
+	uint32_t block_size, restart_interval, bloom_bits, compression;
+	const uint8_t *smallest, *largest;
+	uint32_t smallest_len, largest_len;
+};
+
+struct tix {
+	const uint8_t *sep;
+	uint32_t seplen;
+	uint64_t off;
+	uint32_t size;
+};
+
+typedef void (*tentry_fn)(void *ctx, const uint8_t *skey, size_t sklen, const uint8_t *val,
+			  size_t vlen, uint64_t block_off);
+
+/* One table being scanned. */
+struct tscan {
+	struct run *r;
+	const char *path;
+	const uint8_t *d;
+	size_t n;
+	bool footer_ok, props_ok, index_ok;
+	uint64_t filter_off, filter_size, props_off, props_size, index_off, index_size;
+	struct tprops p;
+	struct tix *ix;
+	uint32_t nblocks;
+	/* what the data held */
+	uint64_t entries, deletions, min_seq, max_seq, raw_keys, raw_values;
+	uint64_t blocks_ok, blocks_bad;
+	uint64_t problems;
+	uint8_t *first, *last;        /* smallest and last entry delivered */
+	size_t first_len, last_len;
+	uint8_t *keybuf;
+	tentry_fn entry;
+	void *ctx;
+};
+
+__attribute__((format(printf, 3, 4)))
+static void tproblem(struct tscan *t, uint64_t off, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	t->problems++;
+	found(t->r, CHECK_PROBLEM, t->path, off, "%s", msg);
+}
+
+static bool tscan_footer(struct tscan *t)
+{
+	if (t->n < SST_FOOTER_SIZE) {
+		tproblem(t, 0, "file of %zu bytes is too short for a table", t->n);
+		return false;
+	}
+	uint64_t foff = t->n - SST_FOOTER_SIZE;
+	const uint8_t *f = t->d + foff;
+	if (get_le64(f + 56) != SST_MAGIC) {
+		tproblem(t, foff + 56, "footer: bad magic number (truncated or overwritten)");
+		return false;
+	}
+	if (get_le32(f + 48) != SST_FORMAT_VERSION) {
+		tproblem(t, foff + 48, "footer: format version %u, this build reads %u",
+			 get_le32(f + 48), SST_FORMAT_VERSION);
+		return false;
+	}
+	if (crc32c_unmask(get_le32(f + 52)) != crc32c(f, 52)) {
+		tproblem(t, foff, "footer: checksum mismatch");
+		return false;
+	}
+	t->filter_off = get_le64(f);
+	t->filter_size = get_le64(f + 8);
+	t->props_off = get_le64(f + 16);
+	t->props_size = get_le64(f + 24);
+	t->index_off = get_le64(f + 32);
+	t->index_size = get_le64(f + 40);
+	const uint64_t T = SST_BLOCK_TRAILER;
+	uint64_t fspan = t->filter_size ? t->filter_size + T : 0;
+	if (t->index_size < 4 || t->index_size + T > foff ||
+	    t->index_off != foff - t->index_size - T || t->props_size < SST_PROPS_FIXED ||
+	    t->props_size + T > t->index_off || t->props_off != t->index_off - t->props_size - T ||
+	    fspan > t->props_off || t->filter_off != t->props_off - fspan) {
+		tproblem(t, foff, "footer: block handles do not tile the file");
+		return false;
+	}
+	return true;
+}
+
+/* Checks the trailer of a meta block; true if it holds and it is raw. */
+static bool tscan_meta_block(struct tscan *t, uint64_t off, uint64_t size, const char *what)
+{
+	uint8_t type;
+	int e = block_trailer_check(t->d + off, (size_t)size, &type);
+	if (e == 0 && type == SST_BLOCK_RAW)
+		return true;
+	tproblem(t, off, "%s: %s", what, e == -1 ? "checksum mismatch" : "unknown block type");
+	return false;
+}
+
+static bool tscan_props(struct tscan *t)
+{
+	if (!tscan_meta_block(t, t->props_off, t->props_size, "properties block"))
+		return false;
+	const uint8_t *q = t->d + t->props_off;
+	struct tprops *p = &t->p;
+	p->file_no = get_le64(q);
+	p->entries = get_le64(q + 8);
+	p->deletions = get_le64(q + 16);
+	p->min_seq = get_le64(q + 24);
+	p->max_seq = get_le64(q + 32);
+	p->raw_keys = get_le64(q + 40);
+	p->raw_values = get_le64(q + 48);
+	p->data_blocks = get_le64(q + 56);
+	p->data_end = get_le64(q + 64);
+	p->block_size = get_le32(q + 72);
+	p->restart_interval = get_le32(q + 76);
+	p->bloom_bits = get_le32(q + 80);
+	p->compression = get_le32(q + 84);
+	p->smallest_len = get_le32(q + 88);
+	p->largest_len = get_le32(q + 92);
+	p->smallest = q + SST_PROPS_FIXED;
+	p->largest = p->smallest + p->smallest_len;
+	bool empty = p->entries == 0;
+	if ((uint64_t)SST_PROPS_FIXED + p->smallest_len + p->largest_len != t->props_size ||
+	    p->compression > GOLITE_COMPRESS_ZSTD || p->data_end != t->filter_off ||
+	    empty != (p->smallest_len == 0) || empty != (p->largest_len == 0) ||
+	    (!empty && (p->smallest_len <= TRAILER_SIZE || p->largest_len <= TRAILER_SIZE ||
+			p->smallest_len > SKEY_MAX || p->largest_len > SKEY_MAX))) {
+		tproblem(t, t->props_off, "properties block: inconsistent fields");
+		return false;
+	}
+	return true;
+}
+
+static bool tscan_index(struct tscan *t)
+{
+	if (!tscan_meta_block(t, t->index_off, t->index_size, "index block"))
+		return false;
+	const uint8_t *buf = t->d + t->index_off, *end = buf + t->index_size - 4, *p = buf;
+	uint32_t count = get_le32(end);
+	if (count > t->index_size / 11 || (t->props_ok && count != t->p.data_blocks)) {
+		tproblem(t, t->index_off + t->index_size - 4,
+			 "index block: block count %u disagrees with the properties", count);
+		return false;
+	}
+	t->ix = xcalloc(count ? count : 1, sizeof(*t->ix));
+	uint64_t expect = 0;
+	for (uint32_t i = 0; i < count; i++) {
+		uint64_t at = t->index_off + (uint64_t)(p - buf);
+		uint32_t klen, size;
+		uint64_t off;
+		if (!(p = get_varint32(p, end, &klen)) || klen <= TRAILER_SIZE || klen > SKEY_MAX ||
+		    klen > (size_t)(end - p)) {
+			tproblem(t, at, "index block: bad key length in entry %u", i);
+			return false;
+		}
+		const uint8_t *sep = p;
+		p += klen;
+		if (!(p = get_varint(p, end, &off, VARINT64_MAX)) ||
+		    !(p = get_varint32(p, end, &size)) || off != expect || size == 0 ||
+		    size + (uint64_t)SST_BLOCK_TRAILER > t->filter_off - off) {
+			tproblem(t, at, "index block: entry %u points outside the data", i);
+			return false;
+		}
+		t->ix[i] = (struct tix){ sep, klen, off, size };
+		expect = off + size + SST_BLOCK_TRAILER;
+	}
+	if (p != end || expect != t->filter_off) {
+		tproblem(t, t->index_off, "index block: blocks do not cover the data");
+		return false;
+	}
+	t->nblocks = count;
+	return true;
+}
+
+/*
+ * Decodes one data block stored at [off, off + size) (its trailer follows)
+ * and delivers its entries. lo/hi (may be NULL) are the index separators
+ * around it. Returns false if the block is unusable as a whole.
+ */
+static bool tscan_block(struct tscan *t, uint64_t off, size_t size, const struct tix *lo,
+			const struct tix *hi, bool quiet)
+{
+	const uint8_t *payload = t->d + off;
+	uint8_t type;
+	int e = block_trailer_check(payload, size, &type);
+	if (e) {
+		if (!quiet)
+			tproblem(t, off, "data block of %zu bytes: %s", size,
+				 e == -1 ? "checksum mismatch" : "unknown block type");
+		return false;
+	}
+	struct cache_entry *ce = NULL;
+	const uint8_t *data = payload;
+	size_t len = size;
+	if (type != SST_BLOCK_RAW) {
+		if (block_decompress(payload, size, type, &ce)) {
+			if (!quiet)
+				tproblem(t, off, "data block: cannot decompress");
+			return false;
+		}
+		data = block_cache_entry_data(ce);
+		len = block_cache_entry_len(ce);
+	}
+	struct block_view v;
+	struct block_cursor c;
+	bool ok = block_view_init(&v, data, len) == 0;
+	if (!ok) {
+		if (!quiet)
+			tproblem(t, off, "data block: malformed restart array");
+		goto out;
+	}
+	memset(&c, 0, sizeof(c));
+	int step = block_cursor_at(&c, &v, t->keybuf, 0, 0) ? -1 : 1;
+	uint64_t n = 0;
+	for (; step == 1; step = block_cursor_next(&c), n++) {
+		size_t klen = c.klen, iklen = klen - TRAILER_SIZE;
+		uint64_t tr = get_le64(c.key + iklen);
+		unsigned kind = trailer_kind(tr);
+		const char *bad = NULL;
+		if (kind > KIND_MAX)
+			bad = "unknown entry kind";
+		else if (kind == KIND_DELETE && c.vlen)
+			bad = "tombstone with a value";
+		else if (iklen <= IKEY_PREFIX)
+			bad = "key without a table id";
+		else if (t->last_len && skey_cmp(t->last, t->last_len, c.key, klen) >= 0)
+			bad = "key out of order";
+		else if (lo && skey_cmp(lo->sep, lo->seplen, c.key, klen) >= 0)
+			bad = "key before its block's index range";
+		else if (hi && skey_cmp(c.key, klen, hi->sep, hi->seplen) > 0)
+			bad = "key past its block's index separator";
+		if (bad) {
+			if (quiet && n == 0) {
+				ok = false;
+				goto out;
+			}
+			tproblem(t, off, "data block: %s (entry at byte %u of the block)", bad, c.off);
+			break;
+		}
+		if (kind == KIND_META) {
+			struct vfile vf;
+			if (vfile_decode(c.value, c.vlen, &vf) && !quiet)
+				found(t->r, CHECK_PROBLEM, t->path, off,
+				      "data block: file record that does not decode (entry at byte %u "
+				      "of the block)", c.off);
+		}
+		if (!t->first) {
+			t->first = xmemdup(c.key, klen);
+			t->first_len = klen;
+		}
+		memcpy(t->last, c.key, klen);
+		t->last_len = klen;
+		t->entries++;
+		t->deletions += kind == KIND_DELETE;
+		t->min_seq = MIN(t->min_seq, trailer_seq(tr));
+		t->max_seq = MAX(t->max_seq, trailer_seq(tr));
+		t->raw_keys += klen;
+		t->raw_values += c.vlen;
+		if (t->entry)
+			t->entry(t->ctx, c.key, klen, c.value, c.vlen, off);
+	}
+	if (step == -1) {
+		if (quiet && n == 0)
+			ok = false;
+		else
+			tproblem(t, off, "data block: malformed entry at byte %u of the block", c.off);
+	}
+out:
+	if (ce)
+		block_cache_entry_discard(ce);
+	return ok;
+}
+
+/* Looks for a block that starts at start and ends before limit: the first
+ * position whose following 5 bytes are a valid trailer of what precedes. */
+static bool find_block_end(const uint8_t *d, uint64_t start, uint64_t limit, uint64_t *size)
+{
+	uint32_t crc = 0;
+	for (uint64_t e = start; e + SST_BLOCK_TRAILER <= limit; e++) {
+		if (e > start)
+			crc = crc32c_extend(crc, d + e - 1, 1);
+		uint8_t type = d[e];
+		if (type > SST_BLOCK_ZSTD || e - start < 9)
+			continue;
+		if (get_le32(d + e + 1) == crc32c_mask(crc32c_extend(crc, &type, 1))) {
+			*size = e - start;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Could a data block start at off? Its first entry stores a whole key
+ * (shared 0) with a table id and a valid kind. */
+static bool plausible_block_start(const uint8_t *d, uint64_t off, uint64_t limit)
+{
+	const uint8_t *p = d + off, *end = d + limit;
+	uint32_t shared, ns, vlen;
+	const uint8_t *k = block_entry_header(p, end, &shared, &ns, &vlen);
+	return k && shared == 0 && ns > TRAILER_SIZE + IKEY_PREFIX && ns <= SKEY_MAX &&
+	       trailer_kind(get_le64(k + ns - TRAILER_SIZE)) <= KIND_MAX;
+}
+
+/* Without a usable index: finds the data blocks by their trailers. */
+static void tscan_blocks_by_trailer(struct tscan *t)
+{
+	uint64_t limit = t->footer_ok ? t->filter_off : t->n;
+	uint64_t off = 0;
+	found(t->r, CHECK_NOTE, t->path, 0, "index unusable: looking for data blocks by checksum");
+	while (off + SST_BLOCK_TRAILER < limit) {
+		uint64_t size;
+		if (find_block_end(t->d, off, limit, &size)) {
+			if (!tscan_block(t, off, (size_t)size, NULL, NULL, true))
+				break;   /* a meta block: the data ends here */
+			t->blocks_ok++;
+			off += size + SST_BLOCK_TRAILER;
+			continue;
+		}
+		/* Damage: resume at the next place a block plausibly starts. */
+		uint64_t next = off + 1;
+		bool resumed = false;
+		for (; next + SST_BLOCK_TRAILER < limit; next++) {
+			if (!plausible_block_start(t->d, next, limit))
+				continue;
+			uint64_t win = MIN(limit, next + RESYNC_WINDOW);
+			if (find_block_end(t->d, next, win, &size) &&
+			    tscan_block(t, next, (size_t)size, NULL, NULL, true)) {
+				resumed = true;
+				break;
+			}
+		}
+		tproblem(t, off, "damaged data (%" PRIu64 " bytes) where a data block should be",
+			 (resumed ? next : limit) - off);
+		t->blocks_bad++;
+		if (!resumed)
+			break;
+		t->blocks_ok++;
+		off = next + size + SST_BLOCK_TRAILER;
+	}
+}
+
+/*
+ * Scans the table image t->d: footer, properties, index, every data block.
+ * Problems are reported through t->r; entries of good blocks go to
+ * t->entry. Afterwards t->problems says whether the table is clean.
+ */
+static void tscan_run(struct tscan *t)
+{
+	t->min_seq = UINT64_MAX;
+	t->keybuf = xmalloc(SKEY_MAX);
+	t->last = xmalloc(SKEY_MAX);
+	t->footer_ok = tscan_footer(t);
+	if (t->footer_ok) {
+		t->props_ok = tscan_props(t);
+		t->index_ok = tscan_index(t);
+		if (t->filter_size)
+			tscan_meta_block(t, t->filter_off, t->filter_size, "filter block");
+	}
+	if (t->index_ok) {
+		for (uint32_t i = 0; i < t->nblocks; i++) {
+			const struct tix *x = &t->ix[i];
+			if (tscan_block(t, x->off, x->size, i ? &t->ix[i - 1] : NULL, x, false))
+				t->blocks_ok++;
+			else
+				t->blocks_bad++;
+		}
+	} else {
+		tscan_blocks_by_trailer(t);
+	}
+	if (!t->entries)
+		t->min_seq = t->max_seq = 0;
+	if (!t->problems && t->props_ok) {
+		const struct tprops *p = &t->p;
+		if (p->entries != t->entries || p->deletions != t->deletions ||
+		    p->min_seq != t->min_seq || p->max_seq != t->max_seq ||
+		    p->raw_keys != t->raw_keys || p->raw_values != t->raw_values ||
+		    (t->entries && (p->smallest_len != t->first_len ||
+				    memcmp(p->smallest, t->first, t->first_len) ||
+				    p->largest_len != t->last_len ||
+				    memcmp(p->largest, t->last, t->last_len))))
+			tproblem(t, t->props_off,
+				 "properties disagree with the data (%" PRIu64 " entries found, %" PRIu64
+				 " recorded)", t->entries, p->entries);
+	}
+}
+
+static void tscan_free(struct tscan *t)
+{
+	free(t->ix);
+	free(t->keybuf);
+	free(t->last);
+	free(t->first);
+}
+
+/* ======================================================================
+ * The manifest
+ * ====================================================================== */
+
+struct mscan {
+	struct manifest m;            /* what could be read */
+	uint64_t *file_off;           /* offset of each file's edit */
+	bool clean;                   /* every byte checked out */
+	bool have_log, have_last, have_next, have_counters;
+	uint32_t edits;
+};
+
+struct mreader {
+	const uint8_t *p, *end;
+	bool bad;
+};
+
+static uint64_t mr_u64(struct mreader *r)
+{
+	if (r->end - r->p < 8) {
+		r->bad = true;
+		return 0;
+	}
+	uint64_t v = get_le64(r->p);
+	r->p += 8;
+	return v;
+}
+
+static uint8_t mr_u8(struct mreader *r)
+{
+	if (r->p >= r->end) {
+		r->bad = true;
+		return 0;
+	}
+	return *r->p++;
+}
+
+static uint8_t *mr_key(struct mreader *r, size_t *len)
+{
+	uint64_t n;
+	const uint8_t *p = get_varint(r->p, r->end, &n, VARINT64_MAX);
+	*len = 0;
+	if (!p || n > (uint64_t)(r->end - p) || n > SKEY_MAX) {
+		r->bad = true;
+		return NULL;
+	}
+	r->p = p + n;
+	*len = (size_t)n;
+	return n ? xmemdup(p, (size_t)n) : NULL;
+}
+
+/* True if a whole, checksummed edit starts at off (*len: its body). */
+static bool mf_edit_at(const uint8_t *d, size_t n, size_t off, uint32_t *len)
+{
+	if (n - off < 9)
+		return false;
+	uint32_t l = get_le32(d + off);
+	if (l == 0 || l > n - off - 8)
+		return false;
+	if (crc32c_unmask(get_le32(d + off + 4)) != crc32c(d + off + 8, l))
+		return false;
+	*len = l;
+	return d[off + 8] >= TAG_LOG_NUMBER && d[off + 8] <= TAG_COUNTERS;
+}
+
+/* Decodes one checksummed edit into ms; false if its body is malformed. */
+static bool mf_decode(struct mscan *ms, const uint8_t *e, uint32_t len, uint64_t off, size_t *cap)
+{
+	struct manifest *m = &ms->m;
+	struct mreader r = { e + 1, e + len, false };
+	switch (e[0]) {
+	case TAG_LOG_NUMBER:
+		m->log_number = mr_u64(&r);
+		ms->have_log = !r.bad;
+		break;
+	case TAG_NEXT_FILE:
+		m->next_file_no = mr_u64(&r);
+		ms->have_next = !r.bad;
+		break;
+	case TAG_LAST_SEQ:
+		m->last_seq = mr_u64(&r);
+		ms->have_last = !r.bad;
+		break;
+	case TAG_COUNTERS:
+		m->flush_bytes = mr_u64(&r);
+		m->compact_bytes = mr_u64(&r);
+		m->compact_read_bytes = mr_u64(&r);
+		m->user_bytes = mr_u64(&r);
+		ms->have_counters = !r.bad;
+		break;
+	case TAG_ADD_FILE: {
+		struct manifest_file f;
+		memset(&f, 0, sizeof(f));
+		f.level = mr_u8(&r);
+		f.meta.file_no = mr_u64(&r);
+		f.meta.file_size = mr_u64(&r);
+		f.meta.entries = mr_u64(&r);
+		f.meta.deletions = mr_u64(&r);
+		f.meta.min_seq = mr_u64(&r);
+		f.meta.max_seq = mr_u64(&r);
+		f.meta.raw_key_bytes = mr_u64(&r);
+		f.meta.raw_value_bytes = mr_u64(&r);
+		f.meta.smallest = mr_key(&r, &f.meta.smallest_len);
+		f.meta.largest = mr_key(&r, &f.meta.largest_len);
+		if (r.bad || r.p != r.end || f.level >= NUM_LEVELS ||
+		    f.meta.smallest_len <= TRAILER_SIZE + IKEY_PREFIX ||
+		    f.meta.largest_len <= TRAILER_SIZE + IKEY_PREFIX) {
+			sst_meta_free(&f.meta);
+			return false;
+		}
+		if (m->nfiles == *cap) {
+			*cap = *cap ? 2 * *cap : 16;
+			m->files = xrealloc(m->files, *cap * sizeof(*m->files));
+			ms->file_off = xrealloc(ms->file_off, *cap * sizeof(*ms->file_off));
+		}
+		ms->file_off[m->nfiles] = off;
+		m->files[m->nfiles++] = f;
+		return true;
+	}
+	case TAG_COMPACT_POINTER: {
+		uint8_t l = mr_u8(&r);
+		size_t klen;
+		uint8_t *k = mr_key(&r, &klen);
+		if (r.bad || l >= NUM_LEVELS) {
+			free(k);
+			return false;
+		}
+		free(m->compact_ptr[l]);
+		m->compact_ptr[l] = k;
+		m->compact_ptr_len[l] = klen;
+		break;
+	}
+	}
+	return !r.bad && r.p == r.end;
+}
+
+/* Reads a manifest image, reporting every damaged edit and keeping the
+ * others. */
+static void mscan_run(struct run *r, const char *path, const uint8_t *d, size_t n,
+		      struct mscan *ms)
+{
+	memset(ms, 0, sizeof(*ms));
+	ms->clean = true;
+	size_t cap = 0, off = 16;
+	uint32_t count = 0;
+	if (n < 16 || memcmp(d, MF_MAGIC, 8) != 0) {
+		found(r, CHECK_PROBLEM, path, 0, "not a manifest (bad magic)");
+		ms->clean = false;
+		off = MIN(n, (size_t)16);
+	} else if (get_le32(d + 8) != MF_VERSION) {
+		found(r, CHECK_PROBLEM, path, 8, "manifest format %u, this build reads %u",
+		      get_le32(d + 8), MF_VERSION);
+		ms->clean = false;
+		return;
+	} else {
+		count = get_le32(d + 12);
+	}
+	while (off < n) {
+		uint32_t len;
+		if (!mf_edit_at(d, n, off, &len)) {
+			size_t next = off + 1;
+			while (next < n && !mf_edit_at(d, n, next, &len))
+				next++;
+			found(r, CHECK_PROBLEM, path, off, "damaged edit (%zu bytes skipped)", next - off);
+			ms->clean = false;
+			off = next;
+			continue;
+		}
+		if (!mf_decode(ms, d + off + 8, len, off, &cap)) {
+			found(r, CHECK_PROBLEM, path, off, "malformed edit (tag %u)", d[off + 8]);
+			ms->clean = false;
+		} else {
+			ms->edits++;
+		}
+		off += 8 + (size_t)len;
+	}
+	if (ms->clean && ms->edits != count) {
+		found(r, CHECK_PROBLEM, path, 12, "header counts %u edits, the file holds %u", count,
+		      ms->edits);
+		ms->clean = false;
+	}
+}
+
+static void mscan_free(struct mscan *ms)
+{
+	manifest_free(&ms->m);
+	free(ms->file_off);
+	memset(ms, 0, sizeof(*ms));
+}
+
+/* ======================================================================
+ * The directory
+ * ====================================================================== */
+
+/* Takes the directory lock (exclusive for repair). Returns the fd (-1 when
+ * a checker finds no LOCK file) or GOLITE_ELOCKED naming the holder. */
+static int take_lock(const char *dir, bool exclusive, int *fd_out)
+{
+	char path[PATH_MAX];
+	path_join(path, dir, "LOCK");
+	*fd_out = -1;
+	int fd = io_open(path, exclusive ? O_RDWR | O_CREAT : O_RDONLY, 0600);
+	if (fd == -ENOENT && !exclusive)
+		return 0;
+	if (fd < 0)
+		return set_error(errno_to_golite(-fd), "cannot open %s: %s", path, strerror(-fd));
+	int r = io_flock(fd, exclusive);
+	if (r == -EWOULDBLOCK) {
+		char pid[32] = "";
+		ssize_t got = io_pread(fd, pid, sizeof(pid) - 1, 0);
+		pid[got > 0 ? got : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		io_close(fd);
+		return set_error(GOLITE_ELOCKED, "data directory %s is in use by process %s", dir,
+				 pid[0] ? pid : "(unknown)");
+	}
+	if (r < 0) {
+		io_close(fd);
+		return set_error(GOLITE_EIO, "cannot lock %s: %s", path, strerror(-r));
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+struct listing {
+	uint64_t *sst, *wal;
+	size_t nsst, nwal;
+	bool has_manifest;
+	int store;                    /* 1 marker fine, 0 missing, -1 damaged */
+};
+
+static int list_dir(const char *dir, struct listing *l)
+{
+	memset(l, 0, sizeof(*l));
+	struct stat st;
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return set_error(GOLITE_ENOTFOUND, "%s is not a directory", dir);
+	int r = io_list_numbered(dir, SST_SUFFIX, &l->sst, &l->nsst);
+	if (r == 0)
+		r = io_list_numbered(dir, WAL_SUFFIX, &l->wal, &l->nwal);
+	if (r < 0)
+		return set_error(GOLITE_EIO, "cannot list %s: %s", dir, strerror(-r));
+	char path[PATH_MAX];
+	path_join(path, dir, MANIFEST_FILE);
+	l->has_manifest = access(path, F_OK) == 0;
+	path_join(path, dir, "STORE");
+	uint8_t *data;
+	size_t len;
+	r = io_read_file(path, 4096, &data, &len);
+	if (r == 0) {
+		data[len] = '\0';
+		int format = 0;
+		l->store = strncmp((char *)data, "golite store\n", 13) == 0 &&
+				   sscanf((char *)data + 13, "format %d", &format) == 1 && format == 1
+			   ? 1 : -1;
+		free(data);
+	}
+	if (l->store == 0 && !l->nsst && !l->nwal && !l->has_manifest)
+		return set_error(GOLITE_ENOTFOUND, "%s is not a store (no STORE file)", dir);
+	return 0;
+}
+
+static void listing_free(struct listing *l)
+{
+	free(l->sst);
+	free(l->wal);
+}
+
+static bool in_list(const uint64_t *v, size_t n, uint64_t x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+/* ikey-range overlap of two tables' metadata. */
+static bool meta_overlap(const struct sst_meta *a, const struct sst_meta *b)
+{
+	return ikey_cmp(a->smallest, a->smallest_len - TRAILER_SIZE, b->largest,
+			b->largest_len - TRAILER_SIZE) <= 0 &&
+	       ikey_cmp(b->smallest, b->smallest_len - TRAILER_SIZE, a->largest,
+			a->largest_len - TRAILER_SIZE) <= 0;
+}
+
+static bool meta_equal(const struct sst_meta *a, const struct sst_meta *b)
+{
+	return a->file_no == b->file_no && a->file_size == b->file_size &&
+	       a->entries == b->entries && a->deletions == b->deletions &&
+	       a->min_seq == b->min_seq && a->max_seq == b->max_seq &&
+	       a->raw_key_bytes == b->raw_key_bytes && a->raw_value_bytes == b->raw_value_bytes &&
+	       a->smallest_len == b->smallest_len && a->largest_len == b->largest_len &&
+	       (!a->smallest_len || !memcmp(a->smallest, b->smallest, a->smallest_len)) &&
+	       (!a->largest_len || !memcmp(a->largest, b->largest, a->largest_len));
+}
+
+static void meta_from_scan(const struct tscan *t, uint64_t file_no, struct sst_meta *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->file_no = file_no;
+	m->file_size = t->n;
+	m->entries = t->p.entries;
+	m->deletions = t->p.deletions;
+	m->min_seq = t->p.min_seq;
+	m->max_seq = t->p.max_seq;
+	m->raw_key_bytes = t->p.raw_keys;
+	m->raw_value_bytes = t->p.raw_values;
+	if (t->p.entries) {
+		m->smallest = xmemdup(t->p.smallest, t->p.smallest_len);
+		m->smallest_len = t->p.smallest_len;
+		m->largest = xmemdup(t->p.largest, t->p.largest_len);
+		m->largest_len = t->p.largest_len;
+	}
+}
+
+/* Compares a clean table with what the manifest says of it. */
+static void check_against_manifest(struct run *r, const char *mpath, uint64_t edit_off,
+				   const struct sst_meta *want, const struct tscan *t)
+{
+	const char *what = NULL;
+	if (want->file_size != t->n)
+		what = "size";
+	else if (want->entries != t->p.entries || want->deletions != t->p.deletions)
+		what = "entry count";
+	else if (want->min_seq != t->p.min_seq || want->max_seq != t->p.max_seq)
+		what = "sequence range";
+	else if (want->smallest_len != t->p.smallest_len ||
+		 memcmp(want->smallest, t->p.smallest, want->smallest_len) ||
+		 want->largest_len != t->p.largest_len ||
+		 memcmp(want->largest, t->p.largest, want->largest_len))
+		what = "key range";
+	else if (want->raw_key_bytes != t->p.raw_keys || want->raw_value_bytes != t->p.raw_values)
+		what = "byte counts";
+	if (what)
+		found(r, CHECK_PROBLEM, mpath, edit_off,
+		      "table %08" PRIu64 ".sst: its %s differs from the manifest's record",
+		      want->file_no, what);
+}
+
+struct collect {
+	struct catalog_view *cat;
+	const char *path;
+};
+
+static void collect_table_entry(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
+				size_t vlen, uint64_t block_off)
+{
+	struct collect *c = ctx;
+	uint64_t tr = get_le64(k + klen - TRAILER_SIZE);
+	cat_add(c->cat, k, klen - TRAILER_SIZE, trailer_seq(tr), trailer_kind(tr), v, vlen, c->path,
+		block_off);
+}
+
+static int collect_batch_entry(void *ctx, uint64_t seq, unsigned kind, const uint8_t *ikey,
+			       size_t iklen, const uint8_t *value, size_t vlen)
+{
+	struct collect *c = ctx;
+	cat_add(c->cat, ikey, iklen, seq, kind, value, vlen, c->path, CHECK_NO_OFFSET);
+	return 0;
+}
+
+/* Reads and scans one table file. cat (may be NULL) collects its entries. */
+static int scan_table_file(struct run *r, const char *path, struct catalog_view *cat,
+			   struct tscan *t, uint8_t **data)
+{
+	memset(t, 0, sizeof(*t));
+	size_t n;
+	int e = io_read_file(path, MAX_FILE_READ, data, &n);
+	if (e < 0) {
+		found(r, CHECK_PROBLEM, path, CHECK_NO_OFFSET, "cannot read: %s", strerror(-e));
+		return -1;
+	}
+	struct collect c = { cat, path };
+	t->r = r;
+	t->path = path;
+	t->d = *data;
+	t->n = n;
+	t->entry = cat ? collect_table_entry : NULL;
+	t->ctx = &c;
+	tscan_run(t);
+	r->st->tables++;
+	r->st->blocks += t->blocks_ok + t->blocks_bad;
+	r->st->entries += t->entries;
+	r->st->table_bytes += n;
+	/* The deep checks (filter, hash index) of sstable.c, on a table whose
+	 * structure held. */
+	if (!t->problems && sst_verify(path, NULL)) {
+		found_engine_error(r, path);
+		t->problems++;
+	}
+	return 0;
+}
+
+/* State of the log check across segments. */
+struct walcheck {
+	struct run *r;
+	const char *path;
+	struct collect col;
+	uint64_t last_seq;
+	bool seq_known;
+	uint64_t bad_records;
+};
+
+static void walcheck_record(void *ctx, uint64_t off, const uint8_t *p, size_t len)
+{
+	struct walcheck *w = ctx;
+	uint32_t count;
+	uint64_t first;
+	w->r->st->wal_records++;
+	if (rep_iterate(p, len, NULL, NULL, &count, &first)) {
+		found(w->r, CHECK_PROBLEM, w->path, off, "record holds a malformed batch");
+		w->bad_records++;
+		return;
+	}
+	if (!count)
+		return;
+	if (w->seq_known && first <= w->last_seq) {
+		found(w->r, CHECK_PROBLEM, w->path, off,
+		      "record has sequence %" PRIu64 ", not after %" PRIu64, first, w->last_seq);
+		w->bad_records++;
+		return;
+	}
+	w->seq_known = true;
+	w->last_seq = first + count - 1;
+	w->col.path = w->path;
+	if (w->col.cat)
+		rep_iterate(p, len, collect_batch_entry, &w->col, NULL, NULL);
+}
+
+/* True if a segment after segs[i] holds a valid record. */
+static bool valid_record_later(const char *dir, const uint64_t *segs, size_t nseg, size_t i)
+{
+	for (size_t j = i + 1; j < nseg; j++) {
+		char p[PATH_MAX];
+		numbered_path(p, dir, segs[j], WAL_SUFFIX);
+		uint8_t *d;
+		size_t n;
+		if (io_read_file(p, MAX_FILE_READ, &d, &n) < 0)
+			continue;
+		bool any = n > WAL_HEADER && wal_next_valid(d, n, WAL_HEADER) < n;
+		free(d);
+		if (any)
+			return true;
+	}
+	return false;
+}
+
+struct damage_list {
+	uint64_t off[64], end[64];
+	char what[64][48];
+	size_t n, more;
+};
+
+static void collect_damage(void *ctx, uint64_t off, uint64_t end, const char *what)
+{
+	struct damage_list *dl = ctx;
+	if (dl->n == 64) {
+		dl->more++;
+		return;
+	}
+	dl->off[dl->n] = off;
+	dl->end[dl->n] = end;
+	snprintf(dl->what[dl->n], sizeof(dl->what[0]), "%s", what);
+	dl->n++;
+}
+
+struct wal_damage_ctx {
+	struct walcheck *wc;
+	struct damage_list dl;
+};
+
+static void wd_record(void *ctx, uint64_t off, const uint8_t *p, size_t len)
+{
+	walcheck_record(((struct wal_damage_ctx *)ctx)->wc, off, p, len);
+}
+
+static void wd_damage(void *ctx, uint64_t off, uint64_t end, const char *what)
+{
+	collect_damage(&((struct wal_damage_ctx *)ctx)->dl, off, end, what);
+}
+
+/*
+ * Checks segment i of the log. live: it is replayed at open (numbered at
+ * or after the manifest's log number). Reports damage as open would treat
+ * it: a torn tail is dropped by open, other damage stops it.
+ */
+static void check_segment(struct run *r, const char *dir, const uint64_t *segs, size_t nseg,
+			  size_t i, bool live, struct walcheck *wc)
+{
+	char path[PATH_MAX];
+	numbered_path(path, dir, segs[i], WAL_SUFFIX);
+	uint8_t *d;
+	size_t n;
+	int e = io_read_file(path, MAX_FILE_READ, &d, &n);
+	if (e < 0) {
+		found(r, CHECK_PROBLEM, path, CHECK_NO_OFFSET, "cannot read: %s", strerror(-e));
+		return;
+	}
+	r->st->wal_segments++;
+	r->st->wal_bytes += n;
+	wc->path = path;
+	struct wal_damage_ctx dc = { .wc = wc };
+	struct check_wal_ops ops = { wd_record, wd_damage };
+	struct check_wal_info info;
+	if (!live) {
+		struct check_options none = { 0 };
+		struct check_stats ignored = { 0 };
+		struct run quiet = { .o = &none, .st = &ignored };
+		struct walcheck w2 = { .r = &quiet, .path = path };
+		dc.wc = &w2;
+		check_wal_walk(d, n, &ops, &dc, &info);
+		if (info.damaged || w2.bad_records)
+			found(r, CHECK_NOTE, path, info.damaged ? info.first_damage : CHECK_NO_OFFSET,
+			      "damaged, but its records are already in tables (open removes it)");
+		free(d);
+		return;
+	}
+	check_wal_walk(d, n, &ops, &dc, &info);
+	if (info.header_ok && info.segno != segs[i])
+		found(r, CHECK_PROBLEM, path, 16, "header names segment %" PRIu64, info.segno);
+	if (info.empty) {
+		if (valid_record_later(dir, segs, nseg, i))
+			found(r, CHECK_PROBLEM, path, 0,
+			      "segment without a header, followed by valid records");
+	}
+	bool later = dc.dl.n && info.torn && valid_record_later(dir, segs, nseg, i);
+	for (size_t k = 0; k < dc.dl.n; k++) {
+		bool tail = info.torn && k == dc.dl.n - 1 && !later;
+		found(r, CHECK_PROBLEM, path, dc.dl.off[k],
+		      tail ? "%s: %" PRIu64 " bytes to the end form a torn tail (opening the store "
+			     "drops it; `golite repair` too)"
+			   : "%s (%" PRIu64 " bytes), followed by valid records: the store will not "
+			     "open; run `golite repair`",
+		      dc.dl.what[k], dc.dl.end[k] - dc.dl.off[k]);
+	}
+	if (dc.dl.more)
+		found(r, CHECK_PROBLEM, path, CHECK_NO_OFFSET, "%zu more damaged ranges", dc.dl.more);
+	free(d);
+}
+
+int check_dir(const char *dir, const struct check_options *o, struct check_stats *st)
+{
+	struct check_options defaults = { 0 };
+	struct run r = { .o = o ? o : &defaults, .st = st };
+	memset(st, 0, sizeof(*st));
+	struct listing l;
+	int e = list_dir(dir, &l);
+	if (e)
+		return e;
+	int lock_fd;
+	e = take_lock(dir, false, &lock_fd);
+	if (e) {
+		listing_free(&l);
+		return e;
+	}
+	char path[PATH_MAX], mpath[PATH_MAX];
+	path_join(path, dir, "STORE");
+	if (l.store != 1)
+		found(&r, CHECK_PROBLEM, path, 0, l.store ? "not a GoLite store marker"
+							 : "missing (the store will not open)");
+
+	/* The manifest. */
+	struct mscan ms;
+	memset(&ms, 0, sizeof(ms));
+	path_join(mpath, dir, MANIFEST_FILE);
+	bool have_manifest = false;
+	if (l.has_manifest) {
+		uint8_t *d;
+		size_t n;
+		e = io_read_file(mpath, MAX_FILE_READ, &d, &n);
+		if (e < 0) {
+			found(&r, CHECK_PROBLEM, mpath, CHECK_NO_OFFSET, "cannot read: %s",
+			      strerror(-e));
+		} else {
+			progress(&r, "manifest", 0, n);
+			mscan_run(&r, mpath, d, n, &ms);
+			st->manifest_edits = ms.edits;
+			have_manifest = true;
+			free(d);
+			progress(&r, "manifest", n, n);
+		}
+	} else if (l.nsst) {
+		found(&r, CHECK_PROBLEM, mpath, CHECK_NO_OFFSET,
+		      "missing, but the directory holds %zu tables (the store will not open)", l.nsst);
+	}
+	bool trust_manifest = have_manifest && ms.clean;
+
+	/* Tables. Those the manifest names are checked and compared with it;
+	 * with no trustworthy manifest every table present counts. */
+	struct catalog_view cat = { 0 };
+	uint64_t total = 0, done = 0;
+	for (size_t i = 0; i < l.nsst; i++) {
+		numbered_path(path, dir, l.sst[i], SST_SUFFIX);
+		total += file_size_of(path);
+	}
+	for (size_t i = 0; i < l.nwal; i++) {
+		numbered_path(path, dir, l.wal[i], WAL_SUFFIX);
+		total += file_size_of(path);
+	}
+	uint64_t max_table_seq = 0;
+	for (size_t i = 0; i < l.nsst; i++) {
+		numbered_path(path, dir, l.sst[i], SST_SUFFIX);
+		size_t fi = SIZE_MAX;
+		for (size_t j = 0; j < ms.m.nfiles && fi == SIZE_MAX; j++)
+			if (ms.m.files[j].meta.file_no == l.sst[i])
+				fi = j;
+		if (trust_manifest && fi == SIZE_MAX) {
+			found(&r, CHECK_NOTE, path, CHECK_NO_OFFSET,
+			      "not named by the manifest (left by interrupted work; open removes it)");
+			done += file_size_of(path);
+			continue;
+		}
+		progress(&r, "tables", done, total);
+		struct tscan t;
+		uint8_t *d = NULL;
+		if (scan_table_file(&r, path, &cat, &t, &d) == 0) {
+			done += t.n;
+			if (t.props_ok && t.p.file_no != l.sst[i])
+				found(&r, CHECK_NOTE, path, t.props_off,
+				      "properties name file number %" PRIu64 " (a copied or renamed "
+				      "file?)", t.p.file_no);
+			if (fi != SIZE_MAX && !t.problems && t.props_ok)
+				check_against_manifest(&r, mpath, ms.file_off[fi], &ms.m.files[fi].meta,
+						       &t);
+			max_table_seq = MAX(max_table_seq, t.max_seq);
+		}
+		tscan_free(&t);
+		free(d);
+	}
+	progress(&r, "tables", done, total);
+
+	/* What the manifest says about the directory. */
+	if (have_manifest) {
+		uint64_t max_no = 0;
+		for (size_t i = 0; i < ms.m.nfiles; i++) {
+			const struct sst_meta *m = &ms.m.files[i].meta;
+			max_no = MAX(max_no, m->file_no);
+			max_table_seq = MAX(max_table_seq, m->max_seq);
+			if (!in_list(l.sst, l.nsst, m->file_no))
+				found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
+				      "names table %08" PRIu64 ".sst (level %u), which is missing",
+				      m->file_no, ms.m.files[i].level);
+			for (size_t j = 0; j < i; j++)
+				if (ms.m.files[j].meta.file_no == m->file_no)
+					found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
+					      "names table %08" PRIu64 ".sst twice", m->file_no);
+			if (skey_cmp(m->smallest, m->smallest_len, m->largest, m->largest_len) > 0)
+				found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
+				      "table %08" PRIu64 ".sst: smallest key after largest", m->file_no);
+			if (ms.m.files[i].level == 0)
+				continue;
+			for (size_t j = 0; j < ms.m.nfiles; j++) {
+				const struct manifest_file *g = &ms.m.files[j];
+				if (j < i && g->level == ms.m.files[i].level && meta_overlap(&g->meta, m))
+					found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
+					      "tables %08" PRIu64 ".sst and %08" PRIu64
+					      ".sst of level %u overlap", g->meta.file_no, m->file_no,
+					      g->level);
+			}
+		}
+		if (l.nsst)
+			max_no = MAX(max_no, l.sst[l.nsst - 1]);
+		if (ms.have_next && ms.m.next_file_no <= max_no)
+			found(&r, CHECK_PROBLEM, mpath, CHECK_NO_OFFSET,
+			      "next file number %" PRIu64 " is not above table %" PRIu64,
+			      ms.m.next_file_no, max_no);
+		if (ms.have_last && ms.m.last_seq < max_table_seq)
+			found(&r, CHECK_PROBLEM, mpath, CHECK_NO_OFFSET,
+			      "last sequence %" PRIu64 " is below the tables' %" PRIu64,
+			      ms.m.last_seq, max_table_seq);
+	}
+
+	/* The log: segments from the manifest's log number are replayed. */
+	uint64_t log_number = trust_manifest || ms.have_log ? ms.m.log_number : 0;
+	struct walcheck wc = { .r = &r, .col = { &cat, NULL } };
+	for (size_t i = 0; i < l.nwal; i++) {
+		progress(&r, "wal", done, total);
+		numbered_path(path, dir, l.wal[i], WAL_SUFFIX);
+		done += file_size_of(path);
+		check_segment(&r, dir, l.wal, l.nwal, i, l.wal[i] >= log_number, &wc);
+	}
+	progress(&r, "wal", done, total);
+	if (have_manifest && wc.seq_known && ms.have_last && l.nwal &&
+	    l.wal[l.nwal - 1] >= log_number && ms.m.next_file_no <= l.wal[l.nwal - 1])
+		found(&r, CHECK_PROBLEM, mpath, CHECK_NO_OFFSET,
+		      "next file number %" PRIu64 " is not above log segment %" PRIu64,
+		      ms.m.next_file_no, l.wal[l.nwal - 1]);
+
+	/* The table catalog, from every source open would read. */
+	cat_check(&r, dir, &cat);
+
+	static const char *const leftovers[] = { "MANIFEST.tmp", "STORE.tmp" };
+	for (size_t i = 0; i < ARRAY_SIZE(leftovers); i++) {
+		path_join(path, dir, leftovers[i]);
+		if (access(path, F_OK) == 0)
+			found(&r, CHECK_NOTE, path, CHECK_NO_OFFSET,
+			      "temporary file of an interrupted write (open removes it)");
+	}
+	path_join(path, dir, "lost");
+	if (access(path, F_OK) == 0)
+		found(&r, CHECK_NOTE, path, CHECK_NO_OFFSET,
+		      "holds files an earlier repair moved aside");
+	flush_suppressed(&r);
+	cat_free(&cat);
+	mscan_free(&ms);
+	listing_free(&l);
+	if (lock_fd >= 0)
+		io_close(lock_fd);
+	return 0;
+}
+
+int check_wal_file(const char *path, const struct check_options *o, struct check_stats *st)
+{
+	struct check_options defaults = { 0 };
+	struct run r = { .o = o ? o : &defaults, .st = st };
+	memset(st, 0, sizeof(*st));
+	uint8_t *d;
+	size_t n;
+	int e = io_read_file(path, MAX_FILE_READ, &d, &n);
+	if (e < 0)
+		return set_error(errno_to_golite(-e), "cannot read %s: %s", path, strerror(-e));
+	struct walcheck wc = { .r = &r, .path = path };
+	struct wal_damage_ctx dc = { .wc = &wc };
+	struct check_wal_ops ops = { wd_record, wd_damage };
+	struct check_wal_info info;
+	check_wal_walk(d, n, &ops, &dc, &info);
+	st->wal_segments = 1;
+	st->wal_bytes = n;
+	for (size_t k = 0; k < dc.dl.n; k++)
+		found(&r, CHECK_PROBLEM, path, dc.dl.off[k], "%s (%" PRIu64 " bytes)", dc.dl.what[k],
+		      dc.dl.end[k] - dc.dl.off[k]);
+	if (info.empty)
+		found(&r, CHECK_PROBLEM, path, 0, "no header: an empty segment");
+	flush_suppressed(&r);
+	free(d);
+	return 0;
+}
+
+int check_table_file(const char *path, const struct check_options *o, struct check_stats *st)
+{
+	struct check_options defaults = { 0 };
+	struct run r = { .o = o ? o : &defaults, .st = st };
+	memset(st, 0, sizeof(*st));
+	struct tscan t;
+	uint8_t *d = NULL;
+	int e = scan_table_file(&r, path, NULL, &t, &d);
+	tscan_free(&t);
+	free(d);
+	flush_suppressed(&r);
+	return e ? set_error(GOLITE_EIO, "cannot read %s", path) : 0;
+}
+
+int check_manifest_file(const char *path, const struct check_options *o, struct check_stats *st)
+{
+	struct check_options defaults = { 0 };
+	struct run r = { .o = o ? o : &defaults, .st = st };
+	memset(st, 0, sizeof(*st));
+	uint8_t *d;
+	size_t n;
+	int e = io_read_file(path, MAX_FILE_READ, &d, &n);
+	if (e < 0)
+		return set_error(errno_to_golite(-e), "cannot read %s: %s", path, strerror(-e));
+	struct mscan ms;
+	mscan_run(&r, path, d, n, &ms);
+	st->manifest_edits = ms.edits;
+	mscan_free(&ms);
+	free(d);
+	flush_suppressed(&r);
+	return 0;
+}
+
+/* ======================================================================
+ * Repair
+ * ====================================================================== */
+
+/* Creates DATADIR/lost/<timestamp>/ on first use. */
+static int lost_dir_make(const char *dir, struct repair_stats *st)
+{
+	if (st->lost_dir[0])
+		return 0;
+	char base[PATH_MAX];
+	path_join(base, dir, "lost");
+	int e = io_mkdir(base, 0700);
+	if (e < 0 && e != -EEXIST)
+		return set_error(errno_to_golite(-e), "cannot create %s: %s", base, strerror(-e));
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	char stamp[32];
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	for (int i = 0;; i++) {
+		if (i)
+			fmt_path(st->lost_dir, "%s/%s-%d", base, stamp, i);
+		else
+			fmt_path(st->lost_dir, "%s/%s", base, stamp);
+		e = io_mkdir(st->lost_dir, 0700);
+		if (e == 0)
+			break;
+		if (e != -EEXIST) {
+			st->lost_dir[0] = '\0';
+			return set_error(errno_to_golite(-e), "cannot create a directory in %s: %s",
+					 base, strerror(-e));
+		}
+	}
+	io_sync_dir(base);
+	io_sync_dir(dir);
+	return 0;
+}
+
+/* Writes data to path (created, synced). */
+static int write_whole(const char *path, const void *data, size_t len)
+{
+	int fd = io_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		return fd;
+	int e = io_pwrite(fd, data, len, 0);
+	if (e == 0)
+		e = io_fdatasync(fd);
+	io_close(fd);
+	if (e < 0)
+		io_unlink(path);
+	return e;
+}
+
+/*
+ * Puts dir/name into the lost directory (a hard link, or a copy where
+ * links are refused). The original stays until the caller replaces or
+ * removes it (invariant 2).
+ */
+static int lost_keep(struct run *r, const char *dir, const char *name, struct repair_stats *st)
+{
+	int e = lost_dir_make(dir, st);
+	if (e)
+		return e;
+	char src[PATH_MAX], dst[PATH_MAX];
+	path_join(src, dir, name);
+	path_join(dst, st->lost_dir, name);
+	if (link(src, dst) < 0) {
+		uint8_t *d;
+		size_t n;
+		e = io_read_file(src, MAX_FILE_READ, &d, &n);
+		if (e == 0) {
+			e = write_whole(dst, d, n);
+			free(d);
+		}
+		if (e < 0)
+			return set_error(errno_to_golite(-e), "cannot keep %s in %s: %s", src,
+					 st->lost_dir, strerror(-e));
+	}
+	io_sync_dir(st->lost_dir);
+	st->files_moved++;
+	found(r, CHECK_ACTION, src, CHECK_NO_OFFSET, "moved aside to %s", dst);
+	return 0;
+}
+
+/* ---- writing tables ---- */
+
+struct tout {
+	const char *dir;
+	uint64_t *next_no;
+	struct sst_options so;
+	uint64_t target;              /* cut tables past this size (0: never) */
+	struct sst_builder *b;
+	uint8_t *last_ikey;
+	size_t last_iklen;
+	struct sst_meta *metas;       /* finished tables */
+	size_t n, cap;
+	int err;
+};
+
+static int tout_finish(struct tout *o)
+{
+	if (!o->b)
+		return o->err;
+	struct sst_meta m;
+	int e = sst_builder_finish(o->b, &m);
+	o->b = NULL;
+	if (e) {
+		o->err = o->err ? o->err : e;
+		return o->err;
+	}
+	if (o->n == o->cap)
+		o->metas = xrealloc(o->metas, (o->cap = o->cap ? 2 * o->cap : 8) * sizeof(*o->metas));
+	o->metas[o->n++] = m;
+	return o->err;
+}
+
+static void tout_add(struct tout *o, const uint8_t *k, size_t klen, const uint8_t *v, size_t vlen)
+{
+	if (o->err)
+		return;
+	size_t iklen = klen - TRAILER_SIZE;
+	bool new_ikey = !o->last_ikey || ikey_cmp(o->last_ikey, o->last_iklen, k, iklen) != 0;
+	if (o->b && o->target && new_ikey && sst_builder_size(o->b) >= o->target &&
+	    tout_finish(o))
+		return;
+	if (!o->b) {
+		char path[PATH_MAX];
+		uint64_t no = (*o->next_no)++;
+		numbered_path(path, o->dir, no, SST_SUFFIX);
+		int e = sst_builder_new(path, no, &o->so, &o->b);
+		if (e) {
+			o->err = e;
+			return;
+		}
+	}
+	int e = sst_builder_add(o->b, k, klen, v, vlen);
+	if (e) {
+		o->err = e;
+		return;
+	}
+	if (new_ikey) {
+		free(o->last_ikey);
+		o->last_ikey = xmemdup(k, iklen);
+		o->last_iklen = iklen;
+	}
+}
+
+static void tout_free(struct tout *o)
+{
+	if (o->b)
+		sst_builder_abandon(o->b);
+	for (size_t i = 0; i < o->n; i++)
+		sst_meta_free(&o->metas[i]);
+	free(o->metas);
+	free(o->last_ikey);
+}
+
+/* ---- writing log segments ---- */
+
+struct segbuf {
+	uint8_t *p;
+	size_t len, cap;
+	uint64_t records;
+};
+
+static void segbuf_put(struct segbuf *s, const void *data, size_t n)
+{
+	if (s->len + n > s->cap) {
+		s->cap = MAX(s->cap * 2, s->len + n + 4096);
+		s->p = xrealloc(s->p, s->cap);
+	}
+	memcpy(s->p + s->len, data, n);
+	s->len += n;
+}
+
+static void segbuf_begin(struct segbuf *s, uint64_t segno)
+{
+	uint8_t h[WAL_HEADER];
+	memset(h, 0, sizeof(h));
+	memcpy(h, WAL_MAGIC, 8);
+	put_le32(h + 8, WAL_VERSION);
+	put_le64(h + 16, segno);
+	put_le32(h + 24, crc32c_mask(crc32c(h, 24)));
+	s->len = 0;
+	s->records = 0;
+	segbuf_put(s, h, sizeof(h));
+}
+
+/* Appends a logical record, fragmented as wal.c does. */
+static void segbuf_record(struct segbuf *s, const uint8_t *p, size_t len)
+{
+	for (size_t off = 0, i = 0; off < len || i == 0; i++) {
+		size_t n = MIN((size_t)WAL_MAX_FRAG, len - off);
+		unsigned type = len <= WAL_MAX_FRAG ? REC_FULL
+			      : i == 0 ? REC_FIRST : off + n == len ? REC_LAST : REC_MIDDLE;
+		uint8_t h[WAL_REC_HEADER];
+		put_le32(h + 4, (uint32_t)n);
+		h[8] = (uint8_t)type;
+		put_le32(h, crc32c_mask(crc32c_extend(crc32c_extend(0, h + 4, 5), p + off, n)));
+		segbuf_put(s, h, sizeof(h));
+		segbuf_put(s, p + off, n);
+		off += n;
+	}
+	s->records++;
+}
+
+/* ---- the tables of the repaired store ---- */
+
+struct rtable {
+	uint64_t file_no;             /* the file that holds it now */
+	uint64_t orig_no;             /* the file it came from */
+	int level;                    /* -1 while unknown */
+	bool clean;
+	bool live;                    /* part of the repaired store */
+	bool salvaged;                /* file_no is a new file made from orig_no */
+	bool superseded;              /* its data went into merged tables */
+	bool named;                   /* the manifest names it */
+	uint64_t scan_entries;        /* entries readable */
+	uint64_t recorded_entries;    /* entries its properties claim (0 if unknown) */
+	uint64_t size;                /* bytes of the original file */
+	uint64_t bad_blocks;
+	struct sst_meta meta;         /* of file_no */
+	struct catalog_view cat;
+};
+
+static int cmp_newest_first(const void *a, const void *b)
+{
+	const struct rtable *x = *(struct rtable *const *)a, *y = *(struct rtable *const *)b;
+	if (x->meta.max_seq != y->meta.max_seq)
+		return x->meta.max_seq > y->meta.max_seq ? -1 : 1;
+	return x->file_no > y->file_no ? -1 : x->file_no < y->file_no;
+}
+
+/*
+ * Places tables whose levels are unknown: newest first, each one level
+ * below every newer table it overlaps. This is right only when each such
+ * newer table holds nothing older than the table below it; otherwise (or
+ * past the last level) returns false and the tables must be merged.
+ */
+static bool assign_levels(struct rtable **v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_newest_first);
+	for (size_t i = 0; i < n; i++) {
+		int level = 1;
+		for (size_t j = 0; j < i; j++) {
+			if (!meta_overlap(&v[j]->meta, &v[i]->meta))
+				continue;
+			if (v[j]->meta.min_seq <= v[i]->meta.max_seq)
+				return false;
+			level = MAX(level, v[j]->level + 1);
+		}
+		if (level >= NUM_LEVELS)
+			return false;
+		v[i]->level = level;
+	}
+	return true;
+}
+
+/* ---- merging ---- */
+
+struct msrc {
+	struct sst_reader *rd;
+	struct sst_iter *it;
+};
+
+static int msrc_cmp(const struct msrc *a, const struct msrc *b)
+{
+	size_t al, bl;
+	const void *ak = sst_iter_key(a->it, &al), *bk = sst_iter_key(b->it, &bl);
+	return skey_cmp(ak, al, bk, bl);
+}
+
+static void heap_down(struct msrc *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t m = i, l = 2 * i + 1, r = l + 1;
+		if (l < n && msrc_cmp(&h[l], &h[m]) < 0)
+			m = l;
+		if (r < n && msrc_cmp(&h[r], &h[m]) < 0)
+			m = r;
+		if (m == i)
+			return;
+		struct msrc t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+/*
+ * Merges the live tables into new tables (one version per key, the
+ * newest) placed in level 1. Marks the inputs superseded.
+ */
+static int merge_tables(struct run *r, const char *dir, struct rtable **v, size_t n,
+			struct tout *out)
+{
+	struct msrc *h = xcalloc(n ? n : 1, sizeof(*h));
+	size_t nh = 0;
+	uint64_t total = 0, done = 0, bytes = 0;
+	int e = 0;
+	for (size_t i = 0; i < n; i++) {
+		char path[PATH_MAX];
+		numbered_path(path, dir, v[i]->file_no, SST_SUFFIX);
+		struct sst_reader *rd;
+		e = sst_open(path, v[i]->file_no, NULL, &rd);
+		if (e)
+			goto out;
+		total += v[i]->meta.entries;
+		bytes += v[i]->meta.file_size;
+		struct sst_iter *it = sst_iter_new(rd);
+		sst_iter_set_fill_cache(it, false);
+		sst_iter_seek_first(it);
+		if (sst_iter_valid(it)) {
+			h[nh++] = (struct msrc){ rd, it };
+		} else {
+			e = sst_iter_status(it);
+			sst_iter_free(it);
+			sst_unref(rd);
+			if (e)
+				goto out;
+		}
+	}
+	for (size_t i = nh; i-- > 0;)
+		heap_down(h, nh, i);
+	uint8_t *last = xmalloc(IKEY_MAX);
+	size_t last_len = 0;
+	while (nh && !out->err) {
+		size_t klen, vlen;
+		const uint8_t *k = sst_iter_key(h[0].it, &klen);
+		const uint8_t *val = sst_iter_value(h[0].it, &vlen);
+		size_t iklen = klen - TRAILER_SIZE;
+		if (!last_len || ikey_cmp(last, last_len, k, iklen) != 0) {
+			tout_add(out, k, klen, val, vlen);
+			memcpy(last, k, iklen);
+			last_len = iklen;
+		}
+		if ((++done & 0xffff) == 0)
+			progress(r, "merge", (uint64_t)((double)bytes * done / total), bytes);
+		sst_iter_next(h[0].it);
+		if (!sst_iter_valid(h[0].it)) {
+			e = sst_iter_status(h[0].it);
+			sst_iter_free(h[0].it);
+			sst_unref(h[0].rd);
+			h[0] = h[--nh];
+			if (e)
+				break;
+		}
+		heap_down(h, nh, 0);
+	}
+	free(last);
+	progress(r, "merge", bytes, bytes);
+	if (!e)
+		e = tout_finish(out);
+out:
+	for (size_t i = 0; i < nh; i++) {
+		sst_iter_free(h[i].it);
+		sst_unref(h[i].rd);
+	}
+	free(h);
+	if (!e)
+		for (size_t i = 0; i < n; i++)
+			v[i]->superseded = true;
+	return e;
+}
+
+/* ---- salvaging one table ---- */
+
+struct salvage {
+	struct tout *out;
+	const struct tscan *t;
+	uint64_t kept;
+};
+
+static void salvage_entry(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
+			  size_t vlen, uint64_t block_off)
+{
+	struct salvage *s = ctx;
+	(void)block_off;
+	if (!s->out->b && s->t->props_ok)
+		s->out->so.compression = (enum golite_compression)s->t->p.compression;
+	tout_add(s->out, k, klen, v, vlen);
+	s->kept++;
+}
+
+/* Writes the readable entries of table rt into a new file. */
+static int salvage_table(const char *dir, struct rtable *rt, uint64_t *next_no)
+{
+	char path[PATH_MAX];
+	numbered_path(path, dir, rt->orig_no, SST_SUFFIX);
+	uint8_t *d;
+	size_t n;
+	int e = io_read_file(path, MAX_FILE_READ, &d, &n);
+	if (e < 0)
+		return set_error(errno_to_golite(-e), "cannot read %s: %s", path, strerror(-e));
+	struct check_options none = { 0 };
+	struct check_stats ignored = { 0 };
+	struct run quiet = { .o = &none, .st = &ignored };
+	struct tout out = { .dir = dir, .next_no = next_no };
+	sst_options_init(&out.so);
+	struct tscan t;
+	memset(&t, 0, sizeof(t));
+	struct salvage s = { &out, &t, 0 };
+	t.r = &quiet;
+	t.path = path;
+	t.d = d;
+	t.n = n;
+	t.entry = salvage_entry;
+	t.ctx = &s;
+	tscan_run(&t);
+	e = tout_finish(&out);
+	if (!e && out.n) {
+		rt->file_no = out.metas[0].file_no;
+		rt->meta = out.metas[0];
+		out.n = 0;
+		rt->salvaged = true;
+	}
+	rt->live = !e && rt->salvaged;
+	tscan_free(&t);
+	tout_free(&out);
+	free(d);
+	return e;
+}
+
+/* ---- the table catalog ---- */
+
+struct walsalvage {
+	struct run *r;
+	const char *path;
+	struct segbuf out;
+	struct collect col;
+	uint64_t last_seq;
+	bool seq_known;
+	uint64_t kept, dropped;
+	uint64_t dropped_bytes;
+	bool changed;
+};
+
+static void ws_record(void *ctx, uint64_t off, const uint8_t *p, size_t len)
+{
+	struct walsalvage *w = ctx;
+	uint32_t count;
+	uint64_t first;
+	const char *bad = NULL;
+	if (rep_iterate(p, len, NULL, NULL, &count, &first))
+		bad = "malformed batch";
+	else if (count && w->seq_known && first <= w->last_seq)
+		bad = "sequence out of order";
+	if (bad) {
+		found(w->r, CHECK_LOST, w->path, off, "dropped a record: %s (%zu bytes)", bad, len);
+		w->dropped++;
+		w->dropped_bytes += len;
+		w->changed = true;
+		return;
+	}
+	if (count) {
+		w->seq_known = true;
+		w->last_seq = first + count - 1;
+		rep_iterate(p, len, collect_batch_entry, &w->col, NULL, NULL);
+	}
+	segbuf_record(&w->out, p, len);
+	w->kept++;
+}
+
+static void ws_damage(void *ctx, uint64_t off, uint64_t end, const char *what)
+{
+	struct walsalvage *w = ctx;
+	found(w->r, CHECK_LOST, w->path, off, "dropped %" PRIu64 " bytes: %s", end - off, what);
+	w->dropped_bytes += end - off;
+	w->changed = true;
+}
+
+/*
+ * Checks log segment segno and, if anything in it is damaged, replaces it
+ * by a segment holding its good records (the original goes to lost/).
+ */
+static int repair_segment(struct run *r, const char *dir, uint64_t segno,
+			  struct walsalvage *w, struct repair_stats *st)
+{
+	char path[PATH_MAX], tmp[PATH_MAX], name[32];
+	numbered_path(path, dir, segno, WAL_SUFFIX);
+	snprintf(name, sizeof(name), "%08" PRIu64 "%s", segno, WAL_SUFFIX);
+	uint8_t *d;
+	size_t n;
+	int e = io_read_file(path, MAX_FILE_READ, &d, &n);
+	if (e < 0)
+		return set_error(errno_to_golite(-e), "cannot read %s: %s", path, strerror(-e));
+	w->path = path;
+	w->col.path = path;
+	w->changed = false;
+	uint64_t kept0 = w->kept;
+	segbuf_begin(&w->out, segno);
+	struct check_wal_ops ops = { ws_record, ws_damage };
+	struct check_wal_info info;
+	check_wal_walk(d, n, &ops, w, &info);
+	if (info.empty)
+		w->changed = true;
+	if (info.header_ok && info.segno != segno) {
+		found(r, CHECK_PROBLEM, path, 16, "header names segment %" PRIu64, info.segno);
+		w->changed = true;
+	}
+	free(d);
+	if (!w->changed)
+		return 0;
+	st->changed = true;
+	if ((e = lost_keep(r, dir, name, st)))
+		return e;
+	uint64_t kept = w->kept - kept0;
+	if (!kept) {
+		e = io_unlink(path);
+		found(r, CHECK_ACTION, path, CHECK_NO_OFFSET, "removed: no readable record");
+	} else {
+		fmt_path(tmp, "%s.repair", path);
+		e = write_whole(tmp, w->out.p, w->out.len);
+		if (e == 0)
+			e = io_rename(tmp, path);
+		found(r, CHECK_ACTION, path, CHECK_NO_OFFSET,
+		      "rewritten with its %" PRIu64 " readable records", kept);
+	}
+	if (e < 0)
+		return set_error(errno_to_golite(-e), "cannot replace %s: %s", path, strerror(-e));
+	return 0;
+}
+
+/*
+ * Makes the catalog acceptable to golite_open: malformed entries are
+ * deleted, the next table id is raised above every id in use, and (when
+ * data was lost, so a name may have been) table ids with keys but no name
+ * are named "recovered-<id>". Writes the changes as one batch in a new log
+ * segment. *changed says whether anything was written.
+ */
+static int repair_catalog(struct run *r, const char *dir, struct catalog_view *c, bool lost_data,
+			  uint64_t seq, uint64_t *next_no, bool *changed)
+{
+	struct rep rep = { 0 };
+	rep_reset(&rep);
+	uint8_t ik[IKEY_PREFIX + 1 + GOLITE_MAX_TABLE_NAME];
+	uint8_t v[4];
+	size_t iklen;
+	uint32_t need = TABLE_ID_FIRST_USER;
+	const struct cat_entry *n = cat_next_id(c);
+	bool next_ok = n && n->vlen == 4;
+	if (next_ok)
+		need = MAX(need, get_le32(n->val));
+	for (size_t i = 0; i < c->n; i++) {
+		struct cat_entry *e = &c->v[i];
+		if (!cat_live(e))
+			continue;
+		bool is_next = e->klen == 1 && e->key[0] == CATALOG_KEY_NEXT;
+		bool bad = e->vlen != 4 || e->klen < 1 || (e->key[0] == CATALOG_KEY_NEXT && !is_next);
+		if (!bad && e->key[0] == CATALOG_KEY_TABLE)
+			bad = get_le32(e->val) < TABLE_ID_FIRST_USER;
+		if (bad && !is_next && e->klen + IKEY_PREFIX <= sizeof(ik)) {
+			iklen = ikey_make(ik, TABLE_ID_CATALOG, e->key, e->klen);
+			rep_add(&rep, KIND_DELETE, ik, iklen, NULL, 0);
+			e->kind = KIND_DELETE;
+			found(r, CHECK_ACTION, e->src, e->src_off, "deleted a malformed catalog entry");
+		} else if (!bad && e->key[0] == CATALOG_KEY_TABLE) {
+			need = MAX(need, get_le32(e->val) + 1);
+		}
+	}
+	for (size_t i = 0; i < c->nids; i++)
+		need = MAX(need, c->ids[i] + 1);
+	if (lost_data) {
+		for (size_t i = 0; i < c->nids; i++) {
+			uint32_t id = c->ids[i];
+			if (cat_id_named(c, id))
+				continue;
+			char name[64];
+			snprintf(name, sizeof(name), "recovered-%u", id);
+			iklen = ikey_make(ik, TABLE_ID_CATALOG, "t", 1);
+			memcpy(ik + iklen, name, strlen(name));
+			iklen += strlen(name);
+			put_le32(v, id);
+			rep_add(&rep, KIND_VALUE, ik, iklen, v, 4);
+			found(r, CHECK_ACTION, dir, CHECK_NO_OFFSET,
+			      "keys of table id %u have no table name (lost with the damaged data, or "
+			      "the table was dropped): named it \"%s\"", id, name);
+		}
+	}
+	if (!next_ok || get_le32(n->val) != need) {
+		iklen = ikey_make(ik, TABLE_ID_CATALOG, "n", 1);
+		put_le32(v, need);
+		rep_add(&rep, KIND_VALUE, ik, iklen, v, 4);
+		found(r, CHECK_ACTION, dir, CHECK_NO_OFFSET, "set the catalog's next table id to %u",
+		      need);
+	}
+	*changed = rep.count > 0;
+	int e = 0;
+	if (*changed) {
+		size_t len = rep_finish(&rep);
+		put_le64(rep.buf + len - 8, seq);
+		uint64_t segno = (*next_no)++;
+		char path[PATH_MAX];
+		numbered_path(path, dir, segno, WAL_SUFFIX);
+		struct segbuf sb = { 0 };
+		segbuf_begin(&sb, segno);
+		segbuf_record(&sb, rep.buf, len);
+		e = write_whole(path, sb.p, sb.len);
+		free(sb.p);
+		if (e < 0)
+			e = set_error(errno_to_golite(-e), "cannot write %s: %s", path, strerror(-e));
+		else
+			found(r, CHECK_ACTION, path, CHECK_NO_OFFSET,
+			      "written: the catalog changes above, as one log record");
+	}
+	rep_free(&rep);
+	return e;
+}
+
+/* ---- the whole directory ---- */
+
+static void rtables_free(struct rtable *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		sst_meta_free(&v[i].meta);
+		cat_free(&v[i].cat);
+	}
+	free(v);
+}
+
+/* Scans every table present (problems reported). */
+static struct rtable *scan_tables(struct run *r, const char *dir, const struct listing *l,
+				  const struct mscan *ms)
+{
+	struct rtable *v = xcalloc(l->nsst ? l->nsst : 1, sizeof(*v));
+	uint64_t total = 0, done = 0;
+	char path[PATH_MAX];
+	for (size_t i = 0; i < l->nsst; i++) {
+		numbered_path(path, dir, l->sst[i], SST_SUFFIX);
+		total += file_size_of(path);
+	}
+	for (size_t i = 0; i < l->nsst; i++) {
+		struct rtable *rt = &v[i];
+		rt->file_no = rt->orig_no = l->sst[i];
+		rt->level = -1;
+		for (size_t j = 0; j < ms->m.nfiles; j++)
+			if (ms->m.files[j].meta.file_no == rt->file_no) {
+				rt->named = true;
+				rt->level = (int)ms->m.files[j].level;
+			}
+		numbered_path(path, dir, rt->file_no, SST_SUFFIX);
+		progress(r, "tables", done, total);
+		struct tscan t;
+		uint8_t *d = NULL;
+		if (scan_table_file(r, path, &rt->cat, &t, &d) == 0) {
+			done += t.n;
+			rt->size = t.n;
+			rt->clean = !t.problems;
+			rt->scan_entries = t.entries;
+			rt->bad_blocks = t.blocks_bad;
+			rt->recorded_entries = t.props_ok ? t.p.entries : 0;
+			if (rt->clean)
+				meta_from_scan(&t, rt->file_no, &rt->meta);
+		}
+		tscan_free(&t);
+		free(d);
+	}
+	progress(r, "tables", total, total);
+	return v;
+}
+
+int repair_dir(const char *dir, const struct check_options *o, struct repair_stats *st)
+{
+	struct check_options defaults = { 0 };
+	struct check_stats cs = { 0 };
+	struct run r = { .o = o ? o : &defaults, .st = &cs };
+	memset(st, 0, sizeof(*st));
+	rcu_thread_ensure();
+	struct listing l;
+	int e = list_dir(dir, &l);
+	if (e)
+		return e;
+	int lock_fd;
+	e = take_lock(dir, true, &lock_fd);
+	if (e) {
+		listing_free(&l);
+		return e;
+	}
+	char path[PATH_MAX], mpath[PATH_MAX];
+	uint64_t next_no = 1;
+	if (l.nsst)
+		next_no = MAX(next_no, l.sst[l.nsst - 1] + 1);
+	if (l.nwal)
+		next_no = MAX(next_no, l.wal[l.nwal - 1] + 1);
+
+	if (l.store != 1) {
+		e = io_write_file_atomic(dir, "STORE", STORE_TEXT, strlen(STORE_TEXT));
+		path_join(path, dir, "STORE");
+		if (e < 0) {
+			e = set_error(errno_to_golite(-e), "cannot write %s: %s", path, strerror(-e));
+			goto out;
+		}
+		found(&r, CHECK_ACTION, path, CHECK_NO_OFFSET, "rewrote the store marker");
+		st->changed = true;
+	}
+
+	/* The manifest: trusted when every edit checks out and it describes a
+	 * valid version. */
+	struct mscan ms;
+	memset(&ms, 0, sizeof(ms));
+	path_join(mpath, dir, MANIFEST_FILE);
+	bool mf_ok = false;
+	if (l.has_manifest) {
+		uint8_t *d;
+		size_t n;
+		e = io_read_file(mpath, MAX_FILE_READ, &d, &n);
+		if (e < 0) {
+			e = set_error(errno_to_golite(-e), "cannot read %s: %s", mpath, strerror(-e));
+			goto out;
+		}
+		mscan_run(&r, mpath, d, n, &ms);
+		free(d);
+		mf_ok = ms.clean;
+		for (size_t i = 0; mf_ok && i < ms.m.nfiles; i++)
+			for (size_t j = 0; mf_ok && j < i; j++) {
+				const struct manifest_file *a = &ms.m.files[i], *b = &ms.m.files[j];
+				if (a->meta.file_no == b->meta.file_no ||
+				    (a->level && a->level == b->level && meta_overlap(&a->meta, &b->meta))) {
+					found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
+					      "inconsistent table records: the levels will be rebuilt");
+					mf_ok = false;
+				}
+			}
+		next_no = MAX(next_no, ms.m.next_file_no);
+	} else if (l.nsst) {
+		found(&r, CHECK_PROBLEM, mpath, CHECK_NO_OFFSET, "missing");
+	}
+	for (size_t i = 0; i < ms.m.nfiles; i++)
+		next_no = MAX(next_no, ms.m.files[i].meta.file_no + 1);
+
+	/* Every table present, and which of them make up the store. */
+	struct rtable *rt = scan_tables(&r, dir, &l, &ms);
+	bool levels_known = mf_ok;
+	if (!mf_ok && ms.m.nfiles) {
+		/* A damaged manifest whose table records all survived. */
+		levels_known = true;
+		for (size_t i = 0; i < l.nsst; i++)
+			if (!rt[i].named && (!rt[i].clean || rt[i].meta.entries))
+				levels_known = false;
+	}
+	for (size_t i = 0; i < l.nsst; i++) {
+		rt[i].live = levels_known ? rt[i].named : true;
+		if (rt[i].clean && !rt[i].meta.entries) {
+			rt[i].live = false;   /* an empty table holds nothing to keep */
+			continue;
+		}
+		if (!rt[i].live) {
+			numbered_path(path, dir, rt[i].file_no, SST_SUFFIX);
+			found(&r, CHECK_NOTE, path, CHECK_NO_OFFSET,
+			      "not named by the manifest: left for open to remove");
+		}
+	}
+	for (size_t i = 0; i < ms.m.nfiles; i++) {
+		uint64_t no = ms.m.files[i].meta.file_no;
+		if (in_list(l.sst, l.nsst, no))
+			continue;
+		numbered_path(path, dir, no, SST_SUFFIX);
+		found(&r, CHECK_LOST, path, CHECK_NO_OFFSET,
+		      "missing: its %" PRIu64 " entries are lost (older versions of its keys, if "
+		      "any, show again)", ms.m.files[i].meta.entries);
+		st->tables_missing++;
+	}
+	bool tables_changed = st->tables_missing > 0;
+	for (size_t i = 0; i < l.nsst; i++) {
+		struct rtable *t = &rt[i];
+		const struct manifest_file *f = NULL;
+		for (size_t j = 0; j < ms.m.nfiles && !f; j++)
+			if (ms.m.files[j].meta.file_no == t->file_no)
+				f = &ms.m.files[j];
+		if (!t->live || !t->clean || !f || meta_equal(&f->meta, &t->meta))
+			continue;
+		numbered_path(path, dir, t->file_no, SST_SUFFIX);
+		found(&r, CHECK_ACTION, path, CHECK_NO_OFFSET,
+		      "the manifest's record of it disagreed with the file: recorded anew");
+		tables_changed = true;
+	}
+
+	/* Damaged tables: their readable entries go to new files. */
+	bool lost_data = st->tables_missing > 0;
+	uint64_t sv_total = 0, sv_done = 0;
+	for (size_t i = 0; i < l.nsst; i++)
+		if (rt[i].live && !rt[i].clean)
+			sv_total += rt[i].size;
+	for (size_t i = 0; i < l.nsst; i++) {
+		struct rtable *t = &rt[i];
+		if (!t->live || t->clean)
+			continue;
+		numbered_path(path, dir, t->orig_no, SST_SUFFIX);
+		progress(&r, "salvage", sv_done, sv_total);
+		sv_done += t->size;
+		tables_changed = true;
+		lost_data = true;
+		if ((e = salvage_table(dir, t, &next_no)))
+			goto out_tables;
+		st->blocks_dropped += t->bad_blocks;
+		if (t->salvaged) {
+			st->tables_salvaged++;
+			st->entries_salvaged += t->meta.entries;
+			found(&r, CHECK_ACTION, path, CHECK_NO_OFFSET,
+			      "salvaged %" PRIu64 " entries into %08" PRIu64 ".sst", t->meta.entries,
+			      t->file_no);
+		}
+		if (t->recorded_entries > t->meta.entries)
+			found(&r, CHECK_LOST, path, CHECK_NO_OFFSET,
+			      "%" PRIu64 " of its %" PRIu64 " entries were unreadable",
+			      t->recorded_entries - t->meta.entries, t->recorded_entries);
+		else if (!t->salvaged)
+			found(&r, CHECK_LOST, path, CHECK_NO_OFFSET, "no entry was readable");
+	}
+
+	/* Levels of a rebuilt manifest. */
+	size_t nlive = 0;
+	struct rtable **live = xcalloc(l.nsst ? l.nsst : 1, sizeof(*live));
+	for (size_t i = 0; i < l.nsst; i++)
+		if (rt[i].live)
+			live[nlive++] = &rt[i];
+	struct tout merged = { .dir = dir, .next_no = &next_no };
+	sst_options_init(&merged.so);
+	merged.target = r.o->sstable_size ? r.o->sstable_size : DEFAULT_SSTABLE_SIZE;
+	if (!levels_known && nlive) {
+		tables_changed = true;
+		if (assign_levels(live, nlive)) {
+			found(&r, CHECK_ACTION, dir, CHECK_NO_OFFSET,
+			      "placed %zu tables in levels by key range and age", nlive);
+		} else {
+			found(&r, CHECK_ACTION, dir, CHECK_NO_OFFSET,
+			      "tables overlap in ways their levels cannot be told from: merging all "
+			      "%zu into new tables", nlive);
+			if ((e = merge_tables(&r, dir, live, nlive, &merged)))
+				goto out_live;
+			st->tables_written += merged.n;
+		}
+	}
+
+	/* The log: segments open replays, each rewritten if damaged. */
+	uint64_t log_number = mf_ok || ms.have_log ? ms.m.log_number : 0;
+	struct catalog_view cat = { 0 };
+	struct walsalvage ws = { .r = &r, .col = { &cat, NULL } };
+	uint64_t wal_total = 0, wal_done = 0;
+	for (size_t i = 0; i < l.nwal; i++) {
+		numbered_path(path, dir, l.wal[i], WAL_SUFFIX);
+		wal_total += l.wal[i] >= log_number ? file_size_of(path) : 0;
+	}
+	for (size_t i = 0; i < l.nwal; i++) {
+		if (l.wal[i] < log_number)
+			continue;
+		numbered_path(path, dir, l.wal[i], WAL_SUFFIX);
+		progress(&r, "wal", wal_done, wal_total);
+		wal_done += file_size_of(path);
+		uint64_t dropped = ws.dropped, bytes = ws.dropped_bytes;
+		if ((e = repair_segment(&r, dir, l.wal[i], &ws, st)))
+			goto out_wal;
+		if (ws.dropped != dropped || ws.dropped_bytes != bytes)
+			lost_data = true;
+	}
+	progress(&r, "wal", wal_total, wal_total);
+	st->wal_records_kept = ws.kept;
+	st->wal_records_dropped = ws.dropped;
+	st->wal_bytes_dropped = ws.dropped_bytes;
+
+	/* The catalog, from what the repaired store holds. */
+	uint64_t max_seq = ms.have_last ? ms.m.last_seq : 0;
+	for (size_t i = 0; i < nlive; i++) {
+		cat_merge(&cat, &live[i]->cat);
+		max_seq = MAX(max_seq, live[i]->meta.max_seq);
+	}
+	uint64_t tables_last_seq = max_seq;
+	max_seq = MAX(max_seq, cat.max_seq);
+	bool cat_changed = false;
+	if (cat_check(NULL, dir, &cat) || lost_data) {
+		if ((e = repair_catalog(&r, dir, &cat, lost_data, max_seq + 1, &next_no,
+					&cat_changed)))
+			goto out_wal;
+		st->catalog_fixed = cat_changed;
+		st->changed |= cat_changed;
+	}
+
+	/* The manifest. */
+	uint64_t max_present = 0;
+	if (l.nsst)
+		max_present = l.sst[l.nsst - 1];
+	if (l.nwal)
+		max_present = MAX(max_present, l.wal[l.nwal - 1]);
+	bool rewrite = !mf_ok || tables_changed || cat_changed ||
+		       ms.m.next_file_no <= max_present || ms.m.last_seq < tables_last_seq;
+	if (rewrite) {
+		struct manifest m;
+		memset(&m, 0, sizeof(m));
+		m.log_number = log_number;
+		m.next_file_no = next_no;
+		m.last_seq = tables_last_seq;
+		if (ms.have_counters) {
+			m.flush_bytes = ms.m.flush_bytes;
+			m.compact_bytes = ms.m.compact_bytes;
+			m.compact_read_bytes = ms.m.compact_read_bytes;
+			m.user_bytes = ms.m.user_bytes;
+		}
+		if (!mf_ok && l.has_manifest && (e = lost_keep(&r, dir, MANIFEST_FILE, st)))
+			goto out_wal;
+		m.files = xcalloc(nlive + merged.n + 1, sizeof(*m.files));
+		for (size_t i = 0; i < merged.n; i++) {
+			m.files[m.nfiles++] = (struct manifest_file){ 1, merged.metas[i] };
+			m.last_seq = MAX(m.last_seq, merged.metas[i].max_seq);
+		}
+		for (size_t i = 0; i < nlive && !merged.n; i++)
+			m.files[m.nfiles++] = (struct manifest_file){ (uint32_t)live[i]->level,
+								      live[i]->meta };
+		e = manifest_write(dir, &m);
+		size_t nfiles = m.nfiles;
+		free(m.files);   /* the metas stay owned by rt and merged */
+		if (e)
+			goto out_wal;
+		st->manifest_rebuilt = !mf_ok;
+		st->changed = true;
+		found(&r, CHECK_ACTION, mpath, CHECK_NO_OFFSET,
+		      "%s with %zu tables", mf_ok ? "rewritten" : "rebuilt", nfiles);
+	}
+
+	/* Files the new manifest no longer names: kept in lost/, then removed
+	 * (invariant 2). Outputs of salvage that were merged are just removed. */
+	for (size_t i = 0; i < l.nsst; i++) {
+		struct rtable *t = &rt[i];
+		bool orig_gone = t->salvaged || (t->superseded && !t->salvaged) ||
+				 (!t->live && !t->clean && (levels_known ? t->named : true));
+		if (t->salvaged && t->superseded) {
+			numbered_path(path, dir, t->file_no, SST_SUFFIX);
+			io_unlink(path);
+		}
+		if (!orig_gone)
+			continue;
+		char name[32];
+		snprintf(name, sizeof(name), "%08" PRIu64 "%s", t->orig_no, SST_SUFFIX);
+		if ((e = lost_keep(&r, dir, name, st)))
+			goto out_wal;
+		numbered_path(path, dir, t->orig_no, SST_SUFFIX);
+		io_unlink(path);
+	}
+	io_sync_dir(dir);
+	st->tables_kept = 0;
+	for (size_t i = 0; i < nlive; i++)
+		st->tables_kept += !live[i]->salvaged && !live[i]->superseded;
+	e = 0;
+
+out_wal:
+	free(ws.out.p);
+	cat_free(&cat);
+out_live:
+	tout_free(&merged);
+	free(live);
+out_tables:
+	rtables_free(rt, l.nsst);
+	mscan_free(&ms);
+out:
+	listing_free(&l);
+	if (lock_fd >= 0)
+		io_close(lock_fd);
+	rcu_barrier();
+	if (e)
+		return e;
+	if (!st->changed)
+		found(&r, CHECK_NOTE, dir, CHECK_NO_OFFSET, "every file checks out: nothing to repair");
+	flush_suppressed(&r);
+	struct check_stats after;
+	struct check_options quiet = { 0 };
+	e = check_dir(dir, &quiet, &after);
+	st->problems_after = after.problems;
+	return e;
+}
