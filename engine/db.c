@@ -5,7 +5,8 @@
  * Files in a data directory:
  *
  *     STORE          marker: "golite store\nformat 1\n" (text); a directory
- *                    without it is not a store
+ *                    without it is not a store. Written at creation after
+ *                    an empty MANIFEST, so every store has a MANIFEST.
  *     LOCK           flock()ed by the process that has the store open; holds
  *                    its pid as text, to name the holder in errors
  *     NNNNNNNN.wal   log segments (wal.c)
@@ -1001,6 +1002,12 @@ static int check_store(struct golite *db, bool *created)
 					 db->path);
 		if (!db->o.create_if_missing || db->o.read_only)
 			return set_error(GOLITE_ENOTFOUND, "%s is not a store", db->path);
+		/* An empty manifest first, then the marker that says the store is
+		 * complete: a store always has a MANIFEST. */
+		struct manifest empty = { .next_file_no = 1 };
+		r = manifest_write(db->path, &empty);
+		if (r)
+			return r;
 		r = io_write_file_atomic(db->path, STORE_FILE, STORE_TEXT, strlen(STORE_TEXT));
 		if (r < 0)
 			return set_error(errno_to_golite(-r), "cannot create %s: %s", path,

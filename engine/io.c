@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -23,6 +24,141 @@ static struct {
 } hook;
 
 static _Atomic uint64_t op_counts[IO_OP_COUNT];
+
+/* ---- power-cut tracking (tests only; see io.h) ---- */
+
+struct tracked {
+	char path[PATH_MAX];
+	uint64_t synced;          /* bytes covered by the last sync */
+	bool created;             /* created since its directory was synced */
+	bool live;
+};
+
+struct pending_rename {
+	char from[PATH_MAX], to[PATH_MAX];
+	uint8_t *old;             /* what `to` held before, NULL if absent */
+	size_t old_len;
+	bool had_old;
+};
+
+#define MAX_TRACKED 4096
+#define MAX_FDS 65536
+
+static struct {
+	_Atomic bool on;
+	pthread_mutex_t mu;
+	struct tracked files[MAX_TRACKED];
+	int fd_file[MAX_FDS];                /* fd -> index + 1 in files */
+	struct pending_rename *renames;
+	size_t nrenames;
+} crash = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static inline bool tracking(void)
+{
+	return unlikely(atomic_load_explicit(&crash.on, memory_order_relaxed));
+}
+
+static int track_path(const char *path)
+{
+	int free_slot = -1;
+	for (int i = 0; i < MAX_TRACKED; i++) {
+		if (crash.files[i].live && strcmp(crash.files[i].path, path) == 0)
+			return i;
+		if (!crash.files[i].live && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0)
+		FATAL("power-cut tracking: more than %d files", MAX_TRACKED);
+	struct tracked *t = &crash.files[free_slot];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->path, sizeof(t->path), "%s", path);
+	t->live = true;
+	return free_slot;
+}
+
+static bool in_dir(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return strncmp(path, dir, n) == 0 && path[n] == '/' && !strchr(path + n + 1, '/');
+}
+
+void io_crash_tracking(bool on)
+{
+	pthread_mutex_lock(&crash.mu);
+	memset(crash.files, 0, sizeof(crash.files));
+	memset(crash.fd_file, 0, sizeof(crash.fd_file));
+	for (size_t i = 0; i < crash.nrenames; i++)
+		free(crash.renames[i].old);
+	free(crash.renames);
+	crash.renames = NULL;
+	crash.nrenames = 0;
+	atomic_store(&crash.on, on);
+	pthread_mutex_unlock(&crash.mu);
+}
+
+void io_crash_now(void)
+{
+	/* Called with crash.mu held by the I/O call whose hook crashes, or
+	 * from outside any I/O call: take it if it is free. */
+	pthread_mutex_trylock(&crash.mu);
+	bool debug = getenv("GOLITE_IO_CRASH_DEBUG") != NULL;
+	for (int i = 0; i < MAX_TRACKED; i++) {
+		struct tracked *t = &crash.files[i];
+		if (!t->live)
+			continue;
+		if (debug) {
+			struct stat st;
+			long long size = stat(t->path, &st) == 0 ? (long long)st.st_size : -1;
+			fprintf(stderr, "power cut: %s size %lld synced %llu%s\n", t->path, size,
+				(unsigned long long)t->synced, t->created ? " (unsynced creation)" : "");
+		}
+		if (t->created)
+			unlink(t->path);
+		else if (truncate(t->path, (off_t)t->synced) < 0 && errno != ENOENT)
+			FATAL("power-cut simulation: cannot truncate %s", t->path);
+	}
+	/* Then undo the renames whose directory was not synced, newest first
+	 * (a renamed file's data was handled above under its new name). */
+	for (size_t i = crash.nrenames; i-- > 0;) {
+		struct pending_rename *p = &crash.renames[i];
+		rename(p->to, p->from);
+		if (p->had_old) {
+			int fd = open(p->to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+			if (fd >= 0) {
+				if (write(fd, p->old, p->old_len) < 0)
+					FATAL("power-cut simulation: cannot restore %s", p->to);
+				close(fd);
+			}
+		}
+	}
+}
+
+static void track_sync(int fd)
+{
+	if (fd < 0 || fd >= MAX_FDS || !crash.fd_file[fd])
+		return;
+	struct stat st;
+	if (fstat(fd, &st) == 0)
+		crash.files[crash.fd_file[fd] - 1].synced = (uint64_t)st.st_size;
+}
+
+static void track_sync_dir(const char *dir)
+{
+	for (int i = 0; i < MAX_TRACKED; i++)
+		if (crash.files[i].live && in_dir(crash.files[i].path, dir))
+			crash.files[i].created = false;
+	size_t keep = 0;
+	for (size_t i = 0; i < crash.nrenames; i++) {
+		if (in_dir(crash.renames[i].to, dir)) {
+			free(crash.renames[i].old);
+			continue;
+		}
+		crash.renames[keep++] = crash.renames[i];
+	}
+	crash.nrenames = keep;
+}
 
 static const char *const op_names[IO_OP_COUNT] = {
 	[IO_OPEN] = "open",         [IO_CLOSE] = "close",   [IO_PREAD] = "pread",
@@ -59,20 +195,54 @@ static inline int fault(enum io_op op, const char *path, int fd, size_t *len)
 	return fn(atomic_load(&hook.ctx), op, path, fd, len ? len : &dummy);
 }
 
+#define TRACK_LOCK()                                \
+	bool locked_ = tracking();                  \
+	if (locked_)                                \
+		pthread_mutex_lock(&crash.mu)
+#define TRACK_UNLOCK()                              \
+	do {                                        \
+		if (locked_)                        \
+			pthread_mutex_unlock(&crash.mu); \
+	} while (0)
+
+static int pwrite_locked(int fd, const void *buf, size_t n, uint64_t off);
+
 int io_open(const char *path, int flags, mode_t mode)
 {
+	TRACK_LOCK();
 	int e = fault(IO_OPEN, path, -1, NULL);
-	if (e)
+	if (e) {
+		TRACK_UNLOCK();
 		return -e;
+	}
+	bool existed = locked_ && access(path, F_OK) == 0;
 	int fd;
 	do
 		fd = open(path, flags | O_CLOEXEC, mode);
 	while (fd < 0 && errno == EINTR);
-	return fd < 0 ? -errno : fd;
+	int r = fd < 0 ? -errno : fd;
+	if (locked_ && fd >= 0 && fd < MAX_FDS && (flags & (O_WRONLY | O_RDWR))) {
+		int i = track_path(path);
+		if (!existed) {
+			crash.files[i].created = true;
+			crash.files[i].synced = 0;
+		} else if (!crash.files[i].created && crash.files[i].synced == 0) {
+			struct stat st;
+			if (fstat(fd, &st) == 0)
+				crash.files[i].synced = (uint64_t)st.st_size;
+		}
+		crash.fd_file[fd] = i + 1;
+	}
+	TRACK_UNLOCK();
+	return r;
 }
 
 int io_close(int fd)
 {
+	TRACK_LOCK();
+	if (locked_ && fd >= 0 && fd < MAX_FDS)
+		crash.fd_file[fd] = 0;
+	TRACK_UNLOCK();
 	fault(IO_CLOSE, NULL, fd, NULL);
 	/* close() is never retried: the fd is gone whatever it returns. */
 	return close(fd) < 0 && errno != EINTR ? -errno : 0;
@@ -100,6 +270,14 @@ ssize_t io_pread(int fd, void *buf, size_t n, uint64_t off)
 
 int io_pwrite(int fd, const void *buf, size_t n, uint64_t off)
 {
+	TRACK_LOCK();
+	int r = pwrite_locked(fd, buf, n, off);
+	TRACK_UNLOCK();
+	return r;
+}
+
+static int pwrite_locked(int fd, const void *buf, size_t n, uint64_t off)
+{
 	size_t allowed = n;
 	int e = fault(IO_PWRITE, NULL, fd, &allowed);
 	if (e)
@@ -122,59 +300,121 @@ int io_pwrite(int fd, const void *buf, size_t n, uint64_t off)
 
 int io_fdatasync(int fd)
 {
+	TRACK_LOCK();
 	int e = fault(IO_FDATASYNC, NULL, fd, NULL);
-	if (e)
-		return -e;
-	return fdatasync(fd) < 0 ? -errno : 0;
+	int r = e ? -e : fdatasync(fd) < 0 ? -errno : 0;
+	if (locked_ && r == 0)
+		track_sync(fd);
+	TRACK_UNLOCK();
+	return r;
 }
 
 int io_fsync(int fd)
 {
+	TRACK_LOCK();
 	int e = fault(IO_FSYNC, NULL, fd, NULL);
-	if (e)
-		return -e;
-	return fsync(fd) < 0 ? -errno : 0;
+	int r = e ? -e : fsync(fd) < 0 ? -errno : 0;
+	if (locked_ && r == 0)
+		track_sync(fd);
+	TRACK_UNLOCK();
+	return r;
 }
 
 int io_sync_dir(const char *dir)
 {
+	TRACK_LOCK();
 	int e = fault(IO_SYNCDIR, dir, -1, NULL);
-	if (e)
-		return -e;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int r = fsync(fd) < 0 ? -errno : 0;
-	close(fd);
+	int r = -e;
+	if (!e) {
+		int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0) {
+			r = -errno;
+		} else {
+			r = fsync(fd) < 0 ? -errno : 0;
+			close(fd);
+		}
+	}
+	if (locked_ && r == 0)
+		track_sync_dir(dir);
+	TRACK_UNLOCK();
 	return r;
 }
 
 int io_rename(const char *from, const char *to)
 {
+	TRACK_LOCK();
 	int e = fault(IO_RENAME, from, -1, NULL);
-	if (e)
-		return -e;
-	return rename(from, to) < 0 ? -errno : 0;
+	int r = -e;
+	if (!e) {
+		struct pending_rename p = { .had_old = false };
+		if (locked_) {
+			snprintf(p.from, sizeof(p.from), "%s", from);
+			snprintf(p.to, sizeof(p.to), "%s", to);
+			int fd = open(to, O_RDONLY | O_CLOEXEC);
+			if (fd >= 0) {
+				struct stat st;
+				if (fstat(fd, &st) == 0 && st.st_size < (16 << 20)) {
+					p.old = xmalloc((size_t)st.st_size + 1);
+					ssize_t got = pread(fd, p.old, (size_t)st.st_size, 0);
+					p.old_len = got > 0 ? (size_t)got : 0;
+					p.had_old = true;
+				}
+				close(fd);
+			}
+		}
+		r = rename(from, to) < 0 ? -errno : 0;
+		if (locked_ && r == 0) {
+			crash.renames = xrealloc(crash.renames,
+						 (crash.nrenames + 1) * sizeof(*crash.renames));
+			crash.renames[crash.nrenames++] = p;
+			/* The data moves with the name. */
+			for (int i = 0; i < MAX_TRACKED; i++)
+				if (crash.files[i].live && strcmp(crash.files[i].path, to) == 0)
+					crash.files[i].live = false;
+			for (int i = 0; i < MAX_TRACKED; i++)
+				if (crash.files[i].live && strcmp(crash.files[i].path, from) == 0)
+					snprintf(crash.files[i].path, PATH_MAX, "%s", to);
+		} else {
+			free(p.old);
+		}
+	}
+	TRACK_UNLOCK();
+	return r;
 }
 
 int io_unlink(const char *path)
 {
+	TRACK_LOCK();
 	int e = fault(IO_UNLINK, path, -1, NULL);
-	if (e)
-		return -e;
-	return unlink(path) < 0 ? -errno : 0;
+	int r = e ? -e : unlink(path) < 0 ? -errno : 0;
+	if (locked_ && r == 0)
+		for (int i = 0; i < MAX_TRACKED; i++)
+			if (crash.files[i].live && strcmp(crash.files[i].path, path) == 0)
+				crash.files[i].live = false;
+	TRACK_UNLOCK();
+	return r;
 }
 
 int io_ftruncate(int fd, uint64_t size)
 {
+	TRACK_LOCK();
 	int e = fault(IO_TRUNCATE, NULL, fd, NULL);
-	if (e)
-		return -e;
-	int r;
-	do
-		r = ftruncate(fd, (off_t)size);
-	while (r < 0 && errno == EINTR);
-	return r < 0 ? -errno : 0;
+	int r = -e;
+	if (!e) {
+		do
+			r = ftruncate(fd, (off_t)size);
+		while (r < 0 && errno == EINTR);
+		r = r < 0 ? -errno : 0;
+	}
+	/* A shrink below the synced size is as durable as the old bytes were
+	 * not: model it as cutting the synced size too. */
+	if (locked_ && r == 0 && fd >= 0 && fd < MAX_FDS && crash.fd_file[fd]) {
+		struct tracked *t = &crash.files[crash.fd_file[fd] - 1];
+		if (t->synced > size)
+			t->synced = size;
+	}
+	TRACK_UNLOCK();
+	return r;
 }
 
 int io_mkdir(const char *path, mode_t mode)

@@ -51,6 +51,21 @@ typedef int (*io_fault_fn)(void *ctx, enum io_op op, const char *path, int fd,
 /* Installs (or, with fn NULL, removes) the process-wide fault hook. */
 void io_set_fault_hook(io_fault_fn fn, void *ctx);
 
+/*
+ * Power-cut simulation, for tests (the approach of LevelDB's
+ * fault_injection_test). With tracking on, the module remembers, per file,
+ * how much of it the last fdatasync/fsync covered, which files were created
+ * and which renames were made since their directory was last synced.
+ * io_crash_now() then makes the disk look as after a power cut: unsynced
+ * bytes are cut off (files are truncated to their synced size), unsynced
+ * creations are removed and unsynced renames undone. While tracking, every
+ * I/O call is serialised, so that io_crash_now() (normally called from a
+ * fault hook, followed by _exit) sees a still disk. Files that existed
+ * before tracking started count as synced. Unlinks are taken as durable.
+ */
+void io_crash_tracking(bool on);
+void io_crash_now(void);
+
 /* Number of operations of each kind since the process started (for tests
  * and stats). */
 uint64_t io_op_count(enum io_op op);

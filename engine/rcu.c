@@ -26,6 +26,17 @@ static void make_exit_key(void)
 {
 	if (pthread_key_create(&exit_key, on_thread_exit))
 		FATAL("pthread_key_create");
+	/*
+	 * liburcu's call_rcu worker (and the hash tables' resize worker) are
+	 * registered RCU readers. Pausing them across fork() (they unregister
+	 * while paused) keeps the child's registry free of threads that do not
+	 * exist there; without it the child's first synchronize_rcu() walks
+	 * the dead threads' entries, whose memory glibc reuses for the child's
+	 * new thread stacks.
+	 */
+	if (pthread_atfork(call_rcu_before_fork, call_rcu_after_fork_parent,
+			   call_rcu_after_fork_child))
+		FATAL("pthread_atfork");
 }
 
 void rcu_thread_register_slow(void)
