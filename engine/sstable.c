@@ -882,7 +882,10 @@ int sst_open_flags(const char *path, uint64_t file_no, struct block_cache *cache
 	    r->nblocks > 0) {
 		void *m = mmap(NULL, (size_t)r->file_size, PROT_READ, MAP_SHARED, fd, 0);
 		if (m != MAP_FAILED) {
+			/* The mapping keeps the file; the descriptor is not needed. */
 			r->map = m;
+			io_close(fd);
+			r->fd = -1;
 		}
 	}
 	*out = r;

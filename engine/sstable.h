@@ -10,10 +10,13 @@
  * Two read paths, chosen at open:
  *   - mmap (uncompressed tables, the default): the file is mapped read-only
  *     and blocks are read in place; each block's checksum is verified the
- *     first time it is used.
+ *     first time it is used. The descriptor is closed once mapped. Reads
+ *     of the mapping bypass io.h (no fault injection), and a media error
+ *     under the mapping raises SIGBUS instead of returning GOLITE_EIO.
  *   - pread + block cache (compressed tables, or SST_OPEN_PREAD, or when
  *     mmap fails): blocks are read with io_pread(), checked, decompressed
- *     and kept in the block cache (cache.h).
+ *     and kept in the block cache (cache.h). Blocks of a closed table are
+ *     not dropped from the cache at once; the clock ages them out.
  *
  * Threads: every function may be called from any thread registered with
  * RCU. A reader is freed (and its file unlinked, if obsolete) when its last
