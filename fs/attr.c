@@ -1,0 +1,460 @@
+/*
+ * attr.c — attributes: stat, chmod/chown/utimens/truncate, symlink
+ * targets, extended attributes, statfs and access.
+ *
+ * A node's attributes are kept in the node (fs.h): getattr answers from
+ * memory. A change is written to the entry's record first and taken by the
+ * node after the write succeeded. An entry without a record of its own (a
+ * key written through the API, an implied directory) gets one on its first
+ * change (node_materialize_locked). Table and root directories keep their
+ * record in TABLE_ID_FS.
+ *
+ * Extended attributes: "user.*" for anyone the permissions allow (the
+ * kernel checks them), "trusted.*" and "security.*" for root only;
+ * "system.*" (POSIX ACLs) and other namespaces are EOPNOTSUPP. Names up to
+ * 255 bytes, values up to 65535 bytes, 1 MiB and 1024 attributes per file.
+ */
+#include "fs.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "util.h"
+
+void gfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct gfs *fs = req_fs(req);
+	(void)fi;
+	op_count(fs, OP_GETATTR);
+	struct node *n = node_of(fs, ino);
+	struct stat st;
+	mutex_lock(&n->mu);
+	attr_to_stat(fs, &n->a, &st);
+	if (n->unlinked)
+		st.st_nlink = 0;
+	mutex_unlock(&n->mu);
+	fuse_reply_attr(req, &st, n == &fs->ctl_stats ? 0 : fs->o.attr_timeout);
+}
+
+static int64_t ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+/* Applies the non-size changes of a setattr to v. */
+static void apply_attrs(struct vrec *v, const struct stat *attr, int to_set, int64_t now)
+{
+	if (to_set & FUSE_SET_ATTR_MODE)
+		v->f.mode = (v->f.mode & ~07777u) | (attr->st_mode & 07777);
+	if (to_set & FUSE_SET_ATTR_UID)
+		v->f.uid = attr->st_uid;
+	if (to_set & FUSE_SET_ATTR_GID)
+		v->f.gid = attr->st_gid;
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+		v->f.atime_ns = now;
+	else if (to_set & FUSE_SET_ATTR_ATIME)
+		v->f.atime_ns = ts_ns(&attr->st_atim);
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		v->f.mtime_ns = now;
+	else if (to_set & FUSE_SET_ATTR_MTIME)
+		v->f.mtime_ns = ts_ns(&attr->st_mtim);
+	if (to_set & FUSE_SET_ATTR_CTIME)
+		v->f.ctime_ns = ts_ns(&attr->st_ctim);
+	else
+		v->f.ctime_ns = now;
+}
+
+static const int ATTR_META = FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID |
+			     FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+			     FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME;
+
+/* Changes a node's record with fn (which edits v); ns not held. */
+static int edit_record(struct gfs *fs, struct node *n,
+		       int (*fn)(struct vrec *v, void *ctx), void *ctx)
+{
+	if (n->flavor == FL_STATIC && n != &fs->root)
+		return -EPERM;
+	if (fs->o.read_only)
+		return -EROFS;
+	struct kbuf *k = xmalloc(sizeof(*k));
+	ns_rdlock(fs);
+	mutex_lock(&n->mu);
+	int r = 0;
+	struct vrec v;
+	if (n->unlinked || n->src == SRC_NONE) {
+		/* Open but unlinked: only the node holds it. */
+		vrec_from_attr(&v, &n->a);
+		r = fn(&v, ctx);
+		if (!r) {
+			struct nattr a;
+			vrec_to_attr(&v, &a);
+			n->a.mode = a.mode;
+			n->a.uid = a.uid;
+			n->a.gid = a.gid;
+			n->a.mtime = a.mtime;
+			n->a.ctime = a.ctime;
+			n->a.atime = a.atime;
+		}
+		vrec_free(&v);
+		goto out_unlock;
+	}
+	node_key_locked(n, k);
+	r = node_materialize_locked(fs, n, k);
+	if (!r)
+		r = node_load_vrec_locked(fs, n, k, &v);
+	if (r)
+		goto out_unlock;
+	r = fn(&v, ctx);
+	if (!r)
+		r = node_store_vrec(fs, n, k, NULL, &v);
+	if (!r) {
+		bool dirty_chunks = n->dirty;
+		node_commit_vrec_locked(n, &v);
+		(void)dirty_chunks;
+	}
+	vrec_free(&v);
+out_unlock:
+	mutex_unlock(&n->mu);
+	ns_rdunlock(fs);
+	free(k);
+	return r;
+}
+
+struct setattr_ctx {
+	const struct stat *attr;
+	int to_set;
+	int64_t now;
+};
+
+static int setattr_fn(struct vrec *v, void *arg)
+{
+	struct setattr_ctx *c = arg;
+	apply_attrs(v, c->attr, c->to_set, c->now);
+	return 0;
+}
+
+static int do_setattr(struct gfs *fs, struct node *n, struct stat *attr, int to_set)
+{
+	if (n->flavor == FL_STATIC && n != &fs->root)
+		return -EPERM;
+	if (n->flavor == FL_PARTIAL || n->flavor == FL_VIEW) {
+		gfs_log(LOG_LVL_INFO, "this directory stands for keys below it and has no "
+			"attributes of its own to change");
+		return -EPERM;
+	}
+	if (fs->o.read_only)
+		return -EROFS;
+	int r = 0;
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (S_ISDIR(n->a.mode))
+			return -EISDIR;
+		if (!S_ISREG(n->a.mode))
+			return -EINVAL;
+		if (attr->st_size < 0)
+			return -EINVAL;
+		r = data_truncate(fs, n, (uint64_t)attr->st_size, false);
+		if (r)
+			return r;
+	}
+	if (to_set & ATTR_META) {
+		struct setattr_ctx c = { attr, to_set, gfs_now_ns() };
+		r = edit_record(fs, n, setattr_fn, &c);
+	}
+	return r;
+}
+
+void gfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		 struct fuse_file_info *fi)
+{
+	struct gfs *fs = req_fs(req);
+	(void)fi;
+	op_count(fs, OP_SETATTR);
+	struct node *n = node_of(fs, ino);
+	int r = do_setattr(fs, n, attr, to_set);
+	if (r) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	struct stat st;
+	mutex_lock(&n->mu);
+	attr_to_stat(fs, &n->a, &st);
+	if (n->unlinked)
+		st.st_nlink = 0;
+	mutex_unlock(&n->mu);
+	fuse_reply_attr(req, &st, fs->o.attr_timeout);
+}
+
+/* ---- symlinks ---- */
+
+static int do_readlink(struct gfs *fs, struct node *n, char *out, size_t cap)
+{
+	if (!S_ISLNK(n->a.mode))
+		return -EINVAL;
+	struct kbuf *k = xmalloc(sizeof(*k));
+	struct rec rec;
+	ns_rdlock(fs);
+	node_key(n, k);
+	int r = rec_get(fs, k->table, k->b, k->len, &rec);
+	ns_rdunlock(fs);
+	free(k);
+	if (!r) {
+		struct vfile f;
+		if (rec.kind != KIND_META || vfile_decode(rec.data, rec.len, &f) ||
+		    f.type != VFILE_LNK || f.data_len >= cap) {
+			r = -EIO;
+		} else {
+			memcpy(out, f.data, f.data_len);
+			out[f.data_len] = '\0';
+		}
+	}
+	rec_free(&rec);
+	return r;
+}
+
+void gfs_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct gfs *fs = req_fs(req);
+	op_count(fs, OP_READLINK);
+	char target[GFS_MAX_SYMLINK + 1];
+	int r = do_readlink(fs, node_of(fs, ino), target, sizeof(target));
+	if (r)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_readlink(req, target);
+}
+
+/* ---- statfs and access ---- */
+
+void gfs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct gfs *fs = req_fs(req);
+	(void)ino;
+	op_count(fs, OP_STATFS);
+	struct statvfs sv;
+	if (statvfs(fs->datadir, &sv) < 0) {
+		int e = errno;
+		gfs_log(LOG_LVL_WARN, "statfs %s: %s", fs->datadir, strerror(e));
+		fuse_reply_err(req, e);
+		return;
+	}
+	uint64_t files = atomic_load(&fs->files);
+	struct statvfs out = sv;
+	out.f_namemax = ESC_NAME_MAX;
+	/* Every key is a file; the store can hold as many more as the disk
+	 * has room for (one record is at least about 64 bytes). */
+	uint64_t room = (uint64_t)sv.f_bavail * sv.f_frsize / 64;
+	out.f_ffree = (fsfilcnt_t)room;
+	out.f_favail = (fsfilcnt_t)room;
+	out.f_files = (fsfilcnt_t)(files + room);
+	out.f_flag = fs->o.read_only ? ST_RDONLY : 0;
+	fuse_reply_statfs(req, &out);
+}
+
+void gfs_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct gfs *fs = req_fs(req);
+	op_count(fs, OP_ACCESS);
+	struct node *n = node_of(fs, ino);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	mutex_lock(&n->mu);
+	uint32_t mode = n->a.mode, uid = n->a.uid, gid = n->a.gid;
+	mutex_unlock(&n->mu);
+	int r = 0;
+	if ((mask & W_OK) && fs->o.read_only) {
+		r = EROFS;
+	} else if (mask != F_OK) {
+		unsigned want = (unsigned)mask & 7u, have;
+		if (ctx->uid == 0)
+			have = (mask & X_OK) && !S_ISDIR(mode) && !(mode & 0111) ? 6 : 7;
+		else if (ctx->uid == uid)
+			have = (mode >> 6) & 7;
+		else if (ctx->gid == gid)
+			have = (mode >> 3) & 7;
+		else
+			have = mode & 7;
+		if ((want & have) != want)
+			r = EACCES;
+	}
+	fuse_reply_err(req, r);
+}
+
+/* ---- extended attributes ---- */
+
+/* 0 if name may be read (and, with write, changed) by the caller. */
+static int xattr_allowed(fuse_req_t req, const char *name, bool write)
+{
+	if (strncmp(name, "user.", 5) == 0)
+		return 0;
+	if (strncmp(name, "trusted.", 8) == 0 || strncmp(name, "security.", 9) == 0) {
+		if (!write)
+			return 0;
+		return fuse_req_ctx(req)->uid == 0 ? 0 : -EPERM;
+	}
+	return -EOPNOTSUPP;
+}
+
+struct xattr_set_ctx {
+	const char *name;
+	const char *value;
+	size_t size;
+	int flags;
+	int64_t now;
+};
+
+static int xattr_set_fn(struct vrec *v, void *arg)
+{
+	struct xattr_set_ctx *c = arg;
+	int r = vrec_xattr_set(v, c->name, c->value, c->size, c->flags);
+	if (!r)
+		v->f.ctime_ns = c->now;
+	return r;
+}
+
+static int xattr_remove_fn(struct vrec *v, void *arg)
+{
+	struct xattr_set_ctx *c = arg;
+	int r = vrec_xattr_remove(v, c->name);
+	if (!r)
+		v->f.ctime_ns = c->now;
+	return r;
+}
+
+void gfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+		  size_t size, int flags)
+{
+	struct gfs *fs = req_fs(req);
+	op_count(fs, OP_SETXATTR);
+	struct node *n = node_of(fs, ino);
+	int r = xattr_allowed(req, name, true);
+	if (!r && (n->flavor == FL_PARTIAL || n->flavor == FL_VIEW || n->unlinked))
+		r = -EPERM;
+	if (!r) {
+		struct xattr_set_ctx c = { name, value, size, flags, gfs_now_ns() };
+		r = edit_record(fs, n, xattr_set_fn, &c);
+	}
+	fuse_reply_err(req, -r);
+}
+
+void gfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct gfs *fs = req_fs(req);
+	op_count(fs, OP_REMOVEXATTR);
+	struct node *n = node_of(fs, ino);
+	int r = xattr_allowed(req, name, true);
+	if (!r) {
+		mutex_lock(&n->mu);
+		bool none = n->a.nxattr == 0;
+		mutex_unlock(&n->mu);
+		if (none)
+			r = -ENODATA;
+	}
+	if (!r) {
+		struct xattr_set_ctx c = { name, NULL, 0, 0, gfs_now_ns() };
+		r = edit_record(fs, n, xattr_remove_fn, &c);
+	}
+	fuse_reply_err(req, -r);
+}
+
+/*
+ * Reads the attributes blob of n into *v (a copy). Returns -ENODATA early
+ * when the node has none (the common case: the kernel asks for
+ * security.capability on writes).
+ */
+static int xattr_load(struct gfs *fs, struct node *n, struct vrec *v)
+{
+	memset(v, 0, sizeof(*v));
+	mutex_lock(&n->mu);
+	bool none = n->a.nxattr == 0 || (n->src != SRC_META && n->src != SRC_TABLE &&
+					 n->src != SRC_ROOT);
+	mutex_unlock(&n->mu);
+	if (none || n == &fs->ctl || n == &fs->ctl_stats)
+		return -ENODATA;
+	struct kbuf *k = xmalloc(sizeof(*k));
+	ns_rdlock(fs);
+	mutex_lock(&n->mu);
+	node_key_locked(n, k);
+	int r = node_load_vrec_locked(fs, n, k, v);
+	mutex_unlock(&n->mu);
+	ns_rdunlock(fs);
+	free(k);
+	return r;
+}
+
+void gfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct gfs *fs = req_fs(req);
+	op_count(fs, OP_GETXATTR);
+	int r = xattr_allowed(req, name, false);
+	if (r) {
+		fuse_reply_err(req, r == -EOPNOTSUPP ? ENODATA : -r);
+		return;
+	}
+	struct vrec v;
+	r = xattr_load(fs, node_of(fs, ino), &v);
+	if (r) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	size_t pos = 0, nlen = strlen(name);
+	struct vfile_xattr x;
+	r = -ENODATA;
+	while (vfile_xattr_next(&v.f, &pos, &x)) {
+		if (x.name_len != nlen || memcmp(x.name, name, nlen) != 0)
+			continue;
+		if (size == 0)
+			fuse_reply_xattr(req, x.value_len);
+		else if (size < x.value_len)
+			fuse_reply_err(req, ERANGE);
+		else
+			fuse_reply_buf(req, (const char *)x.value, x.value_len);
+		r = 0;
+		break;
+	}
+	if (r)
+		fuse_reply_err(req, -r);
+	vrec_free(&v);
+}
+
+void gfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct gfs *fs = req_fs(req);
+	op_count(fs, OP_LISTXATTR);
+	struct vrec v;
+	int r = xattr_load(fs, node_of(fs, ino), &v);
+	if (r == -ENODATA) {
+		if (size == 0)
+			fuse_reply_xattr(req, 0);
+		else
+			fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (r) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	size_t total = 0, pos = 0;
+	struct vfile_xattr x;
+	while (vfile_xattr_next(&v.f, &pos, &x))
+		total += x.name_len + 1;
+	if (size == 0) {
+		fuse_reply_xattr(req, total);
+	} else if (size < total) {
+		fuse_reply_err(req, ERANGE);
+	} else {
+		char *buf = xmalloc(total ? total : 1);
+		size_t off = 0;
+		pos = 0;
+		while (vfile_xattr_next(&v.f, &pos, &x)) {
+			memcpy(buf + off, x.name, x.name_len);
+			off += x.name_len;
+			buf[off++] = '\0';
+		}
+		fuse_reply_buf(req, buf, total);
+		free(buf);
+	}
+	vrec_free(&v);
+}

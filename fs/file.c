@@ -1,0 +1,213 @@
+/*
+ * file.c — open files: open, read, write, flush, fsync, release and
+ * fallocate. The bytes are handled by data.c; /.golite files by control.c.
+ *
+ * The kernel's page cache is kept across opens (keep_cache): every write
+ * comes through this daemon, so cached pages are never stale. With the
+ * writeback cache the kernel gathers small writes into pages and sends
+ * them on its own schedule, at the latest on close and fsync.
+ *
+ * fsync and fdatasync return once the file's bytes and record are in the
+ * log and the log is on disk (golite_sync); flush (close) writes the
+ * file's size and times to its record without waiting for the disk.
+ */
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static bool is_ctl(struct gfs *fs, struct node *n)
+{
+	return n == &fs->ctl || n == &fs->ctl_stats;
+}
+
+void gfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct gfs *fs = req_fs(req);
+	op_count(fs, OP_OPEN);
+	struct node *n = node_of(fs, ino);
+	if (is_ctl(fs, n)) {
+		int r = ctl_open(fs, n, fi);
+		if (r) {
+			fuse_reply_err(req, -r);
+		} else if (fuse_reply_open(req, fi) == -ENOENT) {
+			ctl_release(fi);
+		}
+		return;
+	}
+	if (S_ISDIR(n->a.mode)) {
+		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	int acc = fi->flags & O_ACCMODE;
+	if (fs->o.read_only && (acc != O_RDONLY || (fi->flags & O_TRUNC))) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if ((fi->flags & O_TRUNC) && acc != O_RDONLY && S_ISREG(n->a.mode)) {
+		mutex_lock(&n->mu);
+		bool work = n->a.size > 0 || n->src == SRC_VALUE;
+		mutex_unlock(&n->mu);
+		int r = work ? data_truncate(fs, n, 0, false) : 0;
+		if (r) {
+			fuse_reply_err(req, -r);
+			return;
+		}
+	}
+	mutex_lock(&n->mu);
+	n->opens++;
+	mutex_unlock(&n->mu);
+	atomic_fetch_add(&fs->open_files, 1);
+	fi->fh = 0;
+	fi->keep_cache = 1;
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		mutex_lock(&n->mu);
+		n->opens--;
+		mutex_unlock(&n->mu);
+		atomic_fetch_sub(&fs->open_files, 1);
+	}
+}
+
+/* A read buffer per thread, GFS_MAX_IO bytes. */
+static pthread_key_t rbuf_key;
+static pthread_once_t rbuf_once = PTHREAD_ONCE_INIT;
+
+static void rbuf_key_init(void)
+{
+	if (pthread_key_create(&rbuf_key, free))
+		FATAL("pthread_key_create");
+}
+
+static char *rbuf(void)
+{
+	pthread_once(&rbuf_once, rbuf_key_init);
+	char *b = pthread_getspecific(rbuf_key);
+	if (!b) {
+		b = xmalloc(GFS_MAX_IO);
+		pthread_setspecific(rbuf_key, b);
+	}
+	return b;
+}
+
+void gfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct gfs *fs = req_fs(req);
+	op_count(fs, OP_READ);
+	struct node *n = node_of(fs, ino);
+	if (is_ctl(fs, n)) {
+		const char *data;
+		size_t len;
+		int r = ctl_read(fs, fi, size, off, &data, &len);
+		if (r)
+			fuse_reply_err(req, -r);
+		else
+			fuse_reply_buf(req, data, len);
+		return;
+	}
+	char *buf = size <= GFS_MAX_IO ? rbuf() : xmalloc(size);
+	size_t got;
+	int r = data_read(fs, n, buf, size, off, &got);
+	if (r)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_buf(req, buf, got);
+	if (size > GFS_MAX_IO)
+		free(buf);
+}
+
+void gfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+	       struct fuse_file_info *fi)
+{
+	struct gfs *fs = req_fs(req);
+	(void)fi;
+	op_count(fs, OP_WRITE);
+	struct node *n = node_of(fs, ino);
+	int r;
+	if (is_ctl(fs, n))
+		r = -EPERM;
+	else if (fs->o.read_only)
+		r = -EROFS;
+	else
+		r = data_write(fs, n, buf, size, off);
+	if (r)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_write(req, size);
+}
+
+void gfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct gfs *fs = req_fs(req);
+	(void)fi;
+	op_count(fs, OP_FLUSH);
+	struct node *n = node_of(fs, ino);
+	int r = is_ctl(fs, n) ? 0 : node_persist(fs, n);
+	fuse_reply_err(req, -r);
+}
+
+void gfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct gfs *fs = req_fs(req);
+	op_count(fs, OP_RELEASE);
+	struct node *n = node_of(fs, ino);
+	if (is_ctl(fs, n)) {
+		ctl_release(fi);
+		fuse_reply_err(req, 0);
+		return;
+	}
+	node_persist(fs, n);
+	mutex_lock(&n->mu);
+	bool last = --n->opens == 0;
+	bool unlinked = n->unlinked;
+	mutex_unlock(&n->mu);
+	atomic_fetch_sub(&fs->open_files, 1);
+	if (last && unlinked)
+		data_release_unlinked(fs, n);
+	fuse_reply_err(req, 0);
+}
+
+void gfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct gfs *fs = req_fs(req);
+	(void)fi;
+	op_count(fs, OP_FSYNC);
+	struct node *n = node_of(fs, ino);
+	int r = 0;
+	if (!is_ctl(fs, n)) {
+		mutex_lock(&n->mu);
+		/* fdatasync needs the size, not the times. */
+		bool need = datasync ? n->dirty_size : n->dirty;
+		mutex_unlock(&n->mu);
+		if (need)
+			r = node_persist(fs, n);
+		if (!r) {
+			int e = golite_sync(fs->db);
+			if (e)
+				r = -gfs_errno(e, "fsync");
+		}
+	}
+	fuse_reply_err(req, -r);
+}
+
+void gfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+		   struct fuse_file_info *fi)
+{
+	struct gfs *fs = req_fs(req);
+	(void)fi;
+	op_count(fs, OP_FALLOCATE);
+	struct node *n = node_of(fs, ino);
+	int r;
+	if (is_ctl(fs, n))
+		r = -EPERM;
+	else if (!S_ISREG(n->a.mode))
+		r = -ENODEV;
+	else if (fs->o.read_only)
+		r = -EROFS;
+	else
+		r = data_fallocate(fs, n, mode, offset, length);
+	fuse_reply_err(req, -r);
+}

@@ -1,0 +1,518 @@
+/*
+ * fs.h — golitefs, the FUSE daemon that shows a GoLite store as a directory
+ * tree: tables are directories at the root, keys are files (a key "a/b/k"
+ * is the file a/b/k of its table), values are file contents. The model,
+ * the options and the limits are described in fs/README-fs.md.
+ *
+ * Nodes. The kernel names files by node ids. A node id is the address of a
+ * struct node (the root is FUSE_ROOT_ID); it lives while the kernel holds a
+ * lookup count on it or an operation uses it. A node stands for one entry:
+ * (table id, key, flavor). The inode number that stat shows (st_ino) is a
+ * different thing: persistent, kept in the file record, or derived from
+ * the key for entries without one (see node.c). A map from (table, key,
+ * flavor) to node makes a second lookup of the same entry return the same
+ * node.
+ *
+ * Records. Files, directories and symlinks created through the mount are
+ * KIND_META records (engine/vfile.h) at their key. Keys written through the
+ * API are KIND_VALUE records, shown as regular files. Directories also
+ * exist without records, implied by the keys below them. Small files keep
+ * their bytes in the record (up to GFS_INLINE_MAX); larger ones keep them
+ * in chunks of VFILE_CHUNK bytes in TABLE_ID_CHUNKS, keyed by inode number,
+ * so a rename moves only the record.
+ *
+ * The daemon is the store's only writer while mounted (the engine locks the
+ * data directory), so what a node caches about its record stays true until
+ * the daemon itself changes the record.
+ *
+ * Locks, in the order they are taken:
+ *   1. node->rw       per file: reads and writes of data shared, truncation
+ *                     and the other changes of where data lives exclusive
+ *   2. fs->ns         the namespace lock (striped reader-writer lock):
+ *                     shared by every operation that reads or writes a
+ *                     record by key, exclusive by renames of directories
+ *                     (which rewrite every key below them)
+ *   3. node->mu       per node: its attributes, its record's
+ *                     read-modify-write, and its key; several are taken in
+ *                     address order
+ *   4. fs->nodes_mu   the node map, lookup counts, references
+ *   5. chunk locks    a striped table of mutexes for read-modify-write of
+ *                     one chunk
+ *   Leaf locks (dirty_mu, open_mu, ino_mu, log) take no other lock.
+ *
+ * Invariants:
+ *   1. A node's (table, key, flavor) changes only with nodes_mu held and
+ *      either ns held exclusive or ns shared plus the node's mu. So holding
+ *      ns shared plus the node's mu, or nodes_mu, is enough to read them.
+ *   2. No chunk of a file holds data past the file's size as the node knows
+ *      it; after a crash, past the size in its record once the mount-time
+ *      trim pass has run (sweep.c).
+ *   3. A chunked file has an owner record "O"+ino in TABLE_ID_FS naming its
+ *      table and key; it is written in the same batch that makes the file
+ *      chunked or moves it, and deleted with the chunks.
+ *   4. Every handler sends exactly one reply.
+ */
+#ifndef GOLITEFS_FS_H
+#define GOLITEFS_FS_H
+
+#define FUSE_USE_VERSION 314
+
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "escape.h"
+#include "format.h"
+#include "golite.h"
+#include "raw.h"
+#include "vfile.h"
+
+/* Files up to this size keep their bytes in their record. */
+#define GFS_INLINE_MAX VFILE_CHUNK
+/* Largest file: the chunk index is 32 bits. */
+#define GFS_MAX_FILE_SIZE ((uint64_t)UINT32_MAX * VFILE_CHUNK)
+/* Largest read or write the kernel sends (max_write, max_read). */
+#define GFS_MAX_IO (1u << 20)
+/* A directory rename rewrites at most this many keys or bytes in its one
+ * batch; beyond, it answers EXDEV and mv copies instead. */
+#define GFS_RENAME_MAX_KEYS 1000000u
+#define GFS_RENAME_MAX_BYTES (192u << 20)
+/* Symlink targets. */
+#define GFS_MAX_SYMLINK 4095u
+
+/* Inode numbers. Allocated ones count up from GFS_INO_FIRST; tables use
+ * their table id with GFS_INO_TABLE; entries without a record use a hash of
+ * their key with the top bit set. None collide. */
+#define GFS_INO_ROOT 1u
+#define GFS_INO_CTL 2u
+#define GFS_INO_CTL_STATS 3u
+#define GFS_INO_FIRST 1024u
+#define GFS_INO_TABLE (UINT64_C(1) << 62)
+#define GFS_INO_HASHED (UINT64_C(1) << 63)
+#define GFS_INO_RANGE 1024u   /* inode numbers reserved per counter write */
+
+/* Keys of TABLE_ID_FS, the mount's own table. */
+#define FSKEY_INO_NEXT 'I'    /* "I": next unreserved inode number, LE64 */
+#define FSKEY_OWNER 'O'       /* "O" + ino BE64: table id LE32 + key */
+#define FSKEY_ROOT 'R'        /* "R": the root directory's record (vfile) */
+#define FSKEY_TABLE 'T'       /* "T" + table id BE32: a table directory's record */
+#define FSKEY_CLEAN 'C'       /* "C": "1" while the store is cleanly unmounted */
+
+#define CTL_NAME ".golite"
+
+enum gfs_loglevel { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+struct gfs_options {
+	enum golite_durability durability;
+	unsigned sync_interval_ms;
+	size_t memtable_size;       /* 0: engine default */
+	size_t cache_size;          /* 0: engine default */
+	int compaction_threads;     /* -1: engine default */
+	double attr_timeout, entry_timeout, negative_timeout;
+	unsigned sweep_interval_s;  /* 0: no background sweep */
+	unsigned max_threads;
+	bool read_only;
+};
+
+/* Where a node's attributes come from. */
+enum node_src {
+	SRC_ROOT,      /* the mount's root */
+	SRC_CTL,       /* /.golite and its files */
+	SRC_TABLE,     /* a table directory (record, if any, in TABLE_ID_FS) */
+	SRC_META,      /* a KIND_META record at the node's key */
+	SRC_VALUE,     /* a KIND_VALUE record written through the API */
+	SRC_IMPLIED,   /* a directory implied by keys below it, no record */
+	SRC_NONE,      /* gone: unlinked, or replaced by a rename */
+};
+
+/* What a node's key names (part of its identity). */
+enum node_flavor {
+	FL_NORMAL = 0,   /* the entry at key: a record, or an implied directory */
+	FL_VIEW = 1,     /* the directory "key/..." of a key that is also a file */
+	FL_PARTIAL = 2,  /* a "%+" piece: key ends inside a long component */
+	FL_TABLE = 3,    /* a table directory: empty key */
+	FL_STATIC = 4,   /* root and control nodes, never in the map */
+};
+
+/* Attributes as stat shows them. */
+struct nattr {
+	uint32_t mode;               /* type bits included */
+	uint32_t uid, gid;
+	uint64_t ino;
+	uint64_t size;
+	int64_t mtime, ctime, atime; /* ns since the epoch */
+	uint32_t nxattr;
+	bool chunked;
+};
+
+struct node {
+	/* protected by fs->nodes_mu */
+	uint64_t nlookup;            /* the kernel's lookup count */
+	uint32_t refs;               /* operations and lists holding the node */
+	bool hashed;                 /* in the map */
+	struct node *hnext;
+	uint64_t khash;
+
+	/* identity (invariant 1) */
+	uint32_t table;
+	uint8_t flavor;
+	uint32_t comp_off;           /* FL_PARTIAL: where the component starts */
+	uint32_t klen;
+	uint8_t *key;
+
+	pthread_mutex_t mu;
+	pthread_rwlock_t rw;
+
+	/* protected by mu */
+	uint8_t src;
+	struct nattr a;
+	bool dirty;                  /* chunked file: size or times not in the record */
+	bool dirty_size;             /* the size is not in the record */
+	bool unlinked;               /* no record any more; data freed at last release */
+	uint32_t opens;              /* open file handles */
+	bool on_dirty_list;          /* protected by fs->dirty_mu */
+	struct node *dirty_next;     /* protected by fs->dirty_mu */
+};
+
+/* The namespace lock: readers take one stripe, writers all of them. */
+#define NS_STRIPES 16
+struct ns_lock {
+	struct {
+		pthread_rwlock_t lk;
+		char pad[64 - sizeof(pthread_rwlock_t) % 64];
+	} s[NS_STRIPES];
+};
+
+#define CHUNK_LOCKS 64
+
+/* FUSE operations counted in the figures (.golite/stats). */
+enum gfs_op {
+	OP_LOOKUP, OP_FORGET, OP_GETATTR, OP_SETATTR, OP_READLINK, OP_MKNOD, OP_MKDIR,
+	OP_UNLINK, OP_RMDIR, OP_SYMLINK, OP_RENAME, OP_LINK, OP_OPEN, OP_READ, OP_WRITE,
+	OP_FLUSH, OP_RELEASE, OP_FSYNC, OP_OPENDIR, OP_READDIR, OP_READDIRPLUS,
+	OP_RELEASEDIR, OP_FSYNCDIR, OP_STATFS, OP_SETXATTR, OP_GETXATTR, OP_LISTXATTR,
+	OP_REMOVEXATTR, OP_ACCESS, OP_CREATE, OP_FALLOCATE, OP_COUNT
+};
+extern const char *const gfs_op_names[OP_COUNT];
+
+#define STAT_SHARDS 16
+struct gfs_counters {
+	_Alignas(64) _Atomic uint64_t op[OP_COUNT];
+};
+
+struct gfs {
+	golite *db;
+	struct gfs_options o;
+	char *datadir;               /* absolute */
+	char *mountpoint;            /* absolute */
+	uid_t uid;                   /* owner of entries without a record */
+	gid_t gid;
+	int64_t mount_ns;            /* times of entries without a record */
+
+	struct node root, ctl, ctl_stats;
+
+	struct ns_lock ns;
+	pthread_mutex_t nodes_mu;
+	struct node **map;           /* protected by nodes_mu */
+	size_t map_size, map_count;  /* protected by nodes_mu */
+	_Atomic uint64_t node_count;
+
+	pthread_mutex_t chunk_mu[CHUNK_LOCKS];
+
+	pthread_mutex_t ino_mu;
+	uint64_t ino_next, ino_limit; /* protected by ino_mu */
+
+	pthread_mutex_t dirty_mu;
+	struct node *dirty_head;     /* protected by dirty_mu */
+	_Atomic uint64_t dirty_count;
+
+	pthread_mutex_t open_mu;     /* inodes of open files (the sweep spares them) */
+	uint64_t *open_inos;         /* protected by open_mu; multiset */
+	size_t open_inos_n, open_inos_cap;
+	_Atomic uint64_t open_files;
+
+	/* background thread (sweep.c) */
+	pthread_t bg;
+	bool bg_started;
+	pthread_mutex_t bg_mu;
+	pthread_cond_t bg_cv;
+	bool gfs_bg_stop;                /* protected by bg_mu */
+
+	/* figures */
+	struct gfs_counters ctr[STAT_SHARDS];
+	_Atomic uint64_t files;      /* keys counted at mount, then kept */
+	_Atomic bool files_counted;
+	_Atomic uint64_t sweep_runs, sweep_orphans, sweep_chunks, trim_chunks;
+	_Atomic uint64_t errors;
+	_Atomic uint64_t bytes_read, bytes_written;
+	_Atomic uint64_t persist_failures;
+};
+
+/* ---- log.c ---- */
+void gfs_log_setup(bool foreground, enum gfs_loglevel level);
+void gfs_log_daemonized(void);
+__attribute__((format(printf, 2, 3))) void gfs_log(enum gfs_loglevel lvl, const char *fmt, ...);
+/* Maps an engine error to an errno and logs the cause if it is not a
+ * plain answer (not found, exists...). what names the operation. */
+int gfs_errno(int golite_err, const char *what);
+void gfs_engine_log(void *ctx, enum golite_log_level lvl, const char *msg);
+enum gfs_loglevel gfs_log_level(void);
+
+/* ---- node.c ---- */
+void ns_rdlock(struct gfs *fs);
+void ns_rdunlock(struct gfs *fs);
+void ns_wrlock(struct gfs *fs);
+void ns_wrunlock(struct gfs *fs);
+void ns_init(struct ns_lock *l);
+void ns_destroy(struct ns_lock *l);
+
+void nodes_init(struct gfs *fs);
+void nodes_destroy(struct gfs *fs);
+struct node *node_of(struct gfs *fs, fuse_ino_t nodeid);
+fuse_ino_t node_id(struct gfs *fs, struct node *n);
+
+/* Finds the node for (table, key, flavor) and returns it with one more
+ * lookup count (lookup) or reference (!lookup); or NULL. */
+struct node *node_find(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen,
+		       unsigned flavor, bool lookup);
+/* Like node_find, but creates the node from src/attrs if it is not there.
+ * An existing node keeps its own attributes. */
+struct node *node_get(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen,
+		      unsigned flavor, uint32_t comp_off, unsigned src, const struct nattr *a,
+		      bool lookup);
+void node_ref(struct gfs *fs, struct node *n);
+void node_unref(struct gfs *fs, struct node *n);
+/* Drops nlookup lookup counts (FUSE forget). */
+void node_forget(struct gfs *fs, struct node *n, uint64_t nlookup);
+/* Takes the node out of the map (it no longer names an entry). */
+void node_unhash(struct gfs *fs, struct node *n);
+/* Gives n a new identity (nodes_mu taken here; see invariant 1). */
+void node_rekey(struct gfs *fs, struct node *n, uint32_t table, const uint8_t *key,
+		size_t klen, unsigned flavor, uint32_t comp_off);
+/* Returns the hashed nodes of table whose key lies below key + "/", each
+ * with a reference (drop with node_unref); free the array. */
+struct node **nodes_collect_below(struct gfs *fs, uint32_t table, const uint8_t *key,
+				  size_t klen, size_t *count);
+
+void lock_nodes(struct node **v, int n);
+void unlock_nodes(struct node **v, int n);
+
+/* A key being built: table id, bytes, and what kind of node names it. */
+struct kbuf {
+	uint32_t table;
+	uint8_t flavor;
+	uint32_t comp_off;
+	size_t len;
+	uint8_t b[GOLITE_MAX_KEY_SIZE + 2 * ESC_NAME_MAX + 2];
+};
+
+/* Copies the node's identity; caller holds ns shared (or exclusive) and
+ * n->mu (node_key_locked) or not (node_key takes it). */
+void node_key_locked(const struct node *n, struct kbuf *k);
+void node_key(struct node *n, struct kbuf *k);
+/* The prefix of the keys of the node's children: "" for a table, key + "/"
+ * for a directory, key for a piece. */
+void child_prefix(const struct kbuf *dir, struct kbuf *p);
+
+uint64_t hash_ino(uint32_t table, const uint8_t *key, size_t klen, unsigned flavor);
+int ino_alloc(struct gfs *fs, uint64_t *ino);
+int ino_load(struct gfs *fs);
+
+bool node_is_dir(const struct node *n);
+void attr_to_stat(const struct gfs *fs, const struct nattr *a, struct stat *st);
+void node_fill_entry(struct gfs *fs, struct node *n, struct fuse_entry_param *e);
+void attr_defaults_dir(const struct gfs *fs, struct nattr *a, uint64_t ino);
+void attr_defaults_file(const struct gfs *fs, struct nattr *a, uint64_t ino, uint64_t size);
+
+/* ---- record.c ---- */
+/* A record read from the store. */
+struct rec {
+	unsigned kind;               /* KIND_VALUE or KIND_META */
+	uint8_t *data;
+	size_t len;
+	uint8_t *heap;               /* data when it did not fit small */
+	uint8_t small[GFS_INLINE_MAX + 512];
+};
+/* Reads (table, key): 0, -ENOENT, or another -errno (logged). */
+int rec_get(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen, struct rec *r);
+void rec_free(struct rec *r);
+/* Attributes of a record found at (table, key). -EIO if it is damaged. */
+int rec_attr(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen,
+	     const struct rec *r, struct nattr *a);
+int rec_attr_raw(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen, unsigned kind,
+		 const uint8_t *data, size_t len, struct nattr *a);
+
+/* A record under construction: vfile fields plus owned buffers. */
+struct vrec {
+	struct vfile f;
+	uint8_t *xattrs;             /* owned copy */
+	uint8_t *data;               /* owned copy (inline bytes or target) */
+};
+/* Decodes rec into v (copying what it points to). */
+int vrec_from_rec(const struct rec *r, struct vrec *v);
+/* Fills v from attributes (no xattrs, no data). */
+void vrec_from_attr(struct vrec *v, const struct nattr *a);
+void vrec_set_data(struct vrec *v, const void *data, size_t len);
+void vrec_free(struct vrec *v);
+/* Encodes v (malloc()ed, *len bytes). */
+uint8_t *vrec_encode(const struct vrec *v, size_t *len);
+int vrec_put(struct gfs *fs, golite_batch *b, uint32_t table, const uint8_t *key, size_t klen,
+	     const struct vrec *v);
+void vrec_to_attr(const struct vrec *v, struct nattr *a);
+
+/* xattr edits on v: set (flags XATTR_CREATE/REPLACE), get, remove, list */
+int vrec_xattr_set(struct vrec *v, const char *name, const void *value, size_t size,
+		   int flags);
+int vrec_xattr_remove(struct vrec *v, const char *name);
+
+/* Batches and writes. */
+/* The thread's batch, emptied (gfs_batch) or as it is (gfs_batch_current). */
+golite_batch *gfs_batch(void);
+golite_batch *gfs_batch_current(void);
+/* Deletes key of TABLE_ID_FS. */
+int fs_delete_key(struct gfs *fs, const uint8_t *key, size_t klen);
+int gfs_write_batch(struct gfs *fs, golite_batch *b, const char *what);
+int owner_put(golite_batch *b, uint64_t ino, uint32_t table, const uint8_t *key, size_t klen);
+int owner_delete(golite_batch *b, uint64_t ino);
+
+/* Keys of TABLE_ID_FS for special directories. */
+size_t fskey_dir(const struct node *n, uint8_t key[8]);
+
+/* ---- data.c ---- */
+int data_read(struct gfs *fs, struct node *n, char *buf, size_t size, off_t off, size_t *got);
+int data_write(struct gfs *fs, struct node *n, const char *buf, size_t size, off_t off);
+int data_truncate(struct gfs *fs, struct node *n, uint64_t size, bool locked_rw);
+int data_fallocate(struct gfs *fs, struct node *n, int mode, off_t off, off_t len);
+/* Adds to b the deletion of every chunk of ino from index first on. */
+int chunks_delete_from(struct gfs *fs, golite_batch *b, uint64_t ino, uint32_t first,
+		       size_t *count);
+/* Adds to b what cuts the chunks of ino to size bytes. */
+int chunks_trim(struct gfs *fs, golite_batch *b, uint64_t ino, uint64_t size);
+/* Writes the node's in-memory size and times to its record. Caller holds
+ * ns shared and n->mu. */
+int node_persist_locked(struct gfs *fs, struct node *n);
+int node_persist(struct gfs *fs, struct node *n);
+void node_mark_dirty(struct gfs *fs, struct node *n, bool size_changed);
+void dirty_flush_all(struct gfs *fs);
+/* Gives a KIND_VALUE entry or an implied directory a KIND_META record of
+ * its own (with a new inode number), in a batch of its own. n->mu and ns
+ * held. No-op for entries that have one; EPERM for views and pieces. */
+int node_materialize_locked(struct gfs *fs, struct node *n, const struct kbuf *k);
+/* Loads n's record (META, table or root) with the node's attributes laid
+ * over it; stores it (into b, or at once without b); after a successful
+ * write, gives the node its attributes. n->mu and ns held. */
+int node_load_vrec_locked(struct gfs *fs, struct node *n, const struct kbuf *k, struct vrec *v);
+int node_store_vrec(struct gfs *fs, struct node *n, const struct kbuf *k, golite_batch *b,
+		    const struct vrec *v);
+void node_commit_vrec_locked(struct node *n, const struct vrec *v);
+/* Last release of an unlinked file: frees its chunks. */
+void data_release_unlinked(struct gfs *fs, struct node *n);
+void open_inos_add(struct gfs *fs, uint64_t ino);
+void open_inos_remove(struct gfs *fs, uint64_t ino);
+bool open_inos_has(struct gfs *fs, uint64_t ino);
+
+/* ---- dir.c / rename.c / attr.c / file.c / control.c ---- */
+void gfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void gfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void gfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets);
+void gfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+void gfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
+void gfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		struct fuse_file_info *fi);
+void gfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+void gfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
+void gfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void gfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void gfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void gfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		 struct fuse_file_info *fi);
+void gfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		     struct fuse_file_info *fi);
+void gfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void gfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+void gfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		const char *newname, unsigned int flags);
+
+void gfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void gfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		 struct fuse_file_info *fi);
+void gfs_readlink(fuse_req_t req, fuse_ino_t ino);
+void gfs_statfs(fuse_req_t req, fuse_ino_t ino);
+void gfs_access(fuse_req_t req, fuse_ino_t ino, int mask);
+void gfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+		  size_t size, int flags);
+void gfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void gfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void gfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+void gfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void gfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	      struct fuse_file_info *fi);
+void gfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+	       struct fuse_file_info *fi);
+void gfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void gfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void gfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+void gfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+		   struct fuse_file_info *fi);
+
+/* control.c: the /.golite directory */
+void ctl_init(struct gfs *fs);
+int ctl_lookup(struct gfs *fs, struct node *dir, const char *name, struct fuse_entry_param *e);
+int ctl_open(struct gfs *fs, struct node *n, struct fuse_file_info *fi);
+int ctl_read(struct gfs *fs, struct fuse_file_info *fi, size_t size, off_t off,
+	     const char **data, size_t *len);
+void ctl_release(struct fuse_file_info *fi);
+
+/* dir.c helpers shared with rename.c and attr.c */
+struct entry {
+	struct kbuf k;               /* the entry's key and flavor */
+	unsigned src;                /* SRC_META, SRC_VALUE, SRC_IMPLIED or SRC_NONE */
+	struct nattr a;
+};
+/* Resolves name in directory dir (ns held shared). Sets e->src SRC_NONE
+ * when the name is free. Returns 0 or -errno (ENAMETOOLONG, EINVAL for a
+ * reserved form that cannot be created when creating is set...). */
+int resolve_child(struct gfs *fs, struct node *dir, const char *name, bool creating,
+		  struct entry *e);
+/* True if some key of table starts with prefix. */
+int has_children(struct gfs *fs, uint32_t table, const uint8_t *prefix, size_t plen,
+		 bool *yes);
+/* Fills e->src and e->a for e->k from the store (ns held). */
+int entry_load(struct gfs *fs, struct entry *e);
+void root_init(struct gfs *fs);
+/* Updates a directory's mtime and ctime in batch b (n->mu held) when it
+ * has a record of its own; implied directories get one (materialized). */
+int dir_touch_locked(struct gfs *fs, struct node *dir, golite_batch *b, bool materialize,
+		     int64_t now);
+struct node **nodes_collect_below(struct gfs *fs, uint32_t table, const uint8_t *key,
+				  size_t klen, size_t *count);
+
+/* sweep.c */
+int sweep_at_mount(struct gfs *fs);
+int sweep_at_unmount(struct gfs *fs);
+void gfs_bg_start(struct gfs *fs);
+void gfs_bg_stop(struct gfs *fs);
+
+/* stats */
+static inline void op_count(struct gfs *fs, enum gfs_op op)
+{
+	static __thread unsigned shard = STAT_SHARDS;
+	if (__builtin_expect(shard == STAT_SHARDS, 0)) {
+		static _Atomic unsigned next;
+		shard = atomic_fetch_add(&next, 1) % STAT_SHARDS;
+	}
+	atomic_fetch_add_explicit(&fs->ctr[shard].op[op], 1, memory_order_relaxed);
+}
+
+static inline struct gfs *req_fs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+int64_t gfs_now_ns(void);
+
+#endif /* GOLITEFS_FS_H */

@@ -1,0 +1,587 @@
+/*
+ * main.c — golitefs: options, start-up, the FUSE session and shutdown.
+ *
+ *   golitefs [-f] [-d] [-o OPTIONS] DATADIR MOUNTPOINT
+ *
+ * Arguments may come in any order around the options, as mount(8) and
+ * /etc/fstab pass them ("mount -t fuse.golitefs DATADIR MNT -o ...").
+ * Without -f the daemon detaches, but only once the store is open and the
+ * mount is made: until then errors (a missing mountpoint, no /dev/fuse, a
+ * data directory held by another process, a damaged store) are printed on
+ * the terminal and the command exits with status 1.
+ *
+ * Shutdown (fusermount3 -u, umount, SIGTERM, SIGINT, SIGHUP): the session
+ * loop ends and its threads are joined, the background thread stops, the
+ * files' sizes and times still in memory are written, the clean-unmount
+ * marker is set, and golite_close() writes and syncs the log, stops the
+ * engine's threads, waits for RCU callbacks and unlocks the directory.
+ */
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define GOLITEFS_VERSION "1.0.0"
+
+struct cli {
+	char *datadir, *mountpoint;
+	int nonopts;
+	int foreground, debug, help, version, ro;
+	char *durability, *loglevel, *memtable_size, *cache_size;
+	unsigned sync_interval_ms, sweep_interval, max_threads;
+	int compaction_threads;
+	double attr_timeout, entry_timeout, negative_timeout;
+	bool bad;
+};
+
+enum { KEY_FG, KEY_DEBUG, KEY_HELP, KEY_VERSION, KEY_RO };
+
+#define OPT(t, f) { t, offsetof(struct cli, f), 0 }
+static const struct fuse_opt cli_opts[] = {
+	OPT("durability=%s", durability),
+	OPT("sync_interval_ms=%u", sync_interval_ms),
+	OPT("memtable_size=%s", memtable_size),
+	OPT("cache_size=%s", cache_size),
+	OPT("compaction_threads=%d", compaction_threads),
+	OPT("attr_timeout=%lf", attr_timeout),
+	OPT("entry_timeout=%lf", entry_timeout),
+	OPT("negative_timeout=%lf", negative_timeout),
+	OPT("sweep_interval=%u", sweep_interval),
+	OPT("max_threads=%u", max_threads),
+	OPT("loglevel=%s", loglevel),
+	FUSE_OPT_KEY("-f", KEY_FG),
+	FUSE_OPT_KEY("-d", KEY_DEBUG),
+	FUSE_OPT_KEY("debug", KEY_DEBUG),
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("ro", KEY_RO),
+	/* What mount(8) and fstab add that means nothing to the daemon. */
+	FUSE_OPT_KEY("defaults", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("auto", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("noauto", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("nofail", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("_netdev", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("user", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("users", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("nouser", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("owner", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_KEY("rw", FUSE_OPT_KEY_DISCARD),
+	FUSE_OPT_END
+};
+
+static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct cli *c = data;
+	(void)outargs;
+	switch (key) {
+	case FUSE_OPT_KEY_NONOPT:
+		if (c->nonopts == 0)
+			c->datadir = xstrdup(arg);
+		else if (c->nonopts == 1)
+			c->mountpoint = xstrdup(arg);
+		else {
+			fprintf(stderr, "golitefs: unexpected argument '%s'\n", arg);
+			c->bad = true;
+		}
+		c->nonopts++;
+		return 0;
+	case KEY_FG:
+		c->foreground = 1;
+		return 0;
+	case KEY_DEBUG:
+		c->debug = 1;
+		c->foreground = 1;
+		return 1;  /* libfuse prints every request */
+	case KEY_HELP:
+		c->help = 1;
+		return 0;
+	case KEY_VERSION:
+		c->version = 1;
+		return 0;
+	case KEY_RO:
+		c->ro = 1;
+		return 1;  /* the kernel mounts read-only too */
+	default:
+		return 1;
+	}
+}
+
+static void usage(const char *prog)
+{
+	printf("usage: %s [-f] [-d] [-o OPTIONS] DATADIR MOUNTPOINT\n"
+	       "\n"
+	       "Mounts the GoLite store in DATADIR (created if missing) at MOUNTPOINT:\n"
+	       "tables are directories, keys are files, values are their contents.\n"
+	       "\n"
+	       "  -f                     stay in the foreground (log to stderr)\n"
+	       "  -d, -o debug           foreground, and print every FUSE request\n"
+	       "  -h, --help             this text\n"
+	       "  -V, --version          versions\n"
+	       "\n"
+	       "golitefs options (-o name=value,...):\n"
+	       "  durability=MODE        sync: every write is on disk when it returns;\n"
+	       "                         periodic (default): on disk within sync_interval_ms;\n"
+	       "                         none: on disk at fsync and unmount only\n"
+	       "  sync_interval_ms=N     periodic mode window, 1..60000 (default 1000)\n"
+	       "  memtable_size=SIZE     engine memtable size (default 64M; K, M, G suffixes)\n"
+	       "  cache_size=SIZE        engine block cache size (default 64M)\n"
+	       "  compaction_threads=N   engine background compaction threads (default 1)\n"
+	       "  attr_timeout=SECONDS   kernel attribute cache time (default 10)\n"
+	       "  entry_timeout=SECONDS  kernel name cache time (default 10)\n"
+	       "  negative_timeout=SECONDS  cache time of names that do not exist (default 10)\n"
+	       "  sweep_interval=SECONDS orphaned-chunk sweep period, 0 = only at mount\n"
+	       "                         (default 600)\n"
+	       "  max_threads=N          FUSE worker threads at most (default 10)\n"
+	       "  loglevel=LEVEL         error, warn (default), info or debug\n"
+	       "  ro                     read-only mount (the store is opened read-only)\n"
+	       "  allow_other            let other users in (off by default; needs\n"
+	       "                         user_allow_other in /etc/fuse.conf for non-root)\n"
+	       "\n"
+	       "default_permissions is always on: the kernel checks modes and owners.\n"
+	       "Unmount with: fusermount3 -u MOUNTPOINT\n"
+	       "\n"
+	       "FUSE options:\n",
+	       prog);
+	fflush(stdout);
+	fuse_lowlevel_help();
+}
+
+static bool parse_size(const char *s, size_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return false;
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	default: break;
+	}
+	if (*end == 'i' || *end == 'B')
+		end++;
+	if (*end == 'B')
+		end++;
+	if (*end)
+		return false;
+	*out = (size_t)v;
+	return true;
+}
+
+/* Makes path absolute (the daemon changes to "/" once detached). */
+static char *absolute(const char *path)
+{
+	if (path[0] == '/')
+		return xstrdup(path);
+	char cwd[PATH_MAX];
+	if (!getcwd(cwd, sizeof(cwd)))
+		return xstrdup(path);
+	return xasprintf("%s/%s", cwd, path);
+}
+
+/* ---- daemonizing ---- */
+
+static int ready_fd = -1;
+
+/*
+ * Forks: the parent waits until the child reports that the mount is made
+ * (exit 0) or exits itself (its status is passed on). The child continues
+ * in a new session.
+ */
+static void detach_start(void)
+{
+	int p[2];
+	if (pipe(p) < 0) {
+		perror("golitefs: pipe");
+		exit(1);
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("golitefs: fork");
+		exit(1);
+	}
+	if (pid > 0) {
+		close(p[1]);
+		char c;
+		ssize_t n;
+		do
+			n = read(p[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		if (n == 1)
+			_exit(0);
+		int status = 0;
+		waitpid(pid, &status, 0);
+		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+	}
+	close(p[0]);
+	ready_fd = p[1];
+	setsid();
+}
+
+/* Tells the parent the mount is made, and drops the terminal. */
+static void detach_finish(void)
+{
+	if (ready_fd < 0)
+		return;
+	if (chdir("/") < 0)
+		gfs_log(LOG_LVL_WARN, "chdir /: %s", strerror(errno));
+	int fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	gfs_log_daemonized();
+	char c = 0;
+	if (write(ready_fd, &c, 1) < 0)
+		gfs_log(LOG_LVL_WARN, "cannot report start-up: %s", strerror(errno));
+	close(ready_fd);
+	ready_fd = -1;
+}
+
+/* ---- the session ---- */
+
+static void gfs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct gfs *fs = userdata;
+	(void)fs;
+	unsigned want = FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_ATOMIC_O_TRUNC |
+			FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO |
+			FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_ASYNC_READ | FUSE_CAP_ASYNC_DIO |
+			FUSE_CAP_CACHE_SYMLINKS;
+	conn->want |= want & conn->capable;
+	/* Every change comes through this daemon: what the kernel caches
+	 * stays true, so it need not drop pages when times change. The kernel
+	 * clears set-user-ID bits itself (we do not take that over). */
+	conn->want &= ~(unsigned)(FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_HANDLE_KILLPRIV);
+	conn->max_write = GFS_MAX_IO;
+	if (conn->max_readahead > GFS_MAX_IO)
+		conn->max_readahead = GFS_MAX_IO;
+	conn->max_background = 64;
+	conn->congestion_threshold = 48;
+	conn->time_gran = 1;
+}
+
+static const struct fuse_lowlevel_ops gfs_ops = {
+	.init = gfs_init,
+	.lookup = gfs_lookup,
+	.forget = gfs_forget,
+	.forget_multi = gfs_forget_multi,
+	.getattr = gfs_getattr,
+	.setattr = gfs_setattr,
+	.readlink = gfs_readlink,
+	.mknod = gfs_mknod,
+	.mkdir = gfs_mkdir,
+	.unlink = gfs_unlink,
+	.rmdir = gfs_rmdir,
+	.symlink = gfs_symlink,
+	.rename = gfs_rename,
+	.link = gfs_link,
+	.open = gfs_open,
+	.read = gfs_read,
+	.write = gfs_write,
+	.flush = gfs_flush,
+	.release = gfs_release,
+	.fsync = gfs_fsync,
+	.opendir = gfs_opendir,
+	.readdir = gfs_readdir,
+	.readdirplus = gfs_readdirplus,
+	.releasedir = gfs_releasedir,
+	.fsyncdir = gfs_fsyncdir,
+	.statfs = gfs_statfs,
+	.setxattr = gfs_setxattr,
+	.getxattr = gfs_getxattr,
+	.listxattr = gfs_listxattr,
+	.removexattr = gfs_removexattr,
+	.access = gfs_access,
+	.create = gfs_create,
+	.fallocate = gfs_fallocate,
+};
+
+static int options_from_cli(const struct cli *c, struct gfs_options *o,
+			    enum gfs_loglevel *level)
+{
+	memset(o, 0, sizeof(*o));
+	o->durability = GOLITE_PERIODIC;
+	o->sync_interval_ms = 1000;
+	o->compaction_threads = -1;
+	o->attr_timeout = o->entry_timeout = o->negative_timeout = 10.0;
+	o->sweep_interval_s = 600;
+	o->max_threads = 10;
+	o->read_only = c->ro;
+	*level = LOG_LVL_WARN;
+	if (c->durability) {
+		if (strcmp(c->durability, "sync") == 0)
+			o->durability = GOLITE_SYNC;
+		else if (strcmp(c->durability, "periodic") == 0)
+			o->durability = GOLITE_PERIODIC;
+		else if (strcmp(c->durability, "none") == 0)
+			o->durability = GOLITE_NONE;
+		else {
+			fprintf(stderr, "golitefs: durability=%s: use sync, periodic or none\n",
+				c->durability);
+			return -1;
+		}
+	}
+	if (c->sync_interval_ms) {
+		if (c->sync_interval_ms > 60000) {
+			fprintf(stderr, "golitefs: sync_interval_ms=%u: use 1..60000\n",
+				c->sync_interval_ms);
+			return -1;
+		}
+		o->sync_interval_ms = c->sync_interval_ms;
+	}
+	if (c->memtable_size && !parse_size(c->memtable_size, &o->memtable_size)) {
+		fprintf(stderr, "golitefs: memtable_size=%s: not a size\n", c->memtable_size);
+		return -1;
+	}
+	if (c->cache_size && !parse_size(c->cache_size, &o->cache_size)) {
+		fprintf(stderr, "golitefs: cache_size=%s: not a size\n", c->cache_size);
+		return -1;
+	}
+	if (c->compaction_threads >= 0)
+		o->compaction_threads = c->compaction_threads;
+	if (c->attr_timeout >= 0)
+		o->attr_timeout = c->attr_timeout;
+	if (c->entry_timeout >= 0)
+		o->entry_timeout = c->entry_timeout;
+	if (c->negative_timeout >= 0)
+		o->negative_timeout = c->negative_timeout;
+	if (c->sweep_interval != UINT_MAX)
+		o->sweep_interval_s = c->sweep_interval;
+	if (c->max_threads)
+		o->max_threads = c->max_threads;
+	if (c->loglevel) {
+		static const char *const names[] = { "error", "warn", "info", "debug" };
+		int found = -1;
+		for (int i = 0; i < 4; i++)
+			if (strcmp(c->loglevel, names[i]) == 0)
+				found = i;
+		if (found < 0) {
+			fprintf(stderr, "golitefs: loglevel=%s: use error, warn, info or debug\n",
+				c->loglevel);
+			return -1;
+		}
+		*level = (enum gfs_loglevel)found;
+	}
+	return 0;
+}
+
+/* Opens the store, with the message a user needs when it fails. */
+static int open_store(struct gfs *fs, enum gfs_loglevel level)
+{
+	golite_options go;
+	golite_options_init(&go);
+	go.durability = fs->o.durability;
+	go.sync_interval_ms = fs->o.sync_interval_ms;
+	if (fs->o.memtable_size)
+		go.memtable_size = fs->o.memtable_size;
+	if (fs->o.cache_size)
+		go.block_cache_size = fs->o.cache_size;
+	if (fs->o.compaction_threads >= 0)
+		go.compaction_threads = (uint32_t)fs->o.compaction_threads;
+	go.read_only = fs->o.read_only;
+	go.create_if_missing = !fs->o.read_only;
+	go.log = gfs_engine_log;
+	go.log_level = level == LOG_LVL_DEBUG ? GOLITE_LOG_DEBUG
+		       : level == LOG_LVL_INFO ? GOLITE_LOG_INFO
+		       : level == LOG_LVL_WARN ? GOLITE_LOG_WARN : GOLITE_LOG_ERROR;
+	int r = golite_open(fs->datadir, &go, &fs->db);
+	if (r == 0)
+		return 0;
+	const char *detail = golite_last_error();
+	switch (r) {
+	case GOLITE_ELOCKED:
+		fprintf(stderr, "golitefs: %s (is it mounted already?)\n", detail);
+		break;
+	case GOLITE_ECORRUPT:
+		fprintf(stderr, "golitefs: the store in %s is damaged: %s\n"
+			"golitefs: nothing was changed; check it with: golite check %s\n",
+			fs->datadir, detail, fs->datadir);
+		break;
+	case GOLITE_EVERSION:
+		fprintf(stderr, "golitefs: %s\n", detail);
+		break;
+	default:
+		fprintf(stderr, "golitefs: cannot open the store in %s: %s (%s)\n", fs->datadir,
+			golite_strerror(r), detail);
+		break;
+	}
+	return -1;
+}
+
+static int fs_setup(struct gfs *fs)
+{
+	fs->uid = getuid();
+	fs->gid = getgid();
+	fs->mount_ns = gfs_now_ns();
+	ns_init(&fs->ns);
+	nodes_init(fs);
+	for (int i = 0; i < CHUNK_LOCKS; i++)
+		mutex_init(&fs->chunk_mu[i]);
+	mutex_init(&fs->dirty_mu);
+	mutex_init(&fs->open_mu);
+	int r = ino_load(fs);
+	if (r) {
+		fprintf(stderr, "golitefs: cannot read the inode counter of %s: %s\n", fs->datadir,
+			golite_strerror(r));
+		return -1;
+	}
+	root_init(fs);
+	ctl_init(fs);
+	r = sweep_at_mount(fs);
+	if (r) {
+		fprintf(stderr, "golitefs: cannot check the chunked files of %s: %s\n",
+			fs->datadir, strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
+static int fs_shutdown(struct gfs *fs)
+{
+	gfs_bg_stop(fs);
+	dirty_flush_all(fs);
+	int status = 0;
+	if (atomic_load(&fs->dirty_count)) {
+		gfs_log(LOG_LVL_ERROR, "%llu files kept sizes or times that could not be written",
+			(unsigned long long)atomic_load(&fs->dirty_count));
+		status = 1;
+	} else if (sweep_at_unmount(fs)) {
+		status = 1;
+	}
+	int r = golite_close(fs->db);
+	fs->db = NULL;
+	if (r) {
+		gfs_log(LOG_LVL_ERROR, "closing the store: %s (%s)", golite_strerror(r),
+			golite_last_error());
+		status = 1;
+	}
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct cli c;
+	memset(&c, 0, sizeof(c));
+	c.compaction_threads = -1;
+	c.attr_timeout = c.entry_timeout = c.negative_timeout = -1;
+	c.sweep_interval = UINT_MAX;
+	if (fuse_opt_parse(&args, &c, cli_opts, cli_proc) < 0 || c.bad)
+		return 1;
+	if (c.help) {
+		usage(argv[0]);
+		return 0;
+	}
+	if (c.version) {
+		printf("golitefs %s (GoLite %s)\n", GOLITEFS_VERSION, GOLITE_VERSION_STRING);
+		fflush(stdout);
+		fuse_lowlevel_version();
+		return 0;
+	}
+	if (!c.datadir || !c.mountpoint) {
+		fprintf(stderr, "usage: %s [-f] [-d] [-o OPTIONS] DATADIR MOUNTPOINT "
+			"(--help for more)\n", argv[0]);
+		return 1;
+	}
+
+	static struct gfs fsbuf;
+	struct gfs *fs = &fsbuf;
+	enum gfs_loglevel level;
+	if (options_from_cli(&c, &fs->o, &level) < 0)
+		return 1;
+	fs->datadir = absolute(c.datadir);
+	char mnt[PATH_MAX];
+	struct stat st;
+	if (!realpath(c.mountpoint, mnt) || stat(mnt, &st) < 0) {
+		fprintf(stderr, "golitefs: mountpoint %s: %s\n", c.mountpoint, strerror(errno));
+		return 1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "golitefs: mountpoint %s is not a directory\n", c.mountpoint);
+		return 1;
+	}
+	fs->mountpoint = xstrdup(mnt);
+	int devfd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+	if (devfd < 0) {
+		fprintf(stderr, "golitefs: cannot open /dev/fuse: %s (is the fuse module loaded, "
+			"and /dev/fuse present in this container?)\n", strerror(errno));
+		return 1;
+	}
+	close(devfd);
+
+	/* Options for libfuse and the kernel. */
+	char *fsname = xasprintf("fsname=golite:%s", fs->datadir);
+	char *mopts = NULL;
+	if (fuse_opt_add_opt(&mopts, "subtype=golitefs") ||
+	    fuse_opt_add_opt(&mopts, "default_permissions") ||
+	    fuse_opt_add_opt_escaped(&mopts, fsname) || fuse_opt_add_arg(&args, "-o") ||
+	    fuse_opt_add_arg(&args, mopts))
+		FATAL("fuse_opt_add_arg");
+	free(fsname);
+	free(mopts);
+
+	if (!c.foreground)
+		detach_start();
+	gfs_log_setup(c.foreground, level);
+
+	if (open_store(fs, level) < 0)
+		return 1;
+	if (fs_setup(fs) < 0) {
+		golite_close(fs->db);
+		return 1;
+	}
+	struct fuse_session *se = fuse_session_new(&args, &gfs_ops, sizeof(gfs_ops), fs);
+	if (!se) {
+		fprintf(stderr, "golitefs: cannot start the FUSE session (see the message above)\n");
+		fs_shutdown(fs);
+		return 1;
+	}
+	if (fuse_set_signal_handlers(se) < 0) {
+		fuse_session_destroy(se);
+		fs_shutdown(fs);
+		return 1;
+	}
+	if (fuse_session_mount(se, fs->mountpoint) < 0) {
+		fprintf(stderr, "golitefs: cannot mount at %s (see the message above)\n",
+			fs->mountpoint);
+		fuse_remove_signal_handlers(se);
+		fuse_session_destroy(se);
+		fs_shutdown(fs);
+		return 1;
+	}
+	gfs_log(LOG_LVL_INFO, "mounted %s at %s", fs->datadir, fs->mountpoint);
+	detach_finish();
+	gfs_bg_start(fs);
+
+	struct fuse_loop_config *lc = fuse_loop_cfg_create();
+	fuse_loop_cfg_set_max_threads(lc, fs->o.max_threads);
+	fuse_loop_cfg_set_idle_threads(lc, MIN(fs->o.max_threads, 10u));
+	int r = fuse_session_loop_mt(se, lc);
+	fuse_loop_cfg_destroy(lc);
+
+	fuse_session_unmount(se);
+	fuse_remove_signal_handlers(se);
+	fuse_session_destroy(se);
+	int status = fs_shutdown(fs);
+	gfs_log(LOG_LVL_INFO, "unmounted %s", fs->mountpoint);
+	fuse_opt_free_args(&args);
+	return status || r < 0 ? 1 : 0;
+}

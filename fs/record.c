@@ -1,0 +1,347 @@
+/*
+ * record.c — reading and writing the records behind entries: file records
+ * (engine/vfile.h), values written through the API, the mount's own keys in
+ * TABLE_ID_FS, extended attributes, and the batches that change them.
+ */
+#include "fs.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+
+#include "util.h"
+
+int rec_get(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen, struct rec *r)
+{
+	r->heap = NULL;
+	r->data = NULL;
+	r->len = 0;
+	if (klen == 0 || klen > GOLITE_MAX_KEY_SIZE)
+		return -ENOENT;
+	size_t vlen;
+	int e = golite_get_raw(fs->db, table, key, klen, &r->kind, r->small, sizeof(r->small),
+			       NULL, &vlen);
+	if (e == GOLITE_ERANGE) {
+		void *p = NULL;
+		e = golite_get_raw(fs->db, table, key, klen, &r->kind, NULL, 0, &p, &vlen);
+		if (!e) {
+			r->heap = p;
+			r->data = p;
+			r->len = vlen;
+		}
+	} else if (!e) {
+		r->data = r->small;
+		r->len = vlen;
+	}
+	if (e == GOLITE_ENOTFOUND)
+		return -ENOENT;
+	if (e)
+		return -gfs_errno(e, "read a record");
+	return 0;
+}
+
+void rec_free(struct rec *r)
+{
+	free(r->heap);
+	r->heap = NULL;
+}
+
+int rec_attr_raw(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen, unsigned kind,
+		 const uint8_t *data, size_t len, struct nattr *a)
+{
+	if (kind == KIND_VALUE) {
+		attr_defaults_file(fs, a, hash_ino(table, key, klen, FL_NORMAL), len);
+		return 0;
+	}
+	struct vfile f;
+	int r = vfile_decode(data, len, &f);
+	if (r) {
+		gfs_log(LOG_LVL_ERROR, "damaged file record in table %u (%s)", table,
+			golite_last_error());
+		return -EIO;
+	}
+	memset(a, 0, sizeof(*a));
+	unsigned type = f.type == VFILE_DIR ? S_IFDIR : f.type == VFILE_LNK ? S_IFLNK : S_IFREG;
+	a->mode = (f.mode & 07777) | type;
+	a->uid = f.uid;
+	a->gid = f.gid;
+	a->ino = f.ino;
+	a->size = f.size;
+	a->mtime = f.mtime_ns;
+	a->ctime = f.ctime_ns;
+	a->atime = f.atime_ns;
+	a->nxattr = (uint32_t)f.nxattr;
+	a->chunked = f.type == VFILE_REG && (f.flags & VFILE_F_CHUNKED);
+	return 0;
+}
+
+int rec_attr(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen,
+	     const struct rec *r, struct nattr *a)
+{
+	return rec_attr_raw(fs, table, key, klen, r->kind, r->data, r->len, a);
+}
+
+/* ---- records under construction ---- */
+
+int vrec_from_rec(const struct rec *r, struct vrec *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (r->kind != KIND_META)
+		return -EINVAL;
+	if (vfile_decode(r->data, r->len, &v->f)) {
+		gfs_log(LOG_LVL_ERROR, "damaged file record (%s)", golite_last_error());
+		return -EIO;
+	}
+	if (v->f.xattrs_len)
+		v->xattrs = xmemdup(v->f.xattrs, v->f.xattrs_len);
+	if (v->f.data_len)
+		v->data = xmemdup(v->f.data, v->f.data_len);
+	v->f.xattrs = v->xattrs;
+	v->f.data = v->data;
+	return 0;
+}
+
+void vrec_from_attr(struct vrec *v, const struct nattr *a)
+{
+	memset(v, 0, sizeof(*v));
+	v->f.type = S_ISDIR(a->mode) ? VFILE_DIR : S_ISLNK(a->mode) ? VFILE_LNK : VFILE_REG;
+	v->f.flags = a->chunked ? VFILE_F_CHUNKED : 0;
+	v->f.mode = a->mode;
+	v->f.uid = a->uid;
+	v->f.gid = a->gid;
+	v->f.ino = a->ino;
+	v->f.size = v->f.type == VFILE_DIR ? 0 : a->size;
+	v->f.mtime_ns = a->mtime;
+	v->f.ctime_ns = a->ctime;
+	v->f.atime_ns = a->atime;
+}
+
+void vrec_to_attr(const struct vrec *v, struct nattr *a)
+{
+	memset(a, 0, sizeof(*a));
+	unsigned type = v->f.type == VFILE_DIR ? S_IFDIR : v->f.type == VFILE_LNK ? S_IFLNK
+										 : S_IFREG;
+	a->mode = (v->f.mode & 07777) | type;
+	a->uid = v->f.uid;
+	a->gid = v->f.gid;
+	a->ino = v->f.ino;
+	a->size = v->f.size;
+	a->mtime = v->f.mtime_ns;
+	a->ctime = v->f.ctime_ns;
+	a->atime = v->f.atime_ns;
+	a->nxattr = (uint32_t)v->f.nxattr;
+	a->chunked = v->f.type == VFILE_REG && (v->f.flags & VFILE_F_CHUNKED);
+}
+
+void vrec_set_data(struct vrec *v, const void *data, size_t len)
+{
+	free(v->data);
+	v->data = len ? xmemdup(data, len) : NULL;
+	v->f.data = v->data;
+	v->f.data_len = len;
+}
+
+void vrec_free(struct vrec *v)
+{
+	free(v->xattrs);
+	free(v->data);
+	v->xattrs = v->data = NULL;
+}
+
+uint8_t *vrec_encode(const struct vrec *v, size_t *len)
+{
+	struct vfile f = v->f;
+	f.mode = (f.mode & 07777) |
+		 (f.type == VFILE_DIR ? S_IFDIR : f.type == VFILE_LNK ? S_IFLNK : S_IFREG);
+	*len = vfile_encoded_size(&f);
+	uint8_t *buf = xmalloc(*len);
+	vfile_encode(&f, buf);
+	return buf;
+}
+
+int vrec_put(struct gfs *fs, golite_batch *b, uint32_t table, const uint8_t *key, size_t klen,
+	     const struct vrec *v)
+{
+	size_t len;
+	uint8_t *buf = vrec_encode(v, &len);
+	int r = b ? golite_batch_put_raw(b, table, KIND_META, key, klen, buf, len)
+		  : golite_put_raw(fs->db, table, KIND_META, key, klen, buf, len);
+	free(buf);
+	if (r == GOLITE_EVALSIZE)
+		return -ENOSPC;  /* the record cannot hold more attributes */
+	return r ? -gfs_errno(r, "write a file record") : 0;
+}
+
+/* ---- extended attributes ---- */
+
+/* Total bytes of attributes one record may hold (names and values). */
+#define XATTR_BYTES_MAX (1u << 20)
+
+int vrec_xattr_set(struct vrec *v, const char *name, const void *value, size_t size, int flags)
+{
+	size_t nlen = strlen(name);
+	if (nlen == 0 || nlen > VFILE_MAX_XATTR_NAME)
+		return -ERANGE;
+	if (size > VFILE_MAX_XATTR_VALUE)
+		return -E2BIG;
+	bool found = false;
+	size_t pos = 0, kept = 0, n = 0;
+	struct vfile_xattr x;
+	uint8_t *out = xmalloc(v->f.xattrs_len + 3 + nlen + size);
+	while (vfile_xattr_next(&v->f, &pos, &x)) {
+		if (x.name_len == nlen && memcmp(x.name, name, nlen) == 0) {
+			found = true;
+			continue;
+		}
+		size_t l = 3 + x.name_len + x.value_len;
+		memcpy(out + kept, x.name - 3, l);
+		kept += l;
+		n++;
+	}
+	if ((flags & XATTR_CREATE) && found) {
+		free(out);
+		return -EEXIST;
+	}
+	if ((flags & XATTR_REPLACE) && !found) {
+		free(out);
+		return -ENODATA;
+	}
+	if (n + 1 > VFILE_MAX_XATTRS || kept + 3 + nlen + size > XATTR_BYTES_MAX) {
+		free(out);
+		return -ENOSPC;
+	}
+	out[kept] = (uint8_t)nlen;
+	put_le16(out + kept + 1, (uint16_t)size);
+	memcpy(out + kept + 3, name, nlen);
+	if (size)
+		memcpy(out + kept + 3 + nlen, value, size);
+	kept += 3 + nlen + size;
+	free(v->xattrs);
+	v->xattrs = out;
+	v->f.xattrs = out;
+	v->f.xattrs_len = kept;
+	v->f.nxattr = n + 1;
+	return 0;
+}
+
+int vrec_xattr_remove(struct vrec *v, const char *name)
+{
+	size_t nlen = strlen(name);
+	bool found = false;
+	size_t pos = 0, kept = 0, n = 0;
+	struct vfile_xattr x;
+	uint8_t *out = xmalloc(v->f.xattrs_len + 1);
+	while (vfile_xattr_next(&v->f, &pos, &x)) {
+		if (x.name_len == nlen && memcmp(x.name, name, nlen) == 0) {
+			found = true;
+			continue;
+		}
+		size_t l = 3 + x.name_len + x.value_len;
+		memcpy(out + kept, x.name - 3, l);
+		kept += l;
+		n++;
+	}
+	if (!found) {
+		free(out);
+		return -ENODATA;
+	}
+	free(v->xattrs);
+	v->xattrs = out;
+	v->f.xattrs = out;
+	v->f.xattrs_len = kept;
+	v->f.nxattr = n;
+	return 0;
+}
+
+/* ---- batches ---- */
+
+static pthread_key_t batch_key;
+static pthread_once_t batch_once = PTHREAD_ONCE_INIT;
+
+static void batch_destroy(void *p)
+{
+	golite_batch_free(p);
+}
+
+static void batch_key_init(void)
+{
+	if (pthread_key_create(&batch_key, batch_destroy))
+		FATAL("pthread_key_create");
+}
+
+golite_batch *gfs_batch(void)
+{
+	pthread_once(&batch_once, batch_key_init);
+	golite_batch *b = pthread_getspecific(batch_key);
+	if (!b) {
+		b = golite_batch_new();
+		pthread_setspecific(batch_key, b);
+	}
+	golite_batch_clear(b);
+	return b;
+}
+
+golite_batch *gfs_batch_current(void)
+{
+	pthread_once(&batch_once, batch_key_init);
+	golite_batch *b = pthread_getspecific(batch_key);
+	if (!b) {
+		b = golite_batch_new();
+		pthread_setspecific(batch_key, b);
+	}
+	return b;
+}
+
+int fs_delete_key(struct gfs *fs, const uint8_t *key, size_t klen)
+{
+	golite_batch *b = gfs_batch();
+	int r = golite_batch_delete_raw(b, TABLE_ID_FS, key, klen);
+	if (r)
+		return -gfs_errno(r, "delete a record");
+	return gfs_write_batch(fs, b, "delete a record");
+}
+
+int gfs_write_batch(struct gfs *fs, golite_batch *b, const char *what)
+{
+	if (golite_batch_count(b) == 0)
+		return 0;
+	int r = golite_write(fs->db, b);
+	return r ? -gfs_errno(r, what) : 0;
+}
+
+static size_t owner_key(uint8_t key[9], uint64_t ino)
+{
+	key[0] = FSKEY_OWNER;
+	put_be64(key + 1, ino);
+	return 9;
+}
+
+int owner_put(golite_batch *b, uint64_t ino, uint32_t table, const uint8_t *key, size_t klen)
+{
+	uint8_t k[9];
+	uint8_t *v = xmalloc(4 + klen);
+	put_le32(v, table);
+	memcpy(v + 4, key, klen);
+	int r = golite_batch_put_raw(b, TABLE_ID_FS, KIND_VALUE, k, owner_key(k, ino), v, 4 + klen);
+	free(v);
+	return r ? -gfs_errno(r, "record a file's owner") : 0;
+}
+
+int owner_delete(golite_batch *b, uint64_t ino)
+{
+	uint8_t k[9];
+	int r = golite_batch_delete_raw(b, TABLE_ID_FS, k, owner_key(k, ino));
+	return r ? -gfs_errno(r, "delete a file's owner") : 0;
+}
+
+size_t fskey_dir(const struct node *n, uint8_t key[8])
+{
+	if (n->flavor == FL_TABLE) {
+		key[0] = FSKEY_TABLE;
+		put_be32(key + 1, n->table);
+		return 5;
+	}
+	key[0] = FSKEY_ROOT;
+	return 1;
+}

@@ -1,0 +1,529 @@
+/*
+ * rename.c — rename(2) and renameat2(2) through the mount.
+ *
+ * Every rename is one batch, so it is atomic: after a crash either the old
+ * names or the new ones exist, never both or neither.
+ *   - A file moves by moving its record (a chunked file's chunks are keyed
+ *     by inode number and stay where they are; its owner record follows).
+ *   - A directory moves by rewriting every key below it ("a/..." becomes
+ *     "b/..."), with the namespace lock held exclusive. The cost is
+ *     O(keys below it); past GFS_RENAME_MAX_KEYS keys or
+ *     GFS_RENAME_MAX_BYTES bytes the rename answers EXDEV, and mv(1)
+ *     falls back to copying.
+ *   - Across tables, the same, in one batch over both tables.
+ *   - At the root, renaming a table directory is golite_table_rename();
+ *     replacing an existing, empty table drops it first (two steps).
+ *     Moving an entry between the root and a table is EXDEV.
+ * Flags: RENAME_NOREPLACE and RENAME_EXCHANGE are supported within
+ * tables (EXCHANGE not for tables themselves: EINVAL); other flags are
+ * EINVAL.
+ */
+#include "fs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+/* ---- tables ---- */
+
+static int rename_tables(struct gfs *fs, const char *from, const char *to, unsigned flags)
+{
+	if (strcmp(from, CTL_NAME) == 0 || strcmp(to, CTL_NAME) == 0)
+		return -EPERM;
+	if (flags & RENAME_EXCHANGE) {
+		gfs_log(LOG_LVL_INFO, "rename /%s /%s: tables cannot be exchanged", from, to);
+		return -EINVAL;
+	}
+	if (strlen(to) > ESC_NAME_MAX)
+		return -ENAMETOOLONG;
+	uint32_t id, other;
+	if (golite_table_id(fs->db, from, &id))
+		return -ENOENT;
+	if (strcmp(from, to) == 0)
+		return 0;
+	if (golite_table_id(fs->db, to, &other) == 0) {
+		if (flags & RENAME_NOREPLACE)
+			return -EEXIST;
+		int r = golite_table_drop(fs->db, to, GOLITE_DROP_IF_EMPTY);
+		if (r)
+			return -gfs_errno(r, "replace a table");
+		struct node *n = node_find(fs, other, (const uint8_t *)"", 0, FL_TABLE, false);
+		if (n) {
+			mutex_lock(&n->mu);
+			n->src = SRC_NONE;
+			n->unlinked = true;
+			mutex_unlock(&n->mu);
+			node_unhash(fs, n);
+			node_unref(fs, n);
+		}
+	}
+	int r = golite_table_rename(fs->db, from, to);
+	if (r == GOLITE_ENAME) {
+		gfs_log(LOG_LVL_WARN, "rename /%s /%s: not a valid table name (%s)", from, to,
+			golite_last_error());
+		return -EINVAL;
+	}
+	return r ? -gfs_errno(r, "rename a table") : 0;
+}
+
+/* ---- moving records ---- */
+
+struct move {
+	uint32_t table;
+	uint8_t *key;
+	size_t klen;
+	unsigned kind;
+	uint8_t *val;
+	size_t vlen;
+};
+
+struct moves {
+	struct move *v;
+	size_t n, cap;
+	size_t bytes;
+};
+
+static void moves_add(struct moves *m, uint32_t table, const uint8_t *key, size_t klen,
+		      unsigned kind, uint8_t *val, size_t vlen)
+{
+	if (m->n == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 16;
+		m->v = xrealloc(m->v, m->cap * sizeof(*m->v));
+	}
+	struct move *mv = &m->v[m->n++];
+	mv->table = table;
+	mv->key = xmemdup(key, klen);
+	mv->klen = klen;
+	mv->kind = kind;
+	mv->val = val;
+	mv->vlen = vlen;
+	m->bytes += klen + vlen + 32;
+}
+
+static void moves_free(struct moves *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->v[i].key);
+		free(m->v[i].val);
+	}
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
+/*
+ * Collects the keys below from + "/" (a directory's contents) as moves to
+ * to + the rest of the key: deletes of the old keys into b, the new
+ * records into m. EXDEV past the limits.
+ */
+static int collect_below(struct gfs *fs, const struct kbuf *from, const struct kbuf *to,
+			 golite_batch *b, struct moves *m)
+{
+	uint8_t *prefix = xmalloc(from->len + 1);
+	memcpy(prefix, from->b, from->len);
+	prefix[from->len] = '/';
+	golite_iter_options o = { .prefix = prefix, .prefix_len = from->len + 1 };
+	golite_iter *it;
+	int r = golite_iter_new_raw(fs->db, from->table, &o, &it);
+	if (r) {
+		free(prefix);
+		return -gfs_errno(r, "list a directory to rename");
+	}
+	uint8_t *nk = xmalloc(GOLITE_MAX_KEY_SIZE + 1);
+	for (golite_iter_seek_first(it); golite_iter_valid(it); golite_iter_next(it)) {
+		size_t klen, vlen;
+		const uint8_t *k = golite_iter_key(it, &klen);
+		const uint8_t *v = golite_iter_value_raw(it, &vlen);
+		size_t nlen = to->len + (klen - from->len);
+		if (nlen > GOLITE_MAX_KEY_SIZE) {
+			r = -ENAMETOOLONG;
+			break;
+		}
+		if (m->n + 1 > GFS_RENAME_MAX_KEYS || m->bytes + klen + vlen > GFS_RENAME_MAX_BYTES) {
+			gfs_log(LOG_LVL_INFO, "a directory rename would rewrite more than %u keys "
+				"or %u bytes in one batch: EXDEV (mv copies instead)",
+				GFS_RENAME_MAX_KEYS, GFS_RENAME_MAX_BYTES);
+			r = -EXDEV;
+			break;
+		}
+		int e = golite_batch_delete_raw(b, from->table, k, klen);
+		if (e) {
+			r = -gfs_errno(e, "rename");
+			break;
+		}
+		memcpy(nk, to->b, to->len);
+		memcpy(nk + to->len, k + from->len, klen - from->len);
+		moves_add(m, to->table, nk, nlen, golite_iter_kind(it), xmemdup(v, vlen ? vlen : 1),
+			  vlen);
+	}
+	if (!r && golite_iter_status(it))
+		r = -gfs_errno(golite_iter_status(it), "list a directory to rename");
+	golite_iter_free(it);
+	free(nk);
+	free(prefix);
+	return r;
+}
+
+/* Adds the puts of m to b, with the owner records of chunked files. */
+static int moves_apply(struct gfs *fs, golite_batch *b, const struct moves *m)
+{
+	(void)fs;
+	for (size_t i = 0; i < m->n; i++) {
+		const struct move *mv = &m->v[i];
+		int e = golite_batch_put_raw(b, mv->table, mv->kind, mv->key, mv->klen, mv->val,
+					     mv->vlen);
+		if (e)
+			return -gfs_errno(e, "rename");
+		if (mv->kind != KIND_META)
+			continue;
+		struct vfile f;
+		if (vfile_decode(mv->val, mv->vlen, &f) == 0 && f.type == VFILE_REG &&
+		    (f.flags & VFILE_F_CHUNKED)) {
+			int r = owner_put(b, f.ino, mv->table, mv->key, mv->klen);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Adds the move of entry s (whose node, if any, is sn) to key t: its own
+ * record, and for a directory every key below it. mu of sn held.
+ */
+static int collect_entry(struct gfs *fs, const struct entry *s, struct node *sn,
+			 const struct kbuf *t, golite_batch *b, struct moves *m, int64_t now)
+{
+	bool dir = S_ISDIR(s->a.mode);
+	if (s->k.flavor == FL_NORMAL && (s->src == SRC_META || s->src == SRC_VALUE)) {
+		int e = golite_batch_delete_raw(b, s->k.table, s->k.b, s->k.len);
+		if (e)
+			return -gfs_errno(e, "rename");
+		if (sn && sn->src == SRC_META) {
+			struct vrec v;
+			int r = node_load_vrec_locked(fs, sn, &s->k, &v);
+			if (r)
+				return r;
+			v.f.ctime_ns = now;
+			size_t len;
+			uint8_t *buf = vrec_encode(&v, &len);
+			vrec_free(&v);
+			moves_add(m, t->table, t->b, t->len, KIND_META, buf, len);
+		} else {
+			struct rec rec;
+			int r = rec_get(fs, s->k.table, s->k.b, s->k.len, &rec);
+			if (r) {
+				rec_free(&rec);
+				return r;
+			}
+			moves_add(m, t->table, t->b, t->len, rec.kind,
+				  xmemdup(rec.data, rec.len ? rec.len : 1), rec.len);
+			rec_free(&rec);
+		}
+	}
+	if (dir)
+		return collect_below(fs, &s->k, t, b, m);
+	return 0;
+}
+
+/*
+ * The target t is replaced: adds what frees it to b. For a file that is
+ * still open, its bytes stay (moved to chunks if inline) until the last
+ * close; *ino and *chunked say where.
+ */
+static int replace_target(struct gfs *fs, const struct entry *t, struct node *tn,
+			  golite_batch *b, uint64_t *ino, bool *chunked)
+{
+	int e = golite_batch_delete_raw(b, t->k.table, t->k.b, t->k.len);
+	if (e)
+		return -gfs_errno(e, "rename");
+	*ino = t->a.ino;
+	*chunked = t->a.chunked;
+	if (S_ISDIR(t->a.mode))
+		return 0;
+	bool open = tn && tn->opens > 0;
+	if (*chunked && !open) {
+		int r = chunks_delete_from(fs, b, *ino, 0, NULL);
+		return r ? r : owner_delete(b, *ino);
+	}
+	if (*chunked || !open || !S_ISREG(t->a.mode))
+		return 0;
+	struct rec rec;
+	int r = rec_get(fs, t->k.table, t->k.b, t->k.len, &rec);
+	const uint8_t *data = rec.data;
+	size_t dlen = rec.len;
+	if (!r && rec.kind == KIND_META) {
+		struct vfile f;
+		if (vfile_decode(rec.data, rec.len, &f))
+			r = -EIO;
+		data = f.data;
+		dlen = f.data_len;
+	} else if (!r) {
+		r = ino_alloc(fs, ino);
+	}
+	for (size_t off = 0; !r && off < dlen; off += VFILE_CHUNK) {
+		uint8_t key[VFILE_CHUNK_KEY];
+		vfile_chunk_key(key, *ino, (uint32_t)(off / VFILE_CHUNK));
+		if (golite_batch_put_raw(b, TABLE_ID_CHUNKS, KIND_VALUE, key, sizeof(key),
+					 data + off, MIN((size_t)VFILE_CHUNK, dlen - off)))
+			r = -EIO;
+	}
+	if (!r)
+		r = owner_put(b, *ino, t->k.table, t->k.b, t->k.len);
+	rec_free(&rec);
+	*chunked = true;
+	return r;
+}
+
+/* Loads an entry's state: from its node if the kernel has one, else from
+ * the store. Returns the node with a reference, or NULL. */
+static struct node *entry_state(struct gfs *fs, struct entry *e, int *r)
+{
+	struct node *n = node_find(fs, e->k.table, e->k.b, e->k.len, e->k.flavor, false);
+	*r = 0;
+	if (n) {
+		mutex_lock(&n->mu);
+		e->src = n->src;
+		e->a = n->a;
+		mutex_unlock(&n->mu);
+		return n;
+	}
+	*r = entry_load(fs, e);
+	return NULL;
+}
+
+struct rekey_plan {
+	struct node **below;
+	size_t nbelow;
+	struct kbuf *from, *to;
+};
+
+/* Gives the nodes below from the keys below to. */
+static void rekey_below(struct gfs *fs, struct rekey_plan *p)
+{
+	if (!p->nbelow)
+		return;
+	int64_t delta = (int64_t)p->to->len - (int64_t)p->from->len;
+	uint8_t *nk = xmalloc(GOLITE_MAX_KEY_SIZE + ESC_NAME_MAX + 1);
+	for (size_t i = 0; i < p->nbelow; i++) {
+		struct node *n = p->below[i];
+		size_t nlen = p->to->len + (n->klen - p->from->len);
+		memcpy(nk, p->to->b, p->to->len);
+		memcpy(nk + p->to->len, n->key + p->from->len, n->klen - p->from->len);
+		uint32_t comp_off = n->flavor == FL_PARTIAL ? (uint32_t)((int64_t)n->comp_off + delta)
+							    : 0;
+		node_rekey(fs, n, p->to->table, nk, nlen, n->flavor, comp_off);
+	}
+	free(nk);
+}
+
+static void plan_free(struct gfs *fs, struct rekey_plan *p)
+{
+	for (size_t i = 0; i < p->nbelow; i++)
+		node_unref(fs, p->below[i]);
+	free(p->below);
+	p->below = NULL;
+	p->nbelow = 0;
+}
+
+static int do_rename_entries(struct gfs *fs, struct node *sdir, const char *name,
+			     struct node *tdir, const char *newname, unsigned flags, bool excl,
+			     bool *need_excl)
+{
+	struct entry *s = xcalloc(1, sizeof(*s)), *t = xcalloc(1, sizeof(*t));
+	struct node *sn = NULL, *tn = NULL;
+	struct moves m = { 0 };
+	struct rekey_plan ps = { 0 }, pt = { 0 };
+	bool exchange = flags & RENAME_EXCHANGE;
+	int r = resolve_child(fs, sdir, name, false, s);
+	if (!r)
+		r = resolve_child(fs, tdir, newname, !exchange, t);
+	if (r)
+		goto out;
+	if (s->k.flavor == FL_PARTIAL || t->k.flavor == FL_PARTIAL ||
+	    (exchange && (t->k.flavor != FL_NORMAL || s->k.flavor != FL_NORMAL))) {
+		r = -EINVAL;
+		goto out;
+	}
+	sn = entry_state(fs, s, &r);
+	if (!r)
+		tn = entry_state(fs, t, &r);
+	if (r)
+		goto out;
+	if (s->src == SRC_NONE || (exchange && t->src == SRC_NONE)) {
+		r = -ENOENT;
+		goto out;
+	}
+	if (s->k.table == t->k.table && s->k.len == t->k.len && s->k.flavor == t->k.flavor &&
+	    memcmp(s->k.b, t->k.b, s->k.len) == 0)
+		goto out;  /* the same entry: nothing to do */
+	bool sdirp = S_ISDIR(s->a.mode), tdirp = t->src != SRC_NONE && S_ISDIR(t->a.mode);
+	bool texists = t->src != SRC_NONE;
+	if (!exchange && texists) {
+		if (flags & RENAME_NOREPLACE) {
+			r = -EEXIST;
+			goto out;
+		}
+		if (sdirp && !tdirp) {
+			r = -ENOTDIR;
+			goto out;
+		}
+		if (!sdirp && tdirp) {
+			r = -EISDIR;
+			goto out;
+		}
+		if (tdirp) {
+			bool yes = t->src != SRC_META;
+			if (!yes) {
+				t->k.b[t->k.len] = '/';
+				r = has_children(fs, t->k.table, t->k.b, t->k.len + 1, &yes);
+				if (r)
+					goto out;
+			}
+			if (yes) {
+				r = -ENOTEMPTY;
+				goto out;
+			}
+		}
+	}
+	if ((sdirp || (exchange && tdirp)) && !excl) {
+		*need_excl = true;
+		goto out;
+	}
+
+	struct node *locked[4] = { sdir, tdir, sn, tn };
+	lock_nodes(locked, 4);
+	int64_t now = gfs_now_ns();
+	golite_batch *b = gfs_batch();
+	/* Directories first: giving the source directory a record (so it
+	 * stays when emptied) is a write of its own. */
+	r = dir_touch_locked(fs, sdir, b, true, now);
+	if (!r && tdir != sdir)
+		r = dir_touch_locked(fs, tdir, gfs_batch_current(), false, now);
+	b = gfs_batch_current();
+	uint64_t tino = 0;
+	bool tchunked = false;
+	if (!r && exchange) {
+		r = collect_entry(fs, s, sn, &t->k, b, &m, now);
+		if (!r)
+			r = collect_entry(fs, t, tn, &s->k, b, &m, now);
+	} else if (!r) {
+		if (texists)
+			r = replace_target(fs, t, tn, b, &tino, &tchunked);
+		if (!r)
+			r = collect_entry(fs, s, sn, &t->k, b, &m, now);
+	}
+	if (!r)
+		r = moves_apply(fs, b, &m);
+	if (!r && sdirp) {
+		ps.below = nodes_collect_below(fs, s->k.table, s->k.b, s->k.len, &ps.nbelow);
+		ps.from = &s->k;
+		ps.to = &t->k;
+	}
+	if (!r && exchange && tdirp) {
+		pt.below = nodes_collect_below(fs, t->k.table, t->k.b, t->k.len, &pt.nbelow);
+		pt.from = &t->k;
+		pt.to = &s->k;
+	}
+	if (!r)
+		r = gfs_write_batch(fs, b, "rename");
+	if (!r) {
+		if (sdir->src == SRC_META || sdir->src == SRC_TABLE)
+			sdir->a.mtime = sdir->a.ctime = now;
+		if (tdir->src == SRC_META || tdir->src == SRC_TABLE)
+			tdir->a.mtime = tdir->a.ctime = now;
+		if (!exchange && tn) {
+			bool open = tn->opens > 0;
+			tn->src = SRC_NONE;
+			tn->unlinked = true;
+			tn->a.ino = tino;
+			tn->a.chunked = tchunked && open;
+			node_unhash(fs, tn);
+			if (open && tchunked && !S_ISDIR(tn->a.mode))
+				open_inos_add(fs, tino);
+		}
+		if (!exchange && texists)
+			atomic_fetch_sub(&fs->files, 1);
+		rekey_below(fs, &ps);
+		rekey_below(fs, &pt);
+		if (sn) {
+			if (sn->src == SRC_META)
+				sn->a.ctime = now;
+			node_rekey(fs, sn, t->k.table, t->k.b, t->k.len, FL_NORMAL, 0);
+		}
+		if (exchange && tn) {
+			if (tn->src == SRC_META)
+				tn->a.ctime = now;
+			node_rekey(fs, tn, s->k.table, s->k.b, s->k.len, FL_NORMAL, 0);
+		}
+	}
+	unlock_nodes(locked, 4);
+	if (!r && !exchange && s->k.flavor == FL_NORMAL && !sdirp) {
+		/* The directory view of the old name is no longer one. */
+		struct node *view = node_find(fs, s->k.table, s->k.b, s->k.len, FL_VIEW, false);
+		if (view) {
+			node_unhash(fs, view);
+			node_unref(fs, view);
+		}
+	}
+out:
+	plan_free(fs, &ps);
+	plan_free(fs, &pt);
+	moves_free(&m);
+	node_unref(fs, sn);
+	node_unref(fs, tn);
+	free(s);
+	free(t);
+	return r;
+}
+
+static int do_rename(struct gfs *fs, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		     const char *newname, unsigned flags)
+{
+	struct node *sdir = node_of(fs, parent), *tdir = node_of(fs, newparent);
+	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+		gfs_log(LOG_LVL_INFO, "rename %s: flags %#x are not supported", name, flags);
+		return -EINVAL;
+	}
+	if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))
+		return -EINVAL;
+	if (fs->o.read_only)
+		return -EROFS;
+	if (sdir == &fs->ctl || tdir == &fs->ctl)
+		return -EPERM;
+	if (sdir == &fs->root && tdir == &fs->root)
+		return rename_tables(fs, name, newname, flags);
+	if (sdir == &fs->root || tdir == &fs->root)
+		return -EXDEV;
+	if (strlen(newname) > ESC_NAME_MAX)
+		return -ENAMETOOLONG;
+	bool need_excl = false;
+	ns_rdlock(fs);
+	int r = do_rename_entries(fs, sdir, name, tdir, newname, flags, false, &need_excl);
+	ns_rdunlock(fs);
+	if (need_excl) {
+		ns_wrlock(fs);
+		need_excl = false;
+		r = do_rename_entries(fs, sdir, name, tdir, newname, flags, true, &need_excl);
+		ns_wrunlock(fs);
+	}
+	return r;
+}
+
+void gfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		const char *newname, unsigned int flags)
+{
+	struct gfs *fs = req_fs(req);
+	op_count(fs, OP_RENAME);
+	int r = do_rename(fs, parent, name, newparent, newname, flags);
+	fuse_reply_err(req, -r);
+}
