@@ -226,6 +226,14 @@ static inline const char *bench_value(const struct bench_values *v, uint64_t k,
 
 /* ---- Measuring (bench_util.c, bench_alloc.c) ----------------------------- */
 
+/* CPU time used by every thread of the process, nanoseconds. */
+static inline uint64_t bench_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* Monotonic clock, nanoseconds. */
 static inline uint64_t bench_now_ns(void)
 {
@@ -311,6 +319,7 @@ struct bench_result {
 	uint32_t failed;           /* 1: message says why */
 	uint64_t ops;
 	uint64_t elapsed_ns;
+	uint64_t cpu_ns;           /* CPU time of the whole process */
 	uint64_t allocs;
 	uint64_t alloc_bytes;
 	uint64_t rss_kb;

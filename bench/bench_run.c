@@ -348,7 +348,7 @@ static int run_job(struct job *job, struct bench_result *r)
 	const int threads = job->w->threads;
 	struct worker wk[BENCH_MAX_THREADS];
 	struct bench_proc before, after;
-	uint64_t a0, b0, a1, b1, t0, t1;
+	uint64_t a0, b0, a1, b1, t0, t1, c0, c1;
 	int started = 0;
 
 	memset(wk, 0, sizeof(wk));
@@ -369,12 +369,14 @@ static int run_job(struct job *job, struct bench_result *r)
 	}
 
 	bench_alloc_totals(&a0, &b0);
+	c0 = bench_cpu_ns();
 	t0 = bench_now_ns();
 	atomic_store(&bench_alloc_counting, 1);
 	pthread_barrier_wait(&job->start);
 	pthread_barrier_wait(&job->stop);
 	atomic_store(&bench_alloc_counting, 0);
 	t1 = bench_now_ns();
+	c1 = bench_cpu_ns();
 	bench_alloc_totals(&a1, &b1);
 
 	for (int i = 0; i < started; i++)
@@ -395,6 +397,7 @@ static int run_job(struct job *job, struct bench_result *r)
 		}
 	}
 	r->elapsed_ns = t1 - t0;
+	r->cpu_ns = c1 - c0;
 	r->allocs = a1 - a0;
 	r->alloc_bytes = b1 - b0;
 	r->rss_kb = after.rss_kb;

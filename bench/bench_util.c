@@ -135,13 +135,6 @@ bool bench_proc_reset_peak(void)
 
 /* ---- settling ---- */
 
-static uint64_t process_cpu_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 #define SETTLE_WINDOW_NS (200 * 1000000ull)   /* idle for this long */
 #define SETTLE_IDLE_CPU_NS (6 * 1000000ull)   /* 3% of one core */
 
@@ -156,10 +149,10 @@ double bench_settle(const char *dir, double max_seconds, bool *idle)
 	}
 	*idle = false;
 	while (bench_now_ns() < limit) {
-		uint64_t cpu = process_cpu_ns();
+		uint64_t cpu = bench_cpu_ns();
 		struct timespec nap = { 0, (long)SETTLE_WINDOW_NS };
 		nanosleep(&nap, NULL);
-		if (process_cpu_ns() - cpu < SETTLE_IDLE_CPU_NS) {
+		if (bench_cpu_ns() - cpu < SETTLE_IDLE_CPU_NS) {
 			*idle = true;
 			break;
 		}
