@@ -56,6 +56,8 @@ ifneq ($(CLI_SRC),)
 PROGRAMS += $(GOLITE)
 endif
 
+FUZZ_TIME ?= 60
+
 .PHONY: all deps test unit-test fs-test asan asan-test run bench bench-engine \
         bench-fio install uninstall clean torture fuzz tsan-test valgrind-test
 
@@ -141,7 +143,11 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|g' scripts/golite.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/golite.pc
 
+# libFuzzer targets (clang), FUZZ_TIME seconds each.
+fuzz: deps
+	@scripts/fuzz.sh $(FUZZ_TIME)
+
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
