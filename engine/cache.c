@@ -26,7 +26,8 @@ struct cache_entry {
 	struct cds_lfht_node node;         /* in c->ht while cached */
 	struct cache_entry *prev, *next;   /* CLOCK ring, protected by c->mu */
 	struct rcu_head rcu;
-	uint64_t id, off;
+	block_cache_slot *slot;            /* the slot pointing here, or NULL. mu */
+	uint64_t id, off;                  /* the hash key, if not slot */
 	size_t charge;                     /* what this entry counts in c->used */
 	size_t len;                        /* bytes of data */
 	_Atomic uint8_t referenced;        /* CLOCK's second-chance bit */
@@ -112,7 +113,8 @@ void block_cache_free(struct block_cache *c)
 	rcu_read_lock();
 	if (e) {
 		do {
-			cds_lfht_del(c->ht, &e->node);
+			if (!e->slot)
+				cds_lfht_del(c->ht, &e->node);
 			e = e->next;
 		} while (e != first);
 	}
@@ -164,6 +166,18 @@ uint64_t block_cache_misses(const struct block_cache *c)
 	return n;
 }
 
+/* Counts a hit on e and returns its bytes. */
+static inline const void *hit(struct block_cache *c, struct cache_entry *e, size_t *len)
+{
+	/* Read before write: a block hit again and again stays clean in the
+	 * other cores' caches. */
+	if (!atomic_load_explicit(&e->referenced, memory_order_relaxed))
+		atomic_store_explicit(&e->referenced, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&stripe(c)->hits, 1, memory_order_relaxed);
+	*len = e->len;
+	return e->data;
+}
+
 const void *block_cache_lookup(struct block_cache *c, uint64_t id, uint64_t off, size_t *len)
 {
 	if (!c)
@@ -172,19 +186,11 @@ const void *block_cache_lookup(struct block_cache *c, uint64_t id, uint64_t off,
 	struct cds_lfht_iter iter;
 	cds_lfht_lookup(c->ht, key_hash(id, off), key_match, &k, &iter);
 	struct cds_lfht_node *node = cds_lfht_iter_get_node(&iter);
-	struct counter_stripe *s = stripe(c);
 	if (!node) {
-		atomic_fetch_add_explicit(&s->misses, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&stripe(c)->misses, 1, memory_order_relaxed);
 		return NULL;
 	}
-	struct cache_entry *e = caa_container_of(node, struct cache_entry, node);
-	/* Read before write: a block hit again and again stays clean in the
-	 * other cores' caches. */
-	if (!atomic_load_explicit(&e->referenced, memory_order_relaxed))
-		atomic_store_explicit(&e->referenced, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&s->hits, 1, memory_order_relaxed);
-	*len = e->len;
-	return e->data;
+	return hit(c, caa_container_of(node, struct cache_entry, node), len);
 }
 
 struct cache_entry *block_cache_entry_new(size_t len)
@@ -192,6 +198,7 @@ struct cache_entry *block_cache_entry_new(size_t len)
 	struct cache_entry *e = xmalloc(sizeof(*e) + len);
 	cds_lfht_node_init(&e->node);
 	e->prev = e->next = NULL;
+	e->slot = NULL;
 	e->id = e->off = 0;
 	e->len = len;
 	e->charge = sizeof(*e) + len;
@@ -232,7 +239,9 @@ static void evict_locked(struct block_cache *c, struct cache_entry *e)
 		e->prev->next = e->next;
 		e->next->prev = e->prev;
 	}
-	if (cds_lfht_del(c->ht, &e->node))
+	if (e->slot)
+		atomic_store_explicit(e->slot, NULL, memory_order_relaxed);
+	else if (cds_lfht_del(c->ht, &e->node))
 		FATAL("cache entry missing from its hash table");  /* invariant 2 */
 	atomic_store_explicit(&c->used, atomic_load_explicit(&c->used, memory_order_relaxed) - e->charge,
 			      memory_order_relaxed);
@@ -257,6 +266,26 @@ static void make_room_locked(struct block_cache *c, size_t need)
 		}
 		evict_locked(c, e);
 	}
+}
+
+/* Puts e on the ring and counts it. mu held. */
+static void ring_add_locked(struct block_cache *c, struct cache_entry *e)
+{
+	/* New entries go just behind the hand: the last the clock reaches. */
+	if (!c->hand) {
+		e->prev = e->next = e;
+		c->hand = e;
+	} else {
+		struct cache_entry *h = c->hand;
+		e->next = h;
+		e->prev = h->prev;
+		h->prev->next = e;
+		h->prev = e;
+	}
+	atomic_store_explicit(&c->used, atomic_load_explicit(&c->used, memory_order_relaxed) + e->charge,
+			      memory_order_relaxed);
+	atomic_store_explicit(&c->count, atomic_load_explicit(&c->count, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
 }
 
 const void *block_cache_insert(struct block_cache *c, uint64_t id, uint64_t off,
@@ -284,21 +313,7 @@ const void *block_cache_insert(struct block_cache *c, uint64_t id, uint64_t off,
 		return old->data;
 	}
 	make_room_locked(c, e->charge);
-	/* New entries go just behind the hand: the last the clock reaches. */
-	if (!c->hand) {
-		e->prev = e->next = e;
-		c->hand = e;
-	} else {
-		struct cache_entry *h = c->hand;
-		e->next = h;
-		e->prev = h->prev;
-		h->prev->next = e;
-		h->prev = e;
-	}
-	atomic_store_explicit(&c->used, atomic_load_explicit(&c->used, memory_order_relaxed) + e->charge,
-			      memory_order_relaxed);
-	atomic_store_explicit(&c->count, atomic_load_explicit(&c->count, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
+	ring_add_locked(c, e);
 	mutex_unlock(&c->mu);
 	return e->data;
 }
@@ -316,6 +331,61 @@ void block_cache_erase_id(struct block_cache *c, uint64_t id)
 		if (e->id == id)
 			evict_locked(c, e);
 		e = c->hand ? next : NULL;
+	}
+	rcu_read_unlock();
+	mutex_unlock(&c->mu);
+}
+
+/* ---- direct slots ---- */
+
+const void *block_cache_slot_lookup(struct block_cache *c, block_cache_slot *slot, size_t *len)
+{
+	if (!c)
+		return NULL;
+	struct cache_entry *e = atomic_load_explicit(slot, memory_order_acquire);
+	if (!e) {
+		atomic_fetch_add_explicit(&stripe(c)->misses, 1, memory_order_relaxed);
+		return NULL;
+	}
+	return hit(c, e, len);
+}
+
+const void *block_cache_slot_insert(struct block_cache *c, block_cache_slot *slot,
+				    struct cache_entry *e, size_t *len)
+{
+	e->charge = sizeof(*e) + e->len;
+	*len = e->len;
+	if (!c || e->charge > c->capacity) {
+		call_rcu(&e->rcu, entry_free_rcu);
+		return e->data;
+	}
+	mutex_lock(&c->mu);
+	struct cache_entry *old = atomic_load_explicit(slot, memory_order_relaxed);
+	if (old) {
+		mutex_unlock(&c->mu);
+		free(e);  /* never visible */
+		*len = old->len;
+		return old->data;
+	}
+	make_room_locked(c, e->charge);
+	ring_add_locked(c, e);
+	e->slot = slot;
+	atomic_store_explicit(slot, e, memory_order_release);  /* publishes e's bytes */
+	mutex_unlock(&c->mu);
+	return e->data;
+}
+
+void block_cache_detach(struct block_cache *c, block_cache_slot *first, size_t n, size_t stride)
+{
+	if (!c)
+		return;
+	mutex_lock(&c->mu);
+	rcu_read_lock();
+	for (size_t i = 0; i < n; i++) {
+		block_cache_slot *slot = (block_cache_slot *)((char *)first + i * stride);
+		struct cache_entry *e = atomic_load_explicit(slot, memory_order_relaxed);
+		if (e)
+			evict_locked(c, e);  /* clears the slot */
 	}
 	rcu_read_unlock();
 	mutex_unlock(&c->mu);

@@ -18,8 +18,8 @@
  * Invariants:
  *   1. block_cache_used() <= capacity at all times (a block that alone is
  *      larger than the capacity is never cached).
- *   2. An entry is in the hash table iff it is on the CLOCK ring; both are
- *      changed together under the mutex.
+ *   2. An entry is on the CLOCK ring iff it is in the hash table or its
+ *      slot points to it; these change together under the mutex.
  *   3. Entry memory is freed only after an RCU grace period following its
  *      removal from the hash table.
  */
@@ -81,9 +81,32 @@ void block_cache_entry_discard(struct cache_entry *e);
 const void *block_cache_insert(struct block_cache *c, uint64_t id, uint64_t off,
 			       struct cache_entry *e, size_t *len);
 
-/* Drops every block of table id (e.g. when the table is closed). Takes the
- * mutex and walks the whole cache. Requires a registered thread outside
- * any RCU read-side section, or inside one: both work. */
+/* Drops every block of table id. Takes the mutex and walks the whole
+ * cache. Requires a registered thread. */
 void block_cache_erase_id(struct block_cache *c, uint64_t id);
+
+/*
+ * Direct slots. A user that names its blocks by a dense index (an open
+ * table: one slot per data block) may keep one atomic pointer per block,
+ * which the cache maintains: set when the block is inserted through the
+ * slot, cleared when it is evicted. A hit then costs one load instead of
+ * a hash lookup. Blocks inserted this way are not in the hash table.
+ * Slots start NULL; before freeing them, the user detaches them.
+ */
+typedef struct cache_entry *_Atomic block_cache_slot;
+
+/* Like block_cache_lookup, through a slot. Requires an RCU read-side
+ * section. */
+const void *block_cache_slot_lookup(struct block_cache *c, block_cache_slot *slot, size_t *len);
+
+/* Like block_cache_insert, through a slot. Requires an RCU read-side
+ * section. If the slot is already filled, e is freed and the cached bytes
+ * are returned. */
+const void *block_cache_slot_insert(struct block_cache *c, block_cache_slot *slot,
+				    struct cache_entry *e, size_t *len);
+
+/* Evicts the blocks of n slots, stride bytes apart from first, and clears
+ * the slots (when their owner closes). Requires a registered thread. */
+void block_cache_detach(struct block_cache *c, block_cache_slot *first, size_t n, size_t stride);
 
 #endif /* GOLITE_CACHE_H */

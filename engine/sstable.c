@@ -529,15 +529,17 @@ int sst_builder_finish(struct sst_builder *b, struct sst_meta *meta)
  * ====================================================================== */
 
 struct ix_entry {
-	const uint8_t *key;   /* separator skey, in r->ix_buf */
 	uint64_t off;         /* of the block's payload */
 	uint32_t size;        /* payload bytes, trailer excluded */
-	uint32_t klen;
+	uint32_t klen;        /* of the separator, r->ix_key[i] */
 	/* The block's shape (block.h) once its checksum and layout were
 	 * checked (invariant 3), else 0: for a mapped table, the "verified"
 	 * flag. Beside off and size, so a lookup reads one line for all. */
 	_Atomic uint64_t shape;
+	block_cache_slot slot;  /* the block in the cache (pread path) */
 } __attribute__((aligned(32)));
+
+_Static_assert(sizeof(struct ix_entry) == 32, "two index entries per cache line");
 
 struct sst_props {
 	uint64_t file_no, entries, deletions, min_seq, max_seq, raw_keys, raw_values;
@@ -557,10 +559,10 @@ struct sst_reader {
 	uint64_t file_size;
 	const uint8_t *map;            /* the whole file, or NULL (pread path) */
 	struct block_cache *cache;
-	uint64_t cache_id;
 
 	uint32_t nblocks;
 	struct ix_entry *ix;
+	const uint8_t **ix_key;        /* separators, in ix_buf */
 	uint64_t *ix_pfx;              /* 8 ikey bytes after the common prefix, BE */
 	uint8_t *ix_buf;               /* index payload */
 	const uint8_t *common;         /* ikey prefix shared by every separator */
@@ -713,6 +715,8 @@ static int parse_index(struct sst_reader *r)
 	r->ix = aligned_alloc(32, (count ? count : 1) * sizeof(*r->ix));
 	if (!r->ix)
 		FATAL("out of memory loading the index of %s", r->path);
+	memset(r->ix, 0, (count ? count : 1) * sizeof(*r->ix));  /* empty slots, no shapes */
+	r->ix_key = xmalloc((count ? count : 1) * sizeof(*r->ix_key));
 	const uint8_t *p = buf;
 	uint64_t expect = 0;
 	for (uint32_t i = 0; i < count; i++) {
@@ -726,13 +730,12 @@ static int parse_index(struct sst_reader *r)
 		    size + SST_BLOCK_TRAILER > r->filter_off - off)
 			return corrupt(r->path, at, "index: block %u at %" PRIu64 " (%u bytes) is out of place",
 				       i, off, size);
-		if (i && skey_cmp(r->ix[i - 1].key, r->ix[i - 1].klen, key, klen) >= 0)
+		if (i && skey_cmp(r->ix_key[i - 1], r->ix[i - 1].klen, key, klen) >= 0)
 			return corrupt(r->path, at, "index: keys out of order at entry %u", i);
-		r->ix[i].key = key;
+		r->ix_key[i] = key;
 		r->ix[i].off = off;
 		r->ix[i].size = size;
 		r->ix[i].klen = klen;
-		atomic_init(&r->ix[i].shape, 0);
 		expect = off + size + SST_BLOCK_TRAILER;
 	}
 	if (p != end)
@@ -744,14 +747,14 @@ static int parse_index(struct sst_reader *r)
 	/* The common prefix and the prefix array for index_search(). */
 	r->ix_pfx = xmalloc((count ? count : 1) * sizeof(*r->ix_pfx));
 	if (count) {
-		const struct ix_entry *a = &r->ix[0], *z = &r->ix[count - 1];
-		size_t n = MIN(a->klen, z->klen) - TRAILER_SIZE, l = 0;
-		while (l < n && a->key[l] == z->key[l])
+		const uint8_t *a = r->ix_key[0], *z = r->ix_key[count - 1];
+		size_t n = MIN(r->ix[0].klen, r->ix[count - 1].klen) - TRAILER_SIZE, l = 0;
+		while (l < n && a[l] == z[l])
 			l++;
-		r->common = a->key;
+		r->common = a;
 		r->common_len = l;
 		for (uint32_t i = 0; i < count; i++)
-			r->ix_pfx[i] = pfx8(r->ix[i].key, r->ix[i].klen - TRAILER_SIZE, l);
+			r->ix_pfx[i] = pfx8(r->ix_key[i], r->ix[i].klen - TRAILER_SIZE, l);
 	}
 	return 0;
 }
@@ -810,7 +813,7 @@ static uint32_t index_search(const struct sst_reader *r, const uint8_t *ikey, si
 	uint32_t hi = lo + upper_bound_u64(pfx + lo, n - lo, tp);
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		if (skey_cmp_parts(r->ix[mid].key, r->ix[mid].klen, ikey, iklen, trailer) < 0)
+		if (skey_cmp_parts(r->ix_key[mid], r->ix[mid].klen, ikey, iklen, trailer) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -820,11 +823,14 @@ static uint32_t index_search(const struct sst_reader *r, const uint8_t *ikey, si
 
 static void reader_destroy(struct sst_reader *r)
 {
+	if (r->cache && r->ix)
+		block_cache_detach(r->cache, &r->ix[0].slot, r->nblocks, sizeof(*r->ix));
 	if (r->map)
 		munmap((void *)r->map, r->file_size);
 	if (r->fd >= 0)
 		io_close(r->fd);
 	free(r->ix);
+	free(r->ix_key);
 	free(r->ix_pfx);
 	free(r->ix_buf);
 	free(r->filter_buf);
@@ -852,7 +858,6 @@ int sst_open_flags(const char *path, uint64_t file_no, struct block_cache *cache
 	r->file_no = file_no;
 	r->fd = fd;
 	r->cache = cache;
-	r->cache_id = block_cache_new_id();
 
 	int e = io_file_size(fd, &r->file_size);
 	if (e < 0) {
@@ -1031,13 +1036,14 @@ static inline int block_for_get(struct sst_reader *r, uint32_t bi, struct block_
 		return 0;
 	}
 	size_t len;
-	const uint8_t *d = block_cache_lookup(r->cache, r->cache_id, x->off, &len);
+	struct ix_entry *xs = &r->ix[bi];
+	const uint8_t *d = block_cache_slot_lookup(r->cache, &xs->slot, &len);
 	if (!d) {
 		struct cache_entry *e;
 		int err = read_block(r, bi, &e);
 		if (err)
 			return err;
-		d = block_cache_insert(r->cache, r->cache_id, x->off, e, &len);
+		d = block_cache_slot_insert(r->cache, &xs->slot, e, &len);
 	}
 	uint64_t shape = atomic_load_explicit(&r->ix[bi].shape, memory_order_relaxed);
 	if (likely(shape))
@@ -1195,7 +1201,7 @@ static int iter_load(struct sst_iter *it, uint32_t bi)
 	const uint8_t *d = NULL;
 	if (r->cache) {
 		rcu_read_lock();
-		d = block_cache_lookup(r->cache, r->cache_id, x->off, &len);
+		d = block_cache_slot_lookup(r->cache, &r->ix[bi].slot, &len);
 		if (d)
 			own_copy(it, d, len);
 		rcu_read_unlock();
@@ -1211,7 +1217,7 @@ static int iter_load(struct sst_iter *it, uint32_t bi)
 	own_copy(it, block_cache_entry_data(e), block_cache_entry_len(e));
 	if (r->cache && it->fill_cache) {
 		rcu_read_lock();
-		block_cache_insert(r->cache, r->cache_id, x->off, e, &len);
+		block_cache_slot_insert(r->cache, &r->ix[bi].slot, e, &len);
 		rcu_read_unlock();
 	} else {
 		block_cache_entry_discard(e);
@@ -1235,8 +1241,8 @@ static void iter_check(struct sst_iter *it, bool first_in_block)
 		return;
 	}
 	if (first_in_block && it->bi > 0) {
-		const struct ix_entry *x = &it->r->ix[it->bi - 1];
-		if (skey_cmp(c->key, c->klen, x->key, x->klen) <= 0) {
+		uint32_t p = it->bi - 1;
+		if (skey_cmp(c->key, c->klen, it->r->ix_key[p], it->r->ix[p].klen) <= 0) {
 			iter_corrupt(it, c->off, "first key not past the previous block's index entry");
 			return;
 		}
@@ -1322,8 +1328,7 @@ void sst_iter_next(struct sst_iter *it)
 		return;
 	}
 	/* End of block bi: its keys must not pass its separator. */
-	const struct ix_entry *x = &it->r->ix[it->bi];
-	if (skey_cmp(it->prev, it->plen, x->key, x->klen) > 0) {
+	if (skey_cmp(it->prev, it->plen, it->r->ix_key[it->bi], it->r->ix[it->bi].klen) > 0) {
 		iter_corrupt(it, c->off, "key beyond its block's index entry");
 		return;
 	}
@@ -1529,7 +1534,7 @@ int sst_dump(const char *path, FILE *out, bool hex)
 	fprintf(out, "index: %u blocks\n", r->nblocks);
 	for (uint32_t i = 0; i < r->nblocks; i++) {
 		fprintf(out, "  block %u @%" PRIu64 " +%u  sep ", i, r->ix[i].off, r->ix[i].size);
-		put_skey(out, r->ix[i].key, r->ix[i].klen, hex);
+		put_skey(out, r->ix_key[i], r->ix[i].klen, hex);
 		fputc('\n', out);
 	}
 	fputs("entries:\n", out);

@@ -15,8 +15,9 @@
  *     under the mapping raises SIGBUS instead of returning GOLITE_EIO.
  *   - pread + block cache (compressed tables, or SST_OPEN_PREAD, or when
  *     mmap fails): blocks are read with io_pread(), checked, decompressed
- *     and kept in the block cache (cache.h). Blocks of a closed table are
- *     not dropped from the cache at once; the clock ages them out.
+ *     and kept in the block cache (cache.h), reached through a per-block
+ *     slot (no hash lookup on a hit). A closed table's blocks leave the
+ *     cache when it is freed.
  *
  * Threads: every function may be called from any thread registered with
  * RCU. A reader is freed (and its file unlinked, if obsolete) when its last

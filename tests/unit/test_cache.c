@@ -196,6 +196,70 @@ Test(cache, erase_id_drops_only_that_table)
 	block_cache_free(c);
 }
 
+/* ---- direct slots ---- */
+
+static void slot_insert(struct block_cache *c, block_cache_slot *slot, uint64_t key, size_t len)
+{
+	struct cache_entry *e = block_cache_entry_new(len);
+	fill(block_cache_entry_data(e), len, 9, key);
+	size_t got;
+	rcu_read_lock();
+	const uint8_t *d = block_cache_slot_insert(c, slot, e, &got);
+	cr_assert_eq(got, len);
+	cr_assert(check(d, got, 9, key));
+	rcu_read_unlock();
+}
+
+static bool slot_present(struct block_cache *c, block_cache_slot *slot, uint64_t key)
+{
+	size_t len;
+	rcu_read_lock();
+	const uint8_t *d = block_cache_slot_lookup(c, slot, &len);
+	bool ok = d && check(d, len, 9, key);
+	rcu_read_unlock();
+	return ok;
+}
+
+Test(cache, slots_are_set_on_insert_and_cleared_on_eviction)
+{
+	const size_t n = 8, len = 1000;
+	size_t charge = charge_of(len);
+	struct block_cache *c = block_cache_new(n * charge);
+	block_cache_slot slots[16] = { 0 };
+	cr_assert(!slot_present(c, &slots[0], 0));
+	for (uint64_t i = 0; i < n; i++)
+		slot_insert(c, &slots[i], i, len);
+	for (uint64_t i = 0; i < n; i++)
+		cr_assert(slot_present(c, &slots[i], i));
+	cr_assert_eq(block_cache_hits(c), n);
+	cr_assert_eq(block_cache_misses(c), 1);
+	/* A second insert through a filled slot keeps the first block. */
+	struct cache_entry *e = block_cache_entry_new(len);
+	memset(block_cache_entry_data(e), 0, len);
+	size_t got;
+	rcu_read_lock();
+	const uint8_t *d = block_cache_slot_insert(c, &slots[0], e, &got);
+	cr_assert(check(d, got, 9, 0));
+	rcu_read_unlock();
+	/* Eight more evict the first eight, and clear their slots. */
+	for (uint64_t i = n; i < 2 * n; i++)
+		slot_insert(c, &slots[i], i, len);
+	for (uint64_t i = 0; i < n; i++)
+		cr_assert_null(atomic_load(&slots[i]), "slot %" PRIu64 " still set", i);
+	cr_assert_leq(block_cache_used(c), n * charge);
+	/* Slots and hashed blocks share the capacity and the clock. */
+	insert(c, 1, 0, len);
+	cr_assert(present(c, 1, 0));
+	cr_assert_leq(block_cache_used(c), n * charge);
+	/* Detaching evicts the blocks and clears the slots. */
+	block_cache_detach(c, &slots[n], n, sizeof(slots[0]));
+	for (uint64_t i = n; i < 2 * n; i++)
+		cr_assert_null(atomic_load(&slots[i]));
+	cr_assert_eq(block_cache_count(c), 1);
+	cr_assert_eq(block_cache_used(c), charge);
+	block_cache_free(c);
+}
+
 /* ---- concurrency ---- */
 
 #define RACE_KEYS 512
@@ -203,6 +267,7 @@ Test(cache, erase_id_drops_only_that_table)
 
 struct race {
 	struct block_cache *c;
+	block_cache_slot slots[RACE_KEYS];
 	size_t cap;
 	unsigned seed;
 	_Atomic bool bad;
@@ -237,6 +302,47 @@ static void *race_reader(void *arg)
 	return NULL;
 }
 
+static void *slot_reader(void *arg)
+{
+	struct race *r = arg;
+	rcu_register_thread();
+	unsigned s = r->seed + 1;
+	for (int i = 0; i < RACE_OPS; i++) {
+		uint64_t k = (uint64_t)rand_r(&s) % RACE_KEYS;
+		size_t len;
+		rcu_read_lock();
+		const uint8_t *d = block_cache_slot_lookup(r->c, &r->slots[k], &len);
+		if (d) {
+			if (len != race_len(k) || !check(d, len, 2, k))
+				r->bad = true;
+			atomic_fetch_add(&r->found, 1);
+		}
+		rcu_read_unlock();
+	}
+	rcu_unregister_thread();
+	return NULL;
+}
+
+static void *slot_writer(void *arg)
+{
+	struct race *r = arg;
+	rcu_register_thread();
+	unsigned s = r->seed * 17 + 3;
+	for (int i = 0; i < RACE_OPS / 8; i++) {
+		uint64_t k = (uint64_t)rand_r(&s) % RACE_KEYS;
+		size_t len = race_len(k), got;
+		struct cache_entry *e = block_cache_entry_new(len);
+		fill(block_cache_entry_data(e), len, 2, k);
+		rcu_read_lock();
+		const uint8_t *d = block_cache_slot_insert(r->c, &r->slots[k], e, &got);
+		if (got != len || !check(d, got, 2, k))
+			r->bad = true;
+		rcu_read_unlock();
+	}
+	rcu_unregister_thread();
+	return NULL;
+}
+
 static void *race_writer(void *arg)
 {
 	struct race *r = arg;
@@ -257,22 +363,23 @@ static void *race_writer(void *arg)
 	return NULL;
 }
 
-Test(cache, concurrent_readers_and_evicting_writers_stay_correct)
+Test(cache, concurrent_readers_and_evicting_writers_stay_correct, .timeout = 60)
 {
 	struct race r = { .cap = 128 * 1024, .seed = 4242 };
 	printf("cache race: seed %u\n", r.seed);
 	r.c = block_cache_new(r.cap);
-	pthread_t t[4];
-	for (int i = 0; i < 4; i++) {
-		struct race *arg = &r;
-		cr_assert_eq(pthread_create(&t[i], NULL, i < 2 ? race_reader : race_writer, arg), 0);
-	}
-	for (int i = 0; i < 4; i++)
+	void *(*fn[6])(void *) = { race_reader, race_writer, slot_reader, slot_writer,
+				   race_reader, slot_reader };
+	pthread_t t[6];
+	for (int i = 0; i < 6; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, fn[i], &r), 0);
+	for (int i = 0; i < 6; i++)
 		pthread_join(t[i], NULL);
 	cr_assert(!r.bad, "a reader saw wrong bytes or the cache over capacity");
 	cr_assert_gt(r.found, 0);
 	cr_assert_leq(block_cache_used(r.c), r.cap);
 	printf("cache race: %" PRIu64 " hits, %zu blocks cached\n", (uint64_t)r.found,
 	       block_cache_count(r.c));
+	block_cache_detach(r.c, &r.slots[0], RACE_KEYS, sizeof(r.slots[0]));
 	block_cache_free(r.c);
 }

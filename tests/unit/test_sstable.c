@@ -1157,6 +1157,7 @@ Test(sstable, concurrent_lookups_and_scans_through_a_small_cache)
 		model_free(&m[t]);
 	}
 	rcu_barrier();
+	cr_assert_eq(block_cache_used(c), 0, "closed tables leave the cache");
 	block_cache_free(c);
 }
 
