@@ -452,13 +452,33 @@ int cmd_drop(int argc, char **argv)
 int cmd_load(int argc, char **argv)
 {
 	static const struct option longs[] = {
-		{ "create", no_argument, NULL, 'c' }, HELP_OPTION, END_OPTIONS,
+		{ "create", no_argument, NULL, 'c' },
+		{ "batch", required_argument, NULL, 'b' },
+		HELP_OPTION, END_OPTIONS,
 	};
 	bool create = false;
+	/* Batches of at most a quarter memtable, so that flushes keep pace. */
+	size_t batch_bytes = cli.opts.memtable_size / 4;
+	if (batch_bytes > LOAD_BATCH_BYTES)
+		batch_bytes = LOAD_BATCH_BYTES;
 	int c, status = -1;
-	while ((c = cli_getopt(argc, argv, "ch", longs, &status)) != -1)
-		if (c == 'c')
+	while ((c = cli_getopt(argc, argv, "cb:h", longs, &status)) != -1) {
+		if (c == 'c') {
 			create = true;
+		} else if (c == 'b') {
+			char *end;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (*end == 'K' || *end == 'k')
+				v <<= 10, end++;
+			else if (*end == 'M' || *end == 'm')
+				v <<= 20, end++;
+			if (*end || v == 0 || v > GOLITE_MAX_BATCH_SIZE / 2) {
+				cli_error("bad batch size \"%s\"", optarg);
+				return EXIT_ERROR;
+			}
+			batch_bytes = (size_t)v;
+		}
+	}
 	if (status >= 0)
 		return status;
 	if (!cli_operands(argc, 2, 2))
@@ -475,10 +495,6 @@ int cmd_load(int argc, char **argv)
 			return cli_close(db, EXIT_ERROR);
 		}
 	}
-	/* Batches of at most a quarter memtable, so that flushes keep pace. */
-	size_t batch_bytes = cli.opts.memtable_size / 4;
-	if (batch_bytes > LOAD_BATCH_BYTES)
-		batch_bytes = LOAD_BATCH_BYTES;
 	golite_batch *b = golite_batch_new();
 	char *line = NULL;
 	size_t cap = 0, bytes = 0;

@@ -9,9 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "io.h"
 
 struct cli_globals cli;
 const char *cli_cmd = "golite";
@@ -62,13 +65,15 @@ static const struct command commands[] = {
 	  "                  `golite load` reads)\n"
 	  "  -0, --null      print keys raw, each followed by a NUL byte\n"
 	  "                  (for xargs -0), instead of escaped lines\n" },
-	{ "load", cmd_load, "load [-c] DATADIR TABLE < FILE",
+	{ "load", cmd_load, "load [-c] [-b BYTES] DATADIR TABLE < FILE",
 	  "write many keys from standard input",
 	  "Reads lines of the form KEY<TAB>VALUE from standard input, both in the\n"
-	  "escaped form `ls -v` prints, and writes them to TABLE in batches of\n"
-	  "up to 1 MiB (each batch atomic). Stops at the first malformed line.\n"
+	  "escaped form `ls -v` prints, and writes them to TABLE in batches (each\n"
+	  "batch atomic, one log record). Stops at the first malformed line.\n"
 	  "\n"
-	  "  -c, --create    create the store and the table if missing\n" },
+	  "  -c, --create    create the store and the table if missing\n"
+	  "  -b, --batch BYTES  keys and values per batch (K, M suffixes); by\n"
+	  "                  default a quarter of the memtable, at most 1 MiB\n" },
 	{ "tables", cmd_tables, "tables DATADIR",
 	  "list the tables",
 	  "Lists the tables of the store, one name per line, escaped as `ls` does.\n" },
@@ -262,8 +267,10 @@ bool cli_set_option(const char *setting)
 	uint64_t v = 0;
 	bool num = parse_size(val, &v);
 #define NAME(s) (nl == strlen(s) && strncmp(setting, s, nl) == 0)
-	if (NAME("memtable_size") && num)
+	if (NAME("memtable_size") && num) {
 		o->memtable_size = v;
+		cli.memtable_size_set = true;
+	}
 	else if (NAME("sstable_size") && num)
 		o->sstable_size = v;
 	else if (NAME("wal_segment_size") && num)
@@ -355,9 +362,37 @@ static void log_sink(void *ctx, enum golite_log_level level, const char *msg)
 	fprintf(stderr, "golite: %s: %s\n", names[level <= GOLITE_LOG_DEBUG ? level : 0], msg);
 }
 
+/* Bytes of log segments in dir. */
+static uint64_t log_bytes(const char *dir)
+{
+	uint64_t *nums, total = 0;
+	size_t n;
+	if (io_list_numbered(dir, ".wal", &nums, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char p[PATH_MAX];
+		struct stat st;
+		snprintf(p, sizeof(p), "%s/%08llu.wal", dir, (unsigned long long)nums[i]);
+		if (stat(p, &st) == 0)
+			total += (uint64_t)st.st_size;
+	}
+	free(nums);
+	return total;
+}
+
 golite *cli_open(const char *dir, enum cli_open_mode mode)
 {
 	golite_options o = cli.opts;
+	/* A read-only open never flushes: its memtable only holds the log it
+	 * replays, and is sized for that (setting up a large one costs a
+	 * noticeable fraction of a second). */
+	if (mode == CLI_READ && !cli.memtable_size_set) {
+		uint64_t want = 2 * log_bytes(dir);
+		if (want < (64u << 10))
+			want = 64u << 10;
+		if (want < o.memtable_size)
+			o.memtable_size = want;
+	}
 	o.create_if_missing = mode == CLI_CREATE;
 	o.read_only = mode == CLI_READ;
 	o.log = log_sink;

@@ -637,15 +637,12 @@ static bool tscan_index(struct tscan *t)
 		uint64_t at = t->index_off + (uint64_t)(p - buf);
 		uint32_t klen, size;
 		uint64_t off;
-		if (!(p = get_varint32(p, end, &klen)) || klen <= TRAILER_SIZE || klen > SKEY_MAX ||
-		    klen > (size_t)(end - p)) {
-			tproblem(t, at, "index block: bad key length in entry %u", i);
+		const uint8_t *sep;
+		if (!(p = block_index_get(p, end, &sep, &klen, &off, &size))) {
+			tproblem(t, at, "index block: malformed entry %u", i);
 			return false;
 		}
-		const uint8_t *sep = p;
-		p += klen;
-		if (!(p = get_varint(p, end, &off, VARINT64_MAX)) ||
-		    !(p = get_varint32(p, end, &size)) || off != expect || size == 0 ||
+		if (off != expect || size == 0 ||
 		    size + (uint64_t)SST_BLOCK_TRAILER > t->filter_off - off) {
 			tproblem(t, at, "index block: entry %u points outside the data", i);
 			return false;
@@ -1541,12 +1538,10 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 					      g->level);
 			}
 		}
-		if (l.nsst)
-			max_no = MAX(max_no, l.sst[l.nsst - 1]);
 		if (ms.have_next && ms.m.next_file_no <= max_no)
 			found(&r, CHECK_PROBLEM, mpath, CHECK_NO_OFFSET,
-			      "next file number %" PRIu64 " is not above table %" PRIu64,
-			      ms.m.next_file_no, max_no);
+			      "next file number %" PRIu64 " is not above table %" PRIu64
+			      " which it names", ms.m.next_file_no, max_no);
 		if (ms.have_last && ms.m.last_seq < max_table_seq)
 			found(&r, CHECK_PROBLEM, mpath, CHECK_NO_OFFSET,
 			      "last sequence %" PRIu64 " is below the tables' %" PRIu64,
@@ -1563,11 +1558,6 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 		check_segment(&r, dir, l.wal, l.nwal, i, l.wal[i] >= log_number, &wc);
 	}
 	progress(&r, "wal", done, total);
-	if (have_manifest && wc.seq_known && ms.have_last && l.nwal &&
-	    l.wal[l.nwal - 1] >= log_number && ms.m.next_file_no <= l.wal[l.nwal - 1])
-		found(&r, CHECK_PROBLEM, mpath, CHECK_NO_OFFSET,
-		      "next file number %" PRIu64 " is not above log segment %" PRIu64,
-		      ms.m.next_file_no, l.wal[l.nwal - 1]);
 
 	/* The table catalog, from every source open would read. */
 	cat_check(&r, dir, &cat);
@@ -2530,13 +2520,11 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 	}
 
 	/* The manifest. */
-	uint64_t max_present = 0;
-	if (l.nsst)
-		max_present = l.sst[l.nsst - 1];
-	if (l.nwal)
-		max_present = MAX(max_present, l.wal[l.nwal - 1]);
+	uint64_t max_named = 0;
+	for (size_t i = 0; i < ms.m.nfiles; i++)
+		max_named = MAX(max_named, ms.m.files[i].meta.file_no);
 	bool rewrite = !mf_ok || tables_changed || cat_changed ||
-		       ms.m.next_file_no <= max_present || ms.m.last_seq < tables_last_seq;
+		       ms.m.next_file_no <= max_named || ms.m.last_seq < tables_last_seq;
 	if (rewrite) {
 		struct manifest m;
 		memset(&m, 0, sizeof(m));
