@@ -377,11 +377,18 @@ const void *block_cache_slot_insert(struct block_cache *c, block_cache_slot *slo
 
 void block_cache_detach(struct block_cache *c, block_cache_slot *first, size_t n, size_t stride)
 {
-	if (!c)
+	size_t i = 0;
+	/* Slots are filled only under mu, and the owner is closing: a slot
+	 * seen empty here stays empty. Skip the lock if all are. */
+	while (c && i < n &&
+	       !atomic_load_explicit((block_cache_slot *)((char *)first + i * stride),
+				     memory_order_relaxed))
+		i++;
+	if (!c || i == n)
 		return;
 	mutex_lock(&c->mu);
 	rcu_read_lock();
-	for (size_t i = 0; i < n; i++) {
+	for (; i < n; i++) {
 		block_cache_slot *slot = (block_cache_slot *)((char *)first + i * stride);
 		struct cache_entry *e = atomic_load_explicit(slot, memory_order_relaxed);
 		if (e)
