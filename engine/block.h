@@ -32,7 +32,7 @@
  * lookup reads the tail, one slot line, the entry and its restart key:
  * about four cache lines, against a binary search and a scan of half an
  * interval without it. Blocks whose entries span 2^24 - 1 bytes or more,
- * and tables built with hash_index off, have m = 0.
+ * and tables built with disable_hash_index, have m = 0.
  *
  * Invariants of a well-formed block:
  *   1. n >= 1; restart 0 is offset 0; restarts are strictly increasing and
