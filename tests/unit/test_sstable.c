@@ -151,6 +151,7 @@ static void model_random(struct model *m, unsigned seed, size_t nkeys, int max_v
 	unsigned s = seed;
 	uint64_t seq = 1;
 	uint8_t *val = malloc(maxval + 1);
+	printf("model: seed %u, %zu keys\n", seed, nkeys);
 	for (size_t i = 0; i < nkeys; i++) {
 		char key[64];
 		int klen = snprintf(key, sizeof(key), "user%07zu", i * 3 + (size_t)(rand_r(&s) % 3));
