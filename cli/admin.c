@@ -16,6 +16,7 @@
 #include "io.h"
 #include "manifest.h"
 #include "raw.h"
+#include "util.h"
 #include "wal.h"
 
 #define HELP_OPTION { "help", no_argument, NULL, 'h' }
@@ -73,6 +74,21 @@ static void put_table_key(const struct names *nm, const uint8_t *k, size_t len)
 	cli_put_escaped(stdout, k + IKEY_PREFIX, len - IKEY_PREFIX - TRAILER_SIZE);
 }
 
+static int cmp_files(const void *a, const void *b)
+{
+	const struct manifest_file *x = a, *y = b;
+	if (x->level != y->level)
+		return x->level < y->level ? -1 : 1;
+	if (x->level == 0) {
+		if (x->meta.max_seq != y->meta.max_seq)
+			return x->meta.max_seq > y->meta.max_seq ? -1 : 1;
+		return x->meta.file_no > y->meta.file_no ? -1 : 1;
+	}
+	size_t n = MIN(x->meta.smallest_len, y->meta.smallest_len);
+	int c = memcmp(x->meta.smallest, y->meta.smallest, n);
+	return c ? c : (x->meta.smallest_len > y->meta.smallest_len) - (x->meta.smallest_len < y->meta.smallest_len);
+}
+
 static void print_tables(const char *dir, golite *db)
 {
 	struct manifest m;
@@ -100,6 +116,9 @@ static void print_tables(const char *dir, golite *db)
 		printf("L%u  %" PRIu64 "  %s  %" PRIu64 "  %" PRIu64 "\n", l, n, cli_size(bytes, a),
 		       entries, dels);
 	}
+	/* Level 0 newest first as the manifest keeps it; deeper levels in key
+	 * order. */
+	qsort(m.files, m.nfiles, sizeof(*m.files), cmp_files);
 	printf("\n# tables: level  file  bytes  entries  deletions  sequences  keys\n");
 	for (uint32_t l = 0; l < NUM_LEVELS; l++)
 		for (size_t i = 0; i < m.nfiles; i++) {
@@ -307,15 +326,26 @@ int cmd_repair(int argc, char **argv)
 		printf("nothing to repair\n");
 	} else {
 		char a[32];
-		printf("kept %" PRIu64 " log records (dropped %" PRIu64 " records, %s of damaged "
-		       "log); %" PRIu64 " tables unchanged, %" PRIu64 " salvaged (%" PRIu64
-		       " entries kept, %" PRIu64 " damaged blocks dropped), %" PRIu64
-		       " missing, %" PRIu64 " written by a merge%s%s\n",
-		       st.wal_records_kept, st.wal_records_dropped, cli_size(st.wal_bytes_dropped, a),
-		       st.tables_kept, st.tables_salvaged, st.entries_salvaged, st.blocks_dropped,
-		       st.tables_missing, st.tables_written,
-		       st.manifest_rebuilt ? "; manifest rebuilt" : "",
-		       st.catalog_fixed ? "; catalog fixed" : "");
+		printf("log: %" PRIu64 " records kept", st.wal_records_kept);
+		if (st.wal_ranges_dropped || st.wal_records_dropped)
+			printf(", %s dropped (%" PRIu64 " damaged range%s, %" PRIu64
+			       " unusable record%s)", cli_size(st.wal_bytes_dropped, a),
+			       st.wal_ranges_dropped, st.wal_ranges_dropped == 1 ? "" : "s",
+			       st.wal_records_dropped, st.wal_records_dropped == 1 ? "" : "s");
+		printf("\ntables: %" PRIu64 " kept as they were", st.tables_kept);
+		if (st.tables_salvaged)
+			printf(", %" PRIu64 " salvaged (%" PRIu64 " entries kept, %" PRIu64
+			       " damaged block%s dropped)", st.tables_salvaged, st.entries_salvaged,
+			       st.blocks_dropped, st.blocks_dropped == 1 ? "" : "s");
+		if (st.tables_missing)
+			printf(", %" PRIu64 " missing", st.tables_missing);
+		if (st.tables_written)
+			printf(", %" PRIu64 " written by a merge", st.tables_written);
+		printf("\n");
+		if (st.manifest_rebuilt)
+			printf("manifest: rebuilt\n");
+		if (st.catalog_fixed)
+			printf("table catalog: fixed\n");
 		if (st.lost_dir[0])
 			printf("damaged and replaced files are kept in %s\n", st.lost_dir);
 	}

@@ -2074,7 +2074,7 @@ struct walsalvage {
 	struct collect col;
 	uint64_t last_seq;
 	bool seq_known;
-	uint64_t kept, dropped;
+	uint64_t kept, dropped, ranges;
 	uint64_t dropped_bytes;
 	bool changed;
 };
@@ -2109,6 +2109,7 @@ static void ws_damage(void *ctx, uint64_t off, uint64_t end, const char *what)
 {
 	struct walsalvage *w = ctx;
 	found(w->r, CHECK_LOST, w->path, off, "dropped %" PRIu64 " bytes: %s", end - off, what);
+	w->ranges++;
 	w->dropped_bytes += end - off;
 	w->changed = true;
 }
@@ -2500,6 +2501,7 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 	progress(&r, "wal", wal_total, wal_total);
 	st->wal_records_kept = ws.kept;
 	st->wal_records_dropped = ws.dropped;
+	st->wal_ranges_dropped = ws.ranges;
 	st->wal_bytes_dropped = ws.dropped_bytes;
 
 	/* The catalog, from what the repaired store holds. */

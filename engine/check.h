@@ -92,7 +92,10 @@ int check_manifest_file(const char *path, const struct check_options *o, struct 
 
 /* What a repair did. */
 struct repair_stats {
-	uint64_t wal_records_kept, wal_records_dropped, wal_bytes_dropped;
+	uint64_t wal_records_kept;
+	uint64_t wal_records_dropped;    /* readable but unusable (malformed, out of order) */
+	uint64_t wal_ranges_dropped;     /* damaged byte ranges */
+	uint64_t wal_bytes_dropped;      /* bytes of both */
 	uint64_t tables_kept, tables_salvaged, tables_written;
 	uint64_t entries_salvaged, blocks_dropped, tables_missing;
 	uint64_t files_moved;
