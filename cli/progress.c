@@ -9,7 +9,8 @@
  * and left standing when the stage ends. Otherwise (a log file, a pipe):
  * one plain line per stage when it ends, "golite: replay: 64.0 MiB in
  * 2.1 s". Work that is not long shows nothing: the bar appears after a
- * quarter of a second, the plain line only for a stage of a second or more.
+ * quarter of a second, the plain line only for a stage of half a second or
+ * 16 MiB or more.
  * Figures are bytes; a total of 0 shows no percentage.
  */
 #include <stdio.h>
@@ -22,7 +23,8 @@
 #define BAR_WIDTH 20
 #define REDRAW_NS 100000000ull
 #define BAR_AFTER_NS 250000000ull
-#define LINE_AFTER_NS 1000000000ull
+#define LINE_AFTER_NS 500000000ull
+#define LINE_AFTER_BYTES (16ull << 20)
 
 static struct {
 	int tty;                  /* -1 not known yet */
@@ -77,7 +79,7 @@ void cli_progress_end(void)
 		draw();
 		fputc('\n', stderr);
 		p.drawn = false;
-	} else if (!p.tty && took >= LINE_AFTER_NS) {
+	} else if (!p.tty && (took >= LINE_AFTER_NS || p.done >= LINE_AFTER_BYTES)) {
 		fprintf(stderr, "golite: %s: %s in %.1f s\n", p.stage, cli_size(p.done, a),
 			(double)took / 1e9);
 	}
