@@ -278,12 +278,15 @@ int cmd_check(int argc, char **argv)
 		}
 	}
 	char a[32], b[32];
-	printf("checked %" PRIu64 " log segments (%" PRIu64 " records, %s), %" PRIu64
-	       " tables (%" PRIu64 " blocks, %" PRIu64 " entries, %s), %" PRIu64
-	       " manifest edits: %s",
-	       st.wal_segments, st.wal_records, cli_size(st.wal_bytes, a), st.tables, st.blocks,
-	       st.entries, cli_size(st.table_bytes, b), st.manifest_edits,
-	       st.problems ? "" : "clean");
+#define PL(n) ((n) == 1 ? "" : "s")
+	printf("checked %" PRIu64 " log segment%s (%" PRIu64 " record%s, %s), %" PRIu64
+	       " table%s (%" PRIu64 " block%s, %" PRIu64 " entr%s, %s), %" PRIu64
+	       " manifest edit%s: %s",
+	       st.wal_segments, PL(st.wal_segments), st.wal_records, PL(st.wal_records),
+	       cli_size(st.wal_bytes, a), st.tables, PL(st.tables), st.blocks, PL(st.blocks),
+	       st.entries, st.entries == 1 ? "y" : "ies", cli_size(st.table_bytes, b),
+	       st.manifest_edits, PL(st.manifest_edits), st.problems ? "" : "clean");
+#undef PL
 	if (st.problems)
 		printf("%" PRIu64 " problem%s", st.problems, st.problems == 1 ? "" : "s");
 	if (st.notes)

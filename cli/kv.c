@@ -165,6 +165,8 @@ int cmd_put(int argc, char **argv)
 		vlen = strlen(value);
 		val = (uint8_t *)strdup(value);
 	} else {
+		if (isatty(STDIN_FILENO))
+			cli_note("reading the value from standard input (end it with Ctrl-D)");
 		val = read_stdin(&vlen);
 	}
 	if (!val)
