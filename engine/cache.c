@@ -318,6 +318,37 @@ const void *block_cache_insert(struct block_cache *c, uint64_t id, uint64_t off,
 	return e->data;
 }
 
+bool block_cache_check(struct block_cache *c)
+{
+	if (!c)
+		return true;
+	mutex_lock(&c->mu);
+	rcu_read_lock();
+	size_t n = 0, used = 0;
+	bool ok = true;
+	struct cache_entry *e = c->hand;
+	if (e) {
+		do {
+			n++;
+			used += e->charge;
+			ok &= e->next->prev == e && e->prev->next == e;
+			if (e->slot) {
+				ok &= atomic_load_explicit(e->slot, memory_order_relaxed) == e;
+			} else {
+				struct key k = { e->id, e->off };
+				struct cds_lfht_iter it;
+				cds_lfht_lookup(c->ht, key_hash(e->id, e->off), key_match, &k, &it);
+				ok &= cds_lfht_iter_get_node(&it) == &e->node;
+			}
+			e = e->next;
+		} while (ok && e != c->hand && n <= atomic_load(&c->count));
+	}
+	ok &= n == atomic_load(&c->count) && used == atomic_load(&c->used) && used <= c->capacity;
+	rcu_read_unlock();
+	mutex_unlock(&c->mu);
+	return ok;
+}
+
 void block_cache_erase_id(struct block_cache *c, uint64_t id)
 {
 	if (!c)

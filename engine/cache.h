@@ -26,6 +26,7 @@
 #ifndef GOLITE_CACHE_H
 #define GOLITE_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -80,6 +81,13 @@ void block_cache_entry_discard(struct cache_entry *e);
  */
 const void *block_cache_insert(struct block_cache *c, uint64_t id, uint64_t off,
 			       struct cache_entry *e, size_t *len);
+
+/*
+ * Checks the invariants (1 and 2, and that the counts match the ring) under
+ * the mutex, for tests and assert(): false if one is broken. Requires a
+ * registered thread.
+ */
+bool block_cache_check(struct block_cache *c);
 
 /* Drops every block of table id. Takes the mutex and walks the whole
  * cache. Requires a registered thread. */

@@ -131,6 +131,8 @@ Test(cache, eviction_keeps_memory_within_capacity)
 		size_t len = 1 + (size_t)rand() % 9000;
 		insert(c, 1, i * 16384, len);
 		cr_assert_leq(block_cache_used(c), cap, "after insert %" PRIu64, i);
+		if (i % 100 == 0)
+			cr_assert(block_cache_check(c));
 	}
 	cr_assert_gt(block_cache_count(c), 10);
 	cr_assert_gt(block_cache_used(c), cap / 2);
@@ -152,6 +154,7 @@ Test(cache, clock_spares_a_referenced_block)
 		insert(c, 2, i, len);
 	for (uint64_t i = 0; i < n; i++)
 		cr_assert_eq(present(c, 1, i), i == 5, "block %" PRIu64, i);
+	cr_assert(block_cache_check(c));
 	cr_assert_leq(block_cache_used(c), n * charge);
 	block_cache_free(c);
 }
@@ -187,6 +190,7 @@ Test(cache, erase_id_drops_only_that_table)
 	}
 	size_t before = block_cache_used(c);
 	block_cache_erase_id(c, 1);
+	cr_assert(block_cache_check(c));
 	cr_assert_eq(block_cache_count(c), 50);
 	cr_assert_eq(block_cache_used(c), before / 2);
 	for (uint64_t i = 0; i < 50; i++) {
@@ -246,6 +250,7 @@ Test(cache, slots_are_set_on_insert_and_cleared_on_eviction)
 		slot_insert(c, &slots[i], i, len);
 	for (uint64_t i = 0; i < n; i++)
 		cr_assert_null(atomic_load(&slots[i]), "slot %" PRIu64 " still set", i);
+	cr_assert(block_cache_check(c));
 	cr_assert_leq(block_cache_used(c), n * charge);
 	/* Slots and hashed blocks share the capacity and the clock. */
 	insert(c, 1, 0, len);
@@ -257,6 +262,7 @@ Test(cache, slots_are_set_on_insert_and_cleared_on_eviction)
 		cr_assert_null(atomic_load(&slots[i]));
 	cr_assert_eq(block_cache_count(c), 1);
 	cr_assert_eq(block_cache_used(c), charge);
+	cr_assert(block_cache_check(c));
 	block_cache_free(c);
 }
 
@@ -378,6 +384,7 @@ Test(cache, concurrent_readers_and_evicting_writers_stay_correct, .timeout = 60)
 	cr_assert(!r.bad, "a reader saw wrong bytes or the cache over capacity");
 	cr_assert_gt(r.found, 0);
 	cr_assert_leq(block_cache_used(r.c), r.cap);
+	cr_assert(block_cache_check(r.c));
 	printf("cache race: %" PRIu64 " hits, %zu blocks cached\n", (uint64_t)r.found,
 	       block_cache_count(r.c));
 	block_cache_detach(r.c, &r.slots[0], RACE_KEYS, sizeof(r.slots[0]));

@@ -1150,6 +1150,7 @@ Test(sstable, concurrent_lookups_and_scans_through_a_small_cache)
 		pthread_join(th[i], NULL);
 	cr_assert_eq(sh.failures, 0);
 	cr_assert_leq(block_cache_used(c), cap);
+	cr_assert(block_cache_check(c));
 	cr_assert_gt(block_cache_hits(c), 0);
 	printf("concurrent lookups: %" PRIu64 " hits, %" PRIu64 " misses\n", block_cache_hits(c),
 	       block_cache_misses(c));
