@@ -95,43 +95,6 @@ int has_children(struct gfs *fs, uint32_t table, const uint8_t *prefix, size_t p
 	return r ? -gfs_errno(r, "list a directory") : 0;
 }
 
-/* True if a "%+" piece with key K (comp_off: where its component starts)
- * names something: a key whose component continues past K and is shown
- * as a chain. */
-static int partial_exists(struct gfs *fs, const struct kbuf *k, bool *yes)
-{
-	golite_iter_options o = { .prefix = k->b, .prefix_len = k->len };
-	golite_iter *it;
-	*yes = false;
-	int r = golite_iter_new_raw(fs->db, k->table, &o, &it);
-	if (r)
-		return -gfs_errno(r, "list a directory");
-	size_t acclen = k->len - k->comp_off;
-	for (golite_iter_seek_first(it); golite_iter_valid(it) && !*yes; golite_iter_next(it)) {
-		size_t klen;
-		const uint8_t *key = golite_iter_key(it, &klen);
-		const uint8_t *slash = memchr(key + k->len, '/', klen - k->len);
-		size_t clen = (slash ? (size_t)(slash - key) : klen) - k->comp_off;
-		const uint8_t *c = key + k->comp_off;
-		if (clen <= acclen)
-			continue;
-		if (esc_chained(c, clen, false)) {
-			*yes = true;
-		} else if (slash && clen > ESC_VIEW_MAX) {
-			struct rec rec;
-			if (rec_get(fs, k->table, key, k->comp_off + clen, &rec) == 0) {
-				struct nattr a;
-				*yes = rec_attr(fs, k->table, key, k->comp_off + clen, &rec, &a) == 0 &&
-				       !S_ISDIR(a.mode);
-			}
-			rec_free(&rec);
-		}
-	}
-	r = golite_iter_status(it);
-	golite_iter_free(it);
-	return r ? -gfs_errno(r, "list a directory") : 0;
-}
-
 /* Fills e->src and e->a from the store (ns held). */
 int entry_load(struct gfs *fs, struct entry *e)
 {
@@ -140,12 +103,12 @@ int entry_load(struct gfs *fs, struct entry *e)
 	bool yes;
 	int r;
 	if (k->flavor == FL_PARTIAL) {
-		r = partial_exists(fs, k, &yes);
-		if (!r && yes) {
-			e->src = SRC_IMPLIED;
-			attr_defaults_dir(fs, &e->a, hash_ino(k->table, k->b, k->len, FL_PARTIAL));
-		}
-		return r;
+		/* A well-formed piece always resolves, even before any key
+		 * below it exists, so that long keys can be created through
+		 * the mount; listings show only the pieces of existing keys. */
+		e->src = SRC_IMPLIED;
+		attr_defaults_dir(fs, &e->a, hash_ino(k->table, k->b, k->len, FL_PARTIAL));
+		return 0;
 	}
 	struct rec rec;
 	r = rec_get(fs, k->table, k->b, k->len, &rec);
@@ -964,7 +927,7 @@ static int dh_step(struct gfs *fs, struct dirh *dh)
 		}
 	}
 	rec_free(&rec);
-	if (!is_dir_rec && clen > acclen) {
+	if (!is_dir_rec && (!dh->partial || clen > acclen)) {
 		bool view = is_file_rec;
 		bool shown = !dh->partial || (view ? clen > ESC_VIEW_MAX
 						   : esc_chained(c, clen, false));
