@@ -1098,6 +1098,13 @@ static int take_lock(const char *dir, bool exclusive, int *fd_out)
 		io_close(fd);
 		return set_error(GOLITE_EIO, "cannot lock %s: %s", path, strerror(-r));
 	}
+	if (exclusive) {
+		/* As db.c does: name the holder for anyone refused meanwhile. */
+		char pid[32];
+		int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+		if (io_ftruncate(fd, 0) == 0)
+			io_pwrite(fd, pid, (size_t)n, 0);
+	}
 	*fd_out = fd;
 	return 0;
 }
@@ -2513,8 +2520,11 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 	uint64_t tables_last_seq = max_seq;
 	max_seq = MAX(max_seq, cat.max_seq);
 	bool cat_changed = false;
-	if (cat_check(NULL, dir, &cat) || lost_data) {
-		if ((e = repair_catalog(&r, dir, &cat, lost_data, max_seq + 1, &next_no,
+	/* A catalog that does not hold together lost entries too (its table
+	 * was damaged or is gone, even if no manifest says so). */
+	bool cat_bad = cat_check(NULL, dir, &cat) > 0;
+	if (cat_bad || lost_data) {
+		if ((e = repair_catalog(&r, dir, &cat, lost_data || cat_bad, max_seq + 1, &next_no,
 					&cat_changed)))
 			goto out_wal;
 		st->catalog_fixed = cat_changed;
