@@ -14,7 +14,8 @@
  *   2. Repair writes every new file completely (and syncs it) before a
  *      manifest names it or it replaces a file, and links a file into
  *      lost/ before anything replaces or removes it: a repair cut short
- *      leaves the store as it was or repaired, never worse.
+ *      leaves the store as it was, or with part of the repair done, never
+ *      worse.
  *   3. A table entry is delivered (to the catalog collector, or to a
  *      salvaged table) only from a block whose checksum holds, and only in
  *      strictly increasing key order.

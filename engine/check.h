@@ -110,9 +110,10 @@ struct repair_stats {
  * Repairs the store in dir (see above). Returns 0 when the repair ran
  * (st->problems_after is 0 when the store is now clean), or an error that
  * stopped it (GOLITE_ELOCKED, GOLITE_ENOTFOUND, GOLITE_EIO, GOLITE_ENOSPC);
- * an interrupted repair leaves the store as it was or repaired, never
- * worse: new files are complete before the manifest names them, and
- * damaged files are linked into lost/ before they are replaced.
+ * an interrupted repair leaves the store as it was, or with part of the
+ * repair done, never worse: new files are complete before the manifest
+ * names them, and damaged files are linked into lost/ before they are
+ * replaced. Run it again to finish.
  */
 int repair_dir(const char *dir, const struct check_options *o, struct repair_stats *st);
 
