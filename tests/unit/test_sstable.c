@@ -676,6 +676,35 @@ Test(sstable, obsolete_table_is_unlinked_when_the_last_reference_drops)
 	model_free(&m);
 }
 
+Test(sstable, a_value_stays_valid_until_the_read_side_section_ends)
+{
+	struct model m = { 0 };
+	model_random(&m, 4, 300, 1, 200);
+	build(path_of("v.sst"), &m, NULL, NULL);
+	struct block_cache *c = block_cache_new(1 << 20);
+	for (unsigned flags = 0; flags <= SST_OPEN_PREAD; flags += SST_OPEN_PREAD) {
+		struct sst_reader *r = open_table(path_of("v.sst"), c, flags);
+		const struct ent *x = &m.e[m.n / 2];
+		while (x->vlen == 0)
+			x++;
+		size_t iklen = x->sklen - TRAILER_SIZE;
+		struct sst_get_result res;
+		rcu_read_lock();
+		cr_assert_eq(sst_get(r, x->skey, iklen, hash64(x->skey, iklen), SEQ_MAX, &res), 1);
+		if (flags)
+			sst_mark_obsolete(r);
+		sst_unref(r);  /* the last reference */
+		cr_assert_eq(res.vlen, x->vlen);
+		cr_assert_eq(memcmp(res.value, x->val, x->vlen), 0, "value still readable");
+		rcu_read_unlock();
+		rcu_barrier();
+	}
+	cr_assert_eq(access(path_of("v.sst"), F_OK), -1, "the obsolete table was unlinked");
+	cr_assert_eq(block_cache_used(c), 0);
+	block_cache_free(c);
+	model_free(&m);
+}
+
 Test(sstable, verify_and_dump)
 {
 	struct model m = { 0 };
