@@ -54,6 +54,7 @@ struct report {
 	struct bench_result results[MAX_WORKLOADS][NSYSTEMS];
 	bool have[MAX_WORKLOADS][NSYSTEMS];
 	char describe[NSYSTEMS][256];
+	double probe_ns[NSYSTEMS];     /* CPU probe around the system's run */
 };
 
 static void usage(FILE *f)
@@ -208,6 +209,29 @@ static bool read_full(int fd, void *buf, size_t len)
 	return true;
 }
 
+/*
+ * Times a fixed chain of dependent multiply-adds (about 30 ms on an idle
+ * core; the best of three). The machine's speed drifts when it is shared,
+ * and this shows by how much while each system ran.
+ */
+static double cpu_probe_ns(void)
+{
+	double best = 0;
+	for (int round = 0; round < 3; round++) {
+		volatile uint64_t sink;
+		uint64_t x = (uint64_t)round + 1;
+		uint64_t t0 = bench_now_ns();
+		for (int i = 0; i < 10000000; i++)
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+		sink = x;
+		(void)sink;
+		double ns = (double)(bench_now_ns() - t0);
+		if (round == 0 || ns < best)
+			best = ns;
+	}
+	return best;
+}
+
 /* Runs one system in a child and collects its results (invariants 1-3).
  * Returns true if every workload succeeded. */
 static bool run_child(struct report *rep, size_t sys)
@@ -216,6 +240,7 @@ static bool run_child(struct report *rep, size_t sys)
 	int fds[2];
 
 	snprintf(dir, sizeof(dir), "%s/%s", rep->cfg.dir, systems[sys]->name);
+	double probe_before = cpu_probe_ns();
 	if (pipe(fds) < 0) {
 		perror("golite-bench: pipe");
 		exit(2);
@@ -279,6 +304,7 @@ static bool run_child(struct report *rep, size_t sys)
 	}
 	if (!rep->cfg.keep)
 		bench_rmtree(dir);
+	rep->probe_ns[sys] = (probe_before + cpu_probe_ns()) / 2;
 	return ok;
 }
 
@@ -367,6 +393,20 @@ static void print_header(FILE *f, const struct report *rep)
 	for (size_t i = 0; i < rep->nselected; i++)
 		fprintf(f, "  %-14s %s\n", systems[rep->order[i]]->name,
 			rep->describe[rep->order[i]]);
+	double fastest = 0;
+	for (size_t i = 0; i < rep->nselected; i++) {
+		double ns = rep->probe_ns[rep->order[i]];
+		if (ns > 0 && (fastest == 0 || ns < fastest))
+			fastest = ns;
+	}
+	if (fastest > 0) {
+		fprintf(f, "machine speed around each system's run (a fixed CPU loop, "
+			"1.00 = fastest = %.1f ms):", fastest / 1e6);
+		for (size_t i = 0; i < rep->nselected; i++)
+			fprintf(f, " %s %.2f", systems[rep->order[i]]->name,
+				fastest / rep->probe_ns[rep->order[i]]);
+		fprintf(f, "\n");
+	}
 	fprintf(f,
 "ops/s: operations / wall time, all threads. ns/op: wall time x threads /\n"
 "operations (db_bench's micros/op). cpu%%: CPU time of the whole process,\n"
