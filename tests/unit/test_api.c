@@ -946,6 +946,29 @@ Test(api, stats_text_is_lines_of_name_and_value)
 	golite_free(text);
 }
 
+Test(api, writes_go_on_without_background_compaction, .timeout = 30)
+{
+	/* compaction_threads = 0 "disables background compaction"; writes
+	 * must still go on (they may be slower), not wait for compaction that
+	 * never comes. 4 MiB through 64 KiB memtables. */
+	golite_options o = opts_default();
+	o.compaction_threads = 0;
+	o.memtable_size = 64 << 10;
+	reopen(&o);
+	char k[16], v[1024];
+	memset(v, 'v', sizeof(v));
+	for (int i = 0; i < 4096; i++) {
+		snprintf(k, sizeof(k), "k%05d", i);
+		cr_assert_eq(golite_put(db, "t", k, strlen(k), v, sizeof(v)), 0);
+		tu_model_put(&model, "t", k, strlen(k), v, sizeof(v));
+		if (i % 64 == 63)
+			usleep(2000);   /* let the flush thread keep up */
+	}
+	expect_unchanged();
+	reopen(&o);
+	expect_unchanged();
+}
+
 /* ---- the iter suite ---- */
 
 TestSuite(iter, .init = api_setup, .fini = api_teardown, .timeout = 60);

@@ -467,6 +467,13 @@ static void random_options(struct run *r, golite_options *o)
 	o->memtable_size = (size_t)(64 << 10) << tu_below(&r->rng, 6);
 	o->wal_segment_size = (size_t)(1 << 20) << tu_below(&r->rng, 4);
 	o->wal_buffer_size = (size_t)(64 << 10) << tu_below(&r->rng, 5);
+	o->sstable_size = (size_t)(64 << 10) << tu_below(&r->rng, 6);
+	o->block_cache_size = (size_t)(64 << 10) << tu_below(&r->rng, 6);
+	o->compression = (enum golite_compression)tu_below(&r->rng, 3);
+	o->bloom_bits_per_key = (uint32_t)tu_below(&r->rng, 3) * 8;
+	/* 1 or 2: without compaction threads writes stop for good (see
+	 * api/writes_go_on_without_background_compaction). */
+	o->compaction_threads = 1 + (uint32_t)tu_below(&r->rng, 2);
 }
 
 static void reopen(struct run *r)
@@ -556,7 +563,34 @@ Test(model, small_memtable_and_log_segments)
 	golite_options_init(&o);
 	o.memtable_size = 256 << 10;
 	o.wal_segment_size = 1 << 20;
+	o.sstable_size = 256 << 10;
 	run_model("model/small_memtable_and_log_segments", &o, 20000, 3, 3 << 20, false);
+}
+
+Test(model, compressed_small_tables_and_cache)
+{
+	golite_options o;
+	golite_options_init(&o);
+	o.memtable_size = 256 << 10;
+	o.wal_segment_size = 1 << 20;
+	o.sstable_size = 128 << 10;
+	o.block_cache_size = 64 << 10;
+	o.compression = GOLITE_COMPRESS_ZSTD;
+	o.bloom_bits_per_key = 4;
+	o.compaction_threads = 2;
+	run_model("model/compressed_small_tables_and_cache", &o, 20000, 9, 3 << 20, false);
+}
+
+Test(model, lz4_without_filters)
+{
+	golite_options o;
+	golite_options_init(&o);
+	o.memtable_size = 128 << 10;
+	o.wal_segment_size = 1 << 20;
+	o.sstable_size = 256 << 10;
+	o.compression = GOLITE_COMPRESS_LZ4;
+	o.bloom_bits_per_key = 0;
+	run_model("model/lz4_without_filters", &o, 20000, 10, 3 << 20, false);
 }
 
 Test(model, small_log_buffer)
