@@ -6,7 +6,7 @@
  *                    fs_op_<op> (requests per FUSE operation), fs_nodes,
  *                    fs_open_files, fs_dirty_files, fs_files (keys in the
  *                    store), fs_bytes_read, fs_bytes_written, fs_sweep_*,
- *                    fs_persist_failures.
+ *                    fs_persist_failures, fs_pid (the daemon's process id).
  *
  * The text is taken when the file is opened, so one read(2) loop sees one
  * consistent copy; the file is opened with direct_io and shows size 0, as
@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -95,6 +96,7 @@ static char *stats_text(struct gfs *fs, size_t *len)
 	FIG("trim_chunks_deleted", atomic_load(&fs->trim_chunks));
 	FIG("persist_failures", atomic_load(&fs->persist_failures));
 #undef FIG
+	fprintf(f, "fs_pid %d\n", (int)getpid());
 	fprintf(f, "fs_mount_uptime_seconds %.3f\n",
 		(double)(gfs_now_ns() - fs->mount_ns) / 1e9);
 	fclose(f);

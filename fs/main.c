@@ -554,6 +554,15 @@ int main(int argc, char **argv)
 		fs_shutdown(fs);
 		return 1;
 	}
+	/* A daemon started in the background by a shell inherits SIGINT
+	 * ignored, and libfuse installs its handlers only over the default
+	 * action: SIGINT, SIGTERM and SIGHUP must always unmount cleanly. */
+	int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
+		struct sigaction sa;
+		if (sigaction(sigs[i], NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+			signal(sigs[i], SIG_DFL);
+	}
 	if (fuse_set_signal_handlers(se) < 0) {
 		fuse_session_destroy(se);
 		fs_shutdown(fs);

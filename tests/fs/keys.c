@@ -7,6 +7,10 @@
  *   keys get DATADIR TABLE HEXKEY        prints the value in hex
  *   keys dump DATADIR TABLE              prints "HEXKEY HEXVALUE" per key
  *                                        ("HEXKEY dir" for a directory)
+ *   keys rawput DATADIR TABLEID HEXKEY HEXVALUE
+ *   keys rawdel DATADIR TABLEID HEXKEY   the same on a table by id
+ *                                        (engine/raw.h), e.g. the chunks
+ *                                        (1) or the mount's own table (2)
  *
  * put creates the table if needed. Exit status 0 on success, 1 on error
  * (the library's message on stderr).
@@ -16,6 +20,7 @@
 #include <string.h>
 
 #include "golite.h"
+#include "raw.h"
 
 static int unhex(const char *s, unsigned char **out, size_t *len)
 {
@@ -96,6 +101,25 @@ int main(int argc, char **argv)
 				golite_free(v);
 			}
 			free(k);
+		}
+	} else if ((strcmp(cmd, "rawput") == 0 && argc > 5) || (strcmp(cmd, "rawdel") == 0 && argc > 4)) {
+		uint32_t id = (uint32_t)strtoul(table, NULL, 0);
+		unsigned char *k, *v = NULL;
+		size_t kl, vl = 0;
+		if (unhex(argv[4], &k, &kl) || (argc > 5 && unhex(argv[5], &v, &vl))) {
+			fprintf(stderr, "keys: bad hex\n");
+			status = 1;
+		} else {
+			golite_batch *b = golite_batch_new();
+			r = cmd[3] == 'p' ? golite_batch_put_raw(b, id, KIND_VALUE, k, kl, v, vl)
+					  : golite_batch_delete_raw(b, id, k, kl);
+			if (!r)
+				r = golite_write(db, b);
+			if (r)
+				status = fail(cmd, r);
+			golite_batch_free(b);
+			free(k);
+			free(v);
 		}
 	} else if (strcmp(cmd, "dump") == 0) {
 		golite_iter *it;

@@ -45,36 +45,51 @@ daemon_pid() {
 
 # Waits up to 10 s for pid to exit.
 wait_exit() {
-	i=0
+	_we_n=0
 	while [ -n "$1" ] && kill -0 "$1" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 200 ] && return 1
+		_we_n=$((_we_n + 1))
+		[ $_we_n -gt 200 ] && return 1
 		sleep 0.05
 	done
 	return 0
+}
+
+# mnt_pid [MNT]: the pid of the daemon serving a mount (from its stats).
+mnt_pid() {
+	awk '$1 == "fs_pid" { print $2 }' "${1:-$MNT}/.golite/stats" 2>/dev/null
 }
 
 # mount_fs [options...]: mounts DATA at MNT (daemonized) or dies.
 mount_fs() {
 	"$GOLITEFS" "$@" "$DATA" "$MNT" || die "golitefs $* $DATA $MNT failed (status $?)"
 	mountpoint -q "$MNT" || die "$MNT is not a mountpoint after golitefs returned"
+	MNT_PID=$(mnt_pid)
 }
 
 # umount_fs: unmounts MNT and waits for the daemon to finish closing.
 umount_fs() {
-	pid=$(daemon_pid)
+	_um_pid=${MNT_PID:-$(daemon_pid)}
 	fusermount3 -u "$MNT" || { echo "fusermount3 -u $MNT failed" >&2; return 1; }
-	wait_exit "$pid" || { echo "daemon $pid did not exit after unmount" >&2; return 1; }
+	wait_exit "$_um_pid" || { echo "daemon $_um_pid did not exit after unmount" >&2; return 1; }
+	MNT_PID=""
 }
 
 cleanup() {
 	trap - EXIT INT TERM
+	_cl_pids=""
+	for m in $(awk -v t="$T" 'index($2, t) == 1 { print $2 }' /proc/mounts); do
+		_cl_pids="$_cl_pids $(mnt_pid "$m")"
+	done
 	for m in $(awk -v t="$T" 'index($2, t) == 1 { print $2 }' /proc/mounts | sort -r); do
 		fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
 	done
 	for d in "$DATA" $EXTRA_CLEANUP; do
-		pid=$(daemon_pid "$d")
-		[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait_exit "$pid"
+		_cl_pids="$_cl_pids $(daemon_pid "$d")"
+	done
+	for _cl_pid in $_cl_pids; do
+		# Only a daemon of ours: a LOCK file may name a pid since reused.
+		[ "$(cat "/proc/$_cl_pid/comm" 2>/dev/null)" = golitefs ] || continue
+		kill "$_cl_pid" 2>/dev/null && wait_exit "$_cl_pid"
 	done
 	for m in $(awk -v t="$T" 'index($2, t) == 1 { print $2 }' /proc/mounts | sort -r); do
 		umount -l "$m" 2>/dev/null
