@@ -13,6 +13,8 @@ endif
 BUILD    ?= build
 PREFIX   ?= /usr/local
 DESTDIR  ?=
+MANDIR   ?= $(PREFIX)/share/man
+DOCDIR   ?= $(PREFIX)/share/doc/golite
 
 PKGS      := liburcu-memb liburcu-cds fuse3 liblz4 libzstd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -142,6 +144,11 @@ install: all
 	install -m 0644 include/golite.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' scripts/golite.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/golite.pc
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(DOCDIR)/examples
+	install -m 0644 man/golite.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/golitefs.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 examples/embed.c examples/golitefs.service $(DESTDIR)$(DOCDIR)/examples/
 
 # libFuzzer targets (clang), FUZZ_TIME seconds each.
 fuzz: deps

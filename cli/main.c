@@ -153,7 +153,8 @@ static const char overview_tail[] =
 	"                  (bytes; K, M, G suffixes), durability (sync, periodic,\n"
 	"                  none), sync_interval_ms, compression (none, lz4, zstd),\n"
 	"                  compaction_threads, bloom_bits_per_key, memtable\n"
-	"                  (lockfree, locked)\n"
+	"                  (lockfree, locked), flush_on_close (0 leaves the\n"
+	"                  writes in the log at close)\n"
 	"      --sync      the same as -o durability=sync\n"
 	"  -q, --quiet     no progress display\n"
 	"  -h, --help      this help; `golite help COMMAND` or `golite COMMAND --help`\n"
@@ -285,6 +286,8 @@ bool cli_set_option(const char *setting)
 		o->compaction_threads = (uint32_t)v;
 	else if (NAME("bloom_bits_per_key") && num && v <= 64)
 		o->bloom_bits_per_key = (uint32_t)v;
+	else if (NAME("flush_on_close") && num && v <= 1)
+		o->flush_on_close = v == 1;
 	else if (NAME("durability") && !strcmp(val, "sync"))
 		o->durability = GOLITE_SYNC;
 	else if (NAME("durability") && !strcmp(val, "periodic"))

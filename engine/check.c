@@ -47,13 +47,11 @@
 #include "vfile.h"
 #include "wal.h"
 
-/* wal.c */
-#define WAL_MAGIC "GOLITEWL"
-#define WAL_VERSION 1u
-#define WAL_HEADER 32u
-#define WAL_REC_HEADER 9u
-#define WAL_MAX_FRAG (1u << 20)
-enum { REC_FULL = 1, REC_FIRST = 2, REC_MIDDLE = 3, REC_LAST = 4 };
+/* wal.h */
+#define WAL_HEADER WAL_SEGMENT_HEADER
+#define WAL_MAX_FRAG WAL_MAX_FRAGMENT
+enum { REC_FULL = WAL_REC_FULL, REC_FIRST = WAL_REC_FIRST, REC_MIDDLE = WAL_REC_MIDDLE,
+       REC_LAST = WAL_REC_LAST };
 /* manifest.c */
 #define MF_MAGIC "GOLITEMF"
 #define MF_VERSION 1u
@@ -349,33 +347,6 @@ static int cat_check(struct run *r, const char *dir, const struct catalog_view *
  * Log segments
  * ====================================================================== */
 
-static size_t wal_record_at(const uint8_t *d, size_t n, size_t off, unsigned *type, size_t *plen)
-{
-	if (n - off < WAL_REC_HEADER)
-		return 0;
-	const uint8_t *h = d + off;
-	uint32_t len = get_le32(h + 4);
-	unsigned t = h[8];
-	if (t < REC_FULL || t > REC_LAST || len > WAL_MAX_FRAG || len > n - off - WAL_REC_HEADER)
-		return 0;
-	if (crc32c_unmask(get_le32(h)) != crc32c_extend(0, h + 4, 5 + (size_t)len))
-		return 0;
-	*type = t;
-	*plen = len;
-	return WAL_REC_HEADER + len;
-}
-
-/* Offset of the first valid record starting in [from, n), or n. */
-static size_t wal_next_valid(const uint8_t *d, size_t n, size_t from)
-{
-	unsigned t;
-	size_t l;
-	for (size_t off = from; off + WAL_REC_HEADER <= n; off++)
-		if (d[off + 8] >= REC_FULL && d[off + 8] <= REC_LAST && wal_record_at(d, n, off, &t, &l))
-			return off;
-	return n;
-}
-
 struct walk {
 	const struct check_wal_ops *ops;
 	void *ctx;
@@ -419,8 +390,10 @@ void check_wal_walk(const uint8_t *d, size_t n, const struct check_wal_ops *ops,
 	size_t frag_len = 0, frag_cap = 0, frag_start = 0;
 	bool in_frag = false;
 	while (off < n) {
-		unsigned type;
-		size_t plen, size = wal_record_at(d, n, off, &type, &plen);
+		struct wal_record rec;
+		size_t size = wal_record_parse(d, n, off, &rec);
+		unsigned type = rec.type;
+		size_t plen = rec.len;
 		if (!size) {
 			size_t from = in_frag ? frag_start : off;
 			in_frag = false;
@@ -430,7 +403,9 @@ void check_wal_walk(const uint8_t *d, size_t n, const struct check_wal_ops *ops,
 				break;
 			}
 			size_t next = wal_next_valid(d, n, off + 1);
-			if (next == n) {
+			/* As open decides (wal.c): the unsynced tail, unless a
+			 * record after it was appended once it was on disk. */
+			if (next == n || wal_damage_is_tail(d, n, from)) {
 				size_t end = n;
 				while (end > off && d[end - 1] == 0)
 					end--;
@@ -441,7 +416,7 @@ void check_wal_walk(const uint8_t *d, size_t n, const struct check_wal_ops *ops,
 			off = next;
 			continue;
 		}
-		const uint8_t *p = d + off + WAL_REC_HEADER;
+		const uint8_t *p = rec.payload;
 		if (in_frag && (type == REC_FULL || type == REC_FIRST)) {
 			walk_damage(&w, frag_start, off, false, "fragmented record without its end");
 			in_frag = false;
@@ -1845,12 +1820,12 @@ static void segbuf_record(struct segbuf *s, const uint8_t *p, size_t len)
 		size_t n = MIN((size_t)WAL_MAX_FRAG, len - off);
 		unsigned type = len <= WAL_MAX_FRAG ? REC_FULL
 			      : i == 0 ? REC_FIRST : off + n == len ? REC_LAST : REC_MIDDLE;
-		uint8_t h[WAL_REC_HEADER];
-		put_le32(h + 4, (uint32_t)n);
-		h[8] = (uint8_t)type;
-		put_le32(h, crc32c_mask(crc32c_extend(crc32c_extend(0, h + 4, 5), p + off, n)));
-		segbuf_put(s, h, sizeof(h));
-		segbuf_put(s, p + off, n);
+		/* The repaired segment is synced as a whole at the end: its
+		 * records claim nothing more than the header was on disk. */
+		uint8_t *rec = xmalloc(n + WAL_RECORD_OVERHEAD);
+		size_t size = wal_record_encode(rec, type, p + off, n, WAL_SEGMENT_HEADER);
+		segbuf_put(s, rec, size);
+		free(rec);
 		off += n;
 	}
 	s->records++;

@@ -942,9 +942,13 @@ int golite_compact_range(golite *db, const char *table, const void *lower, size_
 		}
 		phi = hi;
 	}
+	if (db->o.progress)
+		db->o.progress(db->o.progress_ctx, "flush", 0, 1);
 	int r = bg_flush(db);
 	if (r)
 		return r;
+	if (db->o.progress)
+		db->o.progress(db->o.progress_ctx, "flush", 1, 1);
 
 	mutex_lock(&db->bg_mu);
 	db->manual_running++;
@@ -1023,10 +1027,17 @@ int bg_open(struct golite *db, struct manifest *m)
 		struct sst_reader *reader;
 		r = sst_open(path, m->files[i].meta.file_no, db->cache, &reader);
 		if (r) {
-			if (r == GOLITE_ENOTFOUND || r == GOLITE_EIO)
+			if (r == GOLITE_ENOTFOUND || r == GOLITE_EIO) {
+				/* The cause is in the message buffer set_error writes. */
+				char cause[512];
+				snprintf(cause, sizeof(cause), "%s", golite_last_error());
 				r = set_error(GOLITE_ECORRUPT,
 					      "%s: table named by the manifest cannot be opened: %s",
-					      path, golite_last_error());
+					      path, cause);
+			}
+			/* The metas of the tables not opened stay with m. */
+			for (size_t j = i; j < m->nfiles; j++)
+				sst_meta_free(&m->files[j].meta);
 			break;
 		}
 		files[n++] = table_file_new(m->files[i].level, &m->files[i].meta, reader);
@@ -1093,12 +1104,28 @@ int bg_start(struct golite *db)
 	remove_leftovers(db);
 	mutex_lock(&db->bg_mu);
 	update_stall(db);
-	if (atomic_load(&db->mem->entries) &&
-	    db->mt_ops->memory(db->mem) >= db->o.memtable_size) {
+	uint64_t retire = 0;
+	if (atomic_load(&db->mem->entries)) {
+		/* Writes replayed from the log: flush them now, so that the
+		 * segments they came from are retired and the next open does not
+		 * replay them again. */
 		atomic_store(&db->mem->full, 1);
 		db->flush_requested = true;
+	} else if (db->ms.log_number < db->mem->wal_segno) {
+		/* Nothing to replay: the older segments hold only flushed data. */
+		uint64_t saved = db->ms.log_number;
+		db->ms.log_number = db->mem->wal_segno;
+		if (write_manifest(db, db->current) == 0) {
+			retire = db->ms.log_number;
+		} else {
+			db->ms.log_number = saved;
+			db_log(db, GOLITE_LOG_WARN, "cannot retire old log segments: %s",
+			       golite_last_error());
+		}
 	}
 	mutex_unlock(&db->bg_mu);
+	if (retire)
+		remove_old_segments(db, retire);
 	if (pthread_create(&db->flush_thread, NULL, flush_thread, db))
 		FATAL("pthread_create");
 	db->ncompact_threads = db->o.compaction_threads;

@@ -97,6 +97,7 @@ void golite_options_init(golite_options *o)
 	o->compression = GOLITE_COMPRESS_NONE;
 	o->compaction_threads = 1;
 	o->log_level = GOLITE_LOG_WARN;
+	o->flush_on_close = true;
 }
 
 static int check_options(const golite_options *o)
@@ -1177,7 +1178,7 @@ int golite_open(const char *path, const golite_options *opts, golite **out)
 		r = wal_open(&wo, segno, &db->wal);
 		if (r)
 			goto out_free;
-		if (!db->replay.records)
+		if (!atomic_load(&db->mem->entries))
 			db->mem->wal_segno = segno;
 		r = bg_start(db);
 		if (r)
@@ -1196,6 +1197,15 @@ int golite_close(golite *db)
 	if (!db)
 		return 0;
 	rcu_thread_ensure();
+	/* A clean close leaves nothing to replay: the memtable goes to a table
+	 * and the log segments are retired. A failure here loses nothing (the
+	 * log still holds the writes); it is reported by the log below. */
+	if (db->wal && db->o.flush_on_close && !atomic_load(&db->failed) &&
+	    atomic_load(&db->mem->entries)) {
+		int f = bg_flush(db);
+		if (f)
+			db_log(db, GOLITE_LOG_WARN, "flush at close failed: %s", golite_last_error());
+	}
 	atomic_store(&db->closing, true);
 	bg_stop(db);
 	int r = 0;

@@ -53,6 +53,9 @@ static struct {
 	size_t nrenames;
 } crash = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
+/* Set while this thread holds crash.mu inside an I/O call. */
+static __thread bool holds_crash_mu;
+
 static inline bool tracking(void)
 {
 	return unlikely(atomic_load_explicit(&crash.on, memory_order_relaxed));
@@ -74,6 +77,16 @@ static int track_path(const char *path)
 	snprintf(t->path, sizeof(t->path), "%s", path);
 	t->live = true;
 	return free_slot;
+}
+
+/* Forgets slot i: the file is gone (unlinked or renamed over). Descriptors
+ * still open on it must not reach the slot's next owner. */
+static void kill_slot(int i)
+{
+	crash.files[i].live = false;
+	for (int fd = 0; fd < MAX_FDS; fd++)
+		if (crash.fd_file[fd] == i + 1)
+			crash.fd_file[fd] = 0;
 }
 
 static bool in_dir(const char *path, const char *dir)
@@ -100,9 +113,11 @@ void io_crash_tracking(bool on)
 
 void io_crash_now(void)
 {
-	/* Called with crash.mu held by the I/O call whose hook crashes, or
-	 * from outside any I/O call: take it if it is free. */
-	pthread_mutex_trylock(&crash.mu);
+	/* Called from the hook of an I/O call that holds crash.mu, or from
+	 * outside one: then wait for any I/O in flight, and keep the lock so
+	 * that nothing touches the disk until the process exits. */
+	if (!holds_crash_mu)
+		pthread_mutex_lock(&crash.mu);
 	bool debug = getenv("GOLITE_IO_CRASH_DEBUG") != NULL;
 	for (int i = 0; i < MAX_TRACKED; i++) {
 		struct tracked *t = &crash.files[i];
@@ -197,12 +212,16 @@ static inline int fault(enum io_op op, const char *path, int fd, size_t *len)
 
 #define TRACK_LOCK()                                \
 	bool locked_ = tracking();                  \
-	if (locked_)                                \
-		pthread_mutex_lock(&crash.mu)
+	if (locked_) {                              \
+		pthread_mutex_lock(&crash.mu);      \
+		holds_crash_mu = true;              \
+	}
 #define TRACK_UNLOCK()                              \
 	do {                                        \
-		if (locked_)                        \
+		if (locked_) {                      \
+			holds_crash_mu = false;     \
 			pthread_mutex_unlock(&crash.mu); \
+		}                                   \
 	} while (0)
 
 static int pwrite_locked(int fd, const void *buf, size_t n, uint64_t off);
@@ -370,7 +389,7 @@ int io_rename(const char *from, const char *to)
 			/* The data moves with the name. */
 			for (int i = 0; i < MAX_TRACKED; i++)
 				if (crash.files[i].live && strcmp(crash.files[i].path, to) == 0)
-					crash.files[i].live = false;
+					kill_slot(i);
 			for (int i = 0; i < MAX_TRACKED; i++)
 				if (crash.files[i].live && strcmp(crash.files[i].path, from) == 0)
 					snprintf(crash.files[i].path, PATH_MAX, "%s", to);
@@ -390,7 +409,7 @@ int io_unlink(const char *path)
 	if (locked_ && r == 0)
 		for (int i = 0; i < MAX_TRACKED; i++)
 			if (crash.files[i].live && strcmp(crash.files[i].path, path) == 0)
-				crash.files[i].live = false;
+				kill_slot(i);
 	TRACK_UNLOCK();
 	return r;
 }

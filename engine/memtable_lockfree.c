@@ -32,6 +32,7 @@
  *      iterator can find the key.
  *   4. Nothing is ever unlinked or freed before the whole memtable is.
  */
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 
@@ -62,7 +63,51 @@ struct lf_memtable {
 	_Atomic int max_height;
 	_Atomic uint64_t keys;          /* distinct ikeys (index nodes) */
 	_Atomic unsigned long buckets;  /* index size we asked for */
+	_Atomic int resizing;           /* a resize thread runs (or ran) */
+	pthread_t resizer;
+	bool resizer_started;           /* written only by the CAS winner */
 };
+
+/*
+ * Emptied hash tables kept for the next memtable. Building a table's
+ * buckets costs about a third of a microsecond each (half a million for a
+ * 64 MiB memtable), so tables are recycled rather than rebuilt; a recycled
+ * table keeps the size it grew to.
+ */
+#define POOL_MAX 2
+static struct {
+	pthread_mutex_t mu;
+	struct cds_lfht *tables[POOL_MAX];
+	unsigned long buckets[POOL_MAX];
+	int n;
+} pool = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static struct cds_lfht *pool_take(unsigned long *buckets)
+{
+	struct cds_lfht *t = NULL;
+	pthread_mutex_lock(&pool.mu);
+	if (pool.n > 0) {
+		pool.n--;
+		t = pool.tables[pool.n];
+		*buckets = pool.buckets[pool.n];
+	}
+	pthread_mutex_unlock(&pool.mu);
+	return t;
+}
+
+static bool pool_give(struct cds_lfht *t, unsigned long buckets)
+{
+	bool kept = false;
+	pthread_mutex_lock(&pool.mu);
+	if (pool.n < POOL_MAX) {
+		pool.tables[pool.n] = t;
+		pool.buckets[pool.n] = buckets;
+		pool.n++;
+		kept = true;
+	}
+	pthread_mutex_unlock(&pool.mu);
+	return kept;
+}
 
 struct mt_iter {
 	struct lf_memtable *m;
@@ -230,13 +275,22 @@ static struct lf_node *index_lookup(struct lf_memtable *m, const void *ikey, siz
 	return hn ? caa_container_of(hn, struct lf_node, hnode) : NULL;
 }
 
+static void *resize_thread(void *arg)
+{
+	struct lf_memtable *m = arg;
+	rcu_thread_ensure();
+	cds_lfht_resize(m->index, atomic_load(&m->buckets));
+	atomic_store(&m->resizing, 0);
+	return NULL;
+}
+
 /*
  * Keeps the index at no more than one key per bucket. liburcu's automatic
  * resizing waits for eight keys per bucket, so the store sizes the table
- * itself: the writer whose key crosses the limit quadruples it. The resize
- * runs concurrently with lookups and adds (outside any read-side section,
- * as cds_lfht_resize requires); its cost, linear in the table, is paid once
- * per quadrupling.
+ * itself: the writer whose key crosses the limit asks for four times the
+ * buckets, and a short-lived thread resizes the table while lookups and
+ * adds go on (cds_lfht_resize runs concurrently with them and must be
+ * called outside any read-side section). Writers never wait for it.
  */
 static void maybe_grow_index(struct lf_memtable *m)
 {
@@ -244,9 +298,15 @@ static void maybe_grow_index(struct lf_memtable *m)
 	unsigned long b = atomic_load_explicit(&m->buckets, memory_order_relaxed);
 	if (likely(keys <= b) || b >= (1ul << 28))
 		return;
-	if (!atomic_compare_exchange_strong(&m->buckets, &b, b * 4))
-		return;   /* another writer is growing it */
-	cds_lfht_resize(m->index, b * 4);
+	int idle = 0;
+	if (!atomic_compare_exchange_strong(&m->resizing, &idle, 1))
+		return;   /* a resize is under way */
+	if (m->resizer_started)
+		pthread_join(m->resizer, NULL);
+	atomic_store(&m->buckets, b * 4);
+	m->resizer_started = true;
+	if (pthread_create(&m->resizer, NULL, resize_thread, m))
+		FATAL("pthread_create");
 }
 
 static void lf_add(struct memtable *base, const void *ikey, size_t iklen, uint64_t hash,
@@ -327,15 +387,21 @@ static struct memtable *lf_create(size_t size_hint)
 	struct lf_memtable *m = xcalloc(1, sizeof(*m));
 	memtable_init_common(&m->base, &memtable_lockfree_ops);
 	arena_init(&m->arena, memtable_block_size(size_hint));
-	/* About one bucket per 128 bytes of expected data; grown on demand. */
-	unsigned long buckets = pow2_at_least(MAX(size_hint / 128, 1024));
-	if (buckets > (1ul << 22))
-		buckets = 1ul << 22;
+	/* A recycled table, or a new one of up to 64K buckets (about one per
+	 * 128 bytes of expected data), grown as keys arrive. */
+	unsigned long buckets;
+	m->index = pool_take(&buckets);
+	if (!m->index) {
+		buckets = pow2_at_least(MAX(size_hint / 128, 1024));
+		if (buckets > (1ul << 16))
+			buckets = 1ul << 16;
+		m->index = cds_lfht_new(buckets, MIN(buckets, 1024ul), 1ul << 28, 0, NULL);
+		if (!m->index)
+			FATAL("cds_lfht_new failed");
+	}
 	atomic_init(&m->buckets, buckets);
 	atomic_init(&m->keys, 0);
-	m->index = cds_lfht_new(buckets, buckets, 1ul << 28, 0, NULL);
-	if (!m->index)
-		FATAL("cds_lfht_new failed");
+	atomic_init(&m->resizing, 0);
 	m->head = node_new(m, "", 0, MAX_HEIGHT, NULL);
 	atomic_init(&m->max_height, 1);
 	return &m->base;
@@ -349,11 +415,13 @@ static void lf_destroy(struct memtable *base)
 	struct cds_lfht_iter iter;
 	struct cds_lfht_node *hn;
 	rcu_thread_ensure();
+	if (m->resizer_started)
+		pthread_join(m->resizer, NULL);
 	rcu_read_lock();
 	cds_lfht_for_each(m->index, &iter, hn)
 		cds_lfht_del(m->index, hn);
 	rcu_read_unlock();
-	if (cds_lfht_destroy(m->index, NULL))
+	if (!pool_give(m->index, atomic_load(&m->buckets)) && cds_lfht_destroy(m->index, NULL))
 		FATAL("cds_lfht_destroy failed");
 	arena_destroy(&m->arena);
 	free(m);

@@ -14,16 +14,27 @@
  *
  * Record:
  *
- *     +----------+----------+--------+--------------------+
- *     | crc LE32 | len LE32 | type u8| payload (len bytes)|
- *     +----------+----------+--------+--------------------+
+ *     +----------+----------+---------+---------------------+-------------+
+ *     | crc LE32 | len LE32 | type u8 | payload (len bytes) | synced LE32 |
+ *     +----------+----------+---------+---------------------+-------------+
  *
- *     crc   masked CRC32C of len, type and payload (bytes 4 .. 9+len)
- *     len   payload bytes; a FULL record carries at most WAL_MAX_FRAGMENT
- *     type  1 FULL     a whole logical record
- *           2 FIRST    first fragment of a logical record
- *           3 MIDDLE   further fragment
- *           4 LAST     final fragment
+ *     crc     masked CRC32C of len, type, payload and synced (bytes 4 ..
+ *             13+len)
+ *     len     payload bytes; a record carries at most WAL_MAX_FRAGMENT
+ *     type    1 FULL     a whole logical record
+ *             2 FIRST    first fragment of a logical record
+ *             3 MIDDLE   further fragment
+ *             4 LAST     final fragment
+ *     synced  how much of this segment (an offset) was known to be on disk
+ *             (fdatasync) when the record was appended
+ *
+ * Telling a torn tail from damage. Until fdatasync, the kernel may write a
+ * segment's pages in any order, so after a power cut the unsynced tail may
+ * hold garbage or holes followed by valid records. Damage at offset D is
+ * therefore a torn tail unless (a) some valid record after D carries a
+ * synced mark above D — it was appended after D was on disk — or (b) a
+ * later segment holds a record: a segment is fdatasynced before any record
+ * of the next one is written.
  *
  * A logical record larger than WAL_MAX_FRAGMENT is written as FIRST,
  * MIDDLE..., LAST, contiguous in one segment, each fragment checksummed;
@@ -41,6 +52,8 @@
  *   5. Bytes appended to a segment lie inside space reserved for it (unless
  *      the filesystem cannot reserve), so the log thread's writes do not
  *      fail for lack of space.
+ *   6. A segment's synced mark only grows and never exceeds what its last
+ *      fdatasync covered.
  */
 #include "wal.h"
 
@@ -60,28 +73,28 @@
 #include "rcu.h"
 #include "util.h"
 
-#define WAL_MAGIC "GOLITEWL"
-#define WAL_VERSION 1u
-#define WAL_HEADER_SIZE 32u
-#define WAL_RECORD_HEADER 9u
-#define WAL_MAX_FRAGMENT (1u << 20)
+#define WAL_HEADER_SIZE WAL_SEGMENT_HEADER
+#define WAL_RECORD_HEADER 9u   /* crc, len, type; the synced mark follows the payload */
 #define WAL_RESERVE_STEP (4u << 20)
 #define WAL_MAX_SEGMENT_READ (UINT64_C(4) << 30)
 
 enum {
-	REC_FULL = 1,
-	REC_FIRST = 2,
-	REC_MIDDLE = 3,
-	REC_LAST = 4,
+	REC_FULL = WAL_REC_FULL,
+	REC_FIRST = WAL_REC_FIRST,
+	REC_MIDDLE = WAL_REC_MIDDLE,
+	REC_LAST = WAL_REC_LAST,
 };
 
 _Static_assert(sizeof(WAL_MAGIC) - 1 == 8, "magic is 8 bytes");
+_Static_assert(WAL_RECORD_OVERHEAD == WAL_RECORD_HEADER + 4, "header and synced mark");
 
 struct wal_seg {
 	uint64_t segno;
 	int fd;
 	uint64_t size;        /* bytes appended, header included (protected by mu) */
 	uint64_t reserved;    /* bytes reserved with fallocate (protected by mu) */
+	uint64_t written;     /* bytes written to the file (log thread only) */
+	uint64_t synced;      /* bytes known on disk (protected by mu; inv. 6) */
 	char path[PATH_MAX];
 };
 
@@ -161,7 +174,7 @@ static void queue_push(struct wal *w, struct wal_buf *b)
 	w->queue_tail = b;
 }
 
-static void encode_header(uint8_t h[WAL_HEADER_SIZE], uint64_t segno)
+void wal_segment_header(uint8_t h[WAL_SEGMENT_HEADER], uint64_t segno)
 {
 	memset(h, 0, WAL_HEADER_SIZE);
 	memcpy(h, WAL_MAGIC, 8);
@@ -199,7 +212,7 @@ static int seg_create(struct wal *w, uint64_t segno, struct wal_seg **out)
 			s->reserved = WAL_RESERVE_STEP;
 	}
 	uint8_t h[WAL_HEADER_SIZE];
-	encode_header(h, segno);
+	wal_segment_header(h, segno);
 	r = io_pwrite(fd, h, sizeof(h), 0);
 	if (r == 0)
 		r = io_fdatasync(fd);
@@ -208,6 +221,8 @@ static int seg_create(struct wal *w, uint64_t segno, struct wal_seg **out)
 	if (r < 0)
 		goto out_unlink;
 	s->size = WAL_HEADER_SIZE;
+	s->written = WAL_HEADER_SIZE;
+	s->synced = WAL_HEADER_SIZE;
 	*out = s;
 	return 0;
 
@@ -331,6 +346,7 @@ static void *wal_thread(void *arg)
 			path = b->seg->path;
 			if (b->len) {
 				r = io_pwrite(b->seg->fd, b->data, b->len, b->file_off);
+				b->seg->written = b->file_off + b->len;
 				bytes += b->len;
 				records += b->records;
 				max_group = MAX(max_group, b->records);
@@ -352,6 +368,8 @@ static void *wal_thread(void *arg)
 		}
 
 		mutex_lock(&w->mu);
+		if (r == 0 && want_sync)
+			last_seg->synced = last_seg->written;
 		while (list) {
 			struct wal_buf *next = list->next;
 			w->pending_bytes -= list->len;
@@ -476,14 +494,20 @@ static int failed_error(struct wal *w)
 }
 
 /* Writes the fragments of a record into w->cur (mu held; space is there). */
-static void put_fragment(struct wal_buf *b, unsigned type, const uint8_t *p, size_t n)
+size_t wal_record_encode(uint8_t *out, unsigned type, const uint8_t *p, size_t n,
+			 uint32_t synced)
 {
-	uint8_t *h = b->data + b->len;
-	put_le32(h + 4, (uint32_t)n);
-	h[8] = (uint8_t)type;
-	memcpy(h + WAL_RECORD_HEADER, p, n);
-	put_le32(h, crc32c_mask(crc32c_extend(0, h + 4, 5 + n)));
-	b->len += WAL_RECORD_HEADER + n;
+	put_le32(out + 4, (uint32_t)n);
+	out[8] = (uint8_t)type;
+	memcpy(out + WAL_RECORD_HEADER, p, n);
+	put_le32(out + WAL_RECORD_HEADER + n, synced);
+	put_le32(out, crc32c_mask(crc32c_extend(0, out + 4, 5 + n + 4)));
+	return WAL_RECORD_OVERHEAD + n;
+}
+
+static uint32_t synced_mark(struct wal *w)
+{
+	return (uint32_t)MIN(w->seg->synced, (uint64_t)UINT32_MAX);
 }
 
 int wal_append(struct wal *w, const uint8_t *payload, size_t len, wal_prepare_fn prepare,
@@ -493,7 +517,7 @@ int wal_append(struct wal *w, const uint8_t *payload, size_t len, wal_prepare_fn
 		return set_error(GOLITE_EINVAL, "log record shorter than its trailer");
 	size_t body = len - 8;
 	size_t nfrag = len <= WAL_MAX_FRAGMENT ? 1 : (len + WAL_MAX_FRAGMENT - 1) / WAL_MAX_FRAGMENT;
-	size_t size = len + nfrag * WAL_RECORD_HEADER;
+	size_t size = len + nfrag * WAL_RECORD_OVERHEAD;
 
 	/* For the common single-fragment record, checksum all but the trailer
 	 * before taking the lock. A fragmented record is copied first, so that
@@ -543,13 +567,15 @@ int wal_append(struct wal *w, const uint8_t *payload, size_t len, wal_prepare_fn
 
 	struct wal_buf *b = w->cur;
 	size_t before = b->len;
+	uint32_t synced = synced_mark(w);
 	if (nfrag == 1) {
 		uint8_t *h = b->data + b->len;
 		put_le32(h + 4, (uint32_t)len);
 		h[8] = REC_FULL;
 		memcpy(h + WAL_RECORD_HEADER, payload, body);
 		prepare(ctx, h + WAL_RECORD_HEADER + body);
-		uint32_t crc = crc32c_extend(crc_prefix, h + WAL_RECORD_HEADER + body, 8);
+		put_le32(h + WAL_RECORD_HEADER + len, synced);
+		uint32_t crc = crc32c_extend(crc_prefix, h + WAL_RECORD_HEADER + body, 8 + 4);
 		put_le32(h, crc32c_mask(crc));
 		b->len += size;
 	} else {
@@ -557,7 +583,7 @@ int wal_append(struct wal *w, const uint8_t *payload, size_t len, wal_prepare_fn
 		for (size_t off = 0, i = 0; off < len; off += WAL_MAX_FRAGMENT, i++) {
 			size_t n = MIN((size_t)WAL_MAX_FRAGMENT, len - off);
 			unsigned type = i == 0 ? REC_FIRST : off + n == len ? REC_LAST : REC_MIDDLE;
-			put_fragment(b, type, big + off, n);
+			b->len += wal_record_encode(b->data + b->len, type, big + off, n, synced);
 		}
 	}
 	b->records++;
@@ -638,35 +664,55 @@ void wal_get_stats(struct wal *w, struct wal_stats *s)
 
 /* ---- reading ---- */
 
-/* Checks a record header and checksum at off. Returns the record's total
- * size, or 0 if no valid record starts there. */
-static size_t record_at(const uint8_t *d, size_t n, size_t off, unsigned *type, size_t *plen)
+size_t wal_record_parse(const uint8_t *d, size_t n, size_t off, struct wal_record *rec)
 {
-	if (n - off < WAL_RECORD_HEADER)
+	if (off > n || n - off < WAL_RECORD_OVERHEAD)
 		return 0;
 	const uint8_t *h = d + off;
 	uint32_t len = get_le32(h + 4);
 	unsigned t = h[8];
 	if (t < REC_FULL || t > REC_LAST || len > WAL_MAX_FRAGMENT ||
-	    len > n - off - WAL_RECORD_HEADER)
+	    len > n - off - WAL_RECORD_OVERHEAD)
 		return 0;
-	if (crc32c_unmask(get_le32(h)) != crc32c_extend(0, h + 4, 5 + (size_t)len))
+	if (crc32c_unmask(get_le32(h)) != crc32c_extend(0, h + 4, 5 + (size_t)len + 4))
 		return 0;
-	*type = t;
-	*plen = len;
-	return WAL_RECORD_HEADER + len;
+	rec->type = t;
+	rec->payload = h + WAL_RECORD_HEADER;
+	rec->len = len;
+	rec->synced = get_le32(h + WAL_RECORD_HEADER + len);
+	rec->size = WAL_RECORD_OVERHEAD + len;
+	return rec->size;
 }
 
-/* True if a valid record starts anywhere in d[from, n). */
-static bool valid_record_after(const uint8_t *d, size_t n, size_t from)
+static size_t record_at(const uint8_t *d, size_t n, size_t off, unsigned *type, size_t *plen)
 {
-	unsigned t;
-	size_t l;
-	for (size_t off = from; off + WAL_RECORD_HEADER <= n; off++)
+	struct wal_record rec;
+	size_t size = wal_record_parse(d, n, off, &rec);
+	if (size) {
+		*type = rec.type;
+		*plen = rec.len;
+	}
+	return size;
+}
+
+size_t wal_next_valid(const uint8_t *d, size_t n, size_t from)
+{
+	struct wal_record rec;
+	for (size_t off = from; off + WAL_RECORD_OVERHEAD <= n; off++)
 		if (d[off + 8] >= REC_FULL && d[off + 8] <= REC_LAST &&
-		    record_at(d, n, off, &t, &l))
-			return true;
-	return false;
+		    wal_record_parse(d, n, off, &rec))
+			return off;
+	return n;
+}
+
+bool wal_damage_is_tail(const uint8_t *d, size_t n, size_t damage)
+{
+	struct wal_record rec;
+	for (size_t off = wal_next_valid(d, n, damage + 1); off < n;
+	     off = wal_next_valid(d, n, off + 1))
+		if (wal_record_parse(d, n, off, &rec) && rec.synced > damage)
+			return false;
+	return true;
 }
 
 struct seg_data {
@@ -864,10 +910,10 @@ int wal_replay(const char *dir, uint64_t min_segno, bool read_only, wal_apply_fn
 			continue;
 		}
 
-		/* Damage at bad_off: a torn tail only if no valid record follows,
-		 * here or in any later segment. */
-		bool later = valid_record_after(s.data, s.len,
-						bad_off + (bad_off < WAL_HEADER_SIZE ? 0 : 1));
+		/* Damage at bad_off: a torn tail unless a record after it was
+		 * appended once it was on disk, or a later segment holds a
+		 * record (see the top of this file). */
+		bool later = !wal_damage_is_tail(s.data, s.len, bad_off);
 		for (size_t j = i + 1; !later && j < count; j++) {
 			struct seg_data t;
 			r = seg_load(dir, nums[j], &t);
@@ -876,14 +922,14 @@ int wal_replay(const char *dir, uint64_t min_segno, bool read_only, wal_apply_fn
 				goto out;
 			}
 			later = t.len > WAL_HEADER_SIZE &&
-				valid_record_after(t.data, t.len, WAL_HEADER_SIZE);
+				wal_next_valid(t.data, t.len, WAL_HEADER_SIZE) < t.len;
 			free(t.data);
 		}
 		free(s.data);
 		if (later) {
 			r = set_error(GOLITE_ECORRUPT,
-				      "log segment %s: damaged record at offset %llu, followed by "
-				      "valid records",
+				      "log segment %s: damaged record at offset %llu, before records "
+				      "written after it was on disk",
 				      s.path, (unsigned long long)bad_off);
 			goto out;
 		}

@@ -29,6 +29,44 @@
 
 #define WAL_SUFFIX ".wal"
 
+/* ---- the segment and record format (drawn in wal.c), for tools ---- */
+
+#define WAL_MAGIC "GOLITEWL"
+#define WAL_VERSION 1u
+#define WAL_SEGMENT_HEADER 32u
+#define WAL_RECORD_OVERHEAD 13u      /* crc, len, type, then the synced mark */
+#define WAL_MAX_FRAGMENT (1u << 20)  /* payload bytes of one record */
+
+enum {
+	WAL_REC_FULL = 1,
+	WAL_REC_FIRST = 2,
+	WAL_REC_MIDDLE = 3,
+	WAL_REC_LAST = 4,
+};
+
+struct wal_record {
+	unsigned type;
+	const uint8_t *payload;
+	size_t len;
+	uint32_t synced;   /* segment bytes on disk when it was appended */
+	size_t size;       /* bytes of the whole record */
+};
+
+/* Parses the record at d[off..n). Returns its size, or 0 if no valid record
+ * starts there. */
+size_t wal_record_parse(const uint8_t *d, size_t n, size_t off, struct wal_record *rec);
+/* Encodes a record into out (len + WAL_RECORD_OVERHEAD bytes). */
+size_t wal_record_encode(uint8_t *out, unsigned type, const uint8_t *p, size_t len,
+			 uint32_t synced);
+/* Encodes a segment header. */
+void wal_segment_header(uint8_t h[WAL_SEGMENT_HEADER], uint64_t segno);
+/* The offset of the first valid record starting in [from, n), or n. */
+size_t wal_next_valid(const uint8_t *d, size_t n, size_t from);
+/* True if damage at offset `damage` of a segment is (as far as the segment
+ * itself tells) part of its unsynced tail: no valid record after it was
+ * appended once that offset was on disk. */
+bool wal_damage_is_tail(const uint8_t *d, size_t n, size_t damage);
+
 struct wal;
 
 struct wal_options {

@@ -202,6 +202,11 @@ typedef struct golite_options {
 	void *log_ctx;
 	/* Messages above this level are not produced. Default GOLITE_LOG_WARN. */
 	enum golite_log_level log_level;
+	/* Write the memtable to a table at close, so that the next open has
+	 * no log to replay. Default true. False makes close faster (no table
+	 * is written) and leaves the writes in the log, replayed by the next
+	 * open. */
+	bool flush_on_close;
 	/* Optional progress report for long work: replaying the log at open
 	 * and golite_compact_range(). Called from the working thread with a
 	 * stage name ("replay", "compact"), the units done and the total
@@ -227,8 +232,9 @@ void golite_options_init(golite_options *opts);
 int golite_open(const char *path, const golite_options *opts, golite **out);
 
 /*
- * Closes the store: stops background work, writes and syncs the log, and
- * releases the directory lock. Every call on other threads must have
+ * Closes the store: writes the memtable to a table (unless
+ * flush_on_close is false), stops background work, writes and syncs the
+ * log, and releases the directory lock. Every call on other threads must have
  * returned and every iterator must have been freed. Returns the first
  * error met while writing the log (the handle is freed regardless).
  * NULL is accepted and returns 0.

@@ -15,7 +15,7 @@ libxxhash-dev
 liblz4-dev libzstd-dev
 fio gnuplot-nox
 libleveldb-dev librocksdb-dev liblmdb-dev libsqlite3-dev
-rsync attr acl psmisc util-linux e2fsprogs
+rsync attr acl psmisc util-linux e2fsprogs groff-base man-db
 "
 
 missing=""

@@ -176,13 +176,18 @@ Test(wal, segments_rotate_by_size_and_on_request)
 	cr_expect_eq(info.max_segno, segno);
 }
 
-/* Writes 100 records in one segment and returns its size. */
+#define REC 213 /* a record of 200 payload bytes, framed */
+
+/* Writes 100 records in one segment, syncing after each, and returns its
+ * size. */
 static uint64_t write_hundred(void)
 {
-	struct wal *w = open_wal(GOLITE_NONE, 64 << 20);
+	struct wal *w = open_wal(GOLITE_SYNC, 64 << 20);
 	uint64_t lsn;
-	for (uint64_t i = 1; i <= 100; i++)
+	for (uint64_t i = 1; i <= 100; i++) {
 		cr_assert_eq(append(w, i, 200, &lsn), 0);
+		cr_assert_eq(wal_sync_to(w, lsn), 0);
+	}
 	cr_assert_eq(wal_close(w), 0);
 	struct stat st;
 	cr_assert_eq(stat(segment_path(1), &st), 0);
@@ -201,7 +206,7 @@ Test(wal, torn_tail_is_dropped_and_truncated)
 	cr_expect(info.truncated);
 	struct stat st;
 	cr_assert_eq(stat(segment_path(1), &st), 0);
-	cr_expect_eq((uint64_t)st.st_size, size - 209, "file cut at the torn record");
+	cr_expect_eq((uint64_t)st.st_size, size - REC, "file cut at the torn record");
 	/* A second replay finds a clean log. */
 	cr_assert_eq(replay(&s, &info), 0);
 	cr_expect_eq(s.count, 99);
@@ -229,8 +234,9 @@ Test(wal, garbage_after_the_last_record_is_a_torn_tail)
 Test(wal, damage_before_the_tail_fails_and_changes_nothing)
 {
 	uint64_t size = write_hundred();
-	/* Flip one byte inside record 10's payload. */
-	uint64_t off = 32 + 9 * 209 + 9 + 50;
+	/* Flip one byte inside record 10's payload: later records were
+	 * appended after it was synced, so this is not a torn tail. */
+	uint64_t off = 32 + 9 * REC + 9 + 50;
 	int fd = open(segment_path(1), O_RDWR);
 	uint8_t b;
 	cr_assert_eq(pread(fd, &b, 1, (off_t)off), 1);
@@ -241,13 +247,72 @@ Test(wal, damage_before_the_tail_fails_and_changes_nothing)
 	struct wal_replay_info info;
 	cr_assert_eq(replay(&s, &info), GOLITE_ECORRUPT);
 	char want[64];
-	snprintf(want, sizeof(want), "offset %llu", (unsigned long long)(32 + 9 * 209));
+	snprintf(want, sizeof(want), "offset %llu", (unsigned long long)(32 + 9 * REC));
 	cr_expect(strstr(golite_last_error(), want), "message names the offset: %s",
 		  golite_last_error());
 	cr_expect(strstr(golite_last_error(), segment_path(1)), "message names the file");
 	struct stat st;
 	cr_assert_eq(stat(segment_path(1), &st), 0);
 	cr_expect_eq((uint64_t)st.st_size, size, "a damaged log is not truncated");
+}
+
+Test(wal, a_hole_in_the_unsynced_tail_is_a_torn_tail)
+{
+	/* 50 synced records, then 50 appended without a sync: after a power
+	 * cut the kernel may have written a later page of those and not an
+	 * earlier one. */
+	struct wal *w = open_wal(GOLITE_SYNC, 64 << 20);
+	uint64_t lsn;
+	for (uint64_t i = 1; i <= 50; i++) {
+		cr_assert_eq(append(w, i, 200, &lsn), 0);
+		cr_assert_eq(wal_sync_to(w, lsn), 0);
+	}
+	cr_assert_eq(wal_close(w), 0);
+	/* Records 51..100 as the log thread would have appended them before a
+	 * sync: their synced mark is the end of record 50. */
+	uint64_t end50 = 32 + 50 * REC;
+	int fd = open(segment_path(1), O_RDWR);
+	uint8_t rec[REC], payload[200];
+	for (uint64_t i = 51; i <= 100; i++) {
+		for (size_t j = 0; j + 8 < sizeof(payload); j++)
+			payload[j] = (uint8_t)(i * 31 + j);
+		put_le64(payload + 192, i);
+		cr_assert_eq(wal_record_encode(rec, WAL_REC_FULL, payload, 200, (uint32_t)end50), REC);
+		cr_assert_eq(pwrite(fd, rec, REC, (off_t)(end50 + (i - 51) * REC)), REC);
+	}
+	/* A hole where records 60..62 were. */
+	uint8_t zeros[3 * REC] = { 0 };
+	cr_assert_eq(pwrite(fd, zeros, sizeof(zeros), (off_t)(end50 + 9 * REC)), sizeof(zeros));
+	close(fd);
+	struct seen s;
+	struct wal_replay_info info;
+	cr_assert_eq(replay(&s, &info), 0, "%s", golite_last_error());
+	cr_expect_eq(s.count, 59, "the tail from the hole on is dropped");
+	cr_expect(info.truncated);
+	cr_expect_eq(info.truncated_at, end50 + 9 * REC);
+}
+
+Test(wal, records_of_a_later_segment_make_damage_real)
+{
+	write_hundred();
+	struct wal *w;
+	struct wal_options o = {
+		.dir = dir, .mode = GOLITE_SYNC, .sync_interval_ms = 20, .buffer_size = 1 << 16,
+		.segment_size = 64 << 20, .next_file_no = next_no,
+	};
+	cr_assert_eq(wal_open(&o, 2, &w), 0);
+	uint64_t lsn;
+	cr_assert_eq(append(w, 101, 200, &lsn), 0);
+	cr_assert_eq(wal_close(w), 0);
+	/* Damage the last record of segment 1: segment 2 holds a record, so
+	 * segment 1 had been synced whole. */
+	int fd = open(segment_path(1), O_RDWR);
+	uint8_t b = 0x55;
+	cr_assert_eq(pwrite(fd, &b, 1, (off_t)(32 + 99 * REC + 20)), 1);
+	close(fd);
+	struct seen s;
+	struct wal_replay_info info;
+	cr_expect_eq(replay(&s, &info), GOLITE_ECORRUPT);
 }
 
 Test(wal, unknown_version_is_refused)
