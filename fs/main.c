@@ -383,7 +383,68 @@ static int options_from_cli(const struct cli *c, struct gfs_options *o,
 	return 0;
 }
 
-/* Opens the store, with the message a user needs when it fails. */
+/* True if /proc/mounts shows a golitefs mount of datadir. */
+static bool datadir_mounted(const char *datadir)
+{
+	FILE *f = fopen("/proc/mounts", "r");
+	if (!f)
+		return true;
+	char line[PATH_MAX * 2 + 256], want[PATH_MAX + 16];
+	snprintf(want, sizeof(want), "golite:%s", datadir);
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char src[PATH_MAX + 16], type[64];
+		if (sscanf(line, "%4111s %*s %63s", src, type) != 2)
+			continue;
+		/* Spaces, tabs and backslashes show as octal escapes. */
+		char *o = src;
+		for (const char *p = src; *p; p++) {
+			if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+			    p[3] >= '0' && p[3] <= '7') {
+				*o++ = (char)((p[1] - '0') << 6 | (p[2] - '0') << 3 | (p[3] - '0'));
+				p += 3;
+			} else {
+				*o++ = *p;
+			}
+		}
+		*o = '\0';
+		found = strcmp(type, "fuse.golitefs") == 0 && strcmp(src, want) == 0;
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * True if the store's lock is held by a golitefs daemon that no longer
+ * serves a mount of it: one that is still closing after an unmount.
+ */
+static bool holder_is_closing(const char *datadir)
+{
+	char path[PATH_MAX + 16], buf[64] = "";
+	snprintf(path, sizeof(path), "%s/LOCK", datadir);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	int pid = 0;
+	if (fscanf(f, "%d", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	if (pid <= 0 || pid == getpid())
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return strcmp(buf, "golitefs") == 0 && !datadir_mounted(datadir);
+}
+
+/* Opens the store, with the message a user needs when it fails. A daemon
+ * still closing the store after an unmount is waited for (10 s at most);
+ * any other holder is an error at once. */
 static int open_store(struct gfs *fs, enum gfs_loglevel level)
 {
 	golite_options go;
@@ -403,6 +464,11 @@ static int open_store(struct gfs *fs, enum gfs_loglevel level)
 		       : level == LOG_LVL_INFO ? GOLITE_LOG_INFO
 		       : level == LOG_LVL_WARN ? GOLITE_LOG_WARN : GOLITE_LOG_ERROR;
 	int r = golite_open(fs->datadir, &go, &fs->db);
+	for (int tries = 0; r == GOLITE_ELOCKED && tries < 100 && holder_is_closing(fs->datadir);
+	     tries++) {
+		usleep(100000);
+		r = golite_open(fs->datadir, &go, &fs->db);
+	}
 	if (r == 0)
 		return 0;
 	const char *detail = golite_last_error();
