@@ -111,6 +111,7 @@
 #include "crc32c.h"
 #include "format.h"
 #include "io.h"
+#include "sstable_int.h"
 #include "util.h"
 
 #define OUT_FLUSH (1u << 20)        /* builder write buffer */
@@ -118,7 +119,7 @@
 /* ---- errors ---------------------------------------------------------- */
 
 __attribute__((format(printf, 3, 4)))
-static int corrupt(const char *path, uint64_t off, const char *fmt, ...)
+int sst_corrupt(const char *path, uint64_t off, const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -162,9 +163,9 @@ static int check_trailer(const char *path, const uint8_t *payload, size_t len, u
 {
 	int r = block_trailer_check(payload, len, type);
 	if (r == -1)
-		return corrupt(path, off, "checksum mismatch in %s (%zu bytes)", what, len);
+		return sst_corrupt(path, off, "checksum mismatch in %s (%zu bytes)", what, len);
 	if (r)
-		return corrupt(path, off, "unknown block type %u in %s", payload[len], what);
+		return sst_corrupt(path, off, "unknown block type %u in %s", payload[len], what);
 	return 0;
 }
 
@@ -528,56 +529,6 @@ int sst_builder_finish(struct sst_builder *b, struct sst_meta *meta)
  * Reader
  * ====================================================================== */
 
-struct ix_entry {
-	uint64_t off;         /* of the block's payload */
-	uint32_t size;        /* payload bytes, trailer excluded */
-	uint32_t klen;        /* of the separator, r->ix_key[i] */
-	/* The block's shape (block.h) once its checksum and layout were
-	 * checked (invariant 3), else 0: for a mapped table, the "verified"
-	 * flag. Beside off and size, so a lookup reads one line for all. */
-	_Atomic uint64_t shape;
-	block_cache_slot slot;  /* the block in the cache (pread path) */
-} __attribute__((aligned(32)));
-
-_Static_assert(sizeof(struct ix_entry) == 32, "two index entries per cache line");
-
-struct sst_props {
-	uint64_t file_no, entries, deletions, min_seq, max_seq, raw_keys, raw_values;
-	uint64_t data_blocks, data_end;
-	uint32_t block_size, restart_interval, bloom_bits, compression;
-	const uint8_t *smallest, *largest;  /* in props_buf */
-	uint32_t smallest_len, largest_len;
-};
-
-struct sst_reader {
-	_Atomic long refs;
-	_Atomic bool obsolete;
-	struct rcu_head rcu;
-	char *path;
-	uint64_t file_no;
-	int fd;
-	uint64_t file_size;
-	const uint8_t *map;            /* the whole file, or NULL (pread path) */
-	struct block_cache *cache;
-
-	uint32_t nblocks;
-	struct ix_entry *ix;
-	const uint8_t **ix_key;        /* separators, in ix_buf */
-	uint64_t *ix_pfx;              /* 8 ikey bytes after the common prefix, BE */
-	uint8_t *ix_buf;               /* index payload */
-	const uint8_t *common;         /* ikey prefix shared by every separator */
-	size_t common_len;
-
-	bool has_filter;
-	struct bloom bloom;
-	uint8_t *filter_buf;           /* 64-byte aligned */
-
-	struct sst_props props;
-	uint8_t *props_buf;
-
-	/* footer */
-	uint64_t filter_off, filter_size, props_off, props_size, index_off, index_size;
-};
 
 /* Reads a meta block (payload + trailer) into an aligned buffer. */
 static int read_meta_block(struct sst_reader *r, uint64_t off, uint64_t size, const char *what,
@@ -594,12 +545,12 @@ static int read_meta_block(struct sst_reader *r, uint64_t off, uint64_t size, co
 	}
 	if ((size_t)got != n) {
 		free(buf);
-		return corrupt(r->path, off, "%s runs past the end of the file", what);
+		return sst_corrupt(r->path, off, "%s runs past the end of the file", what);
 	}
 	uint8_t type;
 	int e = check_trailer(r->path, buf, (size_t)size, off, what, &type);
 	if (!e && type != SST_BLOCK_RAW)
-		e = corrupt(r->path, off, "%s is not stored raw (type %u)", what, type);
+		e = sst_corrupt(r->path, off, "%s is not stored raw (type %u)", what, type);
 	if (e) {
 		free(buf);
 		return e;
@@ -612,16 +563,16 @@ static int read_footer(struct sst_reader *r)
 {
 	uint8_t f[SST_FOOTER_SIZE];
 	if (r->file_size < SST_FOOTER_SIZE)
-		return corrupt(r->path, 0, "file of %" PRIu64 " bytes is too short for an sstable",
+		return sst_corrupt(r->path, 0, "file of %" PRIu64 " bytes is too short for an sstable",
 			       r->file_size);
 	uint64_t foff = r->file_size - SST_FOOTER_SIZE;
 	ssize_t got = io_pread(r->fd, f, sizeof(f), foff);
 	if (got < 0)
 		return io_fail(r->path, "read", (int)got);
 	if (got != (ssize_t)sizeof(f))
-		return corrupt(r->path, foff, "footer truncated");
+		return sst_corrupt(r->path, foff, "footer truncated");
 	if (get_le64(f + 56) != SST_MAGIC)
-		return corrupt(r->path, foff + 56, "bad magic number (not an sstable, or truncated)");
+		return sst_corrupt(r->path, foff + 56, "bad magic number (not an sstable, or truncated)");
 	uint32_t version = get_le32(f + 48);
 	if (version != SST_FORMAT_VERSION)
 		return set_error(GOLITE_EVERSION,
@@ -629,7 +580,7 @@ static int read_footer(struct sst_reader *r)
 				 ", this build reads version %u",
 				 r->path, version, foff + 48, SST_FORMAT_VERSION);
 	if (crc32c_unmask(get_le32(f + 52)) != crc32c(f, 52))
-		return corrupt(r->path, foff, "footer checksum mismatch");
+		return sst_corrupt(r->path, foff, "footer checksum mismatch");
 	r->filter_off = get_le64(f + 0);
 	r->filter_size = get_le64(f + 8);
 	r->props_off = get_le64(f + 16);
@@ -642,14 +593,14 @@ static int read_footer(struct sst_reader *r)
 	const uint64_t T = SST_BLOCK_TRAILER;
 	if (r->index_size > foff || r->index_size + T > foff ||
 	    r->index_off != foff - r->index_size - T || r->index_size < 4)
-		return corrupt(r->path, foff, "footer: bad index block handle");
+		return sst_corrupt(r->path, foff, "footer: bad index block handle");
 	if (r->props_size > r->index_off || r->props_size + T > r->index_off ||
 	    r->props_off != r->index_off - r->props_size - T || r->props_size < SST_PROPS_FIXED)
-		return corrupt(r->path, foff, "footer: bad properties block handle");
+		return sst_corrupt(r->path, foff, "footer: bad properties block handle");
 	uint64_t fspan = r->filter_size ? r->filter_size + T : 0;
 	if (r->filter_size > r->props_off || fspan > r->props_off ||
 	    r->filter_off != r->props_off - fspan)
-		return corrupt(r->path, foff, "footer: bad filter block handle");
+		return sst_corrupt(r->path, foff, "footer: bad filter block handle");
 	return 0;
 }
 
@@ -674,22 +625,22 @@ static int parse_props(struct sst_reader *r)
 	pr->smallest_len = get_le32(p + 88);
 	pr->largest_len = get_le32(p + 92);
 	if ((uint64_t)SST_PROPS_FIXED + pr->smallest_len + pr->largest_len != r->props_size)
-		return corrupt(r->path, off, "properties: key lengths do not match the block");
+		return sst_corrupt(r->path, off, "properties: key lengths do not match the block");
 	pr->smallest = p + SST_PROPS_FIXED;
 	pr->largest = pr->smallest + pr->smallest_len;
 	if (pr->compression > GOLITE_COMPRESS_ZSTD)
-		return corrupt(r->path, off, "properties: unknown compression %u", pr->compression);
+		return sst_corrupt(r->path, off, "properties: unknown compression %u", pr->compression);
 	if (pr->data_end != r->filter_off)
-		return corrupt(r->path, off, "properties: data size disagrees with the footer");
+		return sst_corrupt(r->path, off, "properties: data size disagrees with the footer");
 	bool empty = pr->entries == 0;
 	if (empty != (pr->smallest_len == 0) || empty != (pr->largest_len == 0) ||
 	    empty != (pr->data_blocks == 0) || pr->deletions > pr->entries ||
 	    pr->data_blocks > pr->entries)
-		return corrupt(r->path, off, "properties: inconsistent counts");
+		return sst_corrupt(r->path, off, "properties: inconsistent counts");
 	if (!empty && (pr->smallest_len <= TRAILER_SIZE || pr->smallest_len > SKEY_MAX ||
 		       pr->largest_len <= TRAILER_SIZE || pr->largest_len > SKEY_MAX ||
 		       skey_cmp(pr->smallest, pr->smallest_len, pr->largest, pr->largest_len) > 0))
-		return corrupt(r->path, off, "properties: bad smallest/largest key");
+		return sst_corrupt(r->path, off, "properties: bad smallest/largest key");
 	return 0;
 }
 
@@ -709,7 +660,7 @@ static int parse_index(struct sst_reader *r)
 	uint32_t count = get_le32(end);
 	uint64_t base = r->index_off;
 	if (count != r->props.data_blocks || count > r->index_size / 11)
-		return corrupt(r->path, base + r->index_size - 4,
+		return sst_corrupt(r->path, base + r->index_size - 4,
 			       "index: block count %u disagrees with the properties", count);
 	r->nblocks = count;
 	r->ix = aligned_alloc(32, (count ? count : 1) * sizeof(*r->ix));
@@ -725,13 +676,13 @@ static int parse_index(struct sst_reader *r)
 		uint32_t klen, size;
 		uint64_t off;
 		if (!(p = block_index_get(p, end, &key, &klen, &off, &size)))
-			return corrupt(r->path, at, "index: malformed entry %u", i);
+			return sst_corrupt(r->path, at, "index: malformed entry %u", i);
 		if (off != expect || size == 0 || size > SST_MAX_BLOCK_SIZE ||
 		    size + SST_BLOCK_TRAILER > r->filter_off - off)
-			return corrupt(r->path, at, "index: block %u at %" PRIu64 " (%u bytes) is out of place",
+			return sst_corrupt(r->path, at, "index: block %u at %" PRIu64 " (%u bytes) is out of place",
 				       i, off, size);
 		if (i && skey_cmp(r->ix_key[i - 1], r->ix[i - 1].klen, key, klen) >= 0)
-			return corrupt(r->path, at, "index: keys out of order at entry %u", i);
+			return sst_corrupt(r->path, at, "index: keys out of order at entry %u", i);
 		r->ix_key[i] = key;
 		r->ix[i].off = off;
 		r->ix[i].size = size;
@@ -739,9 +690,9 @@ static int parse_index(struct sst_reader *r)
 		expect = off + size + SST_BLOCK_TRAILER;
 	}
 	if (p != end)
-		return corrupt(r->path, base + (uint64_t)(p - buf), "index: trailing bytes");
+		return sst_corrupt(r->path, base + (uint64_t)(p - buf), "index: trailing bytes");
 	if (expect != r->filter_off)
-		return corrupt(r->path, base, "index: blocks end at %" PRIu64 ", data ends at %" PRIu64,
+		return sst_corrupt(r->path, base, "index: blocks end at %" PRIu64 ", data ends at %" PRIu64,
 			       expect, r->filter_off);
 
 	/* The common prefix and the prefix array for index_search(). */
@@ -821,7 +772,7 @@ static uint32_t index_search(const struct sst_reader *r, const uint8_t *ikey, si
 	return lo;
 }
 
-static void reader_destroy(struct sst_reader *r)
+void sst_reader_destroy(struct sst_reader *r)
 {
 	if (r->cache && r->ix)
 		block_cache_detach(r->cache, &r->ix[0].slot, r->nblocks, sizeof(*r->ix));
@@ -841,7 +792,7 @@ static void reader_destroy(struct sst_reader *r)
 
 static void reader_free_rcu(struct rcu_head *head)
 {
-	reader_destroy(caa_container_of(head, struct sst_reader, rcu));
+	sst_reader_destroy(caa_container_of(head, struct sst_reader, rcu));
 }
 
 int sst_open_flags(const char *path, uint64_t file_no, struct block_cache *cache, unsigned flags,
@@ -877,7 +828,7 @@ int sst_open_flags(const char *path, uint64_t file_no, struct block_cache *cache
 					 &r->filter_buf)))
 			goto out_destroy;
 		if (bloom_parse(&r->bloom, r->filter_buf, (size_t)r->filter_size)) {
-			e = corrupt(path, r->filter_off, "malformed filter block");
+			e = sst_corrupt(path, r->filter_off, "malformed filter block");
 			goto out_destroy;
 		}
 		r->has_filter = true;
@@ -897,7 +848,7 @@ int sst_open_flags(const char *path, uint64_t file_no, struct block_cache *cache
 	return 0;
 
 out_destroy:
-	reader_destroy(r);
+	sst_reader_destroy(r);
 	return e;
 }
 
@@ -963,10 +914,10 @@ static int verify_mapped(struct sst_reader *r, uint32_t bi)
 	if (e)
 		return e;
 	if (type != SST_BLOCK_RAW)
-		return corrupt(r->path, x->off, "compressed block in an uncompressed table");
+		return sst_corrupt(r->path, x->off, "compressed block in an uncompressed table");
 	struct block_view v;
 	if (block_view_init(&v, p, x->size))
-		return corrupt(r->path, x->off, "data block: bad restart array or hash index");
+		return sst_corrupt(r->path, x->off, "data block: bad restart array or hash index");
 	atomic_store_explicit(&r->ix[bi].shape, block_view_shape(&v), memory_order_release);
 	return 0;
 }
@@ -988,7 +939,7 @@ static int read_block(struct sst_reader *r, uint32_t bi, struct cache_entry **ou
 		goto out_discard;
 	}
 	if ((size_t)got != n) {
-		err = corrupt(r->path, x->off, "data block runs past the end of the file");
+		err = sst_corrupt(r->path, x->off, "data block runs past the end of the file");
 		goto out_discard;
 	}
 	uint8_t type;
@@ -999,7 +950,7 @@ static int read_block(struct sst_reader *r, uint32_t bi, struct cache_entry **ou
 	} else {
 		struct cache_entry *d = NULL;
 		if (block_decompress(buf, x->size, type, &d)) {
-			err = corrupt(r->path, x->off, "data block does not decompress (%s)",
+			err = sst_corrupt(r->path, x->off, "data block does not decompress (%s)",
 				      type == SST_BLOCK_LZ4 ? "lz4" : "zstd");
 			goto out_discard;
 		}
@@ -1008,7 +959,7 @@ static int read_block(struct sst_reader *r, uint32_t bi, struct cache_entry **ou
 	}
 	struct block_view v;
 	if (block_view_init(&v, block_cache_entry_data(e), block_cache_entry_len(e))) {
-		err = corrupt(r->path, x->off, "data block: bad restart array or hash index");
+		err = sst_corrupt(r->path, x->off, "data block: bad restart array or hash index");
 		goto out_discard;
 	}
 	atomic_store_explicit(&r->ix[bi].shape, block_view_shape(&v), memory_order_relaxed);
@@ -1099,14 +1050,14 @@ int sst_get(struct sst_reader *r, const void *ikey, size_t iklen, uint64_t hash,
 	if (f <= 0) {
 		if (likely(f == 0))
 			return 0;
-		return corrupt(r->path, r->ix[bi].off, "malformed entry at byte %u of the data block",
+		return sst_corrupt(r->path, r->ix[bi].off, "malformed entry at byte %u of the data block",
 			       c.off);
 	}
 	uint64_t t = get_le64(c.key + c.klen - TRAILER_SIZE);
 	res->kind = trailer_kind(t);
 	res->seq = trailer_seq(t);
 	if (unlikely(res->kind > KIND_MAX))
-		return corrupt(r->path, r->ix[bi].off, "unknown entry kind %u at byte %u of the data block",
+		return sst_corrupt(r->path, r->ix[bi].off, "unknown entry kind %u at byte %u of the data block",
 			       res->kind, c.off);
 	if (res->kind == KIND_DELETE) {
 		res->value = NULL;
@@ -1122,21 +1073,6 @@ int sst_get(struct sst_reader *r, const void *ikey, size_t iklen, uint64_t hash,
  * Iterator
  * ====================================================================== */
 
-struct sst_iter {
-	struct sst_reader *r;
-	int status;
-	bool valid;
-	bool fill_cache;
-	bool have_prev;             /* prev holds the entry before the current */
-	uint32_t bi;                /* current block, or nblocks */
-	struct block_view v;
-	struct block_cursor c;      /* the current entry */
-	uint8_t *keybuf;            /* SKEY_MAX, for the cursor */
-	uint8_t *prev;              /* SKEY_MAX */
-	size_t plen;
-	uint8_t *own;               /* the block's copy (pread path) */
-	size_t own_cap;
-};
 
 struct sst_iter *sst_iter_new(struct sst_reader *r)
 {
@@ -1228,7 +1164,7 @@ static int iter_load(struct sst_iter *it, uint32_t bi)
 static void iter_corrupt(struct sst_iter *it, uint32_t at, const char *what)
 {
 	const struct ix_entry *x = &it->r->ix[it->bi];
-	iter_fail(it, corrupt(it->r->path, x->off, "%s (entry at byte %u of the data block)", what,
+	iter_fail(it, sst_corrupt(it->r->path, x->off, "%s (entry at byte %u of the data block)", what,
 			      at));
 }
 
@@ -1353,205 +1289,4 @@ const void *sst_iter_value(const struct sst_iter *it, size_t *len)
 int sst_iter_status(const struct sst_iter *it)
 {
 	return it->status;
-}
-
-/* ======================================================================
- * Verify and dump
- * ====================================================================== */
-
-/* A private reader (pread, no cache) that is closed synchronously, so
- * that no RCU registration is needed. */
-static int open_private(const char *path, struct sst_reader **r)
-{
-	return sst_open_flags(path, 0, NULL, SST_OPEN_PREAD, r);
-}
-
-static void close_private(struct sst_reader *r)
-{
-	if (atomic_fetch_sub(&r->refs, 1) == 1)
-		reader_destroy(r);
-}
-
-/* Checks that the hash index of the iterator's block finds the current
- * entry (the first of its ikey in the block). */
-static int verify_hash_slot(struct sst_iter *it, const uint8_t *key, size_t iklen, uint8_t *buf)
-{
-	if (!it->v.nslots)
-		return 0;
-	struct block_cursor c;
-	int f = block_hash_find(&c, &it->v, buf, key, iklen, hash64(key, iklen));
-	if (f == 1 && c.off == it->c.off)
-		return 0;
-	return corrupt(it->r->path, it->r->ix[it->bi].off,
-		       "hash index misses the entry at byte %u of the data block", it->c.off);
-}
-
-int sst_verify(const char *path, uint64_t *entries)
-{
-	struct sst_reader *r;
-	int e = open_private(path, &r);
-	if (e)
-		return e;
-	const struct sst_props *p = &r->props;
-	struct sst_iter *it = sst_iter_new(r);
-	uint64_t n = 0, dels = 0, min_seq = UINT64_MAX, max_seq = 0, raw_keys = 0, raw_values = 0;
-	uint32_t last_bi = UINT32_MAX;
-	uint8_t *buf = xmalloc(SKEY_MAX);
-	for (sst_iter_seek_first(it); sst_iter_valid(it); sst_iter_next(it)) {
-		const uint8_t *key = it->c.key;
-		size_t klen = it->c.klen, iklen = klen - TRAILER_SIZE;
-		uint64_t t = get_le64(key + iklen);
-		unsigned kind = trailer_kind(t);
-		uint64_t at = r->ix[it->bi].off;
-		if (kind > KIND_MAX) {
-			e = corrupt(path, at, "unknown entry kind %u (entry at byte %u of the data block)",
-				    kind, it->c.off);
-			goto out;
-		}
-		if (kind == KIND_DELETE && it->c.vlen) {
-			e = corrupt(path, at, "tombstone with a value (entry at byte %u of the data block)",
-				    it->c.off);
-			goto out;
-		}
-		if (!n && (klen != p->smallest_len || memcmp(key, p->smallest, klen))) {
-			e = corrupt(path, r->props_off, "properties: smallest key disagrees with the data");
-			goto out;
-		}
-		bool new_ikey = !it->have_prev ||
-				ikey_cmp(it->prev, it->plen - TRAILER_SIZE, key, iklen) != 0;
-		if (new_ikey && r->has_filter && !bloom_may_contain(&r->bloom, hash64(key, iklen))) {
-			e = corrupt(path, r->filter_off, "filter lacks a key of the block at %" PRIu64, at);
-			goto out;
-		}
-		if ((new_ikey || it->bi != last_bi) && (e = verify_hash_slot(it, key, iklen, buf)))
-			goto out;
-		last_bi = it->bi;
-		n++;
-		dels += kind == KIND_DELETE;
-		min_seq = MIN(min_seq, trailer_seq(t));
-		max_seq = MAX(max_seq, trailer_seq(t));
-		raw_keys += klen;
-		raw_values += it->c.vlen;
-	}
-	if ((e = sst_iter_status(it)))
-		goto out;
-	if (!n)
-		min_seq = 0;
-	if (n != p->entries || dels != p->deletions || min_seq != p->min_seq ||
-	    max_seq != p->max_seq || raw_keys != p->raw_keys || raw_values != p->raw_values) {
-		e = corrupt(path, r->props_off,
-			    "properties disagree with the data (%" PRIu64 " entries found, %" PRIu64
-			    " recorded)", n, p->entries);
-		goto out;
-	}
-	/* At the end, it->prev holds the last entry. */
-	if (n && (it->plen != p->largest_len || memcmp(it->prev, p->largest, it->plen))) {
-		e = corrupt(path, r->props_off, "properties: largest key disagrees with the data");
-		goto out;
-	}
-	if (entries)
-		*entries = n;
-out:
-	free(buf);
-	sst_iter_free(it);
-	close_private(r);
-	return e;
-}
-
-static void put_escaped(FILE *out, const uint8_t *p, size_t n, bool hex)
-{
-	if (hex) {
-		for (size_t i = 0; i < n; i++)
-			fprintf(out, "%02x", p[i]);
-		return;
-	}
-	fputc('"', out);
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '"' || p[i] == '\\')
-			fprintf(out, "\\%c", p[i]);
-		else if (p[i] >= 0x20 && p[i] < 0x7f)
-			fputc(p[i], out);
-		else
-			fprintf(out, "\\x%02x", p[i]);
-	}
-	fputc('"', out);
-}
-
-static const char *kind_name(unsigned kind)
-{
-	switch (kind) {
-	case KIND_DELETE: return "del";
-	case KIND_VALUE: return "val";
-	case KIND_META: return "meta";
-	default: return "?";
-	}
-}
-
-/* "table/key @seq kind", key escaped. */
-static void put_skey(FILE *out, const uint8_t *k, size_t klen, bool hex)
-{
-	size_t iklen = klen - TRAILER_SIZE;
-	uint64_t t = get_le64(k + iklen);
-	if (iklen >= IKEY_PREFIX) {
-		fprintf(out, "%" PRIu32 "/", ikey_table(k));
-		put_escaped(out, k + IKEY_PREFIX, iklen - IKEY_PREFIX, hex);
-	} else {
-		fputs("?/", out);
-		put_escaped(out, k, iklen, true);
-	}
-	fprintf(out, " @%" PRIu64 " %s", trailer_seq(t), kind_name(trailer_kind(t)));
-}
-
-int sst_dump(const char *path, FILE *out, bool hex)
-{
-	struct sst_reader *r;
-	int e = open_private(path, &r);
-	if (e)
-		return e;
-	const struct sst_props *p = &r->props;
-	static const char *const comp[] = { "none", "lz4", "zstd" };
-	fprintf(out, "sstable %s (%" PRIu64 " bytes)\n", path, r->file_size);
-	fprintf(out, "footer: version %u, filter @%" PRIu64 " +%" PRIu64 ", properties @%" PRIu64
-		" +%" PRIu64 ", index @%" PRIu64 " +%" PRIu64 "\n",
-		SST_FORMAT_VERSION, r->filter_off, r->filter_size, r->props_off, r->props_size,
-		r->index_off, r->index_size);
-	fprintf(out, "properties: file_no %" PRIu64 ", entries %" PRIu64 ", deletions %" PRIu64
-		", seq %" PRIu64 "..%" PRIu64 ", raw keys %" PRIu64 " B, raw values %" PRIu64
-		" B, data blocks %" PRIu64 " (%" PRIu64 " B), block size %u, restart interval %u, "
-		"bloom %u bits/key, compression %s\n",
-		p->file_no, p->entries, p->deletions, p->min_seq, p->max_seq, p->raw_keys,
-		p->raw_values, p->data_blocks, p->data_end, p->block_size, p->restart_interval,
-		p->bloom_bits, comp[p->compression]);
-	if (p->entries) {
-		fputs("smallest: ", out);
-		put_skey(out, p->smallest, p->smallest_len, hex);
-		fputs("\nlargest: ", out);
-		put_skey(out, p->largest, p->largest_len, hex);
-		fputc('\n', out);
-	}
-	if (r->has_filter)
-		fprintf(out, "filter: %u lines, %u probes\n", r->bloom.nlines, r->bloom.k);
-	fprintf(out, "index: %u blocks\n", r->nblocks);
-	for (uint32_t i = 0; i < r->nblocks; i++) {
-		fprintf(out, "  block %u @%" PRIu64 " +%u  sep ", i, r->ix[i].off, r->ix[i].size);
-		put_skey(out, r->ix_key[i], r->ix[i].klen, hex);
-		fputc('\n', out);
-	}
-	fputs("entries:\n", out);
-	struct sst_iter *it = sst_iter_new(r);
-	for (sst_iter_seek_first(it); sst_iter_valid(it); sst_iter_next(it)) {
-		fputs("  ", out);
-		put_skey(out, it->c.key, it->c.klen, hex);
-		if (trailer_kind(get_le64(it->c.key + it->c.klen - TRAILER_SIZE)) != KIND_DELETE) {
-			fputs(" = ", out);
-			put_escaped(out, it->c.value, it->c.vlen, hex);
-		}
-		fputc('\n', out);
-	}
-	e = sst_iter_status(it);
-	if (e)
-		fprintf(out, "error: %s\n", last_error());
-	sst_iter_free(it);
-	close_private(r);
-	return e;
 }

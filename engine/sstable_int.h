@@ -1,0 +1,95 @@
+/*
+ * sstable_int.h — the insides of an open table, shared by sstable.c (the
+ * writer, reader and iterator) and sstable_tool.c (verify and dump). Other
+ * modules use sstable.h. Invariants are stated at the top of sstable.c.
+ */
+#ifndef GOLITE_SSTABLE_INT_H
+#define GOLITE_SSTABLE_INT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <urcu.h>
+
+#include "block.h"
+#include "bloom.h"
+#include "cache.h"
+#include "format.h"
+#include "sstable.h"
+
+struct ix_entry {
+	uint64_t off;         /* of the block's payload */
+	uint32_t size;        /* payload bytes, trailer excluded */
+	uint32_t klen;        /* of the separator, r->ix_key[i] */
+	/* The block's shape (block.h) once its checksum and layout were
+	 * checked (invariant 3), else 0: for a mapped table, the "verified"
+	 * flag. Beside off and size, so a lookup reads one line for all. */
+	_Atomic uint64_t shape;
+	block_cache_slot slot;  /* the block in the cache (pread path) */
+} __attribute__((aligned(32)));
+
+_Static_assert(sizeof(struct ix_entry) == 32, "two index entries per cache line");
+
+struct sst_props {
+	uint64_t file_no, entries, deletions, min_seq, max_seq, raw_keys, raw_values;
+	uint64_t data_blocks, data_end;
+	uint32_t block_size, restart_interval, bloom_bits, compression;
+	const uint8_t *smallest, *largest;  /* in props_buf */
+	uint32_t smallest_len, largest_len;
+};
+
+struct sst_reader {
+	_Atomic long refs;
+	_Atomic bool obsolete;
+	struct rcu_head rcu;
+	char *path;
+	uint64_t file_no;
+	int fd;
+	uint64_t file_size;
+	const uint8_t *map;            /* the whole file, or NULL (pread path) */
+	struct block_cache *cache;
+
+	uint32_t nblocks;
+	struct ix_entry *ix;
+	const uint8_t **ix_key;        /* separators, in ix_buf */
+	uint64_t *ix_pfx;              /* 8 ikey bytes after the common prefix, BE */
+	uint8_t *ix_buf;               /* index payload */
+	const uint8_t *common;         /* ikey prefix shared by every separator */
+	size_t common_len;
+
+	bool has_filter;
+	struct bloom bloom;
+	uint8_t *filter_buf;           /* 64-byte aligned */
+
+	struct sst_props props;
+	uint8_t *props_buf;
+
+	/* footer */
+	uint64_t filter_off, filter_size, props_off, props_size, index_off, index_size;
+};
+
+struct sst_iter {
+	struct sst_reader *r;
+	int status;
+	bool valid;
+	bool fill_cache;
+	bool have_prev;             /* prev holds the entry before the current */
+	uint32_t bi;                /* current block, or nblocks */
+	struct block_view v;
+	struct block_cursor c;      /* the current entry */
+	uint8_t *keybuf;            /* SKEY_MAX, for the cursor */
+	uint8_t *prev;              /* SKEY_MAX */
+	size_t plen;
+	uint8_t *own;               /* the block's copy (pread path) */
+	size_t own_cap;
+};
+
+/* Records a corruption of path at byte off (set_error) and returns
+ * GOLITE_ECORRUPT. */
+__attribute__((format(printf, 3, 4))) int sst_corrupt(const char *path, uint64_t off,
+						      const char *fmt, ...);
+
+/* Frees a reader whose last reference is gone, at once (no grace period). */
+void sst_reader_destroy(struct sst_reader *r);
+
+#endif /* GOLITE_SSTABLE_INT_H */
