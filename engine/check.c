@@ -21,6 +21,7 @@
  *      strictly increasing key order.
  */
 #include "check.h"
+#include "check_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,36 +49,21 @@
 #include "wal.h"
 
 /* wal.h */
-#define WAL_HEADER WAL_SEGMENT_HEADER
-#define WAL_MAX_FRAG WAL_MAX_FRAGMENT
-enum { REC_FULL = WAL_REC_FULL, REC_FIRST = WAL_REC_FIRST, REC_MIDDLE = WAL_REC_MIDDLE,
-       REC_LAST = WAL_REC_LAST };
 /* manifest.c */
 #define MF_MAGIC "GOLITEMF"
 #define MF_VERSION 1u
 enum { TAG_LOG_NUMBER = 1, TAG_NEXT_FILE, TAG_LAST_SEQ, TAG_ADD_FILE, TAG_COMPACT_POINTER,
        TAG_COUNTERS };
 /* db.c and compaction.c */
-#define STORE_TEXT "golite store\nformat 1\n"
-#define SST_SUFFIX ".sst"
 
-#define MAX_FILE_READ (UINT64_C(4) << 30)
-#define DEFAULT_SSTABLE_SIZE (32u << 20)
 #define RESYNC_WINDOW (1u << 20)
 
 /* ======================================================================
  * Findings
  * ====================================================================== */
 
-struct run {
-	const struct check_options *o;
-	struct check_stats *st;
-	char cur[PATH_MAX];           /* file of the last finding */
-	uint32_t cur_count;
-	uint64_t suppressed;
-};
 
-static void flush_suppressed(struct run *r)
+void ck_flush_suppressed(struct run *r)
 {
 	if (!r->suppressed)
 		return;
@@ -91,7 +77,7 @@ static void flush_suppressed(struct run *r)
 }
 
 __attribute__((format(printf, 5, 6)))
-static void found(struct run *r, enum check_kind kind, const char *path, uint64_t off,
+void ck_found(struct run *r, enum check_kind kind, const char *path, uint64_t off,
 		  const char *fmt, ...)
 {
 	if (kind == CHECK_PROBLEM)
@@ -99,7 +85,7 @@ static void found(struct run *r, enum check_kind kind, const char *path, uint64_
 	else if (kind == CHECK_NOTE)
 		r->st->notes++;
 	if (strcmp(path, r->cur) != 0) {
-		flush_suppressed(r);
+		ck_flush_suppressed(r);
 		snprintf(r->cur, sizeof(r->cur), "%s", path);
 		r->cur_count = 0;
 	}
@@ -132,10 +118,10 @@ static void found_engine_error(struct run *r, const char *path)
 	size_t pl = strlen(path);
 	if (strncmp(msg, path, pl) == 0 && msg[pl] == ':' && msg[pl + 1] == ' ')
 		tail = msg + pl + 2;
-	found(r, CHECK_PROBLEM, path, off, "%s", tail);
+	ck_found(r, CHECK_PROBLEM, path, off, "%s", tail);
 }
 
-static void progress(struct run *r, const char *stage, uint64_t done, uint64_t total)
+void ck_progress(struct run *r, const char *stage, uint64_t done, uint64_t total)
 {
 	if (r->o->progress)
 		r->o->progress(r->o->progress_ctx, stage, done, total);
@@ -152,7 +138,7 @@ static bool all_zero(const uint8_t *d, size_t from, size_t to)
 /* Formats a path into out (PATH_MAX bytes). A path too long is cut, and
  * then names no file: opening it fails with a message. */
 __attribute__((format(printf, 2, 3)))
-static void fmt_path(char *out, const char *fmt, ...)
+void ck_fmt_path(char *out, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -160,187 +146,20 @@ static void fmt_path(char *out, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void path_join(char *out, const char *dir, const char *name)
+void ck_path_join(char *out, const char *dir, const char *name)
 {
-	fmt_path(out, "%s/%s", dir, name);
+	ck_fmt_path(out, "%s/%s", dir, name);
 }
 
-static void numbered_path(char *out, const char *dir, uint64_t no, const char *suffix)
+void ck_numbered_path(char *out, const char *dir, uint64_t no, const char *suffix)
 {
-	fmt_path(out, "%s/%08" PRIu64 "%s", dir, no, suffix);
+	ck_fmt_path(out, "%s/%08" PRIu64 "%s", dir, no, suffix);
 }
 
-static uint64_t file_size_of(const char *path)
+uint64_t ck_file_size_of(const char *path)
 {
 	struct stat st;
 	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-}
-
-/* ======================================================================
- * The table catalog, as the data holds it (catalog.h)
- * ====================================================================== */
-
-struct cat_entry {
-	uint8_t *key;                 /* the ikey after the table id */
-	size_t klen;
-	uint64_t seq;
-	unsigned kind;
-	uint8_t val[4];
-	size_t vlen;
-	char src[PATH_MAX];           /* where the newest version was found */
-	uint64_t src_off;
-};
-
-struct catalog_view {
-	struct cat_entry *v;
-	size_t n, cap;
-	uint32_t *ids;                /* distinct user table ids holding keys */
-	size_t nids, idcap;
-	uint64_t max_seq;             /* newest sequence seen anywhere */
-};
-
-static void cat_note_id(struct catalog_view *c, uint32_t id)
-{
-	if (id < TABLE_ID_FIRST_USER || (c->nids && c->ids[c->nids - 1] == id))
-		return;
-	for (size_t i = 0; i < c->nids; i++)
-		if (c->ids[i] == id)
-			return;
-	if (c->nids == c->idcap)
-		c->ids = xrealloc(c->ids, (c->idcap = c->idcap ? 2 * c->idcap : 16) * sizeof(*c->ids));
-	c->ids[c->nids++] = id;
-}
-
-/* Notes one entry of the data (any table): catalog keys are kept newest
- * first, other tables only have their ids noted. */
-static void cat_add(struct catalog_view *c, const uint8_t *ikey, size_t iklen, uint64_t seq,
-		    unsigned kind, const uint8_t *val, size_t vlen, const char *src, uint64_t off)
-{
-	c->max_seq = MAX(c->max_seq, seq);
-	uint32_t id = ikey_table(ikey);
-	if (id != TABLE_ID_CATALOG) {
-		cat_note_id(c, id);
-		return;
-	}
-	const uint8_t *k = ikey + IKEY_PREFIX;
-	size_t kl = iklen - IKEY_PREFIX;
-	struct cat_entry *e = NULL;
-	for (size_t i = 0; i < c->n && !e; i++)
-		if (c->v[i].klen == kl && memcmp(c->v[i].key, k, kl) == 0)
-			e = &c->v[i];
-	if (!e) {
-		if (c->n == c->cap)
-			c->v = xrealloc(c->v, (c->cap = c->cap ? 2 * c->cap : 16) * sizeof(*c->v));
-		e = &c->v[c->n++];
-		memset(e, 0, sizeof(*e));
-		e->key = xmemdup(k, kl ? kl : 1);
-		e->klen = kl;
-	} else if (e->seq >= seq) {
-		return;
-	}
-	e->seq = seq;
-	e->kind = kind;
-	e->vlen = vlen;
-	memcpy(e->val, val, MIN(vlen, sizeof(e->val)));
-	snprintf(e->src, sizeof(e->src), "%s", src);
-	e->src_off = off;
-}
-
-static void cat_merge(struct catalog_view *into, const struct catalog_view *from)
-{
-	uint8_t ik[IKEY_PREFIX + GOLITE_MAX_TABLE_NAME + 2];
-	for (size_t i = 0; i < from->n; i++) {
-		const struct cat_entry *e = &from->v[i];
-		if (e->klen + IKEY_PREFIX > sizeof(ik))
-			continue;
-		size_t iklen = ikey_make(ik, TABLE_ID_CATALOG, e->key, e->klen);
-		cat_add(into, ik, iklen, e->seq, e->kind, e->val, e->vlen, e->src, e->src_off);
-	}
-	for (size_t i = 0; i < from->nids; i++)
-		cat_note_id(into, from->ids[i]);
-	into->max_seq = MAX(into->max_seq, from->max_seq);
-}
-
-static void cat_free(struct catalog_view *c)
-{
-	for (size_t i = 0; i < c->n; i++)
-		free(c->v[i].key);
-	free(c->v);
-	free(c->ids);
-	memset(c, 0, sizeof(*c));
-}
-
-/* A live catalog key: its newest version is a value. */
-static bool cat_live(const struct cat_entry *e)
-{
-	return e->kind != KIND_DELETE;
-}
-
-static const struct cat_entry *cat_next_id(const struct catalog_view *c)
-{
-	for (size_t i = 0; i < c->n; i++)
-		if (c->v[i].klen == 1 && c->v[i].key[0] == CATALOG_KEY_NEXT && cat_live(&c->v[i]))
-			return &c->v[i];
-	return NULL;
-}
-
-static bool cat_id_named(const struct catalog_view *c, uint32_t id)
-{
-	for (size_t i = 0; i < c->n; i++) {
-		const struct cat_entry *e = &c->v[i];
-		if (e->klen >= 1 && e->key[0] == CATALOG_KEY_TABLE && cat_live(e) && e->vlen == 4 &&
-		    get_le32(e->val) == id)
-			return true;
-	}
-	return false;
-}
-
-/*
- * Checks what golite_open's load_catalog will demand, and that no data
- * lies in a table id a new table would get. With r, reports problems;
- * returns the number found.
- */
-static int cat_check(struct run *r, const char *dir, const struct catalog_view *c)
-{
-	int bad = 0;
-	const struct cat_entry *n = cat_next_id(c);
-	uint32_t next = TABLE_ID_FIRST_USER;
-	if (n && n->vlen == 4)
-		next = get_le32(n->val);
-	for (size_t i = 0; i < c->n; i++) {
-		const struct cat_entry *e = &c->v[i];
-		if (!cat_live(e))
-			continue;
-		if (e->vlen != 4 || e->klen < 1 ||
-		    (e->key[0] == CATALOG_KEY_NEXT && e->klen != 1)) {
-			bad++;
-			if (r)
-				found(r, CHECK_PROBLEM, e->src, e->src_off,
-				      "table catalog: malformed entry (%zu-byte value)", e->vlen);
-			continue;
-		}
-		if (e->key[0] != CATALOG_KEY_TABLE)
-			continue;
-		uint32_t id = get_le32(e->val);
-		if (id < TABLE_ID_FIRST_USER || id >= next) {
-			bad++;
-			if (r)
-				found(r, CHECK_PROBLEM, e->src, e->src_off,
-				      "table catalog: table \"%.*s\" has id %u, outside %u..%u",
-				      (int)MIN(e->klen - 1, 255), (const char *)e->key + 1, id,
-				      TABLE_ID_FIRST_USER, next - 1);
-		}
-	}
-	for (size_t i = 0; i < c->nids; i++) {
-		if (c->ids[i] < next)
-			continue;
-		bad++;
-		if (r)
-			found(r, CHECK_PROBLEM, n ? n->src : dir, n ? n->src_off : CHECK_NO_OFFSET,
-			      "table catalog: keys of table id %u exist but the next table id is %u "
-			      "(a new table would see them)", c->ids[i], next);
-	}
-	return bad;
 }
 
 /* ======================================================================
@@ -459,45 +278,9 @@ void check_wal_walk(const uint8_t *d, size_t n, const struct check_wal_ops *ops,
  * SSTables
  * ====================================================================== */
 
-struct tprops {
-	uint64_t file_no, entries, deletions, min_seq, max_seq, raw_keys, raw_values;
-	uint64_t data_blocks, data_end;
-	uint32_t block_size, restart_interval, bloom_bits, compression;
-	const uint8_t *smallest, *largest;
-	uint32_t smallest_len, largest_len;
-};
 
-struct tix {
-	const uint8_t *sep;
-	uint32_t seplen;
-	uint64_t off;
-	uint32_t size;
-};
 
-typedef void (*tentry_fn)(void *ctx, const uint8_t *skey, size_t sklen, const uint8_t *val,
-			  size_t vlen, uint64_t block_off);
 
-/* One table being scanned. */
-struct tscan {
-	struct run *r;
-	const char *path;
-	const uint8_t *d;
-	size_t n;
-	bool footer_ok, props_ok, index_ok;
-	uint64_t filter_off, filter_size, props_off, props_size, index_off, index_size;
-	struct tprops p;
-	struct tix *ix;
-	uint32_t nblocks;
-	/* what the data held */
-	uint64_t entries, deletions, min_seq, max_seq, raw_keys, raw_values;
-	uint64_t blocks_ok, blocks_bad;
-	uint64_t problems;
-	uint8_t *first, *last;        /* smallest and last entry delivered */
-	size_t first_len, last_len;
-	uint8_t *keybuf;
-	tentry_fn entry;
-	void *ctx;
-};
 
 __attribute__((format(printf, 3, 4)))
 static void tproblem(struct tscan *t, uint64_t off, const char *fmt, ...)
@@ -508,7 +291,7 @@ static void tproblem(struct tscan *t, uint64_t off, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	t->problems++;
-	found(t->r, CHECK_PROBLEM, t->path, off, "%s", msg);
+	ck_found(t->r, CHECK_PROBLEM, t->path, off, "%s", msg);
 }
 
 static bool tscan_footer(struct tscan *t)
@@ -702,7 +485,7 @@ static bool tscan_block(struct tscan *t, uint64_t off, size_t size, const struct
 		if (kind == KIND_META) {
 			struct vfile vf;
 			if (vfile_decode(c.value, c.vlen, &vf) && !quiet)
-				found(t->r, CHECK_PROBLEM, t->path, off,
+				ck_found(t->r, CHECK_PROBLEM, t->path, off,
 				      "data block: file record that does not decode (entry at byte %u "
 				      "of the block)", c.off);
 		}
@@ -768,7 +551,7 @@ static void tscan_blocks_by_trailer(struct tscan *t)
 {
 	uint64_t limit = t->footer_ok ? t->filter_off : t->n;
 	uint64_t off = 0;
-	found(t->r, CHECK_NOTE, t->path, 0, "index unusable: looking for data blocks by checksum");
+	ck_found(t->r, CHECK_NOTE, t->path, 0, "index unusable: looking for data blocks by checksum");
 	while (off + SST_BLOCK_TRAILER < limit) {
 		uint64_t size;
 		if (find_block_end(t->d, off, limit, &size)) {
@@ -806,7 +589,7 @@ static void tscan_blocks_by_trailer(struct tscan *t)
  * Problems are reported through t->r; entries of good blocks go to
  * t->entry. Afterwards t->problems says whether the table is clean.
  */
-static void tscan_run(struct tscan *t)
+void ck_tscan_run(struct tscan *t)
 {
 	t->min_seq = UINT64_MAX;
 	t->keybuf = xmalloc(SKEY_MAX);
@@ -841,12 +624,12 @@ static void tscan_run(struct tscan *t)
 				    p->largest_len != t->last_len ||
 				    memcmp(p->largest, t->last, t->last_len))))
 			tproblem(t, t->props_off,
-				 "properties disagree with the data (%" PRIu64 " entries found, %" PRIu64
+				 "properties disagree with the data (%" PRIu64 " entries ck_found, %" PRIu64
 				 " recorded)", t->entries, p->entries);
 	}
 }
 
-static void tscan_free(struct tscan *t)
+void ck_tscan_free(struct tscan *t)
 {
 	free(t->ix);
 	free(t->keybuf);
@@ -858,13 +641,6 @@ static void tscan_free(struct tscan *t)
  * The manifest
  * ====================================================================== */
 
-struct mscan {
-	struct manifest m;            /* what could be read */
-	uint64_t *file_off;           /* offset of each file's edit */
-	bool clean;                   /* every byte checked out */
-	bool have_log, have_last, have_next, have_counters;
-	uint32_t edits;
-};
 
 struct mreader {
 	const uint8_t *p, *end;
@@ -992,7 +768,7 @@ static bool mf_decode(struct mscan *ms, const uint8_t *e, uint32_t len, uint64_t
 
 /* Reads a manifest image, reporting every damaged edit and keeping the
  * others. */
-static void mscan_run(struct run *r, const char *path, const uint8_t *d, size_t n,
+void ck_mscan_run(struct run *r, const char *path, const uint8_t *d, size_t n,
 		      struct mscan *ms)
 {
 	memset(ms, 0, sizeof(*ms));
@@ -1000,11 +776,11 @@ static void mscan_run(struct run *r, const char *path, const uint8_t *d, size_t 
 	size_t cap = 0, off = 16;
 	uint32_t count = 0;
 	if (n < 16 || memcmp(d, MF_MAGIC, 8) != 0) {
-		found(r, CHECK_PROBLEM, path, 0, "not a manifest (bad magic)");
+		ck_found(r, CHECK_PROBLEM, path, 0, "not a manifest (bad magic)");
 		ms->clean = false;
 		off = MIN(n, (size_t)16);
 	} else if (get_le32(d + 8) != MF_VERSION) {
-		found(r, CHECK_PROBLEM, path, 8, "manifest format %u, this build reads %u",
+		ck_found(r, CHECK_PROBLEM, path, 8, "manifest format %u, this build reads %u",
 		      get_le32(d + 8), MF_VERSION);
 		ms->clean = false;
 		return;
@@ -1017,13 +793,13 @@ static void mscan_run(struct run *r, const char *path, const uint8_t *d, size_t 
 			size_t next = off + 1;
 			while (next < n && !mf_edit_at(d, n, next, &len))
 				next++;
-			found(r, CHECK_PROBLEM, path, off, "damaged edit (%zu bytes skipped)", next - off);
+			ck_found(r, CHECK_PROBLEM, path, off, "damaged edit (%zu bytes skipped)", next - off);
 			ms->clean = false;
 			off = next;
 			continue;
 		}
 		if (!mf_decode(ms, d + off + 8, len, off, &cap)) {
-			found(r, CHECK_PROBLEM, path, off, "malformed edit (tag %u)", d[off + 8]);
+			ck_found(r, CHECK_PROBLEM, path, off, "malformed edit (tag %u)", d[off + 8]);
 			ms->clean = false;
 		} else {
 			ms->edits++;
@@ -1031,13 +807,13 @@ static void mscan_run(struct run *r, const char *path, const uint8_t *d, size_t 
 		off += 8 + (size_t)len;
 	}
 	if (ms->clean && ms->edits != count) {
-		found(r, CHECK_PROBLEM, path, 12, "header counts %u edits, the file holds %u", count,
+		ck_found(r, CHECK_PROBLEM, path, 12, "header counts %u edits, the file holds %u", count,
 		      ms->edits);
 		ms->clean = false;
 	}
 }
 
-static void mscan_free(struct mscan *ms)
+void ck_mscan_free(struct mscan *ms)
 {
 	manifest_free(&ms->m);
 	free(ms->file_off);
@@ -1050,10 +826,10 @@ static void mscan_free(struct mscan *ms)
 
 /* Takes the directory lock (exclusive for repair). Returns the fd (-1 when
  * a checker finds no LOCK file) or GOLITE_ELOCKED naming the holder. */
-static int take_lock(const char *dir, bool exclusive, int *fd_out)
+int ck_take_lock(const char *dir, bool exclusive, int *fd_out)
 {
 	char path[PATH_MAX];
-	path_join(path, dir, "LOCK");
+	ck_path_join(path, dir, "LOCK");
 	*fd_out = -1;
 	int fd = io_open(path, exclusive ? O_RDWR | O_CREAT : O_RDONLY, 0600);
 	if (fd == -ENOENT && !exclusive)
@@ -1085,14 +861,8 @@ static int take_lock(const char *dir, bool exclusive, int *fd_out)
 	return 0;
 }
 
-struct listing {
-	uint64_t *sst, *wal;
-	size_t nsst, nwal;
-	bool has_manifest;
-	int store;                    /* 1 marker fine, 0 missing, -1 damaged */
-};
 
-static int list_dir(const char *dir, struct listing *l)
+int ck_list_dir(const char *dir, struct listing *l)
 {
 	memset(l, 0, sizeof(*l));
 	struct stat st;
@@ -1104,9 +874,9 @@ static int list_dir(const char *dir, struct listing *l)
 	if (r < 0)
 		return set_error(GOLITE_EIO, "cannot list %s: %s", dir, strerror(-r));
 	char path[PATH_MAX];
-	path_join(path, dir, MANIFEST_FILE);
+	ck_path_join(path, dir, MANIFEST_FILE);
 	l->has_manifest = access(path, F_OK) == 0;
-	path_join(path, dir, "STORE");
+	ck_path_join(path, dir, "STORE");
 	uint8_t *data;
 	size_t len;
 	r = io_read_file(path, 4096, &data, &len);
@@ -1123,13 +893,13 @@ static int list_dir(const char *dir, struct listing *l)
 	return 0;
 }
 
-static void listing_free(struct listing *l)
+void ck_listing_free(struct listing *l)
 {
 	free(l->sst);
 	free(l->wal);
 }
 
-static bool in_list(const uint64_t *v, size_t n, uint64_t x)
+bool ck_in_list(const uint64_t *v, size_t n, uint64_t x)
 {
 	for (size_t i = 0; i < n; i++)
 		if (v[i] == x)
@@ -1138,7 +908,7 @@ static bool in_list(const uint64_t *v, size_t n, uint64_t x)
 }
 
 /* ikey-range overlap of two tables' metadata. */
-static bool meta_overlap(const struct sst_meta *a, const struct sst_meta *b)
+bool ck_meta_overlap(const struct sst_meta *a, const struct sst_meta *b)
 {
 	return ikey_cmp(a->smallest, a->smallest_len - TRAILER_SIZE, b->largest,
 			b->largest_len - TRAILER_SIZE) <= 0 &&
@@ -1146,7 +916,7 @@ static bool meta_overlap(const struct sst_meta *a, const struct sst_meta *b)
 			a->largest_len - TRAILER_SIZE) <= 0;
 }
 
-static bool meta_equal(const struct sst_meta *a, const struct sst_meta *b)
+bool ck_meta_equal(const struct sst_meta *a, const struct sst_meta *b)
 {
 	return a->file_no == b->file_no && a->file_size == b->file_size &&
 	       a->entries == b->entries && a->deletions == b->deletions &&
@@ -1157,7 +927,7 @@ static bool meta_equal(const struct sst_meta *a, const struct sst_meta *b)
 	       (!a->largest_len || !memcmp(a->largest, b->largest, a->largest_len));
 }
 
-static void meta_from_scan(const struct tscan *t, uint64_t file_no, struct sst_meta *m)
+void ck_meta_from_scan(const struct tscan *t, uint64_t file_no, struct sst_meta *m)
 {
 	memset(m, 0, sizeof(*m));
 	m->file_no = file_no;
@@ -1195,42 +965,38 @@ static void check_against_manifest(struct run *r, const char *mpath, uint64_t ed
 	else if (want->raw_key_bytes != t->p.raw_keys || want->raw_value_bytes != t->p.raw_values)
 		what = "byte counts";
 	if (what)
-		found(r, CHECK_PROBLEM, mpath, edit_off,
+		ck_found(r, CHECK_PROBLEM, mpath, edit_off,
 		      "table %08" PRIu64 ".sst: its %s differs from the manifest's record",
 		      want->file_no, what);
 }
 
-struct collect {
-	struct catalog_view *cat;
-	const char *path;
-};
 
 static void collect_table_entry(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
 				size_t vlen, uint64_t block_off)
 {
 	struct collect *c = ctx;
 	uint64_t tr = get_le64(k + klen - TRAILER_SIZE);
-	cat_add(c->cat, k, klen - TRAILER_SIZE, trailer_seq(tr), trailer_kind(tr), v, vlen, c->path,
+	ck_cat_add(c->cat, k, klen - TRAILER_SIZE, trailer_seq(tr), trailer_kind(tr), v, vlen, c->path,
 		block_off);
 }
 
-static int collect_batch_entry(void *ctx, uint64_t seq, unsigned kind, const uint8_t *ikey,
+int ck_collect_batch_entry(void *ctx, uint64_t seq, unsigned kind, const uint8_t *ikey,
 			       size_t iklen, const uint8_t *value, size_t vlen)
 {
 	struct collect *c = ctx;
-	cat_add(c->cat, ikey, iklen, seq, kind, value, vlen, c->path, CHECK_NO_OFFSET);
+	ck_cat_add(c->cat, ikey, iklen, seq, kind, value, vlen, c->path, CHECK_NO_OFFSET);
 	return 0;
 }
 
 /* Reads and scans one table file. cat (may be NULL) collects its entries. */
-static int scan_table_file(struct run *r, const char *path, struct catalog_view *cat,
+int ck_scan_table_file(struct run *r, const char *path, struct catalog_view *cat,
 			   struct tscan *t, uint8_t **data)
 {
 	memset(t, 0, sizeof(*t));
 	size_t n;
 	int e = io_read_file(path, MAX_FILE_READ, data, &n);
 	if (e < 0) {
-		found(r, CHECK_PROBLEM, path, CHECK_NO_OFFSET, "cannot read: %s", strerror(-e));
+		ck_found(r, CHECK_PROBLEM, path, CHECK_NO_OFFSET, "cannot read: %s", strerror(-e));
 		return -1;
 	}
 	struct collect c = { cat, path };
@@ -1240,7 +1006,7 @@ static int scan_table_file(struct run *r, const char *path, struct catalog_view 
 	t->n = n;
 	t->entry = cat ? collect_table_entry : NULL;
 	t->ctx = &c;
-	tscan_run(t);
+	ck_tscan_run(t);
 	r->st->tables++;
 	r->st->blocks += t->blocks_ok + t->blocks_bad;
 	r->st->entries += t->entries;
@@ -1271,14 +1037,14 @@ static void walcheck_record(void *ctx, uint64_t off, const uint8_t *p, size_t le
 	uint64_t first;
 	w->r->st->wal_records++;
 	if (rep_iterate(p, len, NULL, NULL, &count, &first)) {
-		found(w->r, CHECK_PROBLEM, w->path, off, "record holds a malformed batch");
+		ck_found(w->r, CHECK_PROBLEM, w->path, off, "record holds a malformed batch");
 		w->bad_records++;
 		return;
 	}
 	if (!count)
 		return;
 	if (w->seq_known && first <= w->last_seq) {
-		found(w->r, CHECK_PROBLEM, w->path, off,
+		ck_found(w->r, CHECK_PROBLEM, w->path, off,
 		      "record has sequence %" PRIu64 ", not after %" PRIu64, first, w->last_seq);
 		w->bad_records++;
 		return;
@@ -1287,7 +1053,7 @@ static void walcheck_record(void *ctx, uint64_t off, const uint8_t *p, size_t le
 	w->last_seq = first + count - 1;
 	w->col.path = w->path;
 	if (w->col.cat)
-		rep_iterate(p, len, collect_batch_entry, &w->col, NULL, NULL);
+		rep_iterate(p, len, ck_collect_batch_entry, &w->col, NULL, NULL);
 }
 
 /* True if a segment after segs[i] holds a valid record. */
@@ -1295,7 +1061,7 @@ static bool valid_record_later(const char *dir, const uint64_t *segs, size_t nse
 {
 	for (size_t j = i + 1; j < nseg; j++) {
 		char p[PATH_MAX];
-		numbered_path(p, dir, segs[j], WAL_SUFFIX);
+		ck_numbered_path(p, dir, segs[j], WAL_SUFFIX);
 		uint8_t *d;
 		size_t n;
 		if (io_read_file(p, MAX_FILE_READ, &d, &n) < 0)
@@ -1351,12 +1117,12 @@ static void check_segment(struct run *r, const char *dir, const uint64_t *segs, 
 			  size_t i, bool live, struct walcheck *wc)
 {
 	char path[PATH_MAX];
-	numbered_path(path, dir, segs[i], WAL_SUFFIX);
+	ck_numbered_path(path, dir, segs[i], WAL_SUFFIX);
 	uint8_t *d;
 	size_t n;
 	int e = io_read_file(path, MAX_FILE_READ, &d, &n);
 	if (e < 0) {
-		found(r, CHECK_PROBLEM, path, CHECK_NO_OFFSET, "cannot read: %s", strerror(-e));
+		ck_found(r, CHECK_PROBLEM, path, CHECK_NO_OFFSET, "cannot read: %s", strerror(-e));
 		return;
 	}
 	r->st->wal_segments++;
@@ -1373,23 +1139,23 @@ static void check_segment(struct run *r, const char *dir, const uint64_t *segs, 
 		dc.wc = &w2;
 		check_wal_walk(d, n, &ops, &dc, &info);
 		if (info.damaged || w2.bad_records)
-			found(r, CHECK_NOTE, path, info.damaged ? info.first_damage : CHECK_NO_OFFSET,
+			ck_found(r, CHECK_NOTE, path, info.damaged ? info.first_damage : CHECK_NO_OFFSET,
 			      "damaged, but its records are already in tables (open removes it)");
 		free(d);
 		return;
 	}
 	check_wal_walk(d, n, &ops, &dc, &info);
 	if (info.header_ok && info.segno != segs[i])
-		found(r, CHECK_PROBLEM, path, 16, "header names segment %" PRIu64, info.segno);
+		ck_found(r, CHECK_PROBLEM, path, 16, "header names segment %" PRIu64, info.segno);
 	if (info.empty) {
 		if (valid_record_later(dir, segs, nseg, i))
-			found(r, CHECK_PROBLEM, path, 0,
+			ck_found(r, CHECK_PROBLEM, path, 0,
 			      "segment without a header, followed by valid records");
 	}
 	bool later = dc.dl.n && info.torn && valid_record_later(dir, segs, nseg, i);
 	for (size_t k = 0; k < dc.dl.n; k++) {
 		bool tail = info.torn && k == dc.dl.n - 1 && !later;
-		found(r, CHECK_PROBLEM, path, dc.dl.off[k],
+		ck_found(r, CHECK_PROBLEM, path, dc.dl.off[k],
 		      tail ? "%s: %" PRIu64 " bytes to the end form a torn tail (opening the store "
 			     "drops it; `golite repair` too)"
 			   : "%s (%" PRIu64 " bytes), followed by valid records: the store will not "
@@ -1397,7 +1163,7 @@ static void check_segment(struct run *r, const char *dir, const uint64_t *segs, 
 		      dc.dl.what[k], dc.dl.end[k] - dc.dl.off[k]);
 	}
 	if (dc.dl.more)
-		found(r, CHECK_PROBLEM, path, CHECK_NO_OFFSET, "%zu more damaged ranges", dc.dl.more);
+		ck_found(r, CHECK_PROBLEM, path, CHECK_NO_OFFSET, "%zu more damaged ranges", dc.dl.more);
 	free(d);
 }
 
@@ -1407,43 +1173,43 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 	struct run r = { .o = o ? o : &defaults, .st = st };
 	memset(st, 0, sizeof(*st));
 	struct listing l;
-	int e = list_dir(dir, &l);
+	int e = ck_list_dir(dir, &l);
 	if (e)
 		return e;
 	int lock_fd;
-	e = take_lock(dir, false, &lock_fd);
+	e = ck_take_lock(dir, false, &lock_fd);
 	if (e) {
-		listing_free(&l);
+		ck_listing_free(&l);
 		return e;
 	}
 	char path[PATH_MAX], mpath[PATH_MAX];
-	path_join(path, dir, "STORE");
+	ck_path_join(path, dir, "STORE");
 	if (l.store != 1)
-		found(&r, CHECK_PROBLEM, path, 0, l.store ? "not a GoLite store marker"
+		ck_found(&r, CHECK_PROBLEM, path, 0, l.store ? "not a GoLite store marker"
 							 : "missing (the store will not open)");
 
 	/* The manifest. */
 	struct mscan ms;
 	memset(&ms, 0, sizeof(ms));
-	path_join(mpath, dir, MANIFEST_FILE);
+	ck_path_join(mpath, dir, MANIFEST_FILE);
 	bool have_manifest = false;
 	if (l.has_manifest) {
 		uint8_t *d;
 		size_t n;
 		e = io_read_file(mpath, MAX_FILE_READ, &d, &n);
 		if (e < 0) {
-			found(&r, CHECK_PROBLEM, mpath, CHECK_NO_OFFSET, "cannot read: %s",
+			ck_found(&r, CHECK_PROBLEM, mpath, CHECK_NO_OFFSET, "cannot read: %s",
 			      strerror(-e));
 		} else {
-			progress(&r, "manifest", 0, n);
-			mscan_run(&r, mpath, d, n, &ms);
+			ck_progress(&r, "manifest", 0, n);
+			ck_mscan_run(&r, mpath, d, n, &ms);
 			st->manifest_edits = ms.edits;
 			have_manifest = true;
 			free(d);
-			progress(&r, "manifest", n, n);
+			ck_progress(&r, "manifest", n, n);
 		}
 	} else if (l.nsst) {
-		found(&r, CHECK_PROBLEM, mpath, CHECK_NO_OFFSET,
+		ck_found(&r, CHECK_PROBLEM, mpath, CHECK_NO_OFFSET,
 		      "missing, but the directory holds %zu tables (the store will not open)", l.nsst);
 	}
 	bool trust_manifest = have_manifest && ms.clean;
@@ -1453,33 +1219,33 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 	struct catalog_view cat = { 0 };
 	uint64_t total = 0, done = 0;
 	for (size_t i = 0; i < l.nsst; i++) {
-		numbered_path(path, dir, l.sst[i], SST_SUFFIX);
-		total += file_size_of(path);
+		ck_numbered_path(path, dir, l.sst[i], SST_SUFFIX);
+		total += ck_file_size_of(path);
 	}
 	for (size_t i = 0; i < l.nwal; i++) {
-		numbered_path(path, dir, l.wal[i], WAL_SUFFIX);
-		total += file_size_of(path);
+		ck_numbered_path(path, dir, l.wal[i], WAL_SUFFIX);
+		total += ck_file_size_of(path);
 	}
 	uint64_t max_table_seq = 0;
 	for (size_t i = 0; i < l.nsst; i++) {
-		numbered_path(path, dir, l.sst[i], SST_SUFFIX);
+		ck_numbered_path(path, dir, l.sst[i], SST_SUFFIX);
 		size_t fi = SIZE_MAX;
 		for (size_t j = 0; j < ms.m.nfiles && fi == SIZE_MAX; j++)
 			if (ms.m.files[j].meta.file_no == l.sst[i])
 				fi = j;
 		if (trust_manifest && fi == SIZE_MAX) {
-			found(&r, CHECK_NOTE, path, CHECK_NO_OFFSET,
+			ck_found(&r, CHECK_NOTE, path, CHECK_NO_OFFSET,
 			      "not named by the manifest (left by interrupted work; open removes it)");
-			done += file_size_of(path);
+			done += ck_file_size_of(path);
 			continue;
 		}
-		progress(&r, "tables", done, total);
+		ck_progress(&r, "tables", done, total);
 		struct tscan t;
 		uint8_t *d = NULL;
-		if (scan_table_file(&r, path, &cat, &t, &d) == 0) {
+		if (ck_scan_table_file(&r, path, &cat, &t, &d) == 0) {
 			done += t.n;
 			if (t.props_ok && t.p.file_no != l.sst[i])
-				found(&r, CHECK_NOTE, path, t.props_off,
+				ck_found(&r, CHECK_NOTE, path, t.props_off,
 				      "properties name file number %" PRIu64 " (a copied or renamed "
 				      "file?)", t.p.file_no);
 			if (fi != SIZE_MAX && !t.problems && t.props_ok)
@@ -1487,10 +1253,10 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 						       &t);
 			max_table_seq = MAX(max_table_seq, t.max_seq);
 		}
-		tscan_free(&t);
+		ck_tscan_free(&t);
 		free(d);
 	}
-	progress(&r, "tables", done, total);
+	ck_progress(&r, "tables", done, total);
 
 	/* What the manifest says about the directory. */
 	if (have_manifest) {
@@ -1499,34 +1265,34 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 			const struct sst_meta *m = &ms.m.files[i].meta;
 			max_no = MAX(max_no, m->file_no);
 			max_table_seq = MAX(max_table_seq, m->max_seq);
-			if (!in_list(l.sst, l.nsst, m->file_no))
-				found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
+			if (!ck_in_list(l.sst, l.nsst, m->file_no))
+				ck_found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
 				      "names table %08" PRIu64 ".sst (level %u), which is missing",
 				      m->file_no, ms.m.files[i].level);
 			for (size_t j = 0; j < i; j++)
 				if (ms.m.files[j].meta.file_no == m->file_no)
-					found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
+					ck_found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
 					      "names table %08" PRIu64 ".sst twice", m->file_no);
 			if (skey_cmp(m->smallest, m->smallest_len, m->largest, m->largest_len) > 0)
-				found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
+				ck_found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
 				      "table %08" PRIu64 ".sst: smallest key after largest", m->file_no);
 			if (ms.m.files[i].level == 0)
 				continue;
 			for (size_t j = 0; j < ms.m.nfiles; j++) {
 				const struct manifest_file *g = &ms.m.files[j];
-				if (j < i && g->level == ms.m.files[i].level && meta_overlap(&g->meta, m))
-					found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
+				if (j < i && g->level == ms.m.files[i].level && ck_meta_overlap(&g->meta, m))
+					ck_found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
 					      "tables %08" PRIu64 ".sst and %08" PRIu64
 					      ".sst of level %u overlap", g->meta.file_no, m->file_no,
 					      g->level);
 			}
 		}
 		if (ms.have_next && ms.m.next_file_no <= max_no)
-			found(&r, CHECK_PROBLEM, mpath, CHECK_NO_OFFSET,
+			ck_found(&r, CHECK_PROBLEM, mpath, CHECK_NO_OFFSET,
 			      "next file number %" PRIu64 " is not above table %" PRIu64
 			      " which it names", ms.m.next_file_no, max_no);
 		if (ms.have_last && ms.m.last_seq < max_table_seq)
-			found(&r, CHECK_PROBLEM, mpath, CHECK_NO_OFFSET,
+			ck_found(&r, CHECK_PROBLEM, mpath, CHECK_NO_OFFSET,
 			      "last sequence %" PRIu64 " is below the tables' %" PRIu64,
 			      ms.m.last_seq, max_table_seq);
 	}
@@ -1535,31 +1301,31 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 	uint64_t log_number = trust_manifest || ms.have_log ? ms.m.log_number : 0;
 	struct walcheck wc = { .r = &r, .col = { &cat, NULL } };
 	for (size_t i = 0; i < l.nwal; i++) {
-		progress(&r, "wal", done, total);
-		numbered_path(path, dir, l.wal[i], WAL_SUFFIX);
-		done += file_size_of(path);
+		ck_progress(&r, "wal", done, total);
+		ck_numbered_path(path, dir, l.wal[i], WAL_SUFFIX);
+		done += ck_file_size_of(path);
 		check_segment(&r, dir, l.wal, l.nwal, i, l.wal[i] >= log_number, &wc);
 	}
-	progress(&r, "wal", done, total);
+	ck_progress(&r, "wal", done, total);
 
 	/* The table catalog, from every source open would read. */
-	cat_check(&r, dir, &cat);
+	ck_cat_check(&r, dir, &cat);
 
 	static const char *const leftovers[] = { "MANIFEST.tmp", "STORE.tmp" };
 	for (size_t i = 0; i < ARRAY_SIZE(leftovers); i++) {
-		path_join(path, dir, leftovers[i]);
+		ck_path_join(path, dir, leftovers[i]);
 		if (access(path, F_OK) == 0)
-			found(&r, CHECK_NOTE, path, CHECK_NO_OFFSET,
+			ck_found(&r, CHECK_NOTE, path, CHECK_NO_OFFSET,
 			      "temporary file of an interrupted write (open removes it)");
 	}
-	path_join(path, dir, "lost");
+	ck_path_join(path, dir, "lost");
 	if (access(path, F_OK) == 0)
-		found(&r, CHECK_NOTE, path, CHECK_NO_OFFSET,
+		ck_found(&r, CHECK_NOTE, path, CHECK_NO_OFFSET,
 		      "holds files an earlier repair moved aside");
-	flush_suppressed(&r);
-	cat_free(&cat);
-	mscan_free(&ms);
-	listing_free(&l);
+	ck_flush_suppressed(&r);
+	ck_cat_free(&cat);
+	ck_mscan_free(&ms);
+	ck_listing_free(&l);
 	if (lock_fd >= 0)
 		io_close(lock_fd);
 	return 0;
@@ -1583,11 +1349,11 @@ int check_wal_file(const char *path, const struct check_options *o, struct check
 	st->wal_segments = 1;
 	st->wal_bytes = n;
 	for (size_t k = 0; k < dc.dl.n; k++)
-		found(&r, CHECK_PROBLEM, path, dc.dl.off[k], "%s (%" PRIu64 " bytes)", dc.dl.what[k],
+		ck_found(&r, CHECK_PROBLEM, path, dc.dl.off[k], "%s (%" PRIu64 " bytes)", dc.dl.what[k],
 		      dc.dl.end[k] - dc.dl.off[k]);
 	if (info.empty)
-		found(&r, CHECK_PROBLEM, path, 0, "no header: an empty segment");
-	flush_suppressed(&r);
+		ck_found(&r, CHECK_PROBLEM, path, 0, "no header: an empty segment");
+	ck_flush_suppressed(&r);
 	free(d);
 	return 0;
 }
@@ -1599,10 +1365,10 @@ int check_table_file(const char *path, const struct check_options *o, struct che
 	memset(st, 0, sizeof(*st));
 	struct tscan t;
 	uint8_t *d = NULL;
-	int e = scan_table_file(&r, path, NULL, &t, &d);
-	tscan_free(&t);
+	int e = ck_scan_table_file(&r, path, NULL, &t, &d);
+	ck_tscan_free(&t);
 	free(d);
-	flush_suppressed(&r);
+	ck_flush_suppressed(&r);
 	return e ? set_error(GOLITE_EIO, "cannot read %s", path) : 0;
 }
 
@@ -1617,982 +1383,11 @@ int check_manifest_file(const char *path, const struct check_options *o, struct 
 	if (e < 0)
 		return set_error(errno_to_golite(-e), "cannot read %s: %s", path, strerror(-e));
 	struct mscan ms;
-	mscan_run(&r, path, d, n, &ms);
+	ck_mscan_run(&r, path, d, n, &ms);
 	st->manifest_edits = ms.edits;
-	mscan_free(&ms);
+	ck_mscan_free(&ms);
 	free(d);
-	flush_suppressed(&r);
+	ck_flush_suppressed(&r);
 	return 0;
 }
 
-/* ======================================================================
- * Repair
- * ====================================================================== */
-
-/* Creates DATADIR/lost/<timestamp>/ on first use. */
-static int lost_dir_make(const char *dir, struct repair_stats *st)
-{
-	if (st->lost_dir[0])
-		return 0;
-	char base[PATH_MAX];
-	path_join(base, dir, "lost");
-	int e = io_mkdir(base, 0700);
-	if (e < 0 && e != -EEXIST)
-		return set_error(errno_to_golite(-e), "cannot create %s: %s", base, strerror(-e));
-	time_t now = time(NULL);
-	struct tm tm;
-	localtime_r(&now, &tm);
-	char stamp[32];
-	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-	for (int i = 0;; i++) {
-		if (i)
-			fmt_path(st->lost_dir, "%s/%s-%d", base, stamp, i);
-		else
-			fmt_path(st->lost_dir, "%s/%s", base, stamp);
-		e = io_mkdir(st->lost_dir, 0700);
-		if (e == 0)
-			break;
-		if (e != -EEXIST) {
-			st->lost_dir[0] = '\0';
-			return set_error(errno_to_golite(-e), "cannot create a directory in %s: %s",
-					 base, strerror(-e));
-		}
-	}
-	io_sync_dir(base);
-	io_sync_dir(dir);
-	return 0;
-}
-
-/* Writes data to path (created, synced). */
-static int write_whole(const char *path, const void *data, size_t len)
-{
-	int fd = io_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0)
-		return fd;
-	int e = io_pwrite(fd, data, len, 0);
-	if (e == 0)
-		e = io_fdatasync(fd);
-	io_close(fd);
-	if (e < 0)
-		io_unlink(path);
-	return e;
-}
-
-/*
- * Puts dir/name into the lost directory (a hard link, or a copy where
- * links are refused). The original stays until the caller replaces or
- * removes it (invariant 2).
- */
-static int lost_keep(struct run *r, const char *dir, const char *name, struct repair_stats *st)
-{
-	int e = lost_dir_make(dir, st);
-	if (e)
-		return e;
-	char src[PATH_MAX], dst[PATH_MAX];
-	path_join(src, dir, name);
-	path_join(dst, st->lost_dir, name);
-	if (link(src, dst) < 0) {
-		uint8_t *d;
-		size_t n;
-		e = io_read_file(src, MAX_FILE_READ, &d, &n);
-		if (e == 0) {
-			e = write_whole(dst, d, n);
-			free(d);
-		}
-		if (e < 0)
-			return set_error(errno_to_golite(-e), "cannot keep %s in %s: %s", src,
-					 st->lost_dir, strerror(-e));
-	}
-	io_sync_dir(st->lost_dir);
-	st->files_moved++;
-	found(r, CHECK_ACTION, src, CHECK_NO_OFFSET, "moved aside to %s", dst);
-	return 0;
-}
-
-/* ---- writing tables ---- */
-
-struct tout {
-	const char *dir;
-	uint64_t *next_no;
-	struct sst_options so;
-	uint64_t target;              /* cut tables past this size (0: never) */
-	struct sst_builder *b;
-	uint8_t *last_ikey;
-	size_t last_iklen;
-	struct sst_meta *metas;       /* finished tables */
-	size_t n, cap;
-	int err;
-};
-
-static int tout_finish(struct tout *o)
-{
-	if (!o->b)
-		return o->err;
-	struct sst_meta m;
-	int e = sst_builder_finish(o->b, &m);
-	o->b = NULL;
-	if (e) {
-		o->err = o->err ? o->err : e;
-		return o->err;
-	}
-	if (o->n == o->cap)
-		o->metas = xrealloc(o->metas, (o->cap = o->cap ? 2 * o->cap : 8) * sizeof(*o->metas));
-	o->metas[o->n++] = m;
-	return o->err;
-}
-
-static void tout_add(struct tout *o, const uint8_t *k, size_t klen, const uint8_t *v, size_t vlen)
-{
-	if (o->err)
-		return;
-	size_t iklen = klen - TRAILER_SIZE;
-	bool new_ikey = !o->last_ikey || ikey_cmp(o->last_ikey, o->last_iklen, k, iklen) != 0;
-	if (o->b && o->target && new_ikey && sst_builder_size(o->b) >= o->target &&
-	    tout_finish(o))
-		return;
-	if (!o->b) {
-		char path[PATH_MAX];
-		uint64_t no = (*o->next_no)++;
-		numbered_path(path, o->dir, no, SST_SUFFIX);
-		int e = sst_builder_new(path, no, &o->so, &o->b);
-		if (e) {
-			o->err = e;
-			return;
-		}
-	}
-	int e = sst_builder_add(o->b, k, klen, v, vlen);
-	if (e) {
-		o->err = e;
-		return;
-	}
-	if (new_ikey) {
-		free(o->last_ikey);
-		o->last_ikey = xmemdup(k, iklen);
-		o->last_iklen = iklen;
-	}
-}
-
-static void tout_free(struct tout *o)
-{
-	if (o->b)
-		sst_builder_abandon(o->b);
-	for (size_t i = 0; i < o->n; i++)
-		sst_meta_free(&o->metas[i]);
-	free(o->metas);
-	free(o->last_ikey);
-}
-
-/* ---- writing log segments ---- */
-
-struct segbuf {
-	uint8_t *p;
-	size_t len, cap;
-	uint64_t records;
-};
-
-static void segbuf_put(struct segbuf *s, const void *data, size_t n)
-{
-	if (s->len + n > s->cap) {
-		s->cap = MAX(s->cap * 2, s->len + n + 4096);
-		s->p = xrealloc(s->p, s->cap);
-	}
-	memcpy(s->p + s->len, data, n);
-	s->len += n;
-}
-
-static void segbuf_begin(struct segbuf *s, uint64_t segno)
-{
-	uint8_t h[WAL_HEADER];
-	memset(h, 0, sizeof(h));
-	memcpy(h, WAL_MAGIC, 8);
-	put_le32(h + 8, WAL_VERSION);
-	put_le64(h + 16, segno);
-	put_le32(h + 24, crc32c_mask(crc32c(h, 24)));
-	s->len = 0;
-	s->records = 0;
-	segbuf_put(s, h, sizeof(h));
-}
-
-/* Appends a logical record, fragmented as wal.c does. */
-static void segbuf_record(struct segbuf *s, const uint8_t *p, size_t len)
-{
-	for (size_t off = 0, i = 0; off < len || i == 0; i++) {
-		size_t n = MIN((size_t)WAL_MAX_FRAG, len - off);
-		unsigned type = len <= WAL_MAX_FRAG ? REC_FULL
-			      : i == 0 ? REC_FIRST : off + n == len ? REC_LAST : REC_MIDDLE;
-		/* The repaired segment is synced as a whole at the end: its
-		 * records claim nothing more than the header was on disk. */
-		uint8_t *rec = xmalloc(n + WAL_RECORD_OVERHEAD);
-		size_t size = wal_record_encode(rec, type, p + off, n, WAL_SEGMENT_HEADER);
-		segbuf_put(s, rec, size);
-		free(rec);
-		off += n;
-	}
-	s->records++;
-}
-
-/* ---- the tables of the repaired store ---- */
-
-struct rtable {
-	uint64_t file_no;             /* the file that holds it now */
-	uint64_t orig_no;             /* the file it came from */
-	int level;                    /* -1 while unknown */
-	bool clean;
-	bool live;                    /* part of the repaired store */
-	bool salvaged;                /* file_no is a new file made from orig_no */
-	bool superseded;              /* its data went into merged tables */
-	bool named;                   /* the manifest names it */
-	uint64_t scan_entries;        /* entries readable */
-	uint64_t recorded_entries;    /* entries its properties claim (0 if unknown) */
-	uint64_t size;                /* bytes of the original file */
-	uint64_t bad_blocks;
-	struct sst_meta meta;         /* of file_no */
-	struct catalog_view cat;
-};
-
-static int cmp_newest_first(const void *a, const void *b)
-{
-	const struct rtable *x = *(struct rtable *const *)a, *y = *(struct rtable *const *)b;
-	if (x->meta.max_seq != y->meta.max_seq)
-		return x->meta.max_seq > y->meta.max_seq ? -1 : 1;
-	return x->file_no > y->file_no ? -1 : x->file_no < y->file_no;
-}
-
-/*
- * Places tables whose levels are unknown: newest first, each one level
- * below every newer table it overlaps. This is right only when each such
- * newer table holds nothing older than the table below it; otherwise (or
- * past the last level) returns false and the tables must be merged.
- */
-static bool assign_levels(struct rtable **v, size_t n)
-{
-	qsort(v, n, sizeof(*v), cmp_newest_first);
-	for (size_t i = 0; i < n; i++) {
-		int level = 1;
-		for (size_t j = 0; j < i; j++) {
-			if (!meta_overlap(&v[j]->meta, &v[i]->meta))
-				continue;
-			if (v[j]->meta.min_seq <= v[i]->meta.max_seq)
-				return false;
-			level = MAX(level, v[j]->level + 1);
-		}
-		if (level >= NUM_LEVELS)
-			return false;
-		v[i]->level = level;
-	}
-	return true;
-}
-
-/* ---- merging ---- */
-
-struct msrc {
-	struct sst_reader *rd;
-	struct sst_iter *it;
-};
-
-static int msrc_cmp(const struct msrc *a, const struct msrc *b)
-{
-	size_t al, bl;
-	const void *ak = sst_iter_key(a->it, &al), *bk = sst_iter_key(b->it, &bl);
-	return skey_cmp(ak, al, bk, bl);
-}
-
-static void heap_down(struct msrc *h, size_t n, size_t i)
-{
-	for (;;) {
-		size_t m = i, l = 2 * i + 1, r = l + 1;
-		if (l < n && msrc_cmp(&h[l], &h[m]) < 0)
-			m = l;
-		if (r < n && msrc_cmp(&h[r], &h[m]) < 0)
-			m = r;
-		if (m == i)
-			return;
-		struct msrc t = h[i];
-		h[i] = h[m];
-		h[m] = t;
-		i = m;
-	}
-}
-
-/*
- * Merges the live tables into new tables (one version per key, the
- * newest) placed in level 1. Marks the inputs superseded.
- */
-static int merge_tables(struct run *r, const char *dir, struct rtable **v, size_t n,
-			struct tout *out)
-{
-	struct msrc *h = xcalloc(n ? n : 1, sizeof(*h));
-	size_t nh = 0;
-	uint64_t total = 0, done = 0, bytes = 0;
-	int e = 0;
-	for (size_t i = 0; i < n; i++) {
-		char path[PATH_MAX];
-		numbered_path(path, dir, v[i]->file_no, SST_SUFFIX);
-		struct sst_reader *rd;
-		e = sst_open(path, v[i]->file_no, NULL, &rd);
-		if (e)
-			goto out;
-		total += v[i]->meta.entries;
-		bytes += v[i]->meta.file_size;
-		struct sst_iter *it = sst_iter_new(rd);
-		sst_iter_set_fill_cache(it, false);
-		sst_iter_seek_first(it);
-		if (sst_iter_valid(it)) {
-			h[nh++] = (struct msrc){ rd, it };
-		} else {
-			e = sst_iter_status(it);
-			sst_iter_free(it);
-			sst_unref(rd);
-			if (e)
-				goto out;
-		}
-	}
-	for (size_t i = nh; i-- > 0;)
-		heap_down(h, nh, i);
-	uint8_t *last = xmalloc(IKEY_MAX);
-	size_t last_len = 0;
-	while (nh && !out->err) {
-		size_t klen, vlen;
-		const uint8_t *k = sst_iter_key(h[0].it, &klen);
-		const uint8_t *val = sst_iter_value(h[0].it, &vlen);
-		size_t iklen = klen - TRAILER_SIZE;
-		if (!last_len || ikey_cmp(last, last_len, k, iklen) != 0) {
-			tout_add(out, k, klen, val, vlen);
-			memcpy(last, k, iklen);
-			last_len = iklen;
-		}
-		if ((++done & 0xffff) == 0)
-			progress(r, "merge", (uint64_t)((double)bytes * done / total), bytes);
-		sst_iter_next(h[0].it);
-		if (!sst_iter_valid(h[0].it)) {
-			e = sst_iter_status(h[0].it);
-			sst_iter_free(h[0].it);
-			sst_unref(h[0].rd);
-			h[0] = h[--nh];
-			if (e)
-				break;
-		}
-		heap_down(h, nh, 0);
-	}
-	free(last);
-	progress(r, "merge", bytes, bytes);
-	if (!e)
-		e = tout_finish(out);
-out:
-	for (size_t i = 0; i < nh; i++) {
-		sst_iter_free(h[i].it);
-		sst_unref(h[i].rd);
-	}
-	free(h);
-	if (!e)
-		for (size_t i = 0; i < n; i++)
-			v[i]->superseded = true;
-	return e;
-}
-
-/* ---- salvaging one table ---- */
-
-struct salvage {
-	struct tout *out;
-	const struct tscan *t;
-	uint64_t kept;
-};
-
-static void salvage_entry(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
-			  size_t vlen, uint64_t block_off)
-{
-	struct salvage *s = ctx;
-	(void)block_off;
-	if (!s->out->b && s->t->props_ok)
-		s->out->so.compression = (enum golite_compression)s->t->p.compression;
-	tout_add(s->out, k, klen, v, vlen);
-	s->kept++;
-}
-
-/* Writes the readable entries of table rt into a new file. */
-static int salvage_table(const char *dir, struct rtable *rt, uint64_t *next_no)
-{
-	char path[PATH_MAX];
-	numbered_path(path, dir, rt->orig_no, SST_SUFFIX);
-	uint8_t *d;
-	size_t n;
-	int e = io_read_file(path, MAX_FILE_READ, &d, &n);
-	if (e < 0)
-		return set_error(errno_to_golite(-e), "cannot read %s: %s", path, strerror(-e));
-	struct check_options none = { 0 };
-	struct check_stats ignored = { 0 };
-	struct run quiet = { .o = &none, .st = &ignored };
-	struct tout out = { .dir = dir, .next_no = next_no };
-	sst_options_init(&out.so);
-	struct tscan t;
-	memset(&t, 0, sizeof(t));
-	struct salvage s = { &out, &t, 0 };
-	t.r = &quiet;
-	t.path = path;
-	t.d = d;
-	t.n = n;
-	t.entry = salvage_entry;
-	t.ctx = &s;
-	tscan_run(&t);
-	e = tout_finish(&out);
-	if (!e && out.n) {
-		rt->file_no = out.metas[0].file_no;
-		rt->meta = out.metas[0];
-		out.n = 0;
-		rt->salvaged = true;
-	}
-	rt->live = !e && rt->salvaged;
-	tscan_free(&t);
-	tout_free(&out);
-	free(d);
-	return e;
-}
-
-/* ---- the table catalog ---- */
-
-struct walsalvage {
-	struct run *r;
-	const char *path;
-	struct segbuf out;
-	struct collect col;
-	uint64_t last_seq;
-	bool seq_known;
-	uint64_t kept, dropped, ranges;
-	uint64_t dropped_bytes;
-	bool changed;
-};
-
-static void ws_record(void *ctx, uint64_t off, const uint8_t *p, size_t len)
-{
-	struct walsalvage *w = ctx;
-	uint32_t count;
-	uint64_t first;
-	const char *bad = NULL;
-	if (rep_iterate(p, len, NULL, NULL, &count, &first))
-		bad = "malformed batch";
-	else if (count && w->seq_known && first <= w->last_seq)
-		bad = "sequence out of order";
-	if (bad) {
-		found(w->r, CHECK_LOST, w->path, off, "dropped a record: %s (%zu bytes)", bad, len);
-		w->dropped++;
-		w->dropped_bytes += len;
-		w->changed = true;
-		return;
-	}
-	if (count) {
-		w->seq_known = true;
-		w->last_seq = first + count - 1;
-		rep_iterate(p, len, collect_batch_entry, &w->col, NULL, NULL);
-	}
-	segbuf_record(&w->out, p, len);
-	w->kept++;
-}
-
-static void ws_damage(void *ctx, uint64_t off, uint64_t end, const char *what)
-{
-	struct walsalvage *w = ctx;
-	found(w->r, CHECK_LOST, w->path, off, "dropped %" PRIu64 " bytes: %s", end - off, what);
-	w->ranges++;
-	w->dropped_bytes += end - off;
-	w->changed = true;
-}
-
-/*
- * Checks log segment segno and, if anything in it is damaged, replaces it
- * by a segment holding its good records (the original goes to lost/).
- */
-static int repair_segment(struct run *r, const char *dir, uint64_t segno,
-			  struct walsalvage *w, struct repair_stats *st)
-{
-	char path[PATH_MAX], tmp[PATH_MAX], name[32];
-	numbered_path(path, dir, segno, WAL_SUFFIX);
-	snprintf(name, sizeof(name), "%08" PRIu64 "%s", segno, WAL_SUFFIX);
-	uint8_t *d;
-	size_t n;
-	int e = io_read_file(path, MAX_FILE_READ, &d, &n);
-	if (e < 0)
-		return set_error(errno_to_golite(-e), "cannot read %s: %s", path, strerror(-e));
-	w->path = path;
-	w->col.path = path;
-	w->changed = false;
-	uint64_t kept0 = w->kept;
-	segbuf_begin(&w->out, segno);
-	struct check_wal_ops ops = { ws_record, ws_damage };
-	struct check_wal_info info;
-	check_wal_walk(d, n, &ops, w, &info);
-	if (info.empty)
-		w->changed = true;
-	if (info.header_ok && info.segno != segno) {
-		found(r, CHECK_PROBLEM, path, 16, "header names segment %" PRIu64, info.segno);
-		w->changed = true;
-	}
-	free(d);
-	if (!w->changed)
-		return 0;
-	st->changed = true;
-	if ((e = lost_keep(r, dir, name, st)))
-		return e;
-	uint64_t kept = w->kept - kept0;
-	if (!kept) {
-		e = io_unlink(path);
-		found(r, CHECK_ACTION, path, CHECK_NO_OFFSET, "removed: no readable record");
-	} else {
-		fmt_path(tmp, "%s.repair", path);
-		e = write_whole(tmp, w->out.p, w->out.len);
-		if (e == 0)
-			e = io_rename(tmp, path);
-		found(r, CHECK_ACTION, path, CHECK_NO_OFFSET,
-		      "rewritten with its %" PRIu64 " readable records", kept);
-	}
-	if (e < 0)
-		return set_error(errno_to_golite(-e), "cannot replace %s: %s", path, strerror(-e));
-	return 0;
-}
-
-/*
- * Makes the catalog acceptable to golite_open: malformed entries are
- * deleted, the next table id is raised above every id in use, and (when
- * data was lost, so a name may have been) table ids with keys but no name
- * are named "recovered-<id>". Writes the changes as one batch in a new log
- * segment. *changed says whether anything was written.
- */
-static int repair_catalog(struct run *r, const char *dir, struct catalog_view *c, bool lost_data,
-			  uint64_t seq, uint64_t *next_no, bool *changed)
-{
-	struct rep rep = { 0 };
-	rep_reset(&rep);
-	uint8_t ik[IKEY_PREFIX + 1 + GOLITE_MAX_TABLE_NAME];
-	uint8_t v[4];
-	size_t iklen;
-	uint32_t need = TABLE_ID_FIRST_USER;
-	const struct cat_entry *n = cat_next_id(c);
-	bool next_ok = n && n->vlen == 4;
-	if (next_ok)
-		need = MAX(need, get_le32(n->val));
-	for (size_t i = 0; i < c->n; i++) {
-		struct cat_entry *e = &c->v[i];
-		if (!cat_live(e))
-			continue;
-		bool is_next = e->klen == 1 && e->key[0] == CATALOG_KEY_NEXT;
-		bool bad = e->vlen != 4 || e->klen < 1 || (e->key[0] == CATALOG_KEY_NEXT && !is_next);
-		if (!bad && e->key[0] == CATALOG_KEY_TABLE)
-			bad = get_le32(e->val) < TABLE_ID_FIRST_USER;
-		if (bad && !is_next && e->klen + IKEY_PREFIX <= sizeof(ik)) {
-			iklen = ikey_make(ik, TABLE_ID_CATALOG, e->key, e->klen);
-			rep_add(&rep, KIND_DELETE, ik, iklen, NULL, 0);
-			e->kind = KIND_DELETE;
-			found(r, CHECK_ACTION, e->src, e->src_off, "deleted a malformed catalog entry");
-		} else if (!bad && e->key[0] == CATALOG_KEY_TABLE) {
-			need = MAX(need, get_le32(e->val) + 1);
-		}
-	}
-	for (size_t i = 0; i < c->nids; i++)
-		need = MAX(need, c->ids[i] + 1);
-	if (lost_data) {
-		for (size_t i = 0; i < c->nids; i++) {
-			uint32_t id = c->ids[i];
-			if (cat_id_named(c, id))
-				continue;
-			char name[64];
-			snprintf(name, sizeof(name), "recovered-%u", id);
-			iklen = ikey_make(ik, TABLE_ID_CATALOG, "t", 1);
-			memcpy(ik + iklen, name, strlen(name));
-			iklen += strlen(name);
-			put_le32(v, id);
-			rep_add(&rep, KIND_VALUE, ik, iklen, v, 4);
-			found(r, CHECK_ACTION, dir, CHECK_NO_OFFSET,
-			      "keys of table id %u have no table name (lost with the damaged data, or "
-			      "the table was dropped): named it \"%s\"", id, name);
-		}
-	}
-	if (!next_ok || get_le32(n->val) != need) {
-		iklen = ikey_make(ik, TABLE_ID_CATALOG, "n", 1);
-		put_le32(v, need);
-		rep_add(&rep, KIND_VALUE, ik, iklen, v, 4);
-		found(r, CHECK_ACTION, dir, CHECK_NO_OFFSET, "set the catalog's next table id to %u",
-		      need);
-	}
-	*changed = rep.count > 0;
-	int e = 0;
-	if (*changed) {
-		size_t len = rep_finish(&rep);
-		put_le64(rep.buf + len - 8, seq);
-		uint64_t segno = (*next_no)++;
-		char path[PATH_MAX];
-		numbered_path(path, dir, segno, WAL_SUFFIX);
-		struct segbuf sb = { 0 };
-		segbuf_begin(&sb, segno);
-		segbuf_record(&sb, rep.buf, len);
-		e = write_whole(path, sb.p, sb.len);
-		free(sb.p);
-		if (e < 0)
-			e = set_error(errno_to_golite(-e), "cannot write %s: %s", path, strerror(-e));
-		else
-			found(r, CHECK_ACTION, path, CHECK_NO_OFFSET,
-			      "written: the catalog changes above, as one log record");
-	}
-	rep_free(&rep);
-	return e;
-}
-
-/* ---- the whole directory ---- */
-
-static void rtables_free(struct rtable *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		sst_meta_free(&v[i].meta);
-		cat_free(&v[i].cat);
-	}
-	free(v);
-}
-
-/* Scans every table present (problems reported). */
-static struct rtable *scan_tables(struct run *r, const char *dir, const struct listing *l,
-				  const struct mscan *ms)
-{
-	struct rtable *v = xcalloc(l->nsst ? l->nsst : 1, sizeof(*v));
-	uint64_t total = 0, done = 0;
-	char path[PATH_MAX];
-	for (size_t i = 0; i < l->nsst; i++) {
-		numbered_path(path, dir, l->sst[i], SST_SUFFIX);
-		total += file_size_of(path);
-	}
-	for (size_t i = 0; i < l->nsst; i++) {
-		struct rtable *rt = &v[i];
-		rt->file_no = rt->orig_no = l->sst[i];
-		rt->level = -1;
-		for (size_t j = 0; j < ms->m.nfiles; j++)
-			if (ms->m.files[j].meta.file_no == rt->file_no) {
-				rt->named = true;
-				rt->level = (int)ms->m.files[j].level;
-			}
-		numbered_path(path, dir, rt->file_no, SST_SUFFIX);
-		progress(r, "tables", done, total);
-		struct tscan t;
-		uint8_t *d = NULL;
-		if (scan_table_file(r, path, &rt->cat, &t, &d) == 0) {
-			done += t.n;
-			rt->size = t.n;
-			rt->clean = !t.problems;
-			rt->scan_entries = t.entries;
-			rt->bad_blocks = t.blocks_bad;
-			rt->recorded_entries = t.props_ok ? t.p.entries : 0;
-			if (rt->clean)
-				meta_from_scan(&t, rt->file_no, &rt->meta);
-		}
-		tscan_free(&t);
-		free(d);
-	}
-	progress(r, "tables", total, total);
-	return v;
-}
-
-int repair_dir(const char *dir, const struct check_options *o, struct repair_stats *st)
-{
-	struct check_options defaults = { 0 };
-	struct check_stats cs = { 0 };
-	struct run r = { .o = o ? o : &defaults, .st = &cs };
-	memset(st, 0, sizeof(*st));
-	rcu_thread_ensure();
-	struct listing l;
-	int e = list_dir(dir, &l);
-	if (e)
-		return e;
-	int lock_fd;
-	e = take_lock(dir, true, &lock_fd);
-	if (e) {
-		listing_free(&l);
-		return e;
-	}
-	char path[PATH_MAX], mpath[PATH_MAX];
-	uint64_t next_no = 1;
-	if (l.nsst)
-		next_no = MAX(next_no, l.sst[l.nsst - 1] + 1);
-	if (l.nwal)
-		next_no = MAX(next_no, l.wal[l.nwal - 1] + 1);
-
-	if (l.store != 1) {
-		e = io_write_file_atomic(dir, "STORE", STORE_TEXT, strlen(STORE_TEXT));
-		path_join(path, dir, "STORE");
-		if (e < 0) {
-			e = set_error(errno_to_golite(-e), "cannot write %s: %s", path, strerror(-e));
-			goto out;
-		}
-		found(&r, CHECK_ACTION, path, CHECK_NO_OFFSET, "rewrote the store marker");
-		st->changed = true;
-	}
-
-	/* The manifest: trusted when every edit checks out and it describes a
-	 * valid version. */
-	struct mscan ms;
-	memset(&ms, 0, sizeof(ms));
-	path_join(mpath, dir, MANIFEST_FILE);
-	bool mf_ok = false;
-	if (l.has_manifest) {
-		uint8_t *d;
-		size_t n;
-		e = io_read_file(mpath, MAX_FILE_READ, &d, &n);
-		if (e < 0) {
-			e = set_error(errno_to_golite(-e), "cannot read %s: %s", mpath, strerror(-e));
-			goto out;
-		}
-		mscan_run(&r, mpath, d, n, &ms);
-		free(d);
-		mf_ok = ms.clean;
-		for (size_t i = 0; mf_ok && i < ms.m.nfiles; i++)
-			for (size_t j = 0; mf_ok && j < i; j++) {
-				const struct manifest_file *a = &ms.m.files[i], *b = &ms.m.files[j];
-				if (a->meta.file_no == b->meta.file_no ||
-				    (a->level && a->level == b->level && meta_overlap(&a->meta, &b->meta))) {
-					found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
-					      "inconsistent table records: the levels will be rebuilt");
-					mf_ok = false;
-				}
-			}
-		next_no = MAX(next_no, ms.m.next_file_no);
-	} else if (l.nsst) {
-		found(&r, CHECK_PROBLEM, mpath, CHECK_NO_OFFSET, "missing");
-	}
-	for (size_t i = 0; i < ms.m.nfiles; i++)
-		next_no = MAX(next_no, ms.m.files[i].meta.file_no + 1);
-
-	/* Every table present, and which of them make up the store. */
-	struct rtable *rt = scan_tables(&r, dir, &l, &ms);
-	bool levels_known = mf_ok;
-	if (!mf_ok && ms.m.nfiles) {
-		/* A damaged manifest whose table records all survived. */
-		levels_known = true;
-		for (size_t i = 0; i < l.nsst; i++)
-			if (!rt[i].named && (!rt[i].clean || rt[i].meta.entries))
-				levels_known = false;
-	}
-	for (size_t i = 0; i < l.nsst; i++) {
-		rt[i].live = levels_known ? rt[i].named : true;
-		if (rt[i].clean && !rt[i].meta.entries) {
-			rt[i].live = false;   /* an empty table holds nothing to keep */
-			continue;
-		}
-		if (!rt[i].live) {
-			numbered_path(path, dir, rt[i].file_no, SST_SUFFIX);
-			found(&r, CHECK_NOTE, path, CHECK_NO_OFFSET,
-			      "not named by the manifest: left for open to remove");
-		}
-	}
-	for (size_t i = 0; i < ms.m.nfiles; i++) {
-		uint64_t no = ms.m.files[i].meta.file_no;
-		if (in_list(l.sst, l.nsst, no))
-			continue;
-		numbered_path(path, dir, no, SST_SUFFIX);
-		found(&r, CHECK_LOST, path, CHECK_NO_OFFSET,
-		      "missing: its %" PRIu64 " entries are lost (older versions of its keys, if "
-		      "any, show again)", ms.m.files[i].meta.entries);
-		st->tables_missing++;
-	}
-	bool tables_changed = st->tables_missing > 0;
-	for (size_t i = 0; i < l.nsst; i++) {
-		struct rtable *t = &rt[i];
-		const struct manifest_file *f = NULL;
-		for (size_t j = 0; j < ms.m.nfiles && !f; j++)
-			if (ms.m.files[j].meta.file_no == t->file_no)
-				f = &ms.m.files[j];
-		if (!t->live || !t->clean || !f || meta_equal(&f->meta, &t->meta))
-			continue;
-		numbered_path(path, dir, t->file_no, SST_SUFFIX);
-		found(&r, CHECK_ACTION, path, CHECK_NO_OFFSET,
-		      "the manifest's record of it disagreed with the file: recorded anew");
-		tables_changed = true;
-	}
-
-	/* Damaged tables: their readable entries go to new files. */
-	bool lost_data = st->tables_missing > 0;
-	uint64_t sv_total = 0, sv_done = 0;
-	for (size_t i = 0; i < l.nsst; i++)
-		if (rt[i].live && !rt[i].clean)
-			sv_total += rt[i].size;
-	for (size_t i = 0; i < l.nsst; i++) {
-		struct rtable *t = &rt[i];
-		if (!t->live || t->clean)
-			continue;
-		numbered_path(path, dir, t->orig_no, SST_SUFFIX);
-		progress(&r, "salvage", sv_done, sv_total);
-		sv_done += t->size;
-		tables_changed = true;
-		lost_data = true;
-		if ((e = salvage_table(dir, t, &next_no)))
-			goto out_tables;
-		st->blocks_dropped += t->bad_blocks;
-		if (t->salvaged) {
-			st->tables_salvaged++;
-			st->entries_salvaged += t->meta.entries;
-			found(&r, CHECK_ACTION, path, CHECK_NO_OFFSET,
-			      "salvaged %" PRIu64 " entries into %08" PRIu64 ".sst", t->meta.entries,
-			      t->file_no);
-		}
-		if (t->recorded_entries > t->meta.entries)
-			found(&r, CHECK_LOST, path, CHECK_NO_OFFSET,
-			      "%" PRIu64 " of its %" PRIu64 " entries were unreadable",
-			      t->recorded_entries - t->meta.entries, t->recorded_entries);
-		else if (!t->salvaged)
-			found(&r, CHECK_LOST, path, CHECK_NO_OFFSET, "no entry was readable");
-	}
-
-	/* Levels of a rebuilt manifest. */
-	size_t nlive = 0;
-	struct rtable **live = xcalloc(l.nsst ? l.nsst : 1, sizeof(*live));
-	for (size_t i = 0; i < l.nsst; i++)
-		if (rt[i].live)
-			live[nlive++] = &rt[i];
-	struct tout merged = { .dir = dir, .next_no = &next_no };
-	sst_options_init(&merged.so);
-	merged.target = r.o->sstable_size ? r.o->sstable_size : DEFAULT_SSTABLE_SIZE;
-	if (!levels_known && nlive) {
-		tables_changed = true;
-		if (assign_levels(live, nlive)) {
-			found(&r, CHECK_ACTION, dir, CHECK_NO_OFFSET,
-			      "placed %zu tables in levels by key range and age", nlive);
-		} else {
-			found(&r, CHECK_ACTION, dir, CHECK_NO_OFFSET,
-			      "tables overlap in ways their levels cannot be told from: merging all "
-			      "%zu into new tables", nlive);
-			if ((e = merge_tables(&r, dir, live, nlive, &merged)))
-				goto out_live;
-			st->tables_written += merged.n;
-		}
-	}
-
-	/* The log: segments open replays, each rewritten if damaged. */
-	uint64_t log_number = mf_ok || ms.have_log ? ms.m.log_number : 0;
-	struct catalog_view cat = { 0 };
-	struct walsalvage ws = { .r = &r, .col = { &cat, NULL } };
-	uint64_t wal_total = 0, wal_done = 0;
-	for (size_t i = 0; i < l.nwal; i++) {
-		numbered_path(path, dir, l.wal[i], WAL_SUFFIX);
-		wal_total += l.wal[i] >= log_number ? file_size_of(path) : 0;
-	}
-	for (size_t i = 0; i < l.nwal; i++) {
-		if (l.wal[i] < log_number)
-			continue;
-		numbered_path(path, dir, l.wal[i], WAL_SUFFIX);
-		progress(&r, "wal", wal_done, wal_total);
-		wal_done += file_size_of(path);
-		uint64_t dropped = ws.dropped, bytes = ws.dropped_bytes;
-		if ((e = repair_segment(&r, dir, l.wal[i], &ws, st)))
-			goto out_wal;
-		if (ws.dropped != dropped || ws.dropped_bytes != bytes)
-			lost_data = true;
-	}
-	progress(&r, "wal", wal_total, wal_total);
-	st->wal_records_kept = ws.kept;
-	st->wal_records_dropped = ws.dropped;
-	st->wal_ranges_dropped = ws.ranges;
-	st->wal_bytes_dropped = ws.dropped_bytes;
-
-	/* The catalog, from what the repaired store holds. */
-	uint64_t max_seq = ms.have_last ? ms.m.last_seq : 0;
-	for (size_t i = 0; i < nlive; i++) {
-		cat_merge(&cat, &live[i]->cat);
-		max_seq = MAX(max_seq, live[i]->meta.max_seq);
-	}
-	uint64_t tables_last_seq = max_seq;
-	max_seq = MAX(max_seq, cat.max_seq);
-	bool cat_changed = false;
-	/* A catalog that does not hold together lost entries too (its table
-	 * was damaged or is gone, even if no manifest says so). */
-	bool cat_bad = cat_check(NULL, dir, &cat) > 0;
-	if (cat_bad || lost_data) {
-		if ((e = repair_catalog(&r, dir, &cat, lost_data || cat_bad, max_seq + 1, &next_no,
-					&cat_changed)))
-			goto out_wal;
-		st->catalog_fixed = cat_changed;
-		st->changed |= cat_changed;
-	}
-
-	/* The manifest. */
-	uint64_t max_named = 0;
-	for (size_t i = 0; i < ms.m.nfiles; i++)
-		max_named = MAX(max_named, ms.m.files[i].meta.file_no);
-	bool rewrite = !mf_ok || tables_changed || cat_changed ||
-		       ms.m.next_file_no <= max_named || ms.m.last_seq < tables_last_seq;
-	if (rewrite) {
-		struct manifest m;
-		memset(&m, 0, sizeof(m));
-		m.log_number = log_number;
-		m.next_file_no = next_no;
-		m.last_seq = tables_last_seq;
-		if (ms.have_counters) {
-			m.flush_bytes = ms.m.flush_bytes;
-			m.compact_bytes = ms.m.compact_bytes;
-			m.compact_read_bytes = ms.m.compact_read_bytes;
-			m.user_bytes = ms.m.user_bytes;
-		}
-		if (!mf_ok && l.has_manifest && (e = lost_keep(&r, dir, MANIFEST_FILE, st)))
-			goto out_wal;
-		m.files = xcalloc(nlive + merged.n + 1, sizeof(*m.files));
-		for (size_t i = 0; i < merged.n; i++) {
-			m.files[m.nfiles++] = (struct manifest_file){ 1, merged.metas[i] };
-			m.last_seq = MAX(m.last_seq, merged.metas[i].max_seq);
-		}
-		for (size_t i = 0; i < nlive && !merged.n; i++)
-			m.files[m.nfiles++] = (struct manifest_file){ (uint32_t)live[i]->level,
-								      live[i]->meta };
-		e = manifest_write(dir, &m);
-		size_t nfiles = m.nfiles;
-		free(m.files);   /* the metas stay owned by rt and merged */
-		if (e)
-			goto out_wal;
-		st->manifest_rebuilt = !mf_ok;
-		st->changed = true;
-		found(&r, CHECK_ACTION, mpath, CHECK_NO_OFFSET,
-		      "%s with %zu tables", mf_ok ? "rewritten" : "rebuilt", nfiles);
-	}
-
-	/* Files the new manifest no longer names: kept in lost/, then removed
-	 * (invariant 2). Outputs of salvage that were merged are just removed. */
-	for (size_t i = 0; i < l.nsst; i++) {
-		struct rtable *t = &rt[i];
-		bool orig_gone = t->salvaged || (t->superseded && !t->salvaged) ||
-				 (!t->live && !t->clean && (levels_known ? t->named : true));
-		if (t->salvaged && t->superseded) {
-			numbered_path(path, dir, t->file_no, SST_SUFFIX);
-			io_unlink(path);
-		}
-		if (!orig_gone)
-			continue;
-		char name[32];
-		snprintf(name, sizeof(name), "%08" PRIu64 "%s", t->orig_no, SST_SUFFIX);
-		if ((e = lost_keep(&r, dir, name, st)))
-			goto out_wal;
-		numbered_path(path, dir, t->orig_no, SST_SUFFIX);
-		io_unlink(path);
-	}
-	io_sync_dir(dir);
-	st->tables_kept = 0;
-	for (size_t i = 0; i < nlive; i++)
-		st->tables_kept += !live[i]->salvaged && !live[i]->superseded;
-	e = 0;
-
-out_wal:
-	free(ws.out.p);
-	cat_free(&cat);
-out_live:
-	tout_free(&merged);
-	free(live);
-out_tables:
-	rtables_free(rt, l.nsst);
-	mscan_free(&ms);
-out:
-	listing_free(&l);
-	if (lock_fd >= 0)
-		io_close(lock_fd);
-	rcu_barrier();
-	if (e)
-		return e;
-	if (!st->changed)
-		found(&r, CHECK_NOTE, dir, CHECK_NO_OFFSET, "every file checks out: nothing to repair");
-	flush_suppressed(&r);
-	struct check_stats after;
-	struct check_options quiet = { 0 };
-	e = check_dir(dir, &quiet, &after);
-	st->problems_after = after.problems;
-	return e;
-}

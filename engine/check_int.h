@@ -1,0 +1,148 @@
+/*
+ * check_int.h — what check.c (verifying a data directory) and repair.c
+ * (repairing one) share. Not for other modules: they use check.h.
+ */
+#ifndef GOLITE_CHECK_INT_H
+#define GOLITE_CHECK_INT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "check.h"
+#include "manifest.h"
+#include "sstable.h"
+#include "wal.h"
+
+#define DEFAULT_SSTABLE_SIZE (32u << 20)
+#define MAX_FILE_READ (UINT64_C(4) << 30)
+#define SST_SUFFIX ".sst"
+#define STORE_TEXT "golite store\nformat 1\n"
+#define WAL_HEADER WAL_SEGMENT_HEADER
+#define WAL_MAX_FRAG WAL_MAX_FRAGMENT
+enum { REC_FULL = WAL_REC_FULL, REC_FIRST = WAL_REC_FIRST, REC_MIDDLE = WAL_REC_MIDDLE,
+       REC_LAST = WAL_REC_LAST };
+
+struct tprops {
+	uint64_t file_no, entries, deletions, min_seq, max_seq, raw_keys, raw_values;
+	uint64_t data_blocks, data_end;
+	uint32_t block_size, restart_interval, bloom_bits, compression;
+	const uint8_t *smallest, *largest;
+	uint32_t smallest_len, largest_len;
+};
+
+struct tix {
+	const uint8_t *sep;
+	uint32_t seplen;
+	uint64_t off;
+	uint32_t size;
+};
+
+typedef void (*tentry_fn)(void *ctx, const uint8_t *skey, size_t sklen, const uint8_t *val,
+			  size_t vlen, uint64_t block_off);
+
+struct run {
+	const struct check_options *o;
+	struct check_stats *st;
+	char cur[PATH_MAX];           /* file of the last finding */
+	uint32_t cur_count;
+	uint64_t suppressed;
+};
+
+struct cat_entry {
+	uint8_t *key;                 /* the ikey after the table id */
+	size_t klen;
+	uint64_t seq;
+	unsigned kind;
+	uint8_t val[4];
+	size_t vlen;
+	char src[PATH_MAX];           /* where the newest version was ck_found */
+	uint64_t src_off;
+};
+
+struct catalog_view {
+	struct cat_entry *v;
+	size_t n, cap;
+	uint32_t *ids;                /* distinct user table ids holding keys */
+	size_t nids, idcap;
+	uint64_t max_seq;             /* newest sequence seen anywhere */
+};
+
+/* One table being scanned. */
+struct tscan {
+	struct run *r;
+	const char *path;
+	const uint8_t *d;
+	size_t n;
+	bool footer_ok, props_ok, index_ok;
+	uint64_t filter_off, filter_size, props_off, props_size, index_off, index_size;
+	struct tprops p;
+	struct tix *ix;
+	uint32_t nblocks;
+	/* what the data held */
+	uint64_t entries, deletions, min_seq, max_seq, raw_keys, raw_values;
+	uint64_t blocks_ok, blocks_bad;
+	uint64_t problems;
+	uint8_t *first, *last;        /* smallest and last entry delivered */
+	size_t first_len, last_len;
+	uint8_t *keybuf;
+	tentry_fn entry;
+	void *ctx;
+};
+
+struct mscan {
+	struct manifest m;            /* what could be read */
+	uint64_t *file_off;           /* offset of each file's edit */
+	bool clean;                   /* every byte checked out */
+	bool have_log, have_last, have_next, have_counters;
+	uint32_t edits;
+};
+
+struct listing {
+	uint64_t *sst, *wal;
+	size_t nsst, nwal;
+	bool has_manifest;
+	int store;                    /* 1 marker fine, 0 missing, -1 damaged */
+};
+
+struct collect {
+	struct catalog_view *cat;
+	const char *path;
+};
+
+int ck_cat_check(struct run *r, const char *dir, const struct catalog_view *c);
+void ck_cat_free(struct catalog_view *c);
+bool ck_cat_id_named(const struct catalog_view *c, uint32_t id);
+bool ck_cat_live(const struct cat_entry *e);
+void ck_cat_merge(struct catalog_view *into, const struct catalog_view *from);
+const struct cat_entry *ck_cat_next_id(const struct catalog_view *c);
+int ck_collect_batch_entry(void *ctx, uint64_t seq, unsigned kind, const uint8_t *ikey,
+			       size_t iklen, const uint8_t *value, size_t vlen);
+void ck_flush_suppressed(struct run *r);
+void ck_fmt_path(char *out, const char *fmt, ...);
+void ck_found(struct run *r, enum check_kind kind, const char *path, uint64_t off,
+		  const char *fmt, ...);
+bool ck_in_list(const uint64_t *v, size_t n, uint64_t x);
+int ck_list_dir(const char *dir, struct listing *l);
+void ck_listing_free(struct listing *l);
+bool ck_meta_equal(const struct sst_meta *a, const struct sst_meta *b);
+void ck_meta_from_scan(const struct tscan *t, uint64_t file_no, struct sst_meta *m);
+bool ck_meta_overlap(const struct sst_meta *a, const struct sst_meta *b);
+void ck_mscan_free(struct mscan *ms);
+void ck_mscan_run(struct run *r, const char *path, const uint8_t *d, size_t n,
+		      struct mscan *ms);
+void ck_numbered_path(char *out, const char *dir, uint64_t no, const char *suffix);
+void ck_path_join(char *out, const char *dir, const char *name);
+void ck_progress(struct run *r, const char *stage, uint64_t done, uint64_t total);
+int ck_scan_table_file(struct run *r, const char *path, struct catalog_view *cat,
+			   struct tscan *t, uint8_t **data);
+int ck_take_lock(const char *dir, bool exclusive, int *fd_out);
+void ck_tscan_free(struct tscan *t);
+void ck_tscan_run(struct tscan *t);
+uint64_t ck_file_size_of(const char *path);
+void ck_cat_add(struct catalog_view *c, const uint8_t *ikey, size_t iklen, uint64_t seq,
+		    unsigned kind, const uint8_t *val, size_t vlen, const char *src, uint64_t off);
+
+#endif /* GOLITE_CHECK_INT_H */
