@@ -1,17 +1,25 @@
 /*
  * memtable_lockfree.c — the default memtable: a lock-free skip list for
- * order and a lock-free hash index (liburcu cds_lfht) for point reads.
+ * order and a lock-free hash index for point reads, built on liburcu's
+ * cds_lfht.
  *
- * Each distinct ikey has one node. The node is at once a skip-list tower
- * and a hash-table entry (its struct cds_lfht_node is embedded), so a point
- * read costs one hash lookup and no skip-list search, and an overwrite of an
- * existing key costs one hash lookup and one CAS on the node's version
- * chain. Only the first write of a key walks the skip list.
+ * Each distinct ikey has one node, a skip-list tower. A point read costs
+ * one index lookup and no skip-list search; an overwrite of an existing key
+ * costs one index lookup and one CAS on the node's version chain. Only the
+ * first write of a key walks the skip list.
+ *
+ * The index has two levels. Keys are spread over groups by the low bits of
+ * their hash; cds_lfht maps a group id to its group, and a group is a small
+ * array of tagged node pointers (the node's address and 16 more bits of its
+ * hash in one word), filled in order by CAS, with overflow groups chained
+ * behind it. The hash table thus holds about a tenth as many entries as
+ * there are keys: its buckets stay in cache, it never needs resizing, and
+ * emptying it when the memtable goes (cds_lfht_destroy wants an empty
+ * table) costs one deletion per group instead of one per key.
  *
  * Node layout (one arena allocation):
  *
  *     +---------------------+ struct lf_node
- *     | hnode (cds_lfht)    |
  *     | versions (atomic)   |  newest first (memtable.h invariant 1)
  *     | klen, height, linked|
  *     | next[height]        |  skip-list successors, atomic
@@ -20,10 +28,13 @@
  *     +---------------------+
  *
  * Invariants (numbered for the asserts below):
- *   1. The hash index holds at most one node per ikey: a writer first
- *      inserts its new node into the index with cds_lfht_add_unique(); only
- *      the winner links it into the skip list, so the skip list never has
- *      two nodes with equal keys and needs no find-or-insert.
+ *   1. The index holds at most one node per ikey. A group's slots fill in
+ *      order, each with one CAS from empty, and a writer moves past a slot
+ *      only once it holds a node whose key it compared; so when a writer's
+ *      CAS fills a slot, no earlier slot (of this group or the groups before
+ *      it in the chain) holds its key. Only the writer whose node entered
+ *      the index links it into the skip list, so the skip list never has two
+ *      nodes with equal keys and needs no find-or-insert.
  *   2. A node's fields and first version are written before it is
  *      published (release CAS); readers load pointers with acquire.
  *   3. `linked` becomes 1 after the node is reachable at level 0. A writer
@@ -46,7 +57,6 @@
 #define BRANCHING 4
 
 struct lf_node {
-	struct cds_lfht_node hnode;
 	struct mt_version *_Atomic versions;
 	uint32_t klen;
 	uint8_t height;
@@ -61,18 +71,25 @@ struct lf_memtable {
 	struct cds_lfht *index;
 	struct lf_node *head;
 	_Atomic int max_height;
-	_Atomic uint64_t keys;          /* distinct ikeys (index nodes) */
-	_Atomic unsigned long buckets;  /* index size we asked for */
-	_Atomic int resizing;           /* a resize thread runs (or ran) */
-	pthread_t resizer;
-	bool resizer_started;           /* written only by the CAS winner */
+	uint64_t group_mask;            /* group id = hash & group_mask */
+	unsigned long buckets;          /* of the cds_lfht */
+};
+
+#define GROUP_SLOTS 14
+#define KEYS_PER_GROUP 8               /* what the group count is sized for */
+#define SLOT_PTR_MASK ((UINT64_C(1) << 48) - 1)
+
+/* A group of the index (see the top of the file). */
+struct group {
+	struct cds_lfht_node h;         /* in the cds_lfht, except overflow groups */
+	uint64_t gid;
+	struct group *_Atomic next;     /* overflow */
+	_Atomic uint64_t slots[GROUP_SLOTS];   /* 0, or tag << 48 | node address */
 };
 
 /*
- * Emptied hash tables kept for the next memtable. Building a table's
- * buckets costs about a third of a microsecond each (half a million for a
- * 64 MiB memtable), so tables are recycled rather than rebuilt; a recycled
- * table keeps the size it grew to.
+ * Emptied hash tables kept for the next memtable of the same size: building
+ * a table's buckets costs about a third of a microsecond each.
  */
 #define POOL_MAX 2
 static struct {
@@ -82,14 +99,20 @@ static struct {
 	int n;
 } pool = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
-static struct cds_lfht *pool_take(unsigned long *buckets)
+/* A recycled table with exactly `want` buckets, or NULL. */
+static struct cds_lfht *pool_take(unsigned long want, unsigned long *buckets)
 {
 	struct cds_lfht *t = NULL;
 	pthread_mutex_lock(&pool.mu);
-	if (pool.n > 0) {
+	for (int i = 0; i < pool.n; i++) {
+		if (pool.buckets[i] != want)
+			continue;
+		t = pool.tables[i];
+		*buckets = pool.buckets[i];
+		pool.tables[i] = pool.tables[pool.n - 1];
+		pool.buckets[i] = pool.buckets[pool.n - 1];
 		pool.n--;
-		t = pool.tables[pool.n];
-		*buckets = pool.buckets[pool.n];
+		break;
 	}
 	pthread_mutex_unlock(&pool.mu);
 	return t;
@@ -114,11 +137,6 @@ struct mt_iter {
 	struct lf_node *node;
 };
 
-struct lookup_key {
-	const void *key;
-	size_t len;
-};
-
 static inline const uint8_t *node_key(const struct lf_node *n)
 {
 	return (const uint8_t *)&n->next[n->height];
@@ -129,11 +147,34 @@ static inline struct lf_node *load_next(struct lf_node *n, int level)
 	return atomic_load_explicit(&n->next[level], memory_order_acquire);
 }
 
-static int match_node(struct cds_lfht_node *hn, const void *arg)
+static inline uint16_t slot_tag(uint64_t hash)
 {
-	const struct lookup_key *k = arg;
-	const struct lf_node *n = caa_container_of(hn, struct lf_node, hnode);
-	return n->klen == k->len && memcmp(node_key(n), k->key, k->len) == 0;
+	return (uint16_t)(hash >> 48);
+}
+
+static inline struct lf_node *slot_node(uint64_t w)
+{
+	return (struct lf_node *)(uintptr_t)(w & SLOT_PTR_MASK);
+}
+
+static inline uint64_t slot_word(struct lf_node *n, uint64_t hash)
+{
+	uint64_t p = (uint64_t)(uintptr_t)n;
+	if (unlikely(p & ~SLOT_PTR_MASK))
+		FATAL("node address %p does not fit 48 bits", (void *)n);
+	return p | ((uint64_t)slot_tag(hash) << 48);
+}
+
+/* The cds_lfht hash of a group id: the id itself is hash bits, mixed so
+ * that the table's buckets (indexed by low bits) spread. */
+static inline unsigned long group_hash(uint64_t gid)
+{
+	return (unsigned long)((gid + 1) * 0x9e3779b97f4a7c15ull);
+}
+
+static int match_group(struct cds_lfht_node *hn, const void *arg)
+{
+	return caa_container_of(hn, struct group, h)->gid == *(const uint64_t *)arg;
 }
 
 static int random_height(void)
@@ -159,7 +200,6 @@ static struct lf_node *node_new(struct lf_memtable *m, const void *key, size_t k
 {
 	size_t size = sizeof(struct lf_node) + (size_t)height * sizeof(void *) + klen;
 	struct lf_node *n = arena_alloc(&m->arena, size);
-	cds_lfht_node_init(&n->hnode);
 	atomic_init(&n->versions, first);
 	n->klen = (uint32_t)klen;
 	n->height = (uint8_t)height;
@@ -265,48 +305,97 @@ static void version_push(struct lf_node *n, struct mt_version *v)
 	}
 }
 
+/* The group of gid, or NULL. Inside an RCU read-side section. */
+static struct group *group_find(struct lf_memtable *m, uint64_t gid)
+{
+	struct cds_lfht_iter iter;
+	cds_lfht_lookup(m->index, group_hash(gid), match_group, &gid, &iter);
+	struct cds_lfht_node *hn = cds_lfht_iter_get_node(&iter);
+	return hn ? caa_container_of(hn, struct group, h) : NULL;
+}
+
+static struct group *group_new(struct lf_memtable *m, uint64_t gid)
+{
+	struct group *g = arena_alloc(&m->arena, sizeof(*g));
+	cds_lfht_node_init(&g->h);
+	g->gid = gid;
+	atomic_init(&g->next, NULL);
+	for (int i = 0; i < GROUP_SLOTS; i++)
+		atomic_init(&g->slots[i], 0);
+	return g;
+}
+
+/* The group of gid, created if missing. Inside an RCU read-side section. */
+static struct group *group_get(struct lf_memtable *m, uint64_t gid)
+{
+	struct group *g = group_find(m, gid);
+	if (g)
+		return g;
+	struct group *fresh = group_new(m, gid);
+	struct cds_lfht_node *hn =
+		cds_lfht_add_unique(m->index, group_hash(gid), match_group, &gid, &fresh->h);
+	/* A loser's fresh group stays unused in the arena. */
+	return caa_container_of(hn, struct group, h);
+}
+
+static inline bool node_is(const struct lf_node *n, const void *ikey, size_t iklen)
+{
+	return n->klen == iklen && memcmp(node_key(n), ikey, iklen) == 0;
+}
+
+/* Finds the node of ikey. Inside an RCU read-side section. */
 static struct lf_node *index_lookup(struct lf_memtable *m, const void *ikey, size_t iklen,
 				    uint64_t hash)
 {
-	struct lookup_key k = { ikey, iklen };
-	struct cds_lfht_iter iter;
-	cds_lfht_lookup(m->index, (unsigned long)hash, match_node, &k, &iter);
-	struct cds_lfht_node *hn = cds_lfht_iter_get_node(&iter);
-	return hn ? caa_container_of(hn, struct lf_node, hnode) : NULL;
-}
-
-static void *resize_thread(void *arg)
-{
-	struct lf_memtable *m = arg;
-	rcu_thread_ensure();
-	cds_lfht_resize(m->index, atomic_load(&m->buckets));
-	atomic_store(&m->resizing, 0);
+	struct group *g = group_find(m, hash & m->group_mask);
+	uint16_t tag = slot_tag(hash);
+	for (; g; g = atomic_load_explicit(&g->next, memory_order_acquire)) {
+		for (int i = 0; i < GROUP_SLOTS; i++) {
+			uint64_t w = atomic_load_explicit(&g->slots[i], memory_order_acquire);
+			if (!w)
+				return NULL;   /* slots fill in order: the rest are empty */
+			if ((uint16_t)(w >> 48) == tag && node_is(slot_node(w), ikey, iklen))
+				return slot_node(w);
+		}
+	}
 	return NULL;
 }
 
 /*
- * Keeps the index at no more than one key per bucket. liburcu's automatic
- * resizing waits for eight keys per bucket, so the store sizes the table
- * itself: the writer whose key crosses the limit asks for four times the
- * buckets, and a short-lived thread resizes the table while lookups and
- * adds go on (cds_lfht_resize runs concurrently with them and must be
- * called outside any read-side section). Writers never wait for it.
+ * Enters fresh (whose key is ikey) into the index unless a node of ikey is
+ * there already. Returns the node now in the index for ikey: fresh, or the
+ * one found (invariant 1). Inside an RCU read-side section.
  */
-static void maybe_grow_index(struct lf_memtable *m)
+static struct lf_node *index_insert(struct lf_memtable *m, struct lf_node *fresh,
+				    const void *ikey, size_t iklen, uint64_t hash)
 {
-	uint64_t keys = atomic_fetch_add_explicit(&m->keys, 1, memory_order_relaxed) + 1;
-	unsigned long b = atomic_load_explicit(&m->buckets, memory_order_relaxed);
-	if (likely(keys <= b) || b >= (1ul << 28))
-		return;
-	int idle = 0;
-	if (!atomic_compare_exchange_strong(&m->resizing, &idle, 1))
-		return;   /* a resize is under way */
-	if (m->resizer_started)
-		pthread_join(m->resizer, NULL);
-	atomic_store(&m->buckets, b * 4);
-	m->resizer_started = true;
-	if (pthread_create(&m->resizer, NULL, resize_thread, m))
-		FATAL("pthread_create");
+	struct group *g = group_get(m, hash & m->group_mask);
+	uint16_t tag = slot_tag(hash);
+	uint64_t word = slot_word(fresh, hash);
+	for (;;) {
+		for (int i = 0; i < GROUP_SLOTS;) {
+			uint64_t w = atomic_load_explicit(&g->slots[i], memory_order_acquire);
+			if (!w) {
+				if (atomic_compare_exchange_strong_explicit(
+					    &g->slots[i], &w, word, memory_order_release,
+					    memory_order_acquire))
+					return fresh;
+				/* Someone filled slot i first: look at what they put. */
+			}
+			if ((uint16_t)(w >> 48) == tag && node_is(slot_node(w), ikey, iklen))
+				return slot_node(w);
+			i++;
+		}
+		struct group *next = atomic_load_explicit(&g->next, memory_order_acquire);
+		if (!next) {
+			struct group *o = group_new(m, g->gid);
+			if (atomic_compare_exchange_strong_explicit(&g->next, &next, o,
+								    memory_order_release,
+								    memory_order_acquire))
+				next = o;
+		}
+		g = next;
+	}
 }
 
 static void lf_add(struct memtable *base, const void *ikey, size_t iklen, uint64_t hash,
@@ -319,19 +408,15 @@ static void lf_add(struct memtable *base, const void *ikey, size_t iklen, uint64
 	struct lf_node *n = index_lookup(m, ikey, iklen, hash);
 	if (!n) {
 		struct lf_node *fresh = node_new(m, ikey, iklen, random_height(), v);
-		struct lookup_key k = { ikey, iklen };
-		struct cds_lfht_node *hn = cds_lfht_add_unique(m->index, (unsigned long)hash,
-							       match_node, &k, &fresh->hnode);
-		if (hn == &fresh->hnode) {
+		n = index_insert(m, fresh, ikey, iklen, hash);
+		if (n == fresh) {
 			rcu_read_unlock();
 			skiplist_link(m, fresh);
 			memtable_note_add(base);
-			maybe_grow_index(m);
 			return;
 		}
 		/* Another writer indexed this key first; fresh is abandoned in the
 		 * arena and v goes on the winner's chain. */
-		n = caa_container_of(hn, struct lf_node, hnode);
 	}
 	version_push(n, v);
 	rcu_read_unlock();
@@ -387,21 +472,20 @@ static struct memtable *lf_create(size_t size_hint)
 	struct lf_memtable *m = xcalloc(1, sizeof(*m));
 	memtable_init_common(&m->base, &memtable_lockfree_ops);
 	arena_init(&m->arena, memtable_block_size(size_hint));
-	/* A recycled table, or a new one of up to 64K buckets (about one per
-	 * 128 bytes of expected data), grown as keys arrive. */
-	unsigned long buckets;
-	m->index = pool_take(&buckets);
+	/* Groups for about KEYS_PER_GROUP keys each, counting 128 bytes of
+	 * arena per key; the cds_lfht gets a bucket per group (a recycled
+	 * table of at least that size if one is free). */
+	unsigned long groups = pow2_at_least(MAX(size_hint / 128 / KEYS_PER_GROUP, 64));
+	if (groups > (1ul << 20))
+		groups = 1ul << 20;
+	m->group_mask = groups - 1;
+	m->index = pool_take(groups, &m->buckets);
 	if (!m->index) {
-		buckets = pow2_at_least(MAX(size_hint / 128, 1024));
-		if (buckets > (1ul << 16))
-			buckets = 1ul << 16;
-		m->index = cds_lfht_new(buckets, MIN(buckets, 1024ul), 1ul << 28, 0, NULL);
+		m->buckets = groups;
+		m->index = cds_lfht_new(groups, MIN(groups, 1024ul), groups, 0, NULL);
 		if (!m->index)
 			FATAL("cds_lfht_new failed");
 	}
-	atomic_init(&m->buckets, buckets);
-	atomic_init(&m->keys, 0);
-	atomic_init(&m->resizing, 0);
 	m->head = node_new(m, "", 0, MAX_HEIGHT, NULL);
 	atomic_init(&m->max_height, 1);
 	return &m->base;
@@ -415,13 +499,11 @@ static void lf_destroy(struct memtable *base)
 	struct cds_lfht_iter iter;
 	struct cds_lfht_node *hn;
 	rcu_thread_ensure();
-	if (m->resizer_started)
-		pthread_join(m->resizer, NULL);
 	rcu_read_lock();
 	cds_lfht_for_each(m->index, &iter, hn)
 		cds_lfht_del(m->index, hn);
 	rcu_read_unlock();
-	if (!pool_give(m->index, atomic_load(&m->buckets)) && cds_lfht_destroy(m->index, NULL))
+	if (!pool_give(m->index, m->buckets) && cds_lfht_destroy(m->index, NULL))
 		FATAL("cds_lfht_destroy failed");
 	arena_destroy(&m->arena);
 	free(m);
