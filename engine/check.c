@@ -236,6 +236,10 @@ void check_wal_walk(const uint8_t *d, size_t n, const struct check_wal_ops *ops,
 			continue;
 		}
 		const uint8_t *p = rec.payload;
+		if (type == WAL_REC_MARK && !in_frag) {
+			off += size;
+			continue;
+		}
 		if (in_frag && (type == REC_FULL || type == REC_FIRST)) {
 			walk_damage(&w, frag_start, off, false, "fragmented record without its end");
 			in_frag = false;

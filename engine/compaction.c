@@ -127,10 +127,13 @@ static int write_manifest(struct golite *db, const struct version *v)
 static void update_stall(struct golite *db)
 {
 	struct version *v = db->current;
+	/* Without background compaction nothing would ever lower level 0:
+	 * only frozen memtables hold writers back then. */
+	size_t l0 = db->o.compaction_threads ? v->n[0] : 0;
 	int s = 0;
-	if (v->n[0] >= L0_SLOWDOWN)
+	if (l0 >= L0_SLOWDOWN)
 		s = 1;
-	if (v->n[0] >= L0_STOP || (db->imm_count >= MAX_IMM && atomic_load(&db->mem->full)))
+	if (l0 >= L0_STOP || (db->imm_count >= MAX_IMM && atomic_load(&db->mem->full)))
 		s = 2;
 	atomic_store(&db->stall, s);
 }

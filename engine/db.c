@@ -952,9 +952,12 @@ static int lock_dir(struct golite *db)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof(path), "%s/" LOCK_FILE, db->path);
-	int fd = io_open(path, db->o.read_only ? O_RDONLY | O_CREAT : O_RDWR | O_CREAT, 0600);
-	if (fd < 0 && db->o.read_only && fd == -EROFS)
-		fd = io_open(path, O_RDONLY, 0);
+	int fd = io_open(path, db->o.read_only ? O_RDONLY : O_RDWR | O_CREAT, 0600);
+	if (fd == -ENOENT && db->o.read_only) {
+		/* A store copied without its LOCK file: nothing to share. */
+		db->lock_fd = -1;
+		return 0;
+	}
 	if (fd < 0)
 		return set_error(errno_to_golite(-fd), "cannot open %s: %s", path, strerror(-fd));
 	int r = io_flock(fd, !db->o.read_only);
@@ -1101,6 +1104,17 @@ int golite_open(const char *path, const golite_options *opts, golite **out)
 		goto out_free;
 	}
 
+	/* A directory that is not a store is left as it is unless we may
+	 * create one (no LOCK file either). */
+	if (!db->o.create_if_missing || db->o.read_only) {
+		char marker[PATH_MAX];
+		snprintf(marker, sizeof(marker), "%s/" STORE_FILE, path);
+		if (access(marker, F_OK) < 0) {
+			r = set_error(GOLITE_ENOTFOUND, "%s is not a store (no %s file)", path,
+				      STORE_FILE);
+			goto out_free;
+		}
+	}
 	r = lock_dir(db);
 	if (r)
 		goto out_free;

@@ -25,6 +25,9 @@
  *             2 FIRST    first fragment of a logical record
  *             3 MIDDLE   further fragment
  *             4 LAST     final fragment
+ *             5 MARK     no payload: written by a clean close after its
+ *                        last fdatasync, so that its synced mark vouches
+ *                        for every record before it
  *     synced  how much of this segment (an offset) was known to be on disk
  *             (fdatasync) when the record was appended
  *
@@ -406,6 +409,13 @@ static void *wal_thread(void *arg)
 
 /* ---- public interface ---- */
 
+/* The synced mark for records appended now (mu held, or no other thread). */
+static uint32_t synced_mark(struct wal *w)
+{
+	return (uint32_t)MIN(w->seg->synced, (uint64_t)UINT32_MAX);
+}
+
+
 int wal_open(const struct wal_options *o, uint64_t segno, struct wal **out)
 {
 	struct wal *w = xcalloc(1, sizeof(*w));
@@ -449,6 +459,15 @@ int wal_close(struct wal *w)
 	cond_signal(&w->writer_cv);
 	mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
+
+	/* Everything is written and synced: vouch for it with a mark record
+	 * (see MARK at the top of this file). A failure here loses nothing. */
+	if (!w->failed && w->seg && w->seg->fd >= 0) {
+		uint8_t mark[WAL_RECORD_OVERHEAD];
+		size_t n = wal_record_encode(mark, WAL_REC_MARK, NULL, 0, synced_mark(w));
+		if (io_pwrite(w->seg->fd, mark, n, w->seg->size) == 0)
+			io_fdatasync(w->seg->fd);
+	}
 
 	int r = w->failed;
 	/* After a failure buffers may remain: they are dropped (the log is
@@ -499,16 +518,13 @@ size_t wal_record_encode(uint8_t *out, unsigned type, const uint8_t *p, size_t n
 {
 	put_le32(out + 4, (uint32_t)n);
 	out[8] = (uint8_t)type;
-	memcpy(out + WAL_RECORD_HEADER, p, n);
+	if (n)
+		memcpy(out + WAL_RECORD_HEADER, p, n);
 	put_le32(out + WAL_RECORD_HEADER + n, synced);
 	put_le32(out, crc32c_mask(crc32c_extend(0, out + 4, 5 + n + 4)));
 	return WAL_RECORD_OVERHEAD + n;
 }
 
-static uint32_t synced_mark(struct wal *w)
-{
-	return (uint32_t)MIN(w->seg->synced, (uint64_t)UINT32_MAX);
-}
 
 int wal_append(struct wal *w, const uint8_t *payload, size_t len, wal_prepare_fn prepare,
 	       void *ctx, uint64_t *lsn)
@@ -671,8 +687,8 @@ size_t wal_record_parse(const uint8_t *d, size_t n, size_t off, struct wal_recor
 	const uint8_t *h = d + off;
 	uint32_t len = get_le32(h + 4);
 	unsigned t = h[8];
-	if (t < REC_FULL || t > REC_LAST || len > WAL_MAX_FRAGMENT ||
-	    len > n - off - WAL_RECORD_OVERHEAD)
+	if (t < REC_FULL || t > WAL_REC_MARK || len > WAL_MAX_FRAGMENT ||
+	    len > n - off - WAL_RECORD_OVERHEAD || (t == WAL_REC_MARK && len))
 		return 0;
 	if (crc32c_unmask(get_le32(h)) != crc32c_extend(0, h + 4, 5 + (size_t)len + 4))
 		return 0;
@@ -699,7 +715,7 @@ size_t wal_next_valid(const uint8_t *d, size_t n, size_t from)
 {
 	struct wal_record rec;
 	for (size_t off = from; off + WAL_RECORD_OVERHEAD <= n; off++)
-		if (d[off + 8] >= REC_FULL && d[off + 8] <= REC_LAST &&
+		if (d[off + 8] >= REC_FULL && d[off + 8] <= WAL_REC_MARK &&
 		    wal_record_parse(d, n, off, &rec))
 			return off;
 	return n;
@@ -796,6 +812,10 @@ static int seg_walk(const struct seg_data *s, wal_apply_fn apply, void *ctx, uin
 			goto out;
 		}
 		const uint8_t *p = d + off + WAL_RECORD_HEADER;
+		if (type == WAL_REC_MARK && !frag_len) {
+			off += size;
+			continue;
+		}
 		if (type == REC_FULL) {
 			if (frag_len) {
 				*bad_off = frag_start;

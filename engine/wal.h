@@ -42,6 +42,7 @@ enum {
 	WAL_REC_FIRST = 2,
 	WAL_REC_MIDDLE = 3,
 	WAL_REC_LAST = 4,
+	WAL_REC_MARK = 5,   /* no payload; see wal.c */
 };
 
 struct wal_record {
