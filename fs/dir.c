@@ -133,6 +133,8 @@ int entry_load(struct gfs *fs, struct entry *e)
 	if (k->flavor == FL_VIEW && (!found || S_ISDIR(a.mode)))
 		return 0;
 	/* A directory implied by the keys below it. */
+	if (!implied_maybe(fs, k->table, k->b, k->len))
+		return 0;
 	k->b[k->len] = '/';
 	r = has_children(fs, k->table, k->b, k->len + 1, &yes);
 	if (!r && yes) {

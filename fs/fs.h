@@ -239,7 +239,13 @@ struct gfs {
 	bool bg_started;
 	pthread_mutex_t bg_mu;
 	pthread_cond_t bg_cv;
-	bool gfs_bg_stop;                /* protected by bg_mu */
+	bool bg_stop;                /* protected by bg_mu */
+
+	/* the index of implied directories (implied.c) */
+	pthread_rwlock_t implied_lk;
+	struct implied_entry **implied;  /* protected by implied_lk */
+	size_t implied_size, implied_count;  /* protected by implied_lk */
+	_Atomic bool implied_ready;
 
 	/* figures */
 	struct gfs_counters ctr[STAT_SHARDS];
@@ -490,6 +496,15 @@ int dir_touch_locked(struct gfs *fs, struct node *dir, golite_batch *b, bool mat
 		     int64_t now);
 struct node **nodes_collect_below(struct gfs *fs, uint32_t table, const uint8_t *key,
 				  size_t klen, size_t *count);
+
+/* implied.c */
+struct implied_entry;
+void implied_init(struct gfs *fs);
+void implied_destroy(struct gfs *fs);
+/* False only if (table, key) is certainly not an implied directory. */
+bool implied_maybe(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen);
+/* Counts the keys and builds the index (background thread, at mount). */
+void scan_keys(struct gfs *fs);
 
 /* sweep.c */
 int sweep_at_mount(struct gfs *fs);

@@ -503,6 +503,7 @@ static int fs_setup(struct gfs *fs)
 		mutex_init(&fs->chunk_mu[i]);
 	mutex_init(&fs->dirty_mu);
 	mutex_init(&fs->open_mu);
+	implied_init(fs);
 	int r = ino_load(fs);
 	if (r) {
 		fprintf(stderr, "golitefs: cannot read the inode counter of %s: %s\n", fs->datadir,

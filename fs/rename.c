@@ -284,6 +284,24 @@ static int replace_target(struct gfs *fs, const struct entry *t, struct node *tn
 	return r;
 }
 
+/* Adds to b a directory record at k, with the attributes of a (a
+ * directory that had none of its own) and a new inode number. */
+static int dir_record_put(struct gfs *fs, golite_batch *b, const struct kbuf *k,
+			  const struct nattr *a, int64_t now, struct nattr *out)
+{
+	struct nattr d = *a;
+	int r = ino_alloc(fs, &d.ino);
+	if (r)
+		return r;
+	d.ctime = now;
+	struct vrec v;
+	vrec_from_attr(&v, &d);
+	r = vrec_put(fs, b, k->table, k->b, k->len, &v);
+	vrec_to_attr(&v, out);
+	vrec_free(&v);
+	return r;
+}
+
 /* Loads an entry's state: from its node if the kernel has one, else from
  * the store. Returns the node with a reference, or NULL. */
 static struct node *entry_state(struct gfs *fs, struct entry *e, int *r)
@@ -424,6 +442,19 @@ static int do_rename_entries(struct gfs *fs, struct node *sdir, const char *name
 	}
 	if (!r)
 		r = moves_apply(fs, b, &m);
+	/* A directory without a record of its own (implied by its keys, or a
+	 * view) gets one at its new name: no directory becomes implied while
+	 * mounted (implied.c relies on it). */
+	struct nattr sa_new, ta_new;
+	bool s_made = false, t_made = false;
+	if (!r && sdirp && s->src != SRC_META) {
+		r = dir_record_put(fs, b, &t->k, &s->a, now, &sa_new);
+		s_made = !r;
+	}
+	if (!r && exchange && tdirp && t->src != SRC_META) {
+		r = dir_record_put(fs, b, &s->k, &t->a, now, &ta_new);
+		t_made = !r;
+	}
 	if (!r && sdirp) {
 		ps.below = nodes_collect_below(fs, s->k.table, s->k.b, s->k.len, &ps.nbelow);
 		ps.from = &s->k;
@@ -458,11 +489,19 @@ static int do_rename_entries(struct gfs *fs, struct node *sdir, const char *name
 		if (sn) {
 			if (sn->src == SRC_META)
 				sn->a.ctime = now;
+			if (s_made) {
+				sn->src = SRC_META;
+				sn->a = sa_new;
+			}
 			node_rekey(fs, sn, t->k.table, t->k.b, t->k.len, FL_NORMAL, 0);
 		}
 		if (exchange && tn) {
 			if (tn->src == SRC_META)
 				tn->a.ctime = now;
+			if (t_made) {
+				tn->src = SRC_META;
+				tn->a = ta_new;
+			}
 			node_rekey(fs, tn, s->k.table, s->k.b, s->k.len, FL_NORMAL, 0);
 		}
 	}

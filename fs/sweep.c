@@ -221,48 +221,22 @@ int sweep_at_unmount(struct gfs *fs)
 	return clean_marker_put(fs, true);
 }
 
-/* Counts the keys of every table (fs_files and statfs). */
-static void count_files(struct gfs *fs)
-{
-	char **names;
-	size_t count;
-	if (golite_table_list(fs->db, &names, &count))
-		return;
-	uint64_t total = 0;
-	for (size_t i = 0; i < count; i++) {
-		golite_iter *it;
-		if (golite_iter_new(fs->db, names[i], NULL, &it))
-			continue;
-		for (golite_iter_seek_first(it); golite_iter_valid(it); golite_iter_next(it))
-			total++;
-		golite_iter_free(it);
-		mutex_lock(&fs->bg_mu);
-		bool stop = fs->gfs_bg_stop;
-		mutex_unlock(&fs->bg_mu);
-		if (stop)
-			break;
-	}
-	golite_free(names);
-	atomic_fetch_add(&fs->files, total);
-	atomic_store(&fs->files_counted, true);
-}
-
 static void *bg_main(void *arg)
 {
 	struct gfs *fs = arg;
-	count_files(fs);
+	scan_keys(fs);
 	if (!fs->o.read_only)
 		sweep_orphans(fs, true);
 	uint64_t flush_ns = (uint64_t)MIN(fs->o.sync_interval_ms, 1000u) * 1000000ull;
 	uint64_t sweep_ns = (uint64_t)fs->o.sweep_interval_s * 1000000000ull;
 	uint64_t next_sweep = now_ns() + sweep_ns;
 	mutex_lock(&fs->bg_mu);
-	while (!fs->gfs_bg_stop) {
+	while (!fs->bg_stop) {
 		uint64_t deadline = now_ns() + flush_ns;
 		if (sweep_ns && next_sweep < deadline)
 			deadline = next_sweep;
 		cond_wait_until(&fs->bg_cv, &fs->bg_mu, deadline);
-		if (fs->gfs_bg_stop)
+		if (fs->bg_stop)
 			break;
 		mutex_unlock(&fs->bg_mu);
 		dirty_flush_all(fs);
@@ -281,7 +255,7 @@ void gfs_bg_start(struct gfs *fs)
 {
 	mutex_init(&fs->bg_mu);
 	cond_init(&fs->bg_cv);
-	fs->gfs_bg_stop = false;
+	fs->bg_stop = false;
 	if (pthread_create(&fs->bg, NULL, bg_main, fs))
 		FATAL("pthread_create");
 	fs->bg_started = true;
@@ -292,7 +266,7 @@ void gfs_bg_stop(struct gfs *fs)
 	if (!fs->bg_started)
 		return;
 	mutex_lock(&fs->bg_mu);
-	fs->gfs_bg_stop = true;
+	fs->bg_stop = true;
 	cond_broadcast(&fs->bg_cv);
 	mutex_unlock(&fs->bg_mu);
 	pthread_join(fs->bg, NULL);

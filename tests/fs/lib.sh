@@ -43,12 +43,13 @@ daemon_pid() {
 	[ -f "${1:-$DATA}/LOCK" ] && head -n1 "${1:-$DATA}/LOCK" 2>/dev/null | tr -dc 0-9
 }
 
-# Waits up to 10 s for pid to exit.
+# Waits up to 60 s for pid to exit (closing a store can take seconds on a
+# loaded machine).
 wait_exit() {
 	_we_n=0
 	while [ -n "$1" ] && kill -0 "$1" 2>/dev/null; do
 		_we_n=$((_we_n + 1))
-		[ $_we_n -gt 200 ] && return 1
+		[ $_we_n -gt 1200 ] && return 1
 		sleep 0.05
 	done
 	return 0

@@ -101,6 +101,23 @@ EOF
 (cd "$MNT/esc" && find . -mindepth 1 | sed 's|^\.||' | LC_ALL=C sort) > "$T/got.ls"
 check "the listing shows every key under its escaped name" diff "$T/want.ls" "$T/got.ls"
 check "an implied directory is a directory" test -d "$MNT/esc/i/j"
+check "unmount" umount_fs
+# Again with the index of implied directories built (fs_files_counted) and
+# no kernel caching, so that every name is looked up by the daemon.
+mount_fs -o entry_timeout=0,attr_timeout=0,negative_timeout=0
+i=0
+while ! grep -q '^fs_files_counted 1' "$MNT/.golite/stats" && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+check "the key scan finished" grep -q '^fs_files_counted 1' "$MNT/.golite/stats"
+(cd "$MNT/esc" && find . -mindepth 1 | sed 's|^\.||' | LC_ALL=C sort) > "$T/got2.ls"
+check "the same listing with the index" diff "$T/want.ls" "$T/got2.ls"
+check "implied directories found through the index" sh -c "test -d '$MNT/esc/i/j' && test -d '$MNT/esc/%_63' && test -d '$MNT/esc/a/%'"
+check "names that are not there are not" sh -c "! test -e '$MNT/esc/i/nope' && ! test -e '$MNT/esc/nope'"
+# An implied directory renamed gets a record at its new name.
+check "rename an implied directory" sh -c "mkdir -p '$MNT/esc/imp' && mv '$MNT/esc/x' '$MNT/esc/imp/x2'"
+check "the renamed implied directory keeps its keys" eq "$(filehex "$MNT/esc/imp/x2/%2e/y")" "$(hex "value of /x/%2e/y")"
 check "a file and a directory of one name: the file" test -f "$MNT/esc/c"
 check "a file and a directory of one name: the view" test -d "$MNT/esc/%_63"
 check "API values have default modes" eq "$(stat -c '%a %F' "$MNT/esc/plain")" "644 regular file"
@@ -146,6 +163,8 @@ check "API sees the renamed key" has_key "$(hex dotdot)"
 check "the old name is gone" sh -c "! grep -q '^$(hex ..) ' '$T/dump'"
 check "API sees a directory made by mkdir" grep -q "^$(hex m) dir" "$T/dump"
 check "API sees the directory kept by rm" grep -q "^$(hex i/j) dir" "$T/dump"
+check "API sees the record of the renamed implied directory" grep -q "^$(hex imp/x2) dir" "$T/dump"
+check "API sees its keys moved" has_key "$(hex imp/x2/./y)"
 check "API: a value changed by chmod keeps its bytes" eq "$("$KEYS" get "$DATA" esc "$(hex plain)")" "$(hex "value of /plain")"
 check "golite_get of a chunked file returns all of it" eq "$("$KEYS" get "$DATA" esc "$(hex big)")" "$(filehex "$T/big")"
 
