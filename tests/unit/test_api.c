@@ -1128,7 +1128,10 @@ Test(iter, binary_keys_in_memcmp_order)
 		int w = order[i];
 		cr_assert(klen == keys[w].n && memcmp(k, keys[w].k, klen) == 0,
 			  "position %zu is not key #%d", i, w);
-		cr_assert(vlen == sizeof(size_t) && *(const size_t *)v == (size_t)w);
+		size_t got;
+		cr_assert_eq(vlen, sizeof(got));
+		memcpy(&got, v, sizeof(got));
+		cr_assert_eq(got, (size_t)w);
 	}
 	cr_assert_eq(i, ARRAY_LEN(keys));
 	/* A prefix of "a" takes "a" and everything after it that starts with a. */
@@ -1533,6 +1536,8 @@ Test(open, options_init_gives_the_documented_defaults)
 	cr_assert_eq(o.compaction_threads, 1);
 	cr_assert_null(o.log);
 	cr_assert_eq(o.log_level, GOLITE_LOG_WARN);
+	cr_assert(o.flush_on_close);
+	cr_assert_null(o.progress);
 }
 
 Test(open, missing_store_without_create_if_missing_fails_and_creates_nothing)

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "golite.h"
+#include "wal.h"
 #include "testutil.h"
 
 #define KEYS 48
@@ -780,7 +781,10 @@ static char *listing(const char *dir)
 static char *store_with_records(void)
 {
 	char *dir = tu_tmpdir("hand");
-	golite *db = tu_open(dir, NULL);
+	golite_options o;
+	golite_options_init(&o);
+	o.flush_on_close = false;   /* leave the writes in the log */
+	golite *db = tu_open(dir, &o);
 	cr_assert_eq(golite_table_create(db, "t"), 0);
 	for (int i = 0; i < HAND_KEYS; i++) {
 		char k[16], v[200];
@@ -809,7 +813,9 @@ Test(crash, torn_last_record_is_dropped_and_reported)
 	char seg[PATH_MAX];
 	off_t size;
 	largest_segment(dir, seg, sizeof(seg), &size);
-	cr_assert_eq(truncate(seg, size - 7), 0);
+	/* Past the mark record a clean close ends the segment with (wal.c),
+	 * into the last data record. */
+	cr_assert_eq(truncate(seg, size - WAL_RECORD_OVERHEAD - 7), 0);
 	struct log_sink sink = { 0 };
 	golite_options o;
 	golite_options_init(&o);
@@ -857,7 +863,9 @@ Test(crash, read_only_open_of_a_torn_log_changes_nothing)
 	char seg[PATH_MAX];
 	off_t size;
 	largest_segment(dir, seg, sizeof(seg), &size);
-	cr_assert_eq(truncate(seg, size - 7), 0);
+	/* Past the mark record a clean close ends the segment with (wal.c),
+	 * into the last data record. */
+	cr_assert_eq(truncate(seg, size - WAL_RECORD_OVERHEAD - 7), 0);
 	char *before = listing(dir);
 	golite_options o;
 	golite_options_init(&o);
@@ -874,6 +882,8 @@ Test(crash, read_only_open_of_a_torn_log_changes_nothing)
 
 Test(crash, damage_before_the_tail_is_refused_naming_file_and_offset)
 {
+	/* The log was synced by golite_close: every record is durable, and a
+	 * damaged one in the middle is damage, not a torn tail. */
 	char *dir = store_with_records();
 	char seg[PATH_MAX];
 	off_t size;
@@ -887,13 +897,28 @@ Test(crash, damage_before_the_tail_is_refused_naming_file_and_offset)
 	fputc(c ^ 0x40, f);
 	fclose(f);
 	char *before = listing(dir);
-	const bool ro[] = { false, true };
+	const bool ro[] = { true, false };
 	for (int i = 0; i < 2; i++) {
 		golite_options o;
 		golite_options_init(&o);
 		o.read_only = ro[i];
-		golite *db = (golite *)1;
+		o.flush_on_close = false;
+		golite *db = NULL;
 		int r = golite_open(dir, &o, &db);
+		if (r == 0) {
+			int n = count_keys(db);
+			golite_close(db);
+			char *after = listing(dir);
+			bool changed = strcmp(before, after) != 0;
+			free(after);
+			cr_assert_fail("%sopen of a log damaged in the middle (offset %lld of %lld, "
+				       "all of it synced by golite_close) succeeded: %d of %d keys "
+				       "left, files %s",
+				       ro[i] ? "read-only " : "", (long long)size / 2, (long long)size,
+				       n, HAND_KEYS,
+				       changed ? "changed (the segment was cut at the damage)"
+					       : "unchanged");
+		}
 		cr_assert_eq(r, GOLITE_ECORRUPT, "%sopen of a log damaged before its tail: %s",
 			     ro[i] ? "read-only " : "", golite_strerror(r));
 		cr_assert_null(db);
@@ -906,6 +931,44 @@ Test(crash, damage_before_the_tail_is_refused_naming_file_and_offset)
 	cr_assert_str_eq(before, after, "a refused open changed files:\n%s---\n%s", before, after);
 	free(before);
 	free(after);
+	tu_rmtree(dir);
+}
+
+Test(crash, damage_before_records_synced_in_sync_mode_is_refused)
+{
+	/* The same in GOLITE_SYNC mode, where each record was on disk before
+	 * the next was written. */
+	char *dir = tu_tmpdir("hand");
+	golite_options o;
+	golite_options_init(&o);
+	o.flush_on_close = false;
+	o.durability = GOLITE_SYNC;
+	golite *db = tu_open(dir, &o);
+	cr_assert_eq(golite_table_create(db, "t"), 0);
+	for (int i = 0; i < HAND_KEYS; i++) {
+		char k[16], v[200];
+		snprintf(k, sizeof(k), "k%02d", i);
+		memset(v, 'a' + i % 26, sizeof(v));
+		cr_assert_eq(golite_put(db, "t", k, strlen(k), v, sizeof(v)), 0);
+	}
+	cr_assert_eq(golite_close(db), 0);
+	char seg[PATH_MAX];
+	off_t size;
+	largest_segment(dir, seg, sizeof(seg), &size);
+	FILE *f = fopen(seg, "r+");
+	cr_assert_not_null(f);
+	fseek(f, size / 2, SEEK_SET);
+	int c = fgetc(f);
+	fseek(f, size / 2, SEEK_SET);
+	fputc(c ^ 0x40, f);
+	fclose(f);
+	o.read_only = true;
+	db = NULL;
+	int r = golite_open(dir, &o, &db);
+	int n = r == 0 ? count_keys(db) : -1;
+	golite_close(db);
+	cr_assert_eq(r, GOLITE_ECORRUPT, "read-only open: %s (%d keys left)", golite_strerror(r), n);
+	cr_assert(strstr(golite_last_error(), "offset"));
 	tu_rmtree(dir);
 }
 
