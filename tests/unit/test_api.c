@@ -1401,6 +1401,76 @@ Test(iter, positioned_entry_survives_flushes_and_cache_pressure)
 	golite_iter_free(it);
 }
 
+Test(iter, snapshot_survives_flushes_and_compactions, .timeout = 120)
+{
+	/* An iterator taken over data spread across memtables and tables,
+	 * then overwrites and deletes of every key, enough to flush and
+	 * compact many times: the iterator still shows its snapshot. */
+	golite_options o = opts_default();
+	o.memtable_size = 64 << 10;
+	o.sstable_size = 64 << 10;
+	reopen(&o);
+	cr_assert_eq(golite_table_create(db, "k"), 0);
+	char key[16], val[512];
+	for (int i = 0; i < 2000; i++) {
+		snprintf(key, sizeof(key), "key%05d", i);
+		tu_fill(val, sizeof(val), (uint64_t)i);
+		cr_assert_eq(golite_put(db, "k", key, strlen(key), val, sizeof(val)), 0);
+	}
+	golite_iter *it;
+	cr_assert_eq(golite_iter_new(db, "k", NULL, &it), 0);
+	for (int round = 1; round <= 4; round++)
+		for (int i = 0; i < 2000; i++) {
+			snprintf(key, sizeof(key), "key%05d", i);
+			if ((i + round) % 3 == 0) {
+				cr_assert_eq(golite_delete(db, "k", key, strlen(key)), 0);
+			} else {
+				tu_fill(val, sizeof(val), (uint64_t)(i + round * 100000));
+				cr_assert_eq(golite_put(db, "k", key, strlen(key), val, sizeof(val)), 0);
+			}
+		}
+	golite_stats st;
+	golite_stats_get(db, &st);
+	cr_assert_gt(st.sstable_count, 0, "nothing was flushed: the test tests nothing");
+	fprintf(stderr, "iter/snapshot_survives_flushes_and_compactions: %llu tables\n",
+		(unsigned long long)st.sstable_count);
+	int n = 0;
+	for (golite_iter_seek_first(it); golite_iter_valid(it); golite_iter_next(it), n++) {
+		size_t klen, vlen;
+		const char *k = golite_iter_key(it, &klen);
+		const char *v = golite_iter_value(it, &vlen);
+		snprintf(key, sizeof(key), "key%05d", n);
+		cr_assert(klen == strlen(key) && memcmp(k, key, klen) == 0,
+			  "position %d holds %.*s (%llu tables now)", n, (int)klen, k,
+			  (unsigned long long)st.sstable_count);
+		cr_assert(vlen == sizeof(val) && tu_check_fill(v, vlen, (uint64_t)n),
+			  "%s does not hold its value as of the snapshot", key);
+	}
+	cr_assert_eq(golite_iter_status(it), 0);
+	cr_assert_eq(n, 2000, "the snapshot shows %d of 2000 keys", n);
+	golite_iter_free(it);
+}
+
+Test(api, many_tables)
+{
+	char name[32];
+	for (int i = 0; i < 2000; i++) {
+		snprintf(name, sizeof(name), "tbl-%04d", (i * 7919) % 2000);
+		cr_assert_eq(golite_table_create(db, name), 0, "%s", name);
+		tu_model_create(&model, name);
+		if (i % 3 == 0)
+			api_put(name, "k", name);
+	}
+	for (int i = 0; i < 2000; i += 2) {
+		snprintf(name, sizeof(name), "tbl-%04d", i);
+		cr_assert_eq(golite_table_drop(db, name, 0), 0, "%s", name);
+		tu_model_drop(&model, name);
+	}
+	expect_unchanged();
+	reopen(NULL);
+	expect_unchanged();
+}
+
 Test(iter, api_keys_are_not_directories)
 {
 	golite_iter *it;
