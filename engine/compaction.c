@@ -142,7 +142,9 @@ static void update_stall(struct golite *db)
 static void publish(struct golite *db, struct version *nv)
 {
 	struct version *old = db->current;
+	db_sources_change_begin(db);
 	rcu_assign_pointer(db->current, nv);
+	db_sources_change_end(db);
 	version_unref_deferred(old);
 	update_stall(db);
 	cond_broadcast(&db->done_cv);
@@ -190,12 +192,14 @@ static void switch_memtable(void *arg, uint64_t segno)
 	struct switch_ctx *c = arg;
 	struct golite *db = c->db;
 	mutex_lock(&db->bg_mu);
+	db_sources_change_begin(db);
 	struct memtable *old = db->mem;
 	old->switch_seq = atomic_load(&db->last_seq);
 	old->next = db->imm;
 	rcu_assign_pointer(db->imm, old);
 	c->fresh->wal_segno = segno;
 	rcu_assign_pointer(db->mem, c->fresh);
+	db_sources_change_end(db);
 	db->imm_count++;
 	update_stall(db);
 	cond_broadcast(&db->bg_cv);
@@ -341,12 +345,16 @@ static int flush_oldest(struct golite *db)
 			table_file_discard(tf);
 		return r;
 	}
+	/* The table first, then the memtable out: in between, its data is in
+	 * both, which readers and iterators handle (equal sequences). */
 	publish(db, nv);
+	db_sources_change_begin(db);
 	/* Unlink m: it is the tail of the list. */
 	struct memtable **p = &db->imm;
 	while (*p != m)
 		p = &(*p)->next;
 	rcu_assign_pointer(*p, NULL);
+	db_sources_change_end(db);
 	db->imm_count--;
 	db->bg_error = 0;
 	update_stall(db);

@@ -230,9 +230,8 @@ static void assign_seq(void *arg, uint8_t trailer[8])
 	atomic_store_explicit(&db->last_seq, last + c->count, memory_order_release);
 }
 
-uint64_t db_snapshot(struct golite *db)
+void db_wait_writes(struct golite *db, uint64_t snap)
 {
-	uint64_t snap = atomic_load_explicit(&db->last_seq, memory_order_acquire);
 	for (int i = 0; i < DB_INFLIGHT; i++) {
 		struct db_slot *s = &db->inflight[i];
 		for (int spins = 0;; spins++) {
@@ -245,7 +244,6 @@ uint64_t db_snapshot(struct golite *db)
 				sched_yield();
 		}
 	}
-	return snap;
 }
 
 struct add_ctx {
@@ -724,7 +722,7 @@ out_unlock:
 /* True if the table with this id holds no visible key. */
 static bool table_is_empty(struct golite *db, uint32_t id)
 {
-	struct db_iter *it = db_iter_new(db, db_snapshot(db));
+	struct db_iter *it = db_iter_new(db, false);
 	uint8_t prefix[IKEY_PREFIX];
 	put_be32(prefix, id);
 	db_iter_seek(it, prefix, IKEY_PREFIX);
@@ -856,7 +854,7 @@ static int load_catalog(struct golite *db)
 	struct catalog_entry *v = NULL;
 	size_t n = 0, cap = 0;
 	uint32_t next_id = TABLE_ID_FIRST_USER;
-	struct db_iter *it = db_iter_new(db, SEQ_MAX);
+	struct db_iter *it = db_iter_new(db, true);
 	uint8_t prefix[IKEY_PREFIX];
 	put_be32(prefix, TABLE_ID_CATALOG);
 	int r = 0;

@@ -17,11 +17,16 @@
  *   2. A write holds an in-flight slot (inflight[]) from the moment its
  *      sequence numbers are assigned until its entries are in the
  *      memtable. The slot is set before last_seq moves past the write's
- *      sequence (both under the log lock). So db_snapshot() — read
- *      last_seq, then wait for every slot holding a sequence <= it — returns
- *      a snapshot whose every write is in a memtable, and includes every
- *      write that returned before it began. Writers never wait for each
- *      other.
+ *      sequence (both under the log lock). So reading last_seq, then
+ *      waiting for every slot holding a sequence <= it, gives a snapshot
+ *      whose every write is in a memtable, and includes every write that
+ *      returned before it began. Writers never wait for each other.
+ *   5. src_gen is odd while mem, imm or current change (freeze, flush,
+ *      compaction), and grows with every change. An iterator pins its
+ *      sources and reads last_seq between two equal even readings of it,
+ *      so the sequence it reads belongs to exactly the sources it pinned:
+ *      no write up to it sits in a memtable it missed, and no table it
+ *      pinned holds a write after it (tables keep one version per key).
  *   3. The memtable a write goes to is chosen under the log lock; a switch
  *      of memtable happens under the same lock together with a new log
  *      segment, so each segment's records belong to one memtable or to
@@ -122,6 +127,7 @@ struct golite {
 	} inflight[DB_INFLIGHT];                 /* invariant 2 */
 	_Atomic uint64_t next_file_no;
 
+	_Atomic uint64_t src_gen;                /* invariant 5 */
 	_Atomic int failed;                      /* the store refuses writes */
 	_Atomic bool closing;
 
@@ -138,12 +144,20 @@ static inline void db_count(struct golite *db, enum db_counter c, uint64_t n)
 
 uint64_t db_counter_sum(struct golite *db, enum db_counter c);
 
-/*
- * Returns a sequence number such that every write with a sequence up to it
- * is in a memtable and every write acknowledged before the call is
- * included (invariant 2). Waits only for writes in flight.
- */
-uint64_t db_snapshot(struct golite *db);
+/* Waits until every write with a sequence <= upto is in its memtable
+ * (invariant 2). */
+void db_wait_writes(struct golite *db, uint64_t upto);
+
+/* Brackets a change of mem, imm or current (invariant 5); bg_mu held. */
+static inline void db_sources_change_begin(struct golite *db)
+{
+	atomic_fetch_add_explicit(&db->src_gen, 1, memory_order_acq_rel);
+}
+
+static inline void db_sources_change_end(struct golite *db)
+{
+	atomic_fetch_add_explicit(&db->src_gen, 1, memory_order_release);
+}
 
 /* Resolves a table name inside an RCU read-side section. */
 int db_table_id(struct golite *db, const char *table, uint32_t *id);

@@ -10,6 +10,7 @@
  */
 #include "iter.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -284,26 +285,61 @@ static void add_source(struct db_iter *it, struct iter_source s)
 	it->src[it->n++] = s;
 }
 
-struct db_iter *db_iter_new(struct golite *db, uint64_t snap)
+/* Pins the sources of a snapshot (db.h invariant 5); returns the snapshot's
+ * sequence in *snap, or false if they changed meanwhile. */
+static bool pin_sources(struct golite *db, struct db_iter *it, bool latest)
+{
+	uint64_t gen = atomic_load_explicit(&db->src_gen, memory_order_acquire);
+	if (gen & 1)
+		return false;
+	rcu_read_lock();
+	struct memtable *mems[MAX_IMM + 8];
+	size_t nm = 0;
+	mems[nm++] = rcu_dereference(db->mem);
+	for (struct memtable *m = rcu_dereference(db->imm); m && nm < ARRAY_SIZE(mems);
+	     m = rcu_dereference(m->next))
+		mems[nm++] = m;
+	struct version *v = rcu_dereference(db->current);
+	uint64_t snap = latest ? SEQ_MAX
+			       : atomic_load_explicit(&db->last_seq, memory_order_acquire);
+	atomic_thread_fence(memory_order_acquire);
+	bool same = atomic_load_explicit(&db->src_gen, memory_order_relaxed) == gen;
+	if (same) {
+		/* Still inside the read-side section: the sources cannot be freed
+		 * before these references are taken. */
+		for (size_t i = 0; i < nm; i++)
+			memtable_ref(mems[i]);
+		version_ref(v);
+	}
+	rcu_read_unlock();
+	if (!same)
+		return false;
+	it->snap = snap;
+	it->version = v;
+	for (size_t i = 0; i < nm; i++) {
+		add_source(it, iter_source_memtable(mems[i], snap));
+		memtable_unref(mems[i]);   /* the source holds its own */
+	}
+	return true;
+}
+
+struct db_iter *db_iter_new(struct golite *db, bool latest)
 {
 	struct db_iter *it = xcalloc(1, sizeof(*it));
 	it->db = db;
-	it->snap = snap;
 	it->cur = -1;
-	rcu_read_lock();
-	add_source(it, iter_source_memtable(rcu_dereference(db->mem), snap));
-	for (struct memtable *m = rcu_dereference(db->imm); m; m = rcu_dereference(m->next))
-		add_source(it, iter_source_memtable(m, snap));
-	struct version *v = rcu_dereference(db->current);
-	version_ref(v);
-	rcu_read_unlock();
-	it->version = v;
+	for (int spins = 0; !pin_sources(db, it, latest); spins++)
+		if (spins > 16)
+			sched_yield();
+	if (!latest)
+		db_wait_writes(db, it->snap);
 	/* An SSTable iterator holds its own reference on the table. */
+	struct version *v = it->version;
 	for (size_t i = 0; i < v->n[0]; i++)
-		add_source(it, iter_source_table(v->files[0][i], snap));
+		add_source(it, iter_source_table(v->files[0][i], it->snap));
 	for (int l = 1; l < NUM_LEVELS; l++)
 		if (v->n[l])
-			add_source(it, iter_source_level(v, l, snap));
+			add_source(it, iter_source_level(v, l, it->snap));
 	return it;
 }
 
@@ -479,7 +515,7 @@ static int iter_new(golite *db, const char *table, uint32_t id, const golite_ite
 		gi->upper = bound_ikey(id, o->upper, o->upper_len, &gi->upper_len);
 	if (o && o->prefix_len)
 		gi->prefix = bound_ikey(id, o->prefix, o->prefix_len, &gi->prefix_len);
-	gi->it = db_iter_new(db, db_snapshot(db));
+	gi->it = db_iter_new(db, false);
 	db_count(db, C_ITERS, 1);
 	*out = gi;
 	return 0;

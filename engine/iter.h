@@ -49,8 +49,10 @@ struct iter_source iter_source_level(struct version *v, int level, uint64_t snap
 
 struct db_iter;
 
-/* Creates an iterator over everything visible at snap. */
-struct db_iter *db_iter_new(struct golite *db, uint64_t snap);
+/* Creates an iterator over a snapshot taken now: every write acknowledged
+ * before the call and nothing after it; with latest, over everything (only
+ * while no writer runs, at open). */
+struct db_iter *db_iter_new(struct golite *db, bool latest);
 void db_iter_free(struct db_iter *it);
 void db_iter_seek(struct db_iter *it, const uint8_t *ikey, size_t len);
 bool db_iter_valid(const struct db_iter *it);
