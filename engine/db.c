@@ -307,6 +307,16 @@ static int commit(struct golite *db, struct rep *rep, const struct single *one,
 
 /* A per-thread payload buffer, so single writes allocate nothing. */
 static __thread struct rep tl_rep;
+/* Per-thread copy of a file record found by a read, so that it can be
+ * interpreted (chunks read) outside the RCU read-side section. */
+static __thread struct rep tl_rec;
+
+/* Frees the calling thread's buffers (at thread exit, rcu.c). */
+static void free_thread_buffers(void)
+{
+	rep_free(&tl_rep);
+	rep_free(&tl_rec);
+}
 
 static void tl_rep_trim(void)
 {
@@ -470,9 +480,6 @@ static bool lookup_memtables(struct golite *db, const uint8_t *ikey, size_t ikle
 	return false;
 }
 
-/* Per-thread copy of a file record found by a read, so that it can be
- * interpreted (chunks read) outside the RCU read-side section. */
-static __thread struct rep tl_rec;
 
 /*
  * The common lookup of every read: the newest record of (id, key).
@@ -1068,6 +1075,7 @@ int golite_open(const char *path, const golite_options *opts, golite **out)
 	if (!path || !*path)
 		return set_error(GOLITE_EINVAL, "path is NULL or empty");
 	rcu_thread_ensure();
+	rcu_thread_on_exit(free_thread_buffers);
 
 	struct golite *db = xcalloc(1, sizeof(*db));
 	db->lock_fd = -1;

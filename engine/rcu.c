@@ -5,17 +5,42 @@
 #include "rcu.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "util.h"
 
 __thread bool rcu_thread_registered;
 
 static pthread_key_t exit_key;
+
+#define MAX_EXIT_FNS 4
+static void (*_Atomic exit_fns[MAX_EXIT_FNS])(void);
+
+void rcu_thread_on_exit(void (*fn)(void))
+{
+	for (int i = 0; i < MAX_EXIT_FNS; i++) {
+		void (*expected)(void) = NULL;
+		if (atomic_load(&exit_fns[i]) == fn ||
+		    atomic_compare_exchange_strong(&exit_fns[i], &expected, fn))
+			return;
+	}
+	FATAL("too many thread exit functions");
+}
+
+static void run_exit_fns(void)
+{
+	for (int i = 0; i < MAX_EXIT_FNS; i++) {
+		void (*fn)(void) = atomic_load(&exit_fns[i]);
+		if (fn)
+			fn();
+	}
+}
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
 
 static void on_thread_exit(void *arg)
 {
 	(void)arg;
+	run_exit_fns();
 	if (rcu_thread_registered) {
 		rcu_unregister_thread();
 		rcu_thread_registered = false;
@@ -50,6 +75,7 @@ void rcu_thread_register_slow(void)
 
 void rcu_thread_detach(void)
 {
+	run_exit_fns();
 	if (rcu_thread_registered) {
 		rcu_unregister_thread();
 		rcu_thread_registered = false;

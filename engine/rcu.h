@@ -24,6 +24,10 @@ static inline void rcu_thread_ensure(void)
 		rcu_thread_register_slow();
 }
 
+/* Registers fn to run in every registered thread when it exits (or
+ * detaches), to free per-thread state. At most a few, registered once. */
+void rcu_thread_on_exit(void (*fn)(void));
+
 /* Unregisters the calling thread now (if registered). */
 void rcu_thread_detach(void);
 

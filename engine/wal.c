@@ -25,9 +25,10 @@
  *             2 FIRST    first fragment of a logical record
  *             3 MIDDLE   further fragment
  *             4 LAST     final fragment
- *             5 MARK     no payload: written by a clean close after its
- *                        last fdatasync, so that its synced mark vouches
- *                        for every record before it
+ *             5 MARK     no payload: appended by the log thread after each
+ *                        fdatasync (and written with the next write, or
+ *                        alone), so that its synced mark vouches for what
+ *                        that sync covered even when no record follows
  *     synced  how much of this segment (an offset) was known to be on disk
  *             (fdatasync) when the record was appended
  *
@@ -129,6 +130,7 @@ struct wal {
 	uint64_t appended_lsn, written_lsn, durable_lsn;
 	uint64_t sync_req_lsn;      /* someone waits for durability up to here */
 	bool timer_armed;           /* the thread knows unsynced data exists */
+	bool mark_pending;          /* cur holds a mark record to write */
 	bool closing;
 	bool no_reserve;            /* filesystem cannot fallocate */
 	int failed;
@@ -283,6 +285,30 @@ static int reserve_locked(struct wal *w, uint64_t n)
 
 /* ---- the log thread ---- */
 
+static uint32_t synced_mark(struct wal *w);
+
+/*
+ * Appends a mark record to cur (mu held) after a sync of the current
+ * segment. It is not data: the log positions writers wait on do not move,
+ * so it asks for no sync of its own. Skipped if space cannot be reserved.
+ */
+static void append_mark_locked(struct wal *w)
+{
+	if (w->closing && w->seg->fd < 0)
+		return;
+	if (reserve_locked(w, WAL_RECORD_OVERHEAD) < 0)
+		return;
+	if (w->cur->cap - w->cur->len < WAL_RECORD_OVERHEAD) {
+		queue_push(w, w->cur);
+		w->cur = buf_get(w, w->o.buffer_size);
+	}
+	w->cur->len += wal_record_encode(w->cur->data + w->cur->len, WAL_REC_MARK, NULL, 0,
+					 synced_mark(w));
+	w->seg->size += WAL_RECORD_OVERHEAD;
+	w->pending_bytes += WAL_RECORD_OVERHEAD;
+	w->mark_pending = true;
+}
+
 static bool periodic_due(struct wal *w, uint64_t now)
 {
 	return w->o.mode == GOLITE_PERIODIC && w->durable_lsn < w->appended_lsn &&
@@ -312,7 +338,8 @@ static void *wal_thread(void *arg)
 		bool want_write = !w->failed &&
 				  (w->queue_head || want_sync ||
 				   (w->cur->len > 0 &&
-				    (w->cur->len >= w->o.buffer_size / 2 || w->closing)));
+				    (w->cur->len >= w->o.buffer_size / 2 || w->closing ||
+				     w->mark_pending)));
 		if (!want_write) {
 			if (w->closing)
 				break;
@@ -330,6 +357,7 @@ static void *wal_thread(void *arg)
 		}
 
 		/* Take everything appended so far. */
+		w->mark_pending = false;
 		if (w->cur->len > 0) {
 			queue_push(w, w->cur);
 			w->cur = buf_get(w, w->o.buffer_size);
@@ -399,6 +427,7 @@ static void *wal_thread(void *arg)
 			if (want_sync) {
 				w->durable_lsn = target;
 				w->last_sync_ns = now_ns();
+				append_mark_locked(w);
 			}
 		}
 		cond_broadcast(&w->done_cv);
@@ -459,15 +488,6 @@ int wal_close(struct wal *w)
 	cond_signal(&w->writer_cv);
 	mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
-
-	/* Everything is written and synced: vouch for it with a mark record
-	 * (see MARK at the top of this file). A failure here loses nothing. */
-	if (!w->failed && w->seg && w->seg->fd >= 0) {
-		uint8_t mark[WAL_RECORD_OVERHEAD];
-		size_t n = wal_record_encode(mark, WAL_REC_MARK, NULL, 0, synced_mark(w));
-		if (io_pwrite(w->seg->fd, mark, n, w->seg->size) == 0)
-			io_fdatasync(w->seg->fd);
-	}
 
 	int r = w->failed;
 	/* After a failure buffers may remain: they are dropped (the log is

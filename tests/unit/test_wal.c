@@ -177,6 +177,8 @@ Test(wal, segments_rotate_by_size_and_on_request)
 }
 
 #define REC 213 /* a record of 200 payload bytes, framed */
+/* With a sync after each, a record is followed by the sync's mark. */
+#define SYNCED_REC (REC + WAL_RECORD_OVERHEAD)
 
 /* Writes 100 records in one segment, syncing after each, and returns its
  * size. */
@@ -238,7 +240,7 @@ Test(wal, damage_before_the_tail_fails_and_changes_nothing)
 	uint64_t size = write_hundred();
 	/* Flip one byte inside record 10's payload: later records were
 	 * appended after it was synced, so this is not a torn tail. */
-	uint64_t off = 32 + 9 * REC + 9 + 50;
+	uint64_t off = 32 + 9 * SYNCED_REC + 9 + 50;
 	int fd = open(segment_path(1), O_RDWR);
 	uint8_t b;
 	cr_assert_eq(pread(fd, &b, 1, (off_t)off), 1);
@@ -249,7 +251,7 @@ Test(wal, damage_before_the_tail_fails_and_changes_nothing)
 	struct wal_replay_info info;
 	cr_assert_eq(replay(&s, &info), GOLITE_ECORRUPT);
 	char want[64];
-	snprintf(want, sizeof(want), "offset %llu", (unsigned long long)(32 + 9 * REC));
+	snprintf(want, sizeof(want), "offset %llu", (unsigned long long)(32 + 9 * SYNCED_REC));
 	cr_expect(strstr(golite_last_error(), want), "message names the offset: %s",
 		  golite_last_error());
 	cr_expect(strstr(golite_last_error(), segment_path(1)), "message names the file");
@@ -272,7 +274,9 @@ Test(wal, a_hole_in_the_unsynced_tail_is_a_torn_tail)
 	cr_assert_eq(wal_close(w), 0);
 	/* Records 51..100 as the log thread would have appended them before a
 	 * sync: their synced mark is the end of record 50. */
-	uint64_t end50 = 32 + 50 * REC;
+	struct stat st;
+	cr_assert_eq(stat(segment_path(1), &st), 0);
+	uint64_t end50 = (uint64_t)st.st_size;
 	int fd = open(segment_path(1), O_RDWR);
 	uint8_t rec[REC], payload[200];
 	for (uint64_t i = 51; i <= 100; i++) {
@@ -310,7 +314,7 @@ Test(wal, records_of_a_later_segment_make_damage_real)
 	 * segment 1 had been synced whole. */
 	int fd = open(segment_path(1), O_RDWR);
 	uint8_t b = 0x55;
-	cr_assert_eq(pwrite(fd, &b, 1, (off_t)(32 + 99 * REC + 20)), 1);
+	cr_assert_eq(pwrite(fd, &b, 1, (off_t)(32 + 99 * SYNCED_REC + 20)), 1);
 	close(fd);
 	struct seen s;
 	struct wal_replay_info info;
