@@ -75,7 +75,8 @@ static inline int ikey_cmp(const void *a, size_t alen, const void *b, size_t ble
 static inline size_t ikey_make(uint8_t *buf, uint32_t table_id, const void *key, size_t klen)
 {
 	put_be32(buf, table_id);
-	memcpy(buf + IKEY_PREFIX, key, klen);
+	if (klen)
+		memcpy(buf + IKEY_PREFIX, key, klen);
 	return IKEY_PREFIX + klen;
 }
 

@@ -843,7 +843,7 @@ Test(api, batch_past_the_size_limit_is_ebatch, .timeout = 120)
 	size_t added = 0;
 	int r = 0;
 	for (int i = 0; i < 6 && r == 0; i++) {
-		char k[8];
+		char k[16];
 		snprintf(k, sizeof(k), "k%d", i);
 		r = golite_batch_put(b, "t", k, strlen(k), v, n);
 		if (r == 0)
