@@ -25,7 +25,7 @@ OPT      ?= -O2
 SAN      ?=
 CFLAGS   ?=
 CFLAGS   += -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread \
-            -fno-strict-aliasing -Iinclude -Iengine $(PKG_CFLAGS) $(SAN)
+            -fno-strict-aliasing -Iinclude -Iengine $(PKG_CFLAGS) $(SAN) $(EXTRA_CFLAGS)
 LDFLAGS  += -pthread $(SAN)
 LIBS     := $(PKG_LIBS) -lm
 
@@ -112,6 +112,18 @@ asan-test: asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	    scripts/run-tests.sh build-asan
+
+# A ThreadSanitizer build of the engine and its concurrency stress
+# (tests/tsan; criterion does not start under TSan). Fails on any report
+# not explained in tests/tsan/tsan.supp.
+tsan-test: deps
+	$(MAKE) BUILD=build-tsan OPT=-O1 SAN=-fsanitize=thread EXTRA_CFLAGS=-Wno-tsan \
+	    build-tsan/libgolite.a
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-tsan -D_GNU_SOURCE -pthread \
+	    -fsanitize=thread -Iinclude -Iengine $(PKG_CFLAGS) -o build-tsan/stress \
+	    tests/tsan/stress.c build-tsan/libgolite.a $(LIBS)
+	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan/tsan.supp exitcode=66 halt_on_error=0" \
+	    build-tsan/stress
 
 # ---- running --------------------------------------------------------------
 

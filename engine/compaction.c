@@ -143,7 +143,7 @@ static void publish(struct golite *db, struct version *nv)
 {
 	struct version *old = db->current;
 	db_sources_change_begin(db);
-	rcu_assign_pointer(db->current, nv);
+	rcu_publish(db->current, nv);
 	db_sources_change_end(db);
 	version_unref_deferred(old);
 	update_stall(db);
@@ -196,9 +196,9 @@ static void switch_memtable(void *arg, uint64_t segno)
 	struct memtable *old = db->mem;
 	old->switch_seq = atomic_load(&db->last_seq);
 	old->next = db->imm;
-	rcu_assign_pointer(db->imm, old);
+	rcu_publish(db->imm, old);
 	c->fresh->wal_segno = segno;
-	rcu_assign_pointer(db->mem, c->fresh);
+	rcu_publish(db->mem, c->fresh);
 	db_sources_change_end(db);
 	db->imm_count++;
 	update_stall(db);
@@ -238,7 +238,7 @@ static void wait_inserts(struct golite *db, uint64_t upto)
 static bool discardable(struct golite *db, uint32_t id, uint64_t upto)
 {
 	rcu_read_lock();
-	bool d = catalog_id_discardable(rcu_dereference(db->catalog), id, upto);
+	bool d = catalog_id_discardable(rcu_fetch(db->catalog), id, upto);
 	rcu_read_unlock();
 	return d;
 }
@@ -353,7 +353,7 @@ static int flush_oldest(struct golite *db)
 	struct memtable **p = &db->imm;
 	while (*p != m)
 		p = &(*p)->next;
-	rcu_assign_pointer(*p, NULL);
+	rcu_publish(*p, NULL);
 	db_sources_change_end(db);
 	db->imm_count--;
 	db->bg_error = 0;
@@ -1183,7 +1183,7 @@ void bg_close(struct golite *db)
 int bg_get(struct golite *db, const uint8_t *ikey, size_t iklen, uint64_t hash,
 	   struct mt_entry *e)
 {
-	return version_get(rcu_dereference(db->current), ikey, iklen, hash, e);
+	return version_get(rcu_fetch(db->current), ikey, iklen, hash, e);
 }
 
 void bg_stats(struct golite *db, FILE *f)

@@ -182,7 +182,7 @@ int db_table_id(struct golite *db, const char *table, uint32_t *id)
 	if (unlikely(!table))
 		return set_error(GOLITE_EINVAL, "table name is NULL");
 	size_t len = strnlen(table, GOLITE_MAX_TABLE_NAME + 1);
-	struct catalog *c = rcu_dereference(db->catalog);
+	struct catalog *c = rcu_fetch(db->catalog);
 	if (likely(catalog_lookup(c, table, len, id)))
 		return 0;
 	size_t l;
@@ -471,10 +471,10 @@ int golite_sync(golite *db)
 static bool lookup_memtables(struct golite *db, const uint8_t *ikey, size_t iklen,
 			     uint64_t hash, uint64_t snap, struct mt_entry *e)
 {
-	struct memtable *m = rcu_dereference(db->mem);
+	struct memtable *m = rcu_fetch(db->mem);
 	if (m->ops->get(m, ikey, iklen, hash, snap, e))
 		return true;
-	for (m = rcu_dereference(db->imm); m; m = rcu_dereference(m->next))
+	for (m = rcu_fetch(db->imm); m; m = rcu_fetch(m->next))
 		if (m->ops->get(m, ikey, iklen, hash, snap, e))
 			return true;
 	return false;
@@ -678,7 +678,7 @@ static int catalog_commit(struct golite *db, struct rep *rep, struct catalog *ne
 		next = with;
 	}
 	struct catalog *old = db->catalog;
-	rcu_assign_pointer(db->catalog, next);
+	rcu_publish(db->catalog, next);
 	catalog_free_deferred(old);
 	return 0;
 }
@@ -837,7 +837,7 @@ int golite_table_list(golite *db, char ***names, size_t *count)
 	if (!names || !count)
 		return set_error(GOLITE_EINVAL, "names or count is NULL");
 	rcu_read_lock();
-	struct catalog *c = rcu_dereference(db->catalog);
+	struct catalog *c = rcu_fetch(db->catalog);
 	size_t bytes = (c->count + 1) * sizeof(char *);
 	for (size_t i = 0; i < c->count; i++)
 		bytes += c->entries[i].len + 1;
@@ -1265,14 +1265,14 @@ int golite_stats_get(golite *db, golite_stats *s)
 		s->wal_group_commits = ws.group_commits;
 	}
 	rcu_read_lock();
-	struct memtable *mem = rcu_dereference(db->mem);
+	struct memtable *mem = rcu_fetch(db->mem);
 	s->memtable_bytes = mem->ops->memory(mem);
 	s->memtable_entries = atomic_load(&mem->entries);
-	for (struct memtable *m = rcu_dereference(db->imm); m; m = rcu_dereference(m->next)) {
+	for (struct memtable *m = rcu_fetch(db->imm); m; m = rcu_fetch(m->next)) {
 		s->memtable_bytes += m->ops->memory(m);
 		s->memtable_entries += atomic_load(&m->entries);
 	}
-	struct version *v = rcu_dereference(db->current);
+	struct version *v = rcu_fetch(db->current);
 	for (int l = 0; l < NUM_LEVELS; l++) {
 		s->sstable_count += v->n[l];
 		s->sstable_bytes += v->bytes[l];

@@ -295,11 +295,11 @@ static bool pin_sources(struct golite *db, struct db_iter *it, bool latest)
 	rcu_read_lock();
 	struct memtable *mems[MAX_IMM + 8];
 	size_t nm = 0;
-	mems[nm++] = rcu_dereference(db->mem);
-	for (struct memtable *m = rcu_dereference(db->imm); m && nm < ARRAY_SIZE(mems);
-	     m = rcu_dereference(m->next))
+	mems[nm++] = rcu_fetch(db->mem);
+	for (struct memtable *m = rcu_fetch(db->imm); m && nm < ARRAY_SIZE(mems);
+	     m = rcu_fetch(m->next))
 		mems[nm++] = m;
-	struct version *v = rcu_dereference(db->current);
+	struct version *v = rcu_fetch(db->current);
 	uint64_t snap = latest ? SEQ_MAX
 			       : atomic_load_explicit(&db->last_seq, memory_order_acquire);
 	atomic_thread_fence(memory_order_acquire);

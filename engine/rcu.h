@@ -14,6 +14,15 @@
 #include <urcu.h>
 #include <urcu/rculfhash.h>
 
+/*
+ * Publishing a pointer that readers follow inside read-side sections, and
+ * following it: a release store and an acquire load (free on x86), written
+ * with compiler atomics rather than liburcu's rcu_assign_pointer and
+ * rcu_dereference so that ThreadSanitizer sees the ordering.
+ */
+#define rcu_publish(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
+#define rcu_fetch(p) __atomic_load_n(&(p), __ATOMIC_ACQUIRE)
+
 extern __thread bool rcu_thread_registered;
 void rcu_thread_register_slow(void);
 
