@@ -23,6 +23,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "kio.h"
 #include "util.h"
 
 void gfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -137,7 +138,66 @@ static int setattr_fn(struct vrec *v, void *arg)
 	return 0;
 }
 
-static int do_setattr(struct gfs *fs, struct node *n, struct stat *attr, int to_set)
+/* What the kernel left to this daemon (kio.c). */
+struct kill_ctx {
+	bool suid, sgid;
+};
+
+static int kill_priv_fn(struct vrec *v, void *arg)
+{
+	struct kill_ctx *k = arg;
+	if (k->suid)
+		v->f.mode &= ~(uint32_t)S_ISUID;
+	if (k->sgid)
+		v->f.mode &= ~(uint32_t)S_ISGID;
+	int r = vrec_xattr_remove(v, "security.capability");
+	return r == -ENODATA ? 0 : r;
+}
+
+/* True if the caller of req is in group gid (as the kernel's
+ * in_group_p: primary or supplementary). */
+static bool caller_in_group(fuse_req_t req, gid_t gid)
+{
+	if (!req)
+		return true;
+	if (fuse_req_ctx(req)->gid == gid)
+		return true;
+	gid_t groups[64];
+	int n = fuse_req_getgroups(req, 64, groups);
+	for (int i = 0; i < n && i < 64; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+int attr_kill_priv(struct gfs *fs, fuse_req_t req, struct node *n, bool suidgid)
+{
+	if (!kio_killpriv_v2() || !S_ISREG(n->a.mode))
+		return 0;
+	mutex_lock(&n->mu);
+	uint32_t mode = n->a.mode;
+	gid_t gid = n->a.gid;
+	bool caps = n->a.caps && n->src == SRC_META;
+	mutex_unlock(&n->mu);
+	/* As the kernel's setattr_should_drop_suidgid(): set-user-ID always;
+	 * set-group-ID when the group may execute, or the caller is not in
+	 * the file's group. */
+	struct kill_ctx k = {
+		.suid = suidgid && (mode & S_ISUID),
+		.sgid = suidgid && (mode & S_ISGID) &&
+			((mode & S_IXGRP) || !caller_in_group(req, gid)),
+	};
+	if (!k.suid && !k.sgid && !caps)
+		return 0;
+	int r = edit_record(fs, n, kill_priv_fn, &k);
+	if (!r && (k.suid || k.sgid) && fs->se)
+		/* The kernel's cached mode is stale now. */
+		fuse_lowlevel_notify_inval_inode(fs->se, node_id(fs, n), -1, 0);
+	return r;
+}
+
+static int do_setattr(struct gfs *fs, fuse_req_t req, struct node *n, struct stat *attr,
+		      int to_set)
 {
 	if (n->flavor == FL_STATIC && n != &fs->root)
 		return -EPERM;
@@ -164,6 +224,10 @@ static int do_setattr(struct gfs *fs, struct node *n, struct stat *attr, int to_
 		struct setattr_ctx c = { attr, to_set, gfs_now_ns() };
 		r = edit_record(fs, n, setattr_fn, &c);
 	}
+	/* Truncation and a change of owner drop privileges (kio.c). */
+	if (!r && (to_set & (FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
+		r = attr_kill_priv(fs, req, n,
+				   kio_kill_suidgid() || (to_set & FUSE_SET_ATTR_KILL_SUID));
 	return r;
 }
 
@@ -174,7 +238,7 @@ void gfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	(void)fi;
 	op_count(fs, OP_SETATTR);
 	struct node *n = node_of(fs, ino);
-	int r = do_setattr(fs, n, attr, to_set);
+	int r = do_setattr(fs, req, n, attr, to_set);
 	if (r) {
 		fuse_reply_err(req, -r);
 		return;

@@ -542,6 +542,7 @@ void gfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	node_fill_entry(fs, n, &e);
 	fi->fh = 0;
 	fi->keep_cache = 1;
+	fi->noflush = !fs->o.writeback_cache;
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 		/* The opener went away: undo the open (the lookup count is
 		 * dropped by the kernel's forget). */

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kio.h"
 #include "util.h"
 
 static bool is_ctl(struct gfs *fs, struct node *n)
@@ -53,6 +54,8 @@ void gfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		bool work = n->a.size > 0 || n->src == SRC_VALUE;
 		mutex_unlock(&n->mu);
 		int r = work ? data_truncate(fs, n, 0, false) : 0;
+		if (!r)
+			r = attr_kill_priv(fs, req, n, kio_kill_suidgid());
 		if (r) {
 			fuse_reply_err(req, -r);
 			return;
@@ -64,6 +67,10 @@ void gfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	atomic_fetch_add(&fs->open_files, 1);
 	fi->fh = 0;
 	fi->keep_cache = 1;
+	/* Without the writeback cache every write has reached the daemon
+	 * when close() is called: nothing for a flush to do (release writes
+	 * the size and times), so the kernel need not send one. */
+	fi->noflush = !fs->o.writeback_cache;
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		mutex_lock(&n->mu);
 		n->opens--;
@@ -132,6 +139,8 @@ void gfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 	else if (fs->o.read_only)
 		r = -EROFS;
 	else
+		r = attr_kill_priv(fs, req, n, kio_kill_suidgid());
+	if (!r)
 		r = data_write(fs, n, buf, size, off);
 	if (r)
 		fuse_reply_err(req, -r);

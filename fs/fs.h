@@ -113,7 +113,9 @@ struct gfs_options {
 	int compaction_threads;     /* -1: engine default */
 	double attr_timeout, entry_timeout, negative_timeout;
 	unsigned sweep_interval_s;  /* 0: no background sweep */
-	unsigned max_threads;
+	unsigned max_threads, max_idle_threads;
+	int clone_fd;
+	bool writeback_cache;
 	bool read_only;
 };
 
@@ -146,6 +148,7 @@ struct nattr {
 	int64_t mtime, ctime, atime; /* ns since the epoch */
 	uint32_t nxattr;
 	bool chunked;
+	bool caps;                   /* has a security.capability attribute */
 };
 
 struct node {
@@ -205,6 +208,7 @@ struct gfs_counters {
 
 struct gfs {
 	golite *db;
+	struct fuse_session *se;     /* for notifications to the kernel */
 	struct gfs_options o;
 	char *datadir;               /* absolute */
 	char *mountpoint;            /* absolute */
@@ -442,6 +446,10 @@ void gfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file
 void gfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		const char *newname, unsigned int flags);
 
+/* With FUSE_HANDLE_KILLPRIV_V2 (kio.c): clears the set-user/group-ID bits
+ * (suidgid) and drops security.capability, as the kernel would on a
+ * write, truncation or change of owner. */
+int attr_kill_priv(struct gfs *fs, fuse_req_t req, struct node *n, bool suidgid);
 void gfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void gfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		 struct fuse_file_info *fi);

@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "kio.h"
 #include "util.h"
 
 #define GOLITEFS_VERSION "1.0.0"
@@ -39,7 +40,9 @@ struct cli {
 	int nonopts;
 	int foreground, debug, help, version, ro;
 	char *durability, *loglevel, *memtable_size, *cache_size;
-	unsigned sync_interval_ms, sweep_interval, max_threads;
+	unsigned sync_interval_ms, sweep_interval, max_threads, max_idle_threads;
+	int clone_fd;
+	char *writeback;
 	int compaction_threads;
 	double attr_timeout, entry_timeout, negative_timeout;
 	bool bad;
@@ -59,6 +62,9 @@ static const struct fuse_opt cli_opts[] = {
 	OPT("negative_timeout=%lf", negative_timeout),
 	OPT("sweep_interval=%u", sweep_interval),
 	OPT("max_threads=%u", max_threads),
+	OPT("max_idle_threads=%u", max_idle_threads),
+	OPT("clone_fd", clone_fd),
+	OPT("writeback_cache=%s", writeback),
 	OPT("loglevel=%s", loglevel),
 	FUSE_OPT_KEY("-f", KEY_FG),
 	FUSE_OPT_KEY("-d", KEY_DEBUG),
@@ -145,6 +151,8 @@ static void usage(const char *prog)
 	       "  sweep_interval=SECONDS orphaned-chunk sweep period, 0 = only at mount\n"
 	       "                         (default 600)\n"
 	       "  max_threads=N          FUSE worker threads at most (default 10)\n"
+	       "  max_idle_threads=N     idle FUSE worker threads kept (default 10)\n"
+	       "  clone_fd               one /dev/fuse descriptor per worker thread\n"
 	       "  loglevel=LEVEL         error, warn (default), info or debug\n"
 	       "  ro                     read-only mount (the store is opened read-only)\n"
 	       "  allow_other            let other users in (off by default; needs\n"
@@ -260,8 +268,8 @@ static void detach_finish(void)
 static void gfs_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct gfs *fs = userdata;
-	(void)fs;
-	unsigned want = FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_ATOMIC_O_TRUNC |
+	unsigned want = (fs->o.writeback_cache ? FUSE_CAP_WRITEBACK_CACHE : 0) |
+			FUSE_CAP_ATOMIC_O_TRUNC |
 			FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO |
 			FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_ASYNC_READ | FUSE_CAP_ASYNC_DIO |
 			FUSE_CAP_CACHE_SYMLINKS;
@@ -367,6 +375,19 @@ static int options_from_cli(const struct cli *c, struct gfs_options *o,
 		o->sweep_interval_s = c->sweep_interval;
 	if (c->max_threads)
 		o->max_threads = c->max_threads;
+	o->max_idle_threads = c->max_idle_threads ? c->max_idle_threads : 10;
+	o->clone_fd = c->clone_fd;
+	o->writeback_cache = true;
+	if (c->writeback) {
+		if (strcmp(c->writeback, "yes") == 0 || strcmp(c->writeback, "1") == 0)
+			o->writeback_cache = true;
+		else if (strcmp(c->writeback, "no") == 0 || strcmp(c->writeback, "0") == 0)
+			o->writeback_cache = false;
+		else {
+			fprintf(stderr, "golitefs: writeback_cache=%s: use yes or no\n", c->writeback);
+			return -1;
+		}
+	}
 	if (c->loglevel) {
 		static const char *const names[] = { "error", "warn", "info", "debug" };
 		int found = -1;
@@ -643,13 +664,18 @@ int main(int argc, char **argv)
 		fs_shutdown(fs);
 		return 1;
 	}
+	fs->se = se;
+	if (kio_attach(se) < 0)
+		gfs_log(LOG_LVL_INFO, "libfuse refused custom I/O: the kernel will ask for "
+			"security.capability before each write");
 	gfs_log(LOG_LVL_INFO, "mounted %s at %s", fs->datadir, fs->mountpoint);
 	detach_finish();
 	gfs_bg_start(fs);
 
 	struct fuse_loop_config *lc = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(lc, fs->o.max_threads);
-	fuse_loop_cfg_set_idle_threads(lc, MIN(fs->o.max_threads, 10u));
+	fuse_loop_cfg_set_idle_threads(lc, MIN(fs->o.max_threads, fs->o.max_idle_threads));
+	fuse_loop_cfg_set_clone_fd(lc, (unsigned)fs->o.clone_fd);
 	int r = fuse_session_loop_mt(se, lc);
 	fuse_loop_cfg_destroy(lc);
 

@@ -47,6 +47,18 @@ void rec_free(struct rec *r)
 	r->heap = NULL;
 }
 
+/* True if f holds a security.capability attribute. */
+static bool has_caps(const struct vfile *f)
+{
+	static const char name[] = "security.capability";
+	size_t pos = 0;
+	struct vfile_xattr x;
+	while (vfile_xattr_next(f, &pos, &x))
+		if (x.name_len == sizeof(name) - 1 && memcmp(x.name, name, x.name_len) == 0)
+			return true;
+	return false;
+}
+
 int rec_attr_raw(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen, unsigned kind,
 		 const uint8_t *data, size_t len, struct nattr *a)
 {
@@ -73,6 +85,7 @@ int rec_attr_raw(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen
 	a->atime = f.atime_ns;
 	a->nxattr = (uint32_t)f.nxattr;
 	a->chunked = f.type == VFILE_REG && (f.flags & VFILE_F_CHUNKED);
+	a->caps = f.nxattr && has_caps(&f);
 	return 0;
 }
 
@@ -132,6 +145,7 @@ void vrec_to_attr(const struct vrec *v, struct nattr *a)
 	a->atime = v->f.atime_ns;
 	a->nxattr = (uint32_t)v->f.nxattr;
 	a->chunked = v->f.type == VFILE_REG && (v->f.flags & VFILE_F_CHUNKED);
+	a->caps = v->f.nxattr && has_caps(&v->f);
 }
 
 void vrec_set_data(struct vrec *v, const void *data, size_t len)

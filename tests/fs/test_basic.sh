@@ -211,6 +211,28 @@ check "nobody can chmod its own file" $NOBODY chmod 600 "$MNT/perm/mine"
 check "nobody sets its own xattr" $NOBODY setfattr -n user.mine -v 1 "$MNT/perm/mine"
 expect_fail "nobody cannot set trusted.* xattrs" "Operation not permitted" $NOBODY setfattr -n trusted.x -v 1 "$MNT/perm/mine"
 check "root sets trusted.* xattrs" setfattr -n trusted.x -v 1 "$MNT/perm/mine"
+# Writes by a user without CAP_FSETID clear set-user/group-ID bits, as on
+# a local file system (the daemon does it: FUSE_HANDLE_KILLPRIV_V2).
+for spec in "4777 777 append" "2777 777 append" "2766 766 append" "4777 777 truncate" \
+	"4777 777 overwrite"; do
+	set -- $spec
+	f="$MNT/perm/suid-$1-$3"
+	echo a > "$f"
+	chmod "$1" "$f"
+	case $3 in
+	append) $NOBODY sh -c "echo b >> '$f'" ;;
+	truncate) $NOBODY truncate -s 1 "$f" ;;
+	overwrite) $NOBODY sh -c "echo c > '$f'" ;;
+	esac
+	check "a $3 by nobody turns mode $1 into $2" eq "$(stat -c %a "$f")" "$2"
+done
+f="$MNT/perm/suid-root"
+echo a > "$f"
+chmod 4777 "$f"
+echo b >> "$f"
+check "a write by root keeps set-user-ID" eq "$(stat -c %a "$f")" 4777
+chown 65534 "$f"
+check "chown clears set-user-ID" eq "$(stat -c %a "$f")" 777
 check "execute bit honoured" eq "$("$MNT/t/cp/exec/run.sh")" run
 expect_fail "no execute bit, no exec" "Permission denied" $NOBODY "$MNT/t/cp/a"
 
