@@ -125,6 +125,10 @@ tsan-test: deps
 	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan/tsan.supp exitcode=66 halt_on_error=0" \
 	    build-tsan/stress
 
+# The engine suites under valgrind (slow).
+valgrind-test: all
+	@scripts/valgrind-test.sh $(BUILD)
+
 # ---- running --------------------------------------------------------------
 
 DATADIR ?= ./golite.data
