@@ -279,8 +279,8 @@ static void gfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * clears set-user-ID bits itself (we do not take that over). */
 	conn->want &= ~(unsigned)(FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_HANDLE_KILLPRIV);
 	conn->max_write = GFS_MAX_IO;
-	if (conn->max_readahead > GFS_MAX_IO)
-		conn->max_readahead = GFS_MAX_IO;
+	/* Sequential reads in requests of up to 1 MiB (the kernel caps it). */
+	conn->max_readahead = GFS_MAX_IO;
 	conn->max_background = 64;
 	conn->congestion_threshold = 48;
 	conn->time_gran = 1;

@@ -61,8 +61,11 @@ mnt_pid() {
 }
 
 # mount_fs [options...]: mounts DATA at MNT (daemonized) or dies.
+# GOLITEFS_TEST_OPTS (e.g. "-o writeback_cache=no") is added to every mount.
 mount_fs() {
-	"$GOLITEFS" "$@" "$DATA" "$MNT" || die "golitefs $* $DATA $MNT failed (status $?)"
+	# shellcheck disable=SC2086
+	"$GOLITEFS" ${GOLITEFS_TEST_OPTS:-} "$@" "$DATA" "$MNT" ||
+		die "golitefs ${GOLITEFS_TEST_OPTS:-} $* $DATA $MNT failed (status $?)"
 	mountpoint -q "$MNT" || die "$MNT is not a mountpoint after golitefs returned"
 	MNT_PID=$(mnt_pid)
 }
