@@ -448,67 +448,59 @@ static int xattr_load(struct gfs *fs, struct node *n, struct vrec *v)
 	return r;
 }
 
-void gfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+/*
+ * The answer to getxattr or listxattr: with size 0 the length the value
+ * needs (*len), else the bytes in *out (malloc()ed, *len of them).
+ */
+static int do_getxattr(fuse_req_t req, struct gfs *fs, struct node *n, const char *name,
+		       size_t size, char **out, size_t *len)
 {
-	struct gfs *fs = req_fs(req);
-	op_count(fs, OP_GETXATTR);
+	*out = NULL;
+	*len = 0;
 	int r = xattr_allowed(req, name, false);
-	if (r) {
-		fuse_reply_err(req, r == -EOPNOTSUPP ? ENODATA : -r);
-		return;
-	}
+	if (r)
+		return r == -EOPNOTSUPP ? -ENODATA : r;
 	struct vrec v;
-	r = xattr_load(fs, node_of(fs, ino), &v);
-	if (r) {
-		fuse_reply_err(req, -r);
-		return;
-	}
+	r = xattr_load(fs, n, &v);
+	if (r)
+		return r;
 	size_t pos = 0, nlen = strlen(name);
 	struct vfile_xattr x;
 	r = -ENODATA;
 	while (vfile_xattr_next(&v.f, &pos, &x)) {
 		if (x.name_len != nlen || memcmp(x.name, name, nlen) != 0)
 			continue;
-		if (size == 0)
-			fuse_reply_xattr(req, x.value_len);
-		else if (size < x.value_len)
-			fuse_reply_err(req, ERANGE);
-		else
-			fuse_reply_buf(req, (const char *)x.value, x.value_len);
-		r = 0;
+		*len = x.value_len;
+		if (size && size < x.value_len)
+			r = -ERANGE;
+		else if (size)
+			*out = xmemdup(x.value, x.value_len ? x.value_len : 1);
+		if (!size || *out)
+			r = 0;
 		break;
 	}
-	if (r)
-		fuse_reply_err(req, -r);
 	vrec_free(&v);
+	return r;
 }
 
-void gfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+static int do_listxattr(struct gfs *fs, struct node *n, size_t size, char **out, size_t *len)
 {
-	struct gfs *fs = req_fs(req);
-	op_count(fs, OP_LISTXATTR);
+	*out = NULL;
+	*len = 0;
 	struct vrec v;
-	int r = xattr_load(fs, node_of(fs, ino), &v);
-	if (r == -ENODATA) {
-		if (size == 0)
-			fuse_reply_xattr(req, 0);
-		else
-			fuse_reply_buf(req, NULL, 0);
-		return;
-	}
-	if (r) {
-		fuse_reply_err(req, -r);
-		return;
-	}
+	int r = xattr_load(fs, n, &v);
+	if (r == -ENODATA)
+		return 0;
+	if (r)
+		return r;
 	size_t total = 0, pos = 0;
 	struct vfile_xattr x;
 	while (vfile_xattr_next(&v.f, &pos, &x))
 		total += x.name_len + 1;
-	if (size == 0) {
-		fuse_reply_xattr(req, total);
-	} else if (size < total) {
-		fuse_reply_err(req, ERANGE);
-	} else {
+	*len = total;
+	if (size && size < total) {
+		r = -ERANGE;
+	} else if (size) {
 		char *buf = xmalloc(total ? total : 1);
 		size_t off = 0;
 		pos = 0;
@@ -517,8 +509,40 @@ void gfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 			off += x.name_len;
 			buf[off++] = '\0';
 		}
-		fuse_reply_buf(req, buf, total);
-		free(buf);
+		*out = buf;
 	}
 	vrec_free(&v);
+	return r;
+}
+
+/* The one reply of getxattr and listxattr. */
+static void reply_xattr(fuse_req_t req, int r, size_t size, char *out, size_t len)
+{
+	if (r)
+		fuse_reply_err(req, -r);
+	else if (size == 0)
+		fuse_reply_xattr(req, len);
+	else
+		fuse_reply_buf(req, out, len);
+	free(out);
+}
+
+void gfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct gfs *fs = req_fs(req);
+	op_count(fs, OP_GETXATTR);
+	char *out;
+	size_t len;
+	int r = do_getxattr(req, fs, node_of(fs, ino), name, size, &out, &len);
+	reply_xattr(req, r, size, out, len);
+}
+
+void gfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct gfs *fs = req_fs(req);
+	op_count(fs, OP_LISTXATTR);
+	char *out;
+	size_t len;
+	int r = do_listxattr(fs, node_of(fs, ino), size, &out, &len);
+	reply_xattr(req, r, size, out, len);
 }

@@ -518,6 +518,28 @@ void gfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *
 	fuse_reply_err(req, EPERM);
 }
 
+/* create: a new regular file, opened. */
+static int do_create(fuse_req_t req, struct gfs *fs, struct node *dir, const char *name,
+		     mode_t mode, struct fuse_file_info *fi, struct fuse_entry_param *e,
+		     struct node **out)
+{
+	if (!S_ISREG(mode))
+		return -EPERM;
+	int r = do_make(req, dir, name, S_IFREG | (mode & 07777), NULL, out);
+	if (r)
+		return r;
+	struct node *n = *out;
+	mutex_lock(&n->mu);
+	n->opens++;
+	mutex_unlock(&n->mu);
+	atomic_fetch_add(&fs->open_files, 1);
+	node_fill_entry(fs, n, e);
+	fi->fh = 0;
+	fi->keep_cache = 1;
+	fi->noflush = !fs->o.writeback_cache;
+	return 0;
+}
+
 void gfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		struct fuse_file_info *fi)
 {
@@ -525,25 +547,10 @@ void gfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	op_count(fs, OP_CREATE);
 	struct fuse_entry_param e;
 	struct node *n = NULL;
-	int r;
-	if (!S_ISREG(mode)) {
-		r = -EPERM;
-	} else {
-		r = do_make(req, node_of(fs, parent), name, S_IFREG | (mode & 07777), NULL, &n);
-	}
+	int r = do_create(req, fs, node_of(fs, parent), name, mode, fi, &e, &n);
 	if (r) {
 		fuse_reply_err(req, -r);
-		return;
-	}
-	mutex_lock(&n->mu);
-	n->opens++;
-	mutex_unlock(&n->mu);
-	atomic_fetch_add(&fs->open_files, 1);
-	node_fill_entry(fs, n, &e);
-	fi->fh = 0;
-	fi->keep_cache = 1;
-	fi->noflush = !fs->o.writeback_cache;
-	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+	} else if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 		/* The opener went away: undo the open (the lookup count is
 		 * dropped by the kernel's forget). */
 		mutex_lock(&n->mu);

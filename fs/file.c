@@ -26,29 +26,16 @@ static bool is_ctl(struct gfs *fs, struct node *n)
 	return n == &fs->ctl || n == &fs->ctl_stats;
 }
 
-void gfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/* Opens n: truncation for O_TRUNC, and the open count (see release). */
+static int do_open(fuse_req_t req, struct gfs *fs, struct node *n, struct fuse_file_info *fi)
 {
-	struct gfs *fs = req_fs(req);
-	op_count(fs, OP_OPEN);
-	struct node *n = node_of(fs, ino);
-	if (is_ctl(fs, n)) {
-		int r = ctl_open(fs, n, fi);
-		if (r) {
-			fuse_reply_err(req, -r);
-		} else if (fuse_reply_open(req, fi) == -ENOENT) {
-			ctl_release(fi);
-		}
-		return;
-	}
-	if (S_ISDIR(n->a.mode)) {
-		fuse_reply_err(req, EISDIR);
-		return;
-	}
+	if (is_ctl(fs, n))
+		return ctl_open(fs, n, fi);
+	if (S_ISDIR(n->a.mode))
+		return -EISDIR;
 	int acc = fi->flags & O_ACCMODE;
-	if (fs->o.read_only && (acc != O_RDONLY || (fi->flags & O_TRUNC))) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
+	if (fs->o.read_only && (acc != O_RDONLY || (fi->flags & O_TRUNC)))
+		return -EROFS;
 	if ((fi->flags & O_TRUNC) && acc != O_RDONLY && S_ISREG(n->a.mode)) {
 		mutex_lock(&n->mu);
 		bool work = n->a.size > 0 || n->src == SRC_VALUE;
@@ -56,10 +43,8 @@ void gfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		int r = work ? data_truncate(fs, n, 0, false) : 0;
 		if (!r)
 			r = attr_kill_priv(fs, req, n, kio_kill_suidgid());
-		if (r) {
-			fuse_reply_err(req, -r);
-			return;
-		}
+		if (r)
+			return r;
 	}
 	mutex_lock(&n->mu);
 	n->opens++;
@@ -71,12 +56,32 @@ void gfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * when close() is called: nothing for a flush to do (release writes
 	 * the size and times), so the kernel need not send one. */
 	fi->noflush = !fs->o.writeback_cache;
-	if (fuse_reply_open(req, fi) == -ENOENT) {
-		mutex_lock(&n->mu);
-		n->opens--;
-		mutex_unlock(&n->mu);
-		atomic_fetch_sub(&fs->open_files, 1);
+	return 0;
+}
+
+/* Undoes do_open when the opener went away before the reply. */
+static void undo_open(struct gfs *fs, struct node *n, struct fuse_file_info *fi)
+{
+	if (is_ctl(fs, n)) {
+		ctl_release(fi);
+		return;
 	}
+	mutex_lock(&n->mu);
+	n->opens--;
+	mutex_unlock(&n->mu);
+	atomic_fetch_sub(&fs->open_files, 1);
+}
+
+void gfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct gfs *fs = req_fs(req);
+	op_count(fs, OP_OPEN);
+	struct node *n = node_of(fs, ino);
+	int r = do_open(req, fs, n, fi);
+	if (r)
+		fuse_reply_err(req, -r);
+	else if (fuse_reply_open(req, fi) == -ENOENT)
+		undo_open(fs, n, fi);
 }
 
 /* A read buffer per thread, GFS_MAX_IO bytes. */
