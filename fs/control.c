@@ -104,6 +104,13 @@ static char *stats_text(struct gfs *fs, size_t *len)
 	return buf;
 }
 
+static void ctl_file_free(void *p)
+{
+	struct ctl_file *cf = p;
+	free(cf->text);
+	free(cf);
+}
+
 int ctl_open(struct gfs *fs, struct node *n, struct fuse_file_info *fi)
 {
 	if (n != &fs->ctl_stats)
@@ -112,36 +119,33 @@ int ctl_open(struct gfs *fs, struct node *n, struct fuse_file_info *fi)
 		return -EACCES;
 	struct ctl_file *cf = xmalloc(sizeof(*cf));
 	cf->text = stats_text(fs, &cf->len);
-	fi->fh = (uint64_t)(uintptr_t)cf;
+	fi->fh = handle_new(cf, ctl_file_free);
 	fi->direct_io = 1;
 	return 0;
 }
 
-int ctl_read(struct gfs *fs, struct fuse_file_info *fi, size_t size, off_t off,
-	     const char **data, size_t *len)
+int ctl_read(struct gfs *fs, struct fuse_file_info *fi, size_t size, off_t off, char **data,
+	     size_t *len)
 {
 	(void)fs;
-	struct ctl_file *cf = (struct ctl_file *)(uintptr_t)fi->fh;
-	if (!cf)
-		return -EISDIR;
+	*data = NULL;
+	*len = 0;
 	if (off < 0)
 		return -EINVAL;
-	if ((size_t)off >= cf->len) {
-		*data = cf->text;
-		*len = 0;
-		return 0;
+	struct ctl_file *cf = handle_get(fi->fh);
+	if (!cf)
+		return -EBADF;
+	if ((size_t)off < cf->len) {
+		*len = MIN(size, cf->len - (size_t)off);
+		*data = xmemdup(cf->text + off, *len);
 	}
-	*data = cf->text + off;
-	*len = MIN(size, cf->len - (size_t)off);
+	handle_put(fi->fh);
 	return 0;
 }
 
 void ctl_release(struct fuse_file_info *fi)
 {
-	struct ctl_file *cf = (struct ctl_file *)(uintptr_t)fi->fh;
-	if (!cf)
-		return;
-	free(cf->text);
-	free(cf);
+	if (fi->fh)
+		handle_close(fi->fh);
 	fi->fh = 0;
 }

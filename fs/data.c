@@ -646,7 +646,8 @@ static int write_inline(struct gfs *fs, struct node *n, const char *buf, size_t 
 	bool to_chunks = end > GFS_INLINE_MAX;
 	if (!to_chunks) {
 		uint8_t *data = xmalloc(end ? end : 1);
-		memcpy(data, v.data, v.f.data_len);
+		if (v.f.data_len)
+			memcpy(data, v.data, v.f.data_len);
 		memset(data + v.f.data_len, 0, end - v.f.data_len);
 		memcpy(data + off, buf, size);
 		vrec_set_data(&v, data, end);
@@ -739,7 +740,8 @@ static int truncate_locked(struct gfs *fs, struct node *n, uint64_t size)
 	if (!(v.f.flags & VFILE_F_CHUNKED)) {
 		if (size <= GFS_INLINE_MAX) {
 			uint8_t *data = xcalloc(1, size ? size : 1);
-			memcpy(data, v.data, MIN(size, (uint64_t)v.f.data_len));
+			if (v.f.data_len)
+				memcpy(data, v.data, MIN(size, (uint64_t)v.f.data_len));
 			vrec_set_data(&v, data, size);
 			free(data);
 		} else {

@@ -164,10 +164,10 @@ int resolve_child(struct gfs *fs, struct node *dir, const char *name, bool creat
 		acclen = dk->len - dk->comp_off;
 	}
 	e->k.comp_off = dk->flavor == FL_PARTIAL ? dk->comp_off : (uint32_t)e->k.len;
-	free(dk);
 	uint8_t out[ESC_NAME_MAX + 1];
 	size_t olen;
 	enum esc_kind kind = esc_decode(name, nlen, acc, acclen, out, &olen);
+	free(dk);  /* acc pointed into it */
 	if (kind == ESC_BAD)
 		return creating ? -EINVAL : -ENOENT;
 	if (creating && kind != ESC_NAME)
@@ -1026,6 +1026,16 @@ static int dh_fill(struct gfs *fs, struct dirh *dh, size_t want)
 	return 0;
 }
 
+static void dirh_free(void *p)
+{
+	struct dirh *dh = p;
+	dh_clear(dh);
+	free(dh->v);
+	free(dh->prefix);
+	pthread_mutex_destroy(&dh->mu);
+	free(dh);
+}
+
 void gfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct gfs *fs = req_fs(req);
@@ -1037,11 +1047,9 @@ void gfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	struct dirh *dh = xcalloc(1, sizeof(*dh));
 	mutex_init(&dh->mu);
-	fi->fh = (uint64_t)(uintptr_t)dh;
-	if (fuse_reply_open(req, fi) == -ENOENT) {
-		pthread_mutex_destroy(&dh->mu);
-		free(dh);
-	}
+	fi->fh = handle_new(dh, dirh_free);
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		handle_close(fi->fh);
 }
 
 static int do_readdir(fuse_req_t req, struct node *dir, struct dirh *dh, size_t size, off_t off,
@@ -1106,12 +1114,16 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 {
 	struct gfs *fs = req_fs(req);
 	op_count(fs, plus ? OP_READDIRPLUS : OP_READDIR);
-	struct dirh *dh = (struct dirh *)(uintptr_t)fi->fh;
+	struct dirh *dh = handle_get(fi->fh);
 	char *buf = xmalloc(size ? size : 1);
-	size_t used;
-	mutex_lock(&dh->mu);
-	int r = do_readdir(req, node_of(fs, ino), dh, size, off, plus, buf, &used);
-	mutex_unlock(&dh->mu);
+	size_t used = 0;
+	int r = -EBADF;
+	if (dh) {
+		mutex_lock(&dh->mu);
+		r = do_readdir(req, node_of(fs, ino), dh, size, off, plus, buf, &used);
+		mutex_unlock(&dh->mu);
+		handle_put(fi->fh);
+	}
 	if (r)
 		fuse_reply_err(req, -r);
 	else
@@ -1136,12 +1148,7 @@ void gfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct gfs *fs = req_fs(req);
 	(void)ino;
 	op_count(fs, OP_RELEASEDIR);
-	struct dirh *dh = (struct dirh *)(uintptr_t)fi->fh;
-	dh_clear(dh);
-	free(dh->v);
-	free(dh->prefix);
-	pthread_mutex_destroy(&dh->mu);
-	free(dh);
+	handle_close(fi->fh);
 	fuse_reply_err(req, 0);
 }
 

@@ -111,13 +111,14 @@ void gfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	op_count(fs, OP_READ);
 	struct node *n = node_of(fs, ino);
 	if (is_ctl(fs, n)) {
-		const char *data;
+		char *data;
 		size_t len;
 		int r = ctl_read(fs, fi, size, off, &data, &len);
 		if (r)
 			fuse_reply_err(req, -r);
 		else
 			fuse_reply_buf(req, data, len);
+		free(data);
 		return;
 	}
 	char *buf = size <= GFS_MAX_IO ? rbuf() : xmalloc(size);

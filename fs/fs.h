@@ -473,12 +473,21 @@ void gfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_in
 void gfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
 		   struct fuse_file_info *fi);
 
+/* handle.c: handles of open directories and control files (fi->fh). */
+uint64_t handle_new(void *obj, void (*destroy)(void *obj));
+/* The object with one more reference, or NULL if the handle is closed. */
+void *handle_get(uint64_t id);
+void handle_put(uint64_t id);
+/* The release: no new references; destroyed once the last is put. */
+void handle_close(uint64_t id);
+
 /* control.c: the /.golite directory */
 void ctl_init(struct gfs *fs);
 int ctl_lookup(struct gfs *fs, struct node *dir, const char *name, struct fuse_entry_param *e);
 int ctl_open(struct gfs *fs, struct node *n, struct fuse_file_info *fi);
-int ctl_read(struct gfs *fs, struct fuse_file_info *fi, size_t size, off_t off,
-	     const char **data, size_t *len);
+/* Copies what a read of the open stats file returns (*data, malloc()ed). */
+int ctl_read(struct gfs *fs, struct fuse_file_info *fi, size_t size, off_t off, char **data,
+	     size_t *len);
 void ctl_release(struct fuse_file_info *fi);
 
 /* dir.c helpers shared with rename.c and attr.c */

@@ -564,32 +564,11 @@ static int fs_shutdown(struct gfs *fs)
 	return status;
 }
 
-int main(int argc, char **argv)
+/* Everything after the command line: checks, the store, the mount, the
+ * session loop and shutdown. Returns the exit status. */
+static int serve(struct cli *cp, struct fuse_args *argsp)
 {
-	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct cli c;
-	memset(&c, 0, sizeof(c));
-	c.compaction_threads = -1;
-	c.attr_timeout = c.entry_timeout = c.negative_timeout = -1;
-	c.sweep_interval = UINT_MAX;
-	if (fuse_opt_parse(&args, &c, cli_opts, cli_proc) < 0 || c.bad)
-		return 1;
-	if (c.help) {
-		usage(argv[0]);
-		return 0;
-	}
-	if (c.version) {
-		printf("golitefs %s (GoLite %s)\n", GOLITEFS_VERSION, GOLITE_VERSION_STRING);
-		fflush(stdout);
-		fuse_lowlevel_version();
-		return 0;
-	}
-	if (!c.datadir || !c.mountpoint) {
-		fprintf(stderr, "usage: %s [-f] [-d] [-o OPTIONS] DATADIR MOUNTPOINT "
-			"(--help for more)\n", argv[0]);
-		return 1;
-	}
-
+	struct cli c = *cp;
 	static struct gfs fsbuf;
 	struct gfs *fs = &fsbuf;
 	enum gfs_loglevel level;
@@ -620,8 +599,8 @@ int main(int argc, char **argv)
 	char *mopts = NULL;
 	if (fuse_opt_add_opt(&mopts, "subtype=golitefs") ||
 	    fuse_opt_add_opt(&mopts, "default_permissions") ||
-	    fuse_opt_add_opt_escaped(&mopts, fsname) || fuse_opt_add_arg(&args, "-o") ||
-	    fuse_opt_add_arg(&args, mopts))
+	    fuse_opt_add_opt_escaped(&mopts, fsname) || fuse_opt_add_arg(argsp, "-o") ||
+	    fuse_opt_add_arg(argsp, mopts))
 		FATAL("fuse_opt_add_arg");
 	free(fsname);
 	free(mopts);
@@ -636,7 +615,7 @@ int main(int argc, char **argv)
 		golite_close(fs->db);
 		return 1;
 	}
-	struct fuse_session *se = fuse_session_new(&args, &gfs_ops, sizeof(gfs_ops), fs);
+	struct fuse_session *se = fuse_session_new(argsp, &gfs_ops, sizeof(gfs_ops), fs);
 	if (!se) {
 		fprintf(stderr, "golitefs: cannot start the FUSE session (see the message above)\n");
 		fs_shutdown(fs);
@@ -681,9 +660,46 @@ int main(int argc, char **argv)
 
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
+	fs->se = NULL;
 	fuse_session_destroy(se);
 	int status = fs_shutdown(fs);
 	gfs_log(LOG_LVL_INFO, "unmounted %s", fs->mountpoint);
-	fuse_opt_free_args(&args);
 	return status || r < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct cli c;
+	memset(&c, 0, sizeof(c));
+	c.compaction_threads = -1;
+	c.attr_timeout = c.entry_timeout = c.negative_timeout = -1;
+	c.sweep_interval = UINT_MAX;
+	int status;
+	if (fuse_opt_parse(&args, &c, cli_opts, cli_proc) < 0 || c.bad) {
+		status = 1;
+	} else if (c.help) {
+		usage(argv[0]);
+		status = 0;
+	} else if (c.version) {
+		printf("golitefs %s (GoLite %s)\n", GOLITEFS_VERSION, GOLITE_VERSION_STRING);
+		fflush(stdout);
+		fuse_lowlevel_version();
+		status = 0;
+	} else if (!c.datadir || !c.mountpoint) {
+		fprintf(stderr, "usage: %s [-f] [-d] [-o OPTIONS] DATADIR MOUNTPOINT "
+			"(--help for more)\n", argv[0]);
+		status = 1;
+	} else {
+		status = serve(&c, &args);
+	}
+	free(c.datadir);
+	free(c.mountpoint);
+	free(c.durability);
+	free(c.loglevel);
+	free(c.memtable_size);
+	free(c.cache_size);
+	free(c.writeback);
+	fuse_opt_free_args(&args);
+	return status;
 }

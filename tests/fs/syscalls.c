@@ -236,7 +236,7 @@ static void test_append_two_processes(void)
 		kids[k] = fork();
 		if (kids[k] == 0) {
 			int fd = open(p, O_WRONLY | O_APPEND);
-			char line[LEN + 1];
+			char line[2 * LEN];
 			for (int i = 0; i < LINES; i++) {
 				snprintf(line, sizeof(line), "proc%d line%05d %*s\n", k, i,
 					 LEN - 17, "x");
