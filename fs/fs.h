@@ -177,6 +177,7 @@ struct node {
 	bool unlinked;               /* no record any more; data freed at last release */
 	uint32_t opens;              /* open file handles */
 	bool on_dirty_list;          /* protected by fs->dirty_mu */
+	uint64_t retired_ns;         /* protected by fs->nodes_mu: when it was retired */
 	struct node *dirty_next;     /* protected by fs->dirty_mu */
 };
 
@@ -221,6 +222,7 @@ struct gfs {
 	struct ns_lock ns;
 	pthread_mutex_t nodes_mu;
 	struct node **map;           /* protected by nodes_mu */
+	struct node *retired;        /* protected by nodes_mu: forgotten, freed later */
 	size_t map_size, map_count;  /* protected by nodes_mu */
 	_Atomic uint64_t node_count;
 
@@ -281,6 +283,9 @@ void ns_destroy(struct ns_lock *l);
 
 void nodes_init(struct gfs *fs);
 void nodes_destroy(struct gfs *fs);
+/* Frees the nodes retired more than NODE_GRACE_NS ago (all: every one). */
+#define NODE_GRACE_NS (10ull * 1000000000ull)
+void nodes_reap(struct gfs *fs, bool all);
 struct node *node_of(struct gfs *fs, fuse_ino_t nodeid);
 fuse_ino_t node_id(struct gfs *fs, struct node *n);
 

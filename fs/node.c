@@ -4,7 +4,8 @@
  *
  * A node lives while the kernel holds a lookup count on it (nlookup) or an
  * operation or list holds a reference (refs); both are counted under
- * nodes_mu, and the node is freed when both reach zero. The map finds the
+ * nodes_mu. When both reach zero the node leaves the map and is freed after
+ * a grace period (maybe_free, nodes_reap). The map finds the
  * node of (table, key, flavor), so that looking an entry up twice gives
  * the kernel the same node id.
  *
@@ -135,6 +136,7 @@ static void node_free(struct node *n)
 
 void nodes_destroy(struct gfs *fs)
 {
+	nodes_reap(fs, true);
 	for (size_t i = 0; i < fs->map_size; i++) {
 		struct node *n = fs->map[i];
 		while (n) {
@@ -218,14 +220,45 @@ static struct node *map_find(struct gfs *fs, uint32_t table, const uint8_t *key,
 	return NULL;
 }
 
-/* nodes_mu held: frees n if nothing holds it any more. */
+/*
+ * nodes_mu held: retires n if nothing holds it any more. A retired node is
+ * out of the map but freed only NODE_GRACE_NS later (nodes_reap): the
+ * kernel may forget a node while a request about it is still being served
+ * (its caller was killed and the kernel stopped waiting), and that request
+ * must still find valid memory.
+ */
 static void maybe_free(struct gfs *fs, struct node *n)
 {
 	if (n->flavor == FL_STATIC || n->nlookup || n->refs)
 		return;
 	map_remove(fs, n);
 	atomic_fetch_sub(&fs->node_count, 1);
-	node_free(n);
+	n->hnext = fs->retired;
+	n->retired_ns = now_ns();
+	fs->retired = n;
+}
+
+void nodes_reap(struct gfs *fs, bool all)
+{
+	uint64_t now = now_ns();
+	mutex_lock(&fs->nodes_mu);
+	struct node **p = &fs->retired, *dead = NULL;
+	while (*p) {
+		struct node *n = *p;
+		if (all || now - n->retired_ns > NODE_GRACE_NS) {
+			*p = n->hnext;
+			n->hnext = dead;
+			dead = n;
+		} else {
+			p = &n->hnext;
+		}
+	}
+	mutex_unlock(&fs->nodes_mu);
+	while (dead) {
+		struct node *next = dead->hnext;
+		node_free(dead);
+		dead = next;
+	}
 }
 
 struct node *node_find(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen,

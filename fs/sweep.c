@@ -2,6 +2,7 @@
  * sweep.c — the mount's background work and its consistency passes.
  *
  * Background thread:
+ *   - frees the nodes the kernel forgot, after their grace period (node.c);
  *   - writes the size and times of files written since (the dirty list,
  *     data.c) every min(sync_interval_ms, 1000) ms, so that a file held
  *     open is as durable as the durability mode promises, one interval
@@ -240,6 +241,7 @@ static void *bg_main(void *arg)
 			break;
 		mutex_unlock(&fs->bg_mu);
 		dirty_flush_all(fs);
+		nodes_reap(fs, false);
 		if (sweep_ns && now_ns() >= next_sweep && !fs->o.read_only) {
 			sweep_orphans(fs, true);
 			next_sweep = now_ns() + sweep_ns;
