@@ -6,7 +6,8 @@
  *
  * Nodes. The kernel names files by node ids. A node id is the address of a
  * struct node (the root is FUSE_ROOT_ID); it lives while the kernel holds a
- * lookup count on it or an operation uses it. A node stands for one entry:
+ * lookup count on it or an operation uses it, and a grace period longer
+ * (node.c). A node stands for one entry:
  * (table id, key, flavor). The inode number that stat shows (st_ino) is a
  * different thing: persistent, kept in the file record, or derived from
  * the key for entries without one (see node.c). A map from (table, key,
@@ -38,7 +39,8 @@
  *   4. fs->nodes_mu   the node map, lookup counts, references
  *   5. chunk locks    a striped table of mutexes for read-modify-write of
  *                     one chunk
- *   Leaf locks (dirty_mu, open_mu, ino_mu, log) take no other lock.
+ *   Leaf locks (dirty_mu, open_mu, ino_mu, implied_lk, handles_mu) take no
+ *   other lock.
  *
  * Invariants:
  *   1. A node's (table, key, flavor) changes only with nodes_mu held and
