@@ -101,7 +101,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'exit 1' INT TERM HUP PIPE
 
 # check DESCRIPTION COMMAND...: the command must succeed.
 check() {
