@@ -62,7 +62,8 @@ struct memtable_ops {
 	size_t (*memory)(struct memtable *m);
 
 	/* Iterators walk distinct ikeys in ascending order. The memtable must
-	 * stay referenced while an iterator is in use. */
+	 * stay referenced while an iterator is in use. A seek shows every key
+	 * whose first write returned before the seek began. */
 	struct mt_iter *(*iter_new)(struct memtable *m);
 	void (*iter_free)(struct mt_iter *it);
 	void (*iter_seek_first)(struct mt_iter *it);

@@ -5,8 +5,17 @@
  *
  * Each distinct ikey has one node, a skip-list tower. A point read costs
  * one index lookup and no skip-list search; an overwrite of an existing key
- * costs one index lookup and one CAS on the node's version chain. Only the
- * first write of a key walks the skip list.
+ * costs one index lookup and one CAS on the node's version chain.
+ *
+ * The first write of a key puts its node in the index (point reads see it
+ * at once) and on a lock-free stack of nodes waiting to be linked. The
+ * memtable's linker thread takes the whole stack at a time, sorts it, and
+ * links the nodes into the skip list in key order, each search starting
+ * from the previous node's place (a finger), with the same CAS steps a
+ * concurrent insert would use. A random insert thus costs the writer a
+ * hash-index insert; the ordered structure is built off the write path,
+ * in batches that walk little of the list. Ordered readers (iterators, the
+ * flush) first wait until the linker has caught up with them.
  *
  * The index has two levels. Keys are spread over groups by the low bits of
  * their hash; cds_lfht maps a group id to its group, and a group is a small
@@ -21,7 +30,8 @@
  *
  *     +---------------------+ struct lf_node
  *     | versions (atomic)   |  newest first (memtable.h invariant 1)
- *     | klen, height, linked|
+ *     | pending (stack link)|
+ *     | klen, height        |
  *     | next[height]        |  skip-list successors, atomic
  *     +---------------------+
  *     | key bytes (klen)    |
@@ -37,10 +47,14 @@
  *      nodes with equal keys and needs no find-or-insert.
  *   2. A node's fields and first version are written before it is
  *      published (release CAS); readers load pointers with acquire.
- *   3. `linked` becomes 1 after the node is reachable at level 0. A writer
- *      that added a version to a node it did not link waits for `linked`
- *      before returning, so once any write of a key is acknowledged an
- *      iterator can find the key.
+ *   3. `pushed` is incremented before a node goes on the pending stack, and
+ *      `linked` by the number of nodes a batch held once all of them are
+ *      in the skip list. The linker takes the whole stack each time, so if
+ *      `linked` >= a reading of `pushed` taken after node X was pushed,
+ *      the batch holding X is linked: the batches before X's push hold
+ *      fewer nodes than that reading counts. An ordered reader reads
+ *      `pushed` after every write it must see has returned (db.c waits for
+ *      writes in flight) and waits for `linked` to reach it.
  *   4. Nothing is ever unlinked or freed before the whole memtable is.
  */
 #include <pthread.h>
@@ -60,7 +74,7 @@ struct lf_node {
 	struct mt_version *_Atomic versions;
 	uint32_t klen;
 	uint8_t height;
-	_Atomic uint8_t linked;
+	struct lf_node *pending;       /* next on the pending stack */
 	struct lf_node *_Atomic next[];
 	/* key bytes follow next[height] */
 };
@@ -72,6 +86,17 @@ struct lf_memtable {
 	struct lf_node *head;
 	_Atomic int max_height;
 	uint64_t group_mask;            /* group id = hash & group_mask */
+
+	/* Linking (invariant 3). */
+	struct lf_node *_Atomic pending;   /* stack of nodes to link */
+	_Atomic uint64_t pushed, linked;
+	_Atomic bool linker_idle;
+	_Atomic int readers_waiting;       /* ordered readers in wait_linked */
+	bool linker_stop;                  /* protected by link_mu */
+	pthread_mutex_t link_mu;
+	pthread_cond_t link_cv;            /* wakes the linker */
+	pthread_cond_t linked_cv;          /* wakes ordered readers */
+	pthread_t linker;
 	unsigned long buckets;          /* of the cds_lfht */
 };
 
@@ -203,7 +228,7 @@ static struct lf_node *node_new(struct lf_memtable *m, const void *key, size_t k
 	atomic_init(&n->versions, first);
 	n->klen = (uint32_t)klen;
 	n->height = (uint8_t)height;
-	atomic_init(&n->linked, 0);
+	n->pending = NULL;
 	for (int i = 0; i < height; i++)
 		atomic_init(&n->next[i], NULL);
 	memcpy((uint8_t *)node_key(n), key, klen);
@@ -245,26 +270,37 @@ static void find_splice(const void *key, size_t klen, struct lf_node *x, int lev
 	}
 }
 
-/* Links n into every level of its tower. n's key is not in the list
- * (invariant 1). */
-static void skiplist_link(struct lf_memtable *m, struct lf_node *n)
+static int raise_height(struct lf_memtable *m, int h)
 {
-	const uint8_t *key = node_key(n);
-	size_t klen = n->klen;
-	int h = n->height;
-	struct lf_node *prev[MAX_HEIGHT], *succ[MAX_HEIGHT];
-
 	int top = atomic_load_explicit(&m->max_height, memory_order_relaxed);
 	while (h > top && !atomic_compare_exchange_weak_explicit(&m->max_height, &top, h,
 								 memory_order_relaxed,
 								 memory_order_relaxed))
 		;
-	if (h > top)
-		top = h;
+	return h > top ? h : top;
+}
 
-	struct lf_node *x = m->head;
+/*
+ * Links n into every level of its tower. n's key is not in the list
+ * (invariant 1). prev[level] holds, for the levels below top, a node known
+ * to precede n's key (the head, or the previous node's predecessors when
+ * linking in key order); on return it holds n's predecessors.
+ */
+static void skiplist_link(struct lf_memtable *m, struct lf_node *n, struct lf_node **prev)
+{
+	const uint8_t *key = node_key(n);
+	size_t klen = n->klen;
+	int h = n->height;
+	int top = raise_height(m, h);
+	struct lf_node *succ[MAX_HEIGHT];
+	struct lf_node *x = m->head;   /* n's predecessor one level up */
 	for (int level = top - 1; level >= 0; level--) {
-		find_splice(key, klen, x, level, &prev[level], &succ[level]);
+		/* Start from whichever known predecessor is further along. */
+		struct lf_node *start = prev[level];
+		if (x != m->head &&
+		    (start == m->head || ikey_cmp(node_key(start), start->klen, node_key(x), x->klen) < 0))
+			start = x;
+		find_splice(key, klen, start, level, &prev[level], &succ[level]);
 		x = prev[level];
 	}
 	for (int level = 0; level < h; level++) {
@@ -280,9 +316,106 @@ static void skiplist_link(struct lf_memtable *m, struct lf_node *n)
 			 * from prev, which still precedes key. */
 			find_splice(key, klen, prev[level], level, &prev[level], &succ[level]);
 		}
-		if (level == 0)
-			atomic_store_explicit(&n->linked, 1, memory_order_release);
 	}
+}
+
+static int cmp_node_ptrs(const void *a, const void *b)
+{
+	const struct lf_node *x = *(struct lf_node *const *)a, *y = *(struct lf_node *const *)b;
+	return ikey_cmp(node_key(x), x->klen, node_key(y), y->klen);
+}
+
+/* Links one batch taken off the pending stack, in key order. */
+static void link_batch(struct lf_memtable *m, struct lf_node *list, struct lf_node ***buf,
+		       size_t *cap)
+{
+	size_t n = 0;
+	for (struct lf_node *p = list; p; p = p->pending) {
+		if (n == *cap) {
+			*cap = *cap ? *cap * 2 : 1024;
+			*buf = xrealloc(*buf, *cap * sizeof(**buf));
+		}
+		(*buf)[n++] = p;
+	}
+	qsort(*buf, n, sizeof(**buf), cmp_node_ptrs);
+	struct lf_node *prev[MAX_HEIGHT];
+	for (int i = 0; i < MAX_HEIGHT; i++)
+		prev[i] = m->head;
+	for (size_t i = 0; i < n; i++)
+		skiplist_link(m, (*buf)[i], prev);
+	atomic_fetch_add_explicit(&m->linked, n, memory_order_release);
+	mutex_lock(&m->link_mu);
+	cond_broadcast(&m->linked_cv);
+	mutex_unlock(&m->link_mu);
+}
+
+/*
+ * Nodes are left to gather into batches of up to LINK_BATCH (or for up to
+ * LINK_WAIT_NS): the larger the sorted batch, the shorter each finger
+ * search. An ordered reader waiting, or a full batch, cuts the wait short.
+ */
+#define LINK_BATCH 4096
+#define LINK_WAIT_NS 2000000ull
+
+static void *linker_thread(void *arg)
+{
+	struct lf_memtable *m = arg;
+	rcu_thread_ensure();
+	struct lf_node **buf = NULL;
+	size_t cap = 0;
+	for (;;) {
+		mutex_lock(&m->link_mu);
+		bool stop = m->linker_stop;
+		if (!stop && !atomic_load(&m->readers_waiting)) {
+			uint64_t backlog = atomic_load(&m->pushed) - atomic_load(&m->linked);
+			atomic_store(&m->linker_idle, backlog == 0);
+			if (backlog < LINK_BATCH)
+				cond_wait_until(&m->link_cv, &m->link_mu,
+						now_ns() + (backlog ? LINK_WAIT_NS : 100000000ull));
+			atomic_store(&m->linker_idle, false);
+			stop = m->linker_stop;
+		}
+		mutex_unlock(&m->link_mu);
+		struct lf_node *list = atomic_exchange_explicit(&m->pending, NULL, memory_order_acquire);
+		if (list)
+			link_batch(m, list, &buf, &cap);
+		else if (stop)
+			break;
+	}
+	free(buf);
+	return NULL;
+}
+
+static void push_pending(struct lf_memtable *m, struct lf_node *n)
+{
+	uint64_t k = atomic_fetch_add_explicit(&m->pushed, 1, memory_order_relaxed) + 1;
+	struct lf_node *head = atomic_load_explicit(&m->pending, memory_order_relaxed);
+	do
+		n->pending = head;
+	while (!atomic_compare_exchange_weak_explicit(&m->pending, &head, n, memory_order_release,
+						      memory_order_relaxed));
+	if (unlikely(k % LINK_BATCH == 0 ||
+		     atomic_load_explicit(&m->linker_idle, memory_order_relaxed))) {
+		mutex_lock(&m->link_mu);
+		cond_signal(&m->link_cv);
+		mutex_unlock(&m->link_mu);
+	}
+}
+
+/* Waits until every node pushed before the call is linked (invariant 3). */
+static void wait_linked(struct lf_memtable *m)
+{
+	uint64_t want = atomic_load_explicit(&m->pushed, memory_order_acquire);
+	if (likely(atomic_load_explicit(&m->linked, memory_order_acquire) >= want))
+		return;
+	mutex_lock(&m->link_mu);
+	atomic_fetch_add(&m->readers_waiting, 1);
+	while (atomic_load_explicit(&m->linked, memory_order_acquire) < want) {
+		cond_signal(&m->link_cv);
+		cond_wait_until(&m->linked_cv, &m->link_mu, now_ns() + 1000000ull);
+	}
+	atomic_fetch_sub(&m->readers_waiting, 1);
+	mutex_unlock(&m->link_mu);
 }
 
 /* Inserts v into n's chain keeping sequences in decreasing order. */
@@ -411,7 +544,7 @@ static void lf_add(struct memtable *base, const void *ikey, size_t iklen, uint64
 		n = index_insert(m, fresh, ikey, iklen, hash);
 		if (n == fresh) {
 			rcu_read_unlock();
-			skiplist_link(m, fresh);
+			push_pending(m, fresh);
 			memtable_note_add(base);
 			return;
 		}
@@ -421,13 +554,6 @@ static void lf_add(struct memtable *base, const void *ikey, size_t iklen, uint64
 	version_push(n, v);
 	rcu_read_unlock();
 	memtable_note_add(base);
-	/* Invariant 3. The linking writer is between two CAS loops: short. */
-	for (int spins = 0; !atomic_load_explicit(&n->linked, memory_order_acquire); spins++) {
-		if (spins > 64)
-			sched_yield();
-		else
-			__builtin_ia32_pause();
-	}
 }
 
 static inline bool pick_version(struct mt_version *v, uint64_t snap, struct mt_entry *out)
@@ -488,6 +614,16 @@ static struct memtable *lf_create(size_t size_hint)
 	}
 	m->head = node_new(m, "", 0, MAX_HEIGHT, NULL);
 	atomic_init(&m->max_height, 1);
+	atomic_init(&m->pending, NULL);
+	atomic_init(&m->pushed, 0);
+	atomic_init(&m->linked, 0);
+	atomic_init(&m->linker_idle, false);
+	atomic_init(&m->readers_waiting, 0);
+	mutex_init(&m->link_mu);
+	cond_init(&m->link_cv);
+	cond_init(&m->linked_cv);
+	if (pthread_create(&m->linker, NULL, linker_thread, m))
+		FATAL("pthread_create");
 	return &m->base;
 }
 
@@ -499,6 +635,14 @@ static void lf_destroy(struct memtable *base)
 	struct cds_lfht_iter iter;
 	struct cds_lfht_node *hn;
 	rcu_thread_ensure();
+	mutex_lock(&m->link_mu);
+	m->linker_stop = true;
+	cond_signal(&m->link_cv);
+	mutex_unlock(&m->link_mu);
+	pthread_join(m->linker, NULL);
+	pthread_cond_destroy(&m->linked_cv);
+	pthread_cond_destroy(&m->link_cv);
+	pthread_mutex_destroy(&m->link_mu);
 	rcu_read_lock();
 	cds_lfht_for_each(m->index, &iter, hn)
 		cds_lfht_del(m->index, hn);
@@ -526,11 +670,13 @@ static void lf_iter_free(struct mt_iter *it)
 
 static void lf_iter_seek_first(struct mt_iter *it)
 {
+	wait_linked(it->m);
 	it->node = load_next(it->m->head, 0);
 }
 
 static void lf_iter_seek(struct mt_iter *it, const void *ikey, size_t iklen)
 {
+	wait_linked(it->m);
 	struct lf_node *x = it->m->head;
 	int top = atomic_load_explicit(&it->m->max_height, memory_order_relaxed);
 	struct lf_node *next = NULL;
