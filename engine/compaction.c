@@ -209,10 +209,14 @@ static void switch_memtable(void *arg, uint64_t segno)
 /* Freezes the active memtable if it holds anything. */
 static int freeze(struct golite *db)
 {
-	if (atomic_load(&db->mem->entries) == 0) {
-		atomic_store(&db->mem->full, 0);
+	rcu_read_lock();
+	struct memtable *mem = rcu_fetch(db->mem);
+	bool empty = atomic_load(&mem->entries) == 0;
+	if (empty)
+		atomic_store(&mem->full, 0);
+	rcu_read_unlock();
+	if (empty)
 		return 0;
-	}
 	struct switch_ctx c = { db, db->mt_ops->create(db->o.memtable_size) };
 	int r = wal_rotate(db->wal, switch_memtable, &c);
 	if (r)

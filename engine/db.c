@@ -1220,8 +1220,10 @@ int golite_close(golite *db)
 	/* A clean close leaves nothing to replay: the memtable goes to a table
 	 * and the log segments are retired. A failure here loses nothing (the
 	 * log still holds the writes); it is reported by the log below. */
-	if (db->wal && db->o.flush_on_close && !atomic_load(&db->failed) &&
-	    atomic_load(&db->mem->entries)) {
+	rcu_read_lock();
+	bool dirty = atomic_load(&rcu_fetch(db->mem)->entries) != 0;
+	rcu_read_unlock();
+	if (db->wal && db->o.flush_on_close && !atomic_load(&db->failed) && dirty) {
 		int f = bg_flush(db);
 		if (f)
 			db_log(db, GOLITE_LOG_WARN, "flush at close failed: %s", golite_last_error());
