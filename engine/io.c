@@ -529,6 +529,18 @@ int io_reserve(int fd, uint64_t off, uint64_t len)
 	return r < 0 ? -errno : 0;
 }
 
+int io_release(int fd, uint64_t off, uint64_t len)
+{
+	int e = fault(IO_FALLOCATE, NULL, fd, NULL);
+	if (e)
+		return -e;
+	int r;
+	do
+		r = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : 0;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;

@@ -95,6 +95,11 @@ int io_flock(int fd, bool exclusive);
  */
 int io_reserve(int fd, uint64_t off, uint64_t len);
 
+/* Gives back space reserved (or written) in [off, off+len) without changing
+ * the file size (FALLOC_FL_PUNCH_HOLE). -EOPNOTSUPP where the filesystem
+ * cannot. */
+int io_release(int fd, uint64_t off, uint64_t len);
+
 /*
  * Lists the names in dir that end with suffix and whose stem is a decimal
  * file number, sorted by number. *nums is malloc()ed (free it).

@@ -207,14 +207,17 @@ static int seg_create(struct wal *w, uint64_t segno, struct wal_seg **out)
 		goto out_free;
 	}
 	s->fd = fd;
+	/* Space ahead, best effort: on a full disk the segment is still made
+	 * (the store opens and reads), and appends ask for space as they go
+	 * (reserve_locked), failing with GOLITE_ENOSPC until there is some. */
 	if (!w->no_reserve) {
 		r = io_reserve(fd, 0, WAL_RESERVE_STEP);
 		if (r == -EOPNOTSUPP)
 			w->no_reserve = true;
-		else if (r < 0)
-			goto out_unlink;
-		else
+		else if (r == 0)
 			s->reserved = WAL_RESERVE_STEP;
+		else if (r != -ENOSPC)
+			goto out_unlink;
 	}
 	uint8_t h[WAL_HEADER_SIZE];
 	wal_segment_header(h, segno);
@@ -237,6 +240,13 @@ out_unlink:
 out_free:
 	free(s);
 	return r;
+}
+
+/* Gives back the space reserved past a finished segment's end. */
+static void seg_release(struct wal_seg *s, uint64_t end)
+{
+	if (s->fd >= 0 && s->reserved > end)
+		io_release(s->fd, end, s->reserved - end);
 }
 
 /* Maps a failed system call while creating or growing a segment. */
@@ -387,6 +397,7 @@ static void *wal_thread(void *arg)
 				what = "sync";
 				r = io_fdatasync(b->seg->fd);
 				syncs++;
+				seg_release(b->seg, b->seg->written);
 				io_close(b->seg->fd);
 				b->seg->fd = -1;
 			}
@@ -513,8 +524,10 @@ int wal_close(struct wal *w)
 		free(w->spare);
 	}
 	if (w->seg) {
-		if (w->seg->fd >= 0)
+		if (w->seg->fd >= 0) {
+			seg_release(w->seg, w->seg->size);
 			io_close(w->seg->fd);
+		}
 		free(w->seg);
 	}
 	pthread_cond_destroy(&w->done_cv);
