@@ -65,6 +65,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,7 @@
 #define WAL_HEADER_SIZE WAL_SEGMENT_HEADER
 #define WAL_RECORD_HEADER 9u   /* crc, len, type; the synced mark follows the payload */
 #define WAL_RESERVE_STEP (4u << 20)
+#define GATHER_NS 50000ull   /* how long a leader waits for others to join */
 #define WAL_MAX_SEGMENT_READ (UINT64_C(4) << 30)
 
 enum {
@@ -131,6 +133,8 @@ struct wal {
 	uint64_t sync_req_lsn;      /* someone waits for durability up to here */
 	bool timer_armed;           /* the thread knows unsynced data exists */
 	bool mark_pending;          /* cur holds a mark record to write */
+	bool writing;               /* a write round runs (write_round) */
+	uint64_t last_round_records;   /* records the last sync round carried */
 	bool closing;
 	bool no_reserve;            /* filesystem cannot fallocate */
 	int failed;
@@ -335,6 +339,94 @@ static void fail_locked(struct wal *w, int err, const char *msg)
 		w->o.on_failure(w->o.ctx, err, msg);
 }
 
+/*
+ * One round of writing (mu held on entry and on return, released during the
+ * I/O): takes everything appended so far, writes it, and with sync
+ * fdatasyncs the segment, then appends a mark vouching for the sync. Only
+ * one round runs at a time (w->writing), so rounds reach the file in order.
+ * Called by the log thread and by callers that wait for durability (the
+ * first of them leads a round for all: group commit).
+ */
+static void write_round(struct wal *w, bool sync)
+{
+	w->writing = true;
+	w->mark_pending = false;
+	if (w->cur->len > 0) {
+		queue_push(w, w->cur);
+		w->cur = buf_get(w, w->o.buffer_size);
+	}
+	struct wal_buf *list = w->queue_head;
+	w->queue_head = w->queue_tail = NULL;
+	uint64_t target = w->appended_lsn;
+	struct wal_seg *last_seg = w->seg;
+	mutex_unlock(&w->mu);
+
+	int r = 0;
+	const char *what = "write";
+	const char *path = "";
+	uint64_t bytes = 0, records = 0, writes = 0, syncs = 0, max_group = 0;
+	for (struct wal_buf *b = list; b && r == 0; b = b->next) {
+		path = b->seg->path;
+		if (b->len) {
+			r = io_pwrite(b->seg->fd, b->data, b->len, b->file_off);
+			b->seg->written = b->file_off + b->len;
+			bytes += b->len;
+			records += b->records;
+			max_group = MAX(max_group, b->records);
+			writes++;
+		}
+		if (r == 0 && b->closes_seg) {
+			what = "sync";
+			r = io_fdatasync(b->seg->fd);
+			syncs++;
+			seg_release(b->seg, b->seg->written);
+			io_close(b->seg->fd);
+			b->seg->fd = -1;
+		}
+	}
+	if (r == 0 && sync) {
+		what = "sync";
+		path = last_seg->path;
+		r = io_fdatasync(last_seg->fd);
+		syncs++;
+	}
+
+	mutex_lock(&w->mu);
+	if (r == 0 && sync)
+		last_seg->synced = last_seg->written;
+	while (list) {
+		struct wal_buf *next = list->next;
+		w->pending_bytes -= list->len;
+		if (list->closes_seg)
+			free(list->seg);
+		buf_put(w, list);
+		list = next;
+	}
+	w->st.bytes += bytes;
+	w->st.writes += writes;
+	w->st.syncs += syncs;
+	if (records > 1)
+		w->st.group_commits++;
+	w->st.max_group = MAX(w->st.max_group, max_group);
+	if (sync)
+		w->last_round_records = records;
+	if (r < 0) {
+		char msg[PATH_MAX + 64];
+		snprintf(msg, sizeof(msg), "log %s failed on %s: %s", what, path, strerror(-r));
+		fail_locked(w, errno_to_golite(-r) == GOLITE_ENOSPC ? GOLITE_ENOSPC : GOLITE_EIO,
+			    msg);
+	} else {
+		w->written_lsn = target;
+		if (sync) {
+			w->durable_lsn = target;
+			w->last_sync_ns = now_ns();
+			append_mark_locked(w);
+		}
+	}
+	w->writing = false;
+	cond_broadcast(&w->done_cv);
+}
+
 static void *wal_thread(void *arg)
 {
 	struct wal *w = arg;
@@ -350,8 +442,13 @@ static void *wal_thread(void *arg)
 				   (w->cur->len > 0 &&
 				    (w->cur->len >= w->o.buffer_size / 2 || w->closing ||
 				     w->mark_pending)));
+		if (want_write && w->writing) {
+			/* A caller leads a round: wait for it, then look again. */
+			cond_wait(&w->done_cv, &w->mu);
+			continue;
+		}
 		if (!want_write) {
-			if (w->closing)
+			if (w->closing && !w->writing)
 				break;
 			if (w->o.mode == GOLITE_PERIODIC && w->durable_lsn < w->appended_lsn &&
 			    !w->failed) {
@@ -365,83 +462,7 @@ static void *wal_thread(void *arg)
 			}
 			continue;
 		}
-
-		/* Take everything appended so far. */
-		w->mark_pending = false;
-		if (w->cur->len > 0) {
-			queue_push(w, w->cur);
-			w->cur = buf_get(w, w->o.buffer_size);
-		}
-		struct wal_buf *list = w->queue_head;
-		w->queue_head = w->queue_tail = NULL;
-		uint64_t target = w->appended_lsn;
-		struct wal_seg *last_seg = w->seg;
-		mutex_unlock(&w->mu);
-
-		int r = 0;
-		const char *what = "write";
-		const char *path = "";
-		uint64_t bytes = 0, records = 0, writes = 0, syncs = 0, max_group = 0;
-		struct wal_buf *b = list;
-		for (; b && r == 0; b = b->next) {
-			path = b->seg->path;
-			if (b->len) {
-				r = io_pwrite(b->seg->fd, b->data, b->len, b->file_off);
-				b->seg->written = b->file_off + b->len;
-				bytes += b->len;
-				records += b->records;
-				max_group = MAX(max_group, b->records);
-				writes++;
-			}
-			if (r == 0 && b->closes_seg) {
-				what = "sync";
-				r = io_fdatasync(b->seg->fd);
-				syncs++;
-				seg_release(b->seg, b->seg->written);
-				io_close(b->seg->fd);
-				b->seg->fd = -1;
-			}
-		}
-		if (r == 0 && want_sync) {
-			what = "sync";
-			path = last_seg->path;
-			r = io_fdatasync(last_seg->fd);
-			syncs++;
-		}
-
-		mutex_lock(&w->mu);
-		if (r == 0 && want_sync)
-			last_seg->synced = last_seg->written;
-		while (list) {
-			struct wal_buf *next = list->next;
-			w->pending_bytes -= list->len;
-			if (list->closes_seg)
-				free(list->seg);
-			buf_put(w, list);
-			list = next;
-		}
-		w->st.bytes += bytes;
-		w->st.writes += writes;
-		w->st.syncs += syncs;
-		if (records > 1)
-			w->st.group_commits++;
-		w->st.max_group = MAX(w->st.max_group, max_group);
-		if (r < 0) {
-			char msg[PATH_MAX + 64];
-			snprintf(msg, sizeof(msg), "log %s failed on %s: %s", what, path,
-				 strerror(-r));
-			fail_locked(w, errno_to_golite(-r) == GOLITE_ENOSPC ? GOLITE_ENOSPC
-									 : GOLITE_EIO,
-				    msg);
-		} else {
-			w->written_lsn = target;
-			if (want_sync) {
-				w->durable_lsn = target;
-				w->last_sync_ns = now_ns();
-				append_mark_locked(w);
-			}
-		}
-		cond_broadcast(&w->done_cv);
+		write_round(w, want_sync);
 	}
 	mutex_unlock(&w->mu);
 	return NULL;
@@ -653,19 +674,57 @@ out_unlock:
 	return r;
 }
 
-int wal_sync_to(struct wal *w, uint64_t lsn)
+/* Makes the log durable up to lsn; with vouch, also writes the mark of the
+ * last round at once (see MARK at the top of this file). */
+static int sync_upto(struct wal *w, uint64_t lsn, bool vouch)
 {
 	mutex_lock(&w->mu);
-	if (w->durable_lsn < lsn && !w->failed) {
-		if (w->sync_req_lsn < lsn)
-			w->sync_req_lsn = lsn;
-		cond_signal(&w->writer_cv);
-		while (w->durable_lsn < lsn && !w->failed)
+	if (w->sync_req_lsn < lsn)
+		w->sync_req_lsn = lsn;
+	while (w->durable_lsn < lsn && !w->failed) {
+		if (w->writing) {
 			cond_wait(&w->done_cv, &w->mu);
+			continue;
+		}
+		/* When the last round carried several writers, they are about to
+		 * append again: give them a moment to join this round (an
+		 * fdatasync costs far more than the wait). */
+		if (w->last_round_records > 1) {
+			/* Yield rather than spin or sleep: on few cores the others
+			 * need the CPU to append, and a sleep overshoots by the
+			 * timer slack. */
+			uint64_t seen = w->appended_lsn, until = now_ns() + GATHER_NS;
+			uint64_t joined = 0;
+			mutex_unlock(&w->mu);
+			while (now_ns() < until && joined + 1 < w->last_round_records) {
+				sched_yield();
+				uint64_t a = __atomic_load_n(&w->appended_lsn, __ATOMIC_RELAXED);
+				if (a != seen) {
+					seen = a;
+					joined++;
+				}
+			}
+			mutex_lock(&w->mu);
+			if (w->durable_lsn >= lsn || w->writing)
+				continue;
+		}
+		/* Lead a round for everyone appended so far. */
+		write_round(w, true);
+		/* Write the mark now if asked, unless a waiter's round will carry
+		 * it (a sync-mode commit leaves it to the next round: writing it
+		 * at once costs a sync round's worth of time under load). */
+		if (vouch && w->mark_pending && !w->writing &&
+		    w->sync_req_lsn <= w->durable_lsn && !w->failed)
+			write_round(w, false);
 	}
 	int r = w->durable_lsn >= lsn ? 0 : failed_error(w);
 	mutex_unlock(&w->mu);
 	return r;
+}
+
+int wal_sync_to(struct wal *w, uint64_t lsn)
+{
+	return sync_upto(w, lsn, false);
 }
 
 int wal_sync(struct wal *w)
@@ -673,7 +732,7 @@ int wal_sync(struct wal *w)
 	mutex_lock(&w->mu);
 	uint64_t lsn = w->appended_lsn;
 	mutex_unlock(&w->mu);
-	return wal_sync_to(w, lsn);
+	return sync_upto(w, lsn, true);
 }
 
 int wal_rotate(struct wal *w, void (*fn)(void *ctx, uint64_t segno), void *ctx)

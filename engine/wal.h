@@ -109,7 +109,9 @@ int wal_append(struct wal *w, const uint8_t *payload, size_t len, wal_prepare_fn
 /* Waits until the log is durable up to lsn. */
 int wal_sync_to(struct wal *w, uint64_t lsn);
 
-/* Makes every record appended so far durable. */
+/* Makes every record appended so far durable, and vouches for them at once
+ * with a mark record (wal.c), so that damage among them is never taken for
+ * a torn tail. */
 int wal_sync(struct wal *w);
 
 /*
