@@ -77,6 +77,16 @@ $(LIB): $(ENGINE_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
+# The library as installed: one object whose only global symbols are the
+# golite_ API, so that the engine's internal names (io_open, xmalloc, ...)
+# cannot clash with a program's own.
+$(BUILD)/dist/libgolite.a: $(LIB)
+	@mkdir -p $(dir $@)
+	ld -r -o $(BUILD)/dist/golite.o --whole-archive $(LIB)
+	objcopy --wildcard --keep-global-symbol='golite_*' $(BUILD)/dist/golite.o
+	rm -f $@
+	ar rcs $@ $(BUILD)/dist/golite.o
+
 $(GOLITEFS): $(FS_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(FS_OBJ) $(LIB) $(FUSE_LIBS) $(LIBS)
 
@@ -153,11 +163,11 @@ bench: bench-engine bench-fio
 
 # ---- install --------------------------------------------------------------
 
-install: all
+install: all $(BUILD)/dist/libgolite.a
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
 	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0755 $(filter-out $(LIB),$(PROGRAMS)) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 $(BUILD)/dist/libgolite.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 include/golite.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' scripts/golite.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/golite.pc
