@@ -17,6 +17,11 @@ MANDIR   ?= $(PREFIX)/share/man
 DOCDIR   ?= $(PREFIX)/share/doc/golite
 
 PKGS      := liburcu-memb liburcu-cds fuse3 liblz4 libzstd
+# Package flags are read when the Makefile is parsed, so a fresh machine gets
+# its packages installed first (scripts/deps.sh is quick when nothing is missing).
+ifneq ($(filter-out clean uninstall,$(or $(MAKECMDGOALS),all)),)
+DEPS_READY := $(shell pkg-config --exists $(PKGS) 2>/dev/null || scripts/deps.sh >&2; echo yes)
+endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs liburcu-memb liburcu-cds liblz4 libzstd 2>/dev/null)
 FUSE_LIBS  := $(shell pkg-config --libs fuse3 2>/dev/null)
