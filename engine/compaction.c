@@ -722,6 +722,9 @@ static int run(struct golite *db, struct compaction *c, struct table_file ***out
 			k++;
 		}
 
+	atomic_fetch_add_explicit(&db->compact_in_bytes, *read_bytes, memory_order_relaxed);
+	uint64_t merged = 0, merged_shown = 0;
+
 	int r = 0;
 	struct sst_builder *b = NULL;
 	uint64_t file_no = 0;
@@ -773,9 +776,20 @@ static int run(struct golite *db, struct compaction *c, struct table_file ***out
 			}
 			const void *val = sst_iter_value(it, &vlen);
 			r = sst_builder_add(b, skey, sklen, val, vlen);
+			merged += sklen + vlen;
+		} else {
+			merged += sklen;
+		}
+		/* Progress for the figures, about every 64 KiB. */
+		if (merged - merged_shown >= (64u << 10)) {
+			atomic_fetch_add_explicit(&db->compact_merged_bytes, merged - merged_shown,
+						  memory_order_relaxed);
+			merged_shown = merged;
 		}
 		sst_iter_next(it);
 	}
+	atomic_fetch_sub_explicit(&db->compact_merged_bytes, merged_shown, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&db->compact_in_bytes, *read_bytes, memory_order_relaxed);
 	if (!r)
 		r = merge_status(&m);
 	if (!r && b) {
@@ -1190,6 +1204,42 @@ int bg_get(struct golite *db, const uint8_t *ikey, size_t iklen, uint64_t hash,
 	return version_get(rcu_fetch(db->current), ikey, iklen, hash, e);
 }
 
+/* Bytes over the level targets: levels 1.. above their size, and all of
+ * level 0 once it holds L0_COMPACT_TRIGGER tables. */
+static uint64_t debt_bytes(struct golite *db, const struct version *v)
+{
+	uint64_t debt = 0;
+	for (int l = 1; l < NUM_LEVELS - 1; l++)
+		if (v->bytes[l] > level_max_bytes(db, l))
+			debt += v->bytes[l] - level_max_bytes(db, l);
+	if (v->n[0] >= L0_COMPACT_TRIGGER)
+		debt += v->bytes[0];
+	return debt;
+}
+
+_Static_assert(NUM_LEVELS == GOLITE_STATS_LEVELS, "golite_stats has a slot per level");
+
+void bg_figures(struct golite *db, golite_stats *s)
+{
+	mutex_lock(&db->bg_mu);
+	struct version *v = db->current;
+	for (int l = 0; l < NUM_LEVELS; l++) {
+		s->level_tables[l] = v->n[l];
+		s->level_bytes[l] = v->bytes[l];
+	}
+	s->frozen_memtables = (uint64_t)db->imm_count;
+	s->compactions_running = (uint64_t)db->compactions_running;
+	s->compaction_bytes_read = db->ms.compact_read_bytes;
+	s->compaction_bytes_written = db->ms.compact_bytes;
+	s->compaction_debt_bytes = debt_bytes(db, v);
+	mutex_unlock(&db->bg_mu);
+	s->flushes = atomic_load(&db->flushes);
+	s->compactions = atomic_load(&db->compactions);
+	s->compaction_running_input_bytes = atomic_load(&db->compact_in_bytes);
+	s->compaction_running_merged_bytes = atomic_load(&db->compact_merged_bytes);
+	s->block_cache_capacity = db->cache ? block_cache_capacity(db->cache) : 0;
+}
+
 void bg_stats(struct golite *db, FILE *f)
 {
 	mutex_lock(&db->bg_mu);
@@ -1223,13 +1273,11 @@ void bg_stats(struct golite *db, FILE *f)
 					    (double)db->ms.user_bytes
 				  : 0.0);
 	fprintf(f, "space_amplification %.2f\n", bottom ? (double)total / (double)bottom : 0.0);
-	double debt = 0;
-	for (int l = 1; l < NUM_LEVELS - 1; l++)
-		if (v->bytes[l] > level_max_bytes(db, l))
-			debt += (double)(v->bytes[l] - level_max_bytes(db, l));
-	if (v->n[0] >= L0_COMPACT_TRIGGER)
-		debt += (double)v->bytes[0];
-	fprintf(f, "compaction_debt_bytes %.0f\n", debt);
+	fprintf(f, "compaction_debt_bytes %llu\n", (unsigned long long)debt_bytes(db, v));
+	fprintf(f, "compaction_running_input_bytes %llu\n",
+		(unsigned long long)atomic_load(&db->compact_in_bytes));
+	fprintf(f, "compaction_running_merged_bytes %llu\n",
+		(unsigned long long)atomic_load(&db->compact_merged_bytes));
 	fprintf(f, "frozen_memtables %d\n", db->imm_count);
 	fprintf(f, "write_stall %s\n",
 		atomic_load(&db->stall) == 2	  ? (v->n[0] >= L0_STOP ? "stopped_level0"

@@ -25,6 +25,7 @@
 
 #include "batch.h"
 #include "format.h"
+#include "hist.h"
 #include "io.h"
 #include "iter.h"
 #include "raw.h"
@@ -1265,7 +1266,14 @@ int golite_stats_get(golite *db, golite_stats *s)
 		s->wal_bytes = ws.bytes;
 		s->wal_syncs = ws.syncs;
 		s->wal_group_commits = ws.group_commits;
+		s->wal_records = ws.records;
+		s->wal_writes = ws.writes;
+		s->wal_group_p50 = hist_quantile(ws.group_hist, 0.50, ws.max_group);
+		s->wal_group_p99 = hist_quantile(ws.group_hist, 0.99, ws.max_group);
+		s->wal_group_max = ws.max_group;
 	}
+	s->memtable_limit = db->o.memtable_size;
+	bg_figures(db, s);
 	rcu_read_lock();
 	struct memtable *mem = rcu_fetch(db->mem);
 	s->memtable_bytes = mem->ops->memory(mem);
@@ -1321,11 +1329,20 @@ int golite_stats_text(golite *db, char **text)
 	fprintf(f, "wal_syncs %llu\n", (unsigned long long)ws.syncs);
 	fprintf(f, "wal_group_commits %llu\n", (unsigned long long)ws.group_commits);
 	fprintf(f, "wal_max_group %llu\n", (unsigned long long)ws.max_group);
+	uint64_t grouped = 0;
+	for (unsigned b = 0; b < HIST_BUCKETS; b++)
+		grouped += ws.group_hist[b];
+	fprintf(f, "wal_group_mean %.2f\n", grouped ? (double)ws.records_written / (double)grouped : 0.0);
+	fprintf(f, "wal_group_p50 %llu\n", (unsigned long long)s.wal_group_p50);
+	fprintf(f, "wal_group_p90 %llu\n",
+		(unsigned long long)hist_quantile(ws.group_hist, 0.90, ws.max_group));
+	fprintf(f, "wal_group_p99 %llu\n", (unsigned long long)s.wal_group_p99);
 	fprintf(f, "wal_segment %llu\n", (unsigned long long)ws.segno);
 	fprintf(f, "wal_unsynced_bytes %llu\n",
 		(unsigned long long)(ws.appended_lsn - ws.durable_lsn));
 	fprintf(f, "memtable_bytes %llu\n", (unsigned long long)s.memtable_bytes);
 	fprintf(f, "memtable_entries %llu\n", (unsigned long long)s.memtable_entries);
+	fprintf(f, "memtable_limit_bytes %llu\n", (unsigned long long)s.memtable_limit);
 	fprintf(f, "recovery_records %llu\n", (unsigned long long)db->replay.records);
 	bg_stats(db, f);
 	fprintf(f, "failed %d\n", s.failed ? 1 : 0);

@@ -117,6 +117,8 @@ struct golite {
 	_Atomic int stall;                       /* 0 none, 1 slow, 2 stop */
 	_Atomic uint64_t stall_micros;
 	_Atomic uint64_t flushes, compactions, trivial_moves;
+	_Atomic uint64_t compact_in_bytes;       /* inputs of running compactions */
+	_Atomic uint64_t compact_merged_bytes;   /* merged from them so far */
 	pthread_t flush_thread;
 	pthread_t *compact_threads;
 	uint32_t ncompact_threads;
@@ -177,6 +179,8 @@ int bg_throttle(struct golite *db);
 int bg_flush(struct golite *db);
 /* Writes the stats lines of tables and background work. */
 void bg_stats(struct golite *db, FILE *f);
+/* Fills the fields of s about tables and background work. */
+void bg_figures(struct golite *db, golite_stats *s);
 /* Point lookup in the tables (inside an RCU read-side section). */
 int bg_get(struct golite *db, const uint8_t *ikey, size_t iklen, uint64_t hash,
 	   struct mt_entry *e);

@@ -396,6 +396,10 @@ static void write_round(struct wal *w, bool sync)
 		last_seg->synced = last_seg->written;
 	while (list) {
 		struct wal_buf *next = list->next;
+		if (r == 0 && list->len && list->records) {
+			w->st.group_hist[hist_bucket(list->records)]++;
+			w->st.records_written += list->records;
+		}
 		w->pending_bytes -= list->len;
 		if (list->closes_seg)
 			free(list->seg);

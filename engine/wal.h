@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "golite.h"
+#include "hist.h"
 
 #define WAL_SUFFIX ".wal"
 
@@ -133,6 +134,10 @@ struct wal_stats {
 	uint64_t syncs;          /* fdatasync calls */
 	uint64_t group_commits;  /* writes that carried more than one record */
 	uint64_t max_group;      /* most records carried by one write */
+	uint64_t records_written; /* records in writes that completed */
+	uint64_t group_hist[HIST_BUCKETS];  /* writes by records carried (hist.h);
+					     * writes carrying only a mark are
+					     * not counted */
 	uint64_t appended_lsn, durable_lsn;
 	uint64_t segno;          /* current segment */
 };

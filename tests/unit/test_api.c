@@ -946,6 +946,69 @@ Test(api, stats_text_is_lines_of_name_and_value)
 	golite_free(text);
 }
 
+static void *sync_writer(void *arg)
+{
+	int id = (int)(intptr_t)arg;
+	for (int i = 0; i < 50; i++) {
+		char k[32];
+		snprintf(k, sizeof(k), "g%d-%d", id, i);
+		if (golite_put(db, "t", k, strlen(k), "v", 1) != 0)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+Test(api, stats_show_group_commits_levels_and_compaction)
+{
+	golite_options o;
+	golite_options_init(&o);
+	o.durability = GOLITE_SYNC;
+	reopen(&o);
+	golite_stats s0, s1;
+	cr_assert_eq(golite_stats_get(db, &s0), 0);
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, sync_writer, (void *)(intptr_t)i), 0);
+	for (int i = 0; i < 4; i++) {
+		void *ret;
+		pthread_join(th[i], &ret);
+		cr_assert_null(ret, "a synchronous put failed");
+	}
+	cr_assert_eq(golite_stats_get(db, &s1), 0);
+	cr_assert_geq(s1.wal_records - s0.wal_records, 200);
+	cr_assert_gt(s1.wal_writes, s0.wal_writes);
+	cr_assert_geq(s1.wal_group_max, 1);
+	cr_assert(s1.wal_group_p50 >= 1 && s1.wal_group_p50 <= s1.wal_group_p99 &&
+		  s1.wal_group_p99 <= s1.wal_group_max, "p50 %llu p99 %llu max %llu",
+		  (unsigned long long)s1.wal_group_p50, (unsigned long long)s1.wal_group_p99,
+		  (unsigned long long)s1.wal_group_max);
+	cr_assert_eq(s1.memtable_limit, o.memtable_size);
+	cr_assert_gt(s1.block_cache_capacity, 0);
+	/* Tables per level add up; a full compaction leaves no debt or
+	 * running work behind. */
+	cr_assert_eq(golite_compact_range(db, NULL, NULL, 0, NULL, 0), 0);
+	cr_assert_eq(golite_stats_get(db, &s1), 0);
+	uint64_t files = 0, bytes = 0;
+	for (int l = 0; l < GOLITE_STATS_LEVELS; l++) {
+		files += s1.level_tables[l];
+		bytes += s1.level_bytes[l];
+	}
+	cr_assert_eq(files, s1.sstable_count);
+	cr_assert_eq(bytes, s1.sstable_bytes);
+	cr_assert_gt(files, 0);
+	cr_assert_gt(s1.flushes, 0);
+	cr_assert_eq(s1.compactions_running, 0);
+	cr_assert_eq(s1.compaction_running_input_bytes, 0);
+	cr_assert_eq(s1.compaction_running_merged_bytes, 0);
+	cr_assert_eq(s1.compaction_debt_bytes, 0);
+	char *text = NULL;
+	cr_assert_eq(golite_stats_text(db, &text), 0);
+	cr_assert_eq(stat_line(text, "wal_group_p99"), (long long)s1.wal_group_p99, "%s", text);
+	cr_assert_eq(stat_line(text, "compaction_running_input_bytes"), 0);
+	cr_assert_eq(stat_line(text, "memtable_limit_bytes"), (long long)o.memtable_size);
+	golite_free(text);
+}
+
 Test(api, writes_go_on_without_background_compaction, .timeout = 30)
 {
 	/* compaction_threads = 0 "disables background compaction"; writes
