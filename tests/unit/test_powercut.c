@@ -160,7 +160,8 @@ Test(powercut, synced_writes_survive_and_the_rest_is_a_prefix)
 	printf("seed %u\n", seed);
 	srand(seed);
 	uint64_t base = 0;
-	for (int round = 0; round < 30; round++) {
+	const int rounds = 30;
+	for (int round = 0; round < rounds; round++) {
 		int p[2];
 		cr_assert_eq(pipe(p), 0);
 		long io_budget = 5 + rand() % 800;
@@ -221,4 +222,6 @@ Test(powercut, synced_writes_survive_and_the_rest_is_a_prefix)
 		cr_assert_eq(golite_close(db), 0);
 		base = n;
 	}
+	/* For scripts/torture.sh; reached only when every round checked out. */
+	printf("summary: powercut_rounds=%d lost=0\n", rounds);
 }
