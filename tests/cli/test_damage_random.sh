@@ -28,6 +28,9 @@ fail() {
 	printf 'FAIL (seed %s, round %s): %s\n' "$seed" "$round" "$*"
 }
 echo "seed $seed, $rounds rounds"
+damaged=0   # damage steps applied (a file flipped, truncated or removed)
+wrong=0     # rounds where a key showed a value never written
+crashes=0   # check or repair killed by a signal
 
 base=$tmp/base
 seq 1 12000 | awk '{ printf "k%05d\tvalue %d of the damage test, long enough to fill blocks\n", $1, $1 }' \
@@ -76,15 +79,20 @@ while [ "$round" -le "$rounds" ]; do
 			rm -f "$f"
 			what="$what remove $(basename "$f")" ;;
 		esac
+		damaged=$((damaged + 1))
 	done <"$tmp/steps"
 
 	"$G" -q check "$d" >"$tmp/check.out" 2>&1
 	st=$?
+	[ "$st" -ge 128 ] && crashes=$((crashes + 1))
 	if [ "$st" -le 1 ]; then pass; else fail "check exited $st ($what): $(tail -n 3 "$tmp/check.out")"; fi
-	if "$G" -q repair "$d" >"$tmp/repair.out" 2>&1; then
+	"$G" -q repair "$d" >"$tmp/repair.out" 2>&1
+	st=$?
+	[ "$st" -ge 128 ] && crashes=$((crashes + 1))
+	if [ "$st" -eq 0 ]; then
 		pass
 	else
-		fail "repair ($what): $(tail -n 5 "$tmp/repair.out")"
+		fail "repair exited $st ($what): $(tail -n 5 "$tmp/repair.out")"
 	fi
 	if "$G" -q check -q "$d" >"$tmp/check.out" 2>&1; then
 		pass
@@ -99,12 +107,13 @@ while [ "$round" -le "$rounds" ]; do
 	if grep -qx "$table" "$tmp/tables"; then
 		"$G" -q ls -v "$d" "$table" >"$tmp/after.kv" 2>&1
 		bad=$(comm -13 "$tmp/base.kv" "$tmp/after.kv" | head -n 2)
-		if [ -z "$bad" ]; then pass; else fail "keys with values never written ($what): $bad"; fi
+		if [ -z "$bad" ]; then pass; else wrong=$((wrong + 1)); fail "keys with values never written ($what): $bad"; fi
 	else
 		pass   # every key of the table was in the damaged files
 	fi
 	round=$((round + 1))
 done
 
+echo "summary: damage_rounds=$rounds files_damaged=$damaged wrong=$wrong crashes=$crashes failed=$failed seed=$seed"
 printf '%d passed, %d failed\n' "$passed" "$failed"
 [ "$failed" -eq 0 ]
