@@ -5,6 +5,7 @@
 #   make test       unit, model, crash and mount tests
 #   make asan-test  the same tests built with AddressSanitizer + UBSan
 #   make bench      engine and fio benchmarks
+#   make torture    the long reliability runs (bench/results/torture.txt)
 #   make install    PREFIX=/usr/local DESTDIR=
 
 ifeq ($(origin CC),default)
@@ -181,6 +182,11 @@ install: all $(BUILD)/dist/libgolite.a
 	install -m 0644 man/golite.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/golitefs.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 examples/embed.c examples/golitefs.service $(DESTDIR)$(DOCDIR)/examples/
+
+# The long forms of the reliability tests and a table of what they found
+# (bench/results/torture.txt); 30-60 minutes. See scripts/torture.sh.
+torture: all
+	@scripts/torture.sh $(BUILD)
 
 # libFuzzer targets (clang), FUZZ_TIME seconds each.
 fuzz: deps
