@@ -616,6 +616,38 @@ int golite_table_id(golite *db, const char *name, uint32_t *id)
 	return r;
 }
 
+int golite_table_name(golite *db, uint32_t id, char *buf, size_t cap)
+{
+	int r = check_db(db);
+	if (r)
+		return r;
+	if (!buf)
+		return set_error(GOLITE_EINVAL, "buf is NULL");
+	r = GOLITE_ENOTABLE;
+	uint32_t len = 0;
+	rcu_read_lock();
+	const struct catalog *c = rcu_fetch(db->catalog);
+	for (size_t i = 0; i < c->count; i++) {
+		if (c->entries[i].id != id)
+			continue;
+		len = c->entries[i].len;
+		if (len < cap) {
+			memcpy(buf, c->entries[i].name, len);
+			buf[len] = '\0';
+			r = 0;
+		} else {
+			r = GOLITE_ERANGE;
+		}
+		break;
+	}
+	rcu_read_unlock();
+	if (r == GOLITE_ENOTABLE)
+		return set_error(r, "no table has id %u", id);
+	if (r == GOLITE_ERANGE)
+		return set_error(r, "table name of %u bytes", len);
+	return 0;
+}
+
 int golite_get_raw(golite *db, uint32_t table_id, const void *key, size_t klen,
 		   unsigned *kind, void *buf, size_t cap, void **alloc, size_t *vlen)
 {

@@ -48,6 +48,11 @@ int golite_iter_new_raw(golite *db, uint32_t table_id, const golite_iter_options
 unsigned golite_iter_kind(const golite_iter *it);
 const void *golite_iter_value_raw(const golite_iter *it, size_t *vlen);
 
+/* Copies the name of table id into buf (cap bytes, NUL-terminated).
+ * GOLITE_ENOTABLE if no table has that id, GOLITE_ERANGE if the name does
+ * not fit. */
+int golite_table_name(golite *db, uint32_t id, char *buf, size_t cap);
+
 /* Sequence number of the newest acknowledged write (for change feeds). */
 uint64_t golite_last_sequence(golite *db);
 

@@ -33,12 +33,18 @@ void gfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	op_count(fs, OP_GETATTR);
 	struct node *n = node_of(fs, ino);
 	struct stat st;
-	mutex_lock(&n->mu);
-	attr_to_stat(fs, &n->a, &st);
-	if (n->unlinked)
-		st.st_nlink = 0;
-	mutex_unlock(&n->mu);
-	fuse_reply_attr(req, &st, n == &fs->ctl_stats ? 0 : fs->o.attr_timeout);
+	if (node_is_ctl(fs, n)) {
+		if (n == &fs->ctl_events && fs->o.writeback_cache)
+			ev_push_size(fs);
+		ctl_stat(fs, n, &st);
+	} else {
+		mutex_lock(&n->mu);
+		attr_to_stat(fs, &n->a, &st);
+		if (n->unlinked)
+			st.st_nlink = 0;
+		mutex_unlock(&n->mu);
+	}
+	fuse_reply_attr(req, &st, node_is_volatile(fs, n) ? 0 : fs->o.attr_timeout);
 }
 
 static int64_t ts_ns(const struct timespec *ts)
@@ -243,6 +249,15 @@ void gfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		fuse_reply_err(req, -r);
 		return;
 	}
+	if (to_set & FUSE_SET_ATTR_SIZE)
+		ev_node(fs, EV_TRUNCATE, n, NULL);
+	if (to_set & FUSE_SET_ATTR_MODE)
+		ev_node(fs, EV_CHMOD, n, NULL);
+	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
+		ev_node(fs, EV_CHOWN, n, NULL);
+	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+		      FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME))
+		ev_node(fs, EV_UTIMENS, n, NULL);
 	struct stat st;
 	mutex_lock(&n->mu);
 	attr_to_stat(fs, &n->a, &st);
@@ -400,6 +415,8 @@ void gfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *
 		struct xattr_set_ctx c = { name, value, size, flags, gfs_now_ns() };
 		r = edit_record(fs, n, xattr_set_fn, &c);
 	}
+	if (!r)
+		ev_node(fs, EV_SETXATTR, n, name);
 	fuse_reply_err(req, -r);
 }
 
@@ -420,6 +437,8 @@ void gfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		struct xattr_set_ctx c = { name, NULL, 0, 0, gfs_now_ns() };
 		r = edit_record(fs, n, xattr_remove_fn, &c);
 	}
+	if (!r)
+		ev_node(fs, EV_REMOVEXATTR, n, name);
 	fuse_reply_err(req, -r);
 }
 
@@ -435,7 +454,7 @@ static int xattr_load(struct gfs *fs, struct node *n, struct vrec *v)
 	bool none = n->a.nxattr == 0 || (n->src != SRC_META && n->src != SRC_TABLE &&
 					 n->src != SRC_ROOT);
 	mutex_unlock(&n->mu);
-	if (none || n == &fs->ctl || n == &fs->ctl_stats)
+	if (none || node_is_ctl(fs, n))
 		return -ENODATA;
 	struct kbuf *k = xmalloc(sizeof(*k));
 	ns_rdlock(fs);

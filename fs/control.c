@@ -1,16 +1,38 @@
 /*
  * control.c — /.golite, the read-only control directory.
  *
- *   /.golite/stats   the engine's figures (golite_stats_text), then the
- *                    mount's own, one "name value" line each:
- *                    fs_op_<op> (requests per FUSE operation), fs_nodes,
- *                    fs_open_files, fs_dirty_files, fs_files (keys in the
- *                    store), fs_bytes_read, fs_bytes_written, fs_sweep_*,
- *                    fs_persist_failures, fs_pid (the daemon's process id).
+ *   /.golite/stats   figures, one "name value" line each, the value a
+ *                    number (or a word for durability, memtable_kind,
+ *                    write_stall and background_error). First the
+ *                    engine's (golite_stats_text: operations, the log and
+ *                    its group commits, memtables, the block cache, tables
+ *                    per level, compaction work, progress and debt, write
+ *                    stalls), then the mount's own:
+ *                      fs_op_<op>            requests per FUSE operation
+ *                      fs_rate_window_{1s,10s}_seconds, fs_rate_<kind>_{1s,10s}
+ *                                            requests per second (metrics.c
+ *                                            says over which window)
+ *                      fs_rate_{read,write}_bytes_{1s,10s}  bytes per second
+ *                      fs_latency_{read,write,fsync}[_10s]_{count,p50_ns,
+ *                        p90_ns,p99_ns,p999_ns,max_ns}  since mount, and over
+ *                                            the 10 s window
+ *                      fs_nodes, fs_open_files, fs_dirty_files, fs_files,
+ *                      fs_files_counted, fs_bytes_read, fs_bytes_written,
+ *                      fs_inline_max, fs_chunk_size, fs_sweep_*,
+ *                      fs_trim_chunks_deleted, fs_persist_failures,
+ *                      fs_events_buffer, fs_events, fs_events_readers,
+ *                      fs_pid, fs_mount_uptime_seconds
+ *                    fs/README-fs.md has the table of every line. The text
+ *                    is taken when the file is opened, so one read(2) loop
+ *                    sees one consistent copy; the file is opened with
+ *                    direct_io and shows size 0, as files in /proc do.
+ *   /.golite/events  the change feed (events.c): each open handle reads the
+ *                    events made after its open, a read at the end returns
+ *                    0 (so cat ends); size and mtime grow with the feed,
+ *                    with attribute timeout 0, so that tail -f (which polls
+ *                    on FUSE) sees it move.
  *
- * The text is taken when the file is opened, so one read(2) loop sees one
- * consistent copy; the file is opened with direct_io and shows size 0, as
- * files in /proc do.
+ * Neither file takes a lock that writers of the store take.
  */
 #include "fs.h"
 
@@ -32,13 +54,29 @@ const char *const gfs_op_names[OP_COUNT] = {
 
 void ctl_init(struct gfs *fs)
 {
-	struct node *d = &fs->ctl, *s = &fs->ctl_stats;
+	struct node *d = &fs->ctl, *s = &fs->ctl_stats, *ev = &fs->ctl_events;
 	d->src = SRC_CTL;
 	attr_defaults_dir(fs, &d->a, GFS_INO_CTL);
 	d->a.mode = S_IFDIR | 0555;
 	s->src = SRC_CTL;
 	attr_defaults_file(fs, &s->a, GFS_INO_CTL_STATS, 0);
 	s->a.mode = S_IFREG | 0444;
+	ev->src = SRC_CTL;
+	attr_defaults_file(fs, &ev->a, GFS_INO_CTL_EVENTS, 0);
+	ev->a.mode = S_IFREG | 0444;
+}
+
+void ctl_stat(struct gfs *fs, struct node *n, struct stat *st)
+{
+	mutex_lock(&n->mu);
+	struct nattr a = n->a;
+	mutex_unlock(&n->mu);
+	if (n == &fs->ctl_events) {
+		int64_t t;
+		ev_stat(fs, &a.size, &t);
+		a.mtime = a.ctime = t;
+	}
+	attr_to_stat(fs, &a, st);
 }
 
 int ctl_lookup(struct gfs *fs, struct node *dir, const char *name, struct fuse_entry_param *e)
@@ -46,6 +84,10 @@ int ctl_lookup(struct gfs *fs, struct node *dir, const char *name, struct fuse_e
 	memset(e, 0, sizeof(*e));
 	if (dir == &fs->ctl && strcmp(name, "stats") == 0) {
 		node_fill_entry(fs, &fs->ctl_stats, e);
+		return 0;
+	}
+	if (dir == &fs->ctl && strcmp(name, "events") == 0) {
+		node_fill_entry(fs, &fs->ctl_events, e);
 		return 0;
 	}
 	if (dir != &fs->ctl)
@@ -80,6 +122,7 @@ static char *stats_text(struct gfs *fs, size_t *len)
 			ops[i] += atomic_load_explicit(&fs->ctr[s].op[i], memory_order_relaxed);
 	for (int i = 0; i < OP_COUNT; i++)
 		fprintf(f, "fs_op_%s %llu\n", gfs_op_names[i], (unsigned long long)ops[i]);
+	metrics_write(fs, f);
 #define FIG(name, v) fprintf(f, "fs_" name " %llu\n", (unsigned long long)(v))
 	FIG("nodes", atomic_load(&fs->node_count));
 	FIG("open_files", atomic_load(&fs->open_files));
@@ -95,6 +138,9 @@ static char *stats_text(struct gfs *fs, size_t *len)
 	FIG("sweep_chunks_deleted", atomic_load(&fs->sweep_chunks));
 	FIG("trim_chunks_deleted", atomic_load(&fs->trim_chunks));
 	FIG("persist_failures", atomic_load(&fs->persist_failures));
+	FIG("events_buffer", fs->ev.size);
+	FIG("events", atomic_load(&fs->ev.last));
+	FIG("events_readers", atomic_load(&fs->ev.readers));
 #undef FIG
 	fprintf(f, "fs_pid %d\n", (int)getpid());
 	fprintf(f, "fs_mount_uptime_seconds %.3f\n",
@@ -113,31 +159,42 @@ static void ctl_file_free(void *p)
 
 int ctl_open(struct gfs *fs, struct node *n, struct fuse_file_info *fi)
 {
-	if (n != &fs->ctl_stats)
+	if (n != &fs->ctl_stats && n != &fs->ctl_events)
 		return -EISDIR;
 	if ((fi->flags & O_ACCMODE) != O_RDONLY)
 		return -EACCES;
-	struct ctl_file *cf = xmalloc(sizeof(*cf));
-	cf->text = stats_text(fs, &cf->len);
-	fi->fh = handle_new(cf, ctl_file_free);
+	if (n == &fs->ctl_events) {
+		fi->fh = handle_new(ev_reader_new(fs), ev_reader_free);
+	} else {
+		metrics_sample(fs);
+		struct ctl_file *cf = xmalloc(sizeof(*cf));
+		cf->text = stats_text(fs, &cf->len);
+		fi->fh = handle_new(cf, ctl_file_free);
+	}
 	fi->direct_io = 1;
 	return 0;
 }
 
-int ctl_read(struct gfs *fs, struct fuse_file_info *fi, size_t size, off_t off, char **data,
-	     size_t *len)
+int ctl_read(struct gfs *fs, struct node *n, struct fuse_file_info *fi, size_t size, off_t off,
+	     char **data, size_t *len)
 {
-	(void)fs;
 	*data = NULL;
 	*len = 0;
 	if (off < 0)
 		return -EINVAL;
-	struct ctl_file *cf = handle_get(fi->fh);
-	if (!cf)
+	void *h = handle_get(fi->fh);
+	if (!h)
 		return -EBADF;
-	if ((size_t)off < cf->len) {
-		*len = MIN(size, cf->len - (size_t)off);
-		*data = xmemdup(cf->text + off, *len);
+	if (n == &fs->ctl_events) {
+		/* A stream: the offset is the reader's own, whatever the file
+		 * position says (tail seeks to the size before reading). */
+		ev_read(fs, h, size, data, len);
+	} else {
+		struct ctl_file *cf = h;
+		if ((size_t)off < cf->len) {
+			*len = MIN(size, cf->len - (size_t)off);
+			*data = xmemdup(cf->text + off, *len);
+		}
 	}
 	handle_put(fi->fh);
 	return 0;

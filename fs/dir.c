@@ -248,7 +248,7 @@ static int do_lookup(struct gfs *fs, struct node *dir, const char *name,
 		node_fill_entry(fs, n, ep);
 		return 0;
 	}
-	if (dir == &fs->ctl || dir == &fs->ctl_stats)
+	if (node_is_ctl(fs, dir))
 		return ctl_lookup(fs, dir, name, ep);
 	struct entry *e = xmalloc(sizeof(*e));
 	ns_rdlock(fs);
@@ -457,11 +457,15 @@ void gfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 	int r;
 	if (dir == &fs->root) {
 		r = fs->o.read_only ? -EROFS : do_mktable(req, name, mode, &e);
+		if (!r)
+			ev_child(fs, EV_MKDIR, dir, name);
 	} else {
 		struct node *n;
 		r = do_make(req, dir, name, S_IFDIR | (mode & 07777), NULL, &n);
-		if (!r)
+		if (!r) {
 			node_fill_entry(fs, n, &e);
+			ev_node(fs, EV_MKDIR, n, NULL);
+		}
 	}
 	if (r)
 		fuse_reply_err(req, -r);
@@ -483,8 +487,10 @@ void gfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	} else {
 		struct node *n;
 		r = do_make(req, node_of(fs, parent), name, S_IFREG | (mode & 07777), NULL, &n);
-		if (!r)
+		if (!r) {
 			node_fill_entry(fs, n, &e);
+			ev_node(fs, EV_CREATE, n, NULL);
+		}
 	}
 	if (r)
 		fuse_reply_err(req, -r);
@@ -499,8 +505,10 @@ void gfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char
 	struct fuse_entry_param e;
 	struct node *n;
 	int r = do_make(req, node_of(fs, parent), name, S_IFLNK | 0777, link, &n);
-	if (!r)
+	if (!r) {
 		node_fill_entry(fs, n, &e);
+		ev_node(fs, EV_SYMLINK, n, NULL);
+	}
 	if (r)
 		fuse_reply_err(req, -r);
 	else
@@ -548,6 +556,8 @@ void gfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 	struct fuse_entry_param e;
 	struct node *n = NULL;
 	int r = do_create(req, fs, node_of(fs, parent), name, mode, fi, &e, &n);
+	if (!r)
+		ev_node(fs, EV_CREATE, n, NULL);
 	if (r) {
 		fuse_reply_err(req, -r);
 	} else if (fuse_reply_create(req, &e, fi) == -ENOENT) {
@@ -691,7 +701,10 @@ void gfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct gfs *fs = req_fs(req);
 	op_count(fs, OP_UNLINK);
-	int r = do_unlink(fs, node_of(fs, parent), name);
+	struct node *dir = node_of(fs, parent);
+	int r = do_unlink(fs, dir, name);
+	if (!r)
+		ev_child(fs, EV_UNLINK, dir, name);
 	fuse_reply_err(req, -r);
 }
 
@@ -790,7 +803,10 @@ void gfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct gfs *fs = req_fs(req);
 	op_count(fs, OP_RMDIR);
-	int r = do_rmdir(fs, node_of(fs, parent), name);
+	struct node *dir = node_of(fs, parent);
+	int r = do_rmdir(fs, dir, name);
+	if (!r)
+		ev_child(fs, EV_RMDIR, dir, name);
 	fuse_reply_err(req, -r);
 }
 
@@ -961,7 +977,7 @@ static int dh_start(struct gfs *fs, struct dirh *dh, struct node *dir)
 	dh_clear(dh);
 	dh->started = true;
 	dh_add_special(dh, ".", dir);
-	dh_add_special(dh, "..", dir == &fs->ctl_stats ? &fs->ctl : &fs->root);
+	dh_add_special(dh, "..", &fs->root);
 	if (dir == &fs->root) {
 		dh_add_special(dh, CTL_NAME, &fs->ctl);
 		char **names;
@@ -985,6 +1001,7 @@ static int dh_start(struct gfs *fs, struct dirh *dh, struct node *dir)
 		return 0;
 	}
 	if (dir == &fs->ctl) {
+		dh_add_special(dh, "events", &fs->ctl_events);
 		dh_add_special(dh, "stats", &fs->ctl_stats);
 		dh->done = true;
 		return 0;
@@ -1159,6 +1176,8 @@ void gfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file
 	(void)datasync;
 	(void)fi;
 	op_count(fs, OP_FSYNCDIR);
+	uint64_t start = gfs_clock_ns();
 	int r = golite_sync(fs->db);
+	metrics_latency(fs, LAT_FSYNC, start);
 	fuse_reply_err(req, r ? gfs_errno(r, "fsyncdir") : 0);
 }

@@ -23,7 +23,7 @@
 
 static bool is_ctl(struct gfs *fs, struct node *n)
 {
-	return n == &fs->ctl || n == &fs->ctl_stats;
+	return node_is_ctl(fs, n);
 }
 
 /* Opens n: truncation for O_TRUNC, and the open count (see release). */
@@ -45,6 +45,8 @@ static int do_open(fuse_req_t req, struct gfs *fs, struct node *n, struct fuse_f
 			r = attr_kill_priv(fs, req, n, kio_kill_suidgid());
 		if (r)
 			return r;
+		if (work)
+			ev_node(fs, EV_TRUNCATE, n, NULL);
 	}
 	mutex_lock(&n->mu);
 	n->opens++;
@@ -113,7 +115,7 @@ void gfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 	if (is_ctl(fs, n)) {
 		char *data;
 		size_t len;
-		int r = ctl_read(fs, fi, size, off, &data, &len);
+		int r = ctl_read(fs, n, fi, size, off, &data, &len);
 		if (r)
 			fuse_reply_err(req, -r);
 		else
@@ -121,9 +123,11 @@ void gfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 		free(data);
 		return;
 	}
+	uint64_t start = gfs_clock_ns();
 	char *buf = size <= GFS_MAX_IO ? rbuf() : xmalloc(size);
 	size_t got;
 	int r = data_read(fs, n, buf, size, off, &got);
+	metrics_latency(fs, LAT_READ, start);
 	if (r)
 		fuse_reply_err(req, -r);
 	else
@@ -138,6 +142,7 @@ void gfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 	struct gfs *fs = req_fs(req);
 	(void)fi;
 	op_count(fs, OP_WRITE);
+	uint64_t start = gfs_clock_ns();
 	struct node *n = node_of(fs, ino);
 	int r;
 	if (is_ctl(fs, n))
@@ -148,6 +153,9 @@ void gfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 		r = attr_kill_priv(fs, req, n, kio_kill_suidgid());
 	if (!r)
 		r = data_write(fs, n, buf, size, off);
+	if (!r)
+		ev_node(fs, EV_WRITE, n, NULL);
+	metrics_latency(fs, LAT_WRITE, start);
 	if (r)
 		fuse_reply_err(req, -r);
 	else
@@ -190,6 +198,7 @@ void gfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_in
 	struct gfs *fs = req_fs(req);
 	(void)fi;
 	op_count(fs, OP_FSYNC);
+	uint64_t start = gfs_clock_ns();
 	struct node *n = node_of(fs, ino);
 	int r = 0;
 	if (!is_ctl(fs, n)) {
@@ -205,6 +214,7 @@ void gfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_in
 				r = -gfs_errno(e, "fsync");
 		}
 	}
+	metrics_latency(fs, LAT_FSYNC, start);
 	fuse_reply_err(req, -r);
 }
 
@@ -224,5 +234,7 @@ void gfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t
 		r = -EROFS;
 	else
 		r = data_fallocate(fs, n, mode, offset, length);
+	if (!r)
+		ev_node(fs, EV_FALLOCATE, n, NULL);
 	fuse_reply_err(req, -r);
 }

@@ -64,11 +64,14 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "escape.h"
 #include "format.h"
 #include "golite.h"
+#include "hist.h"
 #include "raw.h"
 #include "vfile.h"
 
@@ -91,10 +94,15 @@
 #define GFS_INO_ROOT 1u
 #define GFS_INO_CTL 2u
 #define GFS_INO_CTL_STATS 3u
+#define GFS_INO_CTL_EVENTS 4u
 #define GFS_INO_FIRST 1024u
 #define GFS_INO_TABLE (UINT64_C(1) << 62)
 #define GFS_INO_HASHED (UINT64_C(1) << 63)
 #define GFS_INO_RANGE 1024u   /* inode numbers reserved per counter write */
+
+/* Events kept for readers of /.golite/events (events_buffer=N). */
+#define GFS_EVENTS_DEFAULT 8192u
+#define GFS_EVENTS_MAX (1u << 24)
 
 /* Keys of TABLE_ID_FS, the mount's own table. */
 #define FSKEY_INO_NEXT 'I'    /* "I": next unreserved inode number, LE64 */
@@ -119,6 +127,7 @@ struct gfs_options {
 	int clone_fd;
 	bool writeback_cache;
 	bool read_only;
+	unsigned events_buffer;     /* events kept for readers of /.golite/events */
 };
 
 /* Where a node's attributes come from. */
@@ -209,6 +218,41 @@ struct gfs_counters {
 	_Alignas(64) _Atomic uint64_t op[OP_COUNT];
 };
 
+/* Latencies measured from a request's arrival in its handler to its reply
+ * (metrics.c), in nanoseconds, in log-linear histograms (engine/hist.h). */
+enum gfs_lat { LAT_READ, LAT_WRITE, LAT_FSYNC, LAT_COUNT };
+struct gfs_lat_shard {
+	_Alignas(64) _Atomic uint64_t b[LAT_COUNT][HIST_BUCKETS];
+	_Atomic uint64_t max[LAT_COUNT];
+};
+
+/* Samples of the cumulative figures, about one a second, for rates and
+ * recent percentiles (metrics.c). */
+#define METRICS_SAMPLES 16
+struct metrics_sample {
+	uint64_t t_ns;               /* monotonic; 0: slot unused */
+	uint64_t ops[OP_COUNT];
+	uint64_t bytes_read, bytes_written;
+	uint64_t lat[LAT_COUNT][HIST_BUCKETS];
+};
+
+/* The change feed /.golite/events (events.c): a ring of the last
+ * events_buffer events. */
+struct event;
+struct ev_ring {
+	pthread_mutex_t mu;          /* among writers only; readers take no lock */
+	struct event **slot;         /* slot[seq % size]; RCU: replaced under mu,
+				      * freed after a grace period */
+	size_t size;
+	uint64_t seq;                /* protected by mu: the newest event's */
+	_Atomic uint64_t last;       /* seq of the newest published event */
+	_Atomic uint64_t bytes;      /* bytes of every event published */
+	_Atomic int64_t mtime_ns;    /* wall time of the newest event */
+	_Atomic uint64_t size_pushed;  /* the size the kernel was last given */
+	_Atomic unsigned readers;    /* open handles: events are made only
+				      * while there is one */
+};
+
 struct gfs {
 	golite *db;
 	struct fuse_session *se;     /* for notifications to the kernel */
@@ -219,7 +263,7 @@ struct gfs {
 	gid_t gid;
 	int64_t mount_ns;            /* times of entries without a record */
 
-	struct node root, ctl, ctl_stats;
+	struct node root, ctl, ctl_stats, ctl_events;
 
 	struct ns_lock ns;
 	pthread_mutex_t nodes_mu;
@@ -263,6 +307,13 @@ struct gfs {
 	_Atomic uint64_t errors;
 	_Atomic uint64_t bytes_read, bytes_written;
 	_Atomic uint64_t persist_failures;
+	struct gfs_lat_shard lat[STAT_SHARDS];
+	pthread_mutex_t metrics_mu;
+	struct metrics_sample *samples;  /* protected by metrics_mu: a ring of
+					  * METRICS_SAMPLES */
+	unsigned sample_next;        /* protected by metrics_mu */
+
+	struct ev_ring ev;
 };
 
 /* ---- log.c ---- */
@@ -492,10 +543,80 @@ void handle_close(uint64_t id);
 void ctl_init(struct gfs *fs);
 int ctl_lookup(struct gfs *fs, struct node *dir, const char *name, struct fuse_entry_param *e);
 int ctl_open(struct gfs *fs, struct node *n, struct fuse_file_info *fi);
-/* Copies what a read of the open stats file returns (*data, malloc()ed). */
-int ctl_read(struct gfs *fs, struct fuse_file_info *fi, size_t size, off_t off, char **data,
-	     size_t *len);
+/* Copies what a read of the open control file n returns (*data,
+ * malloc()ed). */
+int ctl_read(struct gfs *fs, struct node *n, struct fuse_file_info *fi, size_t size, off_t off,
+	     char **data, size_t *len);
 void ctl_release(struct fuse_file_info *fi);
+/* The attributes of a control node as stat shows them now. */
+void ctl_stat(struct gfs *fs, struct node *n, struct stat *st);
+
+static inline bool node_is_ctl(const struct gfs *fs, const struct node *n)
+{
+	return n == &fs->ctl || n == &fs->ctl_stats || n == &fs->ctl_events;
+}
+
+/* Control files whose attributes change without a request (attribute
+ * timeout 0). */
+static inline bool node_is_volatile(const struct gfs *fs, const struct node *n)
+{
+	return n == &fs->ctl_stats || n == &fs->ctl_events;
+}
+
+/* metrics.c: rates and latencies for /.golite/stats */
+void metrics_init(struct gfs *fs);
+void metrics_destroy(struct gfs *fs);
+/* Records a latency of kind k for a request that began at start_ns
+ * (gfs_clock_ns). Lock-free: relaxed adds on the thread's shard. */
+void metrics_latency(struct gfs *fs, enum gfs_lat k, uint64_t start_ns);
+/* Takes a sample if the newest is about a second old or more (the
+ * background thread calls it at every wake-up, stats readers too). */
+void metrics_sample(struct gfs *fs);
+/* Writes the fs_rate_* and fs_latency_* lines. */
+void metrics_write(struct gfs *fs, FILE *f);
+
+static inline uint64_t gfs_clock_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* events.c: the change feed */
+enum ev_op {
+	EV_CREATE, EV_MKDIR, EV_SYMLINK, EV_WRITE, EV_TRUNCATE, EV_FALLOCATE, EV_UNLINK,
+	EV_RMDIR, EV_RENAME, EV_EXCHANGE, EV_CHMOD, EV_CHOWN, EV_UTIMENS, EV_SETXATTR,
+	EV_REMOVEXATTR, EV_COUNT
+};
+int ev_init(struct gfs *fs, unsigned size);
+/* Frees the ring; no reader or writer may remain. */
+void ev_destroy(struct gfs *fs);
+/* True while a reader has the feed open: emitters skip their work else. */
+static inline bool ev_wanted(struct gfs *fs)
+{
+	return atomic_load_explicit(&fs->ev.readers, memory_order_relaxed) != 0;
+}
+/* Emitters, called after the engine accepted the change, with no lock
+ * held. The entry named: node n; the child name of directory dir (the
+ * root for tables); a rename from (sdir, name) to (ddir, newname). arg is
+ * an extra field (the attribute of setxattr), or NULL. */
+void ev_node(struct gfs *fs, enum ev_op op, struct node *n, const char *arg);
+void ev_child(struct gfs *fs, enum ev_op op, struct node *dir, const char *name);
+void ev_rename(struct gfs *fs, struct node *sdir, const char *name, struct node *ddir,
+	       const char *newname, unsigned flags);
+/* The feed's size (bytes of every event so far) and time of the last. */
+void ev_stat(struct gfs *fs, uint64_t *size, int64_t *mtime_ns);
+/* With the writeback cache the kernel keeps its own size of regular files
+ * and ignores the one getattr answers: hands it the feed's size (through
+ * a store notification of the last byte). Called from the getattr of the
+ * feed, before the reply. */
+void ev_push_size(struct gfs *fs);
+/* A reader: opens at the newest event, reads what follows, closes. */
+void *ev_reader_new(struct gfs *fs);
+void ev_reader_free(void *reader);
+/* Copies up to size bytes of the events after the reader's position
+ * (*data, malloc()ed, *len 0 at the end: EOF). Never waits. */
+void ev_read(struct gfs *fs, void *reader, size_t size, char **data, size_t *len);
 
 /* dir.c helpers shared with rename.c and attr.c */
 struct entry {
@@ -536,15 +657,21 @@ int sweep_at_unmount(struct gfs *fs);
 void gfs_bg_start(struct gfs *fs);
 void gfs_bg_stop(struct gfs *fs);
 
-/* stats */
-static inline void op_count(struct gfs *fs, enum gfs_op op)
+/* stats: the calling thread's shard of the counters (threads take shards
+ * in turn, so the FUSE workers seldom share one) */
+static inline unsigned stat_shard(void)
 {
 	static __thread unsigned shard = STAT_SHARDS;
 	if (__builtin_expect(shard == STAT_SHARDS, 0)) {
 		static _Atomic unsigned next;
 		shard = atomic_fetch_add(&next, 1) % STAT_SHARDS;
 	}
-	atomic_fetch_add_explicit(&fs->ctr[shard].op[op], 1, memory_order_relaxed);
+	return shard;
+}
+
+static inline void op_count(struct gfs *fs, enum gfs_op op)
+{
+	atomic_fetch_add_explicit(&fs->ctr[stat_shard()].op[op], 1, memory_order_relaxed);
 }
 
 static inline struct gfs *req_fs(fuse_req_t req)

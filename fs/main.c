@@ -41,6 +41,7 @@ struct cli {
 	int foreground, debug, help, version, ro;
 	char *durability, *loglevel, *memtable_size, *cache_size;
 	unsigned sync_interval_ms, sweep_interval, max_threads, max_idle_threads;
+	unsigned events_buffer;
 	int clone_fd;
 	char *writeback;
 	int compaction_threads;
@@ -66,6 +67,7 @@ static const struct fuse_opt cli_opts[] = {
 	OPT("clone_fd", clone_fd),
 	OPT("writeback_cache=%s", writeback),
 	OPT("loglevel=%s", loglevel),
+	OPT("events_buffer=%u", events_buffer),
 	FUSE_OPT_KEY("-f", KEY_FG),
 	FUSE_OPT_KEY("-d", KEY_DEBUG),
 	FUSE_OPT_KEY("debug", KEY_DEBUG),
@@ -153,7 +155,11 @@ static void usage(const char *prog)
 	       "  max_threads=N          FUSE worker threads at most (default 10)\n"
 	       "  max_idle_threads=N     idle FUSE worker threads kept (default 10)\n"
 	       "  clone_fd               one /dev/fuse descriptor per worker thread\n"
-	       "  loglevel=LEVEL         error, warn (default), info or debug\n"
+	       "  loglevel=LEVEL         error, warn (default), info or debug: messages\n"
+	       "                         go to stderr with -f, to syslog (daemon) once\n"
+	       "                         detached\n"
+	       "  events_buffer=N        events kept for readers of /.golite/events that\n"
+	       "                         fall behind, 1..16777216 (default 8192)\n"
 	       "  ro                     read-only mount (the store is opened read-only)\n"
 	       "  allow_other            let other users in (off by default; needs\n"
 	       "                         user_allow_other in /etc/fuse.conf for non-root)\n"
@@ -333,6 +339,7 @@ static int options_from_cli(const struct cli *c, struct gfs_options *o,
 	o->sweep_interval_s = 600;
 	o->max_threads = 10;
 	o->read_only = c->ro;
+	o->events_buffer = GFS_EVENTS_DEFAULT;
 	*level = LOG_LVL_WARN;
 	if (c->durability) {
 		if (strcmp(c->durability, "sync") == 0)
@@ -387,6 +394,14 @@ static int options_from_cli(const struct cli *c, struct gfs_options *o,
 			fprintf(stderr, "golitefs: writeback_cache=%s: use yes or no\n", c->writeback);
 			return -1;
 		}
+	}
+	if (c->events_buffer != UINT_MAX) {
+		if (c->events_buffer < 1 || c->events_buffer > GFS_EVENTS_MAX) {
+			fprintf(stderr, "golitefs: events_buffer=%u: use 1..%u\n", c->events_buffer,
+				GFS_EVENTS_MAX);
+			return -1;
+		}
+		o->events_buffer = c->events_buffer;
 	}
 	if (c->loglevel) {
 		static const char *const names[] = { "error", "warn", "info", "debug" };
@@ -539,6 +554,8 @@ static int fs_setup(struct gfs *fs)
 			fs->datadir, strerror(-r));
 		return -1;
 	}
+	metrics_init(fs);
+	ev_init(fs, fs->o.events_buffer);
 	return 0;
 }
 
@@ -561,6 +578,10 @@ static int fs_shutdown(struct gfs *fs)
 			golite_last_error());
 		status = 1;
 	}
+	/* After golite_close: its rcu_barrier has freed the events replaced
+	 * in the ring. */
+	ev_destroy(fs);
+	metrics_destroy(fs);
 	return status;
 }
 
@@ -675,6 +696,7 @@ int main(int argc, char **argv)
 	c.compaction_threads = -1;
 	c.attr_timeout = c.entry_timeout = c.negative_timeout = -1;
 	c.sweep_interval = UINT_MAX;
+	c.events_buffer = UINT_MAX;
 	int status;
 	if (fuse_opt_parse(&args, &c, cli_opts, cli_proc) < 0 || c.bad) {
 		status = 1;

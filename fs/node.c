@@ -118,7 +118,7 @@ void nodes_init(struct gfs *fs)
 	mutex_init(&fs->nodes_mu);
 	fs->map_size = 1024;
 	fs->map = xcalloc(fs->map_size, sizeof(*fs->map));
-	struct node *st[] = { &fs->root, &fs->ctl, &fs->ctl_stats };
+	struct node *st[] = { &fs->root, &fs->ctl, &fs->ctl_stats, &fs->ctl_events };
 	for (size_t i = 0; i < ARRAY_SIZE(st); i++) {
 		node_init_locks(st[i]);
 		st[i]->flavor = FL_STATIC;
@@ -557,13 +557,16 @@ void node_fill_entry(struct gfs *fs, struct node *n, struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->ino = node_id(fs, n);
-	mutex_lock(&n->mu);
-	attr_to_stat(fs, &n->a, &e->attr);
-	if (n->unlinked)
-		e->attr.st_nlink = 0;
-	mutex_unlock(&n->mu);
-	bool volatile_attr = n == &fs->ctl_stats;
-	e->attr_timeout = volatile_attr ? 0 : fs->o.attr_timeout;
+	if (node_is_ctl(fs, n)) {
+		ctl_stat(fs, n, &e->attr);
+	} else {
+		mutex_lock(&n->mu);
+		attr_to_stat(fs, &n->a, &e->attr);
+		if (n->unlinked)
+			e->attr.st_nlink = 0;
+		mutex_unlock(&n->mu);
+	}
+	e->attr_timeout = node_is_volatile(fs, n) ? 0 : fs->o.attr_timeout;
 	e->entry_timeout = fs->o.entry_timeout;
 }
 

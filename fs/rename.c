@@ -564,5 +564,7 @@ void gfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t 
 	struct gfs *fs = req_fs(req);
 	op_count(fs, OP_RENAME);
 	int r = do_rename(fs, parent, name, newparent, newname, flags);
+	if (!r)
+		ev_rename(fs, node_of(fs, parent), name, node_of(fs, newparent), newname, flags);
 	fuse_reply_err(req, -r);
 }

@@ -240,6 +240,7 @@ static void *bg_main(void *arg)
 		if (fs->bg_stop)
 			break;
 		mutex_unlock(&fs->bg_mu);
+		metrics_sample(fs);
 		dirty_flush_all(fs);
 		nodes_reap(fs, false);
 		if (sweep_ns && now_ns() >= next_sweep && !fs->o.read_only) {
