@@ -30,7 +30,7 @@ mkdir -p "$J"
 
 # The kill delays and mount options of every round, drawn from the seed.
 awk -v seed="$SEED" -v rounds="$ROUNDS" 'BEGIN {
-	srand(seed)
+	srand(seed % 2147483647)  # mawk mishandles seeds past 2^31
 	split("periodic sync none", modes, " ")
 	for (r = 1; r <= rounds; r++)
 		printf "%d %s %.2f %d\n", r, modes[1 + (r - 1) % 3], 0.2 + rand() * 2.8, (r % 2 == 0)
