@@ -106,6 +106,6 @@ while read -r round mode delay small; do
 	fi
 done < "$T/plan"
 
-check "golite check of the data directory" "$BUILD/golite" check -q "$DATA"
+check "golite check of the data directory" "$BUILD/golite" -q check "$DATA"
 echo "summary: kill_rounds=$rounds_done ops=$total_ops lost=$total_lost bad=$total_bad crashes=$crashes seed=$SEED"
 finish

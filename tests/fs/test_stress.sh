@@ -44,7 +44,7 @@ check "unmount" umount_fs
 mount_fs
 check "after a remount: every file is its last version" "$PROG" verify "$MNT/s" "$T/state"
 check "unmount" umount_fs
-check "golite check of the data directory" "$BUILD/golite" check -q "$DATA"
+check "golite check of the data directory" "$BUILD/golite" -q check "$DATA"
 # the summary line of the run, for scripts/torture.sh
 grep '^summary:' "$T/run.out" | sed "s/\$/ seed=$SEED/"
 finish
