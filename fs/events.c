@@ -210,31 +210,25 @@ static void path_of(struct sbuf *b, const struct kbuf *k)
 {
 	if (k->flavor == FL_TABLE)
 		return;
+	/* The whole components: all of the key, or (a piece) those before
+	 * comp_off, each followed by '/'. */
 	size_t end = k->flavor == FL_PARTIAL ? k->comp_off : k->len;
-	size_t start = 0;
-	bool any = false;
-	if (k->flavor != FL_PARTIAL || end > 0) {
-		for (;;) {
-			const uint8_t *slash = memchr(k->b + start, '/', end - start);
-			size_t stop = slash ? (size_t)(slash - k->b) : end;
-			if (k->flavor == FL_PARTIAL && !slash)
-				break;   /* the partial component is drawn below */
-			path_component(b, k->b + start, stop - start,
-				       !slash && k->flavor == FL_VIEW);
-			any = true;
-			if (!slash)
-				break;
-			sb_putc(b, '/');
-			start = stop + 1;
-		}
+	for (size_t start = 0; k->flavor != FL_PARTIAL || start < end;) {
+		const uint8_t *slash = memchr(k->b + start, '/', end - start);
+		size_t stop = slash ? (size_t)(slash - k->b) : end;
+		path_component(b, k->b + start, stop - start, !slash && k->flavor == FL_VIEW);
+		if (!slash)
+			break;
+		sb_putc(b, '/');
+		start = stop + 1;
 	}
 	if (k->flavor == FL_PARTIAL) {
-		/* A "%+" piece: the bytes from comp_off on, ESC_PIECE a name. */
+		/* The "%+" pieces of the component from comp_off on, ESC_PIECE
+		 * bytes a name. */
 		static const char hex[] = "0123456789abcdef";
 		for (size_t off = k->comp_off; off < k->len; off += ESC_PIECE) {
-			if (any)
+			if (off > k->comp_off)
 				sb_putc(b, '/');
-			any = true;
 			sb_puts(b, "%+");
 			size_t n = MIN((size_t)ESC_PIECE, k->len - off);
 			for (size_t i = 0; i < n; i++) {

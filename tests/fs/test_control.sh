@@ -202,6 +202,20 @@ check "events: numbered one after another" awk '
 	NR > 1 && $1 != prev + 1 { exit 1 } { prev = $1 }' "$T/ev1"
 check "events: times are seconds.microseconds" awk '
 	$2 !~ /^[0-9]+\.[0-9][0-9][0-9][0-9][0-9][0-9]$/ { exit 1 }' "$T/ev1"
+# A key too long for one name: its path is the chain of pieces the mount
+# shows, for a change through the file and through its directory alike.
+hexof() { head -c "$1" /dev/zero | tr '\0' "$2" | od -An -v -tx1 | tr -d ' \n'; }
+P1=$(hexof 126 a)
+P3=$(hexof 48 b)
+LONG="%+$P1/%+$P1/%$P3"
+mkdir "$MNT/lk"
+exec 3<"$EVENTS"
+echo x > "$MNT/lk/$LONG"
+rm "$MNT/lk/$LONG"
+cat <&3 > "$T/ev4"
+exec 3<&-
+check "events: a long key's path, written" grep -qx "[0-9]* [0-9.]* create lk $LONG" "$T/ev4"
+check "events: a long key's path, removed" grep -qx "[0-9]* [0-9.]* unlink lk $LONG" "$T/ev4"
 # A new reader starts after what is there, and cat ends at the end.
 mkdir "$MNT/before"
 timeout 20 cat "$EVENTS" > "$T/ev2"
