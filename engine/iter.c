@@ -101,7 +101,7 @@ struct iter_source iter_source_memtable(struct memtable *m, uint64_t snap)
 	s->m = m;
 	s->it = m->ops->iter_new(m);
 	s->snap = snap;
-	return (struct iter_source){ &mt_source_ops, s };
+	return (struct iter_source){ .ops = &mt_source_ops, .s = s };
 }
 
 /* ---- SSTable sources ----
@@ -250,7 +250,7 @@ struct iter_source iter_source_table(struct table_file *f, uint64_t snap)
 	struct sst_source *s = xcalloc(1, sizeof(*s));
 	s->it = sst_iter_new(f->reader);
 	s->snap = snap;
-	return (struct iter_source){ &sst_source_ops, s };
+	return (struct iter_source){ .ops = &sst_source_ops, .s = s };
 }
 
 struct iter_source iter_source_level(struct version *v, int level, uint64_t snap)
@@ -260,7 +260,7 @@ struct iter_source iter_source_level(struct version *v, int level, uint64_t snap
 	s->v = v;
 	s->level = level;
 	s->snap = snap;
-	return (struct iter_source){ &sst_source_ops, s };
+	return (struct iter_source){ .ops = &sst_source_ops, .s = s };
 }
 
 /* ---- merging ---- */
@@ -354,6 +354,21 @@ void db_iter_free(struct db_iter *it)
 	free(it);
 }
 
+/* Takes the position of s after it moved; a failed source ends the merge. */
+static inline void src_moved(struct db_iter *it, struct iter_source *s)
+{
+	int st = s->ops->status(s->s);
+	if (unlikely(st)) {
+		if (!it->status)
+			it->status = st;
+		s->valid = false;
+		return;
+	}
+	s->valid = s->ops->valid(s->s);
+	if (s->valid)
+		s->key = s->ops->key(s->s, &s->klen);
+}
+
 /* Advances every source positioned at key. */
 static void skip_key(struct db_iter *it, const uint8_t *key, size_t len)
 {
@@ -362,12 +377,10 @@ static void skip_key(struct db_iter *it, const uint8_t *key, size_t len)
 	memcpy(buf, key, len);
 	for (size_t i = 0; i < it->n; i++) {
 		struct iter_source *s = &it->src[i];
-		if (!s->ops->valid(s->s))
-			continue;
-		size_t l;
-		const uint8_t *k = s->ops->key(s->s, &l);
-		if (ikey_cmp(k, l, buf, len) == 0)
+		if (s->valid && ikey_cmp(s->key, s->klen, buf, len) == 0) {
 			s->ops->next(s->s);
+			src_moved(it, s);
+		}
 	}
 }
 
@@ -375,30 +388,26 @@ static void skip_key(struct db_iter *it, const uint8_t *key, size_t len)
 static void find_current(struct db_iter *it)
 {
 	for (;;) {
+		if (it->status) {
+			it->cur = -1;
+			return;
+		}
 		int best = -1;
 		const uint8_t *bk = NULL;
 		size_t bl = 0;
 		struct mt_entry be = { 0 };
 		for (size_t i = 0; i < it->n; i++) {
 			struct iter_source *s = &it->src[i];
-			int st = s->ops->status(s->s);
-			if (st) {
-				it->status = st;
-				it->cur = -1;
-				return;
-			}
-			if (!s->ops->valid(s->s))
+			if (!s->valid)
 				continue;
-			size_t l;
-			const uint8_t *k = s->ops->key(s->s, &l);
 			struct mt_entry e;
-			int c = best < 0 ? -1 : ikey_cmp(k, l, bk, bl);
+			int c = best < 0 ? -1 : ikey_cmp(s->key, s->klen, bk, bl);
 			if (c < 0 || (c == 0 && (s->ops->entry(s->s, &e), e.seq > be.seq))) {
 				if (c < 0)
 					s->ops->entry(s->s, &e);
 				best = (int)i;
-				bk = k;
-				bl = l;
+				bk = s->key;
+				bl = s->klen;
 				be = e;
 			}
 		}
@@ -417,8 +426,10 @@ void db_iter_seek(struct db_iter *it, const uint8_t *ikey, size_t len)
 {
 	if (it->status)
 		return;
-	for (size_t i = 0; i < it->n; i++)
+	for (size_t i = 0; i < it->n; i++) {
 		it->src[i].ops->seek(it->src[i].s, ikey, len);
+		src_moved(it, &it->src[i]);
+	}
 	find_current(it);
 }
 
@@ -438,7 +449,8 @@ void db_iter_next(struct db_iter *it)
 const uint8_t *db_iter_key(const struct db_iter *it, size_t *len)
 {
 	const struct iter_source *s = &it->src[it->cur];
-	return s->ops->key(s->s, len);
+	*len = s->klen;
+	return s->key;
 }
 
 const uint8_t *db_iter_value(const struct db_iter *it, size_t *len)

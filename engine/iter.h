@@ -34,6 +34,11 @@ struct iter_source_ops {
 struct iter_source {
 	const struct iter_source_ops *ops;
 	void *s;
+	/* The merge's copy of the source's position, refreshed each time it
+	 * moves (valid, key, klen as ops->valid and ops->key answer). */
+	bool valid;
+	const uint8_t *key;
+	size_t klen;
 };
 
 /* A source over one memtable, which it references. */

@@ -698,7 +698,18 @@ static bool lf_iter_valid(const struct mt_iter *it)
 
 static void lf_iter_next(struct mt_iter *it)
 {
-	it->node = load_next(it->node, 0);
+	struct lf_node *n = load_next(it->node, 0);
+	it->node = n;
+	/* Nodes of a memtable filled in random order lie anywhere in its
+	 * arena: start fetching the next node and this one's versions while
+	 * the caller works on this one (a scan costs a cache miss a node
+	 * otherwise). */
+	if (n) {
+		__builtin_prefetch(atomic_load_explicit(&n->versions, memory_order_relaxed));
+		struct lf_node *after = load_next(n, 0);
+		if (after)
+			__builtin_prefetch(after);
+	}
 }
 
 static const void *lf_iter_key(const struct mt_iter *it, size_t *iklen)
