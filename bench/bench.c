@@ -411,8 +411,9 @@ static void print_header(FILE *f, const struct report *rep)
 "ops/s: operations / wall time, all threads. ns/op: wall time x threads /\n"
 "operations (db_bench's micros/op). cpu%%: CPU time of the whole process,\n"
 "background threads too, / wall time. allocs/op, B/op: heap allocations of\n"
-"the whole process during the timed run. RSS: after the run; peak: highest\n"
-"RSS during it. write-amp: bytes the process wrote to disk (/proc/self/io\n"
+"the whole process during the timed run. RSS: after the run; anon: the part\n"
+"of it not backed by files (heap, arenas; mapped table files excluded);\n"
+"peak: highest RSS during it. write-amp: bytes the process wrote to disk (/proc/self/io\n"
 "write_bytes, a page counted when it first turns dirty) / key+value bytes\n"
 "written. space-amp: data directory size after the run / live key+value\n"
 "bytes. Each workload starts after a file system sync, once the process is\n"
@@ -459,8 +460,8 @@ static void print_table(FILE *f, const struct report *rep)
 		uint64_t n = wl->kind == BENCH_FILL_SYNC ? rep->cfg.sync_num : rep->cfg.num;
 		fprintf(f, "\n%s, %d thread%s, %" PRIu64 " ops: %s\n", wl->name,
 			wl->threads, wl->threads > 1 ? "s" : "", n, wl->what);
-		fprintf(f, "  %-14s %9s %9s %5s %9s %9s %8s %8s", "system", "ops/s",
-			"ns/op", "cpu%", "allocs/op", "B/op", "RSS MiB", "peak MiB");
+		fprintf(f, "  %-14s %9s %9s %5s %9s %9s %8s %8s %8s", "system", "ops/s",
+			"ns/op", "cpu%", "allocs/op", "B/op", "RSS MiB", "anon MiB", "peak MiB");
 		if (writes)
 			fprintf(f, " %9s %9s", "write-amp", "space-amp");
 		fprintf(f, " %10s", "vs leveldb");
@@ -481,12 +482,12 @@ static void print_table(FILE *f, const struct report *rep)
 			}
 			char rate[32], vs[32], vsl[32];
 			human_rate(rate, sizeof(rate), ops_per_sec(r));
-			fprintf(f, "  %-14s %9s %9.0f %5.0f %9.2f %9.0f %8.1f %8.1f",
+			fprintf(f, "  %-14s %9s %9.0f %5.0f %9.2f %9.0f %8.1f %8.1f %8.1f",
 				systems[s]->name, rate, ns_per_op(r),
 				r->elapsed_ns ? 100.0 * (double)r->cpu_ns /
 						(double)r->elapsed_ns : 0.0,
 				per_op(r->allocs, r), per_op(r->alloc_bytes, r),
-				r->rss_kb / 1024.0, r->hwm_kb / 1024.0);
+				r->rss_kb / 1024.0, r->anon_kb / 1024.0, r->hwm_kb / 1024.0);
 			if (writes) {
 				char wa[32] = "-", sa[32] = "-";
 				if (r->user_write_bytes)

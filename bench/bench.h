@@ -249,6 +249,7 @@ void bench_alloc_totals(uint64_t *count, uint64_t *bytes);
 struct bench_proc {
 	uint64_t rss_kb;         /* VmRSS */
 	uint64_t hwm_kb;         /* VmHWM */
+	uint64_t anon_kb;        /* RssAnon: RSS not backed by files */
 	uint64_t write_bytes;    /* /proc/self/io write_bytes */
 };
 
@@ -324,6 +325,7 @@ struct bench_result {
 	uint64_t alloc_bytes;
 	uint64_t rss_kb;
 	uint64_t hwm_kb;
+	uint64_t anon_kb;
 	uint64_t disk_write_bytes; /* write_bytes delta over the workload */
 	uint64_t user_write_bytes; /* key and value bytes the workload wrote */
 	uint64_t dir_bytes;        /* data directory size after the workload */

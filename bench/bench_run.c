@@ -402,6 +402,7 @@ static int run_job(struct job *job, struct bench_result *r)
 	r->alloc_bytes = b1 - b0;
 	r->rss_kb = after.rss_kb;
 	r->hwm_kb = after.hwm_kb;
+	r->anon_kb = after.anon_kb;
 	r->disk_write_bytes = after.write_bytes - before.write_bytes;
 	r->misses = misses;
 

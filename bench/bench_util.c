@@ -118,6 +118,7 @@ void bench_proc_read(struct bench_proc *p)
 	if (read_small("/proc/self/status", buf, sizeof(buf)) > 0) {
 		p->rss_kb = field(buf, "\nVmRSS:");
 		p->hwm_kb = field(buf, "\nVmHWM:");
+		p->anon_kb = field(buf, "\nRssAnon:");
 	}
 	if (read_small("/proc/self/io", buf, sizeof(buf)) > 0)
 		p->write_bytes = field(buf, "\nwrite_bytes:");
