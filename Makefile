@@ -93,8 +93,9 @@ $(BUILD)/dist/libgolite.a: $(LIB)
 	rm -f $@
 	ar rcs $@ $(BUILD)/dist/golite.o
 
-$(GOLITEFS): $(FS_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $(FS_OBJ) $(LIB) $(FUSE_LIBS) $(LIBS)
+# The progress display is shared with the golite command.
+$(GOLITEFS): $(FS_OBJ) $(BUILD)/obj/cli/progress.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(FS_OBJ) $(BUILD)/obj/cli/progress.o $(LIB) $(FUSE_LIBS) $(LIBS)
 
 $(GOLITE): $(CLI_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LIBS)

@@ -113,7 +113,7 @@ static void print_tables(const char *dir, golite *db)
 			entries += m.files[i].meta.entries;
 			dels += m.files[i].meta.deletions;
 		}
-		printf("L%u  %" PRIu64 "  %s  %" PRIu64 "  %" PRIu64 "\n", l, n, cli_size(bytes, a),
+		printf("L%u  %" PRIu64 "  %s  %" PRIu64 "  %" PRIu64 "\n", l, n, size_text(bytes, a),
 		       entries, dels);
 	}
 	/* Level 0 newest first as the manifest keeps it; deeper levels in key
@@ -191,7 +191,7 @@ static void print_finding(void *ctx, const struct check_finding *f)
 	static const char *const label[] = { "problem", "note", "fixed", "lost" };
 	if (p->quiet && f->kind == CHECK_NOTE)
 		return;
-	cli_progress_clear();
+	progress_clear();
 	if (f->offset == CHECK_NO_OFFSET)
 		printf("%s: %s: %s\n", f->path, label[f->kind], f->msg);
 	else
@@ -253,7 +253,7 @@ int cmd_check(int argc, char **argv)
 	struct check_options o = {
 		.report = print_finding,
 		.report_ctx = &pr,
-		.progress = cli.quiet ? NULL : cli_progress,
+		.progress = cli.quiet ? NULL : progress_report,
 	};
 	struct check_stats st;
 	struct stat sb;
@@ -266,7 +266,7 @@ int cmd_check(int argc, char **argv)
 			return EXIT_ERROR;
 	} else {
 		int r = check_dir(path, &o, &st);
-		cli_progress_end();
+		progress_end();
 		if (r == GOLITE_ELOCKED) {
 			cli_error("%s (unmount it, or stop that process, and try again)",
 				  golite_last_error());
@@ -283,8 +283,8 @@ int cmd_check(int argc, char **argv)
 	       " table%s (%" PRIu64 " block%s, %" PRIu64 " entr%s, %s), %" PRIu64
 	       " manifest edit%s: %s",
 	       st.wal_segments, PL(st.wal_segments), st.wal_records, PL(st.wal_records),
-	       cli_size(st.wal_bytes, a), st.tables, PL(st.tables), st.blocks, PL(st.blocks),
-	       st.entries, st.entries == 1 ? "y" : "ies", cli_size(st.table_bytes, b),
+	       size_text(st.wal_bytes, a), st.tables, PL(st.tables), st.blocks, PL(st.blocks),
+	       st.entries, st.entries == 1 ? "y" : "ies", size_text(st.table_bytes, b),
 	       st.manifest_edits, PL(st.manifest_edits), st.problems ? "" : "clean");
 #undef PL
 	if (st.problems)
@@ -310,12 +310,12 @@ int cmd_repair(int argc, char **argv)
 	struct check_options o = {
 		.report = print_finding,
 		.report_ctx = &pr,
-		.progress = cli.quiet ? NULL : cli_progress,
+		.progress = cli.quiet ? NULL : progress_report,
 		.sstable_size = cli.opts.sstable_size,
 	};
 	struct repair_stats st;
 	int r = repair_dir(dir, &o, &st);
-	cli_progress_end();
+	progress_end();
 	if (r == GOLITE_ELOCKED) {
 		cli_error("%s (unmount it, or stop that process, and try again)",
 			  golite_last_error());
@@ -332,7 +332,7 @@ int cmd_repair(int argc, char **argv)
 		printf("log: %" PRIu64 " records kept", st.wal_records_kept);
 		if (st.wal_ranges_dropped || st.wal_records_dropped)
 			printf(", %s dropped (%" PRIu64 " damaged range%s, %" PRIu64
-			       " unusable record%s)", cli_size(st.wal_bytes_dropped, a),
+			       " unusable record%s)", size_text(st.wal_bytes_dropped, a),
 			       st.wal_ranges_dropped, st.wal_ranges_dropped == 1 ? "" : "s",
 			       st.wal_records_dropped, st.wal_records_dropped == 1 ? "" : "s");
 		printf("\ntables: %" PRIu64 " kept as they were", st.tables_kept);
@@ -379,7 +379,7 @@ int cmd_compact(int argc, char **argv)
 	golite_stats before, after;
 	golite_stats_get(db, &before);
 	int r = golite_compact_range(db, table, NULL, 0, NULL, 0);
-	cli_progress_end();
+	progress_end();
 	if (r == GOLITE_ENOTABLE) {
 		cli_error("no table \"%s\"", table);
 		return cli_close(db, EXIT_NOTFOUND);
@@ -391,7 +391,7 @@ int cmd_compact(int argc, char **argv)
 	golite_stats_get(db, &after);
 	char a[32], b[32];
 	printf("compacted: %" PRIu64 " tables (%s) before, %" PRIu64 " tables (%s) after\n",
-	       before.sstable_count, cli_size(before.sstable_bytes, a), after.sstable_count,
-	       cli_size(after.sstable_bytes, b));
+	       before.sstable_count, size_text(before.sstable_bytes, a), after.sstable_count,
+	       size_text(after.sstable_bytes, b));
 	return cli_close(db, 0);
 }

@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "golite.h"
+#include "progress.h"
 
 #define EXIT_FOUND 0
 #define EXIT_NOTFOUND 1
@@ -83,19 +84,6 @@ void cli_put_escaped(FILE *f, const void *key, size_t len);
 /* Decodes the escapes above in s. Returns a malloc()ed buffer and its
  * length in *len, or NULL (after a message) for a malformed escape. */
 uint8_t *cli_unescape(const char *s, size_t *len);
-
-/* Bytes as "1.2 MiB". buf needs 32 bytes. */
-const char *cli_size(uint64_t bytes, char *buf);
-
-/* ---- progress display (progress.c) ---- */
-
-/* golite_options.progress: a bar on a terminal, one line per stage
- * otherwise. ctx is ignored. */
-void cli_progress(void *ctx, const char *stage, uint64_t done, uint64_t total);
-/* Ends the current stage's display. */
-void cli_progress_end(void);
-/* Clears the bar before other output to stderr. */
-void cli_progress_clear(void);
 
 /* ---- subcommands ---- */
 

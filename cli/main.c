@@ -191,7 +191,7 @@ bool cli_help(FILE *f, const char *cmd)
 
 static void vmessage(const char *fmt, va_list ap)
 {
-	cli_progress_clear();
+	progress_clear();
 	fprintf(stderr, "golite: %s: ", cli_cmd);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
@@ -361,7 +361,7 @@ static void log_sink(void *ctx, enum golite_log_level level, const char *msg)
 {
 	(void)ctx;
 	static const char *const names[] = { "error", "warning", "info", "debug" };
-	cli_progress_clear();
+	progress_clear();
 	fprintf(stderr, "golite: %s: %s\n", names[level <= GOLITE_LOG_DEBUG ? level : 0], msg);
 }
 
@@ -400,10 +400,10 @@ golite *cli_open(const char *dir, enum cli_open_mode mode)
 	o.read_only = mode == CLI_READ;
 	o.log = log_sink;
 	if (!cli.quiet)
-		o.progress = cli_progress;
+		o.progress = progress_report;
 	golite *db;
 	int r = golite_open(dir, &o, &db);
-	cli_progress_end();
+	progress_end();
 	if (r == 0)
 		return db;
 	if (r == GOLITE_ELOCKED)
@@ -422,7 +422,7 @@ golite *cli_open(const char *dir, enum cli_open_mode mode)
 int cli_close(golite *db, int status)
 {
 	int r = golite_close(db);
-	cli_progress_end();
+	progress_end();
 	if (r) {
 		cli_fail("close", r);
 		return EXIT_ERROR;

@@ -2,23 +2,26 @@
  * progress.c — progress of long work (log replay at open, compaction,
  * check, repair) on standard error.
  *
+ * Shared by golite and golitefs (whose mount replays the log first).
+ *
  * On a terminal: one line redrawn in place, at most ten times a second,
  *
  *     replay   [##########..........]  50%  32.0 MiB of 64.0 MiB
  *
  * and left standing when the stage ends. Otherwise (a log file, a pipe):
  * one plain line per stage when it ends, "golite: replay: 64.0 MiB in
- * 2.1 s". Work that is not long shows nothing: the bar appears after a
+ * 2.1 s" (the program's name first, see progress_prefix). Work that is not long shows nothing: the bar appears after a
  * quarter of a second, the plain line only for a stage of half a second or
  * 16 MiB or more.
  * Figures are bytes; a total of 0 shows no percentage.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "progress.h"
 
 #define BAR_WIDTH 20
 #define REDRAW_NS 100000000ull
@@ -27,13 +30,35 @@
 #define LINE_AFTER_BYTES (16ull << 20)
 
 static struct {
+	const char *prog;
 	int tty;                  /* -1 not known yet */
 	char stage[32];
 	uint64_t done, total;
 	uint64_t start, last_draw;
 	bool drawn;               /* a bar is on the screen */
 	bool active;              /* a stage is under way */
-} p = { .tty = -1 };
+} p = { .prog = "golite", .tty = -1 };
+
+const char *size_text(uint64_t bytes, char *buf)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)bytes;
+	int u = 0;
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, 32, "%llu B", (unsigned long long)bytes);
+	else
+		snprintf(buf, 32, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+void progress_prefix(const char *prog)
+{
+	p.prog = prog;
+}
 
 static uint64_t mono_ns(void)
 {
@@ -54,12 +79,12 @@ static void draw(void)
 		bar[i] = i < fill ? '#' : '.';
 	bar[BAR_WIDTH] = '\0';
 	fprintf(stderr, "\r\033[K%-9s [%s] %3d%%  %s of %s", p.stage, bar, pct,
-		cli_size(p.done, a), cli_size(p.total, b));
+		size_text(p.done, a), size_text(p.total, b));
 	fflush(stderr);
 	p.drawn = true;
 }
 
-void cli_progress_clear(void)
+void progress_clear(void)
 {
 	if (p.drawn) {
 		fputs("\r\033[K", stderr);
@@ -67,7 +92,7 @@ void cli_progress_clear(void)
 	}
 }
 
-void cli_progress_end(void)
+void progress_end(void)
 {
 	if (!p.active)
 		return;
@@ -80,21 +105,19 @@ void cli_progress_end(void)
 		fputc('\n', stderr);
 		p.drawn = false;
 	} else if (!p.tty && (took >= LINE_AFTER_NS || p.done >= LINE_AFTER_BYTES)) {
-		fprintf(stderr, "golite: %s: %s in %.1f s\n", p.stage, cli_size(p.done, a),
+		fprintf(stderr, "%s: %s: %s in %.1f s\n", p.prog, p.stage, size_text(p.done, a),
 			(double)took / 1e9);
 	}
 	p.active = false;
 }
 
-void cli_progress(void *ctx, const char *stage, uint64_t done, uint64_t total)
+void progress_report(void *ctx, const char *stage, uint64_t done, uint64_t total)
 {
 	(void)ctx;
-	if (cli.quiet)
-		return;
 	if (p.tty < 0)
 		p.tty = isatty(STDERR_FILENO);
 	if (p.active && strcmp(p.stage, stage) != 0)
-		cli_progress_end();
+		progress_end();
 	if (!p.active) {
 		snprintf(p.stage, sizeof(p.stage), "%s", stage);
 		p.active = true;

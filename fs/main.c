@@ -17,6 +17,7 @@
  * engine's threads, waits for RCU callbacks and unlocks the directory.
  */
 #include "fs.h"
+#include "../cli/progress.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -503,12 +504,17 @@ static int open_store(struct gfs *fs, enum gfs_loglevel level)
 	go.log_level = level == LOG_LVL_DEBUG ? GOLITE_LOG_DEBUG
 		       : level == LOG_LVL_INFO ? GOLITE_LOG_INFO
 		       : level == LOG_LVL_WARN ? GOLITE_LOG_WARN : GOLITE_LOG_ERROR;
+	/* Replaying a large log takes a while: show it on the terminal the
+	 * mount was started from (the daemon has not detached yet). */
+	progress_prefix("golitefs");
+	go.progress = progress_report;
 	int r = golite_open(fs->datadir, &go, &fs->db);
 	for (int tries = 0; r == GOLITE_ELOCKED && tries < 100 && holder_is_closing(fs->datadir);
 	     tries++) {
 		usleep(100000);
 		r = golite_open(fs->datadir, &go, &fs->db);
 	}
+	progress_end();
 	if (r == 0)
 		return 0;
 	const char *detail = golite_last_error();
