@@ -54,12 +54,12 @@ start_all=$(date +%s)
 # sum KEY FILE: the sum of KEY=N over the file's summary lines.
 sum() {
 	grep '^summary:' "$2" | tr ' ' '\n' | sed -n "s/^$1=\([0-9]*\)\$/\1/p" |
-		awk '{ s += $1 } END { print s + 0 }'
+		awk '{ s += $1 } END { printf "%.0f\n", s }'
 }
 
 # synthesis FIELD FILE: the sum of criterion's "Failing: N" or "Crashing: N".
 synthesis() {
-	sed -n "s/.*Synthesis:.*$1: \([0-9]*\).*/\1/p" "$2" | awk '{ s += $1 } END { print s + 0 }'
+	sed -n "s/.*Synthesis:.*$1: \([0-9]*\).*/\1/p" "$2" | awk '{ s += $1 } END { printf "%.0f\n", s }'
 }
 
 # row TRY AMOUNT LOST CRASHES SECONDS STATUS
@@ -146,7 +146,7 @@ if wants fuzz; then
 	make -s fuzz FUZZ_TIME="$FUZZ_TIME" >"$logs/fuzz.log" 2>&1
 	st=$?
 	f=$logs/fuzz.log
-	execs=$(sed -n 's/.*stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$f" | awk '{ s += $1 } END { print s + 0 }')
+	execs=$(sed -n 's/.*stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$f" | awk '{ s += $1 } END { printf "%.0f\n", s }')
 	targets=$(grep -c '^== fuzz_' "$f")
 	crashes=$(( $(ls build-fuzz/crashes | wc -l) - before ))
 	row fuzz "$execs executions of $targets libFuzzer targets, ${FUZZ_TIME} s each" "n/a" "$crashes" \
@@ -160,7 +160,7 @@ if wants stress; then
 	st=$?
 	f=$logs/stress.log
 	eng=$(sed -n 's/^engine: flushes=\([0-9]*\) compactions=\([0-9]*\).*/\1 flushes, \2 compactions/p' "$f")
-	row stress "$(sum seconds "$f") s, 8 writers + 8 readers: $(sum writes "$f") writes, $(sum reads "$f") reads checked, $(( $(sum bytes_written "$f") >> 20 )) MiB written ($eng)" \
+	row stress "$(sum seconds "$f") s, 8 writers + 8 readers: $(sum writes "$f") writes, $(sum reads "$f") reads checked, $(sum bytes_written "$f" | awk '{ printf "%.0f", $1 / 1048576 }') MiB written ($eng)" \
 		"$(sum bad "$f")" "$(sum crashes "$f")" $(( $(date +%s) - t0 )) $st
 fi
 
@@ -180,7 +180,7 @@ if wants race; then
 	RACE_OPS=$RACE_OPS sh tests/fs/test_race.sh "$build" >"$logs/race.log" 2>&1
 	st=$?
 	f=$logs/race.log
-	row race "$(grep '^summary: race ops=' "$f" | tail -n 1 | sed -n 's/.* ops=\([0-9]*\).*/\1/p') rename/unlink/create/readdir operations, $(grep -o 'quiescent_checks=[0-9]*' "$f" | cut -d= -f2 | awk '{ s += $1 } END { print s + 0 }') quiescent comparisons with the model" \
+	row race "$(grep '^summary: race ops=' "$f" | tail -n 1 | sed -n 's/.* ops=\([0-9]*\).*/\1/p') rename/unlink/create/readdir operations, $(grep -o 'quiescent_checks=[0-9]*' "$f" | cut -d= -f2 | awk '{ s += $1 } END { printf "%.0f\n", s }') quiescent comparisons with the model" \
 		"$(grep '^summary: race ops=' "$f" | tail -n 1 | sed -n 's/.* bad=\([0-9]*\).*/\1/p')" \
 		"$(grep '^summary: race ops=' "$f" | tail -n 1 | sed -n 's/.* crashes=\([0-9]*\).*/\1/p')" \
 		$(( $(date +%s) - t0 )) $st

@@ -73,8 +73,8 @@ while read -r round mode delay small; do
 		wait "$p" || wstatus=1
 	done
 	check "round $round: every worker stopped only because the mount went away" test $wstatus -eq 0
-	ops=$(cat "$J"/work.*.out | sed -n 's/.* ops=\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
-	fsyncs=$(cat "$J"/work.*.out | sed -n 's/.* fsyncs=\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+	ops=$(cat "$J"/work.*.out | sed -n 's/.* ops=\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { printf "%.0f\n", s }')
+	fsyncs=$(cat "$J"/work.*.out | sed -n 's/.* fsyncs=\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { printf "%.0f\n", s }')
 	[ $wstatus -eq 0 ] || cat "$J"/work.*.out >&2
 	total_ops=$((total_ops + ops))
 
@@ -89,10 +89,10 @@ while read -r round mode delay small; do
 		mv "$J/newbase.$w" "$J/base.$w"
 		w=$((w + 1))
 	done
-	lost=$(sed -n 's/.* lost=\([0-9]*\).*/\1/p' "$T/verify.out" | awk '{ s += $1 } END { print s + 0 }')
-	bad=$(sed -n 's/.* bad=\([0-9]*\).*/\1/p' "$T/verify.out" | awk '{ s += $1 } END { print s + 0 }')
-	files=$(sed -n 's/.* files=\([0-9]*\).*/\1/p' "$T/verify.out" | awk '{ s += $1 } END { print s + 0 }')
-	pbytes=$(sed -n 's/.* promised_bytes=\([0-9]*\).*/\1/p' "$T/verify.out" | awk '{ s += $1 } END { print s + 0 }')
+	lost=$(sed -n 's/.* lost=\([0-9]*\).*/\1/p' "$T/verify.out" | awk '{ s += $1 } END { printf "%.0f\n", s }')
+	bad=$(sed -n 's/.* bad=\([0-9]*\).*/\1/p' "$T/verify.out" | awk '{ s += $1 } END { printf "%.0f\n", s }')
+	files=$(sed -n 's/.* files=\([0-9]*\).*/\1/p' "$T/verify.out" | awk '{ s += $1 } END { printf "%.0f\n", s }')
+	pbytes=$(sed -n 's/.* promised_bytes=\([0-9]*\).*/\1/p' "$T/verify.out" | awk '{ s += $1 } END { printf "%.0f\n", s }')
 	total_lost=$((total_lost + lost))
 	total_bad=$((total_bad + bad))
 	check "round $round: every fsynced file is there, nothing never written" test $vstatus -eq 0
