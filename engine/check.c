@@ -646,45 +646,6 @@ void ck_tscan_free(struct tscan *t)
  * ====================================================================== */
 
 
-struct mreader {
-	const uint8_t *p, *end;
-	bool bad;
-};
-
-static uint64_t mr_u64(struct mreader *r)
-{
-	if (r->end - r->p < 8) {
-		r->bad = true;
-		return 0;
-	}
-	uint64_t v = get_le64(r->p);
-	r->p += 8;
-	return v;
-}
-
-static uint8_t mr_u8(struct mreader *r)
-{
-	if (r->p >= r->end) {
-		r->bad = true;
-		return 0;
-	}
-	return *r->p++;
-}
-
-static uint8_t *mr_key(struct mreader *r, size_t *len)
-{
-	uint64_t n;
-	const uint8_t *p = get_varint(r->p, r->end, &n, VARINT64_MAX);
-	*len = 0;
-	if (!p || n > (uint64_t)(r->end - p) || n > SKEY_MAX) {
-		r->bad = true;
-		return NULL;
-	}
-	r->p = p + n;
-	*len = (size_t)n;
-	return n ? xmemdup(p, (size_t)n) : NULL;
-}
-
 /* True if a whole, checksummed edit starts at off (*len: its body). */
 static bool mf_edit_at(const uint8_t *d, size_t n, size_t off, uint32_t *len)
 {
@@ -703,41 +664,41 @@ static bool mf_edit_at(const uint8_t *d, size_t n, size_t off, uint32_t *len)
 static bool mf_decode(struct mscan *ms, const uint8_t *e, uint32_t len, uint64_t off, size_t *cap)
 {
 	struct manifest *m = &ms->m;
-	struct mreader r = { e + 1, e + len, false };
+	struct mf_reader r = { e + 1, e + len, false };
 	switch (e[0]) {
 	case TAG_LOG_NUMBER:
-		m->log_number = mr_u64(&r);
+		m->log_number = mf_get_u64(&r);
 		ms->have_log = !r.bad;
 		break;
 	case TAG_NEXT_FILE:
-		m->next_file_no = mr_u64(&r);
+		m->next_file_no = mf_get_u64(&r);
 		ms->have_next = !r.bad;
 		break;
 	case TAG_LAST_SEQ:
-		m->last_seq = mr_u64(&r);
+		m->last_seq = mf_get_u64(&r);
 		ms->have_last = !r.bad;
 		break;
 	case TAG_COUNTERS:
-		m->flush_bytes = mr_u64(&r);
-		m->compact_bytes = mr_u64(&r);
-		m->compact_read_bytes = mr_u64(&r);
-		m->user_bytes = mr_u64(&r);
+		m->flush_bytes = mf_get_u64(&r);
+		m->compact_bytes = mf_get_u64(&r);
+		m->compact_read_bytes = mf_get_u64(&r);
+		m->user_bytes = mf_get_u64(&r);
 		ms->have_counters = !r.bad;
 		break;
 	case TAG_ADD_FILE: {
 		struct manifest_file f;
 		memset(&f, 0, sizeof(f));
-		f.level = mr_u8(&r);
-		f.meta.file_no = mr_u64(&r);
-		f.meta.file_size = mr_u64(&r);
-		f.meta.entries = mr_u64(&r);
-		f.meta.deletions = mr_u64(&r);
-		f.meta.min_seq = mr_u64(&r);
-		f.meta.max_seq = mr_u64(&r);
-		f.meta.raw_key_bytes = mr_u64(&r);
-		f.meta.raw_value_bytes = mr_u64(&r);
-		f.meta.smallest = mr_key(&r, &f.meta.smallest_len);
-		f.meta.largest = mr_key(&r, &f.meta.largest_len);
+		f.level = mf_get_u8(&r);
+		f.meta.file_no = mf_get_u64(&r);
+		f.meta.file_size = mf_get_u64(&r);
+		f.meta.entries = mf_get_u64(&r);
+		f.meta.deletions = mf_get_u64(&r);
+		f.meta.min_seq = mf_get_u64(&r);
+		f.meta.max_seq = mf_get_u64(&r);
+		f.meta.raw_key_bytes = mf_get_u64(&r);
+		f.meta.raw_value_bytes = mf_get_u64(&r);
+		f.meta.smallest = mf_get_key(&r, &f.meta.smallest_len);
+		f.meta.largest = mf_get_key(&r, &f.meta.largest_len);
 		if (r.bad || r.p != r.end || f.level >= NUM_LEVELS ||
 		    f.meta.smallest_len <= TRAILER_SIZE + IKEY_PREFIX ||
 		    f.meta.largest_len <= TRAILER_SIZE + IKEY_PREFIX) {
@@ -754,9 +715,9 @@ static bool mf_decode(struct mscan *ms, const uint8_t *e, uint32_t len, uint64_t
 		return true;
 	}
 	case TAG_COMPACT_POINTER: {
-		uint8_t l = mr_u8(&r);
+		uint8_t l = mf_get_u8(&r);
 		size_t klen;
-		uint8_t *k = mr_key(&r, &klen);
+		uint8_t *k = mf_get_key(&r, &klen);
 		if (r.bad || l >= NUM_LEVELS) {
 			free(k);
 			return false;

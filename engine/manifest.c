@@ -174,45 +174,6 @@ int manifest_write(const char *dir, const struct manifest *m)
 	return 0;
 }
 
-struct reader {
-	const uint8_t *p, *end;
-	bool bad;
-};
-
-static uint64_t get_u64(struct reader *r)
-{
-	if (r->end - r->p < 8) {
-		r->bad = true;
-		return 0;
-	}
-	uint64_t v = get_le64(r->p);
-	r->p += 8;
-	return v;
-}
-
-static uint8_t get_u8(struct reader *r)
-{
-	if (r->p >= r->end) {
-		r->bad = true;
-		return 0;
-	}
-	return *r->p++;
-}
-
-static uint8_t *get_key(struct reader *r, size_t *len)
-{
-	uint64_t n;
-	const uint8_t *p = get_varint(r->p, r->end, &n, VARINT64_MAX);
-	if (!p || n > (uint64_t)(r->end - p) || n > IKEY_MAX + TRAILER_SIZE) {
-		r->bad = true;
-		*len = 0;
-		return NULL;
-	}
-	r->p = p + n;
-	*len = (size_t)n;
-	return n ? xmemdup(p, (size_t)n) : NULL;
-}
-
 static int decode(const char *path, const uint8_t *d, size_t n, struct manifest *m)
 {
 	if (n < 16 || memcmp(d, MANIFEST_MAGIC, 8) != 0)
@@ -234,22 +195,22 @@ static int decode(const char *path, const uint8_t *d, size_t n, struct manifest 
 		if (crc32c_unmask(get_le32(d + off + 4)) != crc32c(e, len))
 			return set_error(GOLITE_ECORRUPT, "%s: checksum mismatch in edit at offset %zu",
 					 path, off);
-		struct reader r = { e + 1, e + len, false };
+		struct mf_reader r = { e + 1, e + len, false };
 		switch (e[0]) {
 		case TAG_LOG_NUMBER:
-			m->log_number = get_u64(&r);
+			m->log_number = mf_get_u64(&r);
 			break;
 		case TAG_NEXT_FILE:
-			m->next_file_no = get_u64(&r);
+			m->next_file_no = mf_get_u64(&r);
 			break;
 		case TAG_LAST_SEQ:
-			m->last_seq = get_u64(&r);
+			m->last_seq = mf_get_u64(&r);
 			break;
 		case TAG_COUNTERS:
-			m->flush_bytes = get_u64(&r);
-			m->compact_bytes = get_u64(&r);
-			m->compact_read_bytes = get_u64(&r);
-			m->user_bytes = get_u64(&r);
+			m->flush_bytes = mf_get_u64(&r);
+			m->compact_bytes = mf_get_u64(&r);
+			m->compact_read_bytes = mf_get_u64(&r);
+			m->user_bytes = mf_get_u64(&r);
 			break;
 		case TAG_ADD_FILE: {
 			if (m->nfiles == cap) {
@@ -258,17 +219,17 @@ static int decode(const char *path, const uint8_t *d, size_t n, struct manifest 
 			}
 			struct manifest_file *f = &m->files[m->nfiles];
 			memset(f, 0, sizeof(*f));
-			f->level = get_u8(&r);
-			f->meta.file_no = get_u64(&r);
-			f->meta.file_size = get_u64(&r);
-			f->meta.entries = get_u64(&r);
-			f->meta.deletions = get_u64(&r);
-			f->meta.min_seq = get_u64(&r);
-			f->meta.max_seq = get_u64(&r);
-			f->meta.raw_key_bytes = get_u64(&r);
-			f->meta.raw_value_bytes = get_u64(&r);
-			f->meta.smallest = get_key(&r, &f->meta.smallest_len);
-			f->meta.largest = get_key(&r, &f->meta.largest_len);
+			f->level = mf_get_u8(&r);
+			f->meta.file_no = mf_get_u64(&r);
+			f->meta.file_size = mf_get_u64(&r);
+			f->meta.entries = mf_get_u64(&r);
+			f->meta.deletions = mf_get_u64(&r);
+			f->meta.min_seq = mf_get_u64(&r);
+			f->meta.max_seq = mf_get_u64(&r);
+			f->meta.raw_key_bytes = mf_get_u64(&r);
+			f->meta.raw_value_bytes = mf_get_u64(&r);
+			f->meta.smallest = mf_get_key(&r, &f->meta.smallest_len);
+			f->meta.largest = mf_get_key(&r, &f->meta.largest_len);
 			m->nfiles++;
 			if (f->level >= NUM_LEVELS || f->meta.smallest_len < TRAILER_SIZE + 1 ||
 			    f->meta.largest_len < TRAILER_SIZE + 1)
@@ -276,9 +237,9 @@ static int decode(const char *path, const uint8_t *d, size_t n, struct manifest 
 			break;
 		}
 		case TAG_COMPACT_POINTER: {
-			uint8_t l = get_u8(&r);
+			uint8_t l = mf_get_u8(&r);
 			size_t klen;
-			uint8_t *k = get_key(&r, &klen);
+			uint8_t *k = mf_get_key(&r, &klen);
 			if (l >= NUM_LEVELS) {
 				free(k);
 				r.bad = true;

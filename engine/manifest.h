@@ -15,7 +15,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "block.h"
 #include "sstable.h"
+#include "util.h"
 
 #define MANIFEST_FILE "MANIFEST"
 #define NUM_LEVELS 7
@@ -57,5 +59,50 @@ void manifest_free(struct manifest *m);
 
 /* Prints a manifest (for `golite dump`). */
 void manifest_print(const struct manifest *m, FILE *out);
+
+/*
+ * Reading the fields of an edit (manifest.c, and check.c, which reads a
+ * damaged manifest field by field). A field past the end, or a key longer
+ * than an SSTable key can be, sets bad and reads as 0 / NULL.
+ */
+struct mf_reader {
+	const uint8_t *p, *end;
+	bool bad;
+};
+
+static inline uint64_t mf_get_u64(struct mf_reader *r)
+{
+	if (r->end - r->p < 8) {
+		r->bad = true;
+		return 0;
+	}
+	uint64_t v = get_le64(r->p);
+	r->p += 8;
+	return v;
+}
+
+static inline uint8_t mf_get_u8(struct mf_reader *r)
+{
+	if (r->p >= r->end) {
+		r->bad = true;
+		return 0;
+	}
+	return *r->p++;
+}
+
+/* A length-prefixed key, malloc()ed (NULL when empty). */
+static inline uint8_t *mf_get_key(struct mf_reader *r, size_t *len)
+{
+	uint64_t n;
+	const uint8_t *p = get_varint(r->p, r->end, &n, VARINT64_MAX);
+	*len = 0;
+	if (!p || n > (uint64_t)(r->end - p) || n > SKEY_MAX) {
+		r->bad = true;
+		return NULL;
+	}
+	r->p = p + n;
+	*len = (size_t)n;
+	return n ? xmemdup(p, (size_t)n) : NULL;
+}
 
 #endif /* GOLITE_MANIFEST_H */
