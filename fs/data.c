@@ -535,8 +535,19 @@ int data_read(struct gfs *fs, struct node *n, char *buf, size_t size, off_t off,
 		struct kbuf k;
 		struct rec rec;
 		ns_rdlock(fs);
-		node_key(n, &k);
+		mutex_lock(&n->mu);
+		/* Read under the node's lock, which unlink and rename hold while
+		 * they move the bytes of an open file away from its name: the
+		 * record read is this file's, not one that took its name. */
+		if (n->a.chunked != chunked || n->src != src) {
+			mutex_unlock(&n->mu);
+			ns_rdunlock(fs);
+			r = -EIO;
+			continue;
+		}
+		node_key_locked(n, &k);
 		r = rec_get(fs, k.table, k.b, k.len, &rec);
+		mutex_unlock(&n->mu);
 		ns_rdunlock(fs);
 		if (r == -ENOENT) {
 			/* Unlinked while open: its bytes moved to chunks. */

@@ -36,6 +36,21 @@ static int do_open(fuse_req_t req, struct gfs *fs, struct node *n, struct fuse_f
 	int acc = fi->flags & O_ACCMODE;
 	if (fs->o.read_only && (acc != O_RDONLY || (fi->flags & O_TRUNC)))
 		return -EROFS;
+	/*
+	 * The open count is taken first, under the lock unlink and rename
+	 * hold while they decide whether a file they remove keeps its bytes
+	 * (it does while open). A file removed or replaced between the
+	 * kernel's lookup and this open was not open then: its bytes are
+	 * gone. ESTALE makes the kernel look the name up again and open what
+	 * is there now (or answer ENOENT), as if the open came after.
+	 */
+	mutex_lock(&n->mu);
+	bool gone = n->unlinked && n->opens == 0;
+	if (!gone)
+		n->opens++;
+	mutex_unlock(&n->mu);
+	if (gone)
+		return -ESTALE;
 	if ((fi->flags & O_TRUNC) && acc != O_RDONLY && S_ISREG(n->a.mode)) {
 		mutex_lock(&n->mu);
 		bool work = n->a.size > 0 || n->src == SRC_VALUE;
@@ -43,14 +58,17 @@ static int do_open(fuse_req_t req, struct gfs *fs, struct node *n, struct fuse_f
 		int r = work ? data_truncate(fs, n, 0, false) : 0;
 		if (!r)
 			r = attr_kill_priv(fs, req, n, kio_kill_suidgid());
-		if (r)
+		if (r) {
+			mutex_lock(&n->mu);
+			bool last = --n->opens == 0, unlinked = n->unlinked;
+			mutex_unlock(&n->mu);
+			if (last && unlinked)
+				data_release_unlinked(fs, n);
 			return r;
+		}
 		if (work)
 			ev_node(fs, EV_TRUNCATE, n, NULL);
 	}
-	mutex_lock(&n->mu);
-	n->opens++;
-	mutex_unlock(&n->mu);
 	atomic_fetch_add(&fs->open_files, 1);
 	fi->fh = 0;
 	fi->keep_cache = 1;

@@ -18,7 +18,8 @@
 #   fuzz       make fuzz, FUZZ_TIME (120) seconds per target
 #   stress     tests/fs/test_stress.sh, STRESS_DURATION (300) seconds
 #   killrounds tests/fs/test_killrounds.sh, KILL_ROUNDS (100) rounds
-#   race       tests/fs/test_race.sh, RACE_OPS (30000) operations per thread
+#   race       tests/fs/test_race.sh, RACE_OPS (30000) operations per thread,
+#              RACE_REPLACE (20000) replacements of a file under readers
 # TORTURE_ONLY="crash race" runs only those.
 #
 # "data lost" is what the checks of each try observed: acknowledged or
@@ -42,6 +43,7 @@ FUZZ_TIME=${FUZZ_TIME:-120}
 STRESS_DURATION=${STRESS_DURATION:-300}
 KILL_ROUNDS=${KILL_ROUNDS:-100}
 RACE_OPS=${RACE_OPS:-30000}
+RACE_REPLACE=${RACE_REPLACE:-20000}
 ONLY=${TORTURE_ONLY:-"faults crash powercut damage fuzz stress killrounds race"}
 
 logs=$(mktemp -d /tmp/golite-torture.XXXXXX)
@@ -160,7 +162,7 @@ if wants stress; then
 	st=$?
 	f=$logs/stress.log
 	eng=$(sed -n 's/^engine: flushes=\([0-9]*\) compactions=\([0-9]*\).*/\1 flushes, \2 compactions/p' "$f")
-	row stress "$(sum seconds "$f") s, 8 writers + 8 readers: $(sum writes "$f") writes, $(sum reads "$f") reads checked, $(sum bytes_written "$f" | awk '{ printf "%.0f", $1 / 1048576 }') MiB written ($eng)" \
+	row stress "$(sum seconds "$f") s, 8 writers + 8 readers: $(sum writes "$f") writes, $(sum reads "$f") reads checked ($(sum estale "$f") opens ESTALE), $(sum bytes_written "$f" | awk '{ printf "%.0f", $1 / 1048576 }') MiB written ($eng)" \
 		"$(sum bad "$f")" "$(sum crashes "$f")" $(( $(date +%s) - t0 )) $st
 fi
 
@@ -177,10 +179,10 @@ fi
 if wants race; then
 	t0=$(date +%s)
 	echo "== race ($RACE_OPS operations per thread)"
-	RACE_OPS=$RACE_OPS sh tests/fs/test_race.sh "$build" >"$logs/race.log" 2>&1
+	RACE_OPS=$RACE_OPS RACE_REPLACE=$RACE_REPLACE sh tests/fs/test_race.sh "$build" >"$logs/race.log" 2>&1
 	st=$?
 	f=$logs/race.log
-	row race "$(grep '^summary: race ops=' "$f" | tail -n 1 | sed -n 's/.* ops=\([0-9]*\).*/\1/p') rename/unlink/create/readdir operations, $(grep -o 'quiescent_checks=[0-9]*' "$f" | cut -d= -f2 | awk '{ s += $1 } END { printf "%.0f\n", s }') quiescent comparisons with the model" \
+	row race "$(grep '^summary: race ops=' "$f" | tail -n 1 | sed -n 's/.* ops=\([0-9]*\).*/\1/p') rename/unlink/create/readdir operations, $(grep -o 'quiescent_checks=[0-9]*' "$f" | cut -d= -f2 | awk '{ s += $1 } END { printf "%.0f\n", s }') quiescent comparisons with the model, $RACE_REPLACE replacements of a file under 3 readers ($(grep '^summary: race ops=' "$f" | tail -n 1 | sed -n 's/.* estale=\([0-9]*\).*/\1/p') opens ESTALE)" \
 		"$(grep '^summary: race ops=' "$f" | tail -n 1 | sed -n 's/.* bad=\([0-9]*\).*/\1/p')" \
 		"$(grep '^summary: race ops=' "$f" | tail -n 1 | sed -n 's/.* crashes=\([0-9]*\).*/\1/p')" \
 		$(( $(date +%s) - t0 )) $st

@@ -4,6 +4,7 @@
  *
  *   race run DIR SEED THREADS OPS K MODELFILE
  *   race verify DIR MODELFILE
+ *   race replace DIR ROUNDS
  *
  * run: THREADS threads each do OPS random operations on the 16 names
  * DIR/A/n0..n7 and DIR/B/n0..n7: create (O_EXCL) a file holding a new
@@ -19,12 +20,24 @@
  *
  * Checked during the race: a listing never shows a name twice nor a name
  * outside the namespace; a listed name, opened, is either gone (ENOENT)
- * or holds a token that was handed out; a stat sees either nothing or a
+ * (or ESTALE, counted: see replace below) or holds a token that was
+ * handed out; a stat sees either nothing or a
  * regular file of a token's size. Every K operations all threads meet at
  * a barrier and one of them lists both directories: the names and the
  * tokens they hold must be exactly the model's, and no token may appear
  * under two names. The model goes to MODELFILE at the end; `verify`
  * compares a later listing with it (after an unmount and a remount).
+ *
+ * replace: one thread replaces DIR/f ROUNDS times (a temporary file
+ * written, then renamed over f; small and chunked files in turn) while
+ * three threads open, read and close f (every other time with O_DIRECT,
+ * reading twice): every read must be one whole version, and both reads
+ * of one open file the same. An open fails only with ESTALE (counted),
+ * when the file the kernel looked up was replaced before the open and
+ * again before the kernel looked the name up a second time. (An open
+ * that came after the lookup of a file just replaced used to reach a file
+ * whose bytes were freed: EIO on read; and a read racing the replacement
+ * of its open file could return the new file's bytes.)
  *
  * Prints "summary: race ops=.. listings=.. quiescent_checks=.. bad=..
  * crashes=.." and exits 1 on any difference. SEED is printed; with the
@@ -35,6 +48,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -64,6 +78,7 @@ static pthread_mutex_t lock[NSLOT];
 static uint64_t model[NSLOT];                  /* token, 0: no file */
 static _Atomic uint32_t issued[MAXT];          /* tokens handed out per thread */
 static _Atomic long n_ops, n_listings, n_checks, n_bad, n_crashes;
+static _Atomic long replace_estale; /* opens answered ESTALE */
 static pthread_barrier_t barrier;
 static _Atomic bool stop;
 
@@ -205,7 +220,11 @@ static void racy_listing(int d, uint64_t *rng)
 		snprintf(f, sizeof(f), "%s/n%d", p, listed[j]);
 		ssize_t n = read_small(f, b, sizeof(b));
 		if (n < 0) {
-			if (errno != ENOENT && !gone(errno))
+			/* raced away; ESTALE: replaced or removed after the lookup
+			 * and again before the kernel's second one (counted) */
+			if (errno == ESTALE)
+				atomic_fetch_add(&replace_estale, 1);
+			else if (errno != ENOENT && !gone(errno))
 				bad("open/read listed %s: %s", f, strerror(errno));
 			continue;
 		}
@@ -482,9 +501,10 @@ static int do_run(int argc, char **argv)
 	int files = 0;
 	for (int s = 0; s < NSLOT; s++)
 		files += model[s] != 0;
-	printf("summary: race ops=%ld listings=%ld quiescent_checks=%ld files=%d bad=%ld crashes=%ld\n",
+	printf("summary: race ops=%ld listings=%ld quiescent_checks=%ld files=%d estale=%ld bad=%ld "
+	       "crashes=%ld\n",
 	       atomic_load(&n_ops), atomic_load(&n_listings), atomic_load(&n_checks), files,
-	       atomic_load(&n_bad), atomic_load(&n_crashes));
+	       atomic_load(&replace_estale), atomic_load(&n_bad), atomic_load(&n_crashes));
 	return atomic_load(&n_bad) || atomic_load(&n_crashes) ? 1 : 0;
 }
 
@@ -515,6 +535,124 @@ static int do_verify(int argc, char **argv)
 	return problems || atomic_load(&n_bad) ? 1 : 0;
 }
 
+/* ---- replace: rename over a file that readers open ---- */
+
+static _Atomic bool replace_done;
+static _Atomic long replace_reads;
+
+static size_t replace_len(unsigned v)
+{
+	static const size_t lens[] = { 100, 3000, 9000, 40, 70000, 4096 };
+	return lens[v % 6];
+}
+
+static void replace_fill(char *b, unsigned v, size_t len)
+{
+	memset(b, 'a' + (int)(v % 26), len);
+	char h[48];
+	int hl = snprintf(h, sizeof(h), "rep-%08u len=%08zu", v % 100000000u, len);
+	memcpy(b, h, (size_t)hl);
+}
+
+static void *replace_reader(void *arg)
+{
+	(void)arg;
+	char p[4200];
+	snprintf(p, sizeof(p), "%s/f", dir);
+	char *buf, *want = malloc(81920);
+	if (posix_memalign((void **)&buf, 4096, 81920))
+		abort();
+	for (unsigned i = 0; !atomic_load(&replace_done); i++) {
+		/* every other open with O_DIRECT, read twice: each read reaches
+		 * the daemon, and both must be the file that was opened */
+		bool direct = i % 2;
+		int fd = open(p, O_RDONLY | (direct ? O_DIRECT : 0));
+		if (fd < 0) {
+			/* the file the kernel looked up was replaced before the
+			 * open, and again before the kernel's second look: an
+			 * honest error, counted */
+			if (errno == ESTALE)
+				atomic_fetch_add(&replace_estale, 1);
+			else if (!gone(errno))
+				bad("replace: open %s: %s", p, strerror(errno));
+			continue;
+		}
+		unsigned first = 0;
+		for (int pass = 0; pass < (direct ? 2 : 1); pass++) {
+			size_t n = 0;
+			ssize_t r;
+			while ((r = pread(fd, buf + n, 81920 - n, (off_t)n)) > 0)
+				n += (size_t)r;
+			if (r < 0) {
+				if (!gone(errno))
+					bad("replace: read %s%s: %s", p, direct ? " (O_DIRECT)" : "",
+					    strerror(errno));
+				break;
+			}
+			unsigned v;
+			size_t len;
+			if (n < 30 || sscanf(buf, "rep-%8u len=%8zu", &v, &len) != 2 || len != n) {
+				bad("replace: %s holds %zu bytes that are no whole version", p, n);
+				break;
+			}
+			replace_fill(want, v, len);
+			if (memcmp(want, buf, n))
+				bad("replace: version %u of %s is damaged", v, p);
+			if (pass == 1 && v != first)
+				bad("replace: an open file of version %u read as version %u", first, v);
+			first = v;
+			atomic_fetch_add(&replace_reads, 1);
+			sched_yield();
+		}
+		close(fd);
+	}
+	free(buf);
+	free(want);
+	return NULL;
+}
+
+static int do_replace(int argc, char **argv)
+{
+	if (argc != 4) {
+		fprintf(stderr, "usage: race replace DIR ROUNDS\n");
+		return 2;
+	}
+	dir = argv[2];
+	long rounds = atol(argv[3]);
+	nthreads = 1;
+	char p[4200], tmp[4200];
+	snprintf(p, sizeof(p), "%s/f", dir);
+	snprintf(tmp, sizeof(tmp), "%s/f.tmp", dir);
+	char *buf = malloc(80000);
+	pthread_t th[3];
+	for (unsigned v = 0; v <= (unsigned)rounds && !atomic_load(&stop); v++) {
+		size_t len = replace_len(v);
+		replace_fill(buf, v, len);
+		int fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+		if (fd < 0 || write(fd, buf, len) != (ssize_t)len || close(fd) < 0) {
+			if (!gone(errno))
+				bad("replace: write %s: %s", tmp, strerror(errno));
+			break;
+		}
+		if (rename(tmp, p) < 0) {
+			if (!gone(errno))
+				bad("replace: rename to %s: %s", p, strerror(errno));
+			break;
+		}
+		if (v == 0)
+			for (int t = 0; t < 3; t++)
+				pthread_create(&th[t], NULL, replace_reader, NULL);
+	}
+	atomic_store(&replace_done, true);
+	for (int t = 0; t < 3; t++)
+		pthread_join(th[t], NULL);
+	free(buf);
+	printf("summary: race replace rounds=%ld reads=%ld estale=%ld bad=%ld crashes=%ld\n", rounds,
+	       atomic_load(&replace_reads), atomic_load(&replace_estale), atomic_load(&n_bad),
+	       atomic_load(&n_crashes));
+	return atomic_load(&n_bad) || atomic_load(&n_crashes) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -522,6 +660,8 @@ int main(int argc, char **argv)
 		return do_run(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "verify"))
 		return do_verify(argc, argv);
-	fprintf(stderr, "usage: race run|verify ...\n");
+	if (argc >= 2 && !strcmp(argv[1], "replace"))
+		return do_replace(argc, argv);
+	fprintf(stderr, "usage: race run|verify|replace ...\n");
 	return 2;
 }

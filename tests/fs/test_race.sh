@@ -7,9 +7,13 @@
 #
 #   sh tests/fs/test_race.sh BUILD
 #
+# Then a file replaced again and again under three readers (race.c,
+# replace).
+#
 # RACE_OPS (operations per thread, default 3000; `make torture` runs
 # more), RACE_THREADS (default 4), RACE_K (a quiescent check every K
-# operations of each thread, default 100), SEED (default: random, printed).
+# operations of each thread, default 100), RACE_REPLACE (replacements,
+# default 2000), SEED (default: random, printed).
 . "$(dirname "$0")/lib.sh"
 
 PROG=$TESTBIN/race
@@ -17,6 +21,7 @@ PROG=$TESTBIN/race
 OPS=${RACE_OPS:-3000}
 THREADS=${RACE_THREADS:-4}
 K=${RACE_K:-100}
+REPLACE_ROUNDS=${RACE_REPLACE:-2000}
 SEED=${SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
 echo "seed $SEED (SEED=$SEED RACE_OPS=$OPS RACE_THREADS=$THREADS RACE_K=$K to replay the same choices)"
 
@@ -43,5 +48,20 @@ for opts in "" "-o entry_timeout=0 -o attr_timeout=0 -o negative_timeout=0"; do
 	check "run $n: after a remount, the listing is the model" "$PROG" verify "$MNT/r$n" "$T/model$n"
 	check "unmount" umount_fs
 done
-echo "summary: race ops=$total_ops bad=$total_bad crashes=$total_crashes seed=$SEED"
+# A file replaced (rename over it) again and again while readers open and
+# read it: every read whole, and of the file that was opened (regression:
+# an open landing on a file replaced after the kernel's lookup read EIO).
+mount_fs
+mkdir "$MNT/rep" || die "mkdir"
+"$PROG" replace "$MNT/rep" "$REPLACE_ROUNDS" > "$T/replace.out" 2>&1
+st=$?
+grep -v '^BAD' "$T/replace.out"
+grep '^BAD' "$T/replace.out" | head -20 >&2
+check "a file replaced under its readers: every read whole, of the file opened" test $st -eq 0
+line=$(grep '^summary:' "$T/replace.out")
+total_bad=$((total_bad + $(echo "$line" | sed -n 's/.* bad=\([0-9]*\).*/\1/p')))
+total_crashes=$((total_crashes + $(echo "$line" | sed -n 's/.* crashes=\([0-9]*\).*/\1/p')))
+estale=$(( $(grep -h '^summary:' "$T"/run*.out "$T/replace.out" | sed -n 's/.* estale=\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { printf "%.0f", s }') ))
+check "unmount" umount_fs
+echo "summary: race ops=$total_ops replace_rounds=$REPLACE_ROUNDS estale=$estale bad=$total_bad crashes=$total_crashes seed=$SEED"
 finish
