@@ -77,6 +77,9 @@ while read -r round mode delay small; do
 	fsyncs=$(cat "$J"/work.*.out | sed -n 's/.* fsyncs=\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { printf "%.0f\n", s }')
 	[ $wstatus -eq 0 ] || cat "$J"/work.*.out >&2
 	total_ops=$((total_ops + ops))
+	# the store as the crash left it, kept if this round fails
+	rm -rf "$T/crashed"
+	cp -a "$DATA" "$T/crashed"
 
 	# shellcheck disable=SC2086
 	mount_fs $opts
@@ -101,7 +104,11 @@ while read -r round mode delay small; do
 	rounds_done=$round
 	check "round $round: unmount" umount_fs
 	if [ $vstatus -ne 0 ] || [ $wstatus -ne 0 ]; then
-		echo "stopping after round $round (seed $SEED); the journals are in $J" >&2
+		# keep the evidence: journals, bases, the data directory
+		keep=$(mktemp -d /tmp/golite-killrounds-failed.XXXXXX)
+		cp -a "$J" "$DATA" "$T/crashed" "$keep/"
+		cp "$T/verify.out" "$T/plan" "$keep/"
+		echo "stopping after round $round (seed $SEED); journals and data kept in $keep" >&2
 		break
 	fi
 done < "$T/plan"
