@@ -1086,13 +1086,18 @@ static int do_verify(int argc, char **argv)
 					}
 				}
 			if (!f) {
-				/* empty or zeros: any file that could be here */
-				for (int i = 0; i < nfiles && !f; i++) {
-					uint64_t pb = 0;
-					if (!files[i].found &&
-					    check_file(&files[i], slot, data, size, false, &pb))
-						f = &files[i];
-				}
+				/* empty or zeros: a file that could be here, first one
+				 * whose fsynced state is at this name (several files
+				 * may have been here; the one promised here must be) */
+				for (int pass = 0; pass < 2 && !f; pass++)
+					for (int i = 0; i < nfiles && !f; i++) {
+						uint64_t pb = 0;
+						struct file *c = &files[i];
+						if (c->found || (c->st[c->synced].slot == slot) != (pass == 0))
+							continue;
+						if (check_file(c, slot, data, size, false, &pb))
+							f = c;
+					}
 				if (!f) {
 					problem(false, NULL, "%s: %" PRIu64 " bytes of zeros, no file could be that",
 						fp, size);

@@ -89,6 +89,11 @@ while read -r round mode delay small; do
 	while [ $w -lt "$WORKERS" ]; do
 		"$PROG" verify "$MNT" $w "$J/base.$w" "$J/journal.$w" "$J/newbase.$w" \
 			>> "$T/verify.out" 2>&1 || vstatus=1
+		w=$((w + 1))
+	done
+	# what was found is the next round's start (kept apart on a failure)
+	w=0
+	while [ $vstatus -eq 0 ] && [ $w -lt "$WORKERS" ]; do
 		mv "$J/newbase.$w" "$J/base.$w"
 		w=$((w + 1))
 	done
