@@ -48,6 +48,7 @@ Try:
   ls -R $mnt/users                           # ordered scan
   mv $mnt/users/42 $mnt/users/43             # atomic rename
   cat $mnt/.golite/stats                     # live figures
+  tail -f $mnt/.golite/events                # each change as it happens (in another terminal)
 
 Unmount with:
   fusermount3 -u $mnt
