@@ -125,6 +125,7 @@ struct file {
 	int nst, cap;
 	struct state *st;
 	int synced;     /* index of the last promised state */
+	long synced_line; /* the journal line that promised it (0: the base) */
 	bool found;
 };
 
@@ -784,7 +785,9 @@ static void replay_journal(const char *path)
 		exit(2);
 	}
 	char line[256];
+	long lineno = 0;
 	while (fgets(line, sizeof(line), fp)) {
+		lineno++;
 		if (!strchr(line, '\n'))
 			break; /* a torn last line: cannot happen (one write each), but harmless */
 		char kind = line[0];
@@ -814,6 +817,7 @@ static void replay_journal(const char *path)
 		switch (kind) {
 		case 'S':
 			f->synced = f->nst - 1;
+			f->synced_line = lineno;
 			break;
 		case 'T':
 			truncate_state(push_state(f, 'T'), 0);
@@ -1086,18 +1090,26 @@ static int do_verify(int argc, char **argv)
 					}
 				}
 			if (!f) {
-				/* empty or zeros: a file that could be here, first one
-				 * whose fsynced state is at this name (several files
-				 * may have been here; the one promised here must be) */
-				for (int pass = 0; pass < 2 && !f; pass++)
-					for (int i = 0; i < nfiles && !f; i++) {
-						uint64_t pb = 0;
-						struct file *c = &files[i];
-						if (c->found || (c->st[c->synced].slot == slot) != (pass == 0))
-							continue;
-						if (check_file(c, slot, data, size, false, &pb))
-							f = c;
-					}
+				/* Empty or zeros: whose is it? Of the files fsynced at
+				 * this name, the one fsynced there last must be here
+				 * (an fsync makes every earlier change durable, so the
+				 * others had left). Without one, any that could be. */
+				struct file *last = NULL;
+				for (int i = 0; i < nfiles; i++) {
+					struct file *c = &files[i];
+					if (c->st[c->synced].slot == slot &&
+					    (!last || c->synced_line > last->synced_line))
+						last = c;
+				}
+				uint64_t pb = 0;
+				if (last && !last->found &&
+				    check_file(last, slot, data, size, false, &pb))
+					f = last;
+				for (int i = 0; i < nfiles && !f && !last; i++) {
+					struct file *c = &files[i];
+					if (!c->found && check_file(c, slot, data, size, false, &pb))
+						f = c;
+				}
 				if (!f) {
 					problem(false, NULL, "%s: %" PRIu64 " bytes of zeros, no file could be that",
 						fp, size);
