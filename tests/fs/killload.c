@@ -1090,10 +1090,11 @@ static int do_verify(int argc, char **argv)
 					}
 				}
 			if (!f) {
-				/* Empty or zeros: whose is it? Of the files fsynced at
-				 * this name, the one fsynced there last must be here
-				 * (an fsync makes every earlier change durable, so the
-				 * others had left). Without one, any that could be. */
+				/* Empty or zeros: whose is it? First the file fsynced
+				 * at this name last (an fsync makes every earlier
+				 * change durable, so the files fsynced there before had
+				 * left); if it cannot be that file (it moved on without
+				 * an fsync), any other that could be. */
 				struct file *last = NULL;
 				for (int i = 0; i < nfiles; i++) {
 					struct file *c = &files[i];
@@ -1105,9 +1106,10 @@ static int do_verify(int argc, char **argv)
 				if (last && !last->found &&
 				    check_file(last, slot, data, size, false, &pb))
 					f = last;
-				for (int i = 0; i < nfiles && !f && !last; i++) {
+				for (int i = 0; i < nfiles && !f; i++) {
 					struct file *c = &files[i];
-					if (!c->found && check_file(c, slot, data, size, false, &pb))
+					if (c != last && !c->found &&
+					    check_file(c, slot, data, size, false, &pb))
 						f = c;
 				}
 				if (!f) {
