@@ -117,6 +117,7 @@ struct state {
 	/* the event that made this state: what it changed */
 	char ev;        /* 'B' base, 'N' create, 'T', 'W', 'R', 'X', 'U' */
 	uint64_t off, len;
+	long line;      /* the journal line of the event (0: the base) */
 };
 
 struct file {
@@ -807,6 +808,7 @@ static void replay_journal(const char *path)
 			f = new_file(fid);
 			push_state(f, 'A');
 			push_state(f, 'N')->slot = slot_of(name);
+			cur(f)->line = lineno;
 			continue;
 		}
 		if (!f) {
@@ -850,6 +852,8 @@ static void replay_journal(const char *path)
 			fprintf(stderr, "%s: bad line %s", path, line);
 			exit(2);
 		}
+		if (kind != 'S')
+			cur(f)->line = lineno;
 	}
 	fclose(fp);
 }
@@ -878,10 +882,13 @@ static bool check_file(struct file *f, int slot, const uint8_t *data, uint64_t s
 	slot_name(slot, name, sizeof(name));
 	bool name_ok = false, truncated = false;
 	uint64_t maxsize = 0;
+	/* sizes: of the states the file had at this name (a truncation made
+	 * under another name says nothing about this one) */
 	for (int j = k; j <= last; j++) {
-		if (f->st[j].slot == slot)
-			name_ok = true;
-		if (f->st[j].slot >= 0 && f->st[j].size > maxsize)
+		if (f->st[j].slot != slot)
+			continue;
+		name_ok = true;
+		if (f->st[j].size > maxsize)
 			maxsize = f->st[j].size;
 		if (j > k && (f->st[j].ev == 'T' || f->st[j].ev == 'N'))
 			truncated = true;
@@ -905,7 +912,7 @@ static bool check_file(struct file *f, int slot, const uint8_t *data, uint64_t s
 					name, size, maxsize);
 			return false;
 		}
-		if (!truncated && ks->slot >= 0 && size < ks->size) {
+		if (!truncated && ks->slot == slot && size < ks->size) {
 			if (report)
 				problem(true, f, "%s: size %" PRIu64 " shorter than fsynced %" PRIu64, name,
 					size, ks->size);
@@ -1090,27 +1097,25 @@ static int do_verify(int argc, char **argv)
 					}
 				}
 			if (!f) {
-				/* Empty or zeros: whose is it? First the file fsynced
-				 * at this name last (an fsync makes every earlier
-				 * change durable, so the files fsynced there before had
-				 * left); if it cannot be that file (it moved on without
-				 * an fsync), any other that could be. */
-				struct file *last = NULL;
+				/* Empty or zeros: whose is it? Of the files it could
+				 * be, the one that came to this name last (operations
+				 * reach the store in order: if a later arrival here
+				 * survived, the files that left before had left). */
+				long best_line = -1;
 				for (int i = 0; i < nfiles; i++) {
 					struct file *c = &files[i];
-					if (c->st[c->synced].slot == slot &&
-					    (!last || c->synced_line > last->synced_line))
-						last = c;
-				}
-				uint64_t pb = 0;
-				if (last && !last->found &&
-				    check_file(last, slot, data, size, false, &pb))
-					f = last;
-				for (int i = 0; i < nfiles && !f; i++) {
-					struct file *c = &files[i];
-					if (c != last && !c->found &&
-					    check_file(c, slot, data, size, false, &pb))
+					uint64_t pb = 0;
+					if (c->found || !check_file(c, slot, data, size, false, &pb))
+						continue;
+					long arrived = -1;
+					for (int j = 0; j < c->nst; j++)
+						if (c->st[j].slot == slot &&
+						    (j == 0 || c->st[j - 1].slot != slot))
+							arrived = c->st[j].line;
+					if (arrived > best_line) {
+						best_line = arrived;
 						f = c;
+					}
 				}
 				if (!f) {
 					problem(false, NULL, "%s: %" PRIu64 " bytes of zeros, no file could be that",
