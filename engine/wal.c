@@ -135,6 +135,8 @@ struct wal {
 	bool mark_pending;          /* cur holds a mark record to write */
 	bool writing;               /* a write round runs (write_round) */
 	uint64_t last_round_records;   /* records the last sync round carried */
+	unsigned sync_waiters;         /* callers inside sync_upto */
+	unsigned last_round_waiters;   /* of them, when the last sync round began */
 	bool closing;
 	bool no_reserve;            /* filesystem cannot fallocate */
 	int failed;
@@ -349,6 +351,8 @@ static void fail_locked(struct wal *w, int err, const char *msg)
  */
 static void write_round(struct wal *w, bool sync)
 {
+	if (sync)
+		w->last_round_waiters = w->sync_waiters;
 	w->writing = true;
 	w->mark_pending = false;
 	if (w->cur->len > 0) {
@@ -685,15 +689,18 @@ static int sync_upto(struct wal *w, uint64_t lsn, bool vouch)
 	mutex_lock(&w->mu);
 	if (w->sync_req_lsn < lsn)
 		w->sync_req_lsn = lsn;
+	w->sync_waiters++;
 	while (w->durable_lsn < lsn && !w->failed) {
 		if (w->writing) {
 			cond_wait(&w->done_cv, &w->mu);
 			continue;
 		}
-		/* When the last round carried several writers, they are about to
-		 * append again: give them a moment to join this round (an
-		 * fdatasync costs far more than the wait). */
-		if (w->last_round_records > 1) {
+		/* When the last round was asked for by several callers, they are
+		 * about to append again: give them a moment to join this round
+		 * (an fdatasync costs far more than the wait). A lone caller
+		 * whose rounds carry several records (a file's data and its
+		 * record, through the mount) waits for nobody. */
+		if (w->last_round_records > 1 && w->last_round_waiters > 1) {
 			/* Yield rather than spin or sleep: on few cores the others
 			 * need the CPU to append, and a sleep overshoots by the
 			 * timer slack. */
@@ -721,6 +728,7 @@ static int sync_upto(struct wal *w, uint64_t lsn, bool vouch)
 		    w->sync_req_lsn <= w->durable_lsn && !w->failed)
 			write_round(w, false);
 	}
+	w->sync_waiters--;
 	int r = w->durable_lsn >= lsn ? 0 : failed_error(w);
 	mutex_unlock(&w->mu);
 	return r;
