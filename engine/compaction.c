@@ -97,7 +97,8 @@ static struct table_file *table_file_moved(const struct table_file *f, uint32_t 
 	return table_file_new(level, &m, f->reader);
 }
 
-/* Drops a table nobody else saw (a failed flush or compaction). */
+/* Drops a table no version holds (a compaction that failed before it
+ * made one). */
 static void table_file_discard(struct table_file *f)
 {
 	sst_mark_obsolete(f->reader);
@@ -346,10 +347,11 @@ static int flush_oldest(struct golite *db)
 	r = write_manifest(db, nv);
 	if (r) {
 		db->ms = saved;
+		/* nv holds the only reference to tf: it goes with nv. The file
+		 * stays: the failed manifest write may still have reached the
+		 * disk and name it; the next open deletes it if it does not. */
 		version_unref(nv);
 		mutex_unlock(&db->bg_mu);
-		if (tf)
-			table_file_discard(tf);
 		return r;
 	}
 	/* The table first, then the memtable out: in between, its data is in
@@ -863,9 +865,9 @@ static int install(struct golite *db, struct compaction *c, struct table_file **
 		db->ms = saved;
 		db->ms.compact_ptr[c->level] = saved_ptr;
 		free(new_ptr);
+		/* nv holds the only references to the outputs: they go with it.
+		 * Their files stay, as after a failed flush. */
 		version_unref(nv);
-		for (size_t i = 0; i < nouts; i++)
-			table_file_discard(outs[i]);
 		free(outs);
 		free(del);
 		return r;
@@ -888,9 +890,9 @@ static int move_down(struct golite *db, struct compaction *c)
 	struct version *nv = version_apply(db->current, &f, 1, &moved, 1);
 	int r = write_manifest(db, nv);
 	if (r) {
+		/* moved, whose only reference nv holds, goes with it; the table
+		 * stays where it was. */
 		version_unref(nv);
-		table_file_ref(moved);
-		table_file_unref(moved);
 		return r;
 	}
 	publish(db, nv);

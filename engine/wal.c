@@ -394,6 +394,10 @@ static void write_round(struct wal *w, bool sync)
 		r = io_fdatasync(last_seg->fd);
 		syncs++;
 	}
+	/* Named now: the segment path points into may be freed below. */
+	char msg[PATH_MAX + 64];
+	if (r < 0)
+		snprintf(msg, sizeof(msg), "log %s failed on %s: %s", what, path, strerror(-r));
 
 	mutex_lock(&w->mu);
 	if (r == 0 && sync)
@@ -419,8 +423,6 @@ static void write_round(struct wal *w, bool sync)
 	if (sync)
 		w->last_round_records = records;
 	if (r < 0) {
-		char msg[PATH_MAX + 64];
-		snprintf(msg, sizeof(msg), "log %s failed on %s: %s", what, path, strerror(-r));
 		fail_locked(w, errno_to_golite(-r) == GOLITE_ENOSPC ? GOLITE_ENOSPC : GOLITE_EIO,
 			    msg);
 	} else {
