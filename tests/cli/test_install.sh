@@ -44,13 +44,19 @@ if flags=$(pkg-config --cflags --libs golite 2>"$tmp/pc.err"); then
 else
 	fail "pkg-config --cflags --libs golite: $(cat "$tmp/pc.err")"
 fi
+# A library built for the sanitizers (make asan-test) links only into a
+# program built with them too.
+san=""
+if nm "$root/usr/lib/libgolite.a" 2>/dev/null | grep -q '__asan_'; then
+	san="-fsanitize=address,undefined"
+fi
 # shellcheck disable=SC2086
-if cc -o "$tmp/embed" "$here/examples/embed.c" ${flags:-} >"$tmp/cc.log" 2>&1; then
+if cc $san -o "$tmp/embed" "$here/examples/embed.c" ${flags:-} >"$tmp/cc.log" 2>&1; then
 	pass
 else
 	why=$(grep -m 3 -e 'undefined reference' -e error "$tmp/cc.log")
 	# shellcheck disable=SC2046
-	if cc -o "$tmp/embed" "$here/examples/embed.c" $(pkg-config --cflags --libs --static golite) \
+	if cc $san -o "$tmp/embed" "$here/examples/embed.c" $(pkg-config --cflags --libs --static golite) \
 		>/dev/null 2>&1; then
 		fail "embed.c does not link with \`pkg-config --cflags --libs golite\` ($why);" \
 			"it links with --static: golite.pc must name, outside Requires.private and" \
