@@ -480,6 +480,7 @@ static int do_run(int argc, char **argv)
 	       secs, atomic_load(&sh->writes), atomic_load(&sh->reads), atomic_load(&sh->listings),
 	       atomic_load(&sh->bytes_written), atomic_load(&sh->bytes_read),
 	       atomic_load(&sh->estale), nbad, atomic_load(&sh->crashes));
+	free(vers);
 	return nbad || failed_children || atomic_load(&sh->crashes) ? 1 : 0;
 }
 
@@ -507,6 +508,7 @@ static int do_verify(int argc, char **argv)
 	for (int id = 0; id < nwriters * NAMES; id++)
 		n += vers[id] > 0;
 	printf("stress: verified %ld files: %ld problems\n", n, problems);
+	free(vers);
 	return problems ? 1 : 0;
 }
 
