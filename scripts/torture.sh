@@ -28,7 +28,8 @@
 # counts as one). "crashes" are processes that died on their own (a
 # crashing test, a signal in check/repair, a fuzzer crash, a daemon that
 # went away without being killed). Every number is parsed from the runs'
-# output; the logs are kept in the directory printed at the start.
+# output; the logs, in the directory printed at the start, are kept when a
+# try fails and removed otherwise.
 set -u
 
 build=${1:-build}
@@ -74,6 +75,19 @@ row() {
 	echo "torture: $1: $2; data lost $3; crashes $4; $5 s"
 }
 
+# seeds SUITE COUNT STEP: runs tests/test_SUITE COUNT times, seed n*STEP,
+# into $logs/SUITE.log; seeds_status is 1 if any run failed.
+seeds() {
+	seeds_status=0
+	: >"$logs/$1.log"
+	_s=1
+	while [ $_s -le "$2" ]; do
+		GOLITE_TEST_SEED=$((_s * $3)) "$build/tests/test_$1" --jobs=2 --short-filename \
+			>>"$logs/$1.log" 2>&1 || seeds_status=1
+		_s=$((_s + 1))
+	done
+}
+
 wants() {
 	case " $ONLY " in *" $1 "*) return 0 ;; esac
 	return 1
@@ -96,14 +110,8 @@ fi
 if wants crash; then
 	t0=$(date +%s)
 	echo "== crash ($CRASH_SEEDS seeds)"
-	st=0
-	: >"$logs/crash.log"
-	s=1
-	while [ $s -le "$CRASH_SEEDS" ]; do
-		GOLITE_TEST_SEED=$((s * 7919)) "$build/tests/test_crash" --jobs=2 --short-filename \
-			>>"$logs/crash.log" 2>&1 || st=1
-		s=$((s + 1))
-	done
+	seeds crash "$CRASH_SEEDS" 7919
+	st=$seeds_status
 	f=$logs/crash.log
 	row crash "$(sum crash_rounds "$f") kill -9 rounds of an engine writer ($(sum kills "$f") killed mid-run), $CRASH_SEEDS seeds" \
 		"$(( $(sum lost "$f") + $(synthesis Failing "$f") ))" "$(synthesis Crashing "$f")" \
@@ -113,14 +121,8 @@ fi
 if wants powercut; then
 	t0=$(date +%s)
 	echo "== powercut ($POWERCUT_SEEDS seeds)"
-	st=0
-	: >"$logs/powercut.log"
-	s=1
-	while [ $s -le "$POWERCUT_SEEDS" ]; do
-		GOLITE_TEST_SEED=$((s * 104729)) "$build/tests/test_powercut" --jobs=2 --short-filename \
-			>>"$logs/powercut.log" 2>&1 || st=1
-		s=$((s + 1))
-	done
+	seeds powercut "$POWERCUT_SEEDS" 104729
+	st=$seeds_status
 	f=$logs/powercut.log
 	row powercut "$(sum powercut_rounds "$f") simulated power cuts (unsynced bytes, creations and renames lost)" \
 		"$(( $(sum lost "$f") + $(synthesis Failing "$f") ))" "$(synthesis Crashing "$f")" \
@@ -206,4 +208,8 @@ mkdir -p bench/results
 cp "$logs/table" bench/results/torture.txt
 echo
 cat "$logs/table"
-[ -z "$failed_tries" ]
+# The logs are kept for a failed try (the table names them), else removed.
+if [ -n "$failed_tries" ]; then
+	exit 1
+fi
+rm -rf "$logs"
