@@ -68,11 +68,17 @@ int bloom_parse(struct bloom *f, const uint8_t *data, size_t len);
 /* The probe count used for bits_per_key (exposed for tests and dumps). */
 uint32_t bloom_probes(uint32_t bits_per_key);
 
+/* The one line a query of hash reads. */
+static inline const uint8_t *bloom_line(const struct bloom *f, uint64_t hash)
+{
+	uint32_t line = (uint32_t)(((hash >> 32) * (uint64_t)f->nlines) >> 32);
+	return f->lines + (size_t)line * BLOOM_LINE_BYTES;
+}
+
 /* False means the key is certainly absent. Lock-free, reads only f. */
 static inline bool bloom_may_contain(const struct bloom *f, uint64_t hash)
 {
-	uint32_t line = (uint32_t)(((hash >> 32) * (uint64_t)f->nlines) >> 32);
-	const uint8_t *p = f->lines + (size_t)line * BLOOM_LINE_BYTES;
+	const uint8_t *p = bloom_line(f, hash);
 	uint32_t h = (uint32_t)hash;
 	for (uint32_t i = 0; i < f->k; i++) {
 		h *= 0x9e3779b9u;

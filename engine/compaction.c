@@ -1220,6 +1220,11 @@ void bg_close(struct golite *db)
 	pthread_mutex_destroy(&db->bg_mu);
 }
 
+void bg_prefetch(struct golite *db, const uint8_t *ikey, size_t iklen, uint64_t hash)
+{
+	version_prefetch(rcu_fetch(db->current), ikey, iklen, hash);
+}
+
 int bg_get(struct golite *db, const uint8_t *ikey, size_t iklen, uint64_t hash,
 	   struct mt_entry *e)
 {

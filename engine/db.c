@@ -473,7 +473,11 @@ static bool lookup_memtables(struct golite *db, const uint8_t *ikey, size_t ikle
 			     uint64_t hash, uint64_t snap, struct mt_entry *e)
 {
 	struct memtable *m = rcu_fetch(db->mem);
-	if (m->ops->get(m, ikey, iklen, hash, snap, e))
+	/* An empty memtable (a store just opened, or just switched) answers
+	 * without touching its index. A put counts its version before it
+	 * returns, so a get ordered after it sees the count. */
+	if (atomic_load_explicit(&m->entries, memory_order_relaxed) &&
+	    m->ops->get(m, ikey, iklen, hash, snap, e))
 		return true;
 	for (m = rcu_fetch(db->imm); m; m = rcu_fetch(m->next))
 		if (m->ops->get(m, ikey, iklen, hash, snap, e))
@@ -499,6 +503,7 @@ static int lookup(struct golite *db, uint32_t id, const void *key, size_t klen, 
 	int r = 0;
 	bool meta = false;
 	rcu_read_lock();
+	bg_prefetch(db, ikey, iklen, hash);  /* overlaps the memtable lookups */
 	if (!lookup_memtables(db, ikey, iklen, hash, SEQ_MAX, &e)) {
 		r = bg_get(db, ikey, iklen, hash, &e);
 		if (r < 0)

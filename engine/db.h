@@ -181,6 +181,9 @@ int bg_flush(struct golite *db);
 void bg_stats(struct golite *db, FILE *f);
 /* Fills the fields of s about tables and background work. */
 void bg_figures(struct golite *db, golite_stats *s);
+/* Starts fetching what bg_get() of ikey will read first (inside an RCU
+ * read-side section); a hint only. */
+void bg_prefetch(struct golite *db, const uint8_t *ikey, size_t iklen, uint64_t hash);
 /* Point lookup in the tables (inside an RCU read-side section). */
 int bg_get(struct golite *db, const uint8_t *ikey, size_t iklen, uint64_t hash,
 	   struct mt_entry *e);

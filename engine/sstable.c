@@ -1004,6 +1004,12 @@ static inline int block_for_get(struct sst_reader *r, uint32_t bi, struct block_
 	return 0;
 }
 
+void sst_prefetch_filter(const struct sst_reader *r, uint64_t hash)
+{
+	if (r->has_filter)
+		__builtin_prefetch(bloom_line(&r->bloom, hash));
+}
+
 bool sst_may_contain(struct sst_reader *r, uint64_t hash)
 {
 	return !r->has_filter || bloom_may_contain(&r->bloom, hash);

@@ -162,6 +162,9 @@ struct sst_get_result { unsigned kind; uint64_t seq; const void *value; size_t v
 int sst_get(struct sst_reader *r, const void *ikey, size_t iklen, uint64_t hash, uint64_t snap,
 	    struct sst_get_result *res);
 
+/* Starts loading the filter line that a lookup of hash reads. */
+void sst_prefetch_filter(const struct sst_reader *r, uint64_t hash);
+
 /* Bloom-only check: false = definitely absent. True if the table has no
  * filter. */
 bool sst_may_contain(struct sst_reader *r, uint64_t hash);

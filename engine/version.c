@@ -139,27 +139,53 @@ static int file_get(struct table_file *f, const uint8_t *ikey, size_t iklen, uin
 	return r;
 }
 
+/*
+ * The next table that may hold ikey, in the order a lookup consults them:
+ * the level-0 tables whose range covers it, newest first, then at most one
+ * table per deeper level. Start with *l = 0, *i = 0; NULL after the last.
+ */
+static struct table_file *next_candidate(const struct version *v, const uint8_t *ikey,
+					 size_t iklen, int *l, size_t *i)
+{
+	if (*l == 0) {
+		while (*i < v->n[0]) {
+			struct table_file *f = v->files[0][(*i)++];
+			if (ikey_skey_cmp(ikey, iklen, f->meta.smallest, f->meta.smallest_len) >= 0 &&
+			    ikey_skey_cmp(ikey, iklen, f->meta.largest, f->meta.largest_len) <= 0)
+				return f;
+		}
+		*l = 1;
+	}
+	while (*l < NUM_LEVELS) {
+		int lv = (*l)++;
+		if (!v->n[lv])
+			continue;
+		size_t j = version_find_file(v, lv, ikey, iklen);
+		if (j == v->n[lv])
+			continue;
+		struct table_file *f = v->files[lv][j];
+		if (ikey_skey_cmp(ikey, iklen, f->meta.smallest, f->meta.smallest_len) >= 0)
+			return f;
+	}
+	return NULL;
+}
+
+void version_prefetch(const struct version *v, const uint8_t *ikey, size_t iklen, uint64_t hash)
+{
+	int l = 0;
+	size_t i = 0;
+	struct table_file *f;
+	while ((f = next_candidate(v, ikey, iklen, &l, &i)))
+		sst_prefetch_filter(f->reader, hash);
+}
+
 int version_get(struct version *v, const uint8_t *ikey, size_t iklen, uint64_t hash,
 		struct mt_entry *e)
 {
-	for (size_t i = 0; i < v->n[0]; i++) {
-		struct table_file *f = v->files[0][i];
-		if (ikey_skey_cmp(ikey, iklen, f->meta.smallest, f->meta.smallest_len) < 0 ||
-		    ikey_skey_cmp(ikey, iklen, f->meta.largest, f->meta.largest_len) > 0)
-			continue;
-		int r = file_get(f, ikey, iklen, hash, e);
-		if (r)
-			return r;
-	}
-	for (int l = 1; l < NUM_LEVELS; l++) {
-		if (!v->n[l])
-			continue;
-		size_t i = version_find_file(v, l, ikey, iklen);
-		if (i == v->n[l])
-			continue;
-		struct table_file *f = v->files[l][i];
-		if (ikey_skey_cmp(ikey, iklen, f->meta.smallest, f->meta.smallest_len) < 0)
-			continue;
+	int l = 0;
+	size_t i = 0;
+	struct table_file *f;
+	while ((f = next_candidate(v, ikey, iklen, &l, &i))) {
 		int r = file_get(f, ikey, iklen, hash, e);
 		if (r)
 			return r;

@@ -72,6 +72,13 @@ struct version *version_apply(const struct version *base, struct table_file **de
 int version_get(struct version *v, const uint8_t *ikey, size_t iklen, uint64_t hash,
 		struct mt_entry *e);
 
+/*
+ * Starts fetching the filter line of every table version_get() would
+ * consult for ikey, so that their cache misses overlap each other and the
+ * memtable lookups made meanwhile. Inside an RCU read-side section.
+ */
+void version_prefetch(const struct version *v, const uint8_t *ikey, size_t iklen, uint64_t hash);
+
 /* Compares an ikey with the ikey part of an SSTable key. */
 static inline int ikey_skey_cmp(const uint8_t *ikey, size_t iklen, const uint8_t *skey,
 				size_t sklen)
