@@ -26,17 +26,31 @@ struct arena_block {
 #define HUGE_PAGE (2u << 20)
 
 /*
- * Blocks of 2 MiB and more are aligned to, and advised for, transparent
- * huge pages: a memtable is read at random, and one TLB entry per 2 MiB
- * instead of per 4 KiB removes most of the page walks of a point read.
+ * Blocks of 2 MiB and more are mapped on their own, aligned to and advised
+ * for transparent huge pages: a memtable is read at random, and one TLB
+ * entry per 2 MiB instead of per 4 KiB removes most of the page walks of a
+ * point read. Being mappings, they go back to the system the moment a
+ * flushed memtable is freed; from malloc they would stay in its heap (its
+ * mmap threshold rises to the size of the blocks freed) until a trim.
  */
 static struct arena_block *block_new(size_t cap)
 {
 	struct arena_block *b;
 	if (cap >= HUGE_PAGE - sizeof(*b)) {
 		size_t size = (sizeof(*b) + cap + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
-		if (posix_memalign((void **)&b, HUGE_PAGE, size))
-			FATAL("out of memory allocating an arena block of %zu bytes", size);
+		/* Map a huge page more than needed, then cut the ends so that
+		 * the block starts on a huge page boundary. */
+		uint8_t *m = mmap(NULL, size + HUGE_PAGE, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED)
+			FATAL("out of memory mapping an arena block of %zu bytes", size);
+		uint8_t *start = (uint8_t *)(((uintptr_t)m + HUGE_PAGE - 1) &
+					     ~(uintptr_t)(HUGE_PAGE - 1));
+		if (start > m)
+			munmap(m, (size_t)(start - m));
+		if (start + size < m + size + HUGE_PAGE)
+			munmap(start + size, (size_t)(m + size + HUGE_PAGE - (start + size)));
+		b = (struct arena_block *)start;
 		madvise(b, size, MADV_HUGEPAGE);
 		cap = size - sizeof(*b);
 	} else {
@@ -46,6 +60,14 @@ static struct arena_block *block_new(size_t cap)
 	b->cap = cap;
 	b->next = NULL;
 	return b;
+}
+
+static void block_free(struct arena_block *b)
+{
+	if (b->cap >= HUGE_PAGE - sizeof(*b))
+		munmap(b, sizeof(*b) + b->cap);
+	else
+		free(b);
 }
 
 /* Makes b owned by the arena (freed by arena_destroy, counted in memory). */
@@ -81,7 +103,7 @@ void arena_destroy(struct arena *a)
 	struct arena_block *b = atomic_load(&a->blocks);
 	while (b) {
 		struct arena_block *next = b->next;
-		free(b);
+		block_free(b);
 		b = next;
 	}
 	atomic_store(&a->blocks, NULL);
@@ -113,6 +135,6 @@ void *arena_alloc(struct arena *a, size_t n)
 			return nb->data;
 		}
 		/* Another thread installed a block first: use theirs. */
-		free(nb);
+		block_free(nb);
 	}
 }
