@@ -55,6 +55,7 @@ struct report {
 	bool have[MAX_WORKLOADS][NSYSTEMS];
 	char describe[NSYSTEMS][256];
 	double probe_ns[NSYSTEMS];     /* CPU probe around the system's run */
+	double mem_ns[NSYSTEMS];       /* memory probe around it, ns a load */
 };
 
 static void usage(FILE *f)
@@ -232,6 +233,59 @@ static double cpu_probe_ns(void)
 	return best;
 }
 
+/*
+ * Times dependent loads at random lines of MEM_PROBE_BYTES, far more than
+ * the caches (the best of three rounds of MEM_PROBE_STEPS). Reads of a
+ * large store are chains of such misses, and their cost drifts more than
+ * the CPU's on a shared machine: this shows by how much.
+ */
+#define MEM_PROBE_BYTES (128u << 20)
+#define MEM_PROBE_STEPS 300000u
+
+static double mem_probe_ns(void)
+{
+	static uint32_t *ring;  /* line i holds the index of the next line */
+	const uint32_t lines = MEM_PROBE_BYTES / 64, stride = 64 / sizeof(uint32_t);
+	if (!ring) {
+		ring = aligned_alloc(64, MEM_PROBE_BYTES);
+		if (!ring)
+			return 0;
+		/* Sattolo's shuffle: one cycle through every line. */
+		uint32_t *order = malloc(sizeof(uint32_t) * lines);
+		if (!order) {
+			free(ring);
+			ring = NULL;
+			return 0;
+		}
+		for (uint32_t i = 0; i < lines; i++)
+			order[i] = i;
+		uint64_t s = 0x9e3779b97f4a7c15ull;
+		for (uint32_t i = lines - 1; i > 0; i--) {
+			s = bench_mix64(s + i);
+			uint32_t j = (uint32_t)(s % i);
+			uint32_t t = order[i];
+			order[i] = order[j];
+			order[j] = t;
+		}
+		for (uint32_t i = 0; i < lines; i++)
+			ring[order[i] * stride] = order[(i + 1) % lines];
+		free(order);
+	}
+	double best = 0;
+	uint32_t at = 0;
+	for (int round = 0; round < 3; round++) {
+		uint64_t t0 = bench_now_ns();
+		for (uint32_t i = 0; i < MEM_PROBE_STEPS; i++)
+			at = ring[(size_t)at * stride];
+		double ns = (double)(bench_now_ns() - t0) / MEM_PROBE_STEPS;
+		if (round == 0 || ns < best)
+			best = ns;
+	}
+	volatile uint32_t sink = at;
+	(void)sink;
+	return best;
+}
+
 /* Runs one system in a child and collects its results (invariants 1-3).
  * Returns true if every workload succeeded. */
 static bool run_child(struct report *rep, size_t sys)
@@ -240,7 +294,7 @@ static bool run_child(struct report *rep, size_t sys)
 	int fds[2];
 
 	snprintf(dir, sizeof(dir), "%s/%s", rep->cfg.dir, systems[sys]->name);
-	double probe_before = cpu_probe_ns();
+	double probe_before = cpu_probe_ns(), mem_before = mem_probe_ns();
 	if (pipe(fds) < 0) {
 		perror("golite-bench: pipe");
 		exit(2);
@@ -305,6 +359,7 @@ static bool run_child(struct report *rep, size_t sys)
 	if (!rep->cfg.keep)
 		bench_rmtree(dir);
 	rep->probe_ns[sys] = (probe_before + cpu_probe_ns()) / 2;
+	rep->mem_ns[sys] = (mem_before + mem_probe_ns()) / 2;
 	return ok;
 }
 
@@ -405,6 +460,14 @@ static void print_header(FILE *f, const struct report *rep)
 		for (size_t i = 0; i < rep->nselected; i++)
 			fprintf(f, " %s %.2f", systems[rep->order[i]]->name,
 				fastest / rep->probe_ns[rep->order[i]]);
+		fprintf(f, "\n");
+	}
+	if (rep->nselected && rep->mem_ns[rep->order[0]] > 0) {
+		fprintf(f, "memory latency around each system's run (a dependent load at a random "
+			"line of %u MiB):", MEM_PROBE_BYTES >> 20);
+		for (size_t i = 0; i < rep->nselected; i++)
+			fprintf(f, " %s %.0f ns", systems[rep->order[i]]->name,
+				rep->mem_ns[rep->order[i]]);
 		fprintf(f, "\n");
 	}
 	fprintf(f,
