@@ -244,33 +244,31 @@ static double cpu_probe_ns(void)
 
 static double mem_probe_ns(void)
 {
-	static uint32_t *ring;  /* line i holds the index of the next line */
+	/* Line i holds the index of the next line. Made and freed by each
+	 * call: the children are forked between calls, and pages they
+	 * inherit would count in their RSS. */
 	const uint32_t lines = MEM_PROBE_BYTES / 64, stride = 64 / sizeof(uint32_t);
-	if (!ring) {
-		ring = aligned_alloc(64, MEM_PROBE_BYTES);
-		if (!ring)
-			return 0;
-		/* Sattolo's shuffle: one cycle through every line. */
-		uint32_t *order = malloc(sizeof(uint32_t) * lines);
-		if (!order) {
-			free(ring);
-			ring = NULL;
-			return 0;
-		}
-		for (uint32_t i = 0; i < lines; i++)
-			order[i] = i;
-		uint64_t s = 0x9e3779b97f4a7c15ull;
-		for (uint32_t i = lines - 1; i > 0; i--) {
-			s = bench_mix64(s + i);
-			uint32_t j = (uint32_t)(s % i);
-			uint32_t t = order[i];
-			order[i] = order[j];
-			order[j] = t;
-		}
-		for (uint32_t i = 0; i < lines; i++)
-			ring[order[i] * stride] = order[(i + 1) % lines];
+	uint32_t *ring = aligned_alloc(64, MEM_PROBE_BYTES);
+	uint32_t *order = malloc(sizeof(uint32_t) * lines);
+	if (!ring || !order) {
+		free(ring);
 		free(order);
+		return 0;
 	}
+	/* Sattolo's shuffle: one cycle through every line. */
+	for (uint32_t i = 0; i < lines; i++)
+		order[i] = i;
+	uint64_t s = 0x9e3779b97f4a7c15ull;
+	for (uint32_t i = lines - 1; i > 0; i--) {
+		s = bench_mix64(s + i);
+		uint32_t j = (uint32_t)(s % i);
+		uint32_t t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	for (uint32_t i = 0; i < lines; i++)
+		ring[order[i] * stride] = order[(i + 1) % lines];
+	free(order);
 	double best = 0;
 	uint32_t at = 0;
 	for (int round = 0; round < 3; round++) {
@@ -283,6 +281,7 @@ static double mem_probe_ns(void)
 	}
 	volatile uint32_t sink = at;
 	(void)sink;
+	free(ring);
 	return best;
 }
 
