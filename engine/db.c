@@ -477,10 +477,10 @@ static bool lookup_memtables(struct golite *db, const uint8_t *ikey, size_t ikle
 	 * without touching its index. A put counts its version before it
 	 * returns, so a get ordered after it sees the count. */
 	if (atomic_load_explicit(&m->entries, memory_order_relaxed) &&
-	    m->ops->get(m, ikey, iklen, hash, snap, e))
+	    memtable_may_contain(m, hash) && m->ops->get(m, ikey, iklen, hash, snap, e))
 		return true;
 	for (m = rcu_fetch(db->imm); m; m = rcu_fetch(m->next))
-		if (m->ops->get(m, ikey, iklen, hash, snap, e))
+		if (memtable_may_contain(m, hash) && m->ops->get(m, ikey, iklen, hash, snap, e))
 			return true;
 	return false;
 }
@@ -503,7 +503,10 @@ static int lookup(struct golite *db, uint32_t id, const void *key, size_t klen, 
 	int r = 0;
 	bool meta = false;
 	rcu_read_lock();
-	bg_prefetch(db, ikey, iklen, hash);  /* overlaps the memtable lookups */
+	/* Start every filter line this lookup may read, so that their
+	 * misses overlap. */
+	memtable_prefetch(rcu_fetch(db->mem), hash);
+	bg_prefetch(db, ikey, iklen, hash);
 	if (!lookup_memtables(db, ikey, iklen, hash, SEQ_MAX, &e)) {
 		r = bg_get(db, ikey, iklen, hash, &e);
 		if (r < 0)

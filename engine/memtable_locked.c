@@ -158,7 +158,7 @@ static void lk_add(struct memtable *base, const void *ikey, size_t iklen, uint64
 			hash_grow(m);
 	}
 	unlock(m);
-	memtable_note_add(base);
+	memtable_note_add(base, hash);
 }
 
 static bool pick_version(struct mt_version *v, uint64_t snap, struct mt_entry *out)
@@ -194,7 +194,7 @@ static size_t lk_memory(struct memtable *base)
 static struct memtable *lk_create(size_t size_hint)
 {
 	struct lk_memtable *m = xcalloc(1, sizeof(*m));
-	memtable_init_common(&m->base, &memtable_locked_ops);
+	memtable_init_common(&m->base, &memtable_locked_ops, size_hint);
 	if (pthread_rwlock_init(&m->lock, NULL))
 		FATAL("pthread_rwlock_init");
 	arena_init(&m->arena, memtable_block_size(size_hint));
@@ -214,6 +214,7 @@ static void lk_destroy(struct memtable *base)
 	pthread_rwlock_destroy(&m->lock);
 	arena_destroy(&m->arena);
 	free(m->buckets);
+	memtable_fini_common(&m->base);
 	free(m);
 }
 

@@ -545,7 +545,7 @@ static void lf_add(struct memtable *base, const void *ikey, size_t iklen, uint64
 		if (n == fresh) {
 			rcu_read_unlock();
 			push_pending(m, fresh);
-			memtable_note_add(base);
+			memtable_note_add(base, hash);
 			return;
 		}
 		/* Another writer indexed this key first; fresh is abandoned in the
@@ -553,7 +553,7 @@ static void lf_add(struct memtable *base, const void *ikey, size_t iklen, uint64
 	}
 	version_push(n, v);
 	rcu_read_unlock();
-	memtable_note_add(base);
+	memtable_note_add(base, hash);
 }
 
 static inline bool pick_version(struct mt_version *v, uint64_t snap, struct mt_entry *out)
@@ -596,7 +596,7 @@ static unsigned long pow2_at_least(unsigned long v)
 static struct memtable *lf_create(size_t size_hint)
 {
 	struct lf_memtable *m = xcalloc(1, sizeof(*m));
-	memtable_init_common(&m->base, &memtable_lockfree_ops);
+	memtable_init_common(&m->base, &memtable_lockfree_ops, size_hint);
 	arena_init(&m->arena, memtable_block_size(size_hint));
 	/* Groups for about KEYS_PER_GROUP keys each, counting 128 bytes of
 	 * arena per key; the cds_lfht gets a bucket per group (a recycled
@@ -650,6 +650,7 @@ static void lf_destroy(struct memtable *base)
 	if (!pool_give(m->index, m->buckets) && cds_lfht_destroy(m->index, NULL))
 		FATAL("cds_lfht_destroy failed");
 	arena_destroy(&m->arena);
+	memtable_fini_common(&m->base);
 	free(m);
 }
 
