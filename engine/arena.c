@@ -46,10 +46,10 @@ static struct arena_block *block_new(size_t cap)
 			FATAL("out of memory mapping an arena block of %zu bytes", size);
 		uint8_t *start = (uint8_t *)(((uintptr_t)m + HUGE_PAGE - 1) &
 					     ~(uintptr_t)(HUGE_PAGE - 1));
-		if (start > m)
-			munmap(m, (size_t)(start - m));
-		if (start + size < m + size + HUGE_PAGE)
-			munmap(start + size, (size_t)(m + size + HUGE_PAGE - (start + size)));
+		size_t head = (size_t)(start - m);  /* < HUGE_PAGE, so the tail is not empty */
+		if (head)
+			munmap(m, head);
+		munmap(start + size, HUGE_PAGE - head);
 		b = (struct arena_block *)start;
 		madvise(b, size, MADV_HUGEPAGE);
 		cap = size - sizeof(*b);

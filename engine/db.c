@@ -472,12 +472,10 @@ int golite_sync(golite *db)
 static bool lookup_memtables(struct golite *db, const uint8_t *ikey, size_t iklen,
 			     uint64_t hash, uint64_t snap, struct mt_entry *e)
 {
+	/* A memtable whose filter rules the key out (an empty one always
+	 * does) answers without touching its index. */
 	struct memtable *m = rcu_fetch(db->mem);
-	/* An empty memtable (a store just opened, or just switched) answers
-	 * without touching its index. A put counts its version before it
-	 * returns, so a get ordered after it sees the count. */
-	if (atomic_load_explicit(&m->entries, memory_order_relaxed) &&
-	    memtable_may_contain(m, hash) && m->ops->get(m, ikey, iklen, hash, snap, e))
+	if (memtable_may_contain(m, hash) && m->ops->get(m, ikey, iklen, hash, snap, e))
 		return true;
 	for (m = rcu_fetch(db->imm); m; m = rcu_fetch(m->next))
 		if (memtable_may_contain(m, hash) && m->ops->get(m, ikey, iklen, hash, snap, e))

@@ -29,7 +29,6 @@
 #ifndef GOLITE_MEMTABLE_H
 #define GOLITE_MEMTABLE_H
 
-#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -126,11 +125,12 @@ static inline void memtable_init_common(struct memtable *m, const struct memtabl
 		words = 8;
 	if (words > (1u << 25))
 		words = 1u << 25;
+	size_t bytes = (size_t)((words + 7) / 8) * 64;  /* whole lines */
 	m->filter_words = (uint32_t)words;
-	m->filter = aligned_alloc(64, (size_t)((words + 7) / 8) * 64);
+	m->filter = aligned_alloc(64, bytes);
 	if (!m->filter)
-		FATAL("out of memory allocating a memtable filter of %" PRIu64 " words", words);
-	memset((void *)m->filter, 0, (size_t)((words + 7) / 8) * 64);
+		FATAL("out of memory allocating a memtable filter of %zu bytes", bytes);
+	memset((void *)m->filter, 0, bytes);
 }
 
 static inline void memtable_fini_common(struct memtable *m)
