@@ -82,6 +82,13 @@ struct sst_iter {
 	size_t plen;
 	uint8_t *own;               /* the block's copy (pread path) */
 	size_t own_cap;
+	/* Readahead of a mapped table (see "Iterator" in sstable.c): blocks
+	 * [ra_lo, ra_hi) are at ra, read through ra_fd. */
+	uint8_t *ra;
+	size_t ra_cap, ra_win;
+	uint32_t ra_lo, ra_hi;
+	int ra_fd;                  /* -1 until the first window */
+	bool ra_nofd;               /* the file could not be opened: read the map */
 };
 
 /* Records a corruption of path at byte off (set_error) and returns

@@ -27,6 +27,7 @@
 #include "golite.h"
 #include "io.h"
 #include "sstable.h"
+#include "sstable_int.h"
 #include "util.h"
 
 /* ---- fixture ---- */
@@ -1072,6 +1073,74 @@ Test(sstable, failed_reads_give_eio_never_wrong_data)
 	io_set_fault_hook(NULL, NULL);
 	check_gets(r, &m, 5);  /* and it recovers once the device does */
 	sst_unref(r);
+	model_free(&m);
+}
+
+/*
+ * A scan of a mapped table reads its blocks through a readahead window
+ * (16 KiB doubling to 128 KiB) with pread. A failed read, a damaged block
+ * deep in a later window, and a descriptor that cannot be opened must each
+ * give the same answers as reading the mapping.
+ */
+Test(sstable, mapped_scan_readahead_reports_errors_and_falls_back)
+{
+	struct model m = { 0 };
+	model_random(&m, 13, 12000, 1, 200);
+	build(path_of("ra.sst"), &m, NULL, NULL);
+	struct sst_reader *r = open_table(path_of("ra.sst"), NULL, 0);
+	cr_assert(sst_is_mmapped(r));
+	cr_assert_gt(r->ix[r->nblocks - 1].off, 4 * (128u << 10), "table too small for the test");
+
+	/* The n-th window read fails: EIO, then a new iterator recovers. */
+	for (int n = 0; n < 4; n++) {
+		struct fault f = { IO_PREAD, n, EIO };
+		io_set_fault_hook(fault_hook, &f);
+		struct sst_iter *it = sst_iter_new(r);
+		size_t i = 0;
+		for (sst_iter_seek_first(it); sst_iter_valid(it); sst_iter_next(it))
+			i++;
+		io_set_fault_hook(NULL, NULL);
+		cr_assert_eq(sst_iter_status(it), GOLITE_EIO, "window %d: %s", n, last_error());
+		cr_assert_lt(i, m.n, "window %d", n);
+		sst_iter_free(it);
+		check_scan(r, &m);
+	}
+
+	/* No descriptor for the window: the scan reads the mapping. */
+	struct fault f = { IO_OPEN, 0, EMFILE };
+	io_set_fault_hook(fault_hook, &f);
+	check_scan(r, &m);
+	io_set_fault_hook(NULL, NULL);
+
+	/* A block in the fourth 128 KiB of the file, damaged: every entry
+	 * before it is returned, then the error names its offset. */
+	uint32_t bad = 0;
+	while (r->ix[bad].off < 3 * (128u << 10) + 1000)
+		bad++;
+	uint64_t bad_off = r->ix[bad].off;
+	sst_unref(r);
+	size_t len;
+	uint8_t *d = slurp(path_of("ra.sst"), &len);
+	d[bad_off + 7] ^= 0x01;
+	char *p = path_of("ra-dmg.sst");
+	spit(p, d, len);
+	r = open_table(p, NULL, 0);
+	struct sst_iter *it = sst_iter_new(r);
+	size_t i = 0;
+	for (sst_iter_seek_first(it); sst_iter_valid(it); sst_iter_next(it), i++) {
+		size_t kl;
+		const void *k = sst_iter_key(it, &kl);
+		cr_assert_eq(kl, m.e[i].sklen, "entry %zu", i);
+		cr_assert_eq(memcmp(k, m.e[i].skey, kl), 0, "entry %zu", i);
+	}
+	cr_assert_eq(sst_iter_status(it), GOLITE_ECORRUPT);
+	char want[64];
+	snprintf(want, sizeof(want), "offset %" PRIu64 ": checksum mismatch", bad_off);
+	cr_assert(strstr(last_error(), want), "%s", last_error());
+	cr_assert_gt(i, 0);
+	sst_iter_free(it);
+	sst_unref(r);
+	free(d);
 	model_free(&m);
 }
 
