@@ -7,6 +7,9 @@
  *   2. it->cur is the source holding the smallest key among valid sources,
  *      and among sources at that key the one with the newest version; the
  *      entry there is not a tombstone. it->cur < 0 means not valid.
+ *   3. Once find_current() has run, the valid sources at that smallest key
+ *      are exactly those with eq_gen == it->gen, so moving past it needs
+ *      no key comparison.
  */
 #include "iter.h"
 
@@ -274,6 +277,7 @@ struct db_iter {
 	int cur;                /* invariant 2 */
 	struct mt_entry e;      /* the current entry */
 	int status;
+	uint64_t gen;           /* invariant 3 */
 };
 
 static void add_source(struct db_iter *it, struct iter_source s)
@@ -369,22 +373,24 @@ static inline void src_moved(struct db_iter *it, struct iter_source *s)
 		s->key = s->ops->key(s->s, &s->klen);
 }
 
-/* Advances every source positioned at key. */
-static void skip_key(struct db_iter *it, const uint8_t *key, size_t len)
+/* Advances every source positioned at the current key (invariant 3). */
+static void skip_current(struct db_iter *it)
 {
-	/* key may point into a source that moves: copy it first. */
-	uint8_t buf[IKEY_MAX];
-	memcpy(buf, key, len);
 	for (size_t i = 0; i < it->n; i++) {
 		struct iter_source *s = &it->src[i];
-		if (s->valid && ikey_cmp(s->key, s->klen, buf, len) == 0) {
+		if (s->valid && s->eq_gen == it->gen) {
 			s->ops->next(s->s);
 			src_moved(it, s);
 		}
 	}
 }
 
-/* Establishes invariant 2. */
+/*
+ * Establishes invariants 2 and 3. A source before the one holding the
+ * smallest key cannot hold that key too (it was compared with a key no
+ * greater and found greater), so the sources at it are the first to hold it
+ * and those after it found equal.
+ */
 static void find_current(struct db_iter *it)
 {
 	for (;;) {
@@ -392,33 +398,44 @@ static void find_current(struct db_iter *it)
 			it->cur = -1;
 			return;
 		}
-		int best = -1;
+		int first = -1;
 		const uint8_t *bk = NULL;
 		size_t bl = 0;
-		struct mt_entry be = { 0 };
 		for (size_t i = 0; i < it->n; i++) {
 			struct iter_source *s = &it->src[i];
 			if (!s->valid)
 				continue;
-			struct mt_entry e;
-			int c = best < 0 ? -1 : ikey_cmp(s->key, s->klen, bk, bl);
-			if (c < 0 || (c == 0 && (s->ops->entry(s->s, &e), e.seq > be.seq))) {
-				if (c < 0)
-					s->ops->entry(s->s, &e);
-				best = (int)i;
+			int c = first < 0 ? -1 : ikey_cmp(s->key, s->klen, bk, bl);
+			if (c < 0) {
+				first = (int)i;
 				bk = s->key;
 				bl = s->klen;
-				be = e;
+				s->eq_gen = ++it->gen;
+			} else if (c == 0) {
+				s->eq_gen = it->gen;
 			}
 		}
-		it->cur = best;
-		if (best < 0)
+		it->cur = first;
+		if (first < 0)
 			return;
+		/* The newest version among the sources at the key. */
+		struct mt_entry be, e;
+		it->src[first].ops->entry(it->src[first].s, &be);
+		for (size_t i = (size_t)first + 1; i < it->n; i++) {
+			struct iter_source *s = &it->src[i];
+			if (s->valid && s->eq_gen == it->gen) {
+				s->ops->entry(s->s, &e);
+				if (e.seq > be.seq) {
+					be = e;
+					it->cur = (int)i;
+				}
+			}
+		}
 		if (be.kind != KIND_DELETE) {
 			it->e = be;
 			return;
 		}
-		skip_key(it, bk, bl);
+		skip_current(it);
 	}
 }
 
@@ -440,9 +457,7 @@ bool db_iter_valid(const struct db_iter *it)
 
 void db_iter_next(struct db_iter *it)
 {
-	size_t len;
-	const uint8_t *k = db_iter_key(it, &len);
-	skip_key(it, k, len);
+	skip_current(it);
 	find_current(it);
 }
 

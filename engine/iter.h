@@ -39,6 +39,7 @@ struct iter_source {
 	bool valid;
 	const uint8_t *key;
 	size_t klen;
+	uint64_t eq_gen;   /* == the merge's gen: positioned at the current key */
 };
 
 /* A source over one memtable, which it references. */
