@@ -74,8 +74,11 @@ static int do_open(fuse_req_t req, struct gfs *fs, struct node *n, struct fuse_f
 	fi->keep_cache = 1;
 	/* Without the writeback cache every write has reached the daemon
 	 * when close() is called: nothing for a flush to do (release writes
-	 * the size and times), so the kernel need not send one. */
-	fi->noflush = !fs->o.writeback_cache;
+	 * the size and times), so the kernel need not send one. Nor for a
+	 * descriptor opened read-only: its close owes nothing to the disk
+	 * (other descriptors flush their own writes), and each small-file
+	 * read saves a round trip. */
+	fi->noflush = !fs->o.writeback_cache || acc == O_RDONLY;
 	return 0;
 }
 
