@@ -504,13 +504,13 @@ int sst_builder_finish(struct sst_builder *b, struct sst_meta *meta)
 		 * the pages write() leaves in the page cache are large folios.
 		 * On the machine the README names, two dependent loads at a
 		 * random place of a mapping of such pages took 2.8-3.7 us,
-		 * against 0.3-0.9 us for the same files cached in 4 KiB pages;
-		 * a get over 10M keys took 5.7 against 1.7 us. So the written pages, clean after the
-		 * sync, are dropped, and the kernel is asked to read the file
-		 * back at once (WILLNEED readahead fills the cache with pages
-		 * of the smallest size). The price is one sequential read of
-		 * each new table, done by the kernel in the background.
-		 * Advisory: a failure changes nothing but speed.
+		 * against 0.3-0.9 us for the same files cached in 4 KiB pages,
+		 * and a get over 10M keys 5.7 against 1.7 us. So the written
+		 * pages, clean after the sync, are dropped, and the kernel is
+		 * asked to read the file back at once (WILLNEED readahead fills
+		 * the cache with pages of the smallest size). The price is one
+		 * sequential read of each new table, done by the kernel in the
+		 * background. Advisory: a failure changes nothing but speed.
 		 */
 		(void)posix_fadvise(b->fd, 0, 0, POSIX_FADV_DONTNEED);
 		(void)posix_fadvise(b->fd, 0, 0, POSIX_FADV_WILLNEED);

@@ -13,6 +13,9 @@
  *     first time it is used. The descriptor is closed once mapped. Reads
  *     of the mapping bypass io.h (no fault injection), and a media error
  *     under the mapping raises SIGBUS instead of returning GOLITE_EIO.
+ *     Iterators read the blocks they step through with io_pread, in
+ *     windows of consecutive blocks, through a descriptor of their own
+ *     (see "Iterator" in sstable.c); a seek reads its block in place.
  *   - pread + block cache (compressed tables, or SST_OPEN_PREAD, or when
  *     mmap fails): blocks are read with io_pread(), checked, decompressed
  *     and kept in the block cache (cache.h), reached through a per-block
