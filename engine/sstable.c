@@ -1113,7 +1113,8 @@ int sst_get(struct sst_reader *r, const void *ikey, size_t iklen, uint64_t hash,
  * page cache, and every decode after it hits a buffer that stays in cache.
  * A seek reads its one block in place through the mapping, as a get does.
  * The descriptor is opened by the iterator on its first window (a mapped
- * reader keeps none) and closed with it; the reader's reference keeps the
+ * reader keeps none; POSIX_FADV_RANDOM, so that a cold table is read in
+ * exactly these windows and cached in small pages) and closed with it; the reader's reference keeps the
  * file from being unlinked meanwhile. If it cannot be opened the iterator
  * reads the mapping.
  * ====================================================================== */
@@ -1184,6 +1185,11 @@ static int iter_readahead(struct sst_iter *it, uint32_t bi)
 			it->ra_nofd = true;
 			return 1;
 		}
+		/* The windows are the readahead: the kernel reads what is
+		 * asked and no more, and caches what it reads from disk in
+		 * pages of the smallest size, as sst_builder_finish wants for
+		 * the gets that follow. Advisory. */
+		(void)posix_fadvise(it->ra_fd, 0, 0, POSIX_FADV_RANDOM);
 		it->ra_win = RA_MIN;
 	}
 	uint64_t start = r->ix[bi].off, end;
