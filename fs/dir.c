@@ -542,9 +542,7 @@ static int do_create(fuse_req_t req, struct gfs *fs, struct node *dir, const cha
 	mutex_unlock(&n->mu);
 	atomic_fetch_add(&fs->open_files, 1);
 	node_fill_entry(fs, n, e);
-	fi->fh = 0;
-	fi->keep_cache = 1;
-	fi->noflush = !fs->o.writeback_cache;
+	file_open_reply_flags(fs, fi);
 	return 0;
 }
 

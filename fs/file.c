@@ -26,6 +26,19 @@ static bool is_ctl(struct gfs *fs, struct node *n)
 	return node_is_ctl(fs, n);
 }
 
+void file_open_reply_flags(const struct gfs *fs, struct fuse_file_info *fi)
+{
+	fi->fh = 0;
+	fi->keep_cache = 1;
+	/* Without the writeback cache every write has reached the daemon
+	 * when close() is called: nothing for a flush to do (release writes
+	 * the size and times), so the kernel need not send one. Nor for a
+	 * descriptor opened read-only: its close owes nothing to the disk
+	 * (other descriptors flush their own writes), and each small-file
+	 * read saves a round trip. */
+	fi->noflush = !fs->o.writeback_cache || (fi->flags & O_ACCMODE) == O_RDONLY;
+}
+
 /* Opens n: truncation for O_TRUNC, and the open count (see release). */
 static int do_open(fuse_req_t req, struct gfs *fs, struct node *n, struct fuse_file_info *fi)
 {
@@ -70,15 +83,7 @@ static int do_open(fuse_req_t req, struct gfs *fs, struct node *n, struct fuse_f
 			ev_node(fs, EV_TRUNCATE, n, NULL);
 	}
 	atomic_fetch_add(&fs->open_files, 1);
-	fi->fh = 0;
-	fi->keep_cache = 1;
-	/* Without the writeback cache every write has reached the daemon
-	 * when close() is called: nothing for a flush to do (release writes
-	 * the size and times), so the kernel need not send one. Nor for a
-	 * descriptor opened read-only: its close owes nothing to the disk
-	 * (other descriptors flush their own writes), and each small-file
-	 * read saves a round trip. */
-	fi->noflush = !fs->o.writeback_cache || acc == O_RDONLY;
+	file_open_reply_flags(fs, fi);
 	return 0;
 }
 
