@@ -25,6 +25,12 @@ struct arena_block {
 
 #define HUGE_PAGE (2u << 20)
 
+/* Whether a block of cap bytes is a mapping of its own (see block_new). */
+static inline bool block_mapped(size_t cap)
+{
+	return cap >= HUGE_PAGE - sizeof(struct arena_block);
+}
+
 /*
  * Blocks of 2 MiB and more are mapped on their own, aligned to and advised
  * for transparent huge pages: a memtable is read at random, and one TLB
@@ -36,7 +42,7 @@ struct arena_block {
 static struct arena_block *block_new(size_t cap)
 {
 	struct arena_block *b;
-	if (cap >= HUGE_PAGE - sizeof(*b)) {
+	if (block_mapped(cap)) {
 		size_t size = (sizeof(*b) + cap + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
 		/* Map a huge page more than needed, then cut the ends so that
 		 * the block starts on a huge page boundary. */
@@ -64,7 +70,7 @@ static struct arena_block *block_new(size_t cap)
 
 static void block_free(struct arena_block *b)
 {
-	if (b->cap >= HUGE_PAGE - sizeof(*b))
+	if (block_mapped(b->cap))
 		munmap(b, sizeof(*b) + b->cap);
 	else
 		free(b);
