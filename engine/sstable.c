@@ -1112,16 +1112,17 @@ int sst_get(struct sst_reader *r, const void *ikey, size_t iklen, uint64_t hash,
  * the iterator's buffer: the copy comes from the kernel's mapping of the
  * page cache, and every decode after it hits a buffer that stays in cache.
  * A seek reads its one block in place through the mapping, as a get does.
+ *
  * The descriptor is opened by the iterator on its first window (a mapped
- * reader keeps none; POSIX_FADV_RANDOM, so that a cold table is read in
- * exactly these windows and cached in small pages) and closed with it; the reader's reference keeps the
- * file from being unlinked meanwhile. If it cannot be opened the iterator
- * reads the mapping.
+ * reader keeps none) and closed with it; the reader's reference keeps the
+ * file from being unlinked meanwhile. It is marked POSIX_FADV_RANDOM, so
+ * that a table not in the page cache is read in exactly these windows and
+ * cached in small pages. If it cannot be opened the iterator reads the
+ * mapping.
  * ====================================================================== */
 
 #define RA_MIN (16u << 10)
 #define RA_MAX (128u << 10)
-
 
 struct sst_iter *sst_iter_new(struct sst_reader *r)
 {
@@ -1192,13 +1193,17 @@ static int iter_readahead(struct sst_iter *it, uint32_t bi)
 		(void)posix_fadvise(it->ra_fd, 0, 0, POSIX_FADV_RANDOM);
 		it->ra_win = RA_MIN;
 	}
-	uint64_t start = r->ix[bi].off, end;
-	uint32_t hi = bi;
-	do {
-		end = r->ix[hi].off + r->ix[hi].size + SST_BLOCK_TRAILER;
-		hi++;
-	} while (hi < r->nblocks &&
-		 r->ix[hi].off + r->ix[hi].size + SST_BLOCK_TRAILER - start <= it->ra_win);
+	/* Blocks are consecutive in the file: the window ends where its last
+	 * block's trailer does. */
+	uint64_t start = r->ix[bi].off;
+	uint64_t end = start + r->ix[bi].size + SST_BLOCK_TRAILER;
+	uint32_t hi = bi + 1;
+	for (; hi < r->nblocks; hi++) {
+		uint64_t e = r->ix[hi].off + r->ix[hi].size + SST_BLOCK_TRAILER;
+		if (e - start > it->ra_win)
+			break;
+		end = e;
+	}
 	size_t n = (size_t)(end - start);
 	grow(&it->ra, &it->ra_cap, n);
 	it->ra_lo = it->ra_hi = 0;
