@@ -593,8 +593,10 @@ static int write_chunked(struct gfs *fs, struct node *n, const char *buf, size_t
 	bool on_disk = n->src == SRC_META && !n->unlinked;
 	mutex_unlock(&n->mu);
 	int r;
-	if (fs->o.durability == GOLITE_SYNC && end > cur && on_disk) {
-		/* Sync mode: the new size is durable with the bytes. */
+	if (end > cur && on_disk) {
+		/* A write that grows the file stores the new size with its
+		 * bytes, in one batch: a crash never keeps bytes whose size was
+		 * lost, and close has nothing left to write (see gfs_flush). */
 		ns_rdlock(fs);
 		mutex_lock(&n->mu);
 		struct kbuf k;

@@ -542,7 +542,7 @@ static int do_create(fuse_req_t req, struct gfs *fs, struct node *dir, const cha
 	mutex_unlock(&n->mu);
 	atomic_fetch_add(&fs->open_files, 1);
 	node_fill_entry(fs, n, e);
-	file_open_reply_flags(fs, fi);
+	file_open_reply_flags(fi);
 	return 0;
 }
 

@@ -8,8 +8,8 @@
  * them on its own schedule, at the latest on close and fsync.
  *
  * fsync and fdatasync return once the file's bytes and record are in the
- * log and the log is on disk (golite_sync); flush (close) writes the
- * file's size and times to its record without waiting for the disk.
+ * log and the log is on disk (golite_sync). close sends no flush (see
+ * gfs_flush).
  */
 #include "fs.h"
 
@@ -26,17 +26,10 @@ static bool is_ctl(struct gfs *fs, struct node *n)
 	return node_is_ctl(fs, n);
 }
 
-void file_open_reply_flags(const struct gfs *fs, struct fuse_file_info *fi)
+void file_open_reply_flags(struct fuse_file_info *fi)
 {
 	fi->fh = 0;
 	fi->keep_cache = 1;
-	/* Without the writeback cache every write has reached the daemon
-	 * when close() is called: nothing for a flush to do (release writes
-	 * the size and times), so the kernel need not send one. Nor for a
-	 * descriptor opened read-only: its close owes nothing to the disk
-	 * (other descriptors flush their own writes), and each small-file
-	 * read saves a round trip. */
-	fi->noflush = !fs->o.writeback_cache || (fi->flags & O_ACCMODE) == O_RDONLY;
 }
 
 /* Opens n: truncation for O_TRUNC, and the open count (see release). */
@@ -83,7 +76,7 @@ static int do_open(fuse_req_t req, struct gfs *fs, struct node *n, struct fuse_f
 			ev_node(fs, EV_TRUNCATE, n, NULL);
 	}
 	atomic_fetch_add(&fs->open_files, 1);
-	file_open_reply_flags(fs, fi);
+	file_open_reply_flags(fi);
 	return 0;
 }
 
@@ -188,14 +181,21 @@ void gfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 		fuse_reply_write(req, size);
 }
 
+/*
+ * close(2). Before it asks, the kernel has sent the file's dirty pages and,
+ * with the writeback cache, its times (setattr); a write that grows a file
+ * stores the size with the bytes (data.c); release and the background
+ * thread write the times of the writes that came without the writeback
+ * cache. Nothing is left for a flush, so ENOSYS tells the kernel, once for
+ * the connection, to stop sending them: every close saves a round trip.
+ * Errors of the pages the kernel writes at close still reach close(2).
+ */
 void gfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct gfs *fs = req_fs(req);
+	(void)ino;
 	(void)fi;
-	op_count(fs, OP_FLUSH);
-	struct node *n = node_of(fs, ino);
-	int r = is_ctl(fs, n) ? 0 : node_persist(fs, n);
-	fuse_reply_err(req, -r);
+	op_count(req_fs(req), OP_FLUSH);
+	fuse_reply_err(req, ENOSYS);
 }
 
 void gfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -520,9 +520,9 @@ void gfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 void gfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void gfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 
-/* Sets what the kernel is told of a regular file it opened or created
- * with fi->flags (cache and flush behaviour; see file.c). */
-void file_open_reply_flags(const struct gfs *fs, struct fuse_file_info *fi);
+/* Sets what the kernel is told of a regular file it opened or created:
+ * no handle, and its cached pages kept (see file.c). */
+void file_open_reply_flags(struct fuse_file_info *fi);
 void gfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void gfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	      struct fuse_file_info *fi);

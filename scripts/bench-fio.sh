@@ -47,6 +47,8 @@
 # Environment:
 #   FIO_TARGETS  targets to run (default: all five, in the order above)
 #   FIO_JOBS     jobs to run (default: all, in the order above)
+#   FIO_GOLITEFS_OPTS  extra -o options for both golitefs targets, e.g.
+#                writeback_cache=no (default: none)
 #   FIO_BASE     where data directories and the ext4 target go (default
 #                /var/tmp; must be on the root file system for "ext4")
 #   FIO_KEEP     a directory to keep every fio JSON report, fio's stderr and
@@ -180,8 +182,8 @@ target_up() {
 	case $t in
 	golitefs | golitefs-sync)
 		mkdir -p "$d/data" "$d/mnt"
-		local opts=""
-		[ "$t" = golitefs-sync ] && opts="-o durability=sync"
+		local opts="${FIO_GOLITEFS_OPTS:+-o $FIO_GOLITEFS_OPTS}"
+		[ "$t" = golitefs-sync ] && opts="-o durability=sync${FIO_GOLITEFS_OPTS:+,$FIO_GOLITEFS_OPTS}"
 		# shellcheck disable=SC2086
 		"$golitefs" $opts "$d/data" "$d/mnt" 2>"$d/log" ||
 			die "golitefs $opts failed: $(cat "$d/log")"
