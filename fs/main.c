@@ -65,7 +65,7 @@ static const struct fuse_opt cli_opts[] = {
 	OPT("sweep_interval=%u", sweep_interval),
 	OPT("max_threads=%u", max_threads),
 	OPT("max_idle_threads=%u", max_idle_threads),
-	OPT("clone_fd", clone_fd),
+	{ "clone_fd", offsetof(struct cli, clone_fd), 1 },
 	OPT("writeback_cache=%s", writeback),
 	OPT("loglevel=%s", loglevel),
 	OPT("events_buffer=%u", events_buffer),
