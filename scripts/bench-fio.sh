@@ -30,9 +30,17 @@
 # each file's cached pages at open (invalidate=1, its default). tmpfs keeps
 # its data in memory whatever is dropped.
 #
+# With FIO_RUNS=N the whole sequence (every target, every job) runs N
+# times over, and each job's figures on each target are those of its run
+# with the median IOPS (N odd; the lower middle one when N is even): on a
+# shared machine one pass can be slowed by 2x, and the passes interleave
+# the targets, so a slow spell does not fall on one target only.
+#
 # Writes, when every target ran (a failed job is a result, not a stop):
 #   bench/results/fio.csv   job,target,iops,mb_per_s,lat_p50_us,lat_p99_us
-#                           (empty figures for a job that failed)
+#                           (empty figures for a job that failed in any
+#                           run; the median run's figures with FIO_RUNS)
+#   bench/results/fio-runs.csv  run,job,target,... : every run's figures
 #   bench/results/fio.txt   the table, ratios against passthrough_ll and
 #                           ext4 and the targets, load, failures
 #   bench/results/fio.png   IOPS and p99 latency per job and target
@@ -42,11 +50,12 @@
 #
 # Progress goes to stderr. Needs root (mounts, drop_caches), fio, jq,
 # gnuplot, libfuse3-dev, fusermount3. A full run takes about 8 minutes on 2
-# cores.
+# cores (times FIO_RUNS).
 #
 # Environment:
 #   FIO_TARGETS  targets to run (default: all five, in the order above)
 #   FIO_JOBS     jobs to run (default: all, in the order above)
+#   FIO_RUNS     passes over every target and job (default 1; see above)
 #   FIO_GOLITEFS_OPTS  extra -o options for both golitefs targets, e.g.
 #                writeback_cache=no (default: none)
 #   FIO_BASE     where data directories and the ext4 target go (default
@@ -74,6 +83,7 @@ randwrite-fsync-1 randwrite-fsync-4 seqwrite seqread mixed-70-30"
 targets=${FIO_TARGETS:-$ALL_TARGETS}
 jobs=$(echo ${FIO_JOBS:-$ALL_JOBS})
 base=${FIO_BASE:-/var/tmp}
+runs=${FIO_RUNS:-1}
 out=${FIO_OUT:-$root/bench/results}
 jobdir=$root/bench/fio
 golitefs=$build/golitefs
@@ -94,6 +104,9 @@ done
 for j in $jobs; do
 	[ -f "$jobdir/$j.fio" ] || die "no job file $jobdir/$j.fio"
 done
+case $runs in
+'' | *[!0-9]* | 0*) die "FIO_RUNS=$runs: give a number of runs, 1 or more" ;;
+esac
 case " $targets " in
 *" golitefs"*) [ -x "$golitefs" ] || die "$golitefs is not built (make)" ;;
 esac
@@ -160,7 +173,8 @@ cleanup() {
 	trap - EXIT INT TERM
 	unmount_all
 	rm -rf "$T"
-	rm -f "$out/fio.csv.tmp" "$out/fio.txt.tmp" "$out/fio.png.tmp"
+	rm -f "$out/fio.csv.tmp" "$out/fio-runs.csv.tmp" "$out/fio.txt.tmp" \
+		"$out/fio.png.tmp"
 }
 trap cleanup EXIT
 trap 'say interrupted; exit 2' INT TERM
@@ -243,7 +257,8 @@ job_cold() {
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 csv=$out/fio.csv.tmp
-echo "job,target,iops,mb_per_s,lat_p50_us,lat_p99_us" >"$csv"
+raw=$out/fio-runs.csv.tmp
+echo "run,job,target,iops,mb_per_s,lat_p50_us,lat_p99_us" >"$raw"
 failures=$T/failures
 loads=$T/loads
 : >"$failures"
@@ -251,13 +266,14 @@ loads=$T/loads
 
 ntargets=$(echo $targets | wc -w)
 njobs=$(echo $jobs | wc -w)
-total=$((ntargets * njobs))
+total=$((runs * ntargets * njobs))
 step=0
 status=0
 start=$(date +%s)
 uptime_start=$(uptime)
-say "$njobs jobs on $ntargets targets in $T; results in $out/fio.{csv,txt,png}"
+say "$njobs jobs on $ntargets targets, $runs run(s), in $T; results in $out/fio.{csv,txt,png}"
 
+for run in $(seq 1 "$runs"); do
 for t in $targets; do
 	target_up "$t"
 	if [ "$t" = ext4 ]; then
@@ -267,12 +283,12 @@ for t in $targets; do
 		*) say "warning: the ext4 target is on $ext4_fs" ;;
 		esac
 	fi
-	echo "$t: load average $(loadavg) at start" >>"$loads"
+	echo "run $run, $t: load average $(loadavg) at start" >>"$loads"
 	for j in $jobs; do
 		step=$((step + 1))
 		ddir=$(job_dir "$j")
-		json=$T/json/$t.$j.json
-		err=$T/json/$t.$j.err
+		json=$T/json/$t.$j.$run.json
+		err=$T/json/$t.$j.$run.err
 		set -- --directory="$dir" --output-format=json --output="$json"
 		if job_cold "$j"; then
 			set -- "$@" --exec_prerun="sh -c 'sync; echo 3 > /proc/sys/vm/drop_caches'"
@@ -297,18 +313,41 @@ for t in $targets; do
 		if [ "$rc" -ne 0 ] || [ -z "$row" ] || [ "$ferr" != 0 ]; then
 			status=1
 			msg=$(cat "$err" "$json" 2>/dev/null | grep -m3 -E 'fio:|err=|error' | tr '\n' ' ')
-			echo "$j on $t: fio exit $rc, error ${ferr:-?}: ${msg:-see fio stderr}" >>"$failures"
-			echo "$j,$t,,,," >>"$csv"
+			echo "$j on $t (run $run): fio exit $rc, error ${ferr:-?}: ${msg:-see fio stderr}" >>"$failures"
+			echo "$run,$j,$t,,,," >>"$raw"
 			say "[$step/$total] $t $j FAILED: ${msg:-fio exit $rc}"
 			continue
 		fi
-		echo "$row" | awk -F'\t' -v j="$j" -v t="$t" \
-			'{ printf "%s,%s,%.0f,%.1f,%.1f,%.1f\n", j, t, $2, $3, $4, $5 }' >>"$csv"
+		echo "$row" | awk -F'\t' -v r="$run" -v j="$j" -v t="$t" \
+			'{ printf "%s,%s,%s,%.0f,%.1f,%.1f,%.1f\n", r, j, t, $2, $3, $4, $5 }' >>"$raw"
 		say "[$step/$total] $t $j: $(echo "$row" | awk -F'\t' \
 			'{ printf "%.0f IOPS, %.1f MB/s, p50 %.1f us, p99 %.1f us", $2, $3, $4, $5 }')"
 	done
 	target_down "$t"
 done
+done
+
+# Each job and target: the run with the median IOPS; empty if any run failed.
+echo "job,target,iops,mb_per_s,lat_p50_us,lat_p99_us" >"$csv"
+awk -F, 'NR > 1 {
+	k = $2 "," $3
+	if (!(k in n)) order[++m] = k
+	if ($4 == "") bad[k] = 1
+	row[k, ++n[k]] = $4 "," $5 "," $6 "," $7
+	iops[k, n[k]] = $4 + 0
+} END {
+	for (i = 1; i <= m; i++) {
+		k = order[i]
+		if (bad[k]) { print k ",,,,"; continue }
+		c = n[k]
+		for (a = 1; a <= c; a++) idx[a] = a
+		for (a = 2; a <= c; a++)
+			for (b = a; b > 1 && iops[k, idx[b - 1]] > iops[k, idx[b]]; b--) {
+				t = idx[b]; idx[b] = idx[b - 1]; idx[b - 1] = t
+			}
+		print k "," row[k, idx[int((c + 1) / 2)]]
+	}
+}' "$raw" >>"$csv"
 
 elapsed=$(($(date +%s) - start))
 uptime_end=$(uptime)
@@ -333,6 +372,10 @@ txt=$out/fio.txt.tmp
 	echo "uptime at end:   $uptime_end"
 	sed 's/^/  /' "$loads"
 	echo "run time: $((elapsed / 60))m$((elapsed % 60))s"
+	if [ "$runs" -gt 1 ]; then
+		echo "runs: $runs passes over every target and job; each row is the run"
+		echo "with the median IOPS, and the IOPS range of all runs (fio-runs.csv)"
+	fi
 	echo "ext4 target: a directory on the root file system (${ext4_fs:-not run})"
 	echo "golitefs: $gfs_info"
 	echo "golitefs data directories: on the root file system under $base"
@@ -341,14 +384,25 @@ txt=$out/fio.txt.tmp
 	echo "set-up and before the timed phase. Latencies: fio completion latencies of"
 	echo "the I/O calls; for the randwrite-fsync jobs, of the fsync calls."
 	echo
-	awk -F, 'NR > 1 {
+	awk -F, -v runs="$runs" 'FNR == 1 { f++; next }
+	f == 1 {
+		k = $2 "," $3
+		if ($4 == "") next
+		if (!(k in lo) || $4 + 0 < lo[k]) lo[k] = $4 + 0
+		if (!(k in hi) || $4 + 0 > hi[k]) hi[k] = $4 + 0
+		next
+	} {
 		if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 }
+		k = $1 "," $2
+		range = runs > 1 && (k in lo) ? sprintf("  %s-%s", lo[k], hi[k]) : ""
 		if ($3 == "") line[$1] = line[$1] sprintf("  %-15s %10s\n", $2, "FAILED")
-		else line[$1] = line[$1] sprintf("  %-15s %10s %9.1f %10.1f %10.1f\n", $2, $3, $4, $5, $6)
+		else line[$1] = line[$1] sprintf("  %-15s %10s %9.1f %10.1f %10.1f%s\n",
+		    $2, $3, $4, $5, $6, range)
 	} END {
-		printf "  %-15s %10s %9s %10s %10s\n", "target", "IOPS", "MB/s", "p50 us", "p99 us"
+		printf "  %-15s %10s %9s %10s %10s%s\n", "target", "IOPS", "MB/s", "p50 us",
+		    "p99 us", runs > 1 ? "  IOPS range" : ""
 		for (i = 1; i <= n; i++) printf "%s\n%s", order[i], line[order[i]]
-	}' "$csv"
+	}' "$raw" "$csv"
 	echo
 	echo "Ratios of IOPS (golitefs = default options; -sync = durability=sync),"
 	echo "and the targets golitefs must reach:"
@@ -418,6 +472,8 @@ NR > 1 {
 	}
 }' "$csv" >"$dat"
 ncols=$((ntargets + 1))
+chart_runs="one run"
+[ "$runs" -gt 1 ] && chart_runs="median of $runs runs"
 gnuplot <<EOF || { say "gnuplot failed; no chart"; status=1; }
 set terminal pngcairo size 1500,1000 font "sans,10" noenhanced
 set output "$out/fio.png.tmp"
@@ -431,7 +487,7 @@ set format y "%.0s%c"
 set grid ytics mytics
 set key outside right top vertical
 set xtics rotate by -25 nomirror
-set multiplot layout 2,1 title "fio through the mount: golitefs against passthrough_ll (FUSE over tmpfs), tmpfs and ext4 (one run, $(date -u +%Y-%m-%d); load at start ${uptime_start##*average: })"
+set multiplot layout 2,1 title "fio through the mount: golitefs against passthrough_ll (FUSE over tmpfs), tmpfs and ext4 ($chart_runs, $(date -u +%Y-%m-%d); load at start ${uptime_start##*average: })"
 set title "IOPS (log scale; seqwrite and seqread: 1 MiB I/Os, so IOPS = MiB/s)"
 plot for [c=2:$ncols] "$dat" index 0 using c:xtic(1) title columnheader(c)
 set title "p99 latency, microseconds (log scale; fsync jobs: the fsync call)"
@@ -441,6 +497,7 @@ EOF
 
 cat "$txt"
 mv -f "$csv" "$out/fio.csv"
+mv -f "$raw" "$out/fio-runs.csv"
 mv -f "$txt" "$out/fio.txt"
 [ -f "$out/fio.png.tmp" ] && mv -f "$out/fio.png.tmp" "$out/fio.png"
 exit "$status"
