@@ -399,8 +399,8 @@ txt=$out/fio.txt.tmp
 		else line[$1] = line[$1] sprintf("  %-15s %10s %9.1f %10.1f %10.1f%s\n",
 		    $2, $3, $4, $5, $6, range)
 	} END {
-		printf "  %-15s %10s %9s %10s %10s%s\n", "target", "IOPS", "MB/s", "p50 us",
-		    "p99 us", runs > 1 ? "  IOPS range" : ""
+		printf("  %-15s %10s %9s %10s %10s%s\n", "target", "IOPS", "MB/s", "p50 us",
+		    "p99 us", (runs > 1 ? "  IOPS range" : ""))
 		for (i = 1; i <= n; i++) printf "%s\n%s", order[i], line[order[i]]
 	}' "$raw" "$csv"
 	echo
