@@ -30,6 +30,7 @@ static _Atomic uint64_t op_counts[IO_OP_COUNT];
 struct tracked {
 	char path[PATH_MAX];
 	uint64_t synced;          /* bytes covered by the last sync */
+	uint64_t zeros_from;      /* 0, or where zeros written ahead begin */
 	bool created;             /* created since its directory was synced */
 	bool live;
 };
@@ -154,9 +155,14 @@ static void track_sync(int fd)
 {
 	if (fd < 0 || fd >= MAX_FDS || !crash.fd_file[fd])
 		return;
+	struct tracked *t = &crash.files[crash.fd_file[fd] - 1];
 	struct stat st;
-	if (fstat(fd, &st) == 0)
-		crash.files[crash.fd_file[fd] - 1].synced = (uint64_t)st.st_size;
+	if (fstat(fd, &st) == 0) {
+		/* Zeros written ahead (io_zero_ahead) are not data: a power cut
+		 * may as well leave the file ending where the data does. */
+		uint64_t size = (uint64_t)st.st_size;
+		t->synced = t->zeros_from && t->zeros_from < size ? t->zeros_from : size;
+	}
 }
 
 static void track_sync_dir(const char *dir)
@@ -291,6 +297,35 @@ int io_pwrite(int fd, const void *buf, size_t n, uint64_t off)
 {
 	TRACK_LOCK();
 	int r = pwrite_locked(fd, buf, n, off);
+	if (locked_ && fd >= 0 && fd < MAX_FDS && crash.fd_file[fd]) {
+		struct tracked *t = &crash.files[crash.fd_file[fd] - 1];
+		if (t->zeros_from && off + n > t->zeros_from)
+			t->zeros_from = off + n;
+	}
+	TRACK_UNLOCK();
+	return r;
+}
+
+int io_zero_ahead(int fd, const void *zeros, size_t n, uint64_t off)
+{
+	TRACK_LOCK();
+	int e = fault(IO_FALLOCATE, NULL, fd, NULL);
+	int r = -e;
+	for (size_t done = 0; !e && done < n;) {
+		ssize_t w = pwrite(fd, (const char *)zeros + done, n - done, (off_t)(off + done));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			r = w < 0 ? -errno : -ENOSPC;
+			break;
+		}
+		done += (size_t)w;
+	}
+	if (locked_ && fd >= 0 && fd < MAX_FDS && crash.fd_file[fd]) {
+		struct tracked *t = &crash.files[crash.fd_file[fd] - 1];
+		if (!t->zeros_from)
+			t->zeros_from = off;
+	}
 	TRACK_UNLOCK();
 	return r;
 }
@@ -431,6 +466,8 @@ int io_ftruncate(int fd, uint64_t size)
 		struct tracked *t = &crash.files[crash.fd_file[fd] - 1];
 		if (t->synced > size)
 			t->synced = size;
+		if (t->zeros_from >= size)
+			t->zeros_from = 0;
 	}
 	TRACK_UNLOCK();
 	return r;

@@ -76,6 +76,14 @@ int io_close(int fd);
 ssize_t io_pread(int fd, void *buf, size_t n, uint64_t off);
 /* Writes exactly n bytes at off. */
 int io_pwrite(int fd, const void *buf, size_t n, uint64_t off);
+/*
+ * Writes n bytes of zeros (zeros points to at least n of them) at off, past
+ * a file's data, so that later writes there land on allocated, written
+ * blocks (wal.c: "Zeros ahead"). Counted and faulted as IO_FALLOCATE: it
+ * prepares space and holds no data. For the power-cut simulation the zeros
+ * are not data: a file synced after them counts as synced up to its data.
+ */
+int io_zero_ahead(int fd, const void *zeros, size_t n, uint64_t off);
 int io_fdatasync(int fd);
 int io_fsync(int fd);
 /* fsyncs a directory, making renames, creations and unlinks in it durable. */

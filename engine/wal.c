@@ -43,7 +43,18 @@
  * A logical record larger than WAL_MAX_FRAGMENT is written as FIRST,
  * MIDDLE..., LAST, contiguous in one segment, each fragment checksummed;
  * the logical payload is their concatenation. Space after the last record
- * may hold zeros (reserved space) or, after a crash, garbage.
+ * may hold zeros (reserved space, or zeros written ahead: below) or, after
+ * a crash, garbage.
+ *
+ * Zeros ahead. A sync round that leaves less than WAL_ZERO_LOW bytes of a
+ * segment written ahead of its records writes the next WAL_ZERO_STEP bytes
+ * (inside reserved space) with zeros, after its waiters are released. The
+ * next sync writes them out with the records; from then on the records
+ * land on blocks that are allocated, written and inside the file's size,
+ * and an fdatasync has no file system metadata to commit: on ext4 a 4 KiB
+ * append and fdatasync took 208-213 µs into reserved (unwritten) space,
+ * 154-161 µs into zeros. Readers take zeros after the last record for the
+ * clean end they are.
  *
  * Invariants:
  *   1. Records are appended under w->mu, in the order their trailers were
@@ -81,6 +92,8 @@
 #define WAL_HEADER_SIZE WAL_SEGMENT_HEADER
 #define WAL_RECORD_HEADER 9u   /* crc, len, type; the synced mark follows the payload */
 #define WAL_RESERVE_STEP (4u << 20)
+#define WAL_ZERO_STEP (1u << 20)   /* zeros written ahead at a time */
+#define WAL_ZERO_LOW (256u << 10)  /* written ahead below this: write more */
 #define GATHER_NS 50000ull   /* how long a leader waits for others to join */
 #define WAL_MAX_SEGMENT_READ (UINT64_C(4) << 30)
 
@@ -100,6 +113,7 @@ struct wal_seg {
 	uint64_t size;        /* bytes appended, header included (protected by mu) */
 	uint64_t reserved;    /* bytes reserved with fallocate (protected by mu) */
 	uint64_t written;     /* bytes written to the file (log thread only) */
+	uint64_t zeroed;      /* end of the zeros written ahead (by rounds) */
 	uint64_t synced;      /* bytes known on disk (protected by mu; inv. 6) */
 	char path[PATH_MAX];
 };
@@ -142,6 +156,7 @@ struct wal {
 	int failed;
 	uint64_t last_sync_ns;
 	struct wal_stats st;
+	uint8_t *zeros;             /* WAL_ZERO_STEP zero bytes, made at first use */
 };
 
 /* ---- buffers and segments ---- */
@@ -342,6 +357,34 @@ static void fail_locked(struct wal *w, int err, const char *msg)
 }
 
 /*
+ * Writes zeros ahead of segment s's records (see "Zeros ahead" at the top;
+ * mu held on entry and on return, w->writing set). limit is the end of the
+ * space reserved for s when the round began: the zeros never need space
+ * of their own. Sync waiters are released first; w->writing keeps other
+ * rounds out until the zeros are written, so no record is overwritten.
+ * Not while the log closes: nothing more will be written.
+ */
+static void zero_ahead(struct wal *w, struct wal_seg *s, uint64_t limit)
+{
+	uint64_t from = MAX(s->zeroed, s->written);
+	if (w->closing || s->fd < 0 || from >= s->written + WAL_ZERO_LOW)
+		return;
+	uint64_t to = MIN(from + WAL_ZERO_STEP, limit);
+	if (to <= from)
+		return;
+	if (!w->zeros)
+		w->zeros = xcalloc(1, WAL_ZERO_STEP);
+	cond_broadcast(&w->done_cv);
+	mutex_unlock(&w->mu);
+	/* A failure costs only the speed-up: nothing was promised about the
+	 * space past the records, and readers take zeros, or a short file,
+	 * for the clean end. */
+	int r = io_zero_ahead(s->fd, w->zeros, (size_t)(to - from), from);
+	mutex_lock(&w->mu);
+	s->zeroed = r == 0 ? to : limit;
+}
+
+/*
  * One round of writing (mu held on entry and on return, released during the
  * I/O): takes everything appended so far, writes it, and with sync
  * fdatasyncs the segment, then appends a mark vouching for the sync. Only
@@ -363,6 +406,7 @@ static void write_round(struct wal *w, bool sync)
 	w->queue_head = w->queue_tail = NULL;
 	uint64_t target = w->appended_lsn;
 	struct wal_seg *last_seg = w->seg;
+	uint64_t zero_limit = w->no_reserve ? 0 : last_seg->reserved;
 	mutex_unlock(&w->mu);
 
 	int r = 0;
@@ -433,6 +477,8 @@ static void write_round(struct wal *w, bool sync)
 			append_mark_locked(w);
 		}
 	}
+	if (r == 0 && sync)
+		zero_ahead(w, last_seg, zero_limit);
 	w->writing = false;
 	cond_broadcast(&w->done_cv);
 }
@@ -564,6 +610,7 @@ int wal_close(struct wal *w)
 	pthread_cond_destroy(&w->done_cv);
 	pthread_cond_destroy(&w->writer_cv);
 	pthread_mutex_destroy(&w->mu);
+	free(w->zeros);
 	free(w->dir);
 	free(w);
 	return r;
@@ -825,6 +872,27 @@ size_t wal_next_valid(const uint8_t *d, size_t n, size_t from)
 		    wal_record_parse(d, n, off, &rec))
 			return off;
 	return n;
+}
+
+size_t wal_records_end(const uint8_t *d, size_t n)
+{
+	size_t off = WAL_HEADER_SIZE, size;
+	struct wal_record rec;
+	while (off < n && (size = wal_record_parse(d, n, off, &rec)) > 0)
+		off += size;
+	return MIN(off, n);
+}
+
+int wal_file_records_end(const char *path, uint64_t *end)
+{
+	uint8_t *d;
+	size_t n;
+	int r = io_read_file(path, WAL_MAX_SEGMENT_READ, &d, &n);
+	if (r < 0)
+		return r;
+	*end = wal_records_end(d, n);
+	free(d);
+	return 0;
 }
 
 bool wal_damage_is_tail(const uint8_t *d, size_t n, size_t damage)

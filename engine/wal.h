@@ -62,6 +62,12 @@ size_t wal_record_encode(uint8_t *out, unsigned type, const uint8_t *p, size_t l
 			 uint32_t synced);
 /* Encodes a segment header. */
 void wal_segment_header(uint8_t h[WAL_SEGMENT_HEADER], uint64_t segno);
+/* Where the records of a segment (d, n bytes) end: just past the last of
+ * the valid records that follow each other from the header on. Zeros
+ * written ahead (wal.c) or a damaged record may follow. */
+size_t wal_records_end(const uint8_t *d, size_t n);
+/* The same for the segment file at path; a negative errno if unreadable. */
+int wal_file_records_end(const char *path, uint64_t *end);
 /* The offset of the first valid record starting in [from, n), or n. */
 size_t wal_next_valid(const uint8_t *d, size_t n, size_t from);
 /* True if damage at offset `damage` of a segment is (as far as the segment

@@ -749,19 +749,29 @@ static void log_to_sink(void *ctx, enum golite_log_level level, const char *msg)
 	}
 }
 
-/* Path of the largest log segment in dir (the one holding the records). */
+/* The log segment in dir holding the most record bytes, and where its
+ * records end (zeros written ahead may follow them). */
 static void largest_segment(const char *dir, char *path, size_t cap, off_t *size)
 {
 	char cmd[PATH_MAX + 64];
-	snprintf(cmd, sizeof(cmd), "ls -S '%s'/*.wal | head -1", dir);
+	snprintf(cmd, sizeof(cmd), "ls '%s'/*.wal", dir);
 	FILE *p = popen(cmd, "r");
 	cr_assert_not_null(p);
-	cr_assert_not_null(fgets(path, (int)cap, p), "no log segment in %s", dir);
+	char line[PATH_MAX];
+	uint64_t best = 0;
+	path[0] = '\0';
+	while (fgets(line, sizeof(line), p)) {
+		line[strcspn(line, "\n")] = '\0';
+		uint64_t end;
+		cr_assert_eq(wal_file_records_end(line, &end), 0, "cannot read %s", line);
+		if (!path[0] || end > best) {
+			best = end;
+			snprintf(path, cap, "%s", line);
+		}
+	}
 	pclose(p);
-	path[strcspn(path, "\n")] = '\0';
-	struct stat st;
-	cr_assert_eq(stat(path, &st), 0);
-	*size = st.st_size;
+	cr_assert(path[0], "no log segment in %s", dir);
+	*size = (off_t)best;
 }
 
 static char *listing(const char *dir)
@@ -1142,7 +1152,7 @@ static uint64_t audit_wal_synced(void)
 }
 
 /*
- * True if the last `pending` bytes of log segment `name` are mark records
+ * True if the last `pending` bytes of log segment `name`'s records are marks
  * (wal.c: written after a sync, vouching for it, and not data themselves).
  * The hook counts a write before it happens: give it a moment to land.
  */
@@ -1154,12 +1164,25 @@ static bool only_marks_pending(const char *name, uint64_t pending)
 	snprintf(path, sizeof(path), "%s/%s", audit.dir, name);
 	for (int attempt = 0; attempt < 200; attempt++) {
 		uint8_t buf[16 * WAL_RECORD_OVERHEAD];
+		/* Read with stdio: the audit holds its lock, and the engine's
+		 * io calls would enter the hook again. */
 		FILE *f = fopen(path, "rb");
-		bool ok = f && pending <= sizeof(buf) &&
-			  fseek(f, -(long)pending, SEEK_END) == 0 &&
-			  fread(buf, 1, pending, f) == pending;
+		uint8_t *all = NULL;
+		size_t n = 0;
+		if (f && fseek(f, 0, SEEK_END) == 0) {
+			long len = ftell(f);
+			all = len > 0 ? malloc((size_t)len) : NULL;
+			if (all && fseek(f, 0, SEEK_SET) == 0 &&
+			    fread(all, 1, (size_t)len, f) == (size_t)len)
+				n = (size_t)len;
+		}
 		if (f)
 			fclose(f);
+		size_t end = n ? wal_records_end(all, n) : 0;
+		bool ok = pending <= sizeof(buf) && end >= pending;
+		if (ok)
+			memcpy(buf, all + end - pending, pending);
+		free(all);
 		for (uint64_t off = 0; ok && off < pending; off += WAL_RECORD_OVERHEAD) {
 			struct wal_record rec;
 			ok = wal_record_parse(buf + off, WAL_RECORD_OVERHEAD, 0, &rec) &&
