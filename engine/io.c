@@ -311,8 +311,14 @@ int io_zero_ahead(int fd, const void *zeros, size_t n, uint64_t off)
 	TRACK_LOCK();
 	int e = fault(IO_FALLOCATE, NULL, fd, NULL);
 	int r = -e;
+	/* One page per call: the page cache sizes a folio by the write that
+	 * makes it, and a later append dirties (and an fdatasync writes back)
+	 * the whole folio it touches. Written 1 MiB at a time, every small
+	 * append cost up to 1 MiB of disk writes. */
+	const size_t page = 4096;
 	for (size_t done = 0; !e && done < n;) {
-		ssize_t w = pwrite(fd, (const char *)zeros + done, n - done, (off_t)(off + done));
+		size_t len = MIN(page - (size_t)((off + done) % page), n - done);
+		ssize_t w = pwrite(fd, (const char *)zeros + done, len, (off_t)(off + done));
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
