@@ -151,11 +151,19 @@ void io_crash_now(void)
 	}
 }
 
-static void track_sync(int fd)
+/* The tracked file fd is open on, or NULL (crash.mu held). */
+static struct tracked *tracked_fd(int fd)
 {
 	if (fd < 0 || fd >= MAX_FDS || !crash.fd_file[fd])
+		return NULL;
+	return &crash.files[crash.fd_file[fd] - 1];
+}
+
+static void track_sync(int fd)
+{
+	struct tracked *t = tracked_fd(fd);
+	if (!t)
 		return;
-	struct tracked *t = &crash.files[crash.fd_file[fd] - 1];
 	struct stat st;
 	if (fstat(fd, &st) == 0) {
 		/* Zeros written ahead (io_zero_ahead) are not data: a power cut
@@ -232,6 +240,25 @@ static inline int fault(enum io_op op, const char *path, int fd, size_t *len)
 
 static int pwrite_locked(int fd, const void *buf, size_t n, uint64_t off);
 
+/* Writes n bytes at off, retrying interrupted and short writes; -ENOSPC if
+ * the file system takes nothing. */
+static int write_full(int fd, const void *buf, size_t n, uint64_t off)
+{
+	size_t done = 0;
+	while (done < n) {
+		ssize_t r = pwrite(fd, (const char *)buf + done, n - done, (off_t)(off + done));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			return -ENOSPC;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
 int io_open(const char *path, int flags, mode_t mode)
 {
 	TRACK_LOCK();
@@ -297,11 +324,9 @@ int io_pwrite(int fd, const void *buf, size_t n, uint64_t off)
 {
 	TRACK_LOCK();
 	int r = pwrite_locked(fd, buf, n, off);
-	if (locked_ && fd >= 0 && fd < MAX_FDS && crash.fd_file[fd]) {
-		struct tracked *t = &crash.files[crash.fd_file[fd] - 1];
-		if (t->zeros_from && off + n > t->zeros_from)
-			t->zeros_from = off + n;
-	}
+	struct tracked *t = locked_ ? tracked_fd(fd) : NULL;
+	if (t && t->zeros_from && off + n > t->zeros_from)
+		t->zeros_from = off + n;
 	TRACK_UNLOCK();
 	return r;
 }
@@ -316,22 +341,13 @@ int io_zero_ahead(int fd, const void *zeros, size_t n, uint64_t off)
 	 * the whole folio it touches. Written 1 MiB at a time, every small
 	 * append cost up to 1 MiB of disk writes. */
 	const size_t page = 4096;
-	for (size_t done = 0; !e && done < n;) {
-		size_t len = MIN(page - (size_t)((off + done) % page), n - done);
-		ssize_t w = pwrite(fd, (const char *)zeros + done, len, (off_t)(off + done));
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			r = w < 0 ? -errno : -ENOSPC;
-			break;
-		}
-		done += (size_t)w;
+	for (size_t done = 0, len; r == 0 && done < n; done += len) {
+		len = MIN(page - (size_t)((off + done) % page), n - done);
+		r = write_full(fd, (const char *)zeros + done, len, off + done);
 	}
-	if (locked_ && fd >= 0 && fd < MAX_FDS && crash.fd_file[fd]) {
-		struct tracked *t = &crash.files[crash.fd_file[fd] - 1];
-		if (!t->zeros_from)
-			t->zeros_from = off;
-	}
+	struct tracked *t = locked_ ? tracked_fd(fd) : NULL;
+	if (t && !t->zeros_from)
+		t->zeros_from = off;
 	TRACK_UNLOCK();
 	return r;
 }
@@ -342,20 +358,8 @@ static int pwrite_locked(int fd, const void *buf, size_t n, uint64_t off)
 	int e = fault(IO_PWRITE, NULL, fd, &allowed);
 	if (e)
 		return -e;
-	size_t done = 0;
-	while (done < allowed) {
-		ssize_t r = pwrite(fd, (const char *)buf + done, allowed - done,
-				   (off_t)(off + done));
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			return -ENOSPC;
-		done += (size_t)r;
-	}
-	return allowed < n ? -ENOSPC : 0;
+	int r = write_full(fd, buf, allowed, off);
+	return r ? r : allowed < n ? -ENOSPC : 0;
 }
 
 int io_fdatasync(int fd)
@@ -468,8 +472,8 @@ int io_ftruncate(int fd, uint64_t size)
 	}
 	/* A shrink below the synced size is as durable as the old bytes were
 	 * not: model it as cutting the synced size too. */
-	if (locked_ && r == 0 && fd >= 0 && fd < MAX_FDS && crash.fd_file[fd]) {
-		struct tracked *t = &crash.files[crash.fd_file[fd] - 1];
+	struct tracked *t = locked_ && r == 0 ? tracked_fd(fd) : NULL;
+	if (t) {
 		if (t->synced > size)
 			t->synced = size;
 		if (t->zeros_from >= size)
