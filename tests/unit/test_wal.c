@@ -190,28 +190,31 @@ static uint64_t records_end(const char *path)
 	return end;
 }
 
+/* Opens a sync-mode log and appends count records of 200 bytes to its
+ * first segment, syncing after each. */
+static struct wal *synced_records(uint64_t count)
+{
+	struct wal *w = open_wal(GOLITE_SYNC, 64 << 20);
+	uint64_t lsn;
+	for (uint64_t i = 1; i <= count; i++) {
+		cr_assert_eq(append(w, i, 200, &lsn), 0);
+		cr_assert_eq(wal_sync_to(w, lsn), 0);
+	}
+	return w;
+}
+
 /* Writes 100 records in one segment, syncing after each, and returns where
  * its records end. */
 static uint64_t write_hundred(void)
 {
-	struct wal *w = open_wal(GOLITE_SYNC, 64 << 20);
-	uint64_t lsn;
-	for (uint64_t i = 1; i <= 100; i++) {
-		cr_assert_eq(append(w, i, 200, &lsn), 0);
-		cr_assert_eq(wal_sync_to(w, lsn), 0);
-	}
+	struct wal *w = synced_records(100);
 	cr_assert_eq(wal_close(w), 0);
 	return records_end(segment_path(1));
 }
 
 Test(wal, sync_rounds_write_zeros_ahead_of_the_records)
 {
-	struct wal *w = open_wal(GOLITE_SYNC, 64 << 20);
-	uint64_t lsn;
-	for (uint64_t i = 1; i <= 20; i++) {
-		cr_assert_eq(append(w, i, 200, &lsn), 0);
-		cr_assert_eq(wal_sync_to(w, lsn), 0);
-	}
+	struct wal *w = synced_records(20);
 	/* Read while the log is open (close gives the unused space back). */
 	uint8_t *d;
 	size_t n;
@@ -332,12 +335,7 @@ Test(wal, a_hole_in_the_unsynced_tail_is_a_torn_tail)
 	/* 50 synced records, then 50 appended without a sync: after a power
 	 * cut the kernel may have written a later page of those and not an
 	 * earlier one. */
-	struct wal *w = open_wal(GOLITE_SYNC, 64 << 20);
-	uint64_t lsn;
-	for (uint64_t i = 1; i <= 50; i++) {
-		cr_assert_eq(append(w, i, 200, &lsn), 0);
-		cr_assert_eq(wal_sync_to(w, lsn), 0);
-	}
+	struct wal *w = synced_records(50);
 	cr_assert_eq(wal_close(w), 0);
 	/* Records 51..100 as the log thread would have appended them before a
 	 * sync: their synced mark is the end of record 50. */
