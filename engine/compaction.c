@@ -385,10 +385,15 @@ static int flush_oldest(struct golite *db)
  * the heap once its mmap threshold has grown past them, and keeps what is
  * freed: without this, a 10M-key fill leaves about 500 MiB of free heap
  * resident. Costs a walk of the free lists, once per job of a second or so.
+ *
+ * Not under AddressSanitizer or ThreadSanitizer: their allocator replaces
+ * glibc's, whose heap is then never set up before the first malloc_trim,
+ * and two background threads doing that set-up at once crashed a flush
+ * thread in glibc's mtrim.
  */
 static void give_back_heap(void)
 {
-#ifdef __GLIBC__
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 	malloc_trim(0);
 #endif
 }
