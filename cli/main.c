@@ -154,7 +154,8 @@ static const char overview_tail[] =
 	"                  none), sync_interval_ms, compression (none, lz4, zstd),\n"
 	"                  compaction_threads, bloom_bits_per_key, memtable\n"
 	"                  (lockfree, locked), flush_on_close (0 leaves the\n"
-	"                  writes in the log at close)\n"
+	"                  writes in the log at close), max_size and\n"
+	"                  space_reserve (bytes; README: Disk space)\n"
 	"      --sync      the same as -o durability=sync\n"
 	"  -q, --quiet     no progress display\n"
 	"  -h, --help      this help; `golite help COMMAND` or `golite COMMAND --help`\n"
@@ -280,6 +281,10 @@ bool cli_set_option(const char *setting)
 		o->wal_buffer_size = v;
 	else if (NAME("block_cache_size") && num)
 		o->block_cache_size = v;
+	else if (NAME("max_size") && num)
+		o->max_size = v;
+	else if (NAME("space_reserve") && num)
+		o->space_reserve = v;
 	else if (NAME("sync_interval_ms") && num && v <= UINT32_MAX)
 		o->sync_interval_ms = (uint32_t)v;
 	else if (NAME("compaction_threads") && num && v <= 64)

@@ -123,6 +123,8 @@ struct golite_batch {
 	size_t len, cap;
 	size_t count;
 	size_t encoded;   /* upper bound of the log payload's size */
+	size_t put_bytes; /* keys and values of its puts */
+	bool frees_space; /* golite_batch_set_frees_space */
 };
 
 golite_batch *golite_batch_new(void)
@@ -185,6 +187,8 @@ static int batch_add(golite_batch *b, unsigned kind, const char *table, uint32_t
 	b->len = (size_t)(p - b->buf);
 	b->count++;
 	b->encoded += enc;
+	if (kind != KIND_DELETE)
+		b->put_bytes += klen + vlen;
 	return 0;
 }
 
@@ -227,7 +231,21 @@ void golite_batch_clear(golite_batch *b)
 		b->len = 0;
 		b->count = 0;
 		b->encoded = 0;
+		b->put_bytes = 0;
+		b->frees_space = false;
 	}
+}
+
+void golite_batch_set_frees_space(golite_batch *b, bool frees)
+{
+	if (b)
+		b->frees_space = frees;
+}
+
+bool batch_frees_space(const golite_batch *b, size_t *put_bytes)
+{
+	*put_bytes = b->put_bytes;
+	return b->frees_space;
 }
 
 void golite_batch_free(golite_batch *b)

@@ -16,6 +16,7 @@
 #ifndef GOLITE_BATCH_H
 #define GOLITE_BATCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,5 +53,9 @@ int batch_ops(const struct golite_batch *b,
 	      int (*fn)(void *ctx, unsigned kind, const char *table, size_t tlen, uint32_t table_id,
 			const uint8_t *key, size_t klen, const uint8_t *value, size_t vlen),
 	      void *ctx);
+
+/* True if the batch was marked as freeing space; *put_bytes gets the key
+ * and value bytes of its puts. */
+bool batch_frees_space(const struct golite_batch *b, size_t *put_bytes);
 
 #endif /* GOLITE_BATCH_H */

@@ -97,6 +97,24 @@ static struct table_file *table_file_moved(const struct table_file *f, uint32_t 
 	return table_file_new(level, &m, f->reader);
 }
 
+/* ---- for reclaim.c ---- */
+
+uint64_t bg_new_file_no(struct golite *db)
+{
+	return alloc_file_no(db);
+}
+
+void bg_table_path(struct golite *db, uint64_t file_no, char *path, size_t cap)
+{
+	table_path(db, file_no, path, cap);
+}
+
+struct table_file *bg_table_file_new(uint32_t level, struct sst_meta *meta,
+				     struct sst_reader *reader)
+{
+	return table_file_new(level, meta, reader);
+}
+
 /* Drops a table no version holds (a compaction that failed before it
  * made one). */
 static void table_file_discard(struct table_file *f)
@@ -122,6 +140,10 @@ static int write_manifest(struct golite *db, const struct version *v)
 			m.files[m.nfiles++] = (struct manifest_file){ (uint32_t)l, v->files[l][i]->meta };
 	m.next_file_no = atomic_load(&db->next_file_no);
 	int r = manifest_write(db->path, &m);
+	/* Every flush, compaction and reclaim ends here, the ones that free
+	 * space included: on a full disk the manifest draws on the reserve. */
+	if (r == GOLITE_ENOSPC && space_borrow(db, 1u << 20, 0, "the manifest"))
+		r = manifest_write(db->path, &m);
 	free(m.files);
 	return r;
 }
@@ -159,6 +181,11 @@ static void note_bg_error(struct golite *db, int err, const char *what)
 {
 	if (err == GOLITE_EIO || err == GOLITE_ECORRUPT)
 		atomic_store(&db->failed, 1);
+	/* Out of space: the retry may draw on the reserve, leaving the log
+	 * its part for deletes (space.h). */
+	if (err == GOLITE_ENOSPC)
+		space_borrow(db, (uint64_t)db->o.memtable_size + db->o.sstable_size,
+			     db->space.log_keep, what);
 	db->bg_error = err;
 	db->bg_error_ns = now_ns();
 	db_log(db, GOLITE_LOG_ERROR, "%s failed: %s (%s)%s", what, golite_last_error(),
@@ -243,7 +270,7 @@ static void wait_inserts(struct golite *db, uint64_t upto)
 }
 
 /* True if keys of table id may be dropped by work covering upto. */
-static bool discardable(struct golite *db, uint32_t id, uint64_t upto)
+bool bg_discardable(struct golite *db, uint32_t id, uint64_t upto)
 {
 	rcu_read_lock();
 	bool d = catalog_id_discardable(rcu_fetch(db->catalog), id, upto);
@@ -275,7 +302,7 @@ static int write_memtable(struct golite *db, struct memtable *m, struct table_fi
 		uint32_t table = ikey_table(ikey);
 		if (table != last_table) {
 			last_table = table;
-			drop_table = discardable(db, table, m->switch_seq);
+			drop_table = bg_discardable(db, table, m->switch_seq);
 		}
 		struct mt_entry e;
 		if (drop_table || !m->ops->iter_version(it, SEQ_MAX, &e))
@@ -779,7 +806,7 @@ static int run(struct golite *db, struct compaction *c, struct table_file ***out
 		uint32_t table = ikey_table(skey);
 		if (table != last_table) {
 			last_table = table;
-			drop_table = discardable(db, table, upto);
+			drop_table = bg_discardable(db, table, upto);
 		}
 		unsigned kind = trailer_kind(get_le64(skey + iklen));
 		bool drop = drop_table ||
@@ -885,6 +912,33 @@ static int install(struct golite *db, struct compaction *c, struct table_file **
 	free(outs);
 	free(del);
 	return 0;
+}
+
+int bg_replace_table(struct golite *db, struct table_file *old, struct table_file *out)
+{
+	struct version *nv = version_apply(db->current, &old, 1, out ? &out : NULL, out ? 1 : 0);
+	int r = write_manifest(db, nv);
+	if (r) {
+		/* out, whose only reference nv holds, goes with it; its file
+		 * stays until the next open, as after a failed compaction. */
+		version_unref(nv);
+		return r;
+	}
+	if (out)
+		db->ms.compact_bytes += out->meta.file_size;
+	publish(db, nv);
+	sst_mark_obsolete(old->reader);
+	return 0;
+}
+
+void bg_request_flush(struct golite *db)
+{
+	mutex_lock(&db->bg_mu);
+	if (!db->flush_requested && db->imm_count < MAX_IMM) {
+		db->flush_requested = true;
+		cond_broadcast(&db->bg_cv);
+	}
+	mutex_unlock(&db->bg_mu);
 }
 
 /* Moves a single table to the output level (bg_mu held). */

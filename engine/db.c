@@ -118,6 +118,10 @@ static int check_options(const golite_options *o)
 		return set_error(GOLITE_EINVAL, "wal_buffer_size below 64 KiB");
 	if (o->wal_segment_size < (1u << 20))
 		return set_error(GOLITE_EINVAL, "wal_segment_size below 1 MiB");
+	if (o->max_size && o->max_size < (16u << 20))
+		return set_error(GOLITE_EINVAL, "max_size below 16 MiB");
+	if (o->space_reserve && o->space_reserve < (1u << 20))
+		return set_error(GOLITE_EINVAL, "space_reserve below 1 MiB");
 	return 0;
 }
 
@@ -272,16 +276,24 @@ struct single {
 	size_t vlen;
 };
 
-static int commit(struct golite *db, struct rep *rep, const struct single *one,
+static int commit(struct golite *db, struct rep *rep, const struct single *one, bool frees,
 		  uint64_t *first_seq)
 {
 	size_t len = rep_finish(rep);
 	struct write_ctx c = { .db = db, .count = rep->count };
 	uint64_t lsn;
-	int r = bg_throttle(db);
-	if (r)
-		return r;
-	r = wal_append(db->wal, rep->buf, len, assign_seq, &c, &lsn);
+	int r = 0;
+	/* A write that frees space goes ahead of the space checks and of
+	 * writers held back for compaction (space.h). */
+	if (!frees) {
+		if (unlikely(atomic_load_explicit(&db->space.state, memory_order_relaxed) !=
+			     SPACE_NORMAL))
+			return space_refused(db);
+		r = bg_throttle(db);
+		if (r)
+			return r;
+	}
+	r = wal_append(db->wal, rep->buf, len, frees, assign_seq, &c, &lsn);
 	if (r) {
 		if (r == GOLITE_EFAILED || r == GOLITE_EIO)
 			atomic_store(&db->failed, 1);
@@ -301,6 +313,8 @@ static int commit(struct golite *db, struct rep *rep, const struct single *one,
 	if (first_seq)
 		*first_seq = c.first_seq;
 	db_count(db, C_BYTES_WRITTEN, len);
+	if (frees)
+		space_note_frees(db);
 	if (db->o.durability == GOLITE_SYNC)
 		r = wal_sync_to(db->wal, lsn);
 	return r;
@@ -333,7 +347,7 @@ static int write_id(struct golite *db, uint32_t id, unsigned kind, const void *k
 	rep_reset(&tl_rep);
 	rep_add(&tl_rep, kind, ikey, iklen, value, vlen);
 	struct single one = { ikey, iklen, kind, value, vlen };
-	int r = commit(db, &tl_rep, &one, NULL);
+	int r = commit(db, &tl_rep, &one, kind == KIND_DELETE, NULL);
 	tl_rep_trim();
 	return r;
 }
@@ -433,6 +447,12 @@ int golite_write(golite *db, const golite_batch *b)
 	size_t n = golite_batch_count(b);
 	if (n == 0)
 		return 0;
+	size_t put_bytes;
+	bool frees = batch_frees_space(b, &put_bytes);
+	if (frees && put_bytes > GOLITE_FREES_SPACE_MAX_PUT)
+		return set_error(GOLITE_EINVAL,
+				 "a batch that frees space puts %zu bytes (at most %u allowed)",
+				 put_bytes, GOLITE_FREES_SPACE_MAX_PUT);
 	struct rep *rp = &tl_rep;
 	rep_reset(rp);
 	struct batch_encode e = { .db = db, .rep = rp };
@@ -440,7 +460,7 @@ int golite_write(golite *db, const golite_batch *b)
 	r = batch_ops(b, encode_op, &e);
 	rcu_read_unlock();
 	if (!r)
-		r = commit(db, rp, NULL, NULL);
+		r = commit(db, rp, NULL, frees, NULL);
 	tl_rep_trim();
 	if (!r) {
 		db_count(db, C_BATCHES, 1);
@@ -483,6 +503,19 @@ static bool lookup_memtables(struct golite *db, const uint8_t *ikey, size_t ikle
 	return false;
 }
 
+
+uint64_t db_newest_seq(struct golite *db, const uint8_t *ikey, size_t iklen)
+{
+	uint64_t hash = hash64(ikey, iklen);
+	struct mt_entry e;
+	uint64_t seq = 0;
+	rcu_read_lock();
+	if (lookup_memtables(db, ikey, iklen, hash, SEQ_MAX, &e) ||
+	    bg_get(db, ikey, iklen, hash, &e) == 1)
+		seq = e.seq;
+	rcu_read_unlock();
+	return seq;
+}
 
 /*
  * The common lookup of every read: the newest record of (id, key).
@@ -706,7 +739,7 @@ static int catalog_commit(struct golite *db, struct rep *rep, struct catalog *ne
 			  uint32_t dropped_id)
 {
 	uint64_t seq;
-	int r = commit(db, rep, NULL, &seq);
+	int r = commit(db, rep, NULL, dropped_id != 0, &seq);
 	if (r) {
 		catalog_free(next);
 		return r;
@@ -953,6 +986,16 @@ static uint64_t next_file_no(void *ctx)
 	return atomic_fetch_add(&db->next_file_no, 1);
 }
 
+static int wal_space_admit(void *ctx, uint64_t bytes, bool frees)
+{
+	return space_admit(ctx, bytes, frees);
+}
+
+static uint64_t wal_space_borrow(void *ctx, uint64_t bytes)
+{
+	return space_borrow(ctx, bytes, 0, "the log");
+}
+
 static void on_wal_failure(void *ctx, int err, const char *msg)
 {
 	struct golite *db = ctx;
@@ -1083,6 +1126,8 @@ static int check_store(struct golite *db, bool *created)
 
 static void db_free(struct golite *db)
 {
+	if (db->space_opened)
+		space_stop(db);
 	bg_stop(db);
 	if (db->wal) {
 		wal_close(db->wal);
@@ -1098,6 +1143,8 @@ static void db_free(struct golite *db)
 	catalog_free(db->catalog);
 	if (db->cache || db->current)
 		bg_close(db);
+	if (db->space_opened)
+		space_close(db);
 	if (db->lock_fd >= 0)
 		io_close(db->lock_fd);
 	pthread_mutex_destroy(&db->ddl_mu);
@@ -1167,6 +1214,10 @@ int golite_open(const char *path, const golite_options *opts, golite **out)
 	r = check_store(db, &created);
 	if (r)
 		goto out_free;
+	r = space_open(db);
+	if (r)
+		goto out_free;
+	db->space_opened = true;
 
 	struct manifest m;
 	r = manifest_read(db->path, &m);
@@ -1231,6 +1282,8 @@ int golite_open(const char *path, const golite_options *opts, golite **out)
 			.segment_size = db->o.wal_segment_size,
 			.next_file_no = next_file_no,
 			.on_failure = on_wal_failure,
+			.space_admit = wal_space_admit,
+			.space_borrow = wal_space_borrow,
 			.ctx = db,
 		};
 		uint64_t segno = next_file_no(db);
@@ -1242,6 +1295,7 @@ int golite_open(const char *path, const golite_options *opts, golite **out)
 		r = bg_start(db);
 		if (r)
 			goto out_free;
+		space_start(db);
 	}
 	*out = db;
 	return 0;
@@ -1259,6 +1313,12 @@ int golite_close(golite *db)
 	/* A clean close leaves nothing to replay: the memtable goes to a table
 	 * and the log segments are retired. A failure here loses nothing (the
 	 * log still holds the writes); it is reported by the log below. */
+	/* Deletes made on a full disk get their space back before the store
+	 * closes (a `golite rm` is over before the space thread looks). */
+	space_stop(db);
+	if (db->wal && space_pressure(db) &&
+	    atomic_load(&db->space.frees) != db->space.frees_seen)
+		reclaim_pass(db);
 	rcu_read_lock();
 	bool dirty = atomic_load(&rcu_fetch(db->mem)->entries) != 0;
 	rcu_read_unlock();
@@ -1268,6 +1328,7 @@ int golite_close(golite *db)
 			db_log(db, GOLITE_LOG_WARN, "flush at close failed: %s", golite_last_error());
 	}
 	atomic_store(&db->closing, true);
+	space_stop(db);
 	bg_stop(db);
 	int r = 0;
 	if (db->wal) {
@@ -1329,6 +1390,7 @@ int golite_stats_get(golite *db, golite_stats *s)
 	s->block_cache_bytes = db->cache ? block_cache_used(db->cache) : 0;
 	s->stall_micros = atomic_load(&db->stall_micros);
 	s->failed = atomic_load(&db->failed) != 0;
+	space_figures(db, s);
 	return 0;
 }
 
@@ -1383,6 +1445,7 @@ int golite_stats_text(golite *db, char **text)
 	fprintf(f, "memtable_limit_bytes %llu\n", (unsigned long long)s.memtable_limit);
 	fprintf(f, "recovery_records %llu\n", (unsigned long long)db->replay.records);
 	bg_stats(db, f);
+	space_stats(db, f);
 	fprintf(f, "failed %d\n", s.failed ? 1 : 0);
 	fclose(f);
 	*text = buf;

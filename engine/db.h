@@ -50,6 +50,7 @@
 #include "manifest.h"
 #include "memtable.h"
 #include "rcu.h"
+#include "space.h"
 #include "sstable.h"
 #include "version.h"
 #include "wal.h"
@@ -133,6 +134,9 @@ struct golite {
 	_Atomic int failed;                      /* the store refuses writes */
 	_Atomic bool closing;
 
+	struct space space;                      /* disk space (space.h) */
+	bool space_opened;
+
 	struct db_shard shards[DB_SHARDS];
 	uint64_t open_ns;
 	struct wal_replay_info replay;
@@ -187,6 +191,23 @@ void bg_prefetch(struct golite *db, const uint8_t *ikey, size_t iklen, uint64_t 
 /* Point lookup in the tables (inside an RCU read-side section). */
 int bg_get(struct golite *db, const uint8_t *ikey, size_t iklen, uint64_t hash,
 	   struct mt_entry *e);
+
+/* Shared with reclaim.c (space.h). */
+uint64_t bg_new_file_no(struct golite *db);
+void bg_table_path(struct golite *db, uint64_t file_no, char *path, size_t cap);
+struct table_file *bg_table_file_new(uint32_t level, struct sst_meta *meta,
+				     struct sst_reader *reader);
+/* Replaces table old of the current version by out (NULL: drops it), with
+ * the manifest written first (bg_mu held). On error nothing changed and out
+ * is freed. */
+int bg_replace_table(struct golite *db, struct table_file *old, struct table_file *out);
+/* True if the keys of table id may be dropped by work covering upto. */
+bool bg_discardable(struct golite *db, uint32_t id, uint64_t upto);
+/* Asks the flush thread to freeze the active memtable and flush it. */
+void bg_request_flush(struct golite *db);
+/* The sequence number of the newest version of ikey in the store (0 if
+ * none is found or the lookup fails). */
+uint64_t db_newest_seq(struct golite *db, const uint8_t *ikey, size_t iklen);
 
 /* Logs a message through golite_options.log (or stderr). */
 __attribute__((format(printf, 3, 4))) void db_log(struct golite *db, enum golite_log_level lvl,

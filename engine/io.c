@@ -576,6 +576,18 @@ int io_reserve(int fd, uint64_t off, uint64_t len)
 	return r < 0 ? -errno : 0;
 }
 
+int io_allocate(int fd, uint64_t off, uint64_t len)
+{
+	int e = fault(IO_FALLOCATE, NULL, fd, NULL);
+	if (e)
+		return -e;
+	int r;
+	do
+		r = fallocate(fd, 0, (off_t)off, (off_t)len);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : 0;
+}
+
 int io_release(int fd, uint64_t off, uint64_t len)
 {
 	int e = fault(IO_FALLOCATE, NULL, fd, NULL);

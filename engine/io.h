@@ -102,6 +102,9 @@ int io_flock(int fd, bool exclusive);
  * space. -EOPNOTSUPP where the filesystem cannot.
  */
 int io_reserve(int fd, uint64_t off, uint64_t len);
+/* Allocates [off, off+len) and grows the file to cover it (fallocate mode
+ * 0): the store's space reserve (space.c). Faulted as IO_FALLOCATE. */
+int io_allocate(int fd, uint64_t off, uint64_t len);
 
 /* Gives back space reserved (or written) in [off, off+len) without changing
  * the file size (FALLOC_FL_PUNCH_HOLE). -EOPNOTSUPP where the filesystem

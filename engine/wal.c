@@ -92,6 +92,7 @@
 #define WAL_HEADER_SIZE WAL_SEGMENT_HEADER
 #define WAL_RECORD_HEADER 9u   /* crc, len, type; the synced mark follows the payload */
 #define WAL_RESERVE_STEP (4u << 20)
+#define WAL_RESERVE_SMALL (64u << 10)  /* a step on a full disk */
 #define WAL_ZERO_STEP (1u << 20)   /* zeros written ahead at a time */
 #define WAL_ZERO_LOW (256u << 10)  /* written ahead below this: write more */
 #define GATHER_NS 50000ull   /* how long a leader waits for others to join */
@@ -263,6 +264,17 @@ out_free:
 	return r;
 }
 
+/* seg_create, drawing on the store's reserve on a full disk: a segment is
+ * made for deletes as much as for writes, at open and by a flush that
+ * retires the log. */
+static int seg_create_or_borrow(struct wal *w, uint64_t segno, struct wal_seg **out)
+{
+	int r = seg_create(w, segno, out);
+	if (r == -ENOSPC && w->o.space_borrow && w->o.space_borrow(w->o.ctx, 1u << 20))
+		r = seg_create(w, segno, out);
+	return r;
+}
+
 /* Gives back the space reserved past a finished segment's end. */
 static void seg_release(struct wal_seg *s, uint64_t end)
 {
@@ -284,7 +296,7 @@ static int rotate_locked(struct wal *w)
 {
 	uint64_t segno = w->o.next_file_no(w->o.ctx);
 	struct wal_seg *s;
-	int r = seg_create(w, segno, &s);
+	int r = seg_create_or_borrow(w, segno, &s);
 	if (r < 0)
 		return space_error(r, "cannot create log segment", w->dir);
 	w->cur->closes_seg = true;
@@ -295,15 +307,30 @@ static int rotate_locked(struct wal *w)
 	return 0;
 }
 
-/* Makes sure the current segment has n more bytes reserved (mu held). */
-static int reserve_locked(struct wal *w, uint64_t n)
+/*
+ * Makes sure the current segment has n more bytes reserved (mu held). A
+ * record that frees space, on a full disk, reserves only what it needs and
+ * may draw on the store's reserve.
+ */
+static int reserve_locked(struct wal *w, uint64_t n, bool frees)
 {
 	struct wal_seg *s = w->seg;
 	if (w->no_reserve || s->size + n <= s->reserved)
 		return 0;
-	uint64_t want = s->size + n - s->reserved;
-	want = (want + WAL_RESERVE_STEP - 1) / WAL_RESERVE_STEP * WAL_RESERVE_STEP;
+	uint64_t need = s->size + n - s->reserved;
+	uint64_t want = (need + WAL_RESERVE_STEP - 1) / WAL_RESERVE_STEP * WAL_RESERVE_STEP;
+	if (w->o.space_admit) {
+		int a = w->o.space_admit(w->o.ctx, want, frees);
+		if (a)
+			return a;
+	}
 	int r = io_reserve(s->fd, s->reserved, want);
+	if (r == -ENOSPC && frees) {
+		want = (need + WAL_RESERVE_SMALL - 1) / WAL_RESERVE_SMALL * WAL_RESERVE_SMALL;
+		r = io_reserve(s->fd, s->reserved, want);
+		if (r == -ENOSPC && w->o.space_borrow && w->o.space_borrow(w->o.ctx, want))
+			r = io_reserve(s->fd, s->reserved, want);
+	}
 	if (r == -EOPNOTSUPP) {
 		w->no_reserve = true;
 		return 0;
@@ -327,7 +354,7 @@ static void append_mark_locked(struct wal *w)
 {
 	if (w->closing && w->seg->fd < 0)
 		return;
-	if (reserve_locked(w, WAL_RECORD_OVERHEAD) < 0)
+	if (reserve_locked(w, WAL_RECORD_OVERHEAD, true) < 0)
 		return;
 	if (w->cur->cap - w->cur->len < WAL_RECORD_OVERHEAD) {
 		queue_push(w, w->cur);
@@ -548,7 +575,7 @@ int wal_open(const struct wal_options *o, uint64_t segno, struct wal **out)
 	mutex_init_adaptive(&w->mu);
 	cond_init(&w->writer_cv);
 	cond_init(&w->done_cv);
-	int r = seg_create(w, segno, &w->seg);
+	int r = seg_create_or_borrow(w, segno, &w->seg);
 	if (r < 0) {
 		r = space_error(r, "cannot create log segment in", w->dir);
 		goto out_free;
@@ -637,8 +664,8 @@ size_t wal_record_encode(uint8_t *out, unsigned type, const uint8_t *p, size_t n
 }
 
 
-int wal_append(struct wal *w, const uint8_t *payload, size_t len, wal_prepare_fn prepare,
-	       void *ctx, uint64_t *lsn)
+int wal_append(struct wal *w, const uint8_t *payload, size_t len, bool frees,
+	       wal_prepare_fn prepare, void *ctx, uint64_t *lsn)
 {
 	if (len < 8)
 		return set_error(GOLITE_EINVAL, "log record shorter than its trailer");
@@ -678,7 +705,7 @@ int wal_append(struct wal *w, const uint8_t *payload, size_t len, wal_prepare_fn
 		if (r < 0)
 			goto out_unlock;
 	}
-	r = reserve_locked(w, size);
+	r = reserve_locked(w, size, frees);
 	if (r < 0)
 		goto out_unlock;
 	if (w->cur->cap - w->cur->len < size) {

@@ -88,6 +88,15 @@ struct wal_options {
 	uint64_t (*next_file_no)(void *ctx);
 	/* Called once, from the log thread, when the log fails. */
 	void (*on_failure)(void *ctx, int err, const char *msg);
+	/* Optional. Called with the log lock held before the log reserves
+	 * `bytes` more disk space for a record (every few MiB): returns 0, or
+	 * GOLITE_ENOSPC to refuse a record that does not free space. */
+	int (*space_admit)(void *ctx, uint64_t bytes, bool frees);
+	/* Optional. Called with the log lock held when a record that frees
+	 * space, or a new segment, finds the disk full: makes room for about
+	 * `bytes` (the store's reserve) and returns the bytes it freed; the log
+	 * then tries once more. */
+	uint64_t (*space_borrow)(void *ctx, uint64_t bytes);
 	void *ctx;
 };
 
@@ -107,11 +116,13 @@ typedef void (*wal_prepare_fn)(void *ctx, uint8_t trailer[8]);
 /*
  * Appends a record of len >= 8 bytes. payload's last 8 bytes are ignored:
  * prepare() writes them while the log lock is held. On success *lsn is the
- * log position just past the record (pass it to wal_sync_to). Errors:
+ * log position just past the record (pass it to wal_sync_to). frees: the
+ * record frees space (a delete), so it may draw on the store's reserve
+ * (wal_options.space_borrow) when the disk is full. Errors:
  * GOLITE_EFAILED, GOLITE_ENOSPC (nothing appended), GOLITE_ECLOSED.
  */
-int wal_append(struct wal *w, const uint8_t *payload, size_t len, wal_prepare_fn prepare,
-	       void *ctx, uint64_t *lsn);
+int wal_append(struct wal *w, const uint8_t *payload, size_t len, bool frees,
+	       wal_prepare_fn prepare, void *ctx, uint64_t *lsn);
 
 /* Waits until the log is durable up to lsn. */
 int wal_sync_to(struct wal *w, uint64_t lsn);

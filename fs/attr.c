@@ -321,6 +321,18 @@ void gfs_statfs(fuse_req_t req, fuse_ino_t ino)
 		return;
 	}
 	uint64_t files = atomic_load(&fs->files);
+	if (fs->o.max_size) {
+		/* A size limit: df shows it, and what the store's files take of
+		 * it (the engine's figures, refreshed every second or so). */
+		golite_stats st;
+		if (golite_stats_get(fs->db, &st) == 0 && st.space_limit) {
+			uint64_t left = st.space_used < st.space_limit ? st.space_limit - st.space_used : 0;
+			uint64_t avail = MIN(left, (uint64_t)sv.f_bavail * sv.f_frsize);
+			sv.f_blocks = (fsblkcnt_t)(st.space_limit / sv.f_frsize);
+			sv.f_bfree = (fsblkcnt_t)(MIN(left, (uint64_t)sv.f_bfree * sv.f_frsize) / sv.f_frsize);
+			sv.f_bavail = (fsblkcnt_t)(avail / sv.f_frsize);
+		}
+	}
 	struct statvfs out = sv;
 	out.f_namemax = ESC_NAME_MAX;
 	/* Every key is a file; the store can hold as many more as the disk
@@ -435,7 +447,9 @@ void gfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	}
 	if (!r) {
 		struct xattr_set_ctx c = { name, NULL, 0, 0, gfs_now_ns() };
+		bool was = gfs_frees_space(true);
 		r = edit_record(fs, n, xattr_remove_fn, &c);
+		gfs_frees_space(was);
 	}
 	if (!r)
 		ev_node(fs, EV_REMOVEXATTR, n, name);

@@ -794,7 +794,13 @@ int data_truncate(struct gfs *fs, struct node *n, uint64_t size, bool locked_rw)
 		return -EFBIG;
 	if (!locked_rw)
 		pthread_rwlock_wrlock(&n->rw);
+	mutex_lock(&n->mu);
+	bool shrinks = size < n->a.size;
+	mutex_unlock(&n->mu);
+	/* Cutting a file frees space, so it works on a full disk. */
+	bool was = gfs_frees_space(shrinks);
 	int r = truncate_locked(fs, n, size);
+	gfs_frees_space(was);
 	if (!locked_rw)
 		pthread_rwlock_unlock(&n->rw);
 	return r;
@@ -925,11 +931,13 @@ void data_release_unlinked(struct gfs *fs, struct node *n)
 	mutex_unlock(&n->mu);
 	if (chunked) {
 		golite_batch *b = gfs_batch();
+		bool was = gfs_frees_space(true);
 		int r = chunks_delete_from(fs, b, ino, 0, NULL);
 		if (!r)
 			r = owner_delete(b, ino);
 		if (!r)
 			r = gfs_write_batch(fs, b, "free an unlinked file");
+		gfs_frees_space(was);
 		if (r)
 			gfs_log(LOG_LVL_WARN, "the chunks of unlinked inode %llu stay until the next "
 				"sweep", (unsigned long long)ino);

@@ -687,8 +687,11 @@ static int do_unlink(struct gfs *fs, struct node *dir, const char *name)
 		if (!victim)
 			r = entry_load(fs, e);
 	}
-	if (!r)
+	if (!r) {
+		bool was = gfs_frees_space(true);
 		r = unlink_entry(fs, dir, e, victim);
+		gfs_frees_space(was);
+	}
 	ns_rdunlock(fs);
 	node_unref(fs, victim);
 	free(e);
@@ -802,7 +805,9 @@ void gfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct gfs *fs = req_fs(req);
 	op_count(fs, OP_RMDIR);
 	struct node *dir = node_of(fs, parent);
+	bool was = gfs_frees_space(true);
 	int r = do_rmdir(fs, dir, name);
+	gfs_frees_space(was);
 	if (!r)
 		ev_child(fs, EV_RMDIR, dir, name);
 	fuse_reply_err(req, -r);

@@ -120,6 +120,7 @@ struct gfs_options {
 	unsigned sync_interval_ms;
 	size_t memtable_size;       /* 0: engine default */
 	size_t cache_size;          /* 0: engine default */
+	size_t max_size;            /* 0: no limit but the file system's */
 	int compaction_threads;     /* -1: engine default */
 	double attr_timeout, entry_timeout, negative_timeout;
 	unsigned sweep_interval_s;  /* 0: no background sweep */
@@ -443,6 +444,13 @@ golite_batch *gfs_batch_current(void);
 /* Deletes key of TABLE_ID_FS. */
 int fs_delete_key(struct gfs *fs, const uint8_t *key, size_t klen);
 int gfs_write_batch(struct gfs *fs, golite_batch *b, const char *what);
+/* Marks what this thread writes from now on as freeing space (or not), so
+ * that unlink, rmdir, truncation and xattr removal work on a full disk
+ * (golite_batch_set_frees_space). Returns the previous setting. */
+bool gfs_frees_space(bool on);
+/* golite_put_raw, freeing space inside a gfs_frees_space scope. */
+int gfs_put_raw(struct gfs *fs, uint32_t table, unsigned kind, const void *key, size_t klen,
+		const void *value, size_t vlen);
 int owner_put(golite_batch *b, uint64_t ino, uint32_t table, const uint8_t *key, size_t klen);
 int owner_delete(golite_batch *b, uint64_t ino);
 

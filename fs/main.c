@@ -40,7 +40,7 @@ struct cli {
 	char *datadir, *mountpoint;
 	int nonopts;
 	int foreground, debug, help, version, ro;
-	char *durability, *loglevel, *memtable_size, *cache_size;
+	char *durability, *loglevel, *memtable_size, *cache_size, *max_size;
 	unsigned sync_interval_ms, sweep_interval, max_threads, max_idle_threads;
 	unsigned events_buffer;
 	int clone_fd;
@@ -58,6 +58,7 @@ static const struct fuse_opt cli_opts[] = {
 	OPT("sync_interval_ms=%u", sync_interval_ms),
 	OPT("memtable_size=%s", memtable_size),
 	OPT("cache_size=%s", cache_size),
+	OPT("max_size=%s", max_size),
 	OPT("compaction_threads=%d", compaction_threads),
 	OPT("attr_timeout=%lf", attr_timeout),
 	OPT("entry_timeout=%lf", entry_timeout),
@@ -147,6 +148,8 @@ static void usage(const char *prog)
 	       "  sync_interval_ms=N     periodic mode window, 1..60000 (default 1000)\n"
 	       "  memtable_size=SIZE     engine memtable size (default 64M; K, M, G suffixes)\n"
 	       "  cache_size=SIZE        engine block cache size (default 64M)\n"
+	       "  max_size=SIZE          most disk space the store's files may take (default:\n"
+	       "                         the file system's); writes fail with ENOSPC near it\n"
 	       "  compaction_threads=N   engine background compaction threads (default 1)\n"
 	       "  attr_timeout=SECONDS   kernel attribute cache time (default 10)\n"
 	       "  entry_timeout=SECONDS  kernel name cache time (default 10)\n"
@@ -371,6 +374,10 @@ static int options_from_cli(const struct cli *c, struct gfs_options *o,
 		fprintf(stderr, "golitefs: memtable_size=%s: not a size\n", c->memtable_size);
 		return -1;
 	}
+	if (c->max_size && (!parse_size(c->max_size, &o->max_size) || o->max_size < (16u << 20))) {
+		fprintf(stderr, "golitefs: max_size=%s: not a size of 16M or more\n", c->max_size);
+		return -1;
+	}
 	if (c->cache_size && !parse_size(c->cache_size, &o->cache_size)) {
 		fprintf(stderr, "golitefs: cache_size=%s: not a size\n", c->cache_size);
 		return -1;
@@ -499,6 +506,7 @@ static int open_store(struct gfs *fs, enum gfs_loglevel level)
 	if (fs->o.compaction_threads >= 0)
 		go.compaction_threads = (uint32_t)fs->o.compaction_threads;
 	go.read_only = fs->o.read_only;
+	go.max_size = fs->o.max_size;
 	go.create_if_missing = !fs->o.read_only;
 	go.log = gfs_engine_log;
 	go.log_level = level == LOG_LVL_DEBUG ? GOLITE_LOG_DEBUG
@@ -512,6 +520,17 @@ static int open_store(struct gfs *fs, enum gfs_loglevel level)
 	for (int tries = 0; r == GOLITE_ELOCKED && tries < 100 && holder_is_closing(fs->datadir);
 	     tries++) {
 		usleep(100000);
+		r = golite_open(fs->datadir, &go, &fs->db);
+	}
+	if (r == GOLITE_ENOSPC && !fs->o.read_only) {
+		/* No room even for a log segment, and no reserve left: the
+		 * files are still there to read. */
+		fprintf(stderr, "golitefs: no space to write in %s (%s); mounting read-only: "
+			"free space on its file system, then mount again to write\n",
+			fs->datadir, golite_last_error());
+		fs->o.read_only = true;
+		go.read_only = true;
+		go.create_if_missing = false;
 		r = golite_open(fs->datadir, &go, &fs->db);
 	}
 	progress_end();
@@ -731,6 +750,7 @@ int main(int argc, char **argv)
 	free(c.loglevel);
 	free(c.memtable_size);
 	free(c.cache_size);
+	free(c.max_size);
 	free(c.writeback);
 	fuse_opt_free_args(&args);
 	return status;

@@ -486,7 +486,7 @@ int ino_alloc(struct gfs *fs, uint64_t *ino)
 		uint64_t limit = fs->ino_next + GFS_INO_RANGE;
 		uint8_t key = FSKEY_INO_NEXT, v[8];
 		put_le64(v, limit);
-		int r = golite_put_raw(fs->db, TABLE_ID_FS, KIND_VALUE, &key, 1, v, 8);
+		int r = gfs_put_raw(fs, TABLE_ID_FS, KIND_VALUE, &key, 1, v, 8);
 		if (r) {
 			mutex_unlock(&fs->ino_mu);
 			return -gfs_errno(r, "reserve inode numbers");

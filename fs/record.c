@@ -180,7 +180,7 @@ int vrec_put(struct gfs *fs, golite_batch *b, uint32_t table, const uint8_t *key
 	size_t len;
 	uint8_t *buf = vrec_encode(v, &len);
 	int r = b ? golite_batch_put_raw(b, table, KIND_META, key, klen, buf, len)
-		  : golite_put_raw(fs->db, table, KIND_META, key, klen, buf, len);
+		  : gfs_put_raw(fs, table, KIND_META, key, klen, buf, len);
 	free(buf);
 	if (r == GOLITE_EVALSIZE)
 		return -ENOSPC;  /* the record cannot hold more attributes */
@@ -316,10 +316,37 @@ int fs_delete_key(struct gfs *fs, const uint8_t *key, size_t klen)
 	return gfs_write_batch(fs, b, "delete a record");
 }
 
+/* Set while this thread removes or shrinks something (gfs_frees_space). */
+static __thread bool tl_frees;
+
+bool gfs_frees_space(bool on)
+{
+	bool old = tl_frees;
+	tl_frees = on;
+	return old;
+}
+
+int gfs_put_raw(struct gfs *fs, uint32_t table, unsigned kind, const void *key, size_t klen,
+		const void *value, size_t vlen)
+{
+	if (!tl_frees)
+		return golite_put_raw(fs->db, table, kind, key, klen, value, vlen);
+	golite_batch *b = golite_batch_new();
+	int r = golite_batch_put_raw(b, table, kind, key, klen, value, vlen);
+	if (!r) {
+		golite_batch_set_frees_space(b, true);
+		r = golite_write(fs->db, b);
+	}
+	golite_batch_free(b);
+	return r;
+}
+
 int gfs_write_batch(struct gfs *fs, golite_batch *b, const char *what)
 {
 	if (golite_batch_count(b) == 0)
 		return 0;
+	if (tl_frees)
+		golite_batch_set_frees_space(b, true);
 	int r = golite_write(fs->db, b);
 	return r ? -gfs_errno(r, what) : 0;
 }

@@ -73,11 +73,13 @@ static bool ino_live(struct gfs *fs, uint64_t ino)
 static int free_inode(struct gfs *fs, uint64_t ino, size_t *count)
 {
 	golite_batch *b = golite_batch_new();
+	bool was = gfs_frees_space(true);
 	int r = chunks_delete_from(fs, b, ino, 0, count);
 	if (!r)
 		r = owner_delete(b, ino);
 	if (!r)
 		r = gfs_write_batch(fs, b, "delete orphaned chunks");
+	gfs_frees_space(was);
 	golite_batch_free(b);
 	return r;
 }
@@ -188,7 +190,11 @@ static int clean_marker_put(struct gfs *fs, bool clean)
 {
 	uint8_t key = FSKEY_CLEAN;
 	char v = clean ? '1' : '0';
-	int r = golite_put_raw(fs->db, TABLE_ID_FS, KIND_VALUE, &key, 1, &v, 1);
+	/* One byte, written on a full disk too: without it the next mount
+	 * would take this one for a crash. */
+	bool was = gfs_frees_space(true);
+	int r = gfs_put_raw(fs, TABLE_ID_FS, KIND_VALUE, &key, 1, &v, 1);
+	gfs_frees_space(was);
 	return r ? -gfs_errno(r, "write the clean-unmount marker") : 0;
 }
 
@@ -205,7 +211,9 @@ int sweep_at_mount(struct gfs *fs)
 	if (e && e != GOLITE_ENOTFOUND)
 		return -gfs_errno(e, "read the clean-unmount marker");
 	if (!clean) {
+		bool was = gfs_frees_space(true);
 		int r = trim_pass(fs);
+		gfs_frees_space(was);
 		if (r)
 			return r;
 		if (atomic_load(&fs->trim_chunks))

@@ -214,6 +214,16 @@ typedef struct golite_options {
 	 * Default NULL. */
 	void (*progress)(void *ctx, const char *stage, uint64_t done, uint64_t total);
 	void *progress_ctx;
+	/* Most bytes the store's files may take on disk; 0 (the default) for
+	 * no limit but the file system's. Writes fail with GOLITE_ENOSPC once
+	 * the files come within the headroom of it (README: "Disk space"),
+	 * deletes go on. At least 16 MiB. */
+	uint64_t max_size;
+	/* Bytes kept allocated in the file RESERVE for deletes and the work
+	 * that frees space on a full disk. Default 0: a sixteenth of the space
+	 * the store may use (max_size or the file system's size), between
+	 * 8 MiB and 256 MiB. */
+	uint64_t space_reserve;
 } golite_options;
 
 /* Fills *opts with the defaults documented above. */
@@ -337,6 +347,19 @@ void golite_batch_clear(golite_batch *b);
 /* Frees the batch. NULL is accepted. */
 void golite_batch_free(golite_batch *b);
 
+/* Puts in a batch that frees space, at most (see below). */
+#define GOLITE_FREES_SPACE_MAX_PUT (256u << 10)
+
+/*
+ * Marks the batch as one that frees space (removes or shrinks data): it is
+ * written even while the store refuses writes for lack of space, drawing on
+ * the space reserved for deletes. Its puts may add up to at most
+ * GOLITE_FREES_SPACE_MAX_PUT bytes of keys and values (golite_write fails
+ * with GOLITE_EINVAL otherwise). golite_delete and golite_table_drop free
+ * space without being asked. golite_batch_clear() clears the mark.
+ */
+void golite_batch_set_frees_space(golite_batch *b, bool frees);
+
 /*
  * Applies every operation of the batch atomically, in order, across any
  * number of tables: after a crash either all of it or none of it is there,
@@ -458,6 +481,19 @@ typedef struct golite_stats {
 	 * second approaches the first, without block overheads). */
 	uint64_t compaction_running_input_bytes;
 	uint64_t compaction_running_merged_bytes;
+	/* Disk space (README: "Disk space"). */
+	int space_state;             /* 0 normal, 1 writes refused for space,
+				      * 2 read-only */
+	uint64_t space_used;         /* bytes of the store's files on disk */
+	uint64_t space_free;         /* free bytes of the file system */
+	uint64_t space_limit;        /* max_size, 0 if none */
+	uint64_t space_headroom;     /* writes stop this far from full */
+	uint64_t space_reserve;      /* bytes held for deletes now */
+	uint64_t space_reserve_target;
+	uint64_t space_reclaimable;  /* bytes of deleted data in tables, as
+				      * the last reclaim pass found */
+	uint64_t space_reclaimed;    /* table bytes given back by reclaim */
+	uint64_t space_refused;      /* writes refused for space */
 } golite_stats;
 
 int golite_stats_get(golite *db, golite_stats *out);

@@ -68,7 +68,7 @@ static int append(struct wal *w, uint64_t id, size_t n, uint64_t *lsn)
 	uint8_t *p = malloc(n);
 	for (size_t i = 0; i + 8 < n; i++)
 		p[i] = (uint8_t)(id * 31 + i);
-	int r = wal_append(w, p, n, put_trailer, &id, lsn);
+	int r = wal_append(w, p, n, false, put_trailer, &id, lsn);
 	free(p);
 	return r;
 }
