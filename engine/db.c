@@ -287,8 +287,11 @@ static int commit(struct golite *db, struct rep *rep, const struct single *one, 
 	 * writers held back for compaction (space.h). */
 	if (!frees) {
 		if (unlikely(atomic_load_explicit(&db->space.state, memory_order_relaxed) !=
-			     SPACE_NORMAL))
-			return space_refused(db);
+			     SPACE_NORMAL)) {
+			r = space_refused(db);
+			if (r)
+				return r;
+		}
 		r = bg_throttle(db);
 		if (r)
 			return r;
@@ -314,7 +317,8 @@ static int commit(struct golite *db, struct rep *rep, const struct single *one, 
 		*first_seq = c.first_seq;
 	db_count(db, C_BYTES_WRITTEN, len);
 	if (frees)
-		space_note_frees(db);
+		space_note_frees(db, rep->buf, len, one ? one->ikey : NULL, one ? one->iklen : 0,
+				 one ? one->kind : 0);
 	if (db->o.durability == GOLITE_SYNC)
 		r = wal_sync_to(db->wal, lsn);
 	return r;
@@ -1280,6 +1284,9 @@ int golite_open(const char *path, const golite_options *opts, golite **out)
 			.sync_interval_ms = db->o.sync_interval_ms,
 			.buffer_size = db->o.wal_buffer_size,
 			.segment_size = db->o.wal_segment_size,
+			/* A quarter of a memtable: on a small disk the log's
+			 * space ahead stays small next to the store. */
+			.reserve_step = MIN((size_t)4 << 20, db->o.memtable_size / 4),
 			.next_file_no = next_file_no,
 			.on_failure = on_wal_failure,
 			.space_admit = wal_space_admit,
@@ -1316,8 +1323,7 @@ int golite_close(golite *db)
 	/* Deletes made on a full disk get their space back before the store
 	 * closes (a `golite rm` is over before the space thread looks). */
 	space_stop(db);
-	if (db->wal && space_pressure(db) &&
-	    atomic_load(&db->space.frees) != db->space.frees_seen)
+	if (db->wal && space_pressure(db))
 		reclaim_pass(db);
 	rcu_read_lock();
 	bool dirty = atomic_load(&rcu_fetch(db->mem)->entries) != 0;

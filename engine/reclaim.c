@@ -169,40 +169,94 @@ static int rewrite(struct golite *db, struct table_file *f, uint64_t upto)
 	return r;
 }
 
-void reclaim_pass(struct golite *db)
+/* Deletes noted in ranges that overlap f: at most that many of its
+ * entries died by them. */
+static uint64_t deletes_over(const struct table_file *f, const struct space_range *r, size_t n)
+{
+	uint64_t sum = 0;
+	for (size_t i = 0; i < n; i++)
+		if (ikey_skey_cmp(r[i].hi, r[i].hilen, f->meta.smallest, f->meta.smallest_len) >= 0 &&
+		    ikey_skey_cmp(r[i].lo, r[i].lolen, f->meta.largest, f->meta.largest_len) <= 0)
+			sum += r[i].count;
+	return sum;
+}
+
+/* True if f is worth reading for the pending deletes. */
+static bool candidate(const struct table_file *f, const struct space_range *r, size_t n,
+		      bool all, bool pressed)
+{
+	/* Reading a table costs a lookup per entry: only where the deletes
+	 * could have killed the share of it that a rewrite needs. */
+	return all || deletes_over(f, r, n) * (pressed ? 4 : 2) >= f->meta.entries;
+}
+
+bool reclaim_pass(struct golite *db)
 {
 	struct space *sp = &db->space;
 	if (!db->wal || atomic_load(&db->failed))
-		return;
-	atomic_fetch_add(&sp->reclaim_passes, 1);
-	uint64_t upto = atomic_load(&db->last_seq);
-	if (wal_sync(db->wal))
-		return;
-
-	/* The log: what a memtable holds stays on disk in the log until the
-	 * memtable is flushed. */
-	rcu_read_lock();
-	struct memtable *mem = rcu_fetch(db->mem);
-	bool flush = mem->ops->memory(mem) >= db->o.memtable_size / 8 &&
-		     atomic_load(&mem->entries) > 0;
-	rcu_read_unlock();
-	if (flush)
-		bg_request_flush(db);
-
+		return false;
+	size_t nr;
+	bool all;
+	struct space_range *ranges = space_ranges_take(db, &nr, &all);
+	if (!nr && !all)
+		return false;
+	bool pressed = space_pressure(db);
 	mutex_lock(&db->bg_mu);
 	struct version *v = db->current;
 	version_ref(v);
 	mutex_unlock(&db->bg_mu);
+	bool any = false;
+	for (int l = 0; l < NUM_LEVELS && !any; l++)
+		for (size_t i = 0; i < v->n[l] && !any; i++)
+			any = candidate(v->files[l][i], ranges, nr, all, pressed);
+	if (!any) {
+		/* Not enough deleted yet to be worth a read: the counts keep
+		 * adding up. */
+		version_unref(v);
+		space_ranges_putback(db, ranges, nr, false);
+		return false;
+	}
+	atomic_fetch_add(&sp->reclaim_passes, 1);
+	uint64_t upto = atomic_load(&db->last_seq);
+	if (wal_sync(db->wal)) {
+		version_unref(v);
+		space_ranges_free(ranges, nr);
+		return false;
+	}
+
+	/* The log: what a memtable holds stays on disk in the log until the
+	 * memtable is flushed. */
+	if (pressed) {
+		rcu_read_lock();
+		struct memtable *mem = rcu_fetch(db->mem);
+		bool flush = mem->ops->memory(mem) >= db->o.memtable_size / 8 &&
+			     atomic_load(&mem->entries) > 0;
+		rcu_read_unlock();
+		if (flush)
+			bg_request_flush(db);
+	}
+
 	uint64_t reclaimable = 0;
+	bool again = false;
 	for (int l = 0; l < NUM_LEVELS; l++) {
 		for (size_t i = 0; i < v->n[l]; i++) {
-			if (atomic_load(&db->closing))
-				goto out;
+			if (atomic_load(&db->closing)) {
+				again = true;
+				break;
+			}
 			struct table_file *f = v->files[l][i];
-			struct scan sc;
-			if (scan_table(db, f, upto, &sc) || sc.dead == 0)
+			if (!candidate(f, ranges, nr, all, pressed))
 				continue;
-			if (sc.dead < sc.entries && sc.dead_bytes * 4 < sc.bytes) {
+			struct scan sc;
+			if (scan_table(db, f, upto, &sc)) {
+				again = true;
+				continue;
+			}
+			if (sc.dead == 0)
+				continue;
+			/* Short of space, a table a quarter dead is worth its
+			 * rewrite; otherwise half (compaction gets the rest). */
+			if (sc.dead < sc.entries && sc.dead_bytes * (pressed ? 4 : 2) < sc.bytes) {
 				reclaimable += sc.dead_bytes;
 				continue;
 			}
@@ -213,6 +267,7 @@ void reclaim_pass(struct golite *db)
 					db_log(db, GOLITE_LOG_WARN, "space: reclaiming table %llu failed: %s",
 					       (unsigned long long)f->meta.file_no, golite_last_error());
 				reclaimable += sc.dead_bytes;
+				again = true;
 				continue;
 			}
 			uint64_t after = sc.dead == sc.entries ? 0 : before * (sc.bytes - sc.dead_bytes) / sc.bytes;
@@ -225,7 +280,12 @@ void reclaim_pass(struct golite *db)
 			       sc.dead == sc.entries ? "dropped" : "rewritten");
 		}
 	}
-out:
 	atomic_store(&sp->reclaimable_bytes, reclaimable);
 	version_unref(v);
+	/* A table busy with compaction meanwhile is read again next time. */
+	if (again)
+		space_ranges_putback(db, ranges, nr, all);
+	else
+		space_ranges_free(ranges, nr);
+	return again;
 }

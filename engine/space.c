@@ -14,19 +14,24 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "db.h"
+#include "format.h"
 #include "io.h"
 #include "util.h"
 
 #define MIB (UINT64_C(1) << 20)
 #define GIB (UINT64_C(1) << 30)
-#define RESERVE_MIN (8 * MIB)
-#define RESERVE_MAX (256 * MIB)
+#define RESERVE_MIN (4 * MIB)
+#define RESERVE_CAP_MIN (8 * MIB)
+#define RESERVE_CAP_MAX (256 * MIB)
 #define LOG_KEEP_MIN (2 * MIB)
 #define HEADROOM_MAX (8 * GIB)
 /* How often the space thread looks, in normal times and when short. */
 #define TICK_NS (1000ull * 1000 * 1000)
 #define PRESSED_TICK_NS (200ull * 1000 * 1000)
+/* A refused write looks again when the last look is older than this. */
+#define STALE_NS (10ull * 1000 * 1000)
 
 const char *space_state_name(int state)
 {
@@ -76,6 +81,7 @@ int space_open(struct golite *db)
 	struct space *sp = &db->space;
 	sp->fd = -1;
 	mutex_init(&sp->mu);
+	mutex_init(&sp->ranges_mu);
 	cond_init(&sp->cv);
 	uint64_t size = 0, avail = 0;
 	int r = fs_space(db->path, &size, &avail);
@@ -94,13 +100,17 @@ int space_open(struct golite *db)
 		db->o.memtable_size = (size_t)mem_cap;
 	if (db->o.sstable_size > sst_cap)
 		db->o.sstable_size = (size_t)sst_cap;
-	sp->target = db->o.space_reserve ? db->o.space_reserve
-					 : clamp64(total / 16, RESERVE_MIN, RESERVE_MAX);
-	if (!db->o.space_reserve && sp->target > total / 4)
-		sp->target = total / 4 / MIB * MIB;
-	sp->log_keep = MIN(sp->target, MAX(LOG_KEEP_MIN, sp->target / 4));
+	if (db->o.space_reserve) {
+		sp->cap = db->o.space_reserve;
+	} else {
+		sp->cap = clamp64(total / 16, RESERVE_CAP_MIN, RESERVE_CAP_MAX);
+		if (sp->cap > total / 4)
+			sp->cap = total / 4 / MIB * MIB;
+	}
+	sp->target = MIN(sp->cap, RESERVE_MIN);
+	sp->log_keep = MIN(sp->target, LOG_KEEP_MIN);
 	sp->headroom = MAX(MIN(total / 50, HEADROOM_MAX),
-			   4 * (uint64_t)db->o.memtable_size + 2 * (uint64_t)db->o.sstable_size);
+			   2 * (uint64_t)db->o.memtable_size + 2 * (uint64_t)db->o.sstable_size);
 
 	if (db->o.read_only) {
 		char rpath[PATH_MAX];
@@ -109,6 +119,7 @@ int space_open(struct golite *db)
 		if (stat(rpath, &st) == 0)
 			atomic_store(&sp->have, (uint64_t)st.st_blocks * 512);
 		atomic_store(&sp->state, SPACE_READONLY);
+		sp->cause = "opened_read_only";
 		snprintf(sp->why, sizeof(sp->why), "the store was opened read-only");
 		atomic_store(&sp->used, dir_usage(db->path));
 		return 0;
@@ -132,15 +143,32 @@ int space_open(struct golite *db)
 				have = 0;
 			}
 		}
-		if (have > sp->target) {
-			io_ftruncate(fd, sp->target);
-			have = sp->target;
+		if (have > sp->cap) {
+			io_ftruncate(fd, sp->cap);
+			have = sp->cap;
 		}
 		sp->fd = fd;
 		atomic_store(&sp->have, have);
 	}
 	space_refresh(db);
 	return 0;
+}
+
+/* The reserve grows with the store: what a flush or the rewrite of a table
+ * of a store this size needs, and the log's part (mu held). A reserve
+ * above its new target gives the rest back. */
+static void size_target_locked(struct golite *db, uint64_t used)
+{
+	struct space *sp = &db->space;
+	uint64_t have = atomic_load(&sp->have);
+	uint64_t data = used > have ? used - have : 0;
+	uint64_t t = db->o.space_reserve ? sp->cap
+					 : MIN(sp->cap, MAX(RESERVE_MIN, LOG_KEEP_MIN + data / 8));
+	t = (t + MIB - 1) / MIB * MIB;
+	sp->target = t;
+	sp->log_keep = MIN(t, MAX(LOG_KEEP_MIN, t / 4));
+	if (sp->fd >= 0 && have > t && io_ftruncate(sp->fd, t) == 0)
+		atomic_store(&sp->have, t);
 }
 
 /* Fills the reserve up to its target if the file system has the room
@@ -174,26 +202,31 @@ static void decide_locked(struct golite *db, uint64_t avail, uint64_t used)
 	uint64_t have = atomic_load(&sp->have);
 	int s = SPACE_NORMAL;
 	char why[sizeof(sp->why)] = "";
+	const char *cause = "none";
 	/* Leaving the full state takes a little more than entering it, so
 	 * that writes at the edge do not flap. */
 	uint64_t margin = old == SPACE_FULL ? MIB : 0;
 	if (sp->fd >= 0 && have < sp->target) {
 		s = SPACE_FULL;
+		cause = "reserve_in_use";
 		snprintf(why, sizeof(why), "the space reserved for deletes is in use (%llu of %llu bytes left)",
 			 (unsigned long long)have, (unsigned long long)sp->target);
 	} else if (avail < sp->headroom + margin) {
 		s = SPACE_FULL;
+		cause = "headroom";
 		snprintf(why, sizeof(why),
 			 "%llu bytes free on the file system, below the headroom of %llu",
 			 (unsigned long long)avail, (unsigned long long)sp->headroom);
 	} else if (sp->limit && used + sp->headroom + margin > sp->limit) {
 		s = SPACE_FULL;
+		cause = "max_size";
 		snprintf(why, sizeof(why),
 			 "the store's files take %llu bytes, within the headroom of %llu of max_size %llu",
 			 (unsigned long long)used, (unsigned long long)sp->headroom,
 			 (unsigned long long)sp->limit);
 	}
 	memcpy(sp->why, why, sizeof(why));
+	sp->cause = cause;
 	if (s == old)
 		return;
 	atomic_store(&sp->state, s);
@@ -214,6 +247,7 @@ void space_refresh(struct golite *db)
 	uint64_t used = dir_usage(db->path);
 	mutex_lock(&sp->mu);
 	if (atomic_load(&sp->state) != SPACE_READONLY) {
+		size_target_locked(db, used);
 		/* The reserve comes first; under a limit, so does its room. */
 		uint64_t room = avail;
 		if (sp->limit) {
@@ -253,6 +287,7 @@ uint64_t space_borrow(struct golite *db, uint64_t bytes, uint64_t keep, const ch
 		if (atomic_load(&sp->state) == SPACE_NORMAL)
 			db_log(db, GOLITE_LOG_WARN, "space: writes refused from now on: the disk is full");
 		atomic_store(&sp->state, SPACE_FULL);
+		sp->cause = "reserve_in_use";
 		snprintf(sp->why, sizeof(sp->why), "the space reserved for deletes is in use (%llu of %llu bytes left)",
 			 (unsigned long long)(have - take), (unsigned long long)sp->target);
 		db_log(db, GOLITE_LOG_INFO, "space: %s draws %llu bytes on the reserve (%llu left)",
@@ -266,27 +301,184 @@ uint64_t space_borrow(struct golite *db, uint64_t bytes, uint64_t keep, const ch
 int space_refused(struct golite *db)
 {
 	struct space *sp = &db->space;
-	atomic_fetch_add_explicit(&sp->refused, 1, memory_order_relaxed);
+	/* Space freed since the last look (a file removed beside the store)
+	 * lets writes in at once. */
+	if (now_ns() - atomic_load(&sp->refreshed_ns) > STALE_NS)
+		space_refresh(db);
 	mutex_lock(&sp->mu);
-	int r = set_error(GOLITE_ENOSPC, "no space for writes: %s; deletes still work", sp->why);
+	int r = 0;
+	/* The state may have changed since the caller looked. */
+	if (atomic_load(&sp->state) == SPACE_FULL) {
+		atomic_fetch_add_explicit(&sp->refused, 1, memory_order_relaxed);
+		r = set_error(GOLITE_ENOSPC, "no space for writes: %s; deletes still work", sp->why);
+	}
 	mutex_unlock(&sp->mu);
 	return r;
 }
 
-void space_note_frees(struct golite *db)
+/* Tables (ids) with deletes pending, at most; past that every table is read. */
+#define MAX_RANGES 64
+
+/* Adds count deletes in [lo, hi] (one table id): widens that table's
+ * range (ranges_mu held). */
+static void range_add_locked(struct space *sp, const uint8_t *lo, size_t lolen, const uint8_t *hi,
+			     size_t hilen, uint64_t count)
+{
+	if (sp->scan_all)
+		return;
+	uint32_t table = ikey_table(lo);
+	for (size_t i = 0; i < sp->nranges; i++) {
+		struct space_range *r = &sp->ranges[i];
+		if (ikey_table(r->lo) != table)
+			continue;
+		if (ikey_cmp(lo, lolen, r->lo, r->lolen) < 0) {
+			free(r->lo);
+			r->lo = xmemdup(lo, lolen);
+			r->lolen = lolen;
+		}
+		if (ikey_cmp(hi, hilen, r->hi, r->hilen) > 0) {
+			free(r->hi);
+			r->hi = xmemdup(hi, hilen);
+			r->hilen = hilen;
+		}
+		r->count += count;
+		return;
+	}
+	if (sp->nranges == MAX_RANGES) {
+		/* Deletes in many tables: the next pass reads every table. */
+		space_ranges_free(sp->ranges, sp->nranges);
+		sp->ranges = NULL;
+		sp->nranges = sp->cap_ranges = 0;
+		sp->scan_all = true;
+		return;
+	}
+	if (sp->nranges == sp->cap_ranges) {
+		sp->cap_ranges = sp->cap_ranges ? sp->cap_ranges * 2 : 16;
+		sp->ranges = xrealloc(sp->ranges, sp->cap_ranges * sizeof(*sp->ranges));
+	}
+	struct space_range *r = &sp->ranges[sp->nranges++];
+	r->lo = xmemdup(lo, lolen);
+	r->lolen = lolen;
+	r->hi = xmemdup(hi, hilen);
+	r->hilen = hilen;
+	r->count = count;
+}
+
+struct range_acc {
+	struct space *sp;
+	const uint8_t *lo, *hi;
+	size_t lolen, hilen;
+	uint64_t count;
+};
+
+static void acc_flush(struct range_acc *a)
+{
+	if (a->lo)
+		range_add_locked(a->sp, a->lo, a->lolen, a->hi, a->hilen, a->count);
+	a->lo = a->hi = NULL;
+	a->count = 0;
+}
+
+static int acc_entry(void *ctx, uint64_t seq, unsigned kind, const uint8_t *ikey, size_t iklen,
+		     const uint8_t *value, size_t vlen)
+{
+	(void)seq;
+	(void)value;
+	(void)vlen;
+	struct range_acc *a = ctx;
+	if (kind != KIND_DELETE)
+		return 0;
+	if (a->lo && ikey_table(a->lo) != ikey_table(ikey))
+		acc_flush(a);
+	a->count++;
+	if (!a->lo) {
+		a->lo = a->hi = ikey;
+		a->lolen = a->hilen = iklen;
+		return 0;
+	}
+	if (ikey_cmp(ikey, iklen, a->lo, a->lolen) < 0) {
+		a->lo = ikey;
+		a->lolen = iklen;
+	}
+	if (ikey_cmp(ikey, iklen, a->hi, a->hilen) > 0) {
+		a->hi = ikey;
+		a->hilen = iklen;
+	}
+	return 0;
+}
+
+void space_note_frees(struct golite *db, const uint8_t *payload, size_t len,
+		      const uint8_t *one_ikey, size_t one_iklen, unsigned one_kind)
 {
 	struct space *sp = &db->space;
 	atomic_fetch_add_explicit(&sp->frees, 1, memory_order_relaxed);
-	if (sp->thread_running && space_pressure(db)) {
+	mutex_lock(&sp->ranges_mu);
+	if (one_ikey) {
+		if (one_kind == KIND_DELETE)
+			range_add_locked(sp, one_ikey, one_iklen, one_ikey, one_iklen, 1);
+	} else {
+		struct range_acc a = { .sp = sp };
+		rep_iterate(payload, len, acc_entry, &a, NULL, NULL);
+		acc_flush(&a);
+	}
+	mutex_unlock(&sp->ranges_mu);
+	if (sp->thread_running) {
 		mutex_lock(&sp->mu);
 		cond_signal(&sp->cv);
 		mutex_unlock(&sp->mu);
 	}
 }
 
+struct space_range *space_ranges_take(struct golite *db, size_t *n, bool *all)
+{
+	struct space *sp = &db->space;
+	mutex_lock(&sp->ranges_mu);
+	struct space_range *r = sp->ranges;
+	*n = sp->nranges;
+	*all = sp->scan_all;
+	sp->ranges = NULL;
+	sp->nranges = sp->cap_ranges = 0;
+	sp->scan_all = false;
+	mutex_unlock(&sp->ranges_mu);
+	return r;
+}
+
+void space_ranges_putback(struct golite *db, struct space_range *r, size_t n, bool all)
+{
+	struct space *sp = &db->space;
+	mutex_lock(&sp->ranges_mu);
+	if (all)
+		sp->scan_all = true;
+	for (size_t i = 0; i < n; i++)
+		range_add_locked(sp, r[i].lo, r[i].lolen, r[i].hi, r[i].hilen, r[i].count);
+	mutex_unlock(&sp->ranges_mu);
+	space_ranges_free(r, n);
+}
+
+void space_ranges_free(struct space_range *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(r[i].lo);
+		free(r[i].hi);
+	}
+	free(r);
+}
+
+static bool ranges_pending(struct space *sp)
+{
+	mutex_lock(&sp->ranges_mu);
+	bool p = sp->nranges || sp->scan_all;
+	mutex_unlock(&sp->ranges_mu);
+	return p;
+}
+
 int space_admit(struct golite *db, uint64_t bytes, bool frees)
 {
 	struct space *sp = &db->space;
+	/* Under a size limit the store's files are counted again (flushes
+	 * and compactions add tables between two looks). */
+	if (sp->limit && now_ns() - atomic_load(&sp->refreshed_ns) > STALE_NS)
+		space_refresh(db);
 	uint64_t size = 0, avail = 0;
 	if (fs_space(db->path, &size, &avail) < 0)
 		return 0;
@@ -324,18 +516,16 @@ static void *space_thread(void *arg)
 	while (!sp->stop) {
 		mutex_unlock(&sp->mu);
 		space_refresh(db);
-		uint64_t frees = atomic_load(&sp->frees);
-		bool pressed = space_pressure(db);
-		if (pressed && frees != sp->frees_seen) {
-			sp->frees_seen = frees;
-			reclaim_pass(db);
+		bool again = false;
+		if (ranges_pending(sp)) {
+			again = reclaim_pass(db);
 			space_refresh(db);
 		}
 		mutex_lock(&sp->mu);
 		if (sp->stop)
 			break;
 		cond_wait_until(&sp->cv, &sp->mu,
-				now_ns() + (space_pressure(db) ? PRESSED_TICK_NS : TICK_NS));
+				now_ns() + (again || space_pressure(db) ? PRESSED_TICK_NS : TICK_NS));
 	}
 	mutex_unlock(&sp->mu);
 	return NULL;
@@ -346,9 +536,13 @@ void space_start(struct golite *db)
 	struct space *sp = &db->space;
 	if (db->o.read_only || sp->thread_running)
 		return;
-	/* A store that opens short of space looks for deletes it can act on
-	 * at once (the log may hold some from before). */
-	sp->frees_seen = atomic_load(&sp->frees) - 1;
+	/* A store that opens short of space reads every table once: the log
+	 * it replayed may hold deletes whose ranges nobody noted. */
+	if (space_pressure(db)) {
+		mutex_lock(&sp->ranges_mu);
+		sp->scan_all = true;
+		mutex_unlock(&sp->ranges_mu);
+	}
 	sp->stop = false;
 	if (pthread_create(&sp->thread, NULL, space_thread, db))
 		FATAL("pthread_create");
@@ -375,7 +569,11 @@ void space_close(struct golite *db)
 	if (sp->fd >= 0)
 		io_close(sp->fd);
 	sp->fd = -1;
+	space_ranges_free(sp->ranges, sp->nranges);
+	sp->ranges = NULL;
+	sp->nranges = 0;
 	pthread_cond_destroy(&sp->cv);
+	pthread_mutex_destroy(&sp->ranges_mu);
 	pthread_mutex_destroy(&sp->mu);
 }
 
@@ -400,8 +598,7 @@ void space_stats(struct golite *db, FILE *f)
 	mutex_lock(&sp->mu);
 	int state = atomic_load(&sp->state);
 	fprintf(f, "space_state %s\n", space_state_name(state));
-	if (state != SPACE_NORMAL)
-		fprintf(f, "space_state_reason %s\n", sp->why);
+	fprintf(f, "space_state_cause %s\n", state == SPACE_NORMAL ? "none" : sp->cause);
 	mutex_unlock(&sp->mu);
 	fprintf(f, "space_used_bytes %llu\n", (unsigned long long)atomic_load(&sp->used));
 	fprintf(f, "space_limit_bytes %llu\n", (unsigned long long)sp->limit);

@@ -34,9 +34,11 @@
  *   - memtable_size is capped at total/32 and sstable_size at total/64 (at
  *     least 1 MiB each), so that a flush or a compaction output fits the
  *     headroom of a small file system;
- *   - the reserve is total/16, between 8 MiB and 256 MiB (at most total/4);
- *     log_keep is a quarter of it, at least 2 MiB;
- *   - headroom is 2% of total (at most 8 GiB), and at least what four
+ *   - the reserve grows with the store: 2 MiB for the log plus an eighth of
+ *     the store's files, at least 4 MiB, at most total/16 (between 8 MiB
+ *     and 256 MiB, and at most total/4); log_keep is a quarter of it, at
+ *     least 2 MiB;
+ *   - headroom is 2% of total (at most 8 GiB), and at least what two
  *     memtables and two tables take.
  *
  * Invariants:
@@ -70,10 +72,18 @@ enum space_state {
 
 struct golite;
 
+/* [lo, hi] of the ikeys deleted in one table id, and how many. */
+struct space_range {
+	uint8_t *lo, *hi;
+	size_t lolen, hilen;
+	uint64_t count;
+};
+
 struct space {
 	int fd;                         /* RESERVE, -1 if none (read-only) */
-	uint64_t target;                /* the reserve's full size */
-	uint64_t log_keep;              /* left to the log by background work */
+	uint64_t cap;                   /* the reserve's largest size */
+	_Atomic uint64_t target;        /* its full size now; set with mu */
+	_Atomic uint64_t log_keep;      /* left to the log by background work */
 	uint64_t headroom;
 	uint64_t limit;                 /* max_size; 0: none */
 	uint64_t total;                 /* the space the sizes derive from */
@@ -85,6 +95,7 @@ struct space {
 	_Atomic uint64_t fs_size;
 	_Atomic uint64_t refreshed_ns;
 	char why[160];                  /* why the state is not normal; mu */
+	const char *cause;              /* the same in one word; mu */
 
 	/* The space thread: refreshes the figures, refills the reserve and
 	 * runs reclaim passes. */
@@ -93,7 +104,13 @@ struct space {
 	pthread_cond_t cv;              /* wakes it; with mu */
 	bool stop;                      /* mu */
 	_Atomic uint64_t frees;         /* writes that freed space, since open */
-	uint64_t frees_seen;            /* by the last reclaim pass (thread) */
+
+	/* Key ranges of deletes not yet looked at by a reclaim pass: the
+	 * tables a pass reads are those they overlap. */
+	pthread_mutex_t ranges_mu;
+	struct space_range *ranges;     /* ranges_mu */
+	size_t nranges, cap_ranges;     /* ranges_mu */
+	bool scan_all;                  /* ranges_mu: too many, or unknown */
 
 	/* Figures since open. */
 	_Atomic uint64_t borrowed;      /* reserve bytes given up to let work on */
@@ -128,12 +145,22 @@ void space_refresh(struct golite *db);
  */
 uint64_t space_borrow(struct golite *db, uint64_t bytes, uint64_t keep, const char *what);
 
-/* The error for a write refused for space (sets golite_last_error). */
+/* The error for a write refused for space (sets golite_last_error), or 0
+ * if the store takes writes again by now. */
 int space_refused(struct golite *db);
 
-/* Called after a write that frees space: wakes the space thread when the
- * store is short of space. */
-void space_note_frees(struct golite *db);
+/* Called after a write that frees space, with the payload it logged (or
+ * its one ikey and kind): notes the ranges it deleted for the next reclaim
+ * pass, and wakes the space thread. */
+void space_note_frees(struct golite *db, const uint8_t *payload, size_t len,
+		      const uint8_t *one_ikey, size_t one_iklen, unsigned one_kind);
+
+/* Takes the pending ranges (*all: every table is to be read instead). The
+ * caller owns the array and frees it with space_ranges_free, or gives it
+ * back with space_ranges_putback when a pass could not finish. */
+struct space_range *space_ranges_take(struct golite *db, size_t *n, bool *all);
+void space_ranges_putback(struct golite *db, struct space_range *r, size_t n, bool all);
+void space_ranges_free(struct space_range *r, size_t n);
 
 /* Called, with the log lock held, before the log reserves `bytes` more
  * space: checks the file system's free space. Returns 0, or GOLITE_ENOSPC
@@ -147,7 +174,9 @@ const char *space_state_name(int state);
 void space_stats(struct golite *db, FILE *f);
 void space_figures(struct golite *db, golite_stats *s);
 
-/* reclaim.c: one pass over the tables (space thread). */
-void reclaim_pass(struct golite *db);
+/* reclaim.c: one pass over the tables the pending ranges overlap (space
+ * thread, or the closing thread). Returns true if it left work for a later
+ * pass (a table busy with compaction, a failure). */
+bool reclaim_pass(struct golite *db);
 
 #endif /* GOLITE_SPACE_H */

@@ -233,11 +233,11 @@ static int seg_create(struct wal *w, uint64_t segno, struct wal_seg **out)
 	 * (the store opens and reads), and appends ask for space as they go
 	 * (reserve_locked), failing with GOLITE_ENOSPC until there is some. */
 	if (!w->no_reserve) {
-		r = io_reserve(fd, 0, WAL_RESERVE_STEP);
+		r = io_reserve(fd, 0, w->o.reserve_step);
 		if (r == -EOPNOTSUPP)
 			w->no_reserve = true;
 		else if (r == 0)
-			s->reserved = WAL_RESERVE_STEP;
+			s->reserved = w->o.reserve_step;
 		else if (r != -ENOSPC)
 			goto out_unlink;
 	}
@@ -318,7 +318,8 @@ static int reserve_locked(struct wal *w, uint64_t n, bool frees)
 	if (w->no_reserve || s->size + n <= s->reserved)
 		return 0;
 	uint64_t need = s->size + n - s->reserved;
-	uint64_t want = (need + WAL_RESERVE_STEP - 1) / WAL_RESERVE_STEP * WAL_RESERVE_STEP;
+	uint64_t step = w->o.reserve_step;
+	uint64_t want = (need + step - 1) / step * step;
 	if (w->o.space_admit) {
 		int a = w->o.space_admit(w->o.ctx, want, frees);
 		if (a)
@@ -572,6 +573,10 @@ int wal_open(const struct wal_options *o, uint64_t segno, struct wal **out)
 		w->o.segment_size = 1u << 20;
 	if (w->o.sync_interval_ms == 0)
 		w->o.sync_interval_ms = 1;
+	if (w->o.reserve_step == 0 || w->o.reserve_step > WAL_RESERVE_STEP)
+		w->o.reserve_step = WAL_RESERVE_STEP;
+	if (w->o.reserve_step < WAL_RESERVE_SMALL)
+		w->o.reserve_step = WAL_RESERVE_SMALL;
 	mutex_init_adaptive(&w->mu);
 	cond_init(&w->writer_cv);
 	cond_init(&w->done_cv);

@@ -83,6 +83,9 @@ struct wal_options {
 	uint32_t sync_interval_ms;
 	size_t buffer_size;
 	size_t segment_size;
+	/* Disk space reserved ahead of the records at a time (fallocate);
+	 * 0 for the default of 4 MiB, at least 64 KiB. */
+	size_t reserve_step;
 	/* Allocates the number of the next segment file (the store's file
 	 * number counter). Called with the log lock held. */
 	uint64_t (*next_file_no)(void *ctx);

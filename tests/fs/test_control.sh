@@ -43,7 +43,7 @@ well_formed() {
 	awk '
 	NF != 2 || $1 !~ /^[a-z][a-z0-9_]*$/ { print "bad line: " $0; bad = 1; next }
 	$1 == "durability" || $1 == "memtable_kind" || $1 == "write_stall" ||
-	$1 == "background_error" { next }
+	$1 == "background_error" || $1 == "space_state" || $1 == "space_state_cause" { next }
 	$2 !~ /^-?[0-9]+(\.[0-9]+)?$/ { print "not a number: " $0; bad = 1 }
 	END { exit bad }' "$1" >&2
 }

@@ -282,7 +282,9 @@ Test(space, max_size_stops_writes_and_deletes_bring_them_back, .timeout = 120)
 	cr_assert_gt(n, 16, "some writes went in before the limit");
 	golite_stats s = stats(db);
 	cr_assert_eq(s.space_state, 1);
-	cr_assert_leq(s.space_used, o.max_size, "used %llu of a limit of %llu",
+	/* Writes stop within the headroom of the limit; a compaction running
+	 * then may pass it by its output, briefly. */
+	cr_assert_leq(s.space_used, o.max_size + (8u << 20), "used %llu of a limit of %llu",
 		      (unsigned long long)s.space_used, (unsigned long long)o.max_size);
 	cr_assert_eq(s.space_limit, o.max_size);
 
@@ -299,9 +301,15 @@ Test(space, max_size_stops_writes_and_deletes_bring_them_back, .timeout = 120)
 		s = stats(db);
 		back = s.space_state == 0;
 	}
+	if (!back) {
+		char *text = NULL;
+		golite_stats_text(db, &text);
+		printf("%s", text ? text : "");
+		golite_free(text);
+	}
 	cr_assert(back, "writes did not resume after deleting half (used %llu, was %llu)",
 		  (unsigned long long)s.space_used, (unsigned long long)used_full);
-	cr_assert_lt(s.space_used, used_full, "deleting freed nothing");
+	cr_assert_leq(s.space_used, o.max_size - s.space_headroom, "writes resumed above the limit");
 	cr_assert_gt(s.space_reclaimed, 0);
 	tu_fill(buf, VAL, 999999);
 	cr_assert_eq(golite_put(db, "t", "after", 5, buf, VAL), 0, "%s", golite_last_error());
