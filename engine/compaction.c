@@ -984,6 +984,19 @@ static int execute(struct golite *db, struct compaction *c)
 	return r;
 }
 
+/* True if the output of c can be written: a merge writes up to the size
+ * of its inputs before it removes them (bg_mu held). Moves write nothing. */
+static bool fits(struct golite *db, const struct compaction *c)
+{
+	if (c->nin[0] == 1 && c->nin[1] == 0 && c->out_level != c->level)
+		return true;
+	uint64_t in = 0;
+	for (int w = 0; w < 2; w++)
+		for (size_t i = 0; i < c->nin[w]; i++)
+			in += c->in[w][i]->meta.file_size;
+	return space_room(db) >= in;
+}
+
 static void *compact_thread(void *arg)
 {
 	struct golite *db = arg;
@@ -994,6 +1007,25 @@ static void *compact_thread(void *arg)
 		struct compaction *c = NULL;
 		if (!retry_wait && !db->manual_running && !atomic_load(&db->failed))
 			c = pick(db);
+		if (c && !fits(db, c)) {
+			/* Its output would not fit: it waits for space rather
+			 * than hold its tables (which reclaim may be after) and
+			 * draw on the reserve only to fail. */
+			set_compacting(c, false);
+			compaction_free(c);
+			c = NULL;
+			if (!db->space_deferred)
+				db_log(db, GOLITE_LOG_INFO, "compaction waits for space");
+			db->space_deferred = true;
+			/* Writers held back by level 0 learn why instead of
+			 * waiting for it. */
+			db->bg_error = GOLITE_ENOSPC;
+			db->bg_error_ns = now_ns();
+			cond_broadcast(&db->done_cv);
+			cond_wait_until(&db->bg_cv, &db->bg_mu, now_ns() + BG_RETRY_NS);
+			continue;
+		}
+		db->space_deferred = false;
 		if (!c) {
 			if (retry_wait)
 				cond_wait_until(&db->bg_cv, &db->bg_mu, db->bg_error_ns + BG_RETRY_NS);

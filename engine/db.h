@@ -111,6 +111,8 @@ struct golite {
 	bool flush_requested;                    /* bg_mu */
 	bool bg_stop;                            /* bg_mu */
 	int compactions_running;                 /* bg_mu */
+	bool space_deferred;                     /* bg_mu: a compaction waits
+						  * for space */
 	int manual_running;                      /* bg_mu */
 	int bg_error;                            /* bg_mu: last failure of
 						  * background work, 0 if none */

@@ -494,6 +494,13 @@ int space_admit(struct golite *db, uint64_t bytes, bool frees)
 	return 0;
 }
 
+uint64_t space_room(struct golite *db)
+{
+	struct space *sp = &db->space;
+	uint64_t have = atomic_load(&sp->have), keep = atomic_load(&sp->log_keep);
+	return atomic_load(&sp->fs_free) + (have > keep ? have - keep : 0);
+}
+
 bool space_pressure(struct golite *db)
 {
 	struct space *sp = &db->space;

@@ -167,6 +167,10 @@ void space_ranges_free(struct space_range *r, size_t n);
  * if a write that does not free space must stop here. */
 int space_admit(struct golite *db, uint64_t bytes, bool frees);
 
+/* Bytes background work can write now: the file system's free space and
+ * the reserve beyond the log's part (as of the last look). */
+uint64_t space_room(struct golite *db);
+
 /* True if the store is short of space (reclaim passes run). */
 bool space_pressure(struct golite *db);
 

@@ -66,6 +66,7 @@ fill_mount() {
 delete_half() {
 	_dh_bad=0
 	_dh_i=$1
+	_dh_start=$(date +%s%N)
 	while [ $_dh_i -lt $(($1 + $2)) ]; do
 		if rm "$MNT/t/f$_dh_i" 2>>"$T/rm.err"; then
 			forget "f$_dh_i"
@@ -74,6 +75,7 @@ delete_half() {
 		fi
 		_dh_i=$((_dh_i + 1))
 	done
+	echo "$CASE: $2 unlinks took $((($(date +%s%N) - _dh_start) / 1000000)) ms"
 	check "$CASE: every unlink of $2 files works ($_dh_bad failed: $(head -n1 "$T/rm.err" 2>/dev/null))" \
 		test $_dh_bad -eq 0
 }
@@ -87,7 +89,7 @@ freed_within() {
 		_fw_t=$((_fw_t + 1))
 	done
 	_fw_got=$(($(free_bytes) - $1))
-	echo "$CASE: freed $_fw_got bytes (wanted $2) in $((_fw_t / 10)).$((_fw_t % 10)) s"
+	echo "$CASE: freed $_fw_got bytes (wanted $2) $((_fw_t / 10)).$((_fw_t % 10)) s after the last unlink"
 	check "$CASE: deleting frees at least $2 bytes within $RECLAIM_WAIT s (freed $_fw_got)" \
 		test "$_fw_got" -ge "$2"
 }
