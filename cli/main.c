@@ -155,7 +155,7 @@ static const char overview_tail[] =
 	"                  compaction_threads, bloom_bits_per_key, memtable\n"
 	"                  (lockfree, locked), flush_on_close (0 leaves the\n"
 	"                  writes in the log at close), max_size and\n"
-	"                  space_reserve (bytes; README: Disk space)\n"
+	"                  space_reserve (bytes; docs/operations.md)\n"
 	"      --sync      the same as -o durability=sync\n"
 	"  -q, --quiet     no progress display\n"
 	"  -h, --help      this help; `golite help COMMAND` or `golite COMMAND --help`\n"

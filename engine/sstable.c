@@ -502,8 +502,8 @@ int sst_builder_finish(struct sst_builder *b, struct sst_meta *meta)
 		 * Warm the new table for its readers, in small pages. An
 		 * uncompressed table is read through a mapping (sst_open), and
 		 * the pages write() leaves in the page cache are large folios.
-		 * On the machine the README names, two dependent loads at a
-		 * random place of a mapping of such pages took 2.8-3.7 us,
+		 * On the machine docs/performance.md names, two dependent loads
+		 * at a random place of a mapping of such pages took 2.8-3.7 us,
 		 * against 0.3-0.9 us for the same files cached in 4 KiB pages,
 		 * and a get over 10M keys 5.7 against 1.7 us. So the written
 		 * pages, clean after the sync, are dropped, and the kernel is

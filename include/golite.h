@@ -216,8 +216,8 @@ typedef struct golite_options {
 	void *progress_ctx;
 	/* Most bytes the store's files may take on disk; 0 (the default) for
 	 * no limit but the file system's. Writes fail with GOLITE_ENOSPC once
-	 * the files come within the headroom of it (README: "Disk space"),
-	 * deletes go on. At least 16 MiB. */
+	 * the files come within the headroom of it (docs/operations.md,
+	 * "Disk space"), deletes go on. At least 16 MiB. */
 	uint64_t max_size;
 	/* Bytes kept allocated in the file RESERVE for deletes and the work
 	 * that frees space on a full disk. Default 0: a sixteenth of the space
@@ -432,7 +432,8 @@ int golite_compact_range(golite *db, const char *table, const void *lower,
 /*
  * Writes the store's live figures as text, one "name value" line each, into
  * a malloc()ed NUL-terminated string the caller frees with golite_free().
- * The names are stable; see the README for their meaning.
+ * The names are stable; fs/README-fs.md ("/.golite/stats") and
+ * docs/operations.md ("Disk space") give their meaning.
  */
 int golite_stats_text(golite *db, char **text);
 
@@ -481,7 +482,7 @@ typedef struct golite_stats {
 	 * second approaches the first, without block overheads). */
 	uint64_t compaction_running_input_bytes;
 	uint64_t compaction_running_merged_bytes;
-	/* Disk space (README: "Disk space"). */
+	/* Disk space (docs/operations.md: "Disk space"). */
 	int space_state;             /* 0 normal, 1 writes refused for space,
 				      * 2 read-only */
 	uint64_t space_used;         /* bytes of the store's files on disk */

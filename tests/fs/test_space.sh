@@ -1,5 +1,5 @@
 #!/bin/sh
-# test_space.sh — a full disk never locks people out (README: Disk space).
+# test_space.sh — a full disk never locks people out (docs/operations.md: Disk space).
 # Each case puts a store on a small tmpfs of its own and fills it:
 #   1. through the mount, until ENOSPC;
 #   2. from outside (another file eats the space) while mounted;
