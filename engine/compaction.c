@@ -94,7 +94,9 @@ static struct table_file *table_file_moved(const struct table_file *f, uint32_t 
 	m.smallest = xmemdup(f->meta.smallest, f->meta.smallest_len);
 	m.largest = xmemdup(f->meta.largest, f->meta.largest_len);
 	sst_ref(f->reader);
-	return table_file_new(level, &m, f->reader);
+	struct table_file *moved = table_file_new(level, &m, f->reader);
+	atomic_store(&moved->reclaim_dead, atomic_load(&f->reclaim_dead));
+	return moved;
 }
 
 /* ---- for reclaim.c ---- */

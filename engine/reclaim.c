@@ -181,13 +181,11 @@ static uint64_t deletes_over(const struct table_file *f, const struct space_rang
 	return sum;
 }
 
-/* True if f is worth reading for the pending deletes. */
-static bool candidate(const struct table_file *f, const struct space_range *r, size_t n,
-		      bool all, bool pressed)
+/* True if f is worth reading: deletes may have killed the share of it
+ * that a rewrite needs (reading costs a lookup per entry). */
+static bool candidate(struct table_file *f, bool all, bool pressed)
 {
-	/* Reading a table costs a lookup per entry: only where the deletes
-	 * could have killed the share of it that a rewrite needs. */
-	return all || deletes_over(f, r, n) * (pressed ? 4 : 2) >= f->meta.entries;
+	return all || atomic_load(&f->reclaim_dead) * (pressed ? 4 : 2) >= f->meta.entries;
 }
 
 bool reclaim_pass(struct golite *db)
@@ -198,29 +196,30 @@ bool reclaim_pass(struct golite *db)
 	size_t nr;
 	bool all;
 	struct space_range *ranges = space_ranges_take(db, &nr, &all);
-	if (!nr && !all)
-		return false;
 	bool pressed = space_pressure(db);
 	mutex_lock(&db->bg_mu);
 	struct version *v = db->current;
 	version_ref(v);
 	mutex_unlock(&db->bg_mu);
+	/* Each table keeps the count of deletes that fell in its range until
+	 * a pass reads it: then it keeps what the pass found dead. */
 	bool any = false;
-	for (int l = 0; l < NUM_LEVELS && !any; l++)
-		for (size_t i = 0; i < v->n[l] && !any; i++)
-			any = candidate(v->files[l][i], ranges, nr, all, pressed);
+	for (int l = 0; l < NUM_LEVELS; l++)
+		for (size_t i = 0; i < v->n[l]; i++) {
+			struct table_file *f = v->files[l][i];
+			if (nr)
+				atomic_fetch_add(&f->reclaim_dead, deletes_over(f, ranges, nr));
+			any = any || candidate(f, all, pressed);
+		}
+	space_ranges_free(ranges, nr);
 	if (!any) {
-		/* Not enough deleted yet to be worth a read: the counts keep
-		 * adding up. */
 		version_unref(v);
-		space_ranges_putback(db, ranges, nr, false);
 		return false;
 	}
 	atomic_fetch_add(&sp->reclaim_passes, 1);
 	uint64_t upto = atomic_load(&db->last_seq);
 	if (wal_sync(db->wal)) {
 		version_unref(v);
-		space_ranges_free(ranges, nr);
 		return false;
 	}
 
@@ -240,18 +239,17 @@ bool reclaim_pass(struct golite *db)
 	bool again = false;
 	for (int l = 0; l < NUM_LEVELS; l++) {
 		for (size_t i = 0; i < v->n[l]; i++) {
-			if (atomic_load(&db->closing)) {
-				again = true;
-				break;
-			}
+			if (atomic_load(&db->closing))
+				goto out;
 			struct table_file *f = v->files[l][i];
-			if (!candidate(f, ranges, nr, all, pressed))
+			if (!candidate(f, all, pressed))
 				continue;
 			struct scan sc;
 			if (scan_table(db, f, upto, &sc)) {
 				again = true;
 				continue;
 			}
+			atomic_store(&f->reclaim_dead, sc.dead);
 			if (sc.dead == 0)
 				continue;
 			/* Short of space, a table a quarter dead is worth its
@@ -280,12 +278,9 @@ bool reclaim_pass(struct golite *db)
 			       sc.dead == sc.entries ? "dropped" : "rewritten");
 		}
 	}
+out:
 	atomic_store(&sp->reclaimable_bytes, reclaimable);
 	version_unref(v);
-	/* A table busy with compaction meanwhile is read again next time. */
-	if (again)
-		space_ranges_putback(db, ranges, nr, all);
-	else
-		space_ranges_free(ranges, nr);
+	/* A table busy with compaction meanwhile is tried again soon. */
 	return again;
 }

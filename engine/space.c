@@ -30,6 +30,8 @@
 /* How often the space thread looks, in normal times and when short. */
 #define TICK_NS (1000ull * 1000 * 1000)
 #define PRESSED_TICK_NS (200ull * 1000 * 1000)
+/* The space thread looks at most this often, however often it is woken. */
+#define MIN_LOOK_NS (50ull * 1000 * 1000)
 /* A refused write looks again when the last look is older than this. */
 #define STALE_NS (10ull * 1000 * 1000)
 
@@ -422,7 +424,10 @@ void space_note_frees(struct golite *db, const uint8_t *payload, size_t len,
 		acc_flush(&a);
 	}
 	mutex_unlock(&sp->ranges_mu);
-	if (sp->thread_running) {
+	/* Short of space, the space thread acts at once; otherwise its next
+	 * tick (a second) is soon enough, and a stream of deletes does not
+	 * keep it awake. */
+	if (sp->thread_running && space_pressure(db)) {
 		mutex_lock(&sp->mu);
 		cond_signal(&sp->cv);
 		mutex_unlock(&sp->mu);
@@ -441,18 +446,6 @@ struct space_range *space_ranges_take(struct golite *db, size_t *n, bool *all)
 	sp->scan_all = false;
 	mutex_unlock(&sp->ranges_mu);
 	return r;
-}
-
-void space_ranges_putback(struct golite *db, struct space_range *r, size_t n, bool all)
-{
-	struct space *sp = &db->space;
-	mutex_lock(&sp->ranges_mu);
-	if (all)
-		sp->scan_all = true;
-	for (size_t i = 0; i < n; i++)
-		range_add_locked(sp, r[i].lo, r[i].lolen, r[i].hi, r[i].hilen, r[i].count);
-	mutex_unlock(&sp->ranges_mu);
-	space_ranges_free(r, n);
 }
 
 void space_ranges_free(struct space_range *r, size_t n)
@@ -519,14 +512,17 @@ static void *space_thread(void *arg)
 	struct golite *db = arg;
 	struct space *sp = &db->space;
 	rcu_thread_ensure();
+	bool again = false;
 	mutex_lock(&sp->mu);
 	while (!sp->stop) {
 		mutex_unlock(&sp->mu);
-		space_refresh(db);
-		bool again = false;
-		if (ranges_pending(sp)) {
-			again = reclaim_pass(db);
+		if (now_ns() - atomic_load(&sp->refreshed_ns) >= MIN_LOOK_NS)
 			space_refresh(db);
+		if (again || ranges_pending(sp)) {
+			uint64_t passes = atomic_load(&sp->reclaim_passes);
+			again = reclaim_pass(db);
+			if (atomic_load(&sp->reclaim_passes) != passes)
+				space_refresh(db);   /* what the pass gave back */
 		}
 		mutex_lock(&sp->mu);
 		if (sp->stop)

@@ -156,10 +156,8 @@ void space_note_frees(struct golite *db, const uint8_t *payload, size_t len,
 		      const uint8_t *one_ikey, size_t one_iklen, unsigned one_kind);
 
 /* Takes the pending ranges (*all: every table is to be read instead). The
- * caller owns the array and frees it with space_ranges_free, or gives it
- * back with space_ranges_putback when a pass could not finish. */
+ * caller owns the array and frees it with space_ranges_free. */
 struct space_range *space_ranges_take(struct golite *db, size_t *n, bool *all);
-void space_ranges_putback(struct golite *db, struct space_range *r, size_t n, bool all);
 void space_ranges_free(struct space_range *r, size_t n);
 
 /* Called, with the log lock held, before the log reserves `bytes` more
@@ -178,9 +176,10 @@ const char *space_state_name(int state);
 void space_stats(struct golite *db, FILE *f);
 void space_figures(struct golite *db, golite_stats *s);
 
-/* reclaim.c: one pass over the tables the pending ranges overlap (space
- * thread, or the closing thread). Returns true if it left work for a later
- * pass (a table busy with compaction, a failure). */
+/* reclaim.c: one pass: credits the pending deletes to the tables they
+ * fall in, then reads the tables whose deletes may make a rewrite worth it
+ * (space thread, or the closing thread). Returns true if it left work for
+ * a later pass (a table busy with compaction, a failure). */
 bool reclaim_pass(struct golite *db);
 
 #endif /* GOLITE_SPACE_H */

@@ -35,6 +35,8 @@ struct table_file {
 	struct sst_meta meta;
 	struct sst_reader *reader;
 	bool compacting;               /* protected by the store's version lock */
+	_Atomic uint64_t reclaim_dead; /* entries deletes may have killed, or a
+					* reclaim pass found dead (reclaim.c) */
 };
 
 struct version {

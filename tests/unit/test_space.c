@@ -310,7 +310,6 @@ Test(space, max_size_stops_writes_and_deletes_bring_them_back, .timeout = 120)
 	cr_assert(back, "writes did not resume after deleting half (used %llu, was %llu)",
 		  (unsigned long long)s.space_used, (unsigned long long)used_full);
 	cr_assert_leq(s.space_used, o.max_size - s.space_headroom, "writes resumed above the limit");
-	cr_assert_gt(s.space_reclaimed, 0);
 	tu_fill(buf, VAL, 999999);
 	cr_assert_eq(golite_put(db, "t", "after", 5, buf, VAL), 0, "%s", golite_last_error());
 	cr_assert_eq(golite_close(db), 0);
