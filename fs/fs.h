@@ -650,8 +650,6 @@ void root_init(struct gfs *fs);
  * has a record of its own; implied directories get one (materialized). */
 int dir_touch_locked(struct gfs *fs, struct node *dir, golite_batch *b, bool materialize,
 		     int64_t now);
-struct node **nodes_collect_below(struct gfs *fs, uint32_t table, const uint8_t *key,
-				  size_t klen, size_t *count);
 
 /* implied.c */
 struct implied_entry;
