@@ -53,6 +53,11 @@
  *      table and key; it is written in the same batch that makes the file
  *      chunked or moves it, and deleted with the chunks.
  *   4. Every handler sends exactly one reply.
+ *
+ * Modules with a header of their own declare what they export there:
+ * chunks.h, data.h, persist.h (file contents and the records of nodes),
+ * escape.h, kio.h. The others are declared below. fs/README-fs.md maps
+ * the files.
  */
 #ifndef GOLITEFS_FS_H
 #define GOLITEFS_FS_H
@@ -456,39 +461,6 @@ int owner_delete(golite_batch *b, uint64_t ino);
 
 /* Keys of TABLE_ID_FS for special directories. */
 size_t fskey_dir(const struct node *n, uint8_t key[8]);
-
-/* ---- data.c ---- */
-int data_read(struct gfs *fs, struct node *n, char *buf, size_t size, off_t off, size_t *got);
-int data_write(struct gfs *fs, struct node *n, const char *buf, size_t size, off_t off);
-int data_truncate(struct gfs *fs, struct node *n, uint64_t size, bool locked_rw);
-int data_fallocate(struct gfs *fs, struct node *n, int mode, off_t off, off_t len);
-/* Adds to b the deletion of every chunk of ino from index first on. */
-int chunks_delete_from(struct gfs *fs, golite_batch *b, uint64_t ino, uint32_t first,
-		       size_t *count);
-/* Adds to b what cuts the chunks of ino to size bytes. */
-int chunks_trim(struct gfs *fs, golite_batch *b, uint64_t ino, uint64_t size);
-/* Writes the node's in-memory size and times to its record. Caller holds
- * ns shared and n->mu. */
-int node_persist_locked(struct gfs *fs, struct node *n);
-int node_persist(struct gfs *fs, struct node *n);
-void node_mark_dirty(struct gfs *fs, struct node *n, bool size_changed);
-void dirty_flush_all(struct gfs *fs);
-/* Gives a KIND_VALUE entry or an implied directory a KIND_META record of
- * its own (with a new inode number), in a batch of its own. n->mu and ns
- * held. No-op for entries that have one; EPERM for views and pieces. */
-int node_materialize_locked(struct gfs *fs, struct node *n, const struct kbuf *k);
-/* Loads n's record (META, table or root) with the node's attributes laid
- * over it; stores it (into b, or at once without b); after a successful
- * write, gives the node its attributes. n->mu and ns held. */
-int node_load_vrec_locked(struct gfs *fs, struct node *n, const struct kbuf *k, struct vrec *v);
-int node_store_vrec(struct gfs *fs, struct node *n, const struct kbuf *k, golite_batch *b,
-		    const struct vrec *v);
-void node_commit_vrec_locked(struct node *n, const struct vrec *v);
-/* Last release of an unlinked file: frees its chunks. */
-void data_release_unlinked(struct gfs *fs, struct node *n);
-void open_inos_add(struct gfs *fs, uint64_t ino);
-void open_inos_remove(struct gfs *fs, uint64_t ino);
-bool open_inos_has(struct gfs *fs, uint64_t ino);
 
 /* ---- dir.c / rename.c / attr.c / file.c / control.c ---- */
 void gfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "kio.h"
+#include "persist.h"
 #include "util.h"
 
 #define GOLITEFS_VERSION "1.0.0"
