@@ -140,6 +140,41 @@ static int chunk_modify(struct gfs *fs, uint64_t ino, uint32_t idx, size_t coff,
 }
 
 /*
+ * Writes data (len bytes at off) into the chunks of ino, chunk by chunk:
+ * a whole chunk is put as it is, a part of one is read, changed and put
+ * back. Puts go into b, or straight to the store without b. lock_each:
+ * take each partial chunk's lock around its read-modify-write; without,
+ * the caller holds the locks of the partial chunks. Stops at the first
+ * error; the chunks before it may be written (without b).
+ */
+static int chunks_write_range(struct gfs *fs, golite_batch *b, uint64_t ino,
+			      const uint8_t *data, size_t len, uint64_t off, bool lock_each)
+{
+	int r = 0;
+	for (size_t done = 0; done < len && !r;) {
+		uint64_t pos = off + done;
+		uint32_t idx = (uint32_t)(pos / CH);
+		size_t coff = pos % CH, n = MIN(CH - coff, len - done);
+		if (coff == 0 && n == CH) {
+			r = chunk_put(fs, b, ino, idx, data + done, n);
+		} else {
+			pthread_mutex_t *mu = lock_each ? chunk_lock(fs, ino, idx) : NULL;
+			uint8_t tmp[CH];
+			size_t m;
+			if (mu)
+				mutex_lock(mu);
+			r = chunk_modify(fs, ino, idx, coff, data + done, n, tmp, &m);
+			if (!r)
+				r = chunk_put(fs, b, ino, idx, tmp, m);
+			if (mu)
+				mutex_unlock(mu);
+		}
+		done += n;
+	}
+	return r;
+}
+
+/*
  * Writes data (len bytes at off) into the chunks of ino. With b, adds the
  * chunk puts to b and writes b (which may hold a record to change
  * atomically with them); without, a one-chunk write is a single put.
@@ -148,44 +183,12 @@ int chunks_write(struct gfs *fs, uint64_t ino, const uint8_t *data, size_t len, 
 		 golite_batch *b)
 {
 	uint32_t first = (uint32_t)(off / CH), last = (uint32_t)((off + len - 1) / CH);
-	if (first == last && !b) {
-		size_t coff = off % CH;
-		if (coff == 0 && len == CH)
-			return chunk_put(fs, NULL, ino, first, data, len);
-		pthread_mutex_t *mu = chunk_lock(fs, ino, first);
-		uint8_t tmp[CH];
-		size_t n;
-		mutex_lock(mu);
-		int r = chunk_modify(fs, ino, first, coff, data, len, tmp, &n);
-		if (!r)
-			r = chunk_put(fs, NULL, ino, first, tmp, n);
-		mutex_unlock(mu);
-		return r;
-	}
-	if (!b && fs->o.durability != GOLITE_SYNC) {
+	if (!b && (first == last || fs->o.durability != GOLITE_SYNC)) {
 		/* One put per chunk: no batch to copy the bytes into first. A
 		 * write need not be atomic; only sync mode must make the size
-		 * durable with the bytes (the caller passes a batch then). */
-		int r = 0;
-		for (size_t done = 0; done < len && !r;) {
-			uint64_t pos = off + done;
-			uint32_t idx = (uint32_t)(pos / CH);
-			size_t coff = pos % CH, n = MIN(CH - coff, len - done);
-			if (coff == 0 && n == CH) {
-				r = chunk_put(fs, NULL, ino, idx, data + done, n);
-			} else {
-				pthread_mutex_t *mu = chunk_lock(fs, ino, idx);
-				uint8_t tmp[CH];
-				size_t m;
-				mutex_lock(mu);
-				r = chunk_modify(fs, ino, idx, coff, data + done, n, tmp, &m);
-				if (!r)
-					r = chunk_put(fs, NULL, ino, idx, tmp, m);
-				mutex_unlock(mu);
-			}
-			done += n;
-		}
-		return r;
+		 * durable with the bytes (the caller passes a batch then). A
+		 * write into one chunk is a single put in every mode. */
+		return chunks_write_range(fs, NULL, ino, data, len, off, true);
 	}
 	if (!b)
 		b = gfs_batch();
@@ -207,23 +210,7 @@ int chunks_write(struct gfs *fs, uint64_t ino, const uint8_t *data, size_t len, 
 	for (int i = 0; i < 2; i++)
 		if (locks[i])
 			mutex_lock(locks[i]);
-	int r = 0;
-	size_t done = 0;
-	while (done < len && !r) {
-		uint64_t pos = off + done;
-		uint32_t idx = (uint32_t)(pos / CH);
-		size_t coff = pos % CH, n = MIN(CH - coff, len - done);
-		if (coff == 0 && n == CH) {
-			r = chunk_put(fs, b, ino, idx, data + done, n);
-		} else {
-			uint8_t tmp[CH];
-			size_t m;
-			r = chunk_modify(fs, ino, idx, coff, data + done, n, tmp, &m);
-			if (!r)
-				r = chunk_put(fs, b, ino, idx, tmp, m);
-		}
-		done += n;
-	}
+	int r = chunks_write_range(fs, b, ino, data, len, off, false);
 	if (!r)
 		r = gfs_write_batch(fs, b, "write file data");
 	for (int i = 1; i >= 0; i--)
