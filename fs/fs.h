@@ -56,8 +56,9 @@
  *
  * Modules with a header of their own declare what they export there:
  * chunks.h, data.h, persist.h (file contents and the records of nodes),
- * escape.h, kio.h. The others are declared below. fs/README-fs.md maps
- * the files.
+ * lookup.h, create.h, remove.h, readdir.h (the directory requests) and
+ * dir.h (what those share with rename.c), escape.h, kio.h. The others
+ * are declared below. fs/README-fs.md maps the files.
  */
 #ifndef GOLITEFS_FS_H
 #define GOLITEFS_FS_H
@@ -462,25 +463,7 @@ int owner_delete(golite_batch *b, uint64_t ino);
 /* Keys of TABLE_ID_FS for special directories. */
 size_t fskey_dir(const struct node *n, uint8_t key[8]);
 
-/* ---- dir.c / rename.c / attr.c / file.c / control.c ---- */
-void gfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
-void gfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
-void gfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets);
-void gfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
-void gfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
-void gfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		struct fuse_file_info *fi);
-void gfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
-void gfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
-void gfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
-void gfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
-void gfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void gfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		 struct fuse_file_info *fi);
-void gfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		     struct fuse_file_info *fi);
-void gfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void gfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+/* ---- rename.c / attr.c / file.c ---- */
 void gfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		const char *newname, unsigned int flags);
 
@@ -600,28 +583,6 @@ void ev_reader_free(void *reader);
 /* Copies up to size bytes of the events after the reader's position
  * (*data, malloc()ed, *len 0 at the end: EOF). Never waits. */
 void ev_read(struct gfs *fs, void *reader, size_t size, char **data, size_t *len);
-
-/* dir.c helpers shared with rename.c and attr.c */
-struct entry {
-	struct kbuf k;               /* the entry's key and flavor */
-	unsigned src;                /* SRC_META, SRC_VALUE, SRC_IMPLIED or SRC_NONE */
-	struct nattr a;
-};
-/* Resolves name in directory dir (ns held shared). Sets e->src SRC_NONE
- * when the name is free. Returns 0 or -errno (ENAMETOOLONG, EINVAL for a
- * reserved form that cannot be created when creating is set...). */
-int resolve_child(struct gfs *fs, struct node *dir, const char *name, bool creating,
-		  struct entry *e);
-/* True if some key of table starts with prefix. */
-int has_children(struct gfs *fs, uint32_t table, const uint8_t *prefix, size_t plen,
-		 bool *yes);
-/* Fills e->src and e->a for e->k from the store (ns held). */
-int entry_load(struct gfs *fs, struct entry *e);
-void root_init(struct gfs *fs);
-/* Updates a directory's mtime and ctime in batch b (n->mu held) when it
- * has a record of its own; implied directories get one (materialized). */
-int dir_touch_locked(struct gfs *fs, struct node *dir, golite_batch *b, bool materialize,
-		     int64_t now);
 
 /* implied.c */
 struct implied_entry;

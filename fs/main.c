@@ -31,8 +31,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "create.h"
 #include "kio.h"
+#include "lookup.h"
 #include "persist.h"
+#include "readdir.h"
+#include "remove.h"
 #include "util.h"
 
 #define GOLITEFS_VERSION "1.0.0"

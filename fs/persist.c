@@ -1,8 +1,8 @@
 /*
  * persist.c — the records of nodes: where a node's record is, loading it
  * with the node's attributes laid over it, storing it, giving entries
- * without one a record of their own, and the sizes and times of files
- * kept in memory until they are written.
+ * without one a record of their own, the times of directories, and the
+ * sizes and times of files kept in memory until they are written.
  *
  * Writes into a chunked file change its size and times in the node only
  * (data.c); the node goes on the dirty list and its record is written on
@@ -14,7 +14,7 @@
  *      loaded with the node's mode, owner, times and (chunked files) size
  *      laid over it (node_load_vrec_locked).
  *   2. A node takes the attributes of a record only once the record is
- *      written (node_commit_vrec_locked).
+ *      written (node_commit_vrec_locked, dir_touch_commit).
  *   3. A node whose size or times are not in its record (dirty) is on the
  *      dirty list once, holding a reference. It leaves the list when they
  *      are written, or when there is nothing to write them to (unlinked,
@@ -249,5 +249,45 @@ void dirty_flush_all(struct gfs *fs)
 		ns_rdunlock(fs);
 		if (!keep)
 			node_unref(fs, n);
+	}
+}
+
+/* ---- directory times ---- */
+
+int dir_touch_locked(struct gfs *fs, struct node *dir, golite_batch *b, bool materialize,
+		     int64_t now)
+{
+	if (dir->flavor != FL_NORMAL && dir->flavor != FL_TABLE)
+		return 0;
+	if (dir->src == SRC_NONE)
+		return 0;
+	struct kbuf *k = xmalloc(sizeof(*k));
+	node_key_locked(dir, k);
+	int r = 0;
+	if (dir->src == SRC_IMPLIED) {
+		/* Removing an entry could leave it empty: it keeps existing as
+		 * an empty directory, like any other, with a record. */
+		if (materialize)
+			r = node_materialize_locked(fs, dir, k);
+		if (r || dir->src == SRC_IMPLIED)
+			goto out_free;
+	}
+	struct vrec v;
+	r = node_load_vrec_locked(fs, dir, k, &v);
+	if (!r) {
+		v.f.mtime_ns = v.f.ctime_ns = now;
+		r = node_store_vrec(fs, dir, k, b, &v);
+		vrec_free(&v);
+	}
+out_free:
+	free(k);
+	return r;
+}
+
+/* After the batch of a dir_touch_locked() was written. */
+void dir_touch_commit(struct node *dir, int64_t now)
+{
+	if (dir->src == SRC_META || dir->src == SRC_TABLE) {
+		dir->a.mtime = dir->a.ctime = now;
 	}
 }

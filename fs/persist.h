@@ -1,7 +1,7 @@
 /*
  * persist.h — the records of nodes (persist.c): loading and storing them,
- * giving entries records of their own, and the sizes and times of files
- * not yet in their records.
+ * giving entries records of their own, directory times, and the sizes
+ * and times of files not yet in their records.
  */
 #ifndef GOLITEFS_PERSIST_H
 #define GOLITEFS_PERSIST_H
@@ -31,5 +31,14 @@ void node_mark_dirty(struct gfs *fs, struct node *n, bool size_changed);
 /* Writes the sizes and times of every node on the dirty list; the nodes
  * whose write fails stay on it. */
 void dirty_flush_all(struct gfs *fs);
+
+/* Updates a directory's mtime and ctime in batch b (n->mu held) when it
+ * has a record of its own; with materialize, an implied directory gets
+ * one first (in a batch of its own). */
+int dir_touch_locked(struct gfs *fs, struct node *dir, golite_batch *b, bool materialize,
+		     int64_t now);
+/* After the batch of a dir_touch_locked() was written: the directory node
+ * takes its new times. */
+void dir_touch_commit(struct node *dir, int64_t now);
 
 #endif /* GOLITEFS_PERSIST_H */

@@ -27,6 +27,7 @@
 
 #include "chunks.h"
 #include "data.h"
+#include "dir.h"
 #include "persist.h"
 #include "util.h"
 
