@@ -57,8 +57,8 @@
  * Modules with a header of their own declare what they export there:
  * chunks.h, data.h, persist.h (file contents and the records of nodes),
  * lookup.h, create.h, remove.h, readdir.h (the directory requests) and
- * dir.h (what those share with rename.c), escape.h, kio.h. The others
- * are declared below. fs/README-fs.md maps the files.
+ * dir.h (what those share with rename.c), options.h, escape.h, kio.h.
+ * The others are declared below. fs/README-fs.md maps the files.
  */
 #ifndef GOLITEFS_FS_H
 #define GOLITEFS_FS_H
