@@ -23,7 +23,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "data.h"
 #include "kio.h"
+#include "persist.h"
 #include "util.h"
 
 void gfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

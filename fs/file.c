@@ -18,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data.h"
 #include "kio.h"
+#include "persist.h"
 #include "util.h"
 
 static bool is_ctl(struct gfs *fs, struct node *n)

@@ -53,6 +53,12 @@
  *      table and key; it is written in the same batch that makes the file
  *      chunked or moves it, and deleted with the chunks.
  *   4. Every handler sends exactly one reply.
+ *
+ * Modules with a header of their own declare what they export there:
+ * chunks.h, data.h, persist.h (file contents and the records of nodes),
+ * lookup.h, create.h, remove.h, readdir.h (the directory requests) and
+ * dir.h (what those share with rename.c), options.h, escape.h, kio.h.
+ * The others are declared below. fs/README-fs.md maps the files.
  */
 #ifndef GOLITEFS_FS_H
 #define GOLITEFS_FS_H
@@ -457,58 +463,7 @@ int owner_delete(golite_batch *b, uint64_t ino);
 /* Keys of TABLE_ID_FS for special directories. */
 size_t fskey_dir(const struct node *n, uint8_t key[8]);
 
-/* ---- data.c ---- */
-int data_read(struct gfs *fs, struct node *n, char *buf, size_t size, off_t off, size_t *got);
-int data_write(struct gfs *fs, struct node *n, const char *buf, size_t size, off_t off);
-int data_truncate(struct gfs *fs, struct node *n, uint64_t size, bool locked_rw);
-int data_fallocate(struct gfs *fs, struct node *n, int mode, off_t off, off_t len);
-/* Adds to b the deletion of every chunk of ino from index first on. */
-int chunks_delete_from(struct gfs *fs, golite_batch *b, uint64_t ino, uint32_t first,
-		       size_t *count);
-/* Adds to b what cuts the chunks of ino to size bytes. */
-int chunks_trim(struct gfs *fs, golite_batch *b, uint64_t ino, uint64_t size);
-/* Writes the node's in-memory size and times to its record. Caller holds
- * ns shared and n->mu. */
-int node_persist_locked(struct gfs *fs, struct node *n);
-int node_persist(struct gfs *fs, struct node *n);
-void node_mark_dirty(struct gfs *fs, struct node *n, bool size_changed);
-void dirty_flush_all(struct gfs *fs);
-/* Gives a KIND_VALUE entry or an implied directory a KIND_META record of
- * its own (with a new inode number), in a batch of its own. n->mu and ns
- * held. No-op for entries that have one; EPERM for views and pieces. */
-int node_materialize_locked(struct gfs *fs, struct node *n, const struct kbuf *k);
-/* Loads n's record (META, table or root) with the node's attributes laid
- * over it; stores it (into b, or at once without b); after a successful
- * write, gives the node its attributes. n->mu and ns held. */
-int node_load_vrec_locked(struct gfs *fs, struct node *n, const struct kbuf *k, struct vrec *v);
-int node_store_vrec(struct gfs *fs, struct node *n, const struct kbuf *k, golite_batch *b,
-		    const struct vrec *v);
-void node_commit_vrec_locked(struct node *n, const struct vrec *v);
-/* Last release of an unlinked file: frees its chunks. */
-void data_release_unlinked(struct gfs *fs, struct node *n);
-void open_inos_add(struct gfs *fs, uint64_t ino);
-void open_inos_remove(struct gfs *fs, uint64_t ino);
-bool open_inos_has(struct gfs *fs, uint64_t ino);
-
-/* ---- dir.c / rename.c / attr.c / file.c / control.c ---- */
-void gfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
-void gfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
-void gfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets);
-void gfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
-void gfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
-void gfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		struct fuse_file_info *fi);
-void gfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
-void gfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
-void gfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
-void gfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
-void gfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void gfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		 struct fuse_file_info *fi);
-void gfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		     struct fuse_file_info *fi);
-void gfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void gfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+/* ---- rename.c / attr.c / file.c ---- */
 void gfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		const char *newname, unsigned int flags);
 
@@ -628,30 +583,6 @@ void ev_reader_free(void *reader);
 /* Copies up to size bytes of the events after the reader's position
  * (*data, malloc()ed, *len 0 at the end: EOF). Never waits. */
 void ev_read(struct gfs *fs, void *reader, size_t size, char **data, size_t *len);
-
-/* dir.c helpers shared with rename.c and attr.c */
-struct entry {
-	struct kbuf k;               /* the entry's key and flavor */
-	unsigned src;                /* SRC_META, SRC_VALUE, SRC_IMPLIED or SRC_NONE */
-	struct nattr a;
-};
-/* Resolves name in directory dir (ns held shared). Sets e->src SRC_NONE
- * when the name is free. Returns 0 or -errno (ENAMETOOLONG, EINVAL for a
- * reserved form that cannot be created when creating is set...). */
-int resolve_child(struct gfs *fs, struct node *dir, const char *name, bool creating,
-		  struct entry *e);
-/* True if some key of table starts with prefix. */
-int has_children(struct gfs *fs, uint32_t table, const uint8_t *prefix, size_t plen,
-		 bool *yes);
-/* Fills e->src and e->a for e->k from the store (ns held). */
-int entry_load(struct gfs *fs, struct entry *e);
-void root_init(struct gfs *fs);
-/* Updates a directory's mtime and ctime in batch b (n->mu held) when it
- * has a record of its own; implied directories get one (materialized). */
-int dir_touch_locked(struct gfs *fs, struct node *dir, golite_batch *b, bool materialize,
-		     int64_t now);
-struct node **nodes_collect_below(struct gfs *fs, uint32_t table, const uint8_t *key,
-				  size_t klen, size_t *count);
 
 /* implied.c */
 struct implied_entry;

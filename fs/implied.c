@@ -12,7 +12,7 @@
  * Implied directories are only ever made by keys written through the API,
  * and the API cannot write while the store is mounted (the daemon holds
  * its lock). Through the mount, mkdir writes a record, a removal gives
- * an implied parent a record (dir.c), and a rename gives an implied
+ * an implied parent a record (remove.c), and a rename gives an implied
  * directory a record at its new name (rename.c). So the set of implied
  * directories only shrinks while mounted, and one scan of the keys at
  * mount finds them all.

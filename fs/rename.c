@@ -25,6 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chunks.h"
+#include "data.h"
+#include "dir.h"
+#include "persist.h"
 #include "util.h"
 
 #ifndef RENAME_NOREPLACE

@@ -4,7 +4,7 @@
  * Background thread:
  *   - frees the nodes the kernel forgot, after their grace period (node.c);
  *   - writes the size and times of files written since (the dirty list,
- *     data.c) every min(sync_interval_ms, 1000) ms, so that a file held
+ *     persist.c) every min(sync_interval_ms, 1000) ms, so that a file held
  *     open is as durable as the durability mode promises, one interval
  *     later;
  *   - sweeps orphaned chunks at mount and every sweep_interval seconds.
@@ -35,6 +35,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chunks.h"
+#include "data.h"
+#include "persist.h"
 #include "util.h"
 
 /* True if chunks of ino belong to a live file (or might: errors count as

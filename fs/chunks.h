@@ -1,0 +1,35 @@
+/*
+ * chunks.h — the chunks of chunked files (chunks.c): reads, writes,
+ * zeroing, trimming and deletion by inode number.
+ */
+#ifndef GOLITEFS_CHUNKS_H
+#define GOLITEFS_CHUNKS_H
+
+#include "fs.h"
+
+/* Reads [off, off+len) of chunked file ino into buf; missing chunks and
+ * bytes past a chunk's length read as zeros. */
+int chunks_read(struct gfs *fs, uint64_t ino, uint8_t *buf, size_t len, uint64_t off);
+/* Adds the chunks of data (len bytes from offset 0) to b, skipping chunks
+ * of zeros (they read as zeros anyway). */
+int chunks_put_data(struct gfs *fs, golite_batch *b, uint64_t ino, const uint8_t *data,
+		    size_t len);
+/* Writes data (len bytes at off) into the chunks of ino. With b, adds the
+ * chunk puts to b and writes b (which may hold a record to change
+ * atomically with them); without, a one-chunk write is a single put. */
+int chunks_write(struct gfs *fs, uint64_t ino, const uint8_t *data, size_t len, uint64_t off,
+		 golite_batch *b);
+/* Zeroes [off, end) of the chunks of ino: deletes the whole chunks,
+ * zeroes parts of the others within their length (never lengthening one),
+ * and writes the thread's batch (more than once for a long range). The
+ * caller holds the file's node->rw exclusive. */
+int chunks_zero(struct gfs *fs, uint64_t ino, uint64_t off, uint64_t end);
+/* Adds to b the deletion of every chunk of ino from index first on
+ * (*count: how many, if count is not NULL). Past DELETE_BATCH entries it
+ * writes b and goes on with b emptied. */
+int chunks_delete_from(struct gfs *fs, golite_batch *b, uint64_t ino, uint32_t first,
+		       size_t *count);
+/* Adds to b what cuts the chunks of ino to size bytes. */
+int chunks_trim(struct gfs *fs, golite_batch *b, uint64_t ino, uint64_t size);
+
+#endif /* GOLITEFS_CHUNKS_H */
