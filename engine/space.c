@@ -173,6 +173,21 @@ static void size_target_locked(struct golite *db, uint64_t used)
 		atomic_store(&sp->have, t);
 }
 
+/* Where fallocate is not supported: zeros written and synced hold the
+ * blocks as well. */
+static int write_zeros(int fd, uint64_t off, uint64_t len)
+{
+	static const uint8_t zeros[64 << 10];
+	for (uint64_t done = 0; done < len;) {
+		size_t n = (size_t)MIN((uint64_t)sizeof(zeros), len - done);
+		int r = io_pwrite(fd, zeros, n, off + done);
+		if (r < 0)
+			return r;
+		done += n;
+	}
+	return io_fdatasync(fd);
+}
+
 /* Fills the reserve up to its target if the file system has the room
  * (mu held). */
 static void refill_locked(struct golite *db, uint64_t *avail)
@@ -185,6 +200,8 @@ static void refill_locked(struct golite *db, uint64_t *avail)
 	if (*avail < want)
 		return;
 	int r = io_allocate(sp->fd, have, want);
+	if (r == -EOPNOTSUPP)
+		r = write_zeros(sp->fd, have, want);
 	if (r < 0) {
 		/* A partial allocation is given back: the size says it all. */
 		io_ftruncate(sp->fd, have);
