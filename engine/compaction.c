@@ -4,7 +4,7 @@
  * tables down the levels, and slowing writers when that falls behind.
  *
  * Flush: a full memtable is frozen under the log lock together with a new
- * log segment (db.h invariant 3) and a fresh memtable takes writes at once.
+ * log segment (db.h invariant 4) and a fresh memtable takes writes at once.
  * The flush thread waits for the writes still being inserted into the
  * frozen one, writes its newest version of each key to a new table, and
  * publishes a version with the table in level 0 and a manifest whose
@@ -217,7 +217,7 @@ struct switch_ctx {
 	struct memtable *fresh;
 };
 
-/* Runs under the log lock: freezes the active memtable (db.h inv. 3). */
+/* Runs under the log lock: freezes the active memtable (db.h invariant 4). */
 static void switch_memtable(void *arg, uint64_t segno)
 {
 	struct switch_ctx *c = arg;

@@ -209,7 +209,7 @@ struct write_ctx {
 
 static __thread unsigned tl_slot_hint;
 
-/* Runs under the log lock (db.h invariants 1, 2 and 3). */
+/* Runs under the log lock (db.h invariants 1, 2 and 4). */
 static void assign_seq(void *arg, uint8_t trailer[8])
 {
 	struct write_ctx *c = arg;

@@ -20,19 +20,20 @@
  *      sequence (both under the log lock). So reading last_seq, then
  *      waiting for every slot holding a sequence <= it, gives a snapshot
  *      whose every write is in a memtable, and includes every write that
- *      returned before it began. Writers never wait for each other.
- *   5. src_gen is odd while mem, imm or current change (freeze, flush,
- *      compaction), and grows with every change. An iterator pins its
+ *      returned before it began. A writer waits for another only when all
+ *      DB_INFLIGHT slots are held, for one of them to be released.
+ *   3. src_gen is odd while mem, imm or current change (freeze, flush,
+ *      compaction, reclaim), and grows with every change. An iterator pins its
  *      sources and reads last_seq between two equal even readings of it,
  *      so the sequence it reads belongs to exactly the sources it pinned:
  *      no write up to it sits in a memtable it missed, and no table it
  *      pinned holds a write after it (tables keep one version per key).
- *   3. The memtable a write goes to is chosen under the log lock; a switch
+ *   4. The memtable a write goes to is chosen under the log lock; a switch
  *      of memtable happens under the same lock together with a new log
  *      segment, so each segment's records belong to one memtable or to
  *      memtables older than those of later segments.
- *   4. mem, imm and catalog are published with rcu_assign_pointer and
- *      retired only after a grace period.
+ *   5. mem, imm, current and catalog are published with rcu_publish()
+ *      (rcu.h) and what they replace is freed only after a grace period.
  */
 #ifndef GOLITE_DB_H
 #define GOLITE_DB_H
@@ -92,7 +93,7 @@ struct golite {
 	int lock_fd;
 
 	struct wal *wal;                         /* NULL when read-only */
-	struct memtable *mem;                    /* active; rcu, invariant 3/4 */
+	struct memtable *mem;                    /* active; rcu, invariant 4/5 */
 	struct memtable *imm;                    /* frozen, newest first; rcu,
 						  * changed under bg_mu */
 	struct catalog *catalog;                 /* rcu */
@@ -132,7 +133,7 @@ struct golite {
 	} inflight[DB_INFLIGHT];                 /* invariant 2 */
 	_Atomic uint64_t next_file_no;
 
-	_Atomic uint64_t src_gen;                /* invariant 5 */
+	_Atomic uint64_t src_gen;                /* invariant 3 */
 	_Atomic int failed;                      /* the store refuses writes */
 	_Atomic bool closing;
 
@@ -156,7 +157,7 @@ uint64_t db_counter_sum(struct golite *db, enum db_counter c);
  * (invariant 2). */
 void db_wait_writes(struct golite *db, uint64_t upto);
 
-/* Brackets a change of mem, imm or current (invariant 5); bg_mu held. */
+/* Brackets a change of mem, imm or current (invariant 3); bg_mu held. */
 static inline void db_sources_change_begin(struct golite *db)
 {
 	atomic_fetch_add_explicit(&db->src_gen, 1, memory_order_acq_rel);
