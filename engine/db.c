@@ -1250,11 +1250,8 @@ int golite_open(const char *path, const golite_options *opts, golite **out)
 	db->mem = db->mt_ops->create(db->o.memtable_size);
 	db->mem->wal_segno = db->ms.log_number;
 	struct replay_ctx rc = { .db = db, .flushed_seq = db->ms.last_seq };
-	wal_replay_progress = db->o.progress;
-	wal_replay_progress_ctx = db->o.progress_ctx;
 	r = wal_replay(db->path, db->ms.log_number, db->o.read_only, replay_record, &rc,
-		       &db->replay);
-	wal_replay_progress = NULL;
+		       db->o.progress, db->o.progress_ctx, &db->replay);
 	if (r)
 		goto out_free;
 	if (db->replay.truncated)

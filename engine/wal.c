@@ -1079,12 +1079,9 @@ out:
 	return r;
 }
 
-__thread void (*wal_replay_progress)(void *ctx, const char *stage, uint64_t done,
-				     uint64_t total);
-__thread void *wal_replay_progress_ctx;
-
 int wal_replay(const char *dir, uint64_t min_segno, bool read_only, wal_apply_fn apply,
-	       void *ctx, struct wal_replay_info *info)
+	       void *ctx, wal_progress_fn progress, void *progress_ctx,
+	       struct wal_replay_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	uint64_t total = 0, done = 0;
@@ -1112,8 +1109,8 @@ int wal_replay(const char *dir, uint64_t min_segno, bool read_only, wal_apply_fn
 		if (r < 0)
 			goto out;
 		done += s.len;
-		if (wal_replay_progress)
-			wal_replay_progress(wal_replay_progress_ctx, "replay", done, total);
+		if (progress)
+			progress(progress_ctx, "replay", done, total);
 		info->segments++;
 		uint64_t bad_off = 0;
 		int h = seg_check_header(&s);

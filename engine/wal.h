@@ -180,8 +180,13 @@ struct wal_replay_info {
 	uint64_t truncated_at;   /* its offset */
 };
 
+/* Reports progress of long work: bytes done so far, of total. */
+typedef void (*wal_progress_fn)(void *ctx, const char *stage, uint64_t done, uint64_t total);
+
 /*
- * Replays, in order, every segment in dir numbered >= min_segno.
+ * Replays, in order, every segment in dir numbered >= min_segno. progress
+ * (may be NULL) is called with stage "replay" after each segment is read,
+ * with the bytes of segments read so far.
  *
  * A torn tail — a damaged or incomplete record after which no valid record
  * follows in this segment or any later one — is dropped; unless read_only
@@ -190,12 +195,8 @@ struct wal_replay_info {
  * nothing is changed. An unknown format version gives GOLITE_EVERSION.
  */
 int wal_replay(const char *dir, uint64_t min_segno, bool read_only, wal_apply_fn apply,
-	       void *ctx, struct wal_replay_info *info);
-
-/* Reports replay progress: bytes of segments read so far, of total. */
-extern __thread void (*wal_replay_progress)(void *ctx, const char *stage, uint64_t done,
-					    uint64_t total);
-extern __thread void *wal_replay_progress_ctx;
+	       void *ctx, wal_progress_fn progress, void *progress_ctx,
+	       struct wal_replay_info *info);
 
 /* Checks every record of one segment file without applying anything.
  * Returns 0 if clean (a torn tail counts as damage here). */
