@@ -6,8 +6,8 @@
  * sstable.c, manifest.c): those stop at the first damage, as recovery must;
  * these resynchronise after it, so that check can list every problem and
  * repair can keep every record that checks out. They read the formats drawn
- * at the top of wal.c, sstable.c (with block.h) and manifest.c, and the
- * payload of batch.h; the constants below repeat those files' private ones.
+ * in wal_format.h, table_format.h (with block.h) and manifest_format.h, and
+ * the payload of batch.h.
  *
  * Invariants:
  *   1. check_* never writes, renames or removes anything.
@@ -42,19 +42,12 @@
 #include "format.h"
 #include "io.h"
 #include "manifest.h"
+#include "manifest_format.h"
 #include "rcu.h"
 #include "sstable.h"
 #include "util.h"
 #include "vfile.h"
 #include "wal.h"
-
-/* wal.h */
-/* manifest.c */
-#define MF_MAGIC "GOLITEMF"
-#define MF_VERSION 1u
-enum { TAG_LOG_NUMBER = 1, TAG_NEXT_FILE, TAG_LAST_SEQ, TAG_ADD_FILE, TAG_COMPACT_POINTER,
-       TAG_COUNTERS };
-/* db.c and compaction.c */
 
 #define RESYNC_WINDOW (1u << 20)
 
@@ -187,14 +180,14 @@ void check_wal_walk(const uint8_t *d, size_t n, const struct check_wal_ops *ops,
 {
 	memset(info, 0, sizeof(*info));
 	struct walk w = { ops, ctx, info };
-	size_t off = MIN(n, (size_t)WAL_HEADER);
-	if (n >= WAL_HEADER && memcmp(d, WAL_MAGIC, 8) == 0 &&
-	    crc32c_unmask(get_le32(d + 24)) == crc32c(d, 24)) {
+	size_t off = MIN(n, (size_t)WAL_SEGMENT_HEADER);
+	if (n >= WAL_SEGMENT_HEADER && memcmp(d, WAL_MAGIC, WAL_MAGIC_SIZE) == 0 &&
+	    crc32c_unmask(get_le32(d + WAL_HDR_CRC_OFF)) == crc32c(d, WAL_HDR_CRC_OFF)) {
 		info->header_ok = true;
-		info->version = get_le32(d + 8);
-		info->segno = get_le64(d + 16);
+		info->version = get_le32(d + WAL_HDR_VERSION_OFF);
+		info->segno = get_le64(d + WAL_HDR_SEGNO_OFF);
 		if (info->version != WAL_VERSION) {
-			walk_damage(&w, 8, n, false, "unknown format version");
+			walk_damage(&w, WAL_HDR_VERSION_OFF, n, false, "unknown format version");
 			return;
 		}
 	} else if (all_zero(d, 0, n)) {
@@ -202,7 +195,7 @@ void check_wal_walk(const uint8_t *d, size_t n, const struct check_wal_ops *ops,
 		return;
 	} else {
 		walk_damage(&w, 0, off, false,
-			    n < WAL_HEADER ? "segment shorter than its header" : "damaged header");
+			    n < WAL_SEGMENT_HEADER ? "segment shorter than its header" : "damaged header");
 	}
 
 	uint8_t *frag = NULL;
@@ -240,17 +233,17 @@ void check_wal_walk(const uint8_t *d, size_t n, const struct check_wal_ops *ops,
 			off += size;
 			continue;
 		}
-		if (in_frag && (type == REC_FULL || type == REC_FIRST)) {
+		if (in_frag && (type == WAL_REC_FULL || type == WAL_REC_FIRST)) {
 			walk_damage(&w, frag_start, off, false, "fragmented record without its end");
 			in_frag = false;
 		}
-		if (type == REC_FULL) {
+		if (type == WAL_REC_FULL) {
 			info->records++;
 			info->bytes += plen;
 			if (ops && ops->record)
 				ops->record(ctx, off, p, plen);
-		} else if (type == REC_FIRST || in_frag) {
-			if (type == REC_FIRST) {
+		} else if (type == WAL_REC_FIRST || in_frag) {
+			if (type == WAL_REC_FIRST) {
 				in_frag = true;
 				frag_start = off;
 				frag_len = 0;
@@ -261,7 +254,7 @@ void check_wal_walk(const uint8_t *d, size_t n, const struct check_wal_ops *ops,
 			}
 			memcpy(frag + frag_len, p, plen);
 			frag_len += plen;
-			if (type == REC_LAST) {
+			if (type == WAL_REC_LAST) {
 				in_frag = false;
 				info->records++;
 				info->bytes += frag_len;
@@ -306,31 +299,28 @@ static bool tscan_footer(struct tscan *t)
 	}
 	uint64_t foff = t->n - SST_FOOTER_SIZE;
 	const uint8_t *f = t->d + foff;
-	if (get_le64(f + 56) != SST_MAGIC) {
-		tproblem(t, foff + 56, "footer: bad magic number (truncated or overwritten)");
+	if (get_le64(f + SST_FOOTER_MAGIC_OFF) != SST_MAGIC) {
+		tproblem(t, foff + SST_FOOTER_MAGIC_OFF,
+			 "footer: bad magic number (truncated or overwritten)");
 		return false;
 	}
-	if (get_le32(f + 48) != SST_FORMAT_VERSION) {
-		tproblem(t, foff + 48, "footer: format version %u, this build reads %u",
-			 get_le32(f + 48), SST_FORMAT_VERSION);
+	if (get_le32(f + SST_FOOTER_VERSION_OFF) != SST_FORMAT_VERSION) {
+		tproblem(t, foff + SST_FOOTER_VERSION_OFF, "footer: format version %u, this build reads %u",
+			 get_le32(f + SST_FOOTER_VERSION_OFF), SST_FORMAT_VERSION);
 		return false;
 	}
-	if (crc32c_unmask(get_le32(f + 52)) != crc32c(f, 52)) {
+	if (crc32c_unmask(get_le32(f + SST_FOOTER_CRC_OFF)) != crc32c(f, SST_FOOTER_CRC_OFF)) {
 		tproblem(t, foff, "footer: checksum mismatch");
 		return false;
 	}
-	t->filter_off = get_le64(f);
-	t->filter_size = get_le64(f + 8);
-	t->props_off = get_le64(f + 16);
-	t->props_size = get_le64(f + 24);
-	t->index_off = get_le64(f + 32);
-	t->index_size = get_le64(f + 40);
+	sst_footer_decode(f, &t->foot);
+	const struct sst_footer *h = &t->foot;
 	const uint64_t T = SST_BLOCK_TRAILER;
-	uint64_t fspan = t->filter_size ? t->filter_size + T : 0;
-	if (t->index_size < 4 || t->index_size + T > foff ||
-	    t->index_off != foff - t->index_size - T || t->props_size < SST_PROPS_FIXED ||
-	    t->props_size + T > t->index_off || t->props_off != t->index_off - t->props_size - T ||
-	    fspan > t->props_off || t->filter_off != t->props_off - fspan) {
+	uint64_t fspan = h->filter_size ? h->filter_size + T : 0;
+	if (h->index_size < 4 || h->index_size + T > foff ||
+	    h->index_off != foff - h->index_size - T || h->props_size < SST_PROPS_FIXED ||
+	    h->props_size + T > h->index_off || h->props_off != h->index_off - h->props_size - T ||
+	    fspan > h->props_off || h->filter_off != h->props_off - fspan) {
 		tproblem(t, foff, "footer: block handles do not tile the file");
 		return false;
 	}
@@ -350,34 +340,20 @@ static bool tscan_meta_block(struct tscan *t, uint64_t off, uint64_t size, const
 
 static bool tscan_props(struct tscan *t)
 {
-	if (!tscan_meta_block(t, t->props_off, t->props_size, "properties block"))
+	if (!tscan_meta_block(t, t->foot.props_off, t->foot.props_size, "properties block"))
 		return false;
-	const uint8_t *q = t->d + t->props_off;
-	struct tprops *p = &t->p;
-	p->file_no = get_le64(q);
-	p->entries = get_le64(q + 8);
-	p->deletions = get_le64(q + 16);
-	p->min_seq = get_le64(q + 24);
-	p->max_seq = get_le64(q + 32);
-	p->raw_keys = get_le64(q + 40);
-	p->raw_values = get_le64(q + 48);
-	p->data_blocks = get_le64(q + 56);
-	p->data_end = get_le64(q + 64);
-	p->block_size = get_le32(q + 72);
-	p->restart_interval = get_le32(q + 76);
-	p->bloom_bits = get_le32(q + 80);
-	p->compression = get_le32(q + 84);
-	p->smallest_len = get_le32(q + 88);
-	p->largest_len = get_le32(q + 92);
+	const uint8_t *q = t->d + t->foot.props_off;
+	struct sst_props *p = &t->p;
+	sst_props_decode(q, p);
 	p->smallest = q + SST_PROPS_FIXED;
 	p->largest = p->smallest + p->smallest_len;
 	bool empty = p->entries == 0;
-	if ((uint64_t)SST_PROPS_FIXED + p->smallest_len + p->largest_len != t->props_size ||
-	    p->compression > GOLITE_COMPRESS_ZSTD || p->data_end != t->filter_off ||
+	if ((uint64_t)SST_PROPS_FIXED + p->smallest_len + p->largest_len != t->foot.props_size ||
+	    p->compression > GOLITE_COMPRESS_ZSTD || p->data_end != t->foot.filter_off ||
 	    empty != (p->smallest_len == 0) || empty != (p->largest_len == 0) ||
 	    (!empty && (p->smallest_len <= TRAILER_SIZE || p->largest_len <= TRAILER_SIZE ||
 			p->smallest_len > SKEY_MAX || p->largest_len > SKEY_MAX))) {
-		tproblem(t, t->props_off, "properties block: inconsistent fields");
+		tproblem(t, t->foot.props_off, "properties block: inconsistent fields");
 		return false;
 	}
 	return true;
@@ -385,19 +361,19 @@ static bool tscan_props(struct tscan *t)
 
 static bool tscan_index(struct tscan *t)
 {
-	if (!tscan_meta_block(t, t->index_off, t->index_size, "index block"))
+	if (!tscan_meta_block(t, t->foot.index_off, t->foot.index_size, "index block"))
 		return false;
-	const uint8_t *buf = t->d + t->index_off, *end = buf + t->index_size - 4, *p = buf;
+	const uint8_t *buf = t->d + t->foot.index_off, *end = buf + t->foot.index_size - 4, *p = buf;
 	uint32_t count = get_le32(end);
-	if (count > t->index_size / 11 || (t->props_ok && count != t->p.data_blocks)) {
-		tproblem(t, t->index_off + t->index_size - 4,
+	if (count > t->foot.index_size / 11 || (t->props_ok && count != t->p.data_blocks)) {
+		tproblem(t, t->foot.index_off + t->foot.index_size - 4,
 			 "index block: block count %u disagrees with the properties", count);
 		return false;
 	}
 	t->ix = xcalloc(count ? count : 1, sizeof(*t->ix));
 	uint64_t expect = 0;
 	for (uint32_t i = 0; i < count; i++) {
-		uint64_t at = t->index_off + (uint64_t)(p - buf);
+		uint64_t at = t->foot.index_off + (uint64_t)(p - buf);
 		uint32_t klen, size;
 		uint64_t off;
 		const uint8_t *sep;
@@ -406,15 +382,15 @@ static bool tscan_index(struct tscan *t)
 			return false;
 		}
 		if (off != expect || size == 0 ||
-		    size + (uint64_t)SST_BLOCK_TRAILER > t->filter_off - off) {
+		    size + (uint64_t)SST_BLOCK_TRAILER > t->foot.filter_off - off) {
 			tproblem(t, at, "index block: entry %u points outside the data", i);
 			return false;
 		}
 		t->ix[i] = (struct tix){ sep, klen, off, size };
 		expect = off + size + SST_BLOCK_TRAILER;
 	}
-	if (p != end || expect != t->filter_off) {
-		tproblem(t, t->index_off, "index block: blocks do not cover the data");
+	if (p != end || expect != t->foot.filter_off) {
+		tproblem(t, t->foot.index_off, "index block: blocks do not cover the data");
 		return false;
 	}
 	t->nblocks = count;
@@ -553,7 +529,7 @@ static bool plausible_block_start(const uint8_t *d, uint64_t off, uint64_t limit
 /* Without a usable index: finds the data blocks by their trailers. */
 static void tscan_blocks_by_trailer(struct tscan *t)
 {
-	uint64_t limit = t->footer_ok ? t->filter_off : t->n;
+	uint64_t limit = t->footer_ok ? t->foot.filter_off : t->n;
 	uint64_t off = 0;
 	ck_found(t->r, CHECK_NOTE, t->path, 0, "index unusable: looking for data blocks by checksum");
 	while (off + SST_BLOCK_TRAILER < limit) {
@@ -602,8 +578,8 @@ void ck_tscan_run(struct tscan *t)
 	if (t->footer_ok) {
 		t->props_ok = tscan_props(t);
 		t->index_ok = tscan_index(t);
-		if (t->filter_size)
-			tscan_meta_block(t, t->filter_off, t->filter_size, "filter block");
+		if (t->foot.filter_size)
+			tscan_meta_block(t, t->foot.filter_off, t->foot.filter_size, "filter block");
 	}
 	if (t->index_ok) {
 		for (uint32_t i = 0; i < t->nblocks; i++) {
@@ -619,7 +595,7 @@ void ck_tscan_run(struct tscan *t)
 	if (!t->entries)
 		t->min_seq = t->max_seq = 0;
 	if (!t->problems && t->props_ok) {
-		const struct tprops *p = &t->p;
+		const struct sst_props *p = &t->p;
 		if (p->entries != t->entries || p->deletions != t->deletions ||
 		    p->min_seq != t->min_seq || p->max_seq != t->max_seq ||
 		    p->raw_keys != t->raw_keys || p->raw_values != t->raw_values ||
@@ -627,7 +603,7 @@ void ck_tscan_run(struct tscan *t)
 				    memcmp(p->smallest, t->first, t->first_len) ||
 				    p->largest_len != t->last_len ||
 				    memcmp(p->largest, t->last, t->last_len))))
-			tproblem(t, t->props_off,
+			tproblem(t, t->foot.props_off,
 				 "properties disagree with the data (%" PRIu64 " entries ck_found, %" PRIu64
 				 " recorded)", t->entries, p->entries);
 	}
@@ -649,15 +625,17 @@ void ck_tscan_free(struct tscan *t)
 /* True if a whole, checksummed edit starts at off (*len: its body). */
 static bool mf_edit_at(const uint8_t *d, size_t n, size_t off, uint32_t *len)
 {
-	if (n - off < 9)
+	if (n - off < MANIFEST_EDIT_HEADER + 1)
 		return false;
 	uint32_t l = get_le32(d + off);
-	if (l == 0 || l > n - off - 8)
+	if (l == 0 || l > n - off - MANIFEST_EDIT_HEADER)
 		return false;
-	if (crc32c_unmask(get_le32(d + off + 4)) != crc32c(d + off + 8, l))
+	if (crc32c_unmask(get_le32(d + off + MANIFEST_EDIT_CRC_OFF)) !=
+	    crc32c(d + off + MANIFEST_EDIT_HEADER, l))
 		return false;
 	*len = l;
-	return d[off + 8] >= TAG_LOG_NUMBER && d[off + 8] <= TAG_COUNTERS;
+	uint8_t tag = d[off + MANIFEST_EDIT_HEADER];
+	return tag >= MF_TAG_FIRST && tag <= MF_TAG_LAST;
 }
 
 /* Decodes one checksummed edit into ms; false if its body is malformed. */
@@ -666,39 +644,28 @@ static bool mf_decode(struct mscan *ms, const uint8_t *e, uint32_t len, uint64_t
 	struct manifest *m = &ms->m;
 	struct mf_reader r = { e + 1, e + len, false };
 	switch (e[0]) {
-	case TAG_LOG_NUMBER:
+	case MF_TAG_LOG_NUMBER:
 		m->log_number = mf_get_u64(&r);
 		ms->have_log = !r.bad;
 		break;
-	case TAG_NEXT_FILE:
+	case MF_TAG_NEXT_FILE:
 		m->next_file_no = mf_get_u64(&r);
 		ms->have_next = !r.bad;
 		break;
-	case TAG_LAST_SEQ:
+	case MF_TAG_LAST_SEQ:
 		m->last_seq = mf_get_u64(&r);
 		ms->have_last = !r.bad;
 		break;
-	case TAG_COUNTERS:
+	case MF_TAG_COUNTERS:
 		m->flush_bytes = mf_get_u64(&r);
 		m->compact_bytes = mf_get_u64(&r);
 		m->compact_read_bytes = mf_get_u64(&r);
 		m->user_bytes = mf_get_u64(&r);
 		ms->have_counters = !r.bad;
 		break;
-	case TAG_ADD_FILE: {
+	case MF_TAG_ADD_FILE: {
 		struct manifest_file f;
-		memset(&f, 0, sizeof(f));
-		f.level = mf_get_u8(&r);
-		f.meta.file_no = mf_get_u64(&r);
-		f.meta.file_size = mf_get_u64(&r);
-		f.meta.entries = mf_get_u64(&r);
-		f.meta.deletions = mf_get_u64(&r);
-		f.meta.min_seq = mf_get_u64(&r);
-		f.meta.max_seq = mf_get_u64(&r);
-		f.meta.raw_key_bytes = mf_get_u64(&r);
-		f.meta.raw_value_bytes = mf_get_u64(&r);
-		f.meta.smallest = mf_get_key(&r, &f.meta.smallest_len);
-		f.meta.largest = mf_get_key(&r, &f.meta.largest_len);
+		mf_get_file(&r, &f);
 		if (r.bad || r.p != r.end || f.level >= NUM_LEVELS ||
 		    f.meta.smallest_len <= TRAILER_SIZE + IKEY_PREFIX ||
 		    f.meta.largest_len <= TRAILER_SIZE + IKEY_PREFIX) {
@@ -714,7 +681,7 @@ static bool mf_decode(struct mscan *ms, const uint8_t *e, uint32_t len, uint64_t
 		m->files[m->nfiles++] = f;
 		return true;
 	}
-	case TAG_COMPACT_POINTER: {
+	case MF_TAG_COMPACT_POINTER: {
 		uint8_t l = mf_get_u8(&r);
 		size_t klen;
 		uint8_t *k = mf_get_key(&r, &klen);
@@ -738,19 +705,20 @@ void ck_mscan_run(struct run *r, const char *path, const uint8_t *d, size_t n,
 {
 	memset(ms, 0, sizeof(*ms));
 	ms->clean = true;
-	size_t cap = 0, off = 16;
+	size_t cap = 0, off = MANIFEST_HEADER;
 	uint32_t count = 0;
-	if (n < 16 || memcmp(d, MF_MAGIC, 8) != 0) {
+	if (n < MANIFEST_HEADER || memcmp(d, MANIFEST_MAGIC, MANIFEST_MAGIC_SIZE) != 0) {
 		ck_found(r, CHECK_PROBLEM, path, 0, "not a manifest (bad magic)");
 		ms->clean = false;
-		off = MIN(n, (size_t)16);
-	} else if (get_le32(d + 8) != MF_VERSION) {
-		ck_found(r, CHECK_PROBLEM, path, 8, "manifest format %u, this build reads %u",
-		      get_le32(d + 8), MF_VERSION);
+		off = MIN(n, (size_t)MANIFEST_HEADER);
+	} else if (get_le32(d + MANIFEST_HDR_VERSION_OFF) != MANIFEST_VERSION) {
+		ck_found(r, CHECK_PROBLEM, path, MANIFEST_HDR_VERSION_OFF,
+			 "manifest format %u, this build reads %u",
+			 get_le32(d + MANIFEST_HDR_VERSION_OFF), MANIFEST_VERSION);
 		ms->clean = false;
 		return;
 	} else {
-		count = get_le32(d + 12);
+		count = get_le32(d + MANIFEST_HDR_COUNT_OFF);
 	}
 	while (off < n) {
 		uint32_t len;
@@ -763,17 +731,18 @@ void ck_mscan_run(struct run *r, const char *path, const uint8_t *d, size_t n,
 			off = next;
 			continue;
 		}
-		if (!mf_decode(ms, d + off + 8, len, off, &cap)) {
-			ck_found(r, CHECK_PROBLEM, path, off, "malformed edit (tag %u)", d[off + 8]);
+		if (!mf_decode(ms, d + off + MANIFEST_EDIT_HEADER, len, off, &cap)) {
+			ck_found(r, CHECK_PROBLEM, path, off, "malformed edit (tag %u)",
+				 d[off + MANIFEST_EDIT_HEADER]);
 			ms->clean = false;
 		} else {
 			ms->edits++;
 		}
-		off += 8 + (size_t)len;
+		off += MANIFEST_EDIT_HEADER + (size_t)len;
 	}
 	if (ms->clean && ms->edits != count) {
-		ck_found(r, CHECK_PROBLEM, path, 12, "header counts %u edits, the file holds %u", count,
-		      ms->edits);
+		ck_found(r, CHECK_PROBLEM, path, MANIFEST_HDR_COUNT_OFF,
+			 "header counts %u edits, the file holds %u", count, ms->edits);
 		ms->clean = false;
 	}
 }
@@ -1031,7 +1000,7 @@ static bool valid_record_later(const char *dir, const uint64_t *segs, size_t nse
 		size_t n;
 		if (io_read_file(p, MAX_FILE_READ, &d, &n) < 0)
 			continue;
-		bool any = n > WAL_HEADER && wal_next_valid(d, n, WAL_HEADER) < n;
+		bool any = n > WAL_SEGMENT_HEADER && wal_next_valid(d, n, WAL_SEGMENT_HEADER) < n;
 		free(d);
 		if (any)
 			return true;
@@ -1111,7 +1080,8 @@ static void check_segment(struct run *r, const char *dir, const uint64_t *segs, 
 	}
 	check_wal_walk(d, n, &ops, &dc, &info);
 	if (info.header_ok && info.segno != segs[i])
-		ck_found(r, CHECK_PROBLEM, path, 16, "header names segment %" PRIu64, info.segno);
+		ck_found(r, CHECK_PROBLEM, path, WAL_HDR_SEGNO_OFF, "header names segment %" PRIu64,
+			 info.segno);
 	if (info.empty) {
 		if (valid_record_later(dir, segs, nseg, i))
 			ck_found(r, CHECK_PROBLEM, path, 0,
@@ -1210,7 +1180,7 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 		if (ck_scan_table_file(&r, path, &cat, &t, &d) == 0) {
 			done += t.n;
 			if (t.props_ok && t.p.file_no != l.sst[i])
-				ck_found(&r, CHECK_NOTE, path, t.props_off,
+				ck_found(&r, CHECK_NOTE, path, t.foot.props_off,
 				      "properties name file number %" PRIu64 " (a copied or renamed "
 				      "file?)", t.p.file_no);
 			if (fi != SIZE_MAX && !t.problems && t.props_ok)

@@ -20,18 +20,6 @@
 #define MAX_FILE_READ (UINT64_C(4) << 30)
 #define SST_SUFFIX ".sst"
 #define STORE_TEXT "golite store\nformat 1\n"
-#define WAL_HEADER WAL_SEGMENT_HEADER
-#define WAL_MAX_FRAG WAL_MAX_FRAGMENT
-enum { REC_FULL = WAL_REC_FULL, REC_FIRST = WAL_REC_FIRST, REC_MIDDLE = WAL_REC_MIDDLE,
-       REC_LAST = WAL_REC_LAST };
-
-struct tprops {
-	uint64_t file_no, entries, deletions, min_seq, max_seq, raw_keys, raw_values;
-	uint64_t data_blocks, data_end;
-	uint32_t block_size, restart_interval, bloom_bits, compression;
-	const uint8_t *smallest, *largest;
-	uint32_t smallest_len, largest_len;
-};
 
 struct tix {
 	const uint8_t *sep;
@@ -77,8 +65,8 @@ struct tscan {
 	const uint8_t *d;
 	size_t n;
 	bool footer_ok, props_ok, index_ok;
-	uint64_t filter_off, filter_size, props_off, props_size, index_off, index_size;
-	struct tprops p;
+	struct sst_footer foot;
+	struct sst_props p;
 	struct tix *ix;
 	uint32_t nblocks;
 	/* what the data held */

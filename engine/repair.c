@@ -206,12 +206,8 @@ static void segbuf_put(struct segbuf *s, const void *data, size_t n)
 
 static void segbuf_begin(struct segbuf *s, uint64_t segno)
 {
-	uint8_t h[WAL_HEADER];
-	memset(h, 0, sizeof(h));
-	memcpy(h, WAL_MAGIC, 8);
-	put_le32(h + 8, WAL_VERSION);
-	put_le64(h + 16, segno);
-	put_le32(h + 24, crc32c_mask(crc32c(h, 24)));
+	uint8_t h[WAL_SEGMENT_HEADER];
+	wal_segment_header(h, segno);
 	s->len = 0;
 	s->records = 0;
 	segbuf_put(s, h, sizeof(h));
@@ -221,9 +217,9 @@ static void segbuf_begin(struct segbuf *s, uint64_t segno)
 static void segbuf_record(struct segbuf *s, const uint8_t *p, size_t len)
 {
 	for (size_t off = 0, i = 0; off < len || i == 0; i++) {
-		size_t n = MIN((size_t)WAL_MAX_FRAG, len - off);
-		unsigned type = len <= WAL_MAX_FRAG ? REC_FULL
-			      : i == 0 ? REC_FIRST : off + n == len ? REC_LAST : REC_MIDDLE;
+		size_t n = MIN((size_t)WAL_MAX_FRAGMENT, len - off);
+		unsigned type = len <= WAL_MAX_FRAGMENT ? WAL_REC_FULL
+			      : i == 0 ? WAL_REC_FIRST : off + n == len ? WAL_REC_LAST : WAL_REC_MIDDLE;
 		/* The repaired segment is synced as a whole at the end: its
 		 * records claim nothing more than the header was on disk. */
 		uint8_t *rec = xmalloc(n + WAL_RECORD_OVERHEAD);

@@ -2,78 +2,7 @@
  * sstable.c — the SSTable file: builder, reader, point lookup, iterator,
  * verifier and dump. See sstable.h for the contract.
  *
- * File layout (all integers little-endian unless said otherwise):
- *
- *     offset 0
- *     +------------------------------+
- *     | data block 0   + trailer     |  entries in skey order, drawn in
- *     |                              |  block.h: prefix-compressed keys,
- *     |                              |  restart array, hash index
- *     | data block 1   + trailer     |
- *     | ...                          |
- *     +------------------------------+  data_end (= footer.filter_off)
- *     | filter block   + trailer     |  bloom.h encoding; absent if
- *     |                              |  footer.filter_size == 0
- *     +------------------------------+  footer.props_off
- *     | properties     + trailer     |
- *     +------------------------------+  footer.index_off
- *     | index block    + trailer     |
- *     +------------------------------+  file_size - 64
- *     | footer (64 bytes)            |
- *     +------------------------------+  file_size
- *
- * Every byte belongs to exactly one of these regions: nothing is padding,
- * so damage anywhere is caught by a checksum or a length check.
- *
- * Block trailer (5 bytes), after every block's stored payload:
- *
- *     +---------+------------------------------------------------+
- *     | type u8 | masked CRC32C (crc32c.h) of payload || type u32 |
- *     +---------+------------------------------------------------+
- *
- *     type 0 (raw): the payload is the block itself.
- *     type 1 (LZ4), 2 (zstd): the payload is varint32 raw_len followed by
- *     the compressed block (an LZ4 block / a zstd frame) of raw_len bytes.
- *     A data block is stored compressed only if that saves 1/8 of it.
- *     Filter, properties and index blocks are always raw.
- *
- * Index block payload (sizes exclude the trailer):
- *
- *     +----------------------------------------------------------+
- *     | per data block i:                                        |
- *     |   varint32 sep_len | sep (an skey) | varint64 offset |    |
- *     |   varint32 size                                          |
- *     +----------------------------------------------------------+
- *     | u32 block count                                          |
- *     +----------------------------------------------------------+
- *
- *     sep_i >= every key of block i, and < every key of block i+1 (it is a
- *     short key between the two when one exists, LevelDB's
- *     FindShortestSeparator; the last block's is its last key). Blocks are
- *     contiguous: offset_0 = 0, offset_{i+1} = offset_i + size_i + 5, and
- *     the last ends at data_end.
- *
- * Properties block payload (SST_PROPS_FIXED = 96 bytes, then the keys):
- *
- *      0 u64 file_no            8 u64 entries         16 u64 deletions
- *     24 u64 min_seq           32 u64 max_seq         40 u64 raw_key_bytes
- *     48 u64 raw_value_bytes   56 u64 data_blocks     64 u64 data_end
- *     72 u32 block_size        76 u32 restart_interval
- *     80 u32 bloom_bits_per_key                       84 u32 compression
- *     88 u32 smallest_len      92 u32 largest_len
- *     96 smallest skey, then largest skey (both empty for an empty table)
- *
- * Footer (SST_FOOTER_SIZE = 64 bytes, at file_size - 64):
- *
- *      0 u64 filter_off (= data_end)     8 u64 filter_size (0 = no filter)
- *     16 u64 props_off                  24 u64 props_size
- *     32 u64 index_off                  40 u64 index_size
- *     48 u32 format version (1)         52 u32 masked CRC32C of bytes 0..51
- *     56 u64 magic SST_MAGIC, the bytes "\x89GLSST\r\n"
- *
- *     Sizes are payload sizes, trailers excluded. A reader checks the magic,
- *     then the version (so that a later format may change the rest), then
- *     the checksum.
+ * The file format is drawn in table_format.h.
  *
  * A point lookup (sst_get) reads: one line of the bloom filter, the
  * in-memory index (a branch-free binary search over 8-byte key prefixes,
@@ -420,21 +349,24 @@ void sst_builder_abandon(struct sst_builder *b)
 
 static void put_props(struct sst_builder *b, uint64_t data_end, uint8_t *p)
 {
-	put_le64(p + 0, b->file_no);
-	put_le64(p + 8, b->entries);
-	put_le64(p + 16, b->deletions);
-	put_le64(p + 24, b->min_seq);
-	put_le64(p + 32, b->max_seq);
-	put_le64(p + 40, b->raw_keys);
-	put_le64(p + 48, b->raw_values);
-	put_le64(p + 56, b->nblocks);
-	put_le64(p + 64, data_end);
-	put_le32(p + 72, (uint32_t)b->o.block_size);
-	put_le32(p + 76, (uint32_t)b->o.restart_interval);
-	put_le32(p + 80, b->o.bloom_bits_per_key);
-	put_le32(p + 84, (uint32_t)b->o.compression);
-	put_le32(p + 88, (uint32_t)b->smallest_len);
-	put_le32(p + 92, (uint32_t)(b->entries ? b->last_len : 0));
+	struct sst_props pr = {
+		.file_no = b->file_no,
+		.entries = b->entries,
+		.deletions = b->deletions,
+		.min_seq = b->min_seq,
+		.max_seq = b->max_seq,
+		.raw_keys = b->raw_keys,
+		.raw_values = b->raw_values,
+		.data_blocks = b->nblocks,
+		.data_end = data_end,
+		.block_size = (uint32_t)b->o.block_size,
+		.restart_interval = (uint32_t)b->o.restart_interval,
+		.bloom_bits = b->o.bloom_bits_per_key,
+		.compression = (uint32_t)b->o.compression,
+		.smallest_len = (uint32_t)b->smallest_len,
+		.largest_len = (uint32_t)(b->entries ? b->last_len : 0),
+	};
+	sst_props_encode(p, &pr);
 	if (b->entries) {
 		memcpy(p + SST_PROPS_FIXED, b->smallest, b->smallest_len);
 		memcpy(p + SST_PROPS_FIXED + b->smallest_len, b->last, b->last_len);
@@ -480,15 +412,12 @@ int sst_builder_finish(struct sst_builder *b, struct sst_meta *meta)
 
 	/* Footer. */
 	uint8_t f[SST_FOOTER_SIZE];
-	put_le64(f + 0, filter_off);
-	put_le64(f + 8, filter_size);
-	put_le64(f + 16, props_off);
-	put_le64(f + 24, props_size);
-	put_le64(f + 32, index_off);
-	put_le64(f + 40, b->index_len);
-	put_le32(f + 48, SST_FORMAT_VERSION);
-	put_le32(f + 52, crc32c_mask(crc32c(f, 52)));
-	put_le64(f + 56, SST_MAGIC);
+	struct sst_footer h = { filter_off, filter_size, props_off, props_size, index_off,
+				b->index_len };
+	sst_footer_encode(f, &h);
+	put_le32(f + SST_FOOTER_VERSION_OFF, SST_FORMAT_VERSION);
+	put_le32(f + SST_FOOTER_CRC_OFF, crc32c_mask(crc32c(f, SST_FOOTER_CRC_OFF)));
+	put_le64(f + SST_FOOTER_MAGIC_OFF, SST_MAGIC);
 	emit(b, f, sizeof(f));
 
 	int err = flush_out(b);
@@ -589,35 +518,32 @@ static int read_footer(struct sst_reader *r)
 		return io_fail(r->path, "read", (int)got);
 	if (got != (ssize_t)sizeof(f))
 		return sst_corrupt(r->path, foff, "footer truncated");
-	if (get_le64(f + 56) != SST_MAGIC)
-		return sst_corrupt(r->path, foff + 56, "bad magic number (not an sstable, or truncated)");
-	uint32_t version = get_le32(f + 48);
+	if (get_le64(f + SST_FOOTER_MAGIC_OFF) != SST_MAGIC)
+		return sst_corrupt(r->path, foff + SST_FOOTER_MAGIC_OFF,
+				   "bad magic number (not an sstable, or truncated)");
+	uint32_t version = get_le32(f + SST_FOOTER_VERSION_OFF);
 	if (version != SST_FORMAT_VERSION)
 		return set_error(GOLITE_EVERSION,
 				 "%s: sstable format version %u at offset %" PRIu64
 				 ", this build reads version %u",
-				 r->path, version, foff + 48, SST_FORMAT_VERSION);
-	if (crc32c_unmask(get_le32(f + 52)) != crc32c(f, 52))
+				 r->path, version, foff + SST_FOOTER_VERSION_OFF, SST_FORMAT_VERSION);
+	if (crc32c_unmask(get_le32(f + SST_FOOTER_CRC_OFF)) != crc32c(f, SST_FOOTER_CRC_OFF))
 		return sst_corrupt(r->path, foff, "footer checksum mismatch");
-	r->filter_off = get_le64(f + 0);
-	r->filter_size = get_le64(f + 8);
-	r->props_off = get_le64(f + 16);
-	r->props_size = get_le64(f + 24);
-	r->index_off = get_le64(f + 32);
-	r->index_size = get_le64(f + 40);
+	sst_footer_decode(f, &r->foot);
 
 	/* Invariant 1: the regions tile the file. Every size is bounded by the
 	 * file size before it is added, so nothing overflows. */
+	const struct sst_footer *h = &r->foot;
 	const uint64_t T = SST_BLOCK_TRAILER;
-	if (r->index_size > foff || r->index_size + T > foff ||
-	    r->index_off != foff - r->index_size - T || r->index_size < 4)
+	if (h->index_size > foff || h->index_size + T > foff ||
+	    h->index_off != foff - h->index_size - T || h->index_size < 4)
 		return sst_corrupt(r->path, foff, "footer: bad index block handle");
-	if (r->props_size > r->index_off || r->props_size + T > r->index_off ||
-	    r->props_off != r->index_off - r->props_size - T || r->props_size < SST_PROPS_FIXED)
+	if (h->props_size > h->index_off || h->props_size + T > h->index_off ||
+	    h->props_off != h->index_off - h->props_size - T || h->props_size < SST_PROPS_FIXED)
 		return sst_corrupt(r->path, foff, "footer: bad properties block handle");
-	uint64_t fspan = r->filter_size ? r->filter_size + T : 0;
-	if (r->filter_size > r->props_off || fspan > r->props_off ||
-	    r->filter_off != r->props_off - fspan)
+	uint64_t fspan = h->filter_size ? h->filter_size + T : 0;
+	if (h->filter_size > h->props_off || fspan > h->props_off ||
+	    h->filter_off != h->props_off - fspan)
 		return sst_corrupt(r->path, foff, "footer: bad filter block handle");
 	return 0;
 }
@@ -626,29 +552,15 @@ static int parse_props(struct sst_reader *r)
 {
 	const uint8_t *p = r->props_buf;
 	struct sst_props *pr = &r->props;
-	uint64_t off = r->props_off;
-	pr->file_no = get_le64(p + 0);
-	pr->entries = get_le64(p + 8);
-	pr->deletions = get_le64(p + 16);
-	pr->min_seq = get_le64(p + 24);
-	pr->max_seq = get_le64(p + 32);
-	pr->raw_keys = get_le64(p + 40);
-	pr->raw_values = get_le64(p + 48);
-	pr->data_blocks = get_le64(p + 56);
-	pr->data_end = get_le64(p + 64);
-	pr->block_size = get_le32(p + 72);
-	pr->restart_interval = get_le32(p + 76);
-	pr->bloom_bits = get_le32(p + 80);
-	pr->compression = get_le32(p + 84);
-	pr->smallest_len = get_le32(p + 88);
-	pr->largest_len = get_le32(p + 92);
-	if ((uint64_t)SST_PROPS_FIXED + pr->smallest_len + pr->largest_len != r->props_size)
+	uint64_t off = r->foot.props_off;
+	sst_props_decode(p, pr);
+	if ((uint64_t)SST_PROPS_FIXED + pr->smallest_len + pr->largest_len != r->foot.props_size)
 		return sst_corrupt(r->path, off, "properties: key lengths do not match the block");
 	pr->smallest = p + SST_PROPS_FIXED;
 	pr->largest = pr->smallest + pr->smallest_len;
 	if (pr->compression > GOLITE_COMPRESS_ZSTD)
 		return sst_corrupt(r->path, off, "properties: unknown compression %u", pr->compression);
-	if (pr->data_end != r->filter_off)
+	if (pr->data_end != r->foot.filter_off)
 		return sst_corrupt(r->path, off, "properties: data size disagrees with the footer");
 	bool empty = pr->entries == 0;
 	if (empty != (pr->smallest_len == 0) || empty != (pr->largest_len == 0) ||
@@ -674,11 +586,11 @@ static inline uint64_t pfx8(const uint8_t *ik, size_t iklen, size_t from)
 
 static int parse_index(struct sst_reader *r)
 {
-	const uint8_t *buf = r->ix_buf, *end = buf + r->index_size - 4;
+	const uint8_t *buf = r->ix_buf, *end = buf + r->foot.index_size - 4;
 	uint32_t count = get_le32(end);
-	uint64_t base = r->index_off;
-	if (count != r->props.data_blocks || count > r->index_size / 11)
-		return sst_corrupt(r->path, base + r->index_size - 4,
+	uint64_t base = r->foot.index_off;
+	if (count != r->props.data_blocks || count > r->foot.index_size / 11)
+		return sst_corrupt(r->path, base + r->foot.index_size - 4,
 			       "index: block count %u disagrees with the properties", count);
 	r->nblocks = count;
 	r->ix = aligned_alloc(32, (count ? count : 1) * sizeof(*r->ix));
@@ -696,7 +608,7 @@ static int parse_index(struct sst_reader *r)
 		if (!(p = block_index_get(p, end, &key, &klen, &off, &size)))
 			return sst_corrupt(r->path, at, "index: malformed entry %u", i);
 		if (off != expect || size == 0 || size > SST_MAX_BLOCK_SIZE ||
-		    size + SST_BLOCK_TRAILER > r->filter_off - off)
+		    size + SST_BLOCK_TRAILER > r->foot.filter_off - off)
 			return sst_corrupt(r->path, at, "index: block %u at %" PRIu64 " (%u bytes) is out of place",
 				       i, off, size);
 		if (i && skey_cmp(r->ix_key[i - 1], r->ix[i - 1].klen, key, klen) >= 0)
@@ -709,9 +621,9 @@ static int parse_index(struct sst_reader *r)
 	}
 	if (p != end)
 		return sst_corrupt(r->path, base + (uint64_t)(p - buf), "index: trailing bytes");
-	if (expect != r->filter_off)
+	if (expect != r->foot.filter_off)
 		return sst_corrupt(r->path, base, "index: blocks end at %" PRIu64 ", data ends at %" PRIu64,
-			       expect, r->filter_off);
+			       expect, r->foot.filter_off);
 
 	/* The common prefix and the prefix array for index_search(). */
 	r->ix_pfx = xmalloc((count ? count : 1) * sizeof(*r->ix_pfx));
@@ -835,18 +747,19 @@ int sst_open_flags(const char *path, uint64_t file_no, struct block_cache *cache
 	}
 	if ((e = read_footer(r)))
 		goto out_destroy;
-	if ((e = read_meta_block(r, r->props_off, r->props_size, "properties block", &r->props_buf)) ||
+	if ((e = read_meta_block(r, r->foot.props_off, r->foot.props_size, "properties block",
+				 &r->props_buf)) ||
 	    (e = parse_props(r)))
 		goto out_destroy;
-	if ((e = read_meta_block(r, r->index_off, r->index_size, "index block", &r->ix_buf)) ||
+	if ((e = read_meta_block(r, r->foot.index_off, r->foot.index_size, "index block", &r->ix_buf)) ||
 	    (e = parse_index(r)))
 		goto out_destroy;
-	if (r->filter_size) {
-		if ((e = read_meta_block(r, r->filter_off, r->filter_size, "filter block",
+	if (r->foot.filter_size) {
+		if ((e = read_meta_block(r, r->foot.filter_off, r->foot.filter_size, "filter block",
 					 &r->filter_buf)))
 			goto out_destroy;
-		if (bloom_parse(&r->bloom, r->filter_buf, (size_t)r->filter_size)) {
-			e = sst_corrupt(path, r->filter_off, "malformed filter block");
+		if (bloom_parse(&r->bloom, r->filter_buf, (size_t)r->foot.filter_size)) {
+			e = sst_corrupt(path, r->foot.filter_off, "malformed filter block");
 			goto out_destroy;
 		}
 		r->has_filter = true;

@@ -1,7 +1,7 @@
 /*
  * sstable.h — sorted string tables: the immutable, sorted, checksummed files
- * that hold every flushed and compacted entry. The byte layout is drawn at
- * the top of sstable.c; block coding in block.h.
+ * that hold every flushed and compacted entry. The byte layout is drawn in
+ * table_format.h; block coding in block.h.
  *
  * A table is written once by an sst_builder (entries in skey order, format.h)
  * and then only read, through an sst_reader shared by every thread. Readers

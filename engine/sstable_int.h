@@ -30,14 +30,6 @@ struct ix_entry {
 
 _Static_assert(sizeof(struct ix_entry) == 32, "two index entries per cache line");
 
-struct sst_props {
-	uint64_t file_no, entries, deletions, min_seq, max_seq, raw_keys, raw_values;
-	uint64_t data_blocks, data_end;
-	uint32_t block_size, restart_interval, bloom_bits, compression;
-	const uint8_t *smallest, *largest;  /* in props_buf */
-	uint32_t smallest_len, largest_len;
-};
-
 struct sst_reader {
 	_Atomic long refs;
 	_Atomic bool obsolete;
@@ -61,11 +53,10 @@ struct sst_reader {
 	struct bloom bloom;
 	uint8_t *filter_buf;           /* 64-byte aligned */
 
-	struct sst_props props;
+	struct sst_props props;        /* keys in props_buf */
 	uint8_t *props_buf;
 
-	/* footer */
-	uint64_t filter_off, filter_size, props_off, props_size, index_off, index_size;
+	struct sst_footer foot;
 };
 
 struct sst_iter {

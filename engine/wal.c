@@ -1,50 +1,7 @@
 /*
  * wal.c — write-ahead log: segment format, group-commit writer, replay.
  *
- * Segment file NNNNNNNN.wal (the number is the store's file number):
- *
- *     offset  size  field
- *     0       8     magic "GOLITEWL"
- *     8       4     format version, LE32 = 1
- *     12      4     flags, LE32 = 0
- *     16      8     segment number, LE64 (equals the file name's number)
- *     24      4     masked CRC32C of bytes 0..23
- *     28      4     zero
- *     32      ...   records, back to back
- *
- * Record:
- *
- *     +----------+----------+---------+---------------------+-------------+
- *     | crc LE32 | len LE32 | type u8 | payload (len bytes) | synced LE32 |
- *     +----------+----------+---------+---------------------+-------------+
- *
- *     crc     masked CRC32C of len, type, payload and synced (bytes 4 ..
- *             13+len)
- *     len     payload bytes; a record carries at most WAL_MAX_FRAGMENT
- *     type    1 FULL     a whole logical record
- *             2 FIRST    first fragment of a logical record
- *             3 MIDDLE   further fragment
- *             4 LAST     final fragment
- *             5 MARK     no payload: appended by the log thread after each
- *                        fdatasync (and written with the next write, or
- *                        alone), so that its synced mark vouches for what
- *                        that sync covered even when no record follows
- *     synced  how much of this segment (an offset) was known to be on disk
- *             (fdatasync) when the record was appended
- *
- * Telling a torn tail from damage. Until fdatasync, the kernel may write a
- * segment's pages in any order, so after a power cut the unsynced tail may
- * hold garbage or holes followed by valid records. Damage at offset D is
- * therefore a torn tail unless (a) some valid record after D carries a
- * synced mark above D — it was appended after D was on disk — or (b) a
- * later segment holds a record: a segment is fdatasynced before any record
- * of the next one is written.
- *
- * A logical record larger than WAL_MAX_FRAGMENT is written as FIRST,
- * MIDDLE..., LAST, contiguous in one segment, each fragment checksummed;
- * the logical payload is their concatenation. Space after the last record
- * may hold zeros (reserved space, or zeros written ahead: below) or, after
- * a crash, garbage.
+ * The segment and record format is drawn in wal_format.h.
  *
  * Zeros ahead. A sync round that leaves less than WAL_ZERO_LOW bytes of a
  * segment written ahead of its records writes the next WAL_ZERO_STEP bytes
@@ -53,8 +10,7 @@
  * land on blocks that are allocated, written and inside the file's size,
  * and an fdatasync has no file system metadata to commit: on ext4 a 4 KiB
  * append and fdatasync took 208-213 µs into reserved (unwritten) space,
- * 154-161 µs into zeros. Readers take zeros after the last record for the
- * clean end they are.
+ * 154-161 µs into zeros.
  *
  * Invariants:
  *   1. Records are appended under w->mu, in the order their trailers were
@@ -89,24 +45,12 @@
 #include "rcu.h"
 #include "util.h"
 
-#define WAL_HEADER_SIZE WAL_SEGMENT_HEADER
-#define WAL_RECORD_HEADER 9u   /* crc, len, type; the synced mark follows the payload */
 #define WAL_RESERVE_STEP (4u << 20)
 #define WAL_RESERVE_SMALL (64u << 10)  /* a step on a full disk */
 #define WAL_ZERO_STEP (1u << 20)   /* zeros written ahead at a time */
 #define WAL_ZERO_LOW (256u << 10)  /* written ahead below this: write more */
 #define GATHER_NS 50000ull   /* how long a leader waits for others to join */
 #define WAL_MAX_SEGMENT_READ (UINT64_C(4) << 30)
-
-enum {
-	REC_FULL = WAL_REC_FULL,
-	REC_FIRST = WAL_REC_FIRST,
-	REC_MIDDLE = WAL_REC_MIDDLE,
-	REC_LAST = WAL_REC_LAST,
-};
-
-_Static_assert(sizeof(WAL_MAGIC) - 1 == 8, "magic is 8 bytes");
-_Static_assert(WAL_RECORD_OVERHEAD == WAL_RECORD_HEADER + 4, "header and synced mark");
 
 struct wal_seg {
 	uint64_t segno;
@@ -203,12 +147,12 @@ static void queue_push(struct wal *w, struct wal_buf *b)
 
 void wal_segment_header(uint8_t h[WAL_SEGMENT_HEADER], uint64_t segno)
 {
-	memset(h, 0, WAL_HEADER_SIZE);
-	memcpy(h, WAL_MAGIC, 8);
-	put_le32(h + 8, WAL_VERSION);
-	put_le32(h + 12, 0);
-	put_le64(h + 16, segno);
-	put_le32(h + 24, crc32c_mask(crc32c(h, 24)));
+	memset(h, 0, WAL_SEGMENT_HEADER);
+	memcpy(h, WAL_MAGIC, WAL_MAGIC_SIZE);
+	put_le32(h + WAL_HDR_VERSION_OFF, WAL_VERSION);
+	put_le32(h + WAL_HDR_FLAGS_OFF, 0);
+	put_le64(h + WAL_HDR_SEGNO_OFF, segno);
+	put_le32(h + WAL_HDR_CRC_OFF, crc32c_mask(crc32c(h, WAL_HDR_CRC_OFF)));
 }
 
 /*
@@ -241,7 +185,7 @@ static int seg_create(struct wal *w, uint64_t segno, struct wal_seg **out)
 		else if (r != -ENOSPC)
 			goto out_unlink;
 	}
-	uint8_t h[WAL_HEADER_SIZE];
+	uint8_t h[WAL_SEGMENT_HEADER];
 	wal_segment_header(h, segno);
 	r = io_pwrite(fd, h, sizeof(h), 0);
 	if (r == 0)
@@ -250,9 +194,9 @@ static int seg_create(struct wal *w, uint64_t segno, struct wal_seg **out)
 		r = io_sync_dir(w->dir);
 	if (r < 0)
 		goto out_unlink;
-	s->size = WAL_HEADER_SIZE;
-	s->written = WAL_HEADER_SIZE;
-	s->synced = WAL_HEADER_SIZE;
+	s->size = WAL_SEGMENT_HEADER;
+	s->written = WAL_SEGMENT_HEADER;
+	s->synced = WAL_SEGMENT_HEADER;
 	*out = s;
 	return 0;
 
@@ -659,12 +603,13 @@ static int failed_error(struct wal *w)
 size_t wal_record_encode(uint8_t *out, unsigned type, const uint8_t *p, size_t n,
 			 uint32_t synced)
 {
-	put_le32(out + 4, (uint32_t)n);
-	out[8] = (uint8_t)type;
+	put_le32(out + WAL_REC_LEN_OFF, (uint32_t)n);
+	out[WAL_REC_TYPE_OFF] = (uint8_t)type;
 	if (n)
 		memcpy(out + WAL_RECORD_HEADER, p, n);
 	put_le32(out + WAL_RECORD_HEADER + n, synced);
-	put_le32(out, crc32c_mask(crc32c_extend(0, out + 4, 5 + n + 4)));
+	put_le32(out, crc32c_mask(crc32c_extend(0, out + WAL_REC_LEN_OFF,
+						WAL_RECORD_OVERHEAD - WAL_REC_LEN_OFF + n)));
 	return WAL_RECORD_OVERHEAD + n;
 }
 
@@ -686,10 +631,10 @@ int wal_append(struct wal *w, const uint8_t *payload, size_t len, bool frees,
 	if (nfrag > 1) {
 		big = xmemdup(payload, len);
 	} else {
-		uint8_t h[5];
+		uint8_t h[WAL_RECORD_HEADER - WAL_REC_LEN_OFF];   /* len, type */
 		put_le32(h, (uint32_t)len);
-		h[4] = REC_FULL;
-		crc_prefix = crc32c_extend(crc32c_extend(0, h, 5), payload, body);
+		h[WAL_REC_TYPE_OFF - WAL_REC_LEN_OFF] = WAL_REC_FULL;
+		crc_prefix = crc32c_extend(crc32c_extend(0, h, sizeof(h)), payload, body);
 	}
 
 	mutex_lock(&w->mu);
@@ -705,7 +650,7 @@ int wal_append(struct wal *w, const uint8_t *payload, size_t len, bool frees,
 		r = set_error(GOLITE_ECLOSED, "the store is closing");
 		goto out_unlock;
 	}
-	if (w->seg->size + size > w->o.segment_size && w->seg->size > WAL_HEADER_SIZE) {
+	if (w->seg->size + size > w->o.segment_size && w->seg->size > WAL_SEGMENT_HEADER) {
 		r = rotate_locked(w);
 		if (r < 0)
 			goto out_unlock;
@@ -729,19 +674,20 @@ int wal_append(struct wal *w, const uint8_t *payload, size_t len, bool frees,
 	uint32_t synced = synced_mark(w);
 	if (nfrag == 1) {
 		uint8_t *h = b->data + b->len;
-		put_le32(h + 4, (uint32_t)len);
-		h[8] = REC_FULL;
+		put_le32(h + WAL_REC_LEN_OFF, (uint32_t)len);
+		h[WAL_REC_TYPE_OFF] = WAL_REC_FULL;
 		memcpy(h + WAL_RECORD_HEADER, payload, body);
 		prepare(ctx, h + WAL_RECORD_HEADER + body);
 		put_le32(h + WAL_RECORD_HEADER + len, synced);
-		uint32_t crc = crc32c_extend(crc_prefix, h + WAL_RECORD_HEADER + body, 8 + 4);
+		uint32_t crc = crc32c_extend(crc_prefix, h + WAL_RECORD_HEADER + body,
+					     8 + WAL_SYNCED_SIZE);
 		put_le32(h, crc32c_mask(crc));
 		b->len += size;
 	} else {
 		prepare(ctx, big + body);
 		for (size_t off = 0, i = 0; off < len; off += WAL_MAX_FRAGMENT, i++) {
 			size_t n = MIN((size_t)WAL_MAX_FRAGMENT, len - off);
-			unsigned type = i == 0 ? REC_FIRST : off + n == len ? REC_LAST : REC_MIDDLE;
+			unsigned type = i == 0 ? WAL_REC_FIRST : off + n == len ? WAL_REC_LAST : WAL_REC_MIDDLE;
 			b->len += wal_record_encode(b->data + b->len, type, big + off, n, synced);
 		}
 	}
@@ -764,7 +710,7 @@ out_unlock:
 }
 
 /* Makes the log durable up to lsn; with vouch, also writes the mark of the
- * last round at once (see MARK at the top of this file). */
+ * last round at once (see MARK in wal_format.h). */
 static int sync_upto(struct wal *w, uint64_t lsn, bool vouch)
 {
 	mutex_lock(&w->mu);
@@ -870,12 +816,13 @@ size_t wal_record_parse(const uint8_t *d, size_t n, size_t off, struct wal_recor
 	if (off > n || n - off < WAL_RECORD_OVERHEAD)
 		return 0;
 	const uint8_t *h = d + off;
-	uint32_t len = get_le32(h + 4);
-	unsigned t = h[8];
-	if (t < REC_FULL || t > WAL_REC_MARK || len > WAL_MAX_FRAGMENT ||
+	uint32_t len = get_le32(h + WAL_REC_LEN_OFF);
+	unsigned t = h[WAL_REC_TYPE_OFF];
+	if (t < WAL_REC_FULL || t > WAL_REC_MARK || len > WAL_MAX_FRAGMENT ||
 	    len > n - off - WAL_RECORD_OVERHEAD || (t == WAL_REC_MARK && len))
 		return 0;
-	if (crc32c_unmask(get_le32(h)) != crc32c_extend(0, h + 4, 5 + (size_t)len + 4))
+	if (crc32c_unmask(get_le32(h)) !=
+	    crc32c_extend(0, h + WAL_REC_LEN_OFF, WAL_RECORD_OVERHEAD - WAL_REC_LEN_OFF + (size_t)len))
 		return 0;
 	rec->type = t;
 	rec->payload = h + WAL_RECORD_HEADER;
@@ -900,7 +847,8 @@ size_t wal_next_valid(const uint8_t *d, size_t n, size_t from)
 {
 	struct wal_record rec;
 	for (size_t off = from; off + WAL_RECORD_OVERHEAD <= n; off++)
-		if (d[off + 8] >= REC_FULL && d[off + 8] <= WAL_REC_MARK &&
+		if (d[off + WAL_REC_TYPE_OFF] >= WAL_REC_FULL &&
+		    d[off + WAL_REC_TYPE_OFF] <= WAL_REC_MARK &&
 		    wal_record_parse(d, n, off, &rec))
 			return off;
 	return n;
@@ -908,7 +856,7 @@ size_t wal_next_valid(const uint8_t *d, size_t n, size_t from)
 
 size_t wal_records_end(const uint8_t *d, size_t n)
 {
-	size_t off = WAL_HEADER_SIZE, size;
+	size_t off = WAL_SEGMENT_HEADER, size;
 	struct wal_record rec;
 	while (off < n && (size = wal_record_parse(d, n, off, &rec)) > 0)
 		off += size;
@@ -962,28 +910,28 @@ static int seg_load(const char *dir, uint64_t segno, struct seg_data *s)
 static int seg_check_header(const struct seg_data *s)
 {
 	const uint8_t *d = s->data;
-	if (s->len < WAL_HEADER_SIZE) {
+	if (s->len < WAL_SEGMENT_HEADER) {
 		for (size_t i = 0; i < s->len; i++)
 			if (d[i])
 				goto bad;
 		return 1;
 	}
-	if (memcmp(d, WAL_MAGIC, 8) != 0) {
-		for (size_t i = 0; i < WAL_HEADER_SIZE; i++)
+	if (memcmp(d, WAL_MAGIC, WAL_MAGIC_SIZE) != 0) {
+		for (size_t i = 0; i < WAL_SEGMENT_HEADER; i++)
 			if (d[i])
 				goto bad;
 		return 1;
 	}
-	if (crc32c_unmask(get_le32(d + 24)) != crc32c(d, 24))
+	if (crc32c_unmask(get_le32(d + WAL_HDR_CRC_OFF)) != crc32c(d, WAL_HDR_CRC_OFF))
 		goto bad;
-	if (get_le32(d + 8) != WAL_VERSION)
+	if (get_le32(d + WAL_HDR_VERSION_OFF) != WAL_VERSION)
 		return set_error(GOLITE_EVERSION,
 				 "log segment %s has format version %u; this build reads version %u",
-				 s->path, get_le32(d + 8), WAL_VERSION);
-	if (get_le64(d + 16) != s->segno)
+				 s->path, get_le32(d + WAL_HDR_VERSION_OFF), WAL_VERSION);
+	if (get_le64(d + WAL_HDR_SEGNO_OFF) != s->segno)
 		return set_error(GOLITE_ECORRUPT,
-				 "log segment %s: header names segment %llu (offset 16)", s->path,
-				 (unsigned long long)get_le64(d + 16));
+				 "log segment %s: header names segment %llu (offset %u)", s->path,
+				 (unsigned long long)get_le64(d + WAL_HDR_SEGNO_OFF), WAL_HDR_SEGNO_OFF);
 	return 0;
 bad:
 	return set_error(GOLITE_ECORRUPT, "log segment %s: damaged header (offset 0)", s->path);
@@ -998,7 +946,7 @@ static int seg_walk(const struct seg_data *s, wal_apply_fn apply, void *ctx, uin
 		    uint64_t *records, uint64_t *bytes)
 {
 	const uint8_t *d = s->data;
-	size_t n = s->len, off = WAL_HEADER_SIZE;
+	size_t n = s->len, off = WAL_SEGMENT_HEADER;
 	uint8_t *frag = NULL;
 	size_t frag_len = 0, frag_cap = 0, frag_start = 0;
 	int r = 0;
@@ -1022,7 +970,7 @@ static int seg_walk(const struct seg_data *s, wal_apply_fn apply, void *ctx, uin
 			off += size;
 			continue;
 		}
-		if (type == REC_FULL) {
+		if (type == WAL_REC_FULL) {
 			if (frag_len) {
 				*bad_off = frag_start;
 				r = 1;
@@ -1035,7 +983,7 @@ static int seg_walk(const struct seg_data *s, wal_apply_fn apply, void *ctx, uin
 			}
 			(*records)++;
 			*bytes += plen;
-		} else if (type == REC_FIRST) {
+		} else if (type == WAL_REC_FIRST) {
 			if (frag_len) {
 				*bad_off = frag_start;
 				r = 1;
@@ -1057,7 +1005,7 @@ append:
 			}
 			memcpy(frag + frag_len, p, plen);
 			frag_len += plen;
-			if (type == REC_LAST) {
+			if (type == WAL_REC_LAST) {
 				if (apply) {
 					r = apply(ctx, frag, frag_len, s->path, frag_start);
 					if (r < 0)
@@ -1135,7 +1083,7 @@ int wal_replay(const char *dir, uint64_t min_segno, bool read_only, wal_apply_fn
 
 		/* Damage at bad_off: a torn tail unless a record after it was
 		 * appended once it was on disk, or a later segment holds a
-		 * record (see the top of this file). */
+		 * record (see wal_format.h). */
 		bool later = !wal_damage_is_tail(s.data, s.len, bad_off);
 		for (size_t j = i + 1; !later && j < count; j++) {
 			struct seg_data t;
@@ -1144,8 +1092,8 @@ int wal_replay(const char *dir, uint64_t min_segno, bool read_only, wal_apply_fn
 				free(s.data);
 				goto out;
 			}
-			later = t.len > WAL_HEADER_SIZE &&
-				wal_next_valid(t.data, t.len, WAL_HEADER_SIZE) < t.len;
+			later = t.len > WAL_SEGMENT_HEADER &&
+				wal_next_valid(t.data, t.len, WAL_SEGMENT_HEADER) < t.len;
 			free(t.data);
 		}
 		free(s.data);
@@ -1160,7 +1108,7 @@ int wal_replay(const char *dir, uint64_t min_segno, bool read_only, wal_apply_fn
 		snprintf(info->truncated_path, sizeof(info->truncated_path), "%s", s.path);
 		info->truncated_at = bad_off;
 		if (!read_only) {
-			if (bad_off < WAL_HEADER_SIZE) {
+			if (bad_off < WAL_SEGMENT_HEADER) {
 				r = io_unlink(s.path);
 			} else {
 				int fd = io_open(s.path, O_WRONLY, 0);
@@ -1253,7 +1201,8 @@ int wal_dump_file(const char *path, void *out_file,
 	r = seg_check_header(&s);
 	if (r == 0) {
 		fprintf(out, "log segment %s: format version %u, segment %llu, %zu bytes\n", path,
-			get_le32(s.data + 8), (unsigned long long)get_le64(s.data + 16), s.len);
+			get_le32(s.data + WAL_HDR_VERSION_OFF),
+			(unsigned long long)get_le64(s.data + WAL_HDR_SEGNO_OFF), s.len);
 		struct dump_ctx d = { out, payload_fn, hex };
 		uint64_t bad = 0, records = 0, bytes = 0;
 		r = seg_walk(&s, dump_record, &d, &bad, &records, &bytes);

@@ -4,8 +4,8 @@
  * Every write is appended to an in-memory buffer under one short lock and
  * acknowledged from there; a log thread writes the buffer to the current
  * segment file and fdatasyncs it, grouping every writer that arrived in the
- * meantime into one write() and one fdatasync() (group commit). The record
- * format is drawn at the top of wal.c.
+ * meantime into one write() and one fdatasync() (group commit). The segment
+ * and record format is drawn in wal_format.h.
  *
  * A record's payload is opaque to the log except for its last 8 bytes, the
  * trailer, which the caller fills while the log lock is held (the store puts
@@ -27,24 +27,11 @@
 
 #include "golite.h"
 #include "hist.h"
+#include "wal_format.h"
 
 #define WAL_SUFFIX ".wal"
 
-/* ---- the segment and record format (drawn in wal.c), for tools ---- */
-
-#define WAL_MAGIC "GOLITEWL"
-#define WAL_VERSION 1u
-#define WAL_SEGMENT_HEADER 32u
-#define WAL_RECORD_OVERHEAD 13u      /* crc, len, type, then the synced mark */
-#define WAL_MAX_FRAGMENT (1u << 20)  /* payload bytes of one record */
-
-enum {
-	WAL_REC_FULL = 1,
-	WAL_REC_FIRST = 2,
-	WAL_REC_MIDDLE = 3,
-	WAL_REC_LAST = 4,
-	WAL_REC_MARK = 5,   /* no payload; see wal.c */
-};
+/* ---- records, for the log's readers and tools (wal_format.h) ---- */
 
 struct wal_record {
 	unsigned type;
@@ -131,7 +118,7 @@ int wal_append(struct wal *w, const uint8_t *payload, size_t len, bool frees,
 int wal_sync_to(struct wal *w, uint64_t lsn);
 
 /* Makes every record appended so far durable, and vouches for them at once
- * with a mark record (wal.c), so that damage among them is never taken for
+ * with a mark record (wal_format.h), so that damage among them is never taken for
  * a torn tail. */
 int wal_sync(struct wal *w);
 
