@@ -144,11 +144,6 @@ void ck_path_join(char *out, const char *dir, const char *name)
 	ck_fmt_path(out, "%s/%s", dir, name);
 }
 
-void ck_numbered_path(char *out, const char *dir, uint64_t no, const char *suffix)
-{
-	ck_fmt_path(out, "%s/%08" PRIu64 "%s", dir, no, suffix);
-}
-
 uint64_t ck_file_size_of(const char *path)
 {
 	struct stat st;
@@ -763,7 +758,7 @@ void ck_mscan_free(struct mscan *ms)
 int ck_take_lock(const char *dir, bool exclusive, int *fd_out)
 {
 	char path[PATH_MAX];
-	ck_path_join(path, dir, "LOCK");
+	file_path(path, PATH_MAX, dir, FILE_LOCK, 0);
 	*fd_out = -1;
 	int fd = io_open(path, exclusive ? O_RDWR | O_CREAT : O_RDONLY, 0600);
 	if (fd == -ENOENT && !exclusive)
@@ -802,24 +797,22 @@ int ck_list_dir(const char *dir, struct listing *l)
 	struct stat st;
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return set_error(GOLITE_ENOTFOUND, "%s is not a directory", dir);
-	int r = io_list_numbered(dir, SST_SUFFIX, &l->sst, &l->nsst);
+	int r = file_list(dir, FILE_TABLE, &l->sst, &l->nsst);
 	if (r == 0)
-		r = io_list_numbered(dir, WAL_SUFFIX, &l->wal, &l->nwal);
+		r = file_list(dir, FILE_WAL, &l->wal, &l->nwal);
 	if (r < 0)
 		return set_error(GOLITE_EIO, "cannot list %s: %s", dir, strerror(-r));
 	char path[PATH_MAX];
-	ck_path_join(path, dir, MANIFEST_FILE);
+	file_path(path, PATH_MAX, dir, FILE_MANIFEST, 0);
 	l->has_manifest = access(path, F_OK) == 0;
-	ck_path_join(path, dir, "STORE");
+	file_path(path, PATH_MAX, dir, FILE_STORE, 0);
 	uint8_t *data;
 	size_t len;
 	r = io_read_file(path, 4096, &data, &len);
 	if (r == 0) {
 		data[len] = '\0';
 		int format = 0;
-		l->store = strncmp((char *)data, "golite store\n", 13) == 0 &&
-				   sscanf((char *)data + 13, "format %d", &format) == 1 && format == 1
-			   ? 1 : -1;
+		l->store = store_marker_parse((char *)data, &format) && format == STORE_FORMAT ? 1 : -1;
 		free(data);
 	}
 	if (l->store == 0 && !l->nsst && !l->nwal && !l->has_manifest)
@@ -898,10 +891,12 @@ static void check_against_manifest(struct run *r, const char *mpath, uint64_t ed
 		what = "key range";
 	else if (want->raw_key_bytes != t->p.raw_keys || want->raw_value_bytes != t->p.raw_values)
 		what = "byte counts";
-	if (what)
+	if (what) {
+		char name[FILE_NAME_MAX];
+		file_name(name, sizeof(name), FILE_TABLE, want->file_no);
 		ck_found(r, CHECK_PROBLEM, mpath, edit_off,
-		      "table %08" PRIu64 ".sst: its %s differs from the manifest's record",
-		      want->file_no, what);
+			 "table %s: its %s differs from the manifest's record", name, what);
+	}
 }
 
 
@@ -995,7 +990,7 @@ static bool valid_record_later(const char *dir, const uint64_t *segs, size_t nse
 {
 	for (size_t j = i + 1; j < nseg; j++) {
 		char p[PATH_MAX];
-		ck_numbered_path(p, dir, segs[j], WAL_SUFFIX);
+		file_path(p, PATH_MAX, dir, FILE_WAL, segs[j]);
 		uint8_t *d;
 		size_t n;
 		if (io_read_file(p, MAX_FILE_READ, &d, &n) < 0)
@@ -1051,7 +1046,7 @@ static void check_segment(struct run *r, const char *dir, const uint64_t *segs, 
 			  size_t i, bool live, struct walcheck *wc)
 {
 	char path[PATH_MAX];
-	ck_numbered_path(path, dir, segs[i], WAL_SUFFIX);
+	file_path(path, PATH_MAX, dir, FILE_WAL, segs[i]);
 	uint8_t *d;
 	size_t n;
 	int e = io_read_file(path, MAX_FILE_READ, &d, &n);
@@ -1118,7 +1113,7 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 		return e;
 	}
 	char path[PATH_MAX], mpath[PATH_MAX];
-	ck_path_join(path, dir, "STORE");
+	file_path(path, PATH_MAX, dir, FILE_STORE, 0);
 	if (l.store != 1)
 		ck_found(&r, CHECK_PROBLEM, path, 0, l.store ? "not a GoLite store marker"
 							 : "missing (the store will not open)");
@@ -1126,7 +1121,7 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 	/* The manifest. */
 	struct mscan ms;
 	memset(&ms, 0, sizeof(ms));
-	ck_path_join(mpath, dir, MANIFEST_FILE);
+	file_path(mpath, PATH_MAX, dir, FILE_MANIFEST, 0);
 	bool have_manifest = false;
 	if (l.has_manifest) {
 		uint8_t *d;
@@ -1154,16 +1149,16 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 	struct catalog_view cat = { 0 };
 	uint64_t total = 0, done = 0;
 	for (size_t i = 0; i < l.nsst; i++) {
-		ck_numbered_path(path, dir, l.sst[i], SST_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_TABLE, l.sst[i]);
 		total += ck_file_size_of(path);
 	}
 	for (size_t i = 0; i < l.nwal; i++) {
-		ck_numbered_path(path, dir, l.wal[i], WAL_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_WAL, l.wal[i]);
 		total += ck_file_size_of(path);
 	}
 	uint64_t max_table_seq = 0;
 	for (size_t i = 0; i < l.nsst; i++) {
-		ck_numbered_path(path, dir, l.sst[i], SST_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_TABLE, l.sst[i]);
 		size_t fi = SIZE_MAX;
 		for (size_t j = 0; j < ms.m.nfiles && fi == SIZE_MAX; j++)
 			if (ms.m.files[j].meta.file_no == l.sst[i])
@@ -1198,28 +1193,32 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 		uint64_t max_no = 0;
 		for (size_t i = 0; i < ms.m.nfiles; i++) {
 			const struct sst_meta *m = &ms.m.files[i].meta;
+			char name[FILE_NAME_MAX], other[FILE_NAME_MAX];
+			file_name(name, sizeof(name), FILE_TABLE, m->file_no);
 			max_no = MAX(max_no, m->file_no);
 			max_table_seq = MAX(max_table_seq, m->max_seq);
 			if (!ck_in_list(l.sst, l.nsst, m->file_no))
 				ck_found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
-				      "names table %08" PRIu64 ".sst (level %u), which is missing",
-				      m->file_no, ms.m.files[i].level);
+					 "names table %s (level %u), which is missing", name,
+					 ms.m.files[i].level);
 			for (size_t j = 0; j < i; j++)
 				if (ms.m.files[j].meta.file_no == m->file_no)
 					ck_found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
-					      "names table %08" PRIu64 ".sst twice", m->file_no);
+						 "names table %s twice", name);
 			if (skey_cmp(m->smallest, m->smallest_len, m->largest, m->largest_len) > 0)
 				ck_found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
-				      "table %08" PRIu64 ".sst: smallest key after largest", m->file_no);
+					 "table %s: smallest key after largest", name);
 			if (ms.m.files[i].level == 0)
 				continue;
 			for (size_t j = 0; j < ms.m.nfiles; j++) {
 				const struct manifest_file *g = &ms.m.files[j];
-				if (j < i && g->level == ms.m.files[i].level && ck_meta_overlap(&g->meta, m))
+				if (j < i && g->level == ms.m.files[i].level &&
+				    ck_meta_overlap(&g->meta, m)) {
+					file_name(other, sizeof(other), FILE_TABLE, g->meta.file_no);
 					ck_found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
-					      "tables %08" PRIu64 ".sst and %08" PRIu64
-					      ".sst of level %u overlap", g->meta.file_no, m->file_no,
-					      g->level);
+						 "tables %s and %s of level %u overlap", other, name,
+						 g->level);
+				}
 			}
 		}
 		if (ms.have_next && ms.m.next_file_no <= max_no)
@@ -1237,7 +1236,7 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 	struct walcheck wc = { .r = &r, .col = { &cat, NULL } };
 	for (size_t i = 0; i < l.nwal; i++) {
 		ck_progress(&r, "wal", done, total);
-		ck_numbered_path(path, dir, l.wal[i], WAL_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_WAL, l.wal[i]);
 		done += ck_file_size_of(path);
 		check_segment(&r, dir, l.wal, l.nwal, i, l.wal[i] >= log_number, &wc);
 	}
@@ -1246,14 +1245,14 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 	/* The table catalog, from every source open would read. */
 	ck_cat_check(&r, dir, &cat);
 
-	static const char *const leftovers[] = { "MANIFEST.tmp", "STORE.tmp" };
-	for (size_t i = 0; i < ARRAY_SIZE(leftovers); i++) {
-		ck_path_join(path, dir, leftovers[i]);
+	static const char *const replaced[] = { MANIFEST_FILE, STORE_FILE };
+	for (size_t i = 0; i < ARRAY_SIZE(replaced); i++) {
+		file_temp_path(path, PATH_MAX, dir, replaced[i]);
 		if (access(path, F_OK) == 0)
 			ck_found(&r, CHECK_NOTE, path, CHECK_NO_OFFSET,
 			      "temporary file of an interrupted write (open removes it)");
 	}
-	ck_path_join(path, dir, "lost");
+	ck_path_join(path, dir, LOST_DIR);
 	if (access(path, F_OK) == 0)
 		ck_found(&r, CHECK_NOTE, path, CHECK_NO_OFFSET,
 		      "holds files an earlier repair moved aside");

@@ -12,14 +12,13 @@
 #include <stdio.h>
 
 #include "check.h"
+#include "filename.h"
 #include "manifest.h"
 #include "sstable.h"
 #include "wal.h"
 
 #define DEFAULT_SSTABLE_SIZE (32u << 20)
 #define MAX_FILE_READ (UINT64_C(4) << 30)
-#define SST_SUFFIX ".sst"
-#define STORE_TEXT "golite store\nformat 1\n"
 
 struct tix {
 	const uint8_t *sep;
@@ -121,7 +120,6 @@ bool ck_meta_overlap(const struct sst_meta *a, const struct sst_meta *b);
 void ck_mscan_free(struct mscan *ms);
 void ck_mscan_run(struct run *r, const char *path, const uint8_t *d, size_t n,
 		      struct mscan *ms);
-void ck_numbered_path(char *out, const char *dir, uint64_t no, const char *suffix);
 void ck_path_join(char *out, const char *dir, const char *name);
 void ck_progress(struct run *r, const char *stage, uint64_t done, uint64_t total);
 int ck_scan_table_file(struct run *r, const char *path, struct catalog_view *cat,

@@ -48,18 +48,18 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "filename.h"
 #include "format.h"
 #include "io.h"
 #include "raw.h"
 #include "util.h"
 
-#define SST_SUFFIX ".sst"
 #define LEVEL_MULTIPLIER 10
 #define BG_RETRY_NS (1000ull * 1000 * 1000)
 
 static void table_path(struct golite *db, uint64_t file_no, char *path, size_t cap)
 {
-	snprintf(path, cap, "%s/%08llu%s", db->path, (unsigned long long)file_no, SST_SUFFIX);
+	file_path(path, cap, db->path, FILE_TABLE, file_no);
 }
 
 static uint64_t alloc_file_no(struct golite *db)
@@ -199,12 +199,11 @@ static void remove_old_segments(struct golite *db, uint64_t log_number)
 {
 	uint64_t *nums;
 	size_t count;
-	if (io_list_numbered(db->path, WAL_SUFFIX, &nums, &count) < 0)
+	if (file_list(db->path, FILE_WAL, &nums, &count) < 0)
 		return;
 	for (size_t i = 0; i < count && nums[i] < log_number; i++) {
 		char p[PATH_MAX];
-		snprintf(p, sizeof(p), "%s/%08llu%s", db->path, (unsigned long long)nums[i],
-			 WAL_SUFFIX);
+		file_path(p, sizeof(p), db->path, FILE_WAL, nums[i]);
 		io_unlink(p);
 	}
 	free(nums);
@@ -1203,11 +1202,14 @@ int bg_open(struct golite *db, struct manifest *m)
 		for (size_t i = 1; i < db->current->n[l]; i++) {
 			const struct sst_meta *a = &db->current->files[l][i - 1]->meta;
 			const struct sst_meta *b = &db->current->files[l][i]->meta;
-			if (skey_cmp(a->largest, a->largest_len, b->smallest, b->smallest_len) >= 0)
+			if (skey_cmp(a->largest, a->largest_len, b->smallest, b->smallest_len) >= 0) {
+				char path[PATH_MAX];
+				file_path(path, sizeof(path), db->path, FILE_MANIFEST, 0);
 				return set_error(GOLITE_ECORRUPT,
-						 "%s/MANIFEST: tables %llu and %llu of level %d overlap",
-						 db->path, (unsigned long long)a->file_no,
+						 "%s: tables %llu and %llu of level %d overlap", path,
+						 (unsigned long long)a->file_no,
 						 (unsigned long long)b->file_no, l);
+			}
 		}
 	return 0;
 }
@@ -1218,7 +1220,7 @@ static void remove_leftovers(struct golite *db)
 {
 	uint64_t *nums;
 	size_t count;
-	if (io_list_numbered(db->path, SST_SUFFIX, &nums, &count) == 0) {
+	if (file_list(db->path, FILE_TABLE, &nums, &count) == 0) {
 		for (size_t i = 0; i < count; i++) {
 			bool live = false;
 			for (int l = 0; l < NUM_LEVELS && !live; l++)
@@ -1234,9 +1236,9 @@ static void remove_leftovers(struct golite *db)
 		free(nums);
 	}
 	char p[PATH_MAX];
-	snprintf(p, sizeof(p), "%s/%s.tmp", db->path, MANIFEST_FILE);
+	file_temp_path(p, sizeof(p), db->path, MANIFEST_FILE);
 	io_unlink(p);
-	snprintf(p, sizeof(p), "%s/STORE.tmp", db->path);
+	file_temp_path(p, sizeof(p), db->path, STORE_FILE);
 	io_unlink(p);
 	remove_old_segments(db, db->ms.log_number);
 }

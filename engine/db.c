@@ -2,11 +2,11 @@
  * db.c — the store: open and recovery, the write and read paths, tables,
  * figures and close. The data flow and invariants are in db.h.
  *
- * Files in a data directory:
+ * Files in a data directory (their names are in filename.h):
  *
- *     STORE          marker: "golite store\nformat 1\n" (text); a directory
- *                    without it is not a store. Written at creation after
- *                    an empty MANIFEST, so every store has a MANIFEST.
+ *     STORE          marker (text); a directory without it is not a store.
+ *                    Written at creation after an empty MANIFEST, so every
+ *                    store has a MANIFEST.
  *     LOCK           flock()ed by the process that has the store open; holds
  *                    its pid as text, to name the holder in errors
  *     NNNNNNNN.wal   log segments (wal.c)
@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "filename.h"
 #include "format.h"
 #include "hist.h"
 #include "io.h"
@@ -31,11 +32,6 @@
 #include "raw.h"
 #include "util.h"
 #include "vfile.h"
-
-#define STORE_FILE "STORE"
-#define LOCK_FILE "LOCK"
-#define STORE_FORMAT 1
-#define STORE_TEXT "golite store\nformat 1\n"
 
 /* ---- small public helpers ---- */
 
@@ -1042,7 +1038,7 @@ static int replay_record(void *arg, const uint8_t *p, size_t len, const char *pa
 static int lock_dir(struct golite *db)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/" LOCK_FILE, db->path);
+	file_path(path, sizeof(path), db->path, FILE_LOCK, 0);
 	int fd = io_open(path, db->o.read_only ? O_RDONLY : O_RDWR | O_CREAT, 0600);
 	if (fd == -ENOENT && db->o.read_only) {
 		/* A store copied without its LOCK file: nothing to share. */
@@ -1079,7 +1075,7 @@ static int lock_dir(struct golite *db)
 static int check_store(struct golite *db, bool *created)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/" STORE_FILE, db->path);
+	file_path(path, sizeof(path), db->path, FILE_STORE, 0);
 	uint8_t *data;
 	size_t len;
 	int r = io_read_file(path, 4096, &data, &len);
@@ -1087,7 +1083,7 @@ static int check_store(struct golite *db, bool *created)
 	if (r == -ENOENT) {
 		uint64_t *nums;
 		size_t count;
-		r = io_list_numbered(db->path, WAL_SUFFIX, &nums, &count);
+		r = file_list(db->path, FILE_WAL, &nums, &count);
 		if (r < 0)
 			return set_error(GOLITE_EIO, "cannot list %s: %s", db->path, strerror(-r));
 		free(nums);
@@ -1114,8 +1110,7 @@ static int check_store(struct golite *db, bool *created)
 		return set_error(GOLITE_EIO, "cannot read %s: %s", path, strerror(-r));
 	int format = 0;
 	data[len] = '\0';
-	if (strncmp((char *)data, "golite store\n", 13) != 0 ||
-	    sscanf((char *)data + 13, "format %d", &format) != 1) {
+	if (!store_marker_parse((char *)data, &format)) {
 		free(data);
 		return set_error(GOLITE_ECORRUPT, "%s: not a GoLite store marker (offset 0)", path);
 	}
@@ -1204,7 +1199,7 @@ int golite_open(const char *path, const golite_options *opts, golite **out)
 	 * create one (no LOCK file either). */
 	if (!db->o.create_if_missing || db->o.read_only) {
 		char marker[PATH_MAX];
-		snprintf(marker, sizeof(marker), "%s/" STORE_FILE, path);
+		file_path(marker, sizeof(marker), path, FILE_STORE, 0);
 		if (access(marker, F_OK) < 0) {
 			r = set_error(GOLITE_ENOTFOUND, "%s is not a store (no %s file)", path,
 				      STORE_FILE);
@@ -1228,7 +1223,7 @@ int golite_open(const char *path, const golite_options *opts, golite **out)
 	if (r == GOLITE_ENOTFOUND) {
 		uint64_t *nums;
 		size_t count;
-		r = io_list_numbered(db->path, ".sst", &nums, &count);
+		r = file_list(db->path, FILE_TABLE, &nums, &count);
 		if (r < 0) {
 			r = set_error(GOLITE_EIO, "cannot list %s: %s", db->path, strerror(-r));
 			goto out_free;
@@ -1262,7 +1257,7 @@ int golite_open(const char *path, const golite_options *opts, golite **out)
 	{
 		uint64_t *nums;
 		size_t count;
-		if (io_list_numbered(db->path, ".sst", &nums, &count) == 0) {
+		if (file_list(db->path, FILE_TABLE, &nums, &count) == 0) {
 			if (count)
 				next = MAX(next, nums[count - 1] + 1);
 			free(nums);

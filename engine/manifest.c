@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "crc32c.h"
+#include "filename.h"
 #include "format.h"
 #include "io.h"
 #include "manifest_format.h"
@@ -237,7 +238,7 @@ int manifest_read_file(const char *path, struct manifest *m)
 int manifest_read(const char *dir, struct manifest *m)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/%s", dir, MANIFEST_FILE);
+	file_path(path, sizeof(path), dir, FILE_MANIFEST, 0);
 	return manifest_read_file(path, m);
 }
 
@@ -279,8 +280,10 @@ void manifest_print(const struct manifest *m, FILE *out)
 		(unsigned long long)m->compact_read_bytes, (unsigned long long)m->user_bytes);
 	for (size_t i = 0; i < m->nfiles; i++) {
 		const struct manifest_file *f = &m->files[i];
-		fprintf(out, "file L%u %08llu.sst %llu bytes %llu entries %llu deletions seq %llu..%llu [",
-			f->level, (unsigned long long)f->meta.file_no,
+		char name[FILE_NAME_MAX];
+		file_name(name, sizeof(name), FILE_TABLE, f->meta.file_no);
+		fprintf(out, "file L%u %s %llu bytes %llu entries %llu deletions seq %llu..%llu [",
+			f->level, name,
 			(unsigned long long)f->meta.file_size, (unsigned long long)f->meta.entries,
 			(unsigned long long)f->meta.deletions, (unsigned long long)f->meta.min_seq,
 			(unsigned long long)f->meta.max_seq);

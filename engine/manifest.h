@@ -20,7 +20,6 @@
 #include "sstable.h"
 #include "util.h"
 
-#define MANIFEST_FILE "MANIFEST"
 #define NUM_LEVELS 7
 
 struct manifest_file {

@@ -39,7 +39,7 @@ static int lost_dir_make(const char *dir, struct repair_stats *st)
 	if (st->lost_dir[0])
 		return 0;
 	char base[PATH_MAX];
-	ck_path_join(base, dir, "lost");
+	ck_path_join(base, dir, LOST_DIR);
 	int e = io_mkdir(base, 0700);
 	if (e < 0 && e != -EEXIST)
 		return set_error(errno_to_golite(-e), "cannot create %s: %s", base, strerror(-e));
@@ -157,7 +157,7 @@ static void tout_add(struct tout *o, const uint8_t *k, size_t klen, const uint8_
 	if (!o->b) {
 		char path[PATH_MAX];
 		uint64_t no = (*o->next_no)++;
-		ck_numbered_path(path, o->dir, no, SST_SUFFIX);
+		file_path(path, PATH_MAX, o->dir, FILE_TABLE, no);
 		int e = sst_builder_new(path, no, &o->so, &o->b);
 		if (e) {
 			o->err = e;
@@ -327,7 +327,7 @@ static int merge_tables(struct run *r, const char *dir, struct rtable **v, size_
 	int e = 0;
 	for (size_t i = 0; i < n; i++) {
 		char path[PATH_MAX];
-		ck_numbered_path(path, dir, v[i]->file_no, SST_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_TABLE, v[i]->file_no);
 		struct sst_reader *rd;
 		e = sst_open(path, v[i]->file_no, NULL, &rd);
 		if (e)
@@ -413,7 +413,7 @@ static void salvage_entry(void *ctx, const uint8_t *k, size_t klen, const uint8_
 static int salvage_table(const char *dir, struct rtable *rt, uint64_t *next_no)
 {
 	char path[PATH_MAX];
-	ck_numbered_path(path, dir, rt->orig_no, SST_SUFFIX);
+	file_path(path, PATH_MAX, dir, FILE_TABLE, rt->orig_no);
 	uint8_t *d;
 	size_t n;
 	int e = io_read_file(path, MAX_FILE_READ, &d, &n);
@@ -504,9 +504,9 @@ static void ws_damage(void *ctx, uint64_t off, uint64_t end, const char *what)
 static int repair_segment(struct run *r, const char *dir, uint64_t segno,
 			  struct walsalvage *w, struct repair_stats *st)
 {
-	char path[PATH_MAX], tmp[PATH_MAX], name[32];
-	ck_numbered_path(path, dir, segno, WAL_SUFFIX);
-	snprintf(name, sizeof(name), "%08" PRIu64 "%s", segno, WAL_SUFFIX);
+	char path[PATH_MAX], tmp[PATH_MAX], name[FILE_NAME_MAX];
+	file_path(path, PATH_MAX, dir, FILE_WAL, segno);
+	file_name(name, sizeof(name), FILE_WAL, segno);
 	uint8_t *d;
 	size_t n;
 	int e = io_read_file(path, MAX_FILE_READ, &d, &n);
@@ -619,7 +619,7 @@ static int repair_catalog(struct run *r, const char *dir, struct catalog_view *c
 		put_le64(rep.buf + len - 8, seq);
 		uint64_t segno = (*next_no)++;
 		char path[PATH_MAX];
-		ck_numbered_path(path, dir, segno, WAL_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_WAL, segno);
 		struct segbuf sb = { 0 };
 		segbuf_begin(&sb, segno);
 		segbuf_record(&sb, rep.buf, len);
@@ -654,7 +654,7 @@ static struct rtable *scan_tables(struct run *r, const char *dir, const struct l
 	uint64_t total = 0, done = 0;
 	char path[PATH_MAX];
 	for (size_t i = 0; i < l->nsst; i++) {
-		ck_numbered_path(path, dir, l->sst[i], SST_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_TABLE, l->sst[i]);
 		total += ck_file_size_of(path);
 	}
 	for (size_t i = 0; i < l->nsst; i++) {
@@ -666,7 +666,7 @@ static struct rtable *scan_tables(struct run *r, const char *dir, const struct l
 				rt->named = true;
 				rt->level = (int)ms->m.files[j].level;
 			}
-		ck_numbered_path(path, dir, rt->file_no, SST_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_TABLE, rt->file_no);
 		ck_progress(r, "tables", done, total);
 		struct tscan t;
 		uint8_t *d = NULL;
@@ -712,8 +712,8 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 		next_no = MAX(next_no, l.wal[l.nwal - 1] + 1);
 
 	if (l.store != 1) {
-		e = io_write_file_atomic(dir, "STORE", STORE_TEXT, strlen(STORE_TEXT));
-		ck_path_join(path, dir, "STORE");
+		e = io_write_file_atomic(dir, STORE_FILE, STORE_TEXT, strlen(STORE_TEXT));
+		file_path(path, PATH_MAX, dir, FILE_STORE, 0);
 		if (e < 0) {
 			e = set_error(errno_to_golite(-e), "cannot write %s: %s", path, strerror(-e));
 			goto out;
@@ -726,7 +726,7 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 	 * valid version. */
 	struct mscan ms;
 	memset(&ms, 0, sizeof(ms));
-	ck_path_join(mpath, dir, MANIFEST_FILE);
+	file_path(mpath, PATH_MAX, dir, FILE_MANIFEST, 0);
 	bool mf_ok = false;
 	if (l.has_manifest) {
 		uint8_t *d;
@@ -773,7 +773,7 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 			continue;
 		}
 		if (!rt[i].live) {
-			ck_numbered_path(path, dir, rt[i].file_no, SST_SUFFIX);
+			file_path(path, PATH_MAX, dir, FILE_TABLE, rt[i].file_no);
 			ck_found(&r, CHECK_NOTE, path, CHECK_NO_OFFSET,
 			      "not named by the manifest: left for open to remove");
 		}
@@ -782,7 +782,7 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 		uint64_t no = ms.m.files[i].meta.file_no;
 		if (ck_in_list(l.sst, l.nsst, no))
 			continue;
-		ck_numbered_path(path, dir, no, SST_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_TABLE, no);
 		ck_found(&r, CHECK_LOST, path, CHECK_NO_OFFSET,
 		      "missing: its %" PRIu64 " entries are lost (older versions of its keys, if "
 		      "any, show again)", ms.m.files[i].meta.entries);
@@ -797,7 +797,7 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 				f = &ms.m.files[j];
 		if (!t->live || !t->clean || !f || ck_meta_equal(&f->meta, &t->meta))
 			continue;
-		ck_numbered_path(path, dir, t->file_no, SST_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_TABLE, t->file_no);
 		ck_found(&r, CHECK_ACTION, path, CHECK_NO_OFFSET,
 		      "the manifest's record of it disagreed with the file: recorded anew");
 		tables_changed = true;
@@ -813,7 +813,7 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 		struct rtable *t = &rt[i];
 		if (!t->live || t->clean)
 			continue;
-		ck_numbered_path(path, dir, t->orig_no, SST_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_TABLE, t->orig_no);
 		ck_progress(&r, "salvage", sv_done, sv_total);
 		sv_done += t->size;
 		tables_changed = true;
@@ -824,9 +824,10 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 		if (t->salvaged) {
 			st->tables_salvaged++;
 			st->entries_salvaged += t->meta.entries;
+			char name[FILE_NAME_MAX];
+			file_name(name, sizeof(name), FILE_TABLE, t->file_no);
 			ck_found(&r, CHECK_ACTION, path, CHECK_NO_OFFSET,
-			      "salvaged %" PRIu64 " entries into %08" PRIu64 ".sst", t->meta.entries,
-			      t->file_no);
+				 "salvaged %" PRIu64 " entries into %s", t->meta.entries, name);
 		}
 		if (t->recorded_entries > t->meta.entries)
 			ck_found(&r, CHECK_LOST, path, CHECK_NO_OFFSET,
@@ -866,13 +867,13 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 	struct walsalvage ws = { .r = &r, .col = { &cat, NULL } };
 	uint64_t wal_total = 0, wal_done = 0;
 	for (size_t i = 0; i < l.nwal; i++) {
-		ck_numbered_path(path, dir, l.wal[i], WAL_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_WAL, l.wal[i]);
 		wal_total += l.wal[i] >= log_number ? ck_file_size_of(path) : 0;
 	}
 	for (size_t i = 0; i < l.nwal; i++) {
 		if (l.wal[i] < log_number)
 			continue;
-		ck_numbered_path(path, dir, l.wal[i], WAL_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_WAL, l.wal[i]);
 		ck_progress(&r, "wal", wal_done, wal_total);
 		wal_done += ck_file_size_of(path);
 		uint64_t dropped = ws.dropped, bytes = ws.dropped_bytes;
@@ -953,16 +954,16 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 		bool orig_gone = t->salvaged || (t->superseded && !t->salvaged) ||
 				 (!t->live && !t->clean && (levels_known ? t->named : true));
 		if (t->salvaged && t->superseded) {
-			ck_numbered_path(path, dir, t->file_no, SST_SUFFIX);
+			file_path(path, PATH_MAX, dir, FILE_TABLE, t->file_no);
 			io_unlink(path);
 		}
 		if (!orig_gone)
 			continue;
-		char name[32];
-		snprintf(name, sizeof(name), "%08" PRIu64 "%s", t->orig_no, SST_SUFFIX);
+		char name[FILE_NAME_MAX];
+		file_name(name, sizeof(name), FILE_TABLE, t->orig_no);
 		if ((e = lost_keep(&r, dir, name, st)))
 			goto out_wal;
-		ck_numbered_path(path, dir, t->orig_no, SST_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_TABLE, t->orig_no);
 		io_unlink(path);
 	}
 	io_sync_dir(dir);

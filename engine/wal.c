@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "filename.h"
 #include "io.h"
 #include "rcu.h"
 #include "util.h"
@@ -164,8 +165,7 @@ static int seg_create(struct wal *w, uint64_t segno, struct wal_seg **out)
 {
 	struct wal_seg *s = xcalloc(1, sizeof(*s));
 	s->segno = segno;
-	snprintf(s->path, sizeof(s->path), "%s/%08llu%s", w->dir, (unsigned long long)segno,
-		 WAL_SUFFIX);
+	file_path(s->path, sizeof(s->path), w->dir, FILE_WAL, segno);
 	int r;
 	int fd = io_open(s->path, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	if (fd < 0) {
@@ -894,8 +894,7 @@ struct seg_data {
 
 static int seg_load(const char *dir, uint64_t segno, struct seg_data *s)
 {
-	snprintf(s->path, sizeof(s->path), "%s/%08llu%s", dir, (unsigned long long)segno,
-		 WAL_SUFFIX);
+	file_path(s->path, sizeof(s->path), dir, FILE_WAL, segno);
 	s->segno = segno;
 	int r = io_read_file(s->path, WAL_MAX_SEGMENT_READ, &s->data, &s->len);
 	if (r < 0)
@@ -1035,7 +1034,7 @@ int wal_replay(const char *dir, uint64_t min_segno, bool read_only, wal_apply_fn
 	uint64_t total = 0, done = 0;
 	uint64_t *nums;
 	size_t count;
-	int r = io_list_numbered(dir, WAL_SUFFIX, &nums, &count);
+	int r = file_list(dir, FILE_WAL, &nums, &count);
 	if (r < 0)
 		return set_error(GOLITE_EIO, "cannot list %s: %s", dir, strerror(-r));
 	size_t first = 0;
@@ -1046,7 +1045,7 @@ int wal_replay(const char *dir, uint64_t min_segno, bool read_only, wal_apply_fn
 	for (size_t i = first; i < count; i++) {
 		char p[PATH_MAX];
 		struct stat st;
-		snprintf(p, sizeof(p), "%s/%08llu%s", dir, (unsigned long long)nums[i], WAL_SUFFIX);
+		file_path(p, sizeof(p), dir, FILE_WAL, nums[i]);
 		if (stat(p, &st) == 0)
 			total += (uint64_t)st.st_size;
 	}
@@ -1122,8 +1121,7 @@ int wal_replay(const char *dir, uint64_t min_segno, bool read_only, wal_apply_fn
 			}
 			for (size_t j = i + 1; r == 0 && j < count; j++) {
 				char p[PATH_MAX];
-				snprintf(p, sizeof(p), "%s/%08llu%s", dir,
-					 (unsigned long long)nums[j], WAL_SUFFIX);
+				file_path(p, sizeof(p), dir, FILE_WAL, nums[j]);
 				r = io_unlink(p);
 			}
 			if (r == 0)

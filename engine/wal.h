@@ -29,8 +29,6 @@
 #include "hist.h"
 #include "wal_format.h"
 
-#define WAL_SUFFIX ".wal"
-
 /* ---- records, for the log's readers and tools (wal_format.h) ---- */
 
 struct wal_record {
