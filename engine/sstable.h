@@ -15,7 +15,7 @@
  *     under the mapping raises SIGBUS instead of returning GOLITE_EIO.
  *     Iterators read the blocks they step through with io_pread, in
  *     windows of consecutive blocks, through a descriptor of their own
- *     (see "Iterator" in sstable.c); a seek reads its block in place.
+ *     (see sstable_iter.c); a seek reads its block in place.
  *   - pread + block cache (compressed tables, or SST_OPEN_PREAD, or when
  *     mmap fails): blocks are read with io_pread(), checked, decompressed
  *     and kept in the block cache (cache.h), reached through a per-block
