@@ -99,7 +99,7 @@ struct golite {
 	struct catalog *catalog;                 /* rcu */
 	pthread_mutex_t ddl_mu;                  /* serialises table changes */
 
-	/* Tables and background work (compaction.c). */
+	/* Tables and background work (compaction.c, flush.c). */
 	struct version *current;                 /* rcu; changed under bg_mu */
 	struct block_cache *cache;
 	struct sst_options sst_opts;
@@ -171,11 +171,12 @@ static inline void db_sources_change_end(struct golite *db)
 /* Resolves a table name inside an RCU read-side section. */
 int db_table_id(struct golite *db, const char *table, uint32_t *id);
 
-/* compaction.c */
+/* compaction.c: the tables and the background threads */
 int bg_open(struct golite *db, struct manifest *m);  /* load tables; takes m's files */
 int bg_start(struct golite *db);
 void bg_stop(struct golite *db);
 void bg_close(struct golite *db);
+/* flush.c */
 /* Called by writers after an insert: requests a flush of a full memtable. */
 void bg_note_write(struct golite *db, struct memtable *m);
 /* Called by writers before a write: slows or waits while flushing or
@@ -184,6 +185,7 @@ int bg_throttle(struct golite *db);
 /* Freezes the active memtable (if it holds anything) and waits until
  * every frozen memtable is flushed. */
 int bg_flush(struct golite *db);
+/* compaction.c */
 /* Writes the stats lines of tables and background work. */
 void bg_stats(struct golite *db, FILE *f);
 /* Fills the fields of s about tables and background work. */
@@ -195,19 +197,25 @@ void bg_prefetch(struct golite *db, const uint8_t *ikey, size_t iklen, uint64_t 
 int bg_get(struct golite *db, const uint8_t *ikey, size_t iklen, uint64_t hash,
 	   struct mt_entry *e);
 
-/* Shared with reclaim.c (space.h). */
+/* Shared with reclaim.c (space.h). compaction.c: */
+/* Allocates a file number (log segments and tables share the counter). */
 uint64_t bg_new_file_no(struct golite *db);
+/* The path of table file_no in the store's directory. */
 void bg_table_path(struct golite *db, uint64_t file_no, char *path, size_t cap);
+/* A table for a version, at level: takes meta's keys (zeroing *meta) and
+ * the caller's reference on reader. */
 struct table_file *bg_table_file_new(uint32_t level, struct sst_meta *meta,
 				     struct sst_reader *reader);
 /* Replaces table old of the current version by out (NULL: drops it), with
  * the manifest written first (bg_mu held). On error nothing changed and out
  * is freed. */
 int bg_replace_table(struct golite *db, struct table_file *old, struct table_file *out);
+/* flush.c: */
 /* True if the keys of table id may be dropped by work covering upto. */
 bool bg_discardable(struct golite *db, uint32_t id, uint64_t upto);
 /* Asks the flush thread to freeze the active memtable and flush it. */
 void bg_request_flush(struct golite *db);
+/* db.c: */
 /* The sequence number of the newest version of ikey in the store (0 if
  * none is found or the lookup fails). */
 uint64_t db_newest_seq(struct golite *db, const uint8_t *ikey, size_t iklen);
