@@ -72,6 +72,35 @@ struct table_file *bg_table_file_new(uint32_t level, struct sst_meta *meta,
 	return f;
 }
 
+int bg_finish_table(struct golite *db, struct sst_builder *b, uint64_t file_no, uint32_t level,
+		    bool sync_dir, struct table_file **out)
+{
+	struct sst_meta meta;
+	int r = sst_builder_finish(b, &meta);
+	if (r)
+		return r;
+	char path[PATH_MAX];
+	bg_table_path(db, file_no, path, sizeof(path));
+	if (sync_dir) {
+		int s = io_sync_dir(db->path);
+		if (s < 0) {
+			io_unlink(path);
+			sst_meta_free(&meta);
+			return set_error(errno_to_golite(-s), "cannot sync %s: %s", db->path,
+					 strerror(-s));
+		}
+	}
+	struct sst_reader *reader;
+	r = sst_open(path, file_no, db->cache, &reader);
+	if (r) {
+		io_unlink(path);
+		sst_meta_free(&meta);
+		return r;
+	}
+	*out = bg_table_file_new(level, &meta, reader);
+	return 0;
+}
+
 /* The same table at another level (for a move). */
 static struct table_file *table_file_moved(const struct table_file *f, uint32_t level)
 {
@@ -221,21 +250,12 @@ static int merge_status(struct merge *m)
 static int finish_output(struct golite *db, struct sst_builder *b, uint64_t file_no, int level,
 			 struct table_file ***outs, size_t *nouts)
 {
-	struct sst_meta meta;
-	int r = sst_builder_finish(b, &meta);
+	struct table_file *f;
+	int r = bg_finish_table(db, b, file_no, (uint32_t)level, false, &f);
 	if (r)
 		return r;
-	char path[PATH_MAX];
-	bg_table_path(db, file_no, path, sizeof(path));
-	struct sst_reader *reader;
-	r = sst_open(path, file_no, db->cache, &reader);
-	if (r) {
-		io_unlink(path);
-		sst_meta_free(&meta);
-		return r;
-	}
 	*outs = xrealloc(*outs, (*nouts + 1) * sizeof(**outs));
-	(*outs)[(*nouts)++] = bg_table_file_new((uint32_t)level, &meta, reader);
+	(*outs)[(*nouts)++] = f;
 	return 0;
 }
 

@@ -206,6 +206,11 @@ void bg_table_path(struct golite *db, uint64_t file_no, char *path, size_t cap);
  * the caller's reference on reader. */
 struct table_file *bg_table_file_new(uint32_t level, struct sst_meta *meta,
 				     struct sst_reader *reader);
+/* Finishes the table b builds (file file_no) and opens it as a table of
+ * level; with sync_dir the directory is synced first, so that the new file
+ * survives a crash. On error the file is removed and *out is untouched. */
+int bg_finish_table(struct golite *db, struct sst_builder *b, uint64_t file_no, uint32_t level,
+		    bool sync_dir, struct table_file **out);
 /* Replaces table old of the current version by out (NULL: drops it), with
  * the manifest written first (bg_mu held). On error nothing changed and out
  * is freed. */

@@ -144,25 +144,7 @@ static int write_memtable(struct golite *db, struct memtable *m, struct table_fi
 		sst_builder_abandon(b);
 		return 0;
 	}
-	struct sst_meta meta;
-	r = sst_builder_finish(b, &meta);
-	if (r)
-		return r;
-	r = io_sync_dir(db->path);
-	if (r < 0) {
-		io_unlink(path);
-		sst_meta_free(&meta);
-		return set_error(errno_to_golite(-r), "cannot sync %s: %s", db->path, strerror(-r));
-	}
-	struct sst_reader *reader;
-	r = sst_open(path, file_no, db->cache, &reader);
-	if (r) {
-		io_unlink(path);
-		sst_meta_free(&meta);
-		return r;
-	}
-	*out = bg_table_file_new(0, &meta, reader);
-	return 0;
+	return bg_finish_table(db, b, file_no, 0, true, out);
 }
 
 /* Flushes the oldest frozen memtable. */
