@@ -89,6 +89,26 @@ void sst_meta_free(struct sst_meta *m)
 	memset(m, 0, sizeof(*m));
 }
 
+void sst_meta_from_props(struct sst_meta *m, uint64_t file_no, uint64_t file_size,
+			 const struct sst_props *p)
+{
+	memset(m, 0, sizeof(*m));
+	m->file_no = file_no;
+	m->file_size = file_size;
+	m->entries = p->entries;
+	m->deletions = p->deletions;
+	m->min_seq = p->min_seq;
+	m->max_seq = p->max_seq;
+	m->raw_key_bytes = p->raw_keys;
+	m->raw_value_bytes = p->raw_values;
+	if (p->entries) {
+		m->smallest = xmemdup(p->smallest, p->smallest_len);
+		m->smallest_len = p->smallest_len;
+		m->largest = xmemdup(p->largest, p->largest_len);
+		m->largest_len = p->largest_len;
+	}
+}
+
 /* ---- opening --------------------------------------------------------- */
 
 /* Reads a meta block (payload + trailer) into an aligned buffer. */
@@ -435,22 +455,7 @@ bool sst_is_mmapped(const struct sst_reader *r) { return r->map != NULL; }
 
 void sst_reader_meta(const struct sst_reader *r, struct sst_meta *m)
 {
-	const struct sst_props *p = &r->props;
-	memset(m, 0, sizeof(*m));
-	m->file_no = r->file_no;
-	m->file_size = r->file_size;
-	m->entries = p->entries;
-	m->deletions = p->deletions;
-	m->min_seq = p->min_seq;
-	m->max_seq = p->max_seq;
-	m->raw_key_bytes = p->raw_keys;
-	m->raw_value_bytes = p->raw_values;
-	if (p->entries) {
-		m->smallest = xmemdup(p->smallest, p->smallest_len);
-		m->smallest_len = p->smallest_len;
-		m->largest = xmemdup(p->largest, p->largest_len);
-		m->largest_len = p->largest_len;
-	}
+	sst_meta_from_props(m, r->file_no, r->file_size, &r->props);
 }
 
 /* ---- data blocks ----------------------------------------------------- */

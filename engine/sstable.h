@@ -68,6 +68,12 @@ struct sst_meta {                 /* what the manifest records about a table */
 /* Frees the keys and zeroes *m. NULL is accepted. */
 void sst_meta_free(struct sst_meta *m);
 
+struct sst_props;   /* table_format.h */
+/* Fills *m from a table's properties block, with its keys copied
+ * (malloc()ed); file_no and file_size are the file's. */
+void sst_meta_from_props(struct sst_meta *m, uint64_t file_no, uint64_t file_size,
+			 const struct sst_props *p);
+
 /* ---- writing ---- */
 
 struct sst_builder;

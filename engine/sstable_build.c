@@ -276,9 +276,11 @@ void sst_builder_abandon(struct sst_builder *b)
 	builder_free(b);
 }
 
-static void put_props(struct sst_builder *b, uint64_t data_end, uint8_t *p)
+/* The properties of the table b built, its data ending at data_end. The
+ * keys point into b. */
+static void builder_props(const struct sst_builder *b, uint64_t data_end, struct sst_props *pr)
 {
-	struct sst_props pr = {
+	*pr = (struct sst_props){
 		.file_no = b->file_no,
 		.entries = b->entries,
 		.deletions = b->deletions,
@@ -292,9 +294,17 @@ static void put_props(struct sst_builder *b, uint64_t data_end, uint8_t *p)
 		.restart_interval = (uint32_t)b->o.restart_interval,
 		.bloom_bits = b->o.bloom_bits_per_key,
 		.compression = (uint32_t)b->o.compression,
+		.smallest = b->smallest,
+		.largest = b->last,
 		.smallest_len = (uint32_t)b->smallest_len,
 		.largest_len = (uint32_t)(b->entries ? b->last_len : 0),
 	};
+}
+
+static void put_props(const struct sst_builder *b, uint64_t data_end, uint8_t *p)
+{
+	struct sst_props pr;
+	builder_props(b, data_end, &pr);
 	sst_props_encode(p, &pr);
 	if (b->entries) {
 		memcpy(p + SST_PROPS_FIXED, b->smallest, b->smallest_len);
@@ -382,21 +392,9 @@ int sst_builder_finish(struct sst_builder *b, struct sst_meta *meta)
 		return err;
 	}
 
-	meta->file_no = b->file_no;
-	meta->file_size = b->offset;
-	meta->entries = b->entries;
-	meta->deletions = b->deletions;
-	meta->min_seq = b->min_seq;
-	meta->max_seq = b->max_seq;
-	meta->raw_key_bytes = b->raw_keys;
-	meta->raw_value_bytes = b->raw_values;
-	if (b->entries) {
-		meta->smallest = b->smallest;
-		meta->smallest_len = b->smallest_len;
-		b->smallest = NULL;
-		meta->largest = xmemdup(b->last, b->last_len);
-		meta->largest_len = b->last_len;
-	}
+	struct sst_props pr;
+	builder_props(b, data_end, &pr);
+	sst_meta_from_props(meta, b->file_no, b->offset, &pr);
 	builder_free(b);
 	return 0;
 }
