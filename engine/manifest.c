@@ -172,10 +172,7 @@ static int decode(const char *path, const uint8_t *d, size_t n, struct manifest 
 			m->last_seq = mf_get_u64(&r);
 			break;
 		case MF_TAG_COUNTERS:
-			m->flush_bytes = mf_get_u64(&r);
-			m->compact_bytes = mf_get_u64(&r);
-			m->compact_read_bytes = mf_get_u64(&r);
-			m->user_bytes = mf_get_u64(&r);
+			mf_get_counters(&r, m);
 			break;
 		case MF_TAG_ADD_FILE: {
 			if (m->nfiles == cap) {

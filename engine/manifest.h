@@ -61,9 +61,9 @@ void manifest_free(struct manifest *m);
 void manifest_print(const struct manifest *m, FILE *out);
 
 /*
- * Reading the fields of an edit (manifest.c, and check.c, which reads a
- * damaged manifest field by field). A field past the end, or a key longer
- * than an SSTable key can be, sets bad and reads as 0 / NULL.
+ * Reading the fields of an edit (manifest.c, and check_manifest.c, which
+ * reads a damaged manifest field by field). A field past the end, or a key
+ * longer than an SSTable key can be, sets bad and reads as 0 / NULL.
  */
 struct mf_reader {
 	const uint8_t *p, *end;
@@ -103,6 +103,15 @@ static inline uint8_t *mf_get_key(struct mf_reader *r, size_t *len)
 	r->p = p + n;
 	*len = (size_t)n;
 	return n ? xmemdup(p, (size_t)n) : NULL;
+}
+
+/* The body of a COUNTERS edit (manifest_format.h) into m's counters. */
+static inline void mf_get_counters(struct mf_reader *r, struct manifest *m)
+{
+	m->flush_bytes = mf_get_u64(r);
+	m->compact_bytes = mf_get_u64(r);
+	m->compact_read_bytes = mf_get_u64(r);
+	m->user_bytes = mf_get_u64(r);
 }
 
 /* The body of an ADD_FILE edit (manifest_format.h) into *f, zeroed first;

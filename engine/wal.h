@@ -24,9 +24,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "golite.h"
 #include "hist.h"
+#include "util.h"
 #include "wal_format.h"
 
 /* ---- records, for the log's readers and tools (wal_format.h) ---- */
@@ -42,6 +44,19 @@ struct wal_record {
 /* Parses the record at d[off..n). Returns its size, or 0 if no valid record
  * starts there. */
 size_t wal_record_parse(const uint8_t *d, size_t n, size_t off, struct wal_record *rec);
+/* Appends a fragment's payload (p, n bytes) to the logical record being
+ * joined in *buf: *len bytes so far in *cap allocated, grown by doubling.
+ * The caller frees *buf. */
+static inline void wal_join_fragment(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *p,
+				     size_t n)
+{
+	if (*len + n > *cap) {
+		*cap = MAX(*cap * 2, *len + n);
+		*buf = xrealloc(*buf, *cap);
+	}
+	memcpy(*buf + *len, p, n);
+	*len += n;
+}
 /* Encodes a record into out (len + WAL_RECORD_OVERHEAD bytes). */
 size_t wal_record_encode(uint8_t *out, unsigned type, const uint8_t *p, size_t len,
 			 uint32_t synced);

@@ -214,12 +214,7 @@ int wal_seg_walk(const struct wal_seg_data *s, wal_apply_fn apply, void *ctx, ui
 				goto out;
 			}
 append:
-			if (frag_len + plen > frag_cap) {
-				frag_cap = MAX(frag_cap * 2, frag_len + plen);
-				frag = xrealloc(frag, frag_cap);
-			}
-			memcpy(frag + frag_len, p, plen);
-			frag_len += plen;
+			wal_join_fragment(&frag, &frag_len, &frag_cap, p, plen);
 			if (type == WAL_REC_LAST) {
 				if (apply) {
 					r = apply(ctx, frag, frag_len, s->path, frag_start);
