@@ -678,7 +678,7 @@ static struct rtable *scan_tables(struct run *r, const char *dir, const struct l
 			rt->bad_blocks = t.blocks_bad;
 			rt->recorded_entries = t.props_ok ? t.p.entries : 0;
 			if (rt->clean)
-				ck_meta_from_scan(&t, rt->file_no, &rt->meta);
+				sst_meta_from_props(&rt->meta, rt->file_no, t.n, &t.p);
 		}
 		ck_tscan_free(&t);
 		free(d);
