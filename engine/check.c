@@ -134,43 +134,6 @@ uint64_t ck_file_size_of(const char *path)
 
 /* ---- the directory ---- */
 
-/* Takes the directory lock (exclusive for repair). Returns the fd (-1 when
- * a checker finds no LOCK file) or GOLITE_ELOCKED naming the holder. */
-int ck_take_lock(const char *dir, bool exclusive, int *fd_out)
-{
-	char path[PATH_MAX];
-	file_path(path, PATH_MAX, dir, FILE_LOCK, 0);
-	*fd_out = -1;
-	int fd = io_open(path, exclusive ? O_RDWR | O_CREAT : O_RDONLY, 0600);
-	if (fd == -ENOENT && !exclusive)
-		return 0;
-	if (fd < 0)
-		return set_error(errno_to_golite(-fd), "cannot open %s: %s", path, strerror(-fd));
-	int r = io_flock(fd, exclusive);
-	if (r == -EWOULDBLOCK) {
-		char pid[32] = "";
-		ssize_t got = io_pread(fd, pid, sizeof(pid) - 1, 0);
-		pid[got > 0 ? got : 0] = '\0';
-		pid[strcspn(pid, "\n")] = '\0';
-		io_close(fd);
-		return set_error(GOLITE_ELOCKED, "data directory %s is in use by process %s", dir,
-				 pid[0] ? pid : "(unknown)");
-	}
-	if (r < 0) {
-		io_close(fd);
-		return set_error(GOLITE_EIO, "cannot lock %s: %s", path, strerror(-r));
-	}
-	if (exclusive) {
-		/* As db.c does: name the holder for anyone refused meanwhile. */
-		char pid[32];
-		int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-		if (io_ftruncate(fd, 0) == 0)
-			io_pwrite(fd, pid, (size_t)n, 0);
-	}
-	*fd_out = fd;
-	return 0;
-}
-
 int ck_list_dir(const char *dir, struct listing *l)
 {
 	memset(l, 0, sizeof(*l));
@@ -270,7 +233,7 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 	if (e)
 		return e;
 	int lock_fd;
-	e = ck_take_lock(dir, false, &lock_fd);
+	e = data_dir_lock(dir, false, &lock_fd);
 	if (e) {
 		ck_listing_free(&l);
 		return e;

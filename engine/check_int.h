@@ -152,7 +152,6 @@ void ck_path_join(char *out, const char *dir, const char *name);
 void ck_progress(struct run *r, const char *stage, uint64_t done, uint64_t total);
 int ck_scan_table_file(struct run *r, const char *path, struct catalog_view *cat,
 			   struct tscan *t, uint8_t **data);
-int ck_take_lock(const char *dir, bool exclusive, int *fd_out);
 void ck_tscan_free(struct tscan *t);
 void ck_tscan_run(struct tscan *t);
 uint64_t ck_file_size_of(const char *path);

@@ -1,7 +1,8 @@
 /*
  * db.h — the store handle's insides, shared by the engine's modules
- * (db.c: open, recovery, writes and reads; iter.c: iterators; and the
- * background work that flushes memtables and compacts tables).
+ * (db.c: writes and reads; db_open.c: open, recovery and close;
+ * db_tables.c: tables; iter.c: iterators; and the background work that
+ * flushes memtables and compacts tables: flush.c, compaction.c).
  *
  * Write path: caller -> encode payload -> wal_append (sequence numbers
  * assigned under the log lock, memtable chosen there) -> memtable add ->
@@ -53,6 +54,7 @@
 #include "rcu.h"
 #include "space.h"
 #include "sstable.h"
+#include "util.h"
 #include "version.h"
 #include "wal.h"
 
@@ -170,6 +172,40 @@ static inline void db_sources_change_end(struct golite *db)
 
 /* Resolves a table name inside an RCU read-side section. */
 int db_table_id(struct golite *db, const char *table, uint32_t *id);
+
+/* The checks every entry point starts with: a handle that is open (and the
+ * calling thread registered with RCU), and a store that takes writes. 0 or
+ * the error, set with set_error(). */
+static inline int db_check_handle(struct golite *db)
+{
+	if (unlikely(!db))
+		return set_error(GOLITE_EINVAL, "store handle is NULL");
+	if (unlikely(atomic_load_explicit(&db->closing, memory_order_relaxed)))
+		return set_error(GOLITE_ECLOSED, "the store is closed");
+	rcu_thread_ensure();
+	return 0;
+}
+
+static inline int db_check_writable(struct golite *db)
+{
+	if (unlikely(db->o.read_only))
+		return set_error(GOLITE_EROFS, "the store was opened read-only");
+	if (unlikely(atomic_load_explicit(&db->failed, memory_order_relaxed)))
+		return set_error(GOLITE_EFAILED,
+				 "the store refuses writes after an I/O error; see the log");
+	return 0;
+}
+
+struct rep;
+/* db.c: the write path, for the other entry points. */
+/* Logs and applies an encoded batch (batch.h) as one write; *first_seq
+ * gets its first sequence. frees: the batch frees space (space.h). */
+int db_commit_batch(struct golite *db, struct rep *rep, bool frees, uint64_t *first_seq);
+/* Adds one entry to the memtable mem (a rep_iterate() callback). */
+int db_add_entry(void *mem, uint64_t seq, unsigned kind, const uint8_t *ikey, size_t iklen,
+		 const uint8_t *value, size_t vlen);
+/* Frees the calling thread's write buffers (at thread exit). */
+void db_free_thread_buffers(void);
 
 /* compaction.c: the tables and the background threads */
 int bg_open(struct golite *db, struct manifest *m);  /* load tables; takes m's files */

@@ -1,7 +1,8 @@
 /*
  * filename.c — building, parsing and listing the names of a data
- * directory's files, and telling a file's kind. The names are drawn in
- * filename.h.
+ * directory's files, telling a file's kind, and the two small files that
+ * say what the directory is and who has it: the STORE marker and the LOCK.
+ * The names are drawn in filename.h.
  *
  * Invariants:
  *   1. parse_file_name() accepts exactly the names file_name() writes for
@@ -14,11 +15,16 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "golite.h"
+#include "io.h"
 #include "manifest_format.h"
 #include "table_format.h"
 #include "util.h"
@@ -160,4 +166,38 @@ bool store_marker_parse(const char *text, int *format)
 {
 	size_t n = sizeof(STORE_MAGIC) - 1;
 	return strncmp(text, STORE_MAGIC, n) == 0 && sscanf(text + n, "format %d", format) == 1;
+}
+
+int data_dir_lock(const char *dir, bool exclusive, int *fd_out)
+{
+	char path[PATH_MAX];
+	file_path(path, PATH_MAX, dir, FILE_LOCK, 0);
+	*fd_out = -1;
+	int fd = io_open(path, exclusive ? O_RDWR | O_CREAT : O_RDONLY, 0600);
+	if (fd == -ENOENT && !exclusive)
+		return 0;
+	if (fd < 0)
+		return set_error(errno_to_golite(-fd), "cannot open %s: %s", path, strerror(-fd));
+	int r = io_flock(fd, exclusive);
+	if (r == -EWOULDBLOCK) {
+		char pid[32] = "";
+		ssize_t got = io_pread(fd, pid, sizeof(pid) - 1, 0);
+		pid[got > 0 ? got : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		io_close(fd);
+		return set_error(GOLITE_ELOCKED, "data directory %s is in use by process %s", dir,
+				 pid[0] ? pid : "(unknown)");
+	}
+	if (r < 0) {
+		io_close(fd);
+		return set_error(GOLITE_EIO, "cannot lock %s: %s", path, strerror(-r));
+	}
+	if (exclusive) {
+		char pid[32];
+		int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+		if (io_ftruncate(fd, 0) == 0)
+			io_pwrite(fd, pid, (size_t)n, 0);
+	}
+	*fd_out = fd;
+	return 0;
 }

@@ -94,4 +94,14 @@ enum file_kind file_kind_of(const char *path, const uint8_t *head, size_t head_l
  * not a store marker; else true and the format it names in *format. */
 bool store_marker_parse(const char *text, int *format);
 
+/*
+ * Takes the lock of data directory dir: its LOCK file, flock()ed exclusive
+ * (created if missing, and given the caller's pid, so that others refused
+ * meanwhile can name the holder) or shared (a missing LOCK file is then no
+ * error: *fd_out is -1, as for a store copied without it). On success
+ * *fd_out holds the lock until closed. Errors (set_error()):
+ * GOLITE_ELOCKED naming the holder's pid, or the failed call's code.
+ */
+int data_dir_lock(const char *dir, bool exclusive, int *fd_out);
+
 #endif /* GOLITE_FILENAME_H */

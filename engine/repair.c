@@ -699,7 +699,7 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 	if (e)
 		return e;
 	int lock_fd;
-	e = ck_take_lock(dir, true, &lock_fd);
+	e = data_dir_lock(dir, true, &lock_fd);
 	if (e) {
 		ck_listing_free(&l);
 		return e;
