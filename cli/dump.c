@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "catalog.h"
 #include "check.h"
 #include "cli.h"
 #include "filename.h"
@@ -88,7 +89,8 @@ static int dump_op(void *ctx, uint64_t seq, unsigned kind, const uint8_t *ikey, 
 		put_bytes(value, vlen);
 	if (id == TABLE_ID_CATALOG && vlen == 4 && iklen > IKEY_PREFIX)
 		printf("  (catalog: %s %u)",
-		       ikey[IKEY_PREFIX] == 'n' ? "next table id" : "table id", get_le32(value));
+		       ikey[IKEY_PREFIX] == CATALOG_KEY_NEXT ? "next table id" : "table id",
+		       get_le32(value));
 	putchar('\n');
 	return 0;
 }

@@ -595,7 +595,7 @@ static int repair_catalog(struct run *r, const char *dir, struct catalog_view *c
 				continue;
 			char name[64];
 			snprintf(name, sizeof(name), "recovered-%u", id);
-			iklen = ikey_make(ik, TABLE_ID_CATALOG, "t", 1);
+			iklen = ikey_make(ik, TABLE_ID_CATALOG, (const char[]){ CATALOG_KEY_TABLE }, 1);
 			memcpy(ik + iklen, name, strlen(name));
 			iklen += strlen(name);
 			put_le32(v, id);
@@ -606,7 +606,7 @@ static int repair_catalog(struct run *r, const char *dir, struct catalog_view *c
 		}
 	}
 	if (!next_ok || get_le32(n->val) != need) {
-		iklen = ikey_make(ik, TABLE_ID_CATALOG, "n", 1);
+		iklen = ikey_make(ik, TABLE_ID_CATALOG, (const char[]){ CATALOG_KEY_NEXT }, 1);
 		put_le32(v, need);
 		rep_add(&rep, KIND_VALUE, ik, iklen, v, 4);
 		ck_found(r, CHECK_ACTION, dir, CHECK_NO_OFFSET, "set the catalog's next table id to %u",
