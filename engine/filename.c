@@ -5,9 +5,8 @@
  * The names are drawn in filename.h.
  *
  * Invariants:
- *   1. parse_file_name() accepts exactly the names file_name() writes for
- *      a kind, and numbered names of any number of digits (a number that
- *      does not fit in 64 bits is not a file number).
+ *   1. parse_file_name() reads every name file_name() writes back as the
+ *      same kind and number.
  *   2. file_list() lists a number exactly when parse_file_name() gives the
  *      kind asked for.
  */

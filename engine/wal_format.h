@@ -1,8 +1,8 @@
 /*
  * wal_format.h — the write-ahead log's segment format, as LevelDB's
  * db/log_format.h: the drawing, the constants and the checks that tie them
- * together. wal.c writes it; wal_reader.c (replay), wal_tool.c (verify,
- * dump), check_wal.c and repair.c read it.
+ * together. wal.c writes it (and repair.c, through wal.c's encoders);
+ * wal_reader.c (replay), wal_tool.c (verify, dump) and check_wal.c read it.
  *
  * Segment file NNNNNNNN.wal (filename.h; the number is the store's file
  * number), all integers little-endian:
