@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "cli.h"
+#include "filename.h"
 #include "format.h"
 #include "io.h"
 #include "manifest.h"
@@ -125,9 +126,11 @@ static void print_tables(const char *dir, golite *db)
 			const struct sst_meta *f = &m.files[i].meta;
 			if (m.files[i].level != l)
 				continue;
-			printf("L%u  %08" PRIu64 ".sst  %" PRIu64 "  %" PRIu64 "  %" PRIu64 "  %" PRIu64
-			       "..%" PRIu64 "  ", l, f->file_no, f->file_size, f->entries,
-			       f->deletions, f->min_seq, f->max_seq);
+			char name[FILE_NAME_MAX];
+			file_name(name, sizeof(name), FILE_TABLE, f->file_no);
+			printf("L%u  %s  %" PRIu64 "  %" PRIu64 "  %" PRIu64 "  %" PRIu64 "..%" PRIu64
+			       "  ", l, name, f->file_size, f->entries, f->deletions, f->min_seq,
+			       f->max_seq);
 			put_table_key(&nm, f->smallest, f->smallest_len);
 			fputs(" .. ", stdout);
 			put_table_key(&nm, f->largest, f->largest_len);
@@ -135,15 +138,15 @@ static void print_tables(const char *dir, golite *db)
 		}
 	uint64_t *segs;
 	size_t nseg;
-	if (io_list_numbered(dir, WAL_SUFFIX, &segs, &nseg) == 0) {
+	if (file_list(dir, FILE_WAL, &segs, &nseg) == 0) {
 		printf("\n# log segments: file  bytes\n");
 		for (size_t i = 0; i < nseg; i++) {
-			char p[PATH_MAX];
+			char p[PATH_MAX], name[FILE_NAME_MAX];
 			struct stat st;
-			snprintf(p, sizeof(p), "%s/%08" PRIu64 "%s", dir, segs[i], WAL_SUFFIX);
+			file_path(p, sizeof(p), dir, FILE_WAL, segs[i]);
+			file_name(name, sizeof(name), FILE_WAL, segs[i]);
 			if (stat(p, &st) == 0)
-				printf("%08" PRIu64 "%s  %lld%s\n", segs[i], WAL_SUFFIX,
-				       (long long)st.st_size,
+				printf("%s  %lld%s\n", name, (long long)st.st_size,
 				       segs[i] < m.log_number ? "  (flushed)" : "");
 		}
 		free(segs);
@@ -209,24 +212,22 @@ static int check_one_file(const char *path, const struct check_options *o, struc
 		cli_error("cannot open %s: %m", path);
 		return -1;
 	}
-	size_t got = fread(head, 1, 8, f);
-	bool sst = fseek(f, -8, SEEK_END) == 0 && fread(tail, 1, 8, f) == 8 &&
-		   memcmp(tail, "\x89GLSST\r\n", 8) == 0;
+	size_t got = fread(head, 1, sizeof(head), f);
+	size_t tail_got = fseek(f, -(long)sizeof(tail), SEEK_END) == 0
+				  ? fread(tail, 1, sizeof(tail), f) : 0;
 	fclose(f);
-	const char *base = strrchr(path, '/');
-	base = base ? base + 1 : path;
 	int r;
-	if (got == 8 && memcmp(head, "GOLITEWL", 8) == 0)
+	switch (file_kind_of(path, head, got, tail, tail_got)) {
+	case FILE_WAL:
 		r = check_wal_file(path, o, st);
-	else if (got == 8 && memcmp(head, "GOLITEMF", 8) == 0)
-		r = check_manifest_file(path, o, st);
-	else if (sst || strstr(base, ".sst"))
+		break;
+	case FILE_TABLE:
 		r = check_table_file(path, o, st);
-	else if (strstr(base, ".wal"))
-		r = check_wal_file(path, o, st);
-	else if (strcmp(base, "MANIFEST") == 0)
+		break;
+	case FILE_MANIFEST:
 		r = check_manifest_file(path, o, st);
-	else {
+		break;
+	default:
 		cli_error("%s is not a log segment, table or MANIFEST", path);
 		return -1;
 	}

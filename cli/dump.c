@@ -17,8 +17,10 @@
 #include <string.h>
 
 #include "batch.h"
+#include "catalog.h"
 #include "check.h"
 #include "cli.h"
+#include "filename.h"
 #include "format.h"
 #include "io.h"
 #include "manifest.h"
@@ -87,7 +89,8 @@ static int dump_op(void *ctx, uint64_t seq, unsigned kind, const uint8_t *ikey, 
 		put_bytes(value, vlen);
 	if (id == TABLE_ID_CATALOG && vlen == 4 && iklen > IKEY_PREFIX)
 		printf("  (catalog: %s %u)",
-		       ikey[IKEY_PREFIX] == 'n' ? "next table id" : "table id", get_le32(value));
+		       ikey[IKEY_PREFIX] == CATALOG_KEY_NEXT ? "next table id" : "table id",
+		       get_le32(value));
 	putchar('\n');
 	return 0;
 }
@@ -157,11 +160,14 @@ int cmd_dump(int argc, char **argv)
 		return EXIT_ERROR;
 	}
 	int st = 0;
-	const char *base = strrchr(path, '/');
-	base = base ? base + 1 : path;
-	if (n >= 8 && memcmp(d, "GOLITEWL", 8) == 0) {
+	/* By magic number; a file without one is dumped only if its name says
+	 * it is a log segment (a segment cut short before its header). */
+	enum file_kind kind = file_kind_of(NULL, d, n, d, n);
+	if (kind == FILE_UNKNOWN && file_kind_of(path, NULL, 0, NULL, 0) == FILE_WAL)
+		kind = FILE_WAL;
+	if (kind == FILE_WAL) {
 		st = dump_wal(path, d, n);
-	} else if (n >= 8 && memcmp(d, "GOLITEMF", 8) == 0) {
+	} else if (kind == FILE_MANIFEST) {
 		struct manifest m;
 		r = manifest_read_file(path, &m);
 		if (r) {
@@ -172,15 +178,13 @@ int cmd_dump(int argc, char **argv)
 			manifest_print(&m, stdout);
 			manifest_free(&m);
 		}
-	} else if (n >= 8 && memcmp(d + n - 8, "\x89GLSST\r\n", 8) == 0) {
+	} else if (kind == FILE_TABLE) {
 		r = sst_dump(path, stdout, hex);
 		if (r) {
 			fflush(stdout);
 			cli_fail(path, r);
 			st = EXIT_ERROR;
 		}
-	} else if (strstr(base, ".wal")) {
-		st = dump_wal(path, d, n);
 	} else {
 		cli_error("%s is not a log segment, table or MANIFEST (no magic number)", path);
 		st = EXIT_ERROR;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "filename.h"
 #include "io.h"
 
 struct cli_globals cli;
@@ -375,12 +376,12 @@ static uint64_t log_bytes(const char *dir)
 {
 	uint64_t *nums, total = 0;
 	size_t n;
-	if (io_list_numbered(dir, ".wal", &nums, &n) < 0)
+	if (file_list(dir, FILE_WAL, &nums, &n) < 0)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		char p[PATH_MAX];
 		struct stat st;
-		snprintf(p, sizeof(p), "%s/%08llu.wal", dir, (unsigned long long)nums[i]);
+		file_path(p, sizeof(p), dir, FILE_WAL, nums[i]);
 		if (stat(p, &st) == 0)
 			total += (uint64_t)st.st_size;
 	}

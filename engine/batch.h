@@ -1,7 +1,7 @@
 /*
  * batch.h — the payload of a log record: an atomic group of writes.
  *
- * Layout (all in one WAL record, see wal.c for the record framing):
+ * Layout (all in one WAL record, see wal_format.h for the record framing):
  *
  *     +-----------+---------------------------------+-----------+
  *     | count LE32| entry 0 | entry 1 | ... entry n-1| seq LE64  |

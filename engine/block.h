@@ -1,9 +1,9 @@
 /*
- * block.h — SSTable format constants, and the coding of data blocks:
- * prefix-compressed entries with restart points (after LevelDB's
- * table/block_builder.cc) and a small hash index for point lookups. The
- * file layout around the blocks is drawn at the top of sstable.c. A data
- * block's payload (all integers little-endian):
+ * block.h — the coding of SSTable blocks: data blocks of prefix-compressed
+ * entries with restart points (after LevelDB's table/block_builder.cc) and
+ * a small hash index for point lookups, trailers, compression and index
+ * entries. The file layout around the blocks, and its constants, are in
+ * table_format.h. A data block's payload (all integers little-endian):
  *
  *     +---------+-----+-------------+-------------+-------+-------+
  *     | entries | ... | restarts    | hash slots  | m u32 | n u32 |
@@ -54,38 +54,9 @@
 
 #include "format.h"
 #include "golite.h"
+#include "table_format.h"
 
-/* ---- file format constants (see sstable.c for the drawing) ---- */
-
-/* "\x89GLSST\r\n": the high byte and CR LF catch text-mode mangling, as
- * PNG's signature does. Stored as these 8 bytes, i.e. this LE64 value. */
-#define SST_MAGIC            UINT64_C(0x0a0d5453534c4789)
-#define SST_FORMAT_VERSION   1u
-#define SST_FOOTER_SIZE      64u
-#define SST_BLOCK_TRAILER    5u      /* u8 type, u32 masked CRC32C */
-#define SST_PROPS_FIXED      96u     /* fixed part of the properties block */
-
-/* Block types (byte 0 of a block trailer). Equal to golite_compression. */
-enum sst_block_type {
-	SST_BLOCK_RAW = 0,
-	SST_BLOCK_LZ4 = 1,
-	SST_BLOCK_ZSTD = 2,
-};
-
-_Static_assert((int)SST_BLOCK_RAW == (int)GOLITE_COMPRESS_NONE &&
-	       (int)SST_BLOCK_LZ4 == (int)GOLITE_COMPRESS_LZ4 &&
-	       (int)SST_BLOCK_ZSTD == (int)GOLITE_COMPRESS_ZSTD,
-	       "block types are the compression enum");
-
-#define SKEY_MAX (IKEY_MAX + TRAILER_SIZE)
-/* Largest decoded block a reader accepts: a block holds entries up to
- * block_size, and the last one may carry a value of GOLITE_MAX_VALUE_SIZE. */
-#define SST_MAX_BLOCK_SIZE (GOLITE_MAX_VALUE_SIZE + (64u << 20))
 #define SST_MAX_BLOCK_OPTION (16u << 20)   /* largest sst_options.block_size */
-
-_Static_assert(SKEY_MAX == 4 + GOLITE_MAX_KEY_SIZE + 8, "skey = table id + key + trailer");
-_Static_assert(SST_MAX_BLOCK_SIZE < UINT32_MAX, "restart offsets are u32");
-_Static_assert(SST_FOOTER_SIZE == 6 * 8 + 4 + 4 + 8, "footer fields fill 64 bytes");
 
 /* ---- trailers and compression (the stored form of any block) ---- */
 
@@ -170,7 +141,7 @@ static inline size_t block_builder_estimate(const struct block_builder *b)
  * reset). */
 const uint8_t *block_builder_finish(struct block_builder *b, size_t *len);
 
-/* ---- index entries (the index block is drawn in sstable.c) ---- */
+/* ---- index entries (the index block is drawn in table_format.h) ---- */
 
 #define BLOCK_INDEX_ENTRY_EXTRA (VARINT32_MAX + VARINT64_MAX + VARINT32_MAX)
 

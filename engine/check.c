@@ -1,13 +1,17 @@
 /*
  * check.c — verifying and repairing a data directory without opening the
- * store. See check.h for the contract.
+ * store (see check.h for the contract): findings and the directory as a
+ * whole, the checks across its files, and check_dir. Each kind of file is
+ * read by its own file: check_wal.c, check_table.c, check_manifest.c, and
+ * the table catalog across them by check_catalog.c; repair.c repairs. They
+ * share check_int.h.
  *
- * The readers here are independent of the ones the store uses (wal.c,
- * sstable.c, manifest.c): those stop at the first damage, as recovery must;
+ * The readers here are independent of the ones the store uses
+ * (wal_reader.c, sstable.c, manifest.c): those stop at the first damage, as recovery must;
  * these resynchronise after it, so that check can list every problem and
  * repair can keep every record that checks out. They read the formats drawn
- * at the top of wal.c, sstable.c (with block.h) and manifest.c, and the
- * payload of batch.h; the constants below repeat those files' private ones.
+ * in wal_format.h, table_format.h (with block.h) and manifest_format.h, and
+ * the payload of batch.h.
  *
  * Invariants:
  *   1. check_* never writes, renames or removes anything.
@@ -31,37 +35,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "batch.h"
-#include "block.h"
-#include "cache.h"
-#include "catalog.h"
-#include "crc32c.h"
 #include "format.h"
 #include "io.h"
 #include "manifest.h"
-#include "rcu.h"
 #include "sstable.h"
 #include "util.h"
-#include "vfile.h"
-#include "wal.h"
 
-/* wal.h */
-/* manifest.c */
-#define MF_MAGIC "GOLITEMF"
-#define MF_VERSION 1u
-enum { TAG_LOG_NUMBER = 1, TAG_NEXT_FILE, TAG_LAST_SEQ, TAG_ADD_FILE, TAG_COMPACT_POINTER,
-       TAG_COUNTERS };
-/* db.c and compaction.c */
-
-#define RESYNC_WINDOW (1u << 20)
-
-/* ======================================================================
- * Findings
- * ====================================================================== */
-
+/* ---- findings ---- */
 
 void ck_flush_suppressed(struct run *r)
 {
@@ -105,34 +87,10 @@ void ck_found(struct run *r, enum check_kind kind, const char *path, uint64_t of
 	r->o->report(r->o->report_ctx, &f);
 }
 
-/* Reports golite_last_error() (which names file and offset) as a problem
- * of path, taking the offset from the message when it gives one. */
-static void found_engine_error(struct run *r, const char *path)
-{
-	const char *msg = golite_last_error();
-	uint64_t off = CHECK_NO_OFFSET;
-	const char *at = strstr(msg, "offset ");
-	if (at)
-		off = strtoull(at + 7, NULL, 10);
-	const char *tail = msg;
-	size_t pl = strlen(path);
-	if (strncmp(msg, path, pl) == 0 && msg[pl] == ':' && msg[pl + 1] == ' ')
-		tail = msg + pl + 2;
-	ck_found(r, CHECK_PROBLEM, path, off, "%s", tail);
-}
-
 void ck_progress(struct run *r, const char *stage, uint64_t done, uint64_t total)
 {
 	if (r->o->progress)
 		r->o->progress(r->o->progress_ctx, stage, done, total);
-}
-
-static bool all_zero(const uint8_t *d, size_t from, size_t to)
-{
-	for (size_t i = from; i < to; i++)
-		if (d[i])
-			return false;
-	return true;
 }
 
 /* Formats a path into out (PATH_MAX bytes). A path too long is cut, and
@@ -151,9 +109,21 @@ void ck_path_join(char *out, const char *dir, const char *name)
 	ck_fmt_path(out, "%s/%s", dir, name);
 }
 
-void ck_numbered_path(char *out, const char *dir, uint64_t no, const char *suffix)
+int ck_check_one_file(const char *path, const struct check_options *o, struct check_stats *st,
+		      void (*scan)(struct run *r, const char *path, const uint8_t *d, size_t n))
 {
-	ck_fmt_path(out, "%s/%08" PRIu64 "%s", dir, no, suffix);
+	static const struct check_options defaults;
+	struct run r = { .o = o ? o : &defaults, .st = st };
+	memset(st, 0, sizeof(*st));
+	uint8_t *d;
+	size_t n;
+	int e = io_read_file(path, MAX_FILE_READ, &d, &n);
+	if (e < 0)
+		return set_error(errno_to_golite(-e), "cannot read %s: %s", path, strerror(-e));
+	scan(&r, path, d, n);
+	ck_flush_suppressed(&r);
+	free(d);
+	return 0;
 }
 
 uint64_t ck_file_size_of(const char *path)
@@ -162,670 +132,7 @@ uint64_t ck_file_size_of(const char *path)
 	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
-/* ======================================================================
- * Log segments
- * ====================================================================== */
-
-struct walk {
-	const struct check_wal_ops *ops;
-	void *ctx;
-	struct check_wal_info *info;
-};
-
-static void walk_damage(struct walk *w, uint64_t off, uint64_t end, bool torn, const char *what)
-{
-	if (!w->info->damaged)
-		w->info->first_damage = off;
-	w->info->damaged++;
-	w->info->torn = torn;
-	if (w->ops && w->ops->damage)
-		w->ops->damage(w->ctx, off, end, what);
-}
-
-void check_wal_walk(const uint8_t *d, size_t n, const struct check_wal_ops *ops, void *ctx,
-		    struct check_wal_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	struct walk w = { ops, ctx, info };
-	size_t off = MIN(n, (size_t)WAL_HEADER);
-	if (n >= WAL_HEADER && memcmp(d, WAL_MAGIC, 8) == 0 &&
-	    crc32c_unmask(get_le32(d + 24)) == crc32c(d, 24)) {
-		info->header_ok = true;
-		info->version = get_le32(d + 8);
-		info->segno = get_le64(d + 16);
-		if (info->version != WAL_VERSION) {
-			walk_damage(&w, 8, n, false, "unknown format version");
-			return;
-		}
-	} else if (all_zero(d, 0, n)) {
-		info->empty = true;
-		return;
-	} else {
-		walk_damage(&w, 0, off, false,
-			    n < WAL_HEADER ? "segment shorter than its header" : "damaged header");
-	}
-
-	uint8_t *frag = NULL;
-	size_t frag_len = 0, frag_cap = 0, frag_start = 0;
-	bool in_frag = false;
-	while (off < n) {
-		struct wal_record rec;
-		size_t size = wal_record_parse(d, n, off, &rec);
-		unsigned type = rec.type;
-		size_t plen = rec.len;
-		if (!size) {
-			size_t from = in_frag ? frag_start : off;
-			in_frag = false;
-			if (all_zero(d, off, n)) {
-				if (from < off)
-					walk_damage(&w, from, off, true, "fragmented record cut short");
-				break;
-			}
-			size_t next = wal_next_valid(d, n, off + 1);
-			/* As open decides (wal.c): the unsynced tail, unless a
-			 * record after it was appended once it was on disk. */
-			if (next == n || wal_damage_is_tail(d, n, from)) {
-				size_t end = n;
-				while (end > off && d[end - 1] == 0)
-					end--;
-				walk_damage(&w, from, end, true, "damaged or incomplete record");
-				break;
-			}
-			walk_damage(&w, from, next, false, "damaged record");
-			off = next;
-			continue;
-		}
-		const uint8_t *p = rec.payload;
-		if (type == WAL_REC_MARK && !in_frag) {
-			off += size;
-			continue;
-		}
-		if (in_frag && (type == REC_FULL || type == REC_FIRST)) {
-			walk_damage(&w, frag_start, off, false, "fragmented record without its end");
-			in_frag = false;
-		}
-		if (type == REC_FULL) {
-			info->records++;
-			info->bytes += plen;
-			if (ops && ops->record)
-				ops->record(ctx, off, p, plen);
-		} else if (type == REC_FIRST || in_frag) {
-			if (type == REC_FIRST) {
-				in_frag = true;
-				frag_start = off;
-				frag_len = 0;
-			}
-			if (frag_len + plen > frag_cap) {
-				frag_cap = MAX(frag_cap * 2, frag_len + plen);
-				frag = xrealloc(frag, frag_cap);
-			}
-			memcpy(frag + frag_len, p, plen);
-			frag_len += plen;
-			if (type == REC_LAST) {
-				in_frag = false;
-				info->records++;
-				info->bytes += frag_len;
-				if (ops && ops->record)
-					ops->record(ctx, frag_start, frag, frag_len);
-			}
-		} else {
-			walk_damage(&w, off, off + size, false, "fragment without its first part");
-		}
-		off += size;
-	}
-	if (in_frag)
-		walk_damage(&w, frag_start, n, true, "fragmented record cut short");
-	free(frag);
-}
-
-/* ======================================================================
- * SSTables
- * ====================================================================== */
-
-
-
-
-
-__attribute__((format(printf, 3, 4)))
-static void tproblem(struct tscan *t, uint64_t off, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	t->problems++;
-	ck_found(t->r, CHECK_PROBLEM, t->path, off, "%s", msg);
-}
-
-static bool tscan_footer(struct tscan *t)
-{
-	if (t->n < SST_FOOTER_SIZE) {
-		tproblem(t, 0, "file of %zu bytes is too short for a table", t->n);
-		return false;
-	}
-	uint64_t foff = t->n - SST_FOOTER_SIZE;
-	const uint8_t *f = t->d + foff;
-	if (get_le64(f + 56) != SST_MAGIC) {
-		tproblem(t, foff + 56, "footer: bad magic number (truncated or overwritten)");
-		return false;
-	}
-	if (get_le32(f + 48) != SST_FORMAT_VERSION) {
-		tproblem(t, foff + 48, "footer: format version %u, this build reads %u",
-			 get_le32(f + 48), SST_FORMAT_VERSION);
-		return false;
-	}
-	if (crc32c_unmask(get_le32(f + 52)) != crc32c(f, 52)) {
-		tproblem(t, foff, "footer: checksum mismatch");
-		return false;
-	}
-	t->filter_off = get_le64(f);
-	t->filter_size = get_le64(f + 8);
-	t->props_off = get_le64(f + 16);
-	t->props_size = get_le64(f + 24);
-	t->index_off = get_le64(f + 32);
-	t->index_size = get_le64(f + 40);
-	const uint64_t T = SST_BLOCK_TRAILER;
-	uint64_t fspan = t->filter_size ? t->filter_size + T : 0;
-	if (t->index_size < 4 || t->index_size + T > foff ||
-	    t->index_off != foff - t->index_size - T || t->props_size < SST_PROPS_FIXED ||
-	    t->props_size + T > t->index_off || t->props_off != t->index_off - t->props_size - T ||
-	    fspan > t->props_off || t->filter_off != t->props_off - fspan) {
-		tproblem(t, foff, "footer: block handles do not tile the file");
-		return false;
-	}
-	return true;
-}
-
-/* Checks the trailer of a meta block; true if it holds and it is raw. */
-static bool tscan_meta_block(struct tscan *t, uint64_t off, uint64_t size, const char *what)
-{
-	uint8_t type;
-	int e = block_trailer_check(t->d + off, (size_t)size, &type);
-	if (e == 0 && type == SST_BLOCK_RAW)
-		return true;
-	tproblem(t, off, "%s: %s", what, e == -1 ? "checksum mismatch" : "unknown block type");
-	return false;
-}
-
-static bool tscan_props(struct tscan *t)
-{
-	if (!tscan_meta_block(t, t->props_off, t->props_size, "properties block"))
-		return false;
-	const uint8_t *q = t->d + t->props_off;
-	struct tprops *p = &t->p;
-	p->file_no = get_le64(q);
-	p->entries = get_le64(q + 8);
-	p->deletions = get_le64(q + 16);
-	p->min_seq = get_le64(q + 24);
-	p->max_seq = get_le64(q + 32);
-	p->raw_keys = get_le64(q + 40);
-	p->raw_values = get_le64(q + 48);
-	p->data_blocks = get_le64(q + 56);
-	p->data_end = get_le64(q + 64);
-	p->block_size = get_le32(q + 72);
-	p->restart_interval = get_le32(q + 76);
-	p->bloom_bits = get_le32(q + 80);
-	p->compression = get_le32(q + 84);
-	p->smallest_len = get_le32(q + 88);
-	p->largest_len = get_le32(q + 92);
-	p->smallest = q + SST_PROPS_FIXED;
-	p->largest = p->smallest + p->smallest_len;
-	bool empty = p->entries == 0;
-	if ((uint64_t)SST_PROPS_FIXED + p->smallest_len + p->largest_len != t->props_size ||
-	    p->compression > GOLITE_COMPRESS_ZSTD || p->data_end != t->filter_off ||
-	    empty != (p->smallest_len == 0) || empty != (p->largest_len == 0) ||
-	    (!empty && (p->smallest_len <= TRAILER_SIZE || p->largest_len <= TRAILER_SIZE ||
-			p->smallest_len > SKEY_MAX || p->largest_len > SKEY_MAX))) {
-		tproblem(t, t->props_off, "properties block: inconsistent fields");
-		return false;
-	}
-	return true;
-}
-
-static bool tscan_index(struct tscan *t)
-{
-	if (!tscan_meta_block(t, t->index_off, t->index_size, "index block"))
-		return false;
-	const uint8_t *buf = t->d + t->index_off, *end = buf + t->index_size - 4, *p = buf;
-	uint32_t count = get_le32(end);
-	if (count > t->index_size / 11 || (t->props_ok && count != t->p.data_blocks)) {
-		tproblem(t, t->index_off + t->index_size - 4,
-			 "index block: block count %u disagrees with the properties", count);
-		return false;
-	}
-	t->ix = xcalloc(count ? count : 1, sizeof(*t->ix));
-	uint64_t expect = 0;
-	for (uint32_t i = 0; i < count; i++) {
-		uint64_t at = t->index_off + (uint64_t)(p - buf);
-		uint32_t klen, size;
-		uint64_t off;
-		const uint8_t *sep;
-		if (!(p = block_index_get(p, end, &sep, &klen, &off, &size))) {
-			tproblem(t, at, "index block: malformed entry %u", i);
-			return false;
-		}
-		if (off != expect || size == 0 ||
-		    size + (uint64_t)SST_BLOCK_TRAILER > t->filter_off - off) {
-			tproblem(t, at, "index block: entry %u points outside the data", i);
-			return false;
-		}
-		t->ix[i] = (struct tix){ sep, klen, off, size };
-		expect = off + size + SST_BLOCK_TRAILER;
-	}
-	if (p != end || expect != t->filter_off) {
-		tproblem(t, t->index_off, "index block: blocks do not cover the data");
-		return false;
-	}
-	t->nblocks = count;
-	return true;
-}
-
-/*
- * Decodes one data block stored at [off, off + size) (its trailer follows)
- * and delivers its entries. lo/hi (may be NULL) are the index separators
- * around it. Returns false if the block is unusable as a whole.
- */
-static bool tscan_block(struct tscan *t, uint64_t off, size_t size, const struct tix *lo,
-			const struct tix *hi, bool quiet)
-{
-	const uint8_t *payload = t->d + off;
-	uint8_t type;
-	int e = block_trailer_check(payload, size, &type);
-	if (e) {
-		if (!quiet)
-			tproblem(t, off, "data block of %zu bytes: %s", size,
-				 e == -1 ? "checksum mismatch" : "unknown block type");
-		return false;
-	}
-	struct cache_entry *ce = NULL;
-	const uint8_t *data = payload;
-	size_t len = size;
-	if (type != SST_BLOCK_RAW) {
-		if (block_decompress(payload, size, type, &ce)) {
-			if (!quiet)
-				tproblem(t, off, "data block: cannot decompress");
-			return false;
-		}
-		data = block_cache_entry_data(ce);
-		len = block_cache_entry_len(ce);
-	}
-	struct block_view v;
-	struct block_cursor c;
-	bool ok = block_view_init(&v, data, len) == 0;
-	if (!ok) {
-		if (!quiet)
-			tproblem(t, off, "data block: malformed restart array");
-		goto out;
-	}
-	memset(&c, 0, sizeof(c));
-	int step = block_cursor_at(&c, &v, t->keybuf, 0, 0) ? -1 : 1;
-	uint64_t n = 0;
-	for (; step == 1; step = block_cursor_next(&c), n++) {
-		size_t klen = c.klen, iklen = klen - TRAILER_SIZE;
-		uint64_t tr = get_le64(c.key + iklen);
-		unsigned kind = trailer_kind(tr);
-		const char *bad = NULL;
-		if (kind > KIND_MAX)
-			bad = "unknown entry kind";
-		else if (kind == KIND_DELETE && c.vlen)
-			bad = "tombstone with a value";
-		else if (iklen <= IKEY_PREFIX)
-			bad = "key without a table id";
-		else if (t->last_len && skey_cmp(t->last, t->last_len, c.key, klen) >= 0)
-			bad = "key out of order";
-		else if (lo && skey_cmp(lo->sep, lo->seplen, c.key, klen) >= 0)
-			bad = "key before its block's index range";
-		else if (hi && skey_cmp(c.key, klen, hi->sep, hi->seplen) > 0)
-			bad = "key past its block's index separator";
-		if (bad) {
-			if (quiet && n == 0) {
-				ok = false;
-				goto out;
-			}
-			tproblem(t, off, "data block: %s (entry at byte %u of the block)", bad, c.off);
-			break;
-		}
-		if (kind == KIND_META) {
-			struct vfile vf;
-			if (vfile_decode(c.value, c.vlen, &vf) && !quiet)
-				ck_found(t->r, CHECK_PROBLEM, t->path, off,
-				      "data block: file record that does not decode (entry at byte %u "
-				      "of the block)", c.off);
-		}
-		if (!t->first) {
-			t->first = xmemdup(c.key, klen);
-			t->first_len = klen;
-		}
-		memcpy(t->last, c.key, klen);
-		t->last_len = klen;
-		t->entries++;
-		t->deletions += kind == KIND_DELETE;
-		t->min_seq = MIN(t->min_seq, trailer_seq(tr));
-		t->max_seq = MAX(t->max_seq, trailer_seq(tr));
-		t->raw_keys += klen;
-		t->raw_values += c.vlen;
-		if (t->entry)
-			t->entry(t->ctx, c.key, klen, c.value, c.vlen, off);
-	}
-	if (step == -1) {
-		if (quiet && n == 0)
-			ok = false;
-		else
-			tproblem(t, off, "data block: malformed entry at byte %u of the block", c.off);
-	}
-out:
-	if (ce)
-		block_cache_entry_discard(ce);
-	return ok;
-}
-
-/* Looks for a block that starts at start and ends before limit: the first
- * position whose following 5 bytes are a valid trailer of what precedes. */
-static bool find_block_end(const uint8_t *d, uint64_t start, uint64_t limit, uint64_t *size)
-{
-	uint32_t crc = 0;
-	for (uint64_t e = start; e + SST_BLOCK_TRAILER <= limit; e++) {
-		if (e > start)
-			crc = crc32c_extend(crc, d + e - 1, 1);
-		uint8_t type = d[e];
-		if (type > SST_BLOCK_ZSTD || e - start < 9)
-			continue;
-		if (get_le32(d + e + 1) == crc32c_mask(crc32c_extend(crc, &type, 1))) {
-			*size = e - start;
-			return true;
-		}
-	}
-	return false;
-}
-
-/* Could a data block start at off? Its first entry stores a whole key
- * (shared 0) with a table id and a valid kind. */
-static bool plausible_block_start(const uint8_t *d, uint64_t off, uint64_t limit)
-{
-	const uint8_t *p = d + off, *end = d + limit;
-	uint32_t shared, ns, vlen;
-	const uint8_t *k = block_entry_header(p, end, &shared, &ns, &vlen);
-	return k && shared == 0 && ns > TRAILER_SIZE + IKEY_PREFIX && ns <= SKEY_MAX &&
-	       trailer_kind(get_le64(k + ns - TRAILER_SIZE)) <= KIND_MAX;
-}
-
-/* Without a usable index: finds the data blocks by their trailers. */
-static void tscan_blocks_by_trailer(struct tscan *t)
-{
-	uint64_t limit = t->footer_ok ? t->filter_off : t->n;
-	uint64_t off = 0;
-	ck_found(t->r, CHECK_NOTE, t->path, 0, "index unusable: looking for data blocks by checksum");
-	while (off + SST_BLOCK_TRAILER < limit) {
-		uint64_t size;
-		if (find_block_end(t->d, off, limit, &size)) {
-			if (!tscan_block(t, off, (size_t)size, NULL, NULL, true))
-				break;   /* a meta block: the data ends here */
-			t->blocks_ok++;
-			off += size + SST_BLOCK_TRAILER;
-			continue;
-		}
-		/* Damage: resume at the next place a block plausibly starts. */
-		uint64_t next = off + 1;
-		bool resumed = false;
-		for (; next + SST_BLOCK_TRAILER < limit; next++) {
-			if (!plausible_block_start(t->d, next, limit))
-				continue;
-			uint64_t win = MIN(limit, next + RESYNC_WINDOW);
-			if (find_block_end(t->d, next, win, &size) &&
-			    tscan_block(t, next, (size_t)size, NULL, NULL, true)) {
-				resumed = true;
-				break;
-			}
-		}
-		tproblem(t, off, "damaged data (%" PRIu64 " bytes) where a data block should be",
-			 (resumed ? next : limit) - off);
-		t->blocks_bad++;
-		if (!resumed)
-			break;
-		t->blocks_ok++;
-		off = next + size + SST_BLOCK_TRAILER;
-	}
-}
-
-/*
- * Scans the table image t->d: footer, properties, index, every data block.
- * Problems are reported through t->r; entries of good blocks go to
- * t->entry. Afterwards t->problems says whether the table is clean.
- */
-void ck_tscan_run(struct tscan *t)
-{
-	t->min_seq = UINT64_MAX;
-	t->keybuf = xmalloc(SKEY_MAX);
-	t->last = xmalloc(SKEY_MAX);
-	t->footer_ok = tscan_footer(t);
-	if (t->footer_ok) {
-		t->props_ok = tscan_props(t);
-		t->index_ok = tscan_index(t);
-		if (t->filter_size)
-			tscan_meta_block(t, t->filter_off, t->filter_size, "filter block");
-	}
-	if (t->index_ok) {
-		for (uint32_t i = 0; i < t->nblocks; i++) {
-			const struct tix *x = &t->ix[i];
-			if (tscan_block(t, x->off, x->size, i ? &t->ix[i - 1] : NULL, x, false))
-				t->blocks_ok++;
-			else
-				t->blocks_bad++;
-		}
-	} else {
-		tscan_blocks_by_trailer(t);
-	}
-	if (!t->entries)
-		t->min_seq = t->max_seq = 0;
-	if (!t->problems && t->props_ok) {
-		const struct tprops *p = &t->p;
-		if (p->entries != t->entries || p->deletions != t->deletions ||
-		    p->min_seq != t->min_seq || p->max_seq != t->max_seq ||
-		    p->raw_keys != t->raw_keys || p->raw_values != t->raw_values ||
-		    (t->entries && (p->smallest_len != t->first_len ||
-				    memcmp(p->smallest, t->first, t->first_len) ||
-				    p->largest_len != t->last_len ||
-				    memcmp(p->largest, t->last, t->last_len))))
-			tproblem(t, t->props_off,
-				 "properties disagree with the data (%" PRIu64 " entries ck_found, %" PRIu64
-				 " recorded)", t->entries, p->entries);
-	}
-}
-
-void ck_tscan_free(struct tscan *t)
-{
-	free(t->ix);
-	free(t->keybuf);
-	free(t->last);
-	free(t->first);
-}
-
-/* ======================================================================
- * The manifest
- * ====================================================================== */
-
-
-/* True if a whole, checksummed edit starts at off (*len: its body). */
-static bool mf_edit_at(const uint8_t *d, size_t n, size_t off, uint32_t *len)
-{
-	if (n - off < 9)
-		return false;
-	uint32_t l = get_le32(d + off);
-	if (l == 0 || l > n - off - 8)
-		return false;
-	if (crc32c_unmask(get_le32(d + off + 4)) != crc32c(d + off + 8, l))
-		return false;
-	*len = l;
-	return d[off + 8] >= TAG_LOG_NUMBER && d[off + 8] <= TAG_COUNTERS;
-}
-
-/* Decodes one checksummed edit into ms; false if its body is malformed. */
-static bool mf_decode(struct mscan *ms, const uint8_t *e, uint32_t len, uint64_t off, size_t *cap)
-{
-	struct manifest *m = &ms->m;
-	struct mf_reader r = { e + 1, e + len, false };
-	switch (e[0]) {
-	case TAG_LOG_NUMBER:
-		m->log_number = mf_get_u64(&r);
-		ms->have_log = !r.bad;
-		break;
-	case TAG_NEXT_FILE:
-		m->next_file_no = mf_get_u64(&r);
-		ms->have_next = !r.bad;
-		break;
-	case TAG_LAST_SEQ:
-		m->last_seq = mf_get_u64(&r);
-		ms->have_last = !r.bad;
-		break;
-	case TAG_COUNTERS:
-		m->flush_bytes = mf_get_u64(&r);
-		m->compact_bytes = mf_get_u64(&r);
-		m->compact_read_bytes = mf_get_u64(&r);
-		m->user_bytes = mf_get_u64(&r);
-		ms->have_counters = !r.bad;
-		break;
-	case TAG_ADD_FILE: {
-		struct manifest_file f;
-		memset(&f, 0, sizeof(f));
-		f.level = mf_get_u8(&r);
-		f.meta.file_no = mf_get_u64(&r);
-		f.meta.file_size = mf_get_u64(&r);
-		f.meta.entries = mf_get_u64(&r);
-		f.meta.deletions = mf_get_u64(&r);
-		f.meta.min_seq = mf_get_u64(&r);
-		f.meta.max_seq = mf_get_u64(&r);
-		f.meta.raw_key_bytes = mf_get_u64(&r);
-		f.meta.raw_value_bytes = mf_get_u64(&r);
-		f.meta.smallest = mf_get_key(&r, &f.meta.smallest_len);
-		f.meta.largest = mf_get_key(&r, &f.meta.largest_len);
-		if (r.bad || r.p != r.end || f.level >= NUM_LEVELS ||
-		    f.meta.smallest_len <= TRAILER_SIZE + IKEY_PREFIX ||
-		    f.meta.largest_len <= TRAILER_SIZE + IKEY_PREFIX) {
-			sst_meta_free(&f.meta);
-			return false;
-		}
-		if (m->nfiles == *cap) {
-			*cap = *cap ? 2 * *cap : 16;
-			m->files = xrealloc(m->files, *cap * sizeof(*m->files));
-			ms->file_off = xrealloc(ms->file_off, *cap * sizeof(*ms->file_off));
-		}
-		ms->file_off[m->nfiles] = off;
-		m->files[m->nfiles++] = f;
-		return true;
-	}
-	case TAG_COMPACT_POINTER: {
-		uint8_t l = mf_get_u8(&r);
-		size_t klen;
-		uint8_t *k = mf_get_key(&r, &klen);
-		if (r.bad || l >= NUM_LEVELS) {
-			free(k);
-			return false;
-		}
-		free(m->compact_ptr[l]);
-		m->compact_ptr[l] = k;
-		m->compact_ptr_len[l] = klen;
-		break;
-	}
-	}
-	return !r.bad && r.p == r.end;
-}
-
-/* Reads a manifest image, reporting every damaged edit and keeping the
- * others. */
-void ck_mscan_run(struct run *r, const char *path, const uint8_t *d, size_t n,
-		      struct mscan *ms)
-{
-	memset(ms, 0, sizeof(*ms));
-	ms->clean = true;
-	size_t cap = 0, off = 16;
-	uint32_t count = 0;
-	if (n < 16 || memcmp(d, MF_MAGIC, 8) != 0) {
-		ck_found(r, CHECK_PROBLEM, path, 0, "not a manifest (bad magic)");
-		ms->clean = false;
-		off = MIN(n, (size_t)16);
-	} else if (get_le32(d + 8) != MF_VERSION) {
-		ck_found(r, CHECK_PROBLEM, path, 8, "manifest format %u, this build reads %u",
-		      get_le32(d + 8), MF_VERSION);
-		ms->clean = false;
-		return;
-	} else {
-		count = get_le32(d + 12);
-	}
-	while (off < n) {
-		uint32_t len;
-		if (!mf_edit_at(d, n, off, &len)) {
-			size_t next = off + 1;
-			while (next < n && !mf_edit_at(d, n, next, &len))
-				next++;
-			ck_found(r, CHECK_PROBLEM, path, off, "damaged edit (%zu bytes skipped)", next - off);
-			ms->clean = false;
-			off = next;
-			continue;
-		}
-		if (!mf_decode(ms, d + off + 8, len, off, &cap)) {
-			ck_found(r, CHECK_PROBLEM, path, off, "malformed edit (tag %u)", d[off + 8]);
-			ms->clean = false;
-		} else {
-			ms->edits++;
-		}
-		off += 8 + (size_t)len;
-	}
-	if (ms->clean && ms->edits != count) {
-		ck_found(r, CHECK_PROBLEM, path, 12, "header counts %u edits, the file holds %u", count,
-		      ms->edits);
-		ms->clean = false;
-	}
-}
-
-void ck_mscan_free(struct mscan *ms)
-{
-	manifest_free(&ms->m);
-	free(ms->file_off);
-	memset(ms, 0, sizeof(*ms));
-}
-
-/* ======================================================================
- * The directory
- * ====================================================================== */
-
-/* Takes the directory lock (exclusive for repair). Returns the fd (-1 when
- * a checker finds no LOCK file) or GOLITE_ELOCKED naming the holder. */
-int ck_take_lock(const char *dir, bool exclusive, int *fd_out)
-{
-	char path[PATH_MAX];
-	ck_path_join(path, dir, "LOCK");
-	*fd_out = -1;
-	int fd = io_open(path, exclusive ? O_RDWR | O_CREAT : O_RDONLY, 0600);
-	if (fd == -ENOENT && !exclusive)
-		return 0;
-	if (fd < 0)
-		return set_error(errno_to_golite(-fd), "cannot open %s: %s", path, strerror(-fd));
-	int r = io_flock(fd, exclusive);
-	if (r == -EWOULDBLOCK) {
-		char pid[32] = "";
-		ssize_t got = io_pread(fd, pid, sizeof(pid) - 1, 0);
-		pid[got > 0 ? got : 0] = '\0';
-		pid[strcspn(pid, "\n")] = '\0';
-		io_close(fd);
-		return set_error(GOLITE_ELOCKED, "data directory %s is in use by process %s", dir,
-				 pid[0] ? pid : "(unknown)");
-	}
-	if (r < 0) {
-		io_close(fd);
-		return set_error(GOLITE_EIO, "cannot lock %s: %s", path, strerror(-r));
-	}
-	if (exclusive) {
-		/* As db.c does: name the holder for anyone refused meanwhile. */
-		char pid[32];
-		int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-		if (io_ftruncate(fd, 0) == 0)
-			io_pwrite(fd, pid, (size_t)n, 0);
-	}
-	*fd_out = fd;
-	return 0;
-}
-
+/* ---- the directory ---- */
 
 int ck_list_dir(const char *dir, struct listing *l)
 {
@@ -833,24 +140,22 @@ int ck_list_dir(const char *dir, struct listing *l)
 	struct stat st;
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
 		return set_error(GOLITE_ENOTFOUND, "%s is not a directory", dir);
-	int r = io_list_numbered(dir, SST_SUFFIX, &l->sst, &l->nsst);
+	int r = file_list(dir, FILE_TABLE, &l->sst, &l->nsst);
 	if (r == 0)
-		r = io_list_numbered(dir, WAL_SUFFIX, &l->wal, &l->nwal);
+		r = file_list(dir, FILE_WAL, &l->wal, &l->nwal);
 	if (r < 0)
 		return set_error(GOLITE_EIO, "cannot list %s: %s", dir, strerror(-r));
 	char path[PATH_MAX];
-	ck_path_join(path, dir, MANIFEST_FILE);
+	file_path(path, PATH_MAX, dir, FILE_MANIFEST, 0);
 	l->has_manifest = access(path, F_OK) == 0;
-	ck_path_join(path, dir, "STORE");
+	file_path(path, PATH_MAX, dir, FILE_STORE, 0);
 	uint8_t *data;
 	size_t len;
 	r = io_read_file(path, 4096, &data, &len);
 	if (r == 0) {
 		data[len] = '\0';
 		int format = 0;
-		l->store = strncmp((char *)data, "golite store\n", 13) == 0 &&
-				   sscanf((char *)data + 13, "format %d", &format) == 1 && format == 1
-			   ? 1 : -1;
+		l->store = store_marker_parse((char *)data, &format) && format == STORE_FORMAT ? 1 : -1;
 		free(data);
 	}
 	if (l->store == 0 && !l->nsst && !l->nwal && !l->has_manifest)
@@ -892,25 +197,6 @@ bool ck_meta_equal(const struct sst_meta *a, const struct sst_meta *b)
 	       (!a->largest_len || !memcmp(a->largest, b->largest, a->largest_len));
 }
 
-void ck_meta_from_scan(const struct tscan *t, uint64_t file_no, struct sst_meta *m)
-{
-	memset(m, 0, sizeof(*m));
-	m->file_no = file_no;
-	m->file_size = t->n;
-	m->entries = t->p.entries;
-	m->deletions = t->p.deletions;
-	m->min_seq = t->p.min_seq;
-	m->max_seq = t->p.max_seq;
-	m->raw_key_bytes = t->p.raw_keys;
-	m->raw_value_bytes = t->p.raw_values;
-	if (t->p.entries) {
-		m->smallest = xmemdup(t->p.smallest, t->p.smallest_len);
-		m->smallest_len = t->p.smallest_len;
-		m->largest = xmemdup(t->p.largest, t->p.largest_len);
-		m->largest_len = t->p.largest_len;
-	}
-}
-
 /* Compares a clean table with what the manifest says of it. */
 static void check_against_manifest(struct run *r, const char *mpath, uint64_t edit_off,
 				   const struct sst_meta *want, const struct tscan *t)
@@ -929,207 +215,12 @@ static void check_against_manifest(struct run *r, const char *mpath, uint64_t ed
 		what = "key range";
 	else if (want->raw_key_bytes != t->p.raw_keys || want->raw_value_bytes != t->p.raw_values)
 		what = "byte counts";
-	if (what)
+	if (what) {
+		char name[FILE_NAME_MAX];
+		file_name(name, sizeof(name), FILE_TABLE, want->file_no);
 		ck_found(r, CHECK_PROBLEM, mpath, edit_off,
-		      "table %08" PRIu64 ".sst: its %s differs from the manifest's record",
-		      want->file_no, what);
-}
-
-
-static void collect_table_entry(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
-				size_t vlen, uint64_t block_off)
-{
-	struct collect *c = ctx;
-	uint64_t tr = get_le64(k + klen - TRAILER_SIZE);
-	ck_cat_add(c->cat, k, klen - TRAILER_SIZE, trailer_seq(tr), trailer_kind(tr), v, vlen, c->path,
-		block_off);
-}
-
-int ck_collect_batch_entry(void *ctx, uint64_t seq, unsigned kind, const uint8_t *ikey,
-			       size_t iklen, const uint8_t *value, size_t vlen)
-{
-	struct collect *c = ctx;
-	ck_cat_add(c->cat, ikey, iklen, seq, kind, value, vlen, c->path, CHECK_NO_OFFSET);
-	return 0;
-}
-
-/* Reads and scans one table file. cat (may be NULL) collects its entries. */
-int ck_scan_table_file(struct run *r, const char *path, struct catalog_view *cat,
-			   struct tscan *t, uint8_t **data)
-{
-	memset(t, 0, sizeof(*t));
-	size_t n;
-	int e = io_read_file(path, MAX_FILE_READ, data, &n);
-	if (e < 0) {
-		ck_found(r, CHECK_PROBLEM, path, CHECK_NO_OFFSET, "cannot read: %s", strerror(-e));
-		return -1;
+			 "table %s: its %s differs from the manifest's record", name, what);
 	}
-	struct collect c = { cat, path };
-	t->r = r;
-	t->path = path;
-	t->d = *data;
-	t->n = n;
-	t->entry = cat ? collect_table_entry : NULL;
-	t->ctx = &c;
-	ck_tscan_run(t);
-	r->st->tables++;
-	r->st->blocks += t->blocks_ok + t->blocks_bad;
-	r->st->entries += t->entries;
-	r->st->table_bytes += n;
-	/* The deep checks (filter, hash index) of sstable.c, on a table whose
-	 * structure held. */
-	if (!t->problems && sst_verify(path, NULL)) {
-		found_engine_error(r, path);
-		t->problems++;
-	}
-	return 0;
-}
-
-/* State of the log check across segments. */
-struct walcheck {
-	struct run *r;
-	const char *path;
-	struct collect col;
-	uint64_t last_seq;
-	bool seq_known;
-	uint64_t bad_records;
-};
-
-static void walcheck_record(void *ctx, uint64_t off, const uint8_t *p, size_t len)
-{
-	struct walcheck *w = ctx;
-	uint32_t count;
-	uint64_t first;
-	w->r->st->wal_records++;
-	if (rep_iterate(p, len, NULL, NULL, &count, &first)) {
-		ck_found(w->r, CHECK_PROBLEM, w->path, off, "record holds a malformed batch");
-		w->bad_records++;
-		return;
-	}
-	if (!count)
-		return;
-	if (w->seq_known && first <= w->last_seq) {
-		ck_found(w->r, CHECK_PROBLEM, w->path, off,
-		      "record has sequence %" PRIu64 ", not after %" PRIu64, first, w->last_seq);
-		w->bad_records++;
-		return;
-	}
-	w->seq_known = true;
-	w->last_seq = first + count - 1;
-	w->col.path = w->path;
-	if (w->col.cat)
-		rep_iterate(p, len, ck_collect_batch_entry, &w->col, NULL, NULL);
-}
-
-/* True if a segment after segs[i] holds a valid record. */
-static bool valid_record_later(const char *dir, const uint64_t *segs, size_t nseg, size_t i)
-{
-	for (size_t j = i + 1; j < nseg; j++) {
-		char p[PATH_MAX];
-		ck_numbered_path(p, dir, segs[j], WAL_SUFFIX);
-		uint8_t *d;
-		size_t n;
-		if (io_read_file(p, MAX_FILE_READ, &d, &n) < 0)
-			continue;
-		bool any = n > WAL_HEADER && wal_next_valid(d, n, WAL_HEADER) < n;
-		free(d);
-		if (any)
-			return true;
-	}
-	return false;
-}
-
-struct damage_list {
-	uint64_t off[64], end[64];
-	char what[64][48];
-	size_t n, more;
-};
-
-static void collect_damage(void *ctx, uint64_t off, uint64_t end, const char *what)
-{
-	struct damage_list *dl = ctx;
-	if (dl->n == 64) {
-		dl->more++;
-		return;
-	}
-	dl->off[dl->n] = off;
-	dl->end[dl->n] = end;
-	snprintf(dl->what[dl->n], sizeof(dl->what[0]), "%s", what);
-	dl->n++;
-}
-
-struct wal_damage_ctx {
-	struct walcheck *wc;
-	struct damage_list dl;
-};
-
-static void wd_record(void *ctx, uint64_t off, const uint8_t *p, size_t len)
-{
-	walcheck_record(((struct wal_damage_ctx *)ctx)->wc, off, p, len);
-}
-
-static void wd_damage(void *ctx, uint64_t off, uint64_t end, const char *what)
-{
-	collect_damage(&((struct wal_damage_ctx *)ctx)->dl, off, end, what);
-}
-
-/*
- * Checks segment i of the log. live: it is replayed at open (numbered at
- * or after the manifest's log number). Reports damage as open would treat
- * it: a torn tail is dropped by open, other damage stops it.
- */
-static void check_segment(struct run *r, const char *dir, const uint64_t *segs, size_t nseg,
-			  size_t i, bool live, struct walcheck *wc)
-{
-	char path[PATH_MAX];
-	ck_numbered_path(path, dir, segs[i], WAL_SUFFIX);
-	uint8_t *d;
-	size_t n;
-	int e = io_read_file(path, MAX_FILE_READ, &d, &n);
-	if (e < 0) {
-		ck_found(r, CHECK_PROBLEM, path, CHECK_NO_OFFSET, "cannot read: %s", strerror(-e));
-		return;
-	}
-	r->st->wal_segments++;
-	r->st->wal_bytes += n;
-	wc->path = path;
-	struct wal_damage_ctx dc = { .wc = wc };
-	struct check_wal_ops ops = { wd_record, wd_damage };
-	struct check_wal_info info;
-	if (!live) {
-		struct check_options none = { 0 };
-		struct check_stats ignored = { 0 };
-		struct run quiet = { .o = &none, .st = &ignored };
-		struct walcheck w2 = { .r = &quiet, .path = path };
-		dc.wc = &w2;
-		check_wal_walk(d, n, &ops, &dc, &info);
-		if (info.damaged || w2.bad_records)
-			ck_found(r, CHECK_NOTE, path, info.damaged ? info.first_damage : CHECK_NO_OFFSET,
-			      "damaged, but its records are already in tables (open removes it)");
-		free(d);
-		return;
-	}
-	check_wal_walk(d, n, &ops, &dc, &info);
-	if (info.header_ok && info.segno != segs[i])
-		ck_found(r, CHECK_PROBLEM, path, 16, "header names segment %" PRIu64, info.segno);
-	if (info.empty) {
-		if (valid_record_later(dir, segs, nseg, i))
-			ck_found(r, CHECK_PROBLEM, path, 0,
-			      "segment without a header, followed by valid records");
-	}
-	bool later = dc.dl.n && info.torn && valid_record_later(dir, segs, nseg, i);
-	for (size_t k = 0; k < dc.dl.n; k++) {
-		bool tail = info.torn && k == dc.dl.n - 1 && !later;
-		ck_found(r, CHECK_PROBLEM, path, dc.dl.off[k],
-		      tail ? "%s: %" PRIu64 " bytes to the end form a torn tail (opening the store "
-			     "drops it; `golite repair` too)"
-			   : "%s (%" PRIu64 " bytes), followed by valid records: the store will not "
-			     "open; run `golite repair`",
-		      dc.dl.what[k], dc.dl.end[k] - dc.dl.off[k]);
-	}
-	if (dc.dl.more)
-		ck_found(r, CHECK_PROBLEM, path, CHECK_NO_OFFSET, "%zu more damaged ranges", dc.dl.more);
-	free(d);
 }
 
 int check_dir(const char *dir, const struct check_options *o, struct check_stats *st)
@@ -1142,13 +233,13 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 	if (e)
 		return e;
 	int lock_fd;
-	e = ck_take_lock(dir, false, &lock_fd);
+	e = data_dir_lock(dir, false, &lock_fd);
 	if (e) {
 		ck_listing_free(&l);
 		return e;
 	}
 	char path[PATH_MAX], mpath[PATH_MAX];
-	ck_path_join(path, dir, "STORE");
+	file_path(path, PATH_MAX, dir, FILE_STORE, 0);
 	if (l.store != 1)
 		ck_found(&r, CHECK_PROBLEM, path, 0, l.store ? "not a GoLite store marker"
 							 : "missing (the store will not open)");
@@ -1156,7 +247,7 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 	/* The manifest. */
 	struct mscan ms;
 	memset(&ms, 0, sizeof(ms));
-	ck_path_join(mpath, dir, MANIFEST_FILE);
+	file_path(mpath, PATH_MAX, dir, FILE_MANIFEST, 0);
 	bool have_manifest = false;
 	if (l.has_manifest) {
 		uint8_t *d;
@@ -1184,16 +275,16 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 	struct catalog_view cat = { 0 };
 	uint64_t total = 0, done = 0;
 	for (size_t i = 0; i < l.nsst; i++) {
-		ck_numbered_path(path, dir, l.sst[i], SST_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_TABLE, l.sst[i]);
 		total += ck_file_size_of(path);
 	}
 	for (size_t i = 0; i < l.nwal; i++) {
-		ck_numbered_path(path, dir, l.wal[i], WAL_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_WAL, l.wal[i]);
 		total += ck_file_size_of(path);
 	}
 	uint64_t max_table_seq = 0;
 	for (size_t i = 0; i < l.nsst; i++) {
-		ck_numbered_path(path, dir, l.sst[i], SST_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_TABLE, l.sst[i]);
 		size_t fi = SIZE_MAX;
 		for (size_t j = 0; j < ms.m.nfiles && fi == SIZE_MAX; j++)
 			if (ms.m.files[j].meta.file_no == l.sst[i])
@@ -1210,7 +301,7 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 		if (ck_scan_table_file(&r, path, &cat, &t, &d) == 0) {
 			done += t.n;
 			if (t.props_ok && t.p.file_no != l.sst[i])
-				ck_found(&r, CHECK_NOTE, path, t.props_off,
+				ck_found(&r, CHECK_NOTE, path, t.foot.props_off,
 				      "properties name file number %" PRIu64 " (a copied or renamed "
 				      "file?)", t.p.file_no);
 			if (fi != SIZE_MAX && !t.problems && t.props_ok)
@@ -1228,28 +319,32 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 		uint64_t max_no = 0;
 		for (size_t i = 0; i < ms.m.nfiles; i++) {
 			const struct sst_meta *m = &ms.m.files[i].meta;
+			char name[FILE_NAME_MAX], other[FILE_NAME_MAX];
+			file_name(name, sizeof(name), FILE_TABLE, m->file_no);
 			max_no = MAX(max_no, m->file_no);
 			max_table_seq = MAX(max_table_seq, m->max_seq);
 			if (!ck_in_list(l.sst, l.nsst, m->file_no))
 				ck_found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
-				      "names table %08" PRIu64 ".sst (level %u), which is missing",
-				      m->file_no, ms.m.files[i].level);
+					 "names table %s (level %u), which is missing", name,
+					 ms.m.files[i].level);
 			for (size_t j = 0; j < i; j++)
 				if (ms.m.files[j].meta.file_no == m->file_no)
 					ck_found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
-					      "names table %08" PRIu64 ".sst twice", m->file_no);
+						 "names table %s twice", name);
 			if (skey_cmp(m->smallest, m->smallest_len, m->largest, m->largest_len) > 0)
 				ck_found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
-				      "table %08" PRIu64 ".sst: smallest key after largest", m->file_no);
+					 "table %s: smallest key after largest", name);
 			if (ms.m.files[i].level == 0)
 				continue;
 			for (size_t j = 0; j < ms.m.nfiles; j++) {
 				const struct manifest_file *g = &ms.m.files[j];
-				if (j < i && g->level == ms.m.files[i].level && ck_meta_overlap(&g->meta, m))
+				if (j < i && g->level == ms.m.files[i].level &&
+				    ck_meta_overlap(&g->meta, m)) {
+					file_name(other, sizeof(other), FILE_TABLE, g->meta.file_no);
 					ck_found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
-					      "tables %08" PRIu64 ".sst and %08" PRIu64
-					      ".sst of level %u overlap", g->meta.file_no, m->file_no,
-					      g->level);
+						 "tables %s and %s of level %u overlap", other, name,
+						 g->level);
+				}
 			}
 		}
 		if (ms.have_next && ms.m.next_file_no <= max_no)
@@ -1267,23 +362,23 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 	struct walcheck wc = { .r = &r, .col = { &cat, NULL } };
 	for (size_t i = 0; i < l.nwal; i++) {
 		ck_progress(&r, "wal", done, total);
-		ck_numbered_path(path, dir, l.wal[i], WAL_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_WAL, l.wal[i]);
 		done += ck_file_size_of(path);
-		check_segment(&r, dir, l.wal, l.nwal, i, l.wal[i] >= log_number, &wc);
+		ck_check_segment(&r, dir, l.wal, l.nwal, i, l.wal[i] >= log_number, &wc);
 	}
 	ck_progress(&r, "wal", done, total);
 
 	/* The table catalog, from every source open would read. */
 	ck_cat_check(&r, dir, &cat);
 
-	static const char *const leftovers[] = { "MANIFEST.tmp", "STORE.tmp" };
-	for (size_t i = 0; i < ARRAY_SIZE(leftovers); i++) {
-		ck_path_join(path, dir, leftovers[i]);
+	static const char *const replaced[] = { MANIFEST_FILE, STORE_FILE };
+	for (size_t i = 0; i < ARRAY_SIZE(replaced); i++) {
+		file_temp_path(path, PATH_MAX, dir, replaced[i]);
 		if (access(path, F_OK) == 0)
 			ck_found(&r, CHECK_NOTE, path, CHECK_NO_OFFSET,
 			      "temporary file of an interrupted write (open removes it)");
 	}
-	ck_path_join(path, dir, "lost");
+	ck_path_join(path, dir, LOST_DIR);
 	if (access(path, F_OK) == 0)
 		ck_found(&r, CHECK_NOTE, path, CHECK_NO_OFFSET,
 		      "holds files an earlier repair moved aside");
@@ -1295,64 +390,3 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 		io_close(lock_fd);
 	return 0;
 }
-
-int check_wal_file(const char *path, const struct check_options *o, struct check_stats *st)
-{
-	struct check_options defaults = { 0 };
-	struct run r = { .o = o ? o : &defaults, .st = st };
-	memset(st, 0, sizeof(*st));
-	uint8_t *d;
-	size_t n;
-	int e = io_read_file(path, MAX_FILE_READ, &d, &n);
-	if (e < 0)
-		return set_error(errno_to_golite(-e), "cannot read %s: %s", path, strerror(-e));
-	struct walcheck wc = { .r = &r, .path = path };
-	struct wal_damage_ctx dc = { .wc = &wc };
-	struct check_wal_ops ops = { wd_record, wd_damage };
-	struct check_wal_info info;
-	check_wal_walk(d, n, &ops, &dc, &info);
-	st->wal_segments = 1;
-	st->wal_bytes = n;
-	for (size_t k = 0; k < dc.dl.n; k++)
-		ck_found(&r, CHECK_PROBLEM, path, dc.dl.off[k], "%s (%" PRIu64 " bytes)", dc.dl.what[k],
-		      dc.dl.end[k] - dc.dl.off[k]);
-	if (info.empty)
-		ck_found(&r, CHECK_PROBLEM, path, 0, "no header: an empty segment");
-	ck_flush_suppressed(&r);
-	free(d);
-	return 0;
-}
-
-int check_table_file(const char *path, const struct check_options *o, struct check_stats *st)
-{
-	struct check_options defaults = { 0 };
-	struct run r = { .o = o ? o : &defaults, .st = st };
-	memset(st, 0, sizeof(*st));
-	struct tscan t;
-	uint8_t *d = NULL;
-	int e = ck_scan_table_file(&r, path, NULL, &t, &d);
-	ck_tscan_free(&t);
-	free(d);
-	ck_flush_suppressed(&r);
-	return e ? set_error(GOLITE_EIO, "cannot read %s", path) : 0;
-}
-
-int check_manifest_file(const char *path, const struct check_options *o, struct check_stats *st)
-{
-	struct check_options defaults = { 0 };
-	struct run r = { .o = o ? o : &defaults, .st = st };
-	memset(st, 0, sizeof(*st));
-	uint8_t *d;
-	size_t n;
-	int e = io_read_file(path, MAX_FILE_READ, &d, &n);
-	if (e < 0)
-		return set_error(errno_to_golite(-e), "cannot read %s: %s", path, strerror(-e));
-	struct mscan ms;
-	ck_mscan_run(&r, path, d, n, &ms);
-	st->manifest_edits = ms.edits;
-	ck_mscan_free(&ms);
-	free(d);
-	ck_flush_suppressed(&r);
-	return 0;
-}
-

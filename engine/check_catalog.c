@@ -134,7 +134,7 @@ bool ck_cat_id_named(const struct catalog_view *c, uint32_t id)
 /*
  * Checks what golite_open's load_catalog will demand, and that no data
  * lies in a table id a new table would get. With r, reports problems;
- * returns the number ck_found.
+ * returns the number found.
  */
 int ck_cat_check(struct run *r, const char *dir, const struct catalog_view *c)
 {

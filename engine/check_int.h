@@ -1,6 +1,7 @@
 /*
- * check_int.h — what check.c (verifying a data directory) and repair.c
- * (repairing one) share. Not for other modules: they use check.h.
+ * check_int.h — what the files that verify a data directory (check.c,
+ * check_wal.c, check_table.c, check_manifest.c, check_catalog.c) and
+ * repair.c share. Not for other modules: they use check.h.
  */
 #ifndef GOLITE_CHECK_INT_H
 #define GOLITE_CHECK_INT_H
@@ -12,26 +13,13 @@
 #include <stdio.h>
 
 #include "check.h"
+#include "filename.h"
 #include "manifest.h"
 #include "sstable.h"
 #include "wal.h"
 
 #define DEFAULT_SSTABLE_SIZE (32u << 20)
 #define MAX_FILE_READ (UINT64_C(4) << 30)
-#define SST_SUFFIX ".sst"
-#define STORE_TEXT "golite store\nformat 1\n"
-#define WAL_HEADER WAL_SEGMENT_HEADER
-#define WAL_MAX_FRAG WAL_MAX_FRAGMENT
-enum { REC_FULL = WAL_REC_FULL, REC_FIRST = WAL_REC_FIRST, REC_MIDDLE = WAL_REC_MIDDLE,
-       REC_LAST = WAL_REC_LAST };
-
-struct tprops {
-	uint64_t file_no, entries, deletions, min_seq, max_seq, raw_keys, raw_values;
-	uint64_t data_blocks, data_end;
-	uint32_t block_size, restart_interval, bloom_bits, compression;
-	const uint8_t *smallest, *largest;
-	uint32_t smallest_len, largest_len;
-};
 
 struct tix {
 	const uint8_t *sep;
@@ -58,7 +46,7 @@ struct cat_entry {
 	unsigned kind;
 	uint8_t val[4];
 	size_t vlen;
-	char src[PATH_MAX];           /* where the newest version was ck_found */
+	char src[PATH_MAX];           /* where the newest version was found */
 	uint64_t src_off;
 };
 
@@ -77,8 +65,8 @@ struct tscan {
 	const uint8_t *d;
 	size_t n;
 	bool footer_ok, props_ok, index_ok;
-	uint64_t filter_off, filter_size, props_off, props_size, index_off, index_size;
-	struct tprops p;
+	struct sst_footer foot;
+	struct sst_props p;
 	struct tix *ix;
 	uint32_t nblocks;
 	/* what the data held */
@@ -112,6 +100,34 @@ struct collect {
 	const char *path;
 };
 
+/* State of the log check across segments (check_wal.c). */
+struct walcheck {
+	struct run *r;
+	const char *path;
+	struct collect col;
+	uint64_t last_seq;
+	bool seq_known;
+	uint64_t bad_records;
+};
+
+/*
+ * Checks segment segs[i] of the log in dir (check_wal.c). live: it is
+ * replayed at open (numbered at or after the manifest's log number).
+ * Reports damage as open would treat it: a torn tail is dropped by open,
+ * other damage stops it.
+ */
+void ck_check_segment(struct run *r, const char *dir, const uint64_t *segs, size_t nseg,
+		      size_t i, bool live, struct walcheck *wc);
+
+/*
+ * Checks the one file at path (check_wal_file, check_manifest_file): reads
+ * it whole and runs scan over its image, reporting through o (NULL: only
+ * counting) into *st, zeroed first. Returns 0, or the error that kept the
+ * file from being read.
+ */
+int ck_check_one_file(const char *path, const struct check_options *o, struct check_stats *st,
+		      void (*scan)(struct run *r, const char *path, const uint8_t *d, size_t n));
+
 int ck_cat_check(struct run *r, const char *dir, const struct catalog_view *c);
 void ck_cat_free(struct catalog_view *c);
 bool ck_cat_id_named(const struct catalog_view *c, uint32_t id);
@@ -128,17 +144,14 @@ bool ck_in_list(const uint64_t *v, size_t n, uint64_t x);
 int ck_list_dir(const char *dir, struct listing *l);
 void ck_listing_free(struct listing *l);
 bool ck_meta_equal(const struct sst_meta *a, const struct sst_meta *b);
-void ck_meta_from_scan(const struct tscan *t, uint64_t file_no, struct sst_meta *m);
 bool ck_meta_overlap(const struct sst_meta *a, const struct sst_meta *b);
 void ck_mscan_free(struct mscan *ms);
 void ck_mscan_run(struct run *r, const char *path, const uint8_t *d, size_t n,
 		      struct mscan *ms);
-void ck_numbered_path(char *out, const char *dir, uint64_t no, const char *suffix);
 void ck_path_join(char *out, const char *dir, const char *name);
 void ck_progress(struct run *r, const char *stage, uint64_t done, uint64_t total);
 int ck_scan_table_file(struct run *r, const char *path, struct catalog_view *cat,
 			   struct tscan *t, uint8_t **data);
-int ck_take_lock(const char *dir, bool exclusive, int *fd_out);
 void ck_tscan_free(struct tscan *t);
 void ck_tscan_run(struct tscan *t);
 uint64_t ck_file_size_of(const char *path);

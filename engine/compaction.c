@@ -1,27 +1,20 @@
 /*
  * compaction.c — the store's background work (the seeds' CompactorInterface):
- * freezing full memtables, flushing them to level-0 SSTables, merging
- * tables down the levels, and slowing writers when that falls behind.
+ * merging tables down the levels, publishing each new version, the
+ * compaction threads and manual compaction, and opening, starting and
+ * stopping all of it. Freezing and flushing memtables is in flush.c, and
+ * the choice of what to compact in compaction_pick.c; these three share
+ * compaction_int.h.
  *
- * Flush: a full memtable is frozen under the log lock together with a new
- * log segment (db.h invariant 3) and a fresh memtable takes writes at once.
- * The flush thread waits for the writes still being inserted into the
- * frozen one, writes its newest version of each key to a new table, and
- * publishes a version with the table in level 0 and a manifest whose
- * log_number retires the segments the memtable covered.
- *
- * Compaction (leveled, as LevelDB): level 0 is compacted into level 1 when
- * it holds L0_COMPACT_TRIGGER tables; level n >= 1 into n+1 when it exceeds
- * its size (level_base * 10^(n-1)), one table at a time in round-robin key
- * order. A table that overlaps nothing in the next level moves down without
- * being rewritten. A merge keeps only the newest version of each key (an
+ * A table that overlaps nothing in the next level moves down without being
+ * rewritten. A merge keeps only the newest version of each key (an
  * iterator pins the tables of its own snapshot, so no older version is ever
  * needed), drops tombstones when no deeper level can hold the key, and drops
  * the keys of dropped tables once the drop itself is durable.
  *
  * Publishing a new version: the manifest (all live tables) is written to a
  * temporary file, synced, renamed and the directory synced; only then is the
- * version switched for readers (rcu_assign_pointer) and the tables it no
+ * version switched for readers (rcu_publish) and the tables it no
  * longer holds marked obsolete, so their files are unlinked when the last
  * version and iterator let go of them.
  *
@@ -47,36 +40,28 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compaction_int.h"
 #include "db.h"
+#include "filename.h"
 #include "format.h"
 #include "io.h"
 #include "raw.h"
 #include "util.h"
 
-#define SST_SUFFIX ".sst"
-#define LEVEL_MULTIPLIER 10
-#define BG_RETRY_NS (1000ull * 1000 * 1000)
+/* ---- tables ---- */
 
-static void table_path(struct golite *db, uint64_t file_no, char *path, size_t cap)
-{
-	snprintf(path, cap, "%s/%08llu%s", db->path, (unsigned long long)file_no, SST_SUFFIX);
-}
-
-static uint64_t alloc_file_no(struct golite *db)
+uint64_t bg_new_file_no(struct golite *db)
 {
 	return atomic_fetch_add(&db->next_file_no, 1);
 }
 
-static uint64_t level_max_bytes(struct golite *db, int level)
+void bg_table_path(struct golite *db, uint64_t file_no, char *path, size_t cap)
 {
-	uint64_t base = MAX((uint64_t)db->o.memtable_size * 4, (uint64_t)db->o.sstable_size * 2);
-	for (int l = 1; l < level; l++)
-		base *= LEVEL_MULTIPLIER;
-	return base;
+	file_path(path, cap, db->path, FILE_TABLE, file_no);
 }
 
-static struct table_file *table_file_new(uint32_t level, struct sst_meta *meta,
-					 struct sst_reader *reader)
+struct table_file *bg_table_file_new(uint32_t level, struct sst_meta *meta,
+				     struct sst_reader *reader)
 {
 	struct table_file *f = xcalloc(1, sizeof(*f));
 	atomic_init(&f->refs, 0);
@@ -87,6 +72,35 @@ static struct table_file *table_file_new(uint32_t level, struct sst_meta *meta,
 	return f;
 }
 
+int bg_finish_table(struct golite *db, struct sst_builder *b, uint64_t file_no, uint32_t level,
+		    bool sync_dir, struct table_file **out)
+{
+	struct sst_meta meta;
+	int r = sst_builder_finish(b, &meta);
+	if (r)
+		return r;
+	char path[PATH_MAX];
+	bg_table_path(db, file_no, path, sizeof(path));
+	if (sync_dir) {
+		int s = io_sync_dir(db->path);
+		if (s < 0) {
+			io_unlink(path);
+			sst_meta_free(&meta);
+			return set_error(errno_to_golite(-s), "cannot sync %s: %s", db->path,
+					 strerror(-s));
+		}
+	}
+	struct sst_reader *reader;
+	r = sst_open(path, file_no, db->cache, &reader);
+	if (r) {
+		io_unlink(path);
+		sst_meta_free(&meta);
+		return r;
+	}
+	*out = bg_table_file_new(level, &meta, reader);
+	return 0;
+}
+
 /* The same table at another level (for a move). */
 static struct table_file *table_file_moved(const struct table_file *f, uint32_t level)
 {
@@ -94,27 +108,9 @@ static struct table_file *table_file_moved(const struct table_file *f, uint32_t 
 	m.smallest = xmemdup(f->meta.smallest, f->meta.smallest_len);
 	m.largest = xmemdup(f->meta.largest, f->meta.largest_len);
 	sst_ref(f->reader);
-	struct table_file *moved = table_file_new(level, &m, f->reader);
+	struct table_file *moved = bg_table_file_new(level, &m, f->reader);
 	atomic_store(&moved->reclaim_dead, atomic_load(&f->reclaim_dead));
 	return moved;
-}
-
-/* ---- for reclaim.c ---- */
-
-uint64_t bg_new_file_no(struct golite *db)
-{
-	return alloc_file_no(db);
-}
-
-void bg_table_path(struct golite *db, uint64_t file_no, char *path, size_t cap)
-{
-	table_path(db, file_no, path, cap);
-}
-
-struct table_file *bg_table_file_new(uint32_t level, struct sst_meta *meta,
-				     struct sst_reader *reader)
-{
-	return table_file_new(level, meta, reader);
 }
 
 /* Drops a table no version holds (a compaction that failed before it
@@ -126,10 +122,10 @@ static void table_file_discard(struct table_file *f)
 	table_file_unref(f);
 }
 
-/* ---- the manifest ---- */
+/* ---- publishing ---- */
 
 /* Writes the manifest for version v (bg_mu held). The files are borrowed. */
-static int write_manifest(struct golite *db, const struct version *v)
+int bg_write_manifest(struct golite *db, const struct version *v)
 {
 	struct manifest m = db->ms;
 	size_t n = 0;
@@ -152,7 +148,7 @@ static int write_manifest(struct golite *db, const struct version *v)
 
 /* Level-0 count and frozen memtables decide how writers are held back
  * (bg_mu held). */
-static void update_stall(struct golite *db)
+void bg_update_stall(struct golite *db)
 {
 	struct version *v = db->current;
 	/* Without background compaction nothing would ever lower level 0:
@@ -167,19 +163,19 @@ static void update_stall(struct golite *db)
 }
 
 /* Replaces the current version (bg_mu held). */
-static void publish(struct golite *db, struct version *nv)
+void bg_publish(struct golite *db, struct version *nv)
 {
 	struct version *old = db->current;
 	db_sources_change_begin(db);
 	rcu_publish(db->current, nv);
 	db_sources_change_end(db);
 	version_unref_deferred(old);
-	update_stall(db);
+	bg_update_stall(db);
 	cond_broadcast(&db->done_cv);
 	cond_broadcast(&db->bg_cv);
 }
 
-static void note_bg_error(struct golite *db, int err, const char *what)
+void bg_note_error(struct golite *db, int err, const char *what)
 {
 	if (err == GOLITE_EIO || err == GOLITE_ECORRUPT)
 		atomic_store(&db->failed, 1);
@@ -196,217 +192,6 @@ static void note_bg_error(struct golite *db, int err, const char *what)
 	cond_broadcast(&db->done_cv);
 }
 
-/* Removes log segments below log_number (their data is in tables). */
-static void remove_old_segments(struct golite *db, uint64_t log_number)
-{
-	uint64_t *nums;
-	size_t count;
-	if (io_list_numbered(db->path, WAL_SUFFIX, &nums, &count) < 0)
-		return;
-	for (size_t i = 0; i < count && nums[i] < log_number; i++) {
-		char p[PATH_MAX];
-		snprintf(p, sizeof(p), "%s/%08llu%s", db->path, (unsigned long long)nums[i],
-			 WAL_SUFFIX);
-		io_unlink(p);
-	}
-	free(nums);
-}
-
-/* ---- flush ---- */
-
-struct switch_ctx {
-	struct golite *db;
-	struct memtable *fresh;
-};
-
-/* Runs under the log lock: freezes the active memtable (db.h inv. 3). */
-static void switch_memtable(void *arg, uint64_t segno)
-{
-	struct switch_ctx *c = arg;
-	struct golite *db = c->db;
-	mutex_lock(&db->bg_mu);
-	db_sources_change_begin(db);
-	struct memtable *old = db->mem;
-	old->switch_seq = atomic_load(&db->last_seq);
-	old->next = db->imm;
-	rcu_publish(db->imm, old);
-	c->fresh->wal_segno = segno;
-	rcu_publish(db->mem, c->fresh);
-	db_sources_change_end(db);
-	db->imm_count++;
-	update_stall(db);
-	cond_broadcast(&db->bg_cv);
-	mutex_unlock(&db->bg_mu);
-}
-
-/* Freezes the active memtable if it holds anything. */
-static int freeze(struct golite *db)
-{
-	rcu_read_lock();
-	struct memtable *mem = rcu_fetch(db->mem);
-	bool empty = atomic_load(&mem->entries) == 0;
-	if (empty)
-		atomic_store(&mem->full, 0);
-	rcu_read_unlock();
-	if (empty)
-		return 0;
-	struct switch_ctx c = { db, db->mt_ops->create(db->o.memtable_size) };
-	int r = wal_rotate(db->wal, switch_memtable, &c);
-	if (r)
-		memtable_unref(c.fresh);
-	return r;
-}
-
-/* Waits until every write with a sequence <= upto is in its memtable. */
-static void wait_inserts(struct golite *db, uint64_t upto)
-{
-	for (int i = 0; i < DB_INFLIGHT; i++) {
-		struct db_slot *s = &db->inflight[i];
-		for (;;) {
-			uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
-			if (seq == 0 || seq > upto)
-				break;
-			sched_yield();
-		}
-	}
-}
-
-/* True if keys of table id may be dropped by work covering upto. */
-bool bg_discardable(struct golite *db, uint32_t id, uint64_t upto)
-{
-	rcu_read_lock();
-	bool d = catalog_id_discardable(rcu_fetch(db->catalog), id, upto);
-	rcu_read_unlock();
-	return d;
-}
-
-/*
- * Writes the newest version of every key of m into a new level-0 table.
- * *out is NULL if nothing was left to write.
- */
-static int write_memtable(struct golite *db, struct memtable *m, struct table_file **out)
-{
-	*out = NULL;
-	uint64_t file_no = alloc_file_no(db);
-	char path[PATH_MAX];
-	table_path(db, file_no, path, sizeof(path));
-	struct sst_builder *b;
-	int r = sst_builder_new(path, file_no, &db->sst_opts, &b);
-	if (r)
-		return r;
-	struct mt_iter *it = m->ops->iter_new(m);
-	uint32_t last_table = UINT32_MAX;
-	bool drop_table = false;
-	uint8_t skey[IKEY_MAX + TRAILER_SIZE];
-	for (m->ops->iter_seek_first(it); m->ops->iter_valid(it) && !r; m->ops->iter_next(it)) {
-		size_t iklen;
-		const uint8_t *ikey = m->ops->iter_key(it, &iklen);
-		uint32_t table = ikey_table(ikey);
-		if (table != last_table) {
-			last_table = table;
-			drop_table = bg_discardable(db, table, m->switch_seq);
-		}
-		struct mt_entry e;
-		if (drop_table || !m->ops->iter_version(it, SEQ_MAX, &e))
-			continue;
-		memcpy(skey, ikey, iklen);
-		put_le64(skey + iklen, trailer_pack(e.seq, e.kind));
-		r = sst_builder_add(b, skey, iklen + TRAILER_SIZE, e.value, e.vlen);
-	}
-	m->ops->iter_free(it);
-	if (r) {
-		sst_builder_abandon(b);
-		return r;
-	}
-	if (sst_builder_entries(b) == 0) {
-		sst_builder_abandon(b);
-		return 0;
-	}
-	struct sst_meta meta;
-	r = sst_builder_finish(b, &meta);
-	if (r)
-		return r;
-	r = io_sync_dir(db->path);
-	if (r < 0) {
-		io_unlink(path);
-		sst_meta_free(&meta);
-		return set_error(errno_to_golite(-r), "cannot sync %s: %s", db->path, strerror(-r));
-	}
-	struct sst_reader *reader;
-	r = sst_open(path, file_no, db->cache, &reader);
-	if (r) {
-		io_unlink(path);
-		sst_meta_free(&meta);
-		return r;
-	}
-	*out = table_file_new(0, &meta, reader);
-	return 0;
-}
-
-/* Flushes the oldest frozen memtable. */
-static int flush_oldest(struct golite *db)
-{
-	mutex_lock(&db->bg_mu);
-	struct memtable *m = db->imm;
-	while (m && m->next)
-		m = m->next;
-	mutex_unlock(&db->bg_mu);
-	if (!m)
-		return 0;
-
-	wait_inserts(db, m->switch_seq);
-	struct table_file *tf;
-	int r = write_memtable(db, m, &tf);
-	if (r)
-		return r;
-
-	mutex_lock(&db->bg_mu);
-	/* The memtable after m (newer) holds the oldest unflushed writes. */
-	struct memtable *newer = db->mem;
-	for (struct memtable *x = db->imm; x != m; x = x->next)
-		newer = x;
-	struct manifest saved = db->ms;
-	db->ms.log_number = newer->wal_segno;
-	db->ms.last_seq = MAX(db->ms.last_seq, m->switch_seq);
-	if (tf) {
-		db->ms.flush_bytes += tf->meta.file_size;
-		db->ms.user_bytes += tf->meta.raw_key_bytes + tf->meta.raw_value_bytes;
-	}
-	struct version *nv = version_apply(db->current, NULL, 0, tf ? &tf : NULL, tf ? 1 : 0);
-	r = write_manifest(db, nv);
-	if (r) {
-		db->ms = saved;
-		/* nv holds the only reference to tf: it goes with nv. The file
-		 * stays: the failed manifest write may still have reached the
-		 * disk and name it; the next open deletes it if it does not. */
-		version_unref(nv);
-		mutex_unlock(&db->bg_mu);
-		return r;
-	}
-	/* The table first, then the memtable out: in between, its data is in
-	 * both, which readers and iterators handle (equal sequences). */
-	publish(db, nv);
-	db_sources_change_begin(db);
-	/* Unlink m: it is the tail of the list. */
-	struct memtable **p = &db->imm;
-	while (*p != m)
-		p = &(*p)->next;
-	rcu_publish(*p, NULL);
-	db_sources_change_end(db);
-	db->imm_count--;
-	db->bg_error = 0;
-	update_stall(db);
-	uint64_t log_number = db->ms.log_number;
-	cond_broadcast(&db->done_cv);
-	mutex_unlock(&db->bg_mu);
-
-	atomic_fetch_add(&db->flushes, 1);
-	synchronize_rcu();
-	memtable_unref(m);
-	remove_old_segments(db, log_number);
-	return 0;
-}
-
 /*
  * Gives the heap pages a finished flush or compaction freed back to the
  * kernel. A job allocates and frees buffers of up to a few MiB (table
@@ -420,276 +205,11 @@ static int flush_oldest(struct golite *db)
  * and two background threads doing that set-up at once crashed a flush
  * thread in glibc's mtrim.
  */
-static void give_back_heap(void)
+void bg_give_back_heap(void)
 {
 #if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
 	malloc_trim(0);
 #endif
-}
-
-static void *flush_thread(void *arg)
-{
-	struct golite *db = arg;
-	rcu_thread_ensure();
-	mutex_lock(&db->bg_mu);
-	while (!db->bg_stop) {
-		bool retry_wait = db->bg_error && now_ns() < db->bg_error_ns + BG_RETRY_NS;
-		if (!retry_wait && db->flush_requested && db->imm_count < MAX_IMM) {
-			db->flush_requested = false;
-			mutex_unlock(&db->bg_mu);
-			int r = freeze(db);
-			mutex_lock(&db->bg_mu);
-			if (r) {
-				db->flush_requested = true;
-				note_bg_error(db, r, "freezing the memtable");
-			}
-			continue;
-		}
-		if (!retry_wait && db->imm) {
-			mutex_unlock(&db->bg_mu);
-			int r = flush_oldest(db);
-			give_back_heap();
-			mutex_lock(&db->bg_mu);
-			if (r)
-				note_bg_error(db, r, "flushing a memtable");
-			continue;
-		}
-		if (retry_wait)
-			cond_wait_until(&db->bg_cv, &db->bg_mu, db->bg_error_ns + BG_RETRY_NS);
-		else
-			cond_wait(&db->bg_cv, &db->bg_mu);
-	}
-	mutex_unlock(&db->bg_mu);
-	return NULL;
-}
-
-void bg_note_write(struct golite *db, struct memtable *m)
-{
-	if (likely(m->ops->memory(m) < db->o.memtable_size))
-		return;
-	if (atomic_exchange(&m->full, 1))
-		return;
-	mutex_lock(&db->bg_mu);
-	if (m == db->mem) {
-		db->flush_requested = true;
-		update_stall(db);
-		cond_broadcast(&db->bg_cv);
-	}
-	mutex_unlock(&db->bg_mu);
-}
-
-int bg_throttle(struct golite *db)
-{
-	int s = atomic_load_explicit(&db->stall, memory_order_relaxed);
-	if (likely(s == 0))
-		return 0;
-	uint64_t start = now_ns();
-	int r = 0;
-	if (s == 1) {
-		/* Slow down: hand a millisecond to compaction, once per write. */
-		usleep(1000);
-	} else {
-		mutex_lock(&db->bg_mu);
-		while (atomic_load(&db->stall) == 2 && !db->bg_stop) {
-			if (db->bg_error) {
-				r = set_error(db->bg_error,
-					      "writes wait for background work that fails: %s",
-					      golite_strerror(db->bg_error));
-				break;
-			}
-			cond_wait_until(&db->done_cv, &db->bg_mu, now_ns() + BG_RETRY_NS);
-		}
-		mutex_unlock(&db->bg_mu);
-	}
-	atomic_fetch_add(&db->stall_micros, (now_ns() - start) / 1000);
-	return r;
-}
-
-int bg_flush(struct golite *db)
-{
-	if (!db->wal)
-		return 0;
-	int r = freeze(db);
-	if (r)
-		return r;
-	mutex_lock(&db->bg_mu);
-	cond_broadcast(&db->bg_cv);
-	while (db->imm && !db->bg_stop) {
-		if (db->bg_error) {
-			r = set_error(db->bg_error, "flush failed: %s", golite_strerror(db->bg_error));
-			break;
-		}
-		cond_wait_until(&db->done_cv, &db->bg_mu, now_ns() + BG_RETRY_NS);
-	}
-	mutex_unlock(&db->bg_mu);
-	return r;
-}
-
-/* ---- compaction ---- */
-
-struct compaction {
-	int level, out_level;
-	struct table_file **in[2];   /* at level, and at out_level (if different) */
-	size_t nin[2];
-	struct version *base;        /* referenced: the version inputs were picked from */
-	bool manual;
-};
-
-static void compaction_free(struct compaction *c)
-{
-	free(c->in[0]);
-	free(c->in[1]);
-	if (c->base)
-		version_unref(c->base);
-	free(c);
-}
-
-static void set_compacting(struct compaction *c, bool on)
-{
-	for (int w = 0; w < 2; w++)
-		for (size_t i = 0; i < c->nin[w]; i++)
-			c->in[w][i]->compacting = on;
-}
-
-static bool any_compacting(struct table_file **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i]->compacting)
-			return true;
-	return false;
-}
-
-/* The ikey range [lo, hi] of a set of tables. */
-static void range_of(struct table_file **v, size_t n, const uint8_t **lo, size_t *lolen,
-		     const uint8_t **hi, size_t *hilen)
-{
-	*lo = *hi = NULL;
-	for (size_t i = 0; i < n; i++) {
-		const struct sst_meta *m = &v[i]->meta;
-		size_t sl = m->smallest_len - TRAILER_SIZE, ll = m->largest_len - TRAILER_SIZE;
-		if (!*lo || ikey_cmp(m->smallest, sl, *lo, *lolen) < 0) {
-			*lo = m->smallest;
-			*lolen = sl;
-		}
-		if (!*hi || ikey_cmp(m->largest, ll, *hi, *hilen) > 0) {
-			*hi = m->largest;
-			*hilen = ll;
-		}
-	}
-}
-
-static bool file_overlaps(const struct table_file *f, const uint8_t *lo, size_t lolen,
-			  const uint8_t *hi, size_t hilen)
-{
-	return (!hi || ikey_skey_cmp(hi, hilen, f->meta.smallest, f->meta.smallest_len) >= 0) &&
-	       (!lo || ikey_skey_cmp(lo, lolen, f->meta.largest, f->meta.largest_len) <= 0);
-}
-
-/* Appends to *out every table of level l overlapping [lo, hi]. NULL bounds
- * are open. */
-static size_t overlapping(const struct version *v, int l, const uint8_t *lo, size_t lolen,
-			  const uint8_t *hi, size_t hilen, struct table_file ***out)
-{
-	size_t n = 0;
-	*out = xmalloc((v->n[l] ? v->n[l] : 1) * sizeof(**out));
-	for (size_t i = 0; i < v->n[l]; i++)
-		if (file_overlaps(v->files[l][i], lo, lolen, hi, hilen))
-			(*out)[n++] = v->files[l][i];
-	return n;
-}
-
-/*
- * Level-0 inputs: start from seed tables and add every level-0 table that
- * overlaps their range until the set is closed (invariant 3).
- */
-static size_t close_level0(const struct version *v, struct table_file ***in, size_t n)
-{
-	for (;;) {
-		const uint8_t *lo, *hi;
-		size_t lolen, hilen;
-		range_of(*in, n, &lo, &lolen, &hi, &hilen);
-		struct table_file **all;
-		size_t m = overlapping(v, 0, lo, lolen, hi, hilen, &all);
-		if (m == n) {
-			free(all);
-			return n;
-		}
-		free(*in);
-		*in = all;
-		n = m;
-	}
-}
-
-/* Completes a compaction with the overlapping tables of the output level.
- * Returns false (and frees nothing) if some input is being compacted. */
-static bool add_output_level(struct compaction *c)
-{
-	if (any_compacting(c->in[0], c->nin[0]))
-		return false;
-	if (c->out_level == c->level)
-		return true;
-	const uint8_t *lo, *hi;
-	size_t lolen, hilen;
-	range_of(c->in[0], c->nin[0], &lo, &lolen, &hi, &hilen);
-	c->nin[1] = overlapping(c->base, c->out_level, lo, lolen, hi, hilen, &c->in[1]);
-	return !any_compacting(c->in[1], c->nin[1]);
-}
-
-/* Picks the most urgent compaction (bg_mu held), flags its inputs. */
-static struct compaction *pick(struct golite *db)
-{
-	struct version *v = db->current;
-	int best = -1;
-	double best_score = 1.0;
-	for (int l = 0; l < NUM_LEVELS - 1; l++) {
-		double score = l == 0 ? (double)v->n[0] / L0_COMPACT_TRIGGER
-				      : (double)v->bytes[l] / (double)level_max_bytes(db, l);
-		if (score >= best_score) {
-			best_score = score;
-			best = l;
-		}
-	}
-	if (best < 0)
-		return NULL;
-	struct compaction *c = xcalloc(1, sizeof(*c));
-	c->level = best;
-	c->out_level = best + 1;
-	c->base = v;
-	version_ref(v);
-	if (best == 0) {
-		/* The oldest table and whatever overlaps it. */
-		c->in[0] = xmalloc(sizeof(*c->in[0]));
-		c->in[0][0] = v->files[0][v->n[0] - 1];
-		c->nin[0] = close_level0(v, &c->in[0], 1);
-	} else {
-		/* Round robin: the first table after the level's pointer. */
-		size_t i = 0;
-		if (db->ms.compact_ptr[best]) {
-			while (i < v->n[best] &&
-			       skey_cmp(v->files[best][i]->meta.largest,
-					v->files[best][i]->meta.largest_len,
-					db->ms.compact_ptr[best],
-					db->ms.compact_ptr_len[best]) <= 0)
-				i++;
-			if (i == v->n[best])
-				i = 0;
-		}
-		/* Skip tables already being compacted. */
-		size_t tries = 0;
-		while (tries < v->n[best] && v->files[best][i]->compacting) {
-			i = (i + 1) % v->n[best];
-			tries++;
-		}
-		c->in[0] = xmalloc(sizeof(*c->in[0]));
-		c->in[0][0] = v->files[best][i];
-		c->nin[0] = 1;
-	}
-	if (!add_output_level(c)) {
-		compaction_free(c);
-		return NULL;
-	}
-	set_compacting(c, true);
-	return c;
 }
 
 /* ---- the merge ---- */
@@ -732,21 +252,12 @@ static int merge_status(struct merge *m)
 static int finish_output(struct golite *db, struct sst_builder *b, uint64_t file_no, int level,
 			 struct table_file ***outs, size_t *nouts)
 {
-	struct sst_meta meta;
-	int r = sst_builder_finish(b, &meta);
+	struct table_file *f;
+	int r = bg_finish_table(db, b, file_no, (uint32_t)level, false, &f);
 	if (r)
 		return r;
-	char path[PATH_MAX];
-	table_path(db, file_no, path, sizeof(path));
-	struct sst_reader *reader;
-	r = sst_open(path, file_no, db->cache, &reader);
-	if (r) {
-		io_unlink(path);
-		sst_meta_free(&meta);
-		return r;
-	}
 	*outs = xrealloc(*outs, (*nouts + 1) * sizeof(**outs));
-	(*outs)[(*nouts)++] = table_file_new((uint32_t)level, &meta, reader);
+	(*outs)[(*nouts)++] = f;
 	return 0;
 }
 
@@ -822,9 +333,9 @@ static int run(struct golite *db, struct compaction *c, struct table_file ***out
 					break;
 			}
 			if (!b) {
-				file_no = alloc_file_no(db);
+				file_no = bg_new_file_no(db);
 				char path[PATH_MAX];
-				table_path(db, file_no, path, sizeof(path));
+				bg_table_path(db, file_no, path, sizeof(path));
 				r = sst_builder_new(path, file_no, &db->sst_opts, &b);
 				if (r)
 					break;
@@ -894,7 +405,7 @@ static int install(struct golite *db, struct compaction *c, struct table_file **
 		db->ms.compact_bytes += outs[i]->meta.file_size;
 	db->ms.compact_read_bytes += read_bytes;
 	struct version *nv = version_apply(db->current, del, ndel, outs, nouts);
-	int r = write_manifest(db, nv);
+	int r = bg_write_manifest(db, nv);
 	if (r) {
 		db->ms = saved;
 		db->ms.compact_ptr[c->level] = saved_ptr;
@@ -908,7 +419,7 @@ static int install(struct golite *db, struct compaction *c, struct table_file **
 	}
 	if (new_ptr)
 		free(saved_ptr);
-	publish(db, nv);
+	bg_publish(db, nv);
 	for (size_t i = 0; i < ndel; i++)
 		sst_mark_obsolete(del[i]->reader);
 	free(outs);
@@ -919,7 +430,7 @@ static int install(struct golite *db, struct compaction *c, struct table_file **
 int bg_replace_table(struct golite *db, struct table_file *old, struct table_file *out)
 {
 	struct version *nv = version_apply(db->current, &old, 1, out ? &out : NULL, out ? 1 : 0);
-	int r = write_manifest(db, nv);
+	int r = bg_write_manifest(db, nv);
 	if (r) {
 		/* out, whose only reference nv holds, goes with it; its file
 		 * stays until the next open, as after a failed compaction. */
@@ -928,19 +439,9 @@ int bg_replace_table(struct golite *db, struct table_file *old, struct table_fil
 	}
 	if (out)
 		db->ms.compact_bytes += out->meta.file_size;
-	publish(db, nv);
+	bg_publish(db, nv);
 	sst_mark_obsolete(old->reader);
 	return 0;
-}
-
-void bg_request_flush(struct golite *db)
-{
-	mutex_lock(&db->bg_mu);
-	if (!db->flush_requested && db->imm_count < MAX_IMM) {
-		db->flush_requested = true;
-		cond_broadcast(&db->bg_cv);
-	}
-	mutex_unlock(&db->bg_mu);
 }
 
 /* Moves a single table to the output level (bg_mu held). */
@@ -949,14 +450,14 @@ static int move_down(struct golite *db, struct compaction *c)
 	struct table_file *f = c->in[0][0];
 	struct table_file *moved = table_file_moved(f, (uint32_t)c->out_level);
 	struct version *nv = version_apply(db->current, &f, 1, &moved, 1);
-	int r = write_manifest(db, nv);
+	int r = bg_write_manifest(db, nv);
 	if (r) {
 		/* moved, whose only reference nv holds, goes with it; the table
 		 * stays where it was. */
 		version_unref(nv);
 		return r;
 	}
-	publish(db, nv);
+	bg_publish(db, nv);
 	atomic_fetch_add(&db->trivial_moves, 1);
 	return 0;
 }
@@ -968,7 +469,7 @@ static int execute(struct golite *db, struct compaction *c)
 	if (c->nin[0] == 1 && c->nin[1] == 0 && c->out_level != c->level) {
 		mutex_lock(&db->bg_mu);
 		r = move_down(db, c);
-		set_compacting(c, false);
+		compaction_set_compacting(c, false);
 		mutex_unlock(&db->bg_mu);
 		return r;
 	}
@@ -979,7 +480,7 @@ static int execute(struct golite *db, struct compaction *c)
 	mutex_lock(&db->bg_mu);
 	if (!r)
 		r = install(db, c, outs, nouts, read_bytes);
-	set_compacting(c, false);
+	compaction_set_compacting(c, false);
 	mutex_unlock(&db->bg_mu);
 	if (!r)
 		atomic_fetch_add(&db->compactions, 1);
@@ -1008,12 +509,12 @@ static void *compact_thread(void *arg)
 		bool retry_wait = db->bg_error && now_ns() < db->bg_error_ns + BG_RETRY_NS;
 		struct compaction *c = NULL;
 		if (!retry_wait && !db->manual_running && !atomic_load(&db->failed))
-			c = pick(db);
+			c = compaction_pick(db);
 		if (c && !fits(db, c)) {
 			/* Its output would not fit: it waits for space rather
 			 * than hold its tables (which reclaim may be after) and
 			 * draw on the reserve only to fail. */
-			set_compacting(c, false);
+			compaction_set_compacting(c, false);
 			compaction_free(c);
 			c = NULL;
 			if (!db->space_deferred)
@@ -1039,11 +540,11 @@ static void *compact_thread(void *arg)
 		mutex_unlock(&db->bg_mu);
 		int r = execute(db, c);
 		compaction_free(c);
-		give_back_heap();
+		bg_give_back_heap();
 		mutex_lock(&db->bg_mu);
 		db->compactions_running--;
 		if (r && r != GOLITE_ECLOSED)
-			note_bg_error(db, r, "compaction");
+			bg_note_error(db, r, "compaction");
 		else if (!r)
 			db->bg_error = 0;
 		cond_broadcast(&db->done_cv);
@@ -1102,7 +603,7 @@ int golite_compact_range(golite *db, const char *table, const void *lower, size_
 	int deepest = -1;
 	for (int l = 0; l < NUM_LEVELS; l++) {
 		struct table_file **v;
-		if (overlapping(db->current, l, plo, lolen, phi, hilen, &v))
+		if (compaction_overlapping(db->current, l, plo, lolen, phi, hilen, &v))
 			deepest = l;
 		free(v);
 	}
@@ -1119,19 +620,19 @@ int golite_compact_range(golite *db, const char *table, const void *lower, size_
 		c->out_level = l == deepest ? MAX(l, 1) : l + 1;
 		c->base = db->current;
 		version_ref(c->base);
-		c->nin[0] = overlapping(c->base, l, plo, lolen, phi, hilen, &c->in[0]);
+		c->nin[0] = compaction_overlapping(c->base, l, plo, lolen, phi, hilen, &c->in[0]);
 		if (l == 0 && c->nin[0])
-			c->nin[0] = close_level0(c->base, &c->in[0], c->nin[0]);
-		if (!c->nin[0] || !add_output_level(c)) {
+			c->nin[0] = compaction_close_level0(c->base, &c->in[0], c->nin[0]);
+		if (!c->nin[0] || !compaction_add_output_level(c)) {
 			compaction_free(c);
 			continue;
 		}
-		set_compacting(c, true);
+		compaction_set_compacting(c, true);
 		mutex_unlock(&db->bg_mu);
 		if (c->nin[0] == 1 && c->nin[1] == 0 && c->out_level != c->level) {
 			mutex_lock(&db->bg_mu);
 			r = move_down(db, c);
-			set_compacting(c, false);
+			compaction_set_compacting(c, false);
 			mutex_unlock(&db->bg_mu);
 		} else {
 			r = execute(db, c);
@@ -1167,7 +668,7 @@ int bg_open(struct golite *db, struct manifest *m)
 	int r = 0;
 	for (size_t i = 0; i < m->nfiles; i++) {
 		char path[PATH_MAX];
-		table_path(db, m->files[i].meta.file_no, path, sizeof(path));
+		bg_table_path(db, m->files[i].meta.file_no, path, sizeof(path));
 		struct sst_reader *reader;
 		r = sst_open(path, m->files[i].meta.file_no, db->cache, &reader);
 		if (r) {
@@ -1184,7 +685,7 @@ int bg_open(struct golite *db, struct manifest *m)
 				sst_meta_free(&m->files[j].meta);
 			break;
 		}
-		files[n++] = table_file_new(m->files[i].level, &m->files[i].meta, reader);
+		files[n++] = bg_table_file_new(m->files[i].level, &m->files[i].meta, reader);
 	}
 	struct version *empty = version_new_empty();
 	db->current = version_apply(empty, NULL, 0, files, n);
@@ -1205,11 +706,14 @@ int bg_open(struct golite *db, struct manifest *m)
 		for (size_t i = 1; i < db->current->n[l]; i++) {
 			const struct sst_meta *a = &db->current->files[l][i - 1]->meta;
 			const struct sst_meta *b = &db->current->files[l][i]->meta;
-			if (skey_cmp(a->largest, a->largest_len, b->smallest, b->smallest_len) >= 0)
+			if (skey_cmp(a->largest, a->largest_len, b->smallest, b->smallest_len) >= 0) {
+				char path[PATH_MAX];
+				file_path(path, sizeof(path), db->path, FILE_MANIFEST, 0);
 				return set_error(GOLITE_ECORRUPT,
-						 "%s/MANIFEST: tables %llu and %llu of level %d overlap",
-						 db->path, (unsigned long long)a->file_no,
+						 "%s: tables %llu and %llu of level %d overlap", path,
+						 (unsigned long long)a->file_no,
 						 (unsigned long long)b->file_no, l);
+			}
 		}
 	return 0;
 }
@@ -1220,7 +724,7 @@ static void remove_leftovers(struct golite *db)
 {
 	uint64_t *nums;
 	size_t count;
-	if (io_list_numbered(db->path, SST_SUFFIX, &nums, &count) == 0) {
+	if (file_list(db->path, FILE_TABLE, &nums, &count) == 0) {
 		for (size_t i = 0; i < count; i++) {
 			bool live = false;
 			for (int l = 0; l < NUM_LEVELS && !live; l++)
@@ -1229,25 +733,25 @@ static void remove_leftovers(struct golite *db)
 			if (live)
 				continue;
 			char p[PATH_MAX];
-			table_path(db, nums[i], p, sizeof(p));
+			bg_table_path(db, nums[i], p, sizeof(p));
 			db_log(db, GOLITE_LOG_INFO, "removing %s, which no manifest names", p);
 			io_unlink(p);
 		}
 		free(nums);
 	}
 	char p[PATH_MAX];
-	snprintf(p, sizeof(p), "%s/%s.tmp", db->path, MANIFEST_FILE);
+	file_temp_path(p, sizeof(p), db->path, MANIFEST_FILE);
 	io_unlink(p);
-	snprintf(p, sizeof(p), "%s/STORE.tmp", db->path);
+	file_temp_path(p, sizeof(p), db->path, STORE_FILE);
 	io_unlink(p);
-	remove_old_segments(db, db->ms.log_number);
+	bg_remove_old_segments(db, db->ms.log_number);
 }
 
 int bg_start(struct golite *db)
 {
 	remove_leftovers(db);
 	mutex_lock(&db->bg_mu);
-	update_stall(db);
+	bg_update_stall(db);
 	uint64_t retire = 0;
 	if (atomic_load(&db->mem->entries)) {
 		/* Writes replayed from the log: flush them now, so that the
@@ -1259,7 +763,7 @@ int bg_start(struct golite *db)
 		/* Nothing to replay: the older segments hold only flushed data. */
 		uint64_t saved = db->ms.log_number;
 		db->ms.log_number = db->mem->wal_segno;
-		if (write_manifest(db, db->current) == 0) {
+		if (bg_write_manifest(db, db->current) == 0) {
 			retire = db->ms.log_number;
 		} else {
 			db->ms.log_number = saved;
@@ -1269,8 +773,8 @@ int bg_start(struct golite *db)
 	}
 	mutex_unlock(&db->bg_mu);
 	if (retire)
-		remove_old_segments(db, retire);
-	if (pthread_create(&db->flush_thread, NULL, flush_thread, db))
+		bg_remove_old_segments(db, retire);
+	if (pthread_create(&db->flush_thread, NULL, bg_flush_thread, db))
 		FATAL("pthread_create");
 	db->ncompact_threads = db->o.compaction_threads;
 	db->compact_threads = xcalloc(db->ncompact_threads ? db->ncompact_threads : 1,
@@ -1330,8 +834,8 @@ static uint64_t debt_bytes(struct golite *db, const struct version *v)
 {
 	uint64_t debt = 0;
 	for (int l = 1; l < NUM_LEVELS - 1; l++)
-		if (v->bytes[l] > level_max_bytes(db, l))
-			debt += v->bytes[l] - level_max_bytes(db, l);
+		if (v->bytes[l] > bg_level_max_bytes(db, l))
+			debt += v->bytes[l] - bg_level_max_bytes(db, l);
 	if (v->n[0] >= L0_COMPACT_TRIGGER)
 		debt += v->bytes[0];
 	return debt;

@@ -1,15 +1,8 @@
 /*
- * db.c — the store: open and recovery, the write and read paths, tables,
- * figures and close. The data flow and invariants are in db.h.
- *
- * Files in a data directory:
- *
- *     STORE          marker: "golite store\nformat 1\n" (text); a directory
- *                    without it is not a store. Written at creation after
- *                    an empty MANIFEST, so every store has a MANIFEST.
- *     LOCK           flock()ed by the process that has the store open; holds
- *                    its pid as text, to name the holder in errors
- *     NNNNNNNN.wal   log segments (wal.c)
+ * db.c — the store's calls on data: the write path, the read path, raw
+ * access and figures, with the small public helpers. The data flow and
+ * invariants are in db.h; opening, recovery and closing are in db_open.c,
+ * tables in db_tables.c.
  */
 #include "db.h"
 
@@ -24,6 +17,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "filename.h"
 #include "format.h"
 #include "hist.h"
 #include "io.h"
@@ -31,11 +25,6 @@
 #include "raw.h"
 #include "util.h"
 #include "vfile.h"
-
-#define STORE_FILE "STORE"
-#define LOCK_FILE "LOCK"
-#define STORE_FORMAT 1
-#define STORE_TEXT "golite store\nformat 1\n"
 
 /* ---- small public helpers ---- */
 
@@ -101,29 +90,6 @@ void golite_options_init(golite_options *o)
 	o->flush_on_close = true;
 }
 
-static int check_options(const golite_options *o)
-{
-	if (o->durability > GOLITE_NONE)
-		return set_error(GOLITE_EINVAL, "unknown durability mode %d", o->durability);
-	if (o->sync_interval_ms < 1 || o->sync_interval_ms > 60000)
-		return set_error(GOLITE_EINVAL, "sync_interval_ms %u outside 1..60000",
-				 o->sync_interval_ms);
-	if (o->memtable > GOLITE_MEMTABLE_LOCKED)
-		return set_error(GOLITE_EINVAL, "unknown memtable kind %d", o->memtable);
-	if (o->compression > GOLITE_COMPRESS_ZSTD)
-		return set_error(GOLITE_EINVAL, "unknown compression %d", o->compression);
-	if (o->memtable_size < (64u << 10))
-		return set_error(GOLITE_EINVAL, "memtable_size below 64 KiB");
-	if (o->wal_buffer_size < (64u << 10))
-		return set_error(GOLITE_EINVAL, "wal_buffer_size below 64 KiB");
-	if (o->wal_segment_size < (1u << 20))
-		return set_error(GOLITE_EINVAL, "wal_segment_size below 1 MiB");
-	if (o->max_size && o->max_size < (16u << 20))
-		return set_error(GOLITE_EINVAL, "max_size below 16 MiB");
-	if (o->space_reserve && o->space_reserve < (1u << 20))
-		return set_error(GOLITE_EINVAL, "space_reserve below 1 MiB");
-	return 0;
-}
 
 void db_log(struct golite *db, enum golite_log_level lvl, const char *fmt, ...)
 {
@@ -151,26 +117,6 @@ uint64_t db_counter_sum(struct golite *db, enum db_counter c)
 }
 
 /* ---- argument checks, shared by every entry point ---- */
-
-static inline int check_db(struct golite *db)
-{
-	if (unlikely(!db))
-		return set_error(GOLITE_EINVAL, "store handle is NULL");
-	if (unlikely(atomic_load_explicit(&db->closing, memory_order_relaxed)))
-		return set_error(GOLITE_ECLOSED, "the store is closed");
-	rcu_thread_ensure();
-	return 0;
-}
-
-static inline int check_writable(struct golite *db)
-{
-	if (unlikely(db->o.read_only))
-		return set_error(GOLITE_EROFS, "the store was opened read-only");
-	if (unlikely(atomic_load_explicit(&db->failed, memory_order_relaxed)))
-		return set_error(GOLITE_EFAILED,
-				 "the store refuses writes after an I/O error; see the log");
-	return 0;
-}
 
 static inline int check_key(const void *key, size_t klen)
 {
@@ -209,7 +155,7 @@ struct write_ctx {
 
 static __thread unsigned tl_slot_hint;
 
-/* Runs under the log lock (db.h invariants 1, 2 and 3). */
+/* Runs under the log lock (db.h invariants 1, 2 and 4). */
 static void assign_seq(void *arg, uint8_t trailer[8])
 {
 	struct write_ctx *c = arg;
@@ -251,15 +197,11 @@ void db_wait_writes(struct golite *db, uint64_t snap)
 	}
 }
 
-struct add_ctx {
-	struct memtable *mem;
-};
-
-static int add_entry(void *arg, uint64_t seq, unsigned kind, const uint8_t *ikey, size_t iklen,
-		     const uint8_t *value, size_t vlen)
+int db_add_entry(void *mem, uint64_t seq, unsigned kind, const uint8_t *ikey, size_t iklen,
+		 const uint8_t *value, size_t vlen)
 {
-	struct add_ctx *a = arg;
-	a->mem->ops->add(a->mem, ikey, iklen, hash64(ikey, iklen), seq, kind, value, vlen);
+	struct memtable *m = mem;
+	m->ops->add(m, ikey, iklen, hash64(ikey, iklen), seq, kind, value, vlen);
 	return 0;
 }
 
@@ -307,8 +249,7 @@ static int commit(struct golite *db, struct rep *rep, const struct single *one, 
 				c.first_seq, one->kind, one->value, one->vlen);
 	} else {
 		put_le64(rep->buf + len - 8, c.first_seq);
-		struct add_ctx a = { c.mem };
-		if (rep_iterate(rep->buf, len, add_entry, &a, NULL, NULL))
+		if (rep_iterate(rep->buf, len, db_add_entry, c.mem, NULL, NULL))
 			FATAL("a payload this process encoded does not parse");
 	}
 	atomic_store_explicit(&c.slot->seq, 0, memory_order_release);
@@ -324,6 +265,11 @@ static int commit(struct golite *db, struct rep *rep, const struct single *one, 
 	return r;
 }
 
+int db_commit_batch(struct golite *db, struct rep *rep, bool frees, uint64_t *first_seq)
+{
+	return commit(db, rep, NULL, frees, first_seq);
+}
+
 /* A per-thread payload buffer, so single writes allocate nothing. */
 static __thread struct rep tl_rep;
 /* Per-thread copy of a file record found by a read, so that it can be
@@ -331,7 +277,7 @@ static __thread struct rep tl_rep;
 static __thread struct rep tl_rec;
 
 /* Frees the calling thread's buffers (at thread exit, rcu.c). */
-static void free_thread_buffers(void)
+void db_free_thread_buffers(void)
 {
 	rep_free(&tl_rep);
 	rep_free(&tl_rec);
@@ -371,9 +317,9 @@ static int write_one(struct golite *db, const char *table, unsigned kind, const 
 int golite_put(golite *db, const char *table, const void *key, size_t klen, const void *value,
 	       size_t vlen)
 {
-	int r = check_db(db);
+	int r = db_check_handle(db);
 	if (!r)
-		r = check_writable(db);
+		r = db_check_writable(db);
 	if (!r)
 		r = check_key(key, klen);
 	if (r)
@@ -391,9 +337,9 @@ int golite_put(golite *db, const char *table, const void *key, size_t klen, cons
 
 int golite_delete(golite *db, const char *table, const void *key, size_t klen)
 {
-	int r = check_db(db);
+	int r = db_check_handle(db);
 	if (!r)
-		r = check_writable(db);
+		r = db_check_writable(db);
 	if (!r)
 		r = check_key(key, klen);
 	if (r)
@@ -441,9 +387,9 @@ static int encode_op(void *arg, unsigned kind, const char *table, size_t tlen,
 
 int golite_write(golite *db, const golite_batch *b)
 {
-	int r = check_db(db);
+	int r = db_check_handle(db);
 	if (!r)
-		r = check_writable(db);
+		r = db_check_writable(db);
 	if (r)
 		return r;
 	if (!b)
@@ -475,7 +421,7 @@ int golite_write(golite *db, const golite_batch *b)
 
 int golite_sync(golite *db)
 {
-	int r = check_db(db);
+	int r = db_check_handle(db);
 	if (r)
 		return r;
 	if (db->o.read_only)
@@ -598,7 +544,7 @@ out_unlock:
 static int get_common(struct golite *db, const char *table, const void *key, size_t klen,
 		      void *buf, size_t cap, void **alloc, size_t *vlen)
 {
-	int r = check_db(db);
+	int r = db_check_handle(db);
 	if (!r)
 		r = check_key(key, klen);
 	if (r)
@@ -634,7 +580,7 @@ int golite_get_into(golite *db, const char *table, const void *key, size_t klen,
 bool golite_exists(golite *db, const char *table, const void *key, size_t klen)
 {
 	size_t vlen;
-	int r = check_db(db);
+	int r = db_check_handle(db);
 	if (!r)
 		r = check_key(key, klen);
 	uint32_t id;
@@ -650,7 +596,7 @@ bool golite_exists(golite *db, const char *table, const void *key, size_t klen)
 
 int golite_table_id(golite *db, const char *name, uint32_t *id)
 {
-	int r = check_db(db);
+	int r = db_check_handle(db);
 	if (r)
 		return r;
 	rcu_read_lock();
@@ -661,7 +607,7 @@ int golite_table_id(golite *db, const char *name, uint32_t *id)
 
 int golite_table_name(golite *db, uint32_t id, char *buf, size_t cap)
 {
-	int r = check_db(db);
+	int r = db_check_handle(db);
 	if (r)
 		return r;
 	if (!buf)
@@ -694,7 +640,7 @@ int golite_table_name(golite *db, uint32_t id, char *buf, size_t cap)
 int golite_get_raw(golite *db, uint32_t table_id, const void *key, size_t klen,
 		   unsigned *kind, void *buf, size_t cap, void **alloc, size_t *vlen)
 {
-	int r = check_db(db);
+	int r = db_check_handle(db);
 	if (!r)
 		r = check_key(key, klen);
 	if (r)
@@ -710,9 +656,9 @@ int golite_get_raw(golite *db, uint32_t table_id, const void *key, size_t klen,
 int golite_put_raw(golite *db, uint32_t table_id, unsigned kind, const void *key, size_t klen,
 		   const void *value, size_t vlen)
 {
-	int r = check_db(db);
+	int r = db_check_handle(db);
 	if (!r)
-		r = check_writable(db);
+		r = db_check_writable(db);
 	if (!r)
 		r = check_key(key, klen);
 	if (r)
@@ -735,626 +681,11 @@ uint64_t golite_last_sequence(golite *db)
 	return atomic_load_explicit(&db->last_seq, memory_order_acquire);
 }
 
-/* ---- tables ---- */
-
-/* Commits a change of table 0 and publishes the catalog that goes with it.
- * dropped_id, if not 0, is a table dropped by the change. */
-static int catalog_commit(struct golite *db, struct rep *rep, struct catalog *next,
-			  uint32_t dropped_id)
-{
-	uint64_t seq;
-	int r = commit(db, rep, NULL, dropped_id != 0, &seq);
-	if (r) {
-		catalog_free(next);
-		return r;
-	}
-	if (dropped_id) {
-		struct catalog *with = catalog_with_drop(next, dropped_id, seq);
-		catalog_free(next);
-		next = with;
-	}
-	struct catalog *old = db->catalog;
-	rcu_publish(db->catalog, next);
-	catalog_free_deferred(old);
-	return 0;
-}
-
-static void catalog_ikey(uint8_t *ikey, size_t *iklen, char tag, const char *name, size_t len)
-{
-	put_be32(ikey, TABLE_ID_CATALOG);
-	ikey[IKEY_PREFIX] = (uint8_t)tag;
-	memcpy(ikey + IKEY_PREFIX + 1, name, len);
-	*iklen = IKEY_PREFIX + 1 + len;
-}
-
-int golite_table_create(golite *db, const char *name)
-{
-	int r = check_db(db);
-	if (!r)
-		r = check_writable(db);
-	size_t len;
-	if (!r)
-		r = catalog_check_name(name, &len);
-	if (r)
-		return r;
-	mutex_lock(&db->ddl_mu);
-	uint32_t id;
-	struct catalog *c = db->catalog;
-	if (catalog_lookup(c, name, len, &id)) {
-		r = set_error(GOLITE_EEXIST, "table \"%s\" exists", name);
-		goto out_unlock;
-	}
-	id = c->next_id;
-	struct rep rep = { 0 };
-	rep_reset(&rep);
-	uint8_t ikey[IKEY_PREFIX + 1 + GOLITE_MAX_TABLE_NAME], v[4];
-	size_t iklen;
-	put_le32(v, id + 1);
-	catalog_ikey(ikey, &iklen, CATALOG_KEY_NEXT, "", 0);
-	rep_add(&rep, KIND_VALUE, ikey, iklen, v, 4);
-	put_le32(v, id);
-	catalog_ikey(ikey, &iklen, CATALOG_KEY_TABLE, name, len);
-	rep_add(&rep, KIND_VALUE, ikey, iklen, v, 4);
-	r = catalog_commit(db, &rep, catalog_with(c, NULL, name, id, id + 1), 0);
-	rep_free(&rep);
-out_unlock:
-	mutex_unlock(&db->ddl_mu);
-	return r;
-}
-
-/* True if the table with this id holds no visible key. */
-static bool table_is_empty(struct golite *db, uint32_t id)
-{
-	struct db_iter *it = db_iter_new(db, false);
-	uint8_t prefix[IKEY_PREFIX];
-	put_be32(prefix, id);
-	db_iter_seek(it, prefix, IKEY_PREFIX);
-	bool empty = true;
-	if (db_iter_valid(it)) {
-		size_t iklen;
-		const uint8_t *k = db_iter_key(it, &iklen);
-		empty = ikey_table(k) != id;
-	}
-	db_iter_free(it);
-	return empty;
-}
-
-int golite_table_drop(golite *db, const char *name, unsigned flags)
-{
-	int r = check_db(db);
-	if (!r)
-		r = check_writable(db);
-	size_t len;
-	if (!r)
-		r = catalog_check_name(name, &len);
-	if (r)
-		return r;
-	mutex_lock(&db->ddl_mu);
-	uint32_t id;
-	struct catalog *c = db->catalog;
-	if (!catalog_lookup(c, name, len, &id)) {
-		r = set_error(GOLITE_ENOTABLE, "no table named \"%s\"", name);
-		goto out_unlock;
-	}
-	if ((flags & GOLITE_DROP_IF_EMPTY) && !table_is_empty(db, id)) {
-		r = set_error(GOLITE_ENOTEMPTY, "table \"%s\" is not empty", name);
-		goto out_unlock;
-	}
-	struct rep rep = { 0 };
-	rep_reset(&rep);
-	uint8_t ikey[IKEY_PREFIX + 1 + GOLITE_MAX_TABLE_NAME];
-	size_t iklen;
-	catalog_ikey(ikey, &iklen, CATALOG_KEY_TABLE, name, len);
-	rep_add(&rep, KIND_DELETE, ikey, iklen, NULL, 0);
-	r = catalog_commit(db, &rep, catalog_with(c, name, NULL, 0, c->next_id), id);
-	rep_free(&rep);
-out_unlock:
-	mutex_unlock(&db->ddl_mu);
-	return r;
-}
-
-int golite_table_rename(golite *db, const char *from, const char *to)
-{
-	int r = check_db(db);
-	if (!r)
-		r = check_writable(db);
-	size_t flen, tlen;
-	if (!r)
-		r = catalog_check_name(from, &flen);
-	if (!r)
-		r = catalog_check_name(to, &tlen);
-	if (r)
-		return r;
-	mutex_lock(&db->ddl_mu);
-	uint32_t id, other;
-	struct catalog *c = db->catalog;
-	if (!catalog_lookup(c, from, flen, &id)) {
-		r = set_error(GOLITE_ENOTABLE, "no table named \"%s\"", from);
-		goto out_unlock;
-	}
-	if (flen == tlen && memcmp(from, to, flen) == 0)
-		goto out_unlock;
-	if (catalog_lookup(c, to, tlen, &other)) {
-		r = set_error(GOLITE_EEXIST, "table \"%s\" exists", to);
-		goto out_unlock;
-	}
-	struct rep rep = { 0 };
-	rep_reset(&rep);
-	uint8_t ikey[IKEY_PREFIX + 1 + GOLITE_MAX_TABLE_NAME], v[4];
-	size_t iklen;
-	catalog_ikey(ikey, &iklen, CATALOG_KEY_TABLE, from, flen);
-	rep_add(&rep, KIND_DELETE, ikey, iklen, NULL, 0);
-	put_le32(v, id);
-	catalog_ikey(ikey, &iklen, CATALOG_KEY_TABLE, to, tlen);
-	rep_add(&rep, KIND_VALUE, ikey, iklen, v, 4);
-	r = catalog_commit(db, &rep, catalog_with(c, from, to, id, c->next_id), 0);
-	rep_free(&rep);
-out_unlock:
-	mutex_unlock(&db->ddl_mu);
-	return r;
-}
-
-bool golite_table_exists(golite *db, const char *name)
-{
-	uint32_t id;
-	if (check_db(db))
-		return false;
-	rcu_read_lock();
-	bool found = db_table_id(db, name, &id) == 0;
-	rcu_read_unlock();
-	return found;
-}
-
-int golite_table_list(golite *db, char ***names, size_t *count)
-{
-	int r = check_db(db);
-	if (r)
-		return r;
-	if (!names || !count)
-		return set_error(GOLITE_EINVAL, "names or count is NULL");
-	rcu_read_lock();
-	struct catalog *c = rcu_fetch(db->catalog);
-	size_t bytes = (c->count + 1) * sizeof(char *);
-	for (size_t i = 0; i < c->count; i++)
-		bytes += c->entries[i].len + 1;
-	char **v = xmalloc(bytes);
-	char *s = (char *)(v + c->count + 1);
-	for (size_t i = 0; i < c->count; i++) {
-		v[i] = s;
-		memcpy(s, c->entries[i].name, c->entries[i].len + 1);
-		s += c->entries[i].len + 1;
-	}
-	v[c->count] = NULL;
-	*count = c->count;
-	rcu_read_unlock();
-	*names = v;
-	return 0;
-}
-
-/* Builds the in-memory catalog from table 0 as of now (at open). */
-static int load_catalog(struct golite *db)
-{
-	struct catalog_entry *v = NULL;
-	size_t n = 0, cap = 0;
-	uint32_t next_id = TABLE_ID_FIRST_USER;
-	struct db_iter *it = db_iter_new(db, true);
-	uint8_t prefix[IKEY_PREFIX];
-	put_be32(prefix, TABLE_ID_CATALOG);
-	int r = 0;
-	for (db_iter_seek(it, prefix, IKEY_PREFIX); db_iter_valid(it); db_iter_next(it)) {
-		size_t iklen, vlen;
-		const uint8_t *k = db_iter_key(it, &iklen);
-		if (ikey_table(k) != TABLE_ID_CATALOG)
-			break;
-		const uint8_t *val = db_iter_value(it, &vlen);
-		if (iklen < IKEY_PREFIX + 1 || vlen != 4) {
-			r = set_error(GOLITE_ECORRUPT, "%s: malformed table catalog entry", db->path);
-			break;
-		}
-		char tag = (char)k[IKEY_PREFIX];
-		if (tag == CATALOG_KEY_NEXT && iklen == IKEY_PREFIX + 1) {
-			next_id = get_le32(val);
-		} else if (tag == CATALOG_KEY_TABLE) {
-			if (n == cap)
-				v = xrealloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v));
-			/* The key bytes live only until the iterator moves. */
-			v[n].len = (uint32_t)(iklen - IKEY_PREFIX - 1);
-			v[n].name = xmemdup(k + IKEY_PREFIX + 1, v[n].len);
-			v[n].id = get_le32(val);
-			n++;
-		}
-	}
-	if (!r)
-		r = db_iter_status(it);
-	if (!r) {
-		for (size_t i = 0; i < n; i++)
-			if (v[i].id >= next_id || v[i].id < TABLE_ID_FIRST_USER)
-				r = set_error(GOLITE_ECORRUPT,
-					      "%s: table catalog names id %u (next id %u)",
-					      db->path, v[i].id, next_id);
-	}
-	if (!r)
-		db->catalog = catalog_build(v, n, next_id);
-	db_iter_free(it);
-	for (size_t i = 0; i < n; i++)
-		free(v[i].name);
-	free(v);
-	return r;
-}
-
-/* ---- open and close ---- */
-
-static uint64_t next_file_no(void *ctx)
-{
-	struct golite *db = ctx;
-	return atomic_fetch_add(&db->next_file_no, 1);
-}
-
-static int wal_space_admit(void *ctx, uint64_t bytes, bool frees)
-{
-	return space_admit(ctx, bytes, frees);
-}
-
-static uint64_t wal_space_borrow(void *ctx, uint64_t bytes)
-{
-	return space_borrow(ctx, bytes, 0, "the log");
-}
-
-static void on_wal_failure(void *ctx, int err, const char *msg)
-{
-	struct golite *db = ctx;
-	atomic_store(&db->failed, 1);
-	db_log(db, GOLITE_LOG_ERROR, "%s (%s); the store now refuses writes", msg,
-	       golite_strerror(err));
-}
-
-struct replay_ctx {
-	struct golite *db;
-	uint64_t last_seq;       /* of the previous record */
-	uint64_t flushed_seq;    /* the tables hold everything up to here */
-};
-
-static int replay_record(void *arg, const uint8_t *p, size_t len, const char *path,
-			 uint64_t off)
-{
-	struct replay_ctx *rc = arg;
-	uint32_t count;
-	uint64_t first;
-	if (rep_iterate(p, len, NULL, NULL, &count, &first))
-		return set_error(GOLITE_ECORRUPT, "%s: malformed batch in record at offset %llu",
-				 path, (unsigned long long)off);
-	if (count == 0)
-		return 0;
-	if (first <= rc->last_seq)
-		return set_error(GOLITE_ECORRUPT,
-				 "%s: record at offset %llu has sequence %llu, not after %llu", path,
-				 (unsigned long long)off, (unsigned long long)first,
-				 (unsigned long long)rc->last_seq);
-	rc->last_seq = first + count - 1;
-	if (rc->last_seq <= rc->flushed_seq)
-		return 0;
-	struct add_ctx a = { rc->db->mem };
-	rep_iterate(p, len, add_entry, &a, NULL, NULL);
-	return 0;
-}
-
-/* Takes the directory lock. */
-static int lock_dir(struct golite *db)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/" LOCK_FILE, db->path);
-	int fd = io_open(path, db->o.read_only ? O_RDONLY : O_RDWR | O_CREAT, 0600);
-	if (fd == -ENOENT && db->o.read_only) {
-		/* A store copied without its LOCK file: nothing to share. */
-		db->lock_fd = -1;
-		return 0;
-	}
-	if (fd < 0)
-		return set_error(errno_to_golite(-fd), "cannot open %s: %s", path, strerror(-fd));
-	int r = io_flock(fd, !db->o.read_only);
-	if (r == -EWOULDBLOCK) {
-		char pid[32] = "";
-		ssize_t n = io_pread(fd, pid, sizeof(pid) - 1, 0);
-		pid[n > 0 ? n : 0] = '\0';
-		pid[strcspn(pid, "\n")] = '\0';
-		io_close(fd);
-		return set_error(GOLITE_ELOCKED, "data directory %s is in use by process %s",
-				 db->path, pid[0] ? pid : "(unknown)");
-	}
-	if (r < 0) {
-		io_close(fd);
-		return set_error(GOLITE_EIO, "cannot lock %s: %s", path, strerror(-r));
-	}
-	if (!db->o.read_only) {
-		char pid[32];
-		int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-		if (io_ftruncate(fd, 0) == 0)
-			io_pwrite(fd, pid, (size_t)n, 0);
-	}
-	db->lock_fd = fd;
-	return 0;
-}
-
-/* Checks or creates the STORE marker. */
-static int check_store(struct golite *db, bool *created)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/" STORE_FILE, db->path);
-	uint8_t *data;
-	size_t len;
-	int r = io_read_file(path, 4096, &data, &len);
-	*created = false;
-	if (r == -ENOENT) {
-		uint64_t *nums;
-		size_t count;
-		r = io_list_numbered(db->path, WAL_SUFFIX, &nums, &count);
-		if (r < 0)
-			return set_error(GOLITE_EIO, "cannot list %s: %s", db->path, strerror(-r));
-		free(nums);
-		if (count)
-			return set_error(GOLITE_ECORRUPT,
-					 "%s holds log segments but no STORE file; not opening it",
-					 db->path);
-		if (!db->o.create_if_missing || db->o.read_only)
-			return set_error(GOLITE_ENOTFOUND, "%s is not a store", db->path);
-		/* An empty manifest first, then the marker that says the store is
-		 * complete: a store always has a MANIFEST. */
-		struct manifest empty = { .next_file_no = 1 };
-		r = manifest_write(db->path, &empty);
-		if (r)
-			return r;
-		r = io_write_file_atomic(db->path, STORE_FILE, STORE_TEXT, strlen(STORE_TEXT));
-		if (r < 0)
-			return set_error(errno_to_golite(-r), "cannot create %s: %s", path,
-					 strerror(-r));
-		*created = true;
-		return 0;
-	}
-	if (r < 0)
-		return set_error(GOLITE_EIO, "cannot read %s: %s", path, strerror(-r));
-	int format = 0;
-	data[len] = '\0';
-	if (strncmp((char *)data, "golite store\n", 13) != 0 ||
-	    sscanf((char *)data + 13, "format %d", &format) != 1) {
-		free(data);
-		return set_error(GOLITE_ECORRUPT, "%s: not a GoLite store marker (offset 0)", path);
-	}
-	free(data);
-	if (format != STORE_FORMAT)
-		return set_error(GOLITE_EVERSION, "%s: store format %d, this build reads format %d",
-				 path, format, STORE_FORMAT);
-	if (db->o.error_if_exists)
-		return set_error(GOLITE_EEXIST, "store %s exists", db->path);
-	return 0;
-}
-
-static void db_free(struct golite *db)
-{
-	if (db->space_opened)
-		space_stop(db);
-	bg_stop(db);
-	if (db->wal) {
-		wal_close(db->wal);
-		db->wal = NULL;
-	}
-	if (db->mem)
-		memtable_unref(db->mem);
-	while (db->imm) {
-		struct memtable *m = db->imm;
-		db->imm = m->next;
-		memtable_unref(m);
-	}
-	catalog_free(db->catalog);
-	if (db->cache || db->current)
-		bg_close(db);
-	if (db->space_opened)
-		space_close(db);
-	if (db->lock_fd >= 0)
-		io_close(db->lock_fd);
-	pthread_mutex_destroy(&db->ddl_mu);
-	free(db->path);
-	free(db);
-}
-
-int golite_open(const char *path, const golite_options *opts, golite **out)
-{
-	clear_error();
-	if (!out)
-		return set_error(GOLITE_EINVAL, "out is NULL");
-	*out = NULL;
-	if (!path || !*path)
-		return set_error(GOLITE_EINVAL, "path is NULL or empty");
-	rcu_thread_ensure();
-	rcu_thread_on_exit(free_thread_buffers);
-
-	struct golite *db = xcalloc(1, sizeof(*db));
-	db->lock_fd = -1;
-	db->path = xstrdup(path);
-	db->open_ns = now_ns();
-	mutex_init(&db->ddl_mu);
-	if (opts)
-		db->o = *opts;
-	else
-		golite_options_init(&db->o);
-	int r = check_options(&db->o);
-	if (r)
-		goto out_free;
-	db->mt_ops = db->o.memtable == GOLITE_MEMTABLE_LOCKED ? &memtable_locked_ops
-							      : &memtable_lockfree_ops;
-
-	struct stat st;
-	if (stat(path, &st) < 0) {
-		if (errno != ENOENT || !db->o.create_if_missing || db->o.read_only) {
-			r = set_error(errno == ENOENT ? GOLITE_ENOTFOUND : GOLITE_EIO,
-				      "cannot open %s: %s", path, strerror(errno));
-			goto out_free;
-		}
-		r = io_mkdir(path, 0700);
-		if (r < 0 && r != -EEXIST) {
-			r = set_error(errno_to_golite(-r), "cannot create %s: %s", path,
-				      strerror(-r));
-			goto out_free;
-		}
-	} else if (!S_ISDIR(st.st_mode)) {
-		r = set_error(GOLITE_EINVAL, "%s is not a directory", path);
-		goto out_free;
-	}
-
-	/* A directory that is not a store is left as it is unless we may
-	 * create one (no LOCK file either). */
-	if (!db->o.create_if_missing || db->o.read_only) {
-		char marker[PATH_MAX];
-		snprintf(marker, sizeof(marker), "%s/" STORE_FILE, path);
-		if (access(marker, F_OK) < 0) {
-			r = set_error(GOLITE_ENOTFOUND, "%s is not a store (no %s file)", path,
-				      STORE_FILE);
-			goto out_free;
-		}
-	}
-	r = lock_dir(db);
-	if (r)
-		goto out_free;
-	bool created;
-	r = check_store(db, &created);
-	if (r)
-		goto out_free;
-	r = space_open(db);
-	if (r)
-		goto out_free;
-	db->space_opened = true;
-
-	struct manifest m;
-	r = manifest_read(db->path, &m);
-	if (r == GOLITE_ENOTFOUND) {
-		uint64_t *nums;
-		size_t count;
-		r = io_list_numbered(db->path, ".sst", &nums, &count);
-		if (r < 0) {
-			r = set_error(GOLITE_EIO, "cannot list %s: %s", db->path, strerror(-r));
-			goto out_free;
-		}
-		free(nums);
-		if (count) {
-			r = set_error(GOLITE_ECORRUPT, "%s holds tables but no MANIFEST", db->path);
-			goto out_free;
-		}
-		memset(&m, 0, sizeof(m));
-		r = 0;
-	}
-	if (r)
-		goto out_free;
-	r = bg_open(db, &m);
-	if (r)
-		goto out_free;
-
-	db->mem = db->mt_ops->create(db->o.memtable_size);
-	db->mem->wal_segno = db->ms.log_number;
-	struct replay_ctx rc = { .db = db, .flushed_seq = db->ms.last_seq };
-	wal_replay_progress = db->o.progress;
-	wal_replay_progress_ctx = db->o.progress_ctx;
-	r = wal_replay(db->path, db->ms.log_number, db->o.read_only, replay_record, &rc,
-		       &db->replay);
-	wal_replay_progress = NULL;
-	if (r)
-		goto out_free;
-	if (db->replay.truncated)
-		db_log(db, GOLITE_LOG_WARN, "dropped a torn log tail at %s offset %llu",
-		       db->replay.truncated_path, (unsigned long long)db->replay.truncated_at);
-	atomic_store(&db->last_seq, MAX(rc.last_seq, db->ms.last_seq));
-	uint64_t next = MAX(db->ms.next_file_no, db->replay.max_segno + 1);
-	{
-		uint64_t *nums;
-		size_t count;
-		if (io_list_numbered(db->path, ".sst", &nums, &count) == 0) {
-			if (count)
-				next = MAX(next, nums[count - 1] + 1);
-			free(nums);
-		}
-	}
-	atomic_store(&db->next_file_no, MAX(next, 1));
-
-	r = load_catalog(db);
-	if (r)
-		goto out_free;
-
-	if (!db->o.read_only) {
-		struct wal_options wo = {
-			.dir = db->path,
-			.mode = db->o.durability,
-			.sync_interval_ms = db->o.sync_interval_ms,
-			.buffer_size = db->o.wal_buffer_size,
-			.segment_size = db->o.wal_segment_size,
-			/* A quarter of a memtable: on a small disk the log's
-			 * space ahead stays small next to the store. */
-			.reserve_step = MIN((size_t)4 << 20, db->o.memtable_size / 4),
-			.next_file_no = next_file_no,
-			.on_failure = on_wal_failure,
-			.space_admit = wal_space_admit,
-			.space_borrow = wal_space_borrow,
-			.ctx = db,
-		};
-		uint64_t segno = next_file_no(db);
-		r = wal_open(&wo, segno, &db->wal);
-		if (r)
-			goto out_free;
-		if (!atomic_load(&db->mem->entries))
-			db->mem->wal_segno = segno;
-		r = bg_start(db);
-		if (r)
-			goto out_free;
-		space_start(db);
-	}
-	*out = db;
-	return 0;
-
-out_free:
-	db_free(db);
-	return r;
-}
-
-int golite_close(golite *db)
-{
-	if (!db)
-		return 0;
-	rcu_thread_ensure();
-	/* A clean close leaves nothing to replay: the memtable goes to a table
-	 * and the log segments are retired. A failure here loses nothing (the
-	 * log still holds the writes); it is reported by the log below. */
-	/* Deletes made on a full disk get their space back before the store
-	 * closes (a `golite rm` is over before the space thread looks). */
-	space_stop(db);
-	if (db->wal && space_pressure(db))
-		reclaim_pass(db);
-	rcu_read_lock();
-	bool dirty = atomic_load(&rcu_fetch(db->mem)->entries) != 0;
-	rcu_read_unlock();
-	if (db->wal && db->o.flush_on_close && !atomic_load(&db->failed) && dirty) {
-		int f = bg_flush(db);
-		if (f)
-			db_log(db, GOLITE_LOG_WARN, "flush at close failed: %s", golite_last_error());
-	}
-	atomic_store(&db->closing, true);
-	space_stop(db);
-	bg_stop(db);
-	int r = 0;
-	if (db->wal) {
-		r = wal_close(db->wal);
-		db->wal = NULL;
-		if (r)
-			r = set_error(GOLITE_EFAILED, "the log of %s failed before close (%s)",
-				      db->path, golite_strerror(r));
-	}
-	/* Callbacks may still reference catalog snapshots. */
-	rcu_barrier();
-	db_free(db);
-	return r;
-}
-
 /* ---- figures ---- */
 
 int golite_stats_get(golite *db, golite_stats *s)
 {
-	int r = check_db(db);
+	int r = db_check_handle(db);
 	if (r)
 		return r;
 	if (!s)

@@ -1,7 +1,8 @@
 /*
  * db.h — the store handle's insides, shared by the engine's modules
- * (db.c: open, recovery, writes and reads; iter.c: iterators; and the
- * background work that flushes memtables and compacts tables).
+ * (db.c: writes and reads; db_open.c: open, recovery and close;
+ * db_tables.c: tables; iter.c: iterators; and the background work that
+ * flushes memtables and compacts tables: flush.c, compaction.c).
  *
  * Write path: caller -> encode payload -> wal_append (sequence numbers
  * assigned under the log lock, memtable chosen there) -> memtable add ->
@@ -20,19 +21,20 @@
  *      sequence (both under the log lock). So reading last_seq, then
  *      waiting for every slot holding a sequence <= it, gives a snapshot
  *      whose every write is in a memtable, and includes every write that
- *      returned before it began. Writers never wait for each other.
- *   5. src_gen is odd while mem, imm or current change (freeze, flush,
- *      compaction), and grows with every change. An iterator pins its
+ *      returned before it began. A writer waits for another only when all
+ *      DB_INFLIGHT slots are held, for one of them to be released.
+ *   3. src_gen is odd while mem, imm or current change (freeze, flush,
+ *      compaction, reclaim), and grows with every change. An iterator pins its
  *      sources and reads last_seq between two equal even readings of it,
  *      so the sequence it reads belongs to exactly the sources it pinned:
  *      no write up to it sits in a memtable it missed, and no table it
  *      pinned holds a write after it (tables keep one version per key).
- *   3. The memtable a write goes to is chosen under the log lock; a switch
+ *   4. The memtable a write goes to is chosen under the log lock; a switch
  *      of memtable happens under the same lock together with a new log
  *      segment, so each segment's records belong to one memtable or to
  *      memtables older than those of later segments.
- *   4. mem, imm and catalog are published with rcu_assign_pointer and
- *      retired only after a grace period.
+ *   5. mem, imm, current and catalog are published with rcu_publish()
+ *      (rcu.h) and what they replace is freed only after a grace period.
  */
 #ifndef GOLITE_DB_H
 #define GOLITE_DB_H
@@ -52,6 +54,7 @@
 #include "rcu.h"
 #include "space.h"
 #include "sstable.h"
+#include "util.h"
 #include "version.h"
 #include "wal.h"
 
@@ -92,13 +95,13 @@ struct golite {
 	int lock_fd;
 
 	struct wal *wal;                         /* NULL when read-only */
-	struct memtable *mem;                    /* active; rcu, invariant 3/4 */
+	struct memtable *mem;                    /* active; rcu, invariant 4/5 */
 	struct memtable *imm;                    /* frozen, newest first; rcu,
 						  * changed under bg_mu */
 	struct catalog *catalog;                 /* rcu */
 	pthread_mutex_t ddl_mu;                  /* serialises table changes */
 
-	/* Tables and background work (compaction.c). */
+	/* Tables and background work (compaction.c, flush.c). */
 	struct version *current;                 /* rcu; changed under bg_mu */
 	struct block_cache *cache;
 	struct sst_options sst_opts;
@@ -132,7 +135,7 @@ struct golite {
 	} inflight[DB_INFLIGHT];                 /* invariant 2 */
 	_Atomic uint64_t next_file_no;
 
-	_Atomic uint64_t src_gen;                /* invariant 5 */
+	_Atomic uint64_t src_gen;                /* invariant 3 */
 	_Atomic int failed;                      /* the store refuses writes */
 	_Atomic bool closing;
 
@@ -156,7 +159,7 @@ uint64_t db_counter_sum(struct golite *db, enum db_counter c);
  * (invariant 2). */
 void db_wait_writes(struct golite *db, uint64_t upto);
 
-/* Brackets a change of mem, imm or current (invariant 5); bg_mu held. */
+/* Brackets a change of mem, imm or current (invariant 3); bg_mu held. */
 static inline void db_sources_change_begin(struct golite *db)
 {
 	atomic_fetch_add_explicit(&db->src_gen, 1, memory_order_acq_rel);
@@ -170,11 +173,46 @@ static inline void db_sources_change_end(struct golite *db)
 /* Resolves a table name inside an RCU read-side section. */
 int db_table_id(struct golite *db, const char *table, uint32_t *id);
 
-/* compaction.c */
+/* The checks every entry point starts with: a handle that is open (and the
+ * calling thread registered with RCU), and a store that takes writes. 0 or
+ * the error, set with set_error(). */
+static inline int db_check_handle(struct golite *db)
+{
+	if (unlikely(!db))
+		return set_error(GOLITE_EINVAL, "store handle is NULL");
+	if (unlikely(atomic_load_explicit(&db->closing, memory_order_relaxed)))
+		return set_error(GOLITE_ECLOSED, "the store is closed");
+	rcu_thread_ensure();
+	return 0;
+}
+
+static inline int db_check_writable(struct golite *db)
+{
+	if (unlikely(db->o.read_only))
+		return set_error(GOLITE_EROFS, "the store was opened read-only");
+	if (unlikely(atomic_load_explicit(&db->failed, memory_order_relaxed)))
+		return set_error(GOLITE_EFAILED,
+				 "the store refuses writes after an I/O error; see the log");
+	return 0;
+}
+
+struct rep;
+/* db.c: the write path, for the other entry points. */
+/* Logs and applies an encoded batch (batch.h) as one write; *first_seq
+ * gets its first sequence. frees: the batch frees space (space.h). */
+int db_commit_batch(struct golite *db, struct rep *rep, bool frees, uint64_t *first_seq);
+/* Adds one entry to the memtable mem (a rep_iterate() callback). */
+int db_add_entry(void *mem, uint64_t seq, unsigned kind, const uint8_t *ikey, size_t iklen,
+		 const uint8_t *value, size_t vlen);
+/* Frees the calling thread's write buffers (at thread exit). */
+void db_free_thread_buffers(void);
+
+/* compaction.c: the tables and the background threads */
 int bg_open(struct golite *db, struct manifest *m);  /* load tables; takes m's files */
 int bg_start(struct golite *db);
 void bg_stop(struct golite *db);
 void bg_close(struct golite *db);
+/* flush.c */
 /* Called by writers after an insert: requests a flush of a full memtable. */
 void bg_note_write(struct golite *db, struct memtable *m);
 /* Called by writers before a write: slows or waits while flushing or
@@ -183,6 +221,7 @@ int bg_throttle(struct golite *db);
 /* Freezes the active memtable (if it holds anything) and waits until
  * every frozen memtable is flushed. */
 int bg_flush(struct golite *db);
+/* compaction.c */
 /* Writes the stats lines of tables and background work. */
 void bg_stats(struct golite *db, FILE *f);
 /* Fills the fields of s about tables and background work. */
@@ -194,19 +233,30 @@ void bg_prefetch(struct golite *db, const uint8_t *ikey, size_t iklen, uint64_t 
 int bg_get(struct golite *db, const uint8_t *ikey, size_t iklen, uint64_t hash,
 	   struct mt_entry *e);
 
-/* Shared with reclaim.c (space.h). */
+/* Shared with reclaim.c (space.h). compaction.c: */
+/* Allocates a file number (log segments and tables share the counter). */
 uint64_t bg_new_file_no(struct golite *db);
+/* The path of table file_no in the store's directory. */
 void bg_table_path(struct golite *db, uint64_t file_no, char *path, size_t cap);
+/* A table for a version, at level: takes meta's keys (zeroing *meta) and
+ * the caller's reference on reader. */
 struct table_file *bg_table_file_new(uint32_t level, struct sst_meta *meta,
 				     struct sst_reader *reader);
+/* Finishes the table b builds (file file_no) and opens it as a table of
+ * level; with sync_dir the directory is synced first, so that the new file
+ * survives a crash. On error the file is removed and *out is untouched. */
+int bg_finish_table(struct golite *db, struct sst_builder *b, uint64_t file_no, uint32_t level,
+		    bool sync_dir, struct table_file **out);
 /* Replaces table old of the current version by out (NULL: drops it), with
  * the manifest written first (bg_mu held). On error nothing changed and out
  * is freed. */
 int bg_replace_table(struct golite *db, struct table_file *old, struct table_file *out);
+/* flush.c: */
 /* True if the keys of table id may be dropped by work covering upto. */
 bool bg_discardable(struct golite *db, uint32_t id, uint64_t upto);
 /* Asks the flush thread to freeze the active memtable and flush it. */
 void bg_request_flush(struct golite *db);
+/* db.c: */
 /* The sequence number of the newest version of ikey in the store (0 if
  * none is found or the lookup fails). */
 uint64_t db_newest_seq(struct golite *db, const uint8_t *ikey, size_t iklen);

@@ -10,12 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <pthread.h>
 #include <unistd.h>
 
+#include "filename.h"
 #include "util.h"
 
 static struct {
@@ -544,7 +544,7 @@ int io_write_file_atomic(const char *dir, const char *name, const void *data, si
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path) ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s/%s.tmp", dir, name) >= sizeof(tmp))
+	    !file_temp_path(tmp, sizeof(tmp), dir, name))
 		return -ENAMETOOLONG;
 	int fd = io_open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0)
@@ -598,43 +598,4 @@ int io_release(int fd, uint64_t off, uint64_t len)
 		r = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len);
 	while (r < 0 && errno == EINTR);
 	return r < 0 ? -errno : 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-int io_list_numbered(const char *dir, const char *suffix, uint64_t **nums, size_t *count)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return -errno;
-	size_t n = 0, cap = 16, slen = strlen(suffix);
-	uint64_t *v = xmalloc(cap * sizeof(*v));
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-		if (len <= slen || strcmp(de->d_name + len - slen, suffix) != 0)
-			continue;
-		uint64_t num = 0;
-		size_t i;
-		for (i = 0; i < len - slen; i++) {
-			char c = de->d_name[i];
-			if (c < '0' || c > '9' || num > UINT64_MAX / 10)
-				break;
-			num = num * 10 + (uint64_t)(c - '0');
-		}
-		if (i != len - slen)
-			continue;
-		if (n == cap)
-			v = xrealloc(v, (cap *= 2) * sizeof(*v));
-		v[n++] = num;
-	}
-	closedir(d);
-	qsort(v, n, sizeof(*v), cmp_u64);
-	*nums = v;
-	*count = n;
-	return 0;
 }

@@ -111,12 +111,6 @@ int io_allocate(int fd, uint64_t off, uint64_t len);
  * cannot. */
 int io_release(int fd, uint64_t off, uint64_t len);
 
-/*
- * Lists the names in dir that end with suffix and whose stem is a decimal
- * file number, sorted by number. *nums is malloc()ed (free it).
- */
-int io_list_numbered(const char *dir, const char *suffix, uint64_t **nums, size_t *count);
-
 /* Size of an open file. */
 int io_file_size(int fd, uint64_t *size);
 
@@ -127,9 +121,9 @@ int io_file_size(int fd, uint64_t *size);
 int io_read_file(const char *path, size_t max_len, uint8_t **data, size_t *len);
 
 /*
- * Writes a file atomically: path.tmp is written, fsynced, renamed over path,
- * and the directory synced. On failure path is untouched and the temporary
- * file removed.
+ * Writes dir/name atomically: its temporary file (file_temp_path(),
+ * filename.h) is written, fsynced and renamed over it, and the directory
+ * synced. On failure dir/name is untouched and the temporary file removed.
  */
 int io_write_file_atomic(const char *dir, const char *name, const void *data, size_t len);
 

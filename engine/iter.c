@@ -289,7 +289,7 @@ static void add_source(struct db_iter *it, struct iter_source s)
 	it->src[it->n++] = s;
 }
 
-/* Pins the sources of a snapshot (db.h invariant 5); returns the snapshot's
+/* Pins the sources of a snapshot (db.h invariant 3); returns the snapshot's
  * sequence in *snap, or false if they changed meanwhile. */
 static bool pin_sources(struct golite *db, struct db_iter *it, bool latest)
 {

@@ -1,34 +1,7 @@
 /*
  * manifest.c — reading and writing MANIFEST. See manifest.h.
  *
- * File layout, little-endian:
- *
- *     offset  size  field
- *     0       8     magic "GOLITEMF"
- *     8       4     format version = 1
- *     12      4     number of edits that follow, n
- *     16      ...   n edits
- *
- * Edit:
- *
- *     +----------+----------+-----------------------+
- *     | len LE32 | crc LE32 | tag u8 | body (len-1) |
- *     +----------+----------+-----------------------+
- *
- *     crc   masked CRC32C of the tag and body
- *
- * Tags and bodies (u64 fields are LE64, "key" is varint length + bytes):
- *     1 LOG_NUMBER       u64        log segments below it hold only
- *                                   flushed data and may be deleted
- *     2 NEXT_FILE        u64        next file number to allocate
- *     3 LAST_SEQ         u64        newest sequence in the tables
- *     4 ADD_FILE         level u8, file_no, file_size, entries,
- *                        deletions, min_seq, max_seq, raw_key_bytes,
- *                        raw_value_bytes (u64 each), smallest key,
- *                        largest key
- *     5 COMPACT_POINTER  level u8, key
- *     6 COUNTERS         flush_bytes, compact_bytes, compact_read_bytes,
- *                        user_bytes (u64 each)
+ * The format is drawn in manifest_format.h.
  *
  * Invariants:
  *   1. The file is complete or absent: it is only ever created by rename
@@ -44,22 +17,13 @@
 #include <string.h>
 
 #include "crc32c.h"
+#include "filename.h"
 #include "format.h"
 #include "io.h"
+#include "manifest_format.h"
 #include "util.h"
 
-#define MANIFEST_MAGIC "GOLITEMF"
-#define MANIFEST_VERSION 1u
 #define MANIFEST_MAX (256u << 20)
-
-enum {
-	TAG_LOG_NUMBER = 1,
-	TAG_NEXT_FILE = 2,
-	TAG_LAST_SEQ = 3,
-	TAG_ADD_FILE = 4,
-	TAG_COMPACT_POINTER = 5,
-	TAG_COUNTERS = 6,
-};
 
 struct buf {
 	uint8_t *p;
@@ -103,17 +67,18 @@ static void put_key(struct buf *b, const uint8_t *k, size_t len)
 static size_t begin_edit(struct buf *b, uint8_t tag)
 {
 	size_t at = b->len;
-	buf_reserve(b, 8);
-	b->len += 8;
+	buf_reserve(b, MANIFEST_EDIT_HEADER);
+	b->len += MANIFEST_EDIT_HEADER;
 	put_u8(b, tag);
 	return at;
 }
 
 static void end_edit(struct buf *b, size_t at, uint32_t *count)
 {
-	size_t len = b->len - at - 8;
+	size_t len = b->len - at - MANIFEST_EDIT_HEADER;
 	put_le32(b->p + at, (uint32_t)len);
-	put_le32(b->p + at + 4, crc32c_mask(crc32c(b->p + at + 8, len)));
+	put_le32(b->p + at + MANIFEST_EDIT_CRC_OFF,
+		 crc32c_mask(crc32c(b->p + at + MANIFEST_EDIT_HEADER, len)));
 	(*count)++;
 }
 
@@ -121,21 +86,21 @@ int manifest_write(const char *dir, const struct manifest *m)
 {
 	struct buf b = { 0 };
 	uint32_t count = 0;
-	buf_reserve(&b, 16);
-	memcpy(b.p, MANIFEST_MAGIC, 8);
-	put_le32(b.p + 8, MANIFEST_VERSION);
-	b.len = 16;
+	buf_reserve(&b, MANIFEST_HEADER);
+	memcpy(b.p, MANIFEST_MAGIC, MANIFEST_MAGIC_SIZE);
+	put_le32(b.p + MANIFEST_HDR_VERSION_OFF, MANIFEST_VERSION);
+	b.len = MANIFEST_HEADER;
 
-	size_t at = begin_edit(&b, TAG_LOG_NUMBER);
+	size_t at = begin_edit(&b, MF_TAG_LOG_NUMBER);
 	put_u64(&b, m->log_number);
 	end_edit(&b, at, &count);
-	at = begin_edit(&b, TAG_NEXT_FILE);
+	at = begin_edit(&b, MF_TAG_NEXT_FILE);
 	put_u64(&b, m->next_file_no);
 	end_edit(&b, at, &count);
-	at = begin_edit(&b, TAG_LAST_SEQ);
+	at = begin_edit(&b, MF_TAG_LAST_SEQ);
 	put_u64(&b, m->last_seq);
 	end_edit(&b, at, &count);
-	at = begin_edit(&b, TAG_COUNTERS);
+	at = begin_edit(&b, MF_TAG_COUNTERS);
 	put_u64(&b, m->flush_bytes);
 	put_u64(&b, m->compact_bytes);
 	put_u64(&b, m->compact_read_bytes);
@@ -143,7 +108,7 @@ int manifest_write(const char *dir, const struct manifest *m)
 	end_edit(&b, at, &count);
 	for (size_t i = 0; i < m->nfiles; i++) {
 		const struct manifest_file *f = &m->files[i];
-		at = begin_edit(&b, TAG_ADD_FILE);
+		at = begin_edit(&b, MF_TAG_ADD_FILE);
 		put_u8(&b, (uint8_t)f->level);
 		put_u64(&b, f->meta.file_no);
 		put_u64(&b, f->meta.file_size);
@@ -160,12 +125,12 @@ int manifest_write(const char *dir, const struct manifest *m)
 	for (int l = 0; l < NUM_LEVELS; l++) {
 		if (!m->compact_ptr[l])
 			continue;
-		at = begin_edit(&b, TAG_COMPACT_POINTER);
+		at = begin_edit(&b, MF_TAG_COMPACT_POINTER);
 		put_u8(&b, (uint8_t)l);
 		put_key(&b, m->compact_ptr[l], m->compact_ptr_len[l]);
 		end_edit(&b, at, &count);
 	}
-	put_le32(b.p + 12, count);
+	put_le32(b.p + MANIFEST_HDR_COUNT_OFF, count);
 	int r = io_write_file_atomic(dir, MANIFEST_FILE, b.p, b.len);
 	free(b.p);
 	if (r < 0)
@@ -176,67 +141,53 @@ int manifest_write(const char *dir, const struct manifest *m)
 
 static int decode(const char *path, const uint8_t *d, size_t n, struct manifest *m)
 {
-	if (n < 16 || memcmp(d, MANIFEST_MAGIC, 8) != 0)
+	if (n < MANIFEST_HEADER || memcmp(d, MANIFEST_MAGIC, MANIFEST_MAGIC_SIZE) != 0)
 		return set_error(GOLITE_ECORRUPT, "%s: not a manifest (offset 0)", path);
-	if (get_le32(d + 8) != MANIFEST_VERSION)
+	if (get_le32(d + MANIFEST_HDR_VERSION_OFF) != MANIFEST_VERSION)
 		return set_error(GOLITE_EVERSION, "%s: manifest format %u, this build reads %u",
-				 path, get_le32(d + 8), MANIFEST_VERSION);
-	uint32_t count = get_le32(d + 12);
-	size_t off = 16, cap = 0;
+				 path, get_le32(d + MANIFEST_HDR_VERSION_OFF), MANIFEST_VERSION);
+	uint32_t count = get_le32(d + MANIFEST_HDR_COUNT_OFF);
+	size_t off = MANIFEST_HEADER, cap = 0;
 	for (uint32_t i = 0; i < count; i++) {
-		if (n - off < 9)
+		if (n - off < MANIFEST_EDIT_HEADER + 1)
 			return set_error(GOLITE_ECORRUPT, "%s: edit %u truncated at offset %zu", path,
 					 i, off);
 		uint32_t len = get_le32(d + off);
-		if (len == 0 || len > n - off - 8)
+		if (len == 0 || len > n - off - MANIFEST_EDIT_HEADER)
 			return set_error(GOLITE_ECORRUPT, "%s: bad edit length at offset %zu", path,
 					 off);
-		const uint8_t *e = d + off + 8;
-		if (crc32c_unmask(get_le32(d + off + 4)) != crc32c(e, len))
+		const uint8_t *e = d + off + MANIFEST_EDIT_HEADER;
+		if (crc32c_unmask(get_le32(d + off + MANIFEST_EDIT_CRC_OFF)) != crc32c(e, len))
 			return set_error(GOLITE_ECORRUPT, "%s: checksum mismatch in edit at offset %zu",
 					 path, off);
 		struct mf_reader r = { e + 1, e + len, false };
 		switch (e[0]) {
-		case TAG_LOG_NUMBER:
+		case MF_TAG_LOG_NUMBER:
 			m->log_number = mf_get_u64(&r);
 			break;
-		case TAG_NEXT_FILE:
+		case MF_TAG_NEXT_FILE:
 			m->next_file_no = mf_get_u64(&r);
 			break;
-		case TAG_LAST_SEQ:
+		case MF_TAG_LAST_SEQ:
 			m->last_seq = mf_get_u64(&r);
 			break;
-		case TAG_COUNTERS:
-			m->flush_bytes = mf_get_u64(&r);
-			m->compact_bytes = mf_get_u64(&r);
-			m->compact_read_bytes = mf_get_u64(&r);
-			m->user_bytes = mf_get_u64(&r);
+		case MF_TAG_COUNTERS:
+			mf_get_counters(&r, m);
 			break;
-		case TAG_ADD_FILE: {
+		case MF_TAG_ADD_FILE: {
 			if (m->nfiles == cap) {
 				cap = cap ? cap * 2 : 64;
 				m->files = xrealloc(m->files, cap * sizeof(*m->files));
 			}
 			struct manifest_file *f = &m->files[m->nfiles];
-			memset(f, 0, sizeof(*f));
-			f->level = mf_get_u8(&r);
-			f->meta.file_no = mf_get_u64(&r);
-			f->meta.file_size = mf_get_u64(&r);
-			f->meta.entries = mf_get_u64(&r);
-			f->meta.deletions = mf_get_u64(&r);
-			f->meta.min_seq = mf_get_u64(&r);
-			f->meta.max_seq = mf_get_u64(&r);
-			f->meta.raw_key_bytes = mf_get_u64(&r);
-			f->meta.raw_value_bytes = mf_get_u64(&r);
-			f->meta.smallest = mf_get_key(&r, &f->meta.smallest_len);
-			f->meta.largest = mf_get_key(&r, &f->meta.largest_len);
+			mf_get_file(&r, f);
 			m->nfiles++;
 			if (f->level >= NUM_LEVELS || f->meta.smallest_len < TRAILER_SIZE + 1 ||
 			    f->meta.largest_len < TRAILER_SIZE + 1)
 				r.bad = true;
 			break;
 		}
-		case TAG_COMPACT_POINTER: {
+		case MF_TAG_COMPACT_POINTER: {
 			uint8_t l = mf_get_u8(&r);
 			size_t klen;
 			uint8_t *k = mf_get_key(&r, &klen);
@@ -256,7 +207,7 @@ static int decode(const char *path, const uint8_t *d, size_t n, struct manifest 
 		}
 		if (r.bad || r.p != r.end)
 			return set_error(GOLITE_ECORRUPT, "%s: malformed edit at offset %zu", path, off);
-		off += 8 + len;
+		off += MANIFEST_EDIT_HEADER + len;
 	}
 	if (off != n)
 		return set_error(GOLITE_ECORRUPT, "%s: %zu stray bytes after the last edit (offset %zu)",
@@ -284,7 +235,7 @@ int manifest_read_file(const char *path, struct manifest *m)
 int manifest_read(const char *dir, struct manifest *m)
 {
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/%s", dir, MANIFEST_FILE);
+	file_path(path, sizeof(path), dir, FILE_MANIFEST, 0);
 	return manifest_read_file(path, m);
 }
 
@@ -326,8 +277,10 @@ void manifest_print(const struct manifest *m, FILE *out)
 		(unsigned long long)m->compact_read_bytes, (unsigned long long)m->user_bytes);
 	for (size_t i = 0; i < m->nfiles; i++) {
 		const struct manifest_file *f = &m->files[i];
-		fprintf(out, "file L%u %08llu.sst %llu bytes %llu entries %llu deletions seq %llu..%llu [",
-			f->level, (unsigned long long)f->meta.file_no,
+		char name[FILE_NAME_MAX];
+		file_name(name, sizeof(name), FILE_TABLE, f->meta.file_no);
+		fprintf(out, "file L%u %s %llu bytes %llu entries %llu deletions seq %llu..%llu [",
+			f->level, name,
 			(unsigned long long)f->meta.file_size, (unsigned long long)f->meta.entries,
 			(unsigned long long)f->meta.deletions, (unsigned long long)f->meta.min_seq,
 			(unsigned long long)f->meta.max_seq);

@@ -1,8 +1,8 @@
 /*
  * manifest.h — the list of live SSTables and the counters that go with
  * them, written as one file, MANIFEST, replaced atomically on every change
- * (temporary file, fsync, rename, directory fsync). The format is drawn at
- * the top of manifest.c.
+ * (temporary file, fsync, rename, directory fsync). The format is drawn in
+ * manifest_format.h.
  *
  * A manifest is a sequence of edits; the file holds the whole state as
  * edits from empty, so reading it never depends on an older file.
@@ -14,12 +14,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "block.h"
 #include "sstable.h"
 #include "util.h"
 
-#define MANIFEST_FILE "MANIFEST"
 #define NUM_LEVELS 7
 
 struct manifest_file {
@@ -61,9 +61,9 @@ void manifest_free(struct manifest *m);
 void manifest_print(const struct manifest *m, FILE *out);
 
 /*
- * Reading the fields of an edit (manifest.c, and check.c, which reads a
- * damaged manifest field by field). A field past the end, or a key longer
- * than an SSTable key can be, sets bad and reads as 0 / NULL.
+ * Reading the fields of an edit (manifest.c, and check_manifest.c, which
+ * reads a damaged manifest field by field). A field past the end, or a key
+ * longer than an SSTable key can be, sets bad and reads as 0 / NULL.
  */
 struct mf_reader {
 	const uint8_t *p, *end;
@@ -103,6 +103,33 @@ static inline uint8_t *mf_get_key(struct mf_reader *r, size_t *len)
 	r->p = p + n;
 	*len = (size_t)n;
 	return n ? xmemdup(p, (size_t)n) : NULL;
+}
+
+/* The body of a COUNTERS edit (manifest_format.h) into m's counters. */
+static inline void mf_get_counters(struct mf_reader *r, struct manifest *m)
+{
+	m->flush_bytes = mf_get_u64(r);
+	m->compact_bytes = mf_get_u64(r);
+	m->compact_read_bytes = mf_get_u64(r);
+	m->user_bytes = mf_get_u64(r);
+}
+
+/* The body of an ADD_FILE edit (manifest_format.h) into *f, zeroed first;
+ * the keys are malloc()ed. */
+static inline void mf_get_file(struct mf_reader *r, struct manifest_file *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->level = mf_get_u8(r);
+	f->meta.file_no = mf_get_u64(r);
+	f->meta.file_size = mf_get_u64(r);
+	f->meta.entries = mf_get_u64(r);
+	f->meta.deletions = mf_get_u64(r);
+	f->meta.min_seq = mf_get_u64(r);
+	f->meta.max_seq = mf_get_u64(r);
+	f->meta.raw_key_bytes = mf_get_u64(r);
+	f->meta.raw_value_bytes = mf_get_u64(r);
+	f->meta.smallest = mf_get_key(r, &f->meta.smallest_len);
+	f->meta.largest = mf_get_key(r, &f->meta.largest_len);
 }
 
 #endif /* GOLITE_MANIFEST_H */

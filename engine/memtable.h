@@ -95,7 +95,7 @@ struct memtable {
 	uint64_t wal_segno;            /* first WAL segment holding its writes */
 	uint64_t switch_seq;           /* last sequence it may hold, set when frozen */
 	_Atomic int full;              /* a flush was requested for it */
-	struct memtable *next;         /* in the store's immutable list; see db.c */
+	struct memtable *next;         /* in the store's immutable list; see db.h */
 	/* A Bloom filter over hash64() of every ikey added, blocked by
 	 * 64-bit words: a key's MT_FILTER_PROBES bits all fall in one word,
 	 * so adding costs one atomic OR and a query one load. A point read of

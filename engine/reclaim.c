@@ -116,25 +116,7 @@ static int write_live(struct golite *db, struct table_file *f, uint64_t upto,
 	}
 	if (!b)
 		return 0;
-	struct sst_meta meta;
-	r = sst_builder_finish(b, &meta);
-	if (r)
-		return r;
-	int s = io_sync_dir(db->path);
-	if (s < 0) {
-		io_unlink(path);
-		sst_meta_free(&meta);
-		return set_error(errno_to_golite(-s), "cannot sync %s: %s", db->path, strerror(-s));
-	}
-	struct sst_reader *reader;
-	r = sst_open(path, file_no, db->cache, &reader);
-	if (r) {
-		io_unlink(path);
-		sst_meta_free(&meta);
-		return r;
-	}
-	*out = bg_table_file_new(f->level, &meta, reader);
-	return 0;
+	return bg_finish_table(db, b, file_no, f->level, true, out);
 }
 
 static bool in_version(const struct version *v, const struct table_file *f)

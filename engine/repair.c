@@ -39,7 +39,7 @@ static int lost_dir_make(const char *dir, struct repair_stats *st)
 	if (st->lost_dir[0])
 		return 0;
 	char base[PATH_MAX];
-	ck_path_join(base, dir, "lost");
+	ck_path_join(base, dir, LOST_DIR);
 	int e = io_mkdir(base, 0700);
 	if (e < 0 && e != -EEXIST)
 		return set_error(errno_to_golite(-e), "cannot create %s: %s", base, strerror(-e));
@@ -157,7 +157,7 @@ static void tout_add(struct tout *o, const uint8_t *k, size_t klen, const uint8_
 	if (!o->b) {
 		char path[PATH_MAX];
 		uint64_t no = (*o->next_no)++;
-		ck_numbered_path(path, o->dir, no, SST_SUFFIX);
+		file_path(path, PATH_MAX, o->dir, FILE_TABLE, no);
 		int e = sst_builder_new(path, no, &o->so, &o->b);
 		if (e) {
 			o->err = e;
@@ -206,12 +206,8 @@ static void segbuf_put(struct segbuf *s, const void *data, size_t n)
 
 static void segbuf_begin(struct segbuf *s, uint64_t segno)
 {
-	uint8_t h[WAL_HEADER];
-	memset(h, 0, sizeof(h));
-	memcpy(h, WAL_MAGIC, 8);
-	put_le32(h + 8, WAL_VERSION);
-	put_le64(h + 16, segno);
-	put_le32(h + 24, crc32c_mask(crc32c(h, 24)));
+	uint8_t h[WAL_SEGMENT_HEADER];
+	wal_segment_header(h, segno);
 	s->len = 0;
 	s->records = 0;
 	segbuf_put(s, h, sizeof(h));
@@ -221,9 +217,9 @@ static void segbuf_begin(struct segbuf *s, uint64_t segno)
 static void segbuf_record(struct segbuf *s, const uint8_t *p, size_t len)
 {
 	for (size_t off = 0, i = 0; off < len || i == 0; i++) {
-		size_t n = MIN((size_t)WAL_MAX_FRAG, len - off);
-		unsigned type = len <= WAL_MAX_FRAG ? REC_FULL
-			      : i == 0 ? REC_FIRST : off + n == len ? REC_LAST : REC_MIDDLE;
+		size_t n = MIN((size_t)WAL_MAX_FRAGMENT, len - off);
+		unsigned type = len <= WAL_MAX_FRAGMENT ? WAL_REC_FULL
+			      : i == 0 ? WAL_REC_FIRST : off + n == len ? WAL_REC_LAST : WAL_REC_MIDDLE;
 		/* The repaired segment is synced as a whole at the end: its
 		 * records claim nothing more than the header was on disk. */
 		uint8_t *rec = xmalloc(n + WAL_RECORD_OVERHEAD);
@@ -331,7 +327,7 @@ static int merge_tables(struct run *r, const char *dir, struct rtable **v, size_
 	int e = 0;
 	for (size_t i = 0; i < n; i++) {
 		char path[PATH_MAX];
-		ck_numbered_path(path, dir, v[i]->file_no, SST_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_TABLE, v[i]->file_no);
 		struct sst_reader *rd;
 		e = sst_open(path, v[i]->file_no, NULL, &rd);
 		if (e)
@@ -417,7 +413,7 @@ static void salvage_entry(void *ctx, const uint8_t *k, size_t klen, const uint8_
 static int salvage_table(const char *dir, struct rtable *rt, uint64_t *next_no)
 {
 	char path[PATH_MAX];
-	ck_numbered_path(path, dir, rt->orig_no, SST_SUFFIX);
+	file_path(path, PATH_MAX, dir, FILE_TABLE, rt->orig_no);
 	uint8_t *d;
 	size_t n;
 	int e = io_read_file(path, MAX_FILE_READ, &d, &n);
@@ -508,9 +504,9 @@ static void ws_damage(void *ctx, uint64_t off, uint64_t end, const char *what)
 static int repair_segment(struct run *r, const char *dir, uint64_t segno,
 			  struct walsalvage *w, struct repair_stats *st)
 {
-	char path[PATH_MAX], tmp[PATH_MAX], name[32];
-	ck_numbered_path(path, dir, segno, WAL_SUFFIX);
-	snprintf(name, sizeof(name), "%08" PRIu64 "%s", segno, WAL_SUFFIX);
+	char path[PATH_MAX], tmp[PATH_MAX], name[FILE_NAME_MAX];
+	file_path(path, PATH_MAX, dir, FILE_WAL, segno);
+	file_name(name, sizeof(name), FILE_WAL, segno);
 	uint8_t *d;
 	size_t n;
 	int e = io_read_file(path, MAX_FILE_READ, &d, &n);
@@ -599,7 +595,7 @@ static int repair_catalog(struct run *r, const char *dir, struct catalog_view *c
 				continue;
 			char name[64];
 			snprintf(name, sizeof(name), "recovered-%u", id);
-			iklen = ikey_make(ik, TABLE_ID_CATALOG, "t", 1);
+			iklen = ikey_make(ik, TABLE_ID_CATALOG, (const char[]){ CATALOG_KEY_TABLE }, 1);
 			memcpy(ik + iklen, name, strlen(name));
 			iklen += strlen(name);
 			put_le32(v, id);
@@ -610,7 +606,7 @@ static int repair_catalog(struct run *r, const char *dir, struct catalog_view *c
 		}
 	}
 	if (!next_ok || get_le32(n->val) != need) {
-		iklen = ikey_make(ik, TABLE_ID_CATALOG, "n", 1);
+		iklen = ikey_make(ik, TABLE_ID_CATALOG, (const char[]){ CATALOG_KEY_NEXT }, 1);
 		put_le32(v, need);
 		rep_add(&rep, KIND_VALUE, ik, iklen, v, 4);
 		ck_found(r, CHECK_ACTION, dir, CHECK_NO_OFFSET, "set the catalog's next table id to %u",
@@ -623,7 +619,7 @@ static int repair_catalog(struct run *r, const char *dir, struct catalog_view *c
 		put_le64(rep.buf + len - 8, seq);
 		uint64_t segno = (*next_no)++;
 		char path[PATH_MAX];
-		ck_numbered_path(path, dir, segno, WAL_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_WAL, segno);
 		struct segbuf sb = { 0 };
 		segbuf_begin(&sb, segno);
 		segbuf_record(&sb, rep.buf, len);
@@ -658,7 +654,7 @@ static struct rtable *scan_tables(struct run *r, const char *dir, const struct l
 	uint64_t total = 0, done = 0;
 	char path[PATH_MAX];
 	for (size_t i = 0; i < l->nsst; i++) {
-		ck_numbered_path(path, dir, l->sst[i], SST_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_TABLE, l->sst[i]);
 		total += ck_file_size_of(path);
 	}
 	for (size_t i = 0; i < l->nsst; i++) {
@@ -670,7 +666,7 @@ static struct rtable *scan_tables(struct run *r, const char *dir, const struct l
 				rt->named = true;
 				rt->level = (int)ms->m.files[j].level;
 			}
-		ck_numbered_path(path, dir, rt->file_no, SST_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_TABLE, rt->file_no);
 		ck_progress(r, "tables", done, total);
 		struct tscan t;
 		uint8_t *d = NULL;
@@ -682,7 +678,7 @@ static struct rtable *scan_tables(struct run *r, const char *dir, const struct l
 			rt->bad_blocks = t.blocks_bad;
 			rt->recorded_entries = t.props_ok ? t.p.entries : 0;
 			if (rt->clean)
-				ck_meta_from_scan(&t, rt->file_no, &rt->meta);
+				sst_meta_from_props(&rt->meta, rt->file_no, t.n, &t.p);
 		}
 		ck_tscan_free(&t);
 		free(d);
@@ -703,7 +699,7 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 	if (e)
 		return e;
 	int lock_fd;
-	e = ck_take_lock(dir, true, &lock_fd);
+	e = data_dir_lock(dir, true, &lock_fd);
 	if (e) {
 		ck_listing_free(&l);
 		return e;
@@ -716,8 +712,8 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 		next_no = MAX(next_no, l.wal[l.nwal - 1] + 1);
 
 	if (l.store != 1) {
-		e = io_write_file_atomic(dir, "STORE", STORE_TEXT, strlen(STORE_TEXT));
-		ck_path_join(path, dir, "STORE");
+		e = io_write_file_atomic(dir, STORE_FILE, STORE_TEXT, strlen(STORE_TEXT));
+		file_path(path, PATH_MAX, dir, FILE_STORE, 0);
 		if (e < 0) {
 			e = set_error(errno_to_golite(-e), "cannot write %s: %s", path, strerror(-e));
 			goto out;
@@ -730,7 +726,7 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 	 * valid version. */
 	struct mscan ms;
 	memset(&ms, 0, sizeof(ms));
-	ck_path_join(mpath, dir, MANIFEST_FILE);
+	file_path(mpath, PATH_MAX, dir, FILE_MANIFEST, 0);
 	bool mf_ok = false;
 	if (l.has_manifest) {
 		uint8_t *d;
@@ -777,7 +773,7 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 			continue;
 		}
 		if (!rt[i].live) {
-			ck_numbered_path(path, dir, rt[i].file_no, SST_SUFFIX);
+			file_path(path, PATH_MAX, dir, FILE_TABLE, rt[i].file_no);
 			ck_found(&r, CHECK_NOTE, path, CHECK_NO_OFFSET,
 			      "not named by the manifest: left for open to remove");
 		}
@@ -786,7 +782,7 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 		uint64_t no = ms.m.files[i].meta.file_no;
 		if (ck_in_list(l.sst, l.nsst, no))
 			continue;
-		ck_numbered_path(path, dir, no, SST_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_TABLE, no);
 		ck_found(&r, CHECK_LOST, path, CHECK_NO_OFFSET,
 		      "missing: its %" PRIu64 " entries are lost (older versions of its keys, if "
 		      "any, show again)", ms.m.files[i].meta.entries);
@@ -801,7 +797,7 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 				f = &ms.m.files[j];
 		if (!t->live || !t->clean || !f || ck_meta_equal(&f->meta, &t->meta))
 			continue;
-		ck_numbered_path(path, dir, t->file_no, SST_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_TABLE, t->file_no);
 		ck_found(&r, CHECK_ACTION, path, CHECK_NO_OFFSET,
 		      "the manifest's record of it disagreed with the file: recorded anew");
 		tables_changed = true;
@@ -817,7 +813,7 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 		struct rtable *t = &rt[i];
 		if (!t->live || t->clean)
 			continue;
-		ck_numbered_path(path, dir, t->orig_no, SST_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_TABLE, t->orig_no);
 		ck_progress(&r, "salvage", sv_done, sv_total);
 		sv_done += t->size;
 		tables_changed = true;
@@ -828,9 +824,10 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 		if (t->salvaged) {
 			st->tables_salvaged++;
 			st->entries_salvaged += t->meta.entries;
+			char name[FILE_NAME_MAX];
+			file_name(name, sizeof(name), FILE_TABLE, t->file_no);
 			ck_found(&r, CHECK_ACTION, path, CHECK_NO_OFFSET,
-			      "salvaged %" PRIu64 " entries into %08" PRIu64 ".sst", t->meta.entries,
-			      t->file_no);
+				 "salvaged %" PRIu64 " entries into %s", t->meta.entries, name);
 		}
 		if (t->recorded_entries > t->meta.entries)
 			ck_found(&r, CHECK_LOST, path, CHECK_NO_OFFSET,
@@ -870,13 +867,13 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 	struct walsalvage ws = { .r = &r, .col = { &cat, NULL } };
 	uint64_t wal_total = 0, wal_done = 0;
 	for (size_t i = 0; i < l.nwal; i++) {
-		ck_numbered_path(path, dir, l.wal[i], WAL_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_WAL, l.wal[i]);
 		wal_total += l.wal[i] >= log_number ? ck_file_size_of(path) : 0;
 	}
 	for (size_t i = 0; i < l.nwal; i++) {
 		if (l.wal[i] < log_number)
 			continue;
-		ck_numbered_path(path, dir, l.wal[i], WAL_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_WAL, l.wal[i]);
 		ck_progress(&r, "wal", wal_done, wal_total);
 		wal_done += ck_file_size_of(path);
 		uint64_t dropped = ws.dropped, bytes = ws.dropped_bytes;
@@ -957,16 +954,16 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 		bool orig_gone = t->salvaged || (t->superseded && !t->salvaged) ||
 				 (!t->live && !t->clean && (levels_known ? t->named : true));
 		if (t->salvaged && t->superseded) {
-			ck_numbered_path(path, dir, t->file_no, SST_SUFFIX);
+			file_path(path, PATH_MAX, dir, FILE_TABLE, t->file_no);
 			io_unlink(path);
 		}
 		if (!orig_gone)
 			continue;
-		char name[32];
-		snprintf(name, sizeof(name), "%08" PRIu64 "%s", t->orig_no, SST_SUFFIX);
+		char name[FILE_NAME_MAX];
+		file_name(name, sizeof(name), FILE_TABLE, t->orig_no);
 		if ((e = lost_keep(&r, dir, name, st)))
 			goto out_wal;
-		ck_numbered_path(path, dir, t->orig_no, SST_SUFFIX);
+		file_path(path, PATH_MAX, dir, FILE_TABLE, t->orig_no);
 		io_unlink(path);
 	}
 	io_sync_dir(dir);

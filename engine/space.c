@@ -16,6 +16,7 @@
 
 #include "batch.h"
 #include "db.h"
+#include "filename.h"
 #include "format.h"
 #include "io.h"
 #include "util.h"
@@ -117,7 +118,7 @@ int space_open(struct golite *db)
 	if (db->o.read_only) {
 		char rpath[PATH_MAX];
 		struct stat st;
-		snprintf(rpath, sizeof(rpath), "%s/" RESERVE_FILE, db->path);
+		file_path(rpath, sizeof(rpath), db->path, FILE_RESERVE, 0);
 		if (stat(rpath, &st) == 0)
 			atomic_store(&sp->have, (uint64_t)st.st_blocks * 512);
 		atomic_store(&sp->state, SPACE_READONLY);
@@ -127,7 +128,7 @@ int space_open(struct golite *db)
 		return 0;
 	}
 	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "%s/" RESERVE_FILE, db->path);
+	file_path(path, sizeof(path), db->path, FILE_RESERVE, 0);
 	int fd = io_open(path, O_RDWR | O_CREAT, 0600);
 	if (fd < 0) {
 		/* Without a reserve the store still works; deletes on a full

@@ -62,8 +62,6 @@
 
 #include "golite.h"
 
-#define RESERVE_FILE "RESERVE"
-
 enum space_state {
 	SPACE_NORMAL = 0,
 	SPACE_FULL = 1,

@@ -1,7 +1,7 @@
 /*
  * sstable.h — sorted string tables: the immutable, sorted, checksummed files
- * that hold every flushed and compacted entry. The byte layout is drawn at
- * the top of sstable.c; block coding in block.h.
+ * that hold every flushed and compacted entry. The byte layout is drawn in
+ * table_format.h; block coding in block.h.
  *
  * A table is written once by an sst_builder (entries in skey order, format.h)
  * and then only read, through an sst_reader shared by every thread. Readers
@@ -15,7 +15,7 @@
  *     under the mapping raises SIGBUS instead of returning GOLITE_EIO.
  *     Iterators read the blocks they step through with io_pread, in
  *     windows of consecutive blocks, through a descriptor of their own
- *     (see "Iterator" in sstable.c); a seek reads its block in place.
+ *     (see sstable_iter.c); a seek reads its block in place.
  *   - pread + block cache (compressed tables, or SST_OPEN_PREAD, or when
  *     mmap fails): blocks are read with io_pread(), checked, decompressed
  *     and kept in the block cache (cache.h), reached through a per-block
@@ -67,6 +67,12 @@ struct sst_meta {                 /* what the manifest records about a table */
 };
 /* Frees the keys and zeroes *m. NULL is accepted. */
 void sst_meta_free(struct sst_meta *m);
+
+struct sst_props;   /* table_format.h */
+/* Fills *m from a table's properties block, with its keys copied
+ * (malloc()ed); file_no and file_size are the file's. */
+void sst_meta_from_props(struct sst_meta *m, uint64_t file_no, uint64_t file_size,
+			 const struct sst_props *p);
 
 /* ---- writing ---- */
 

@@ -1,7 +1,8 @@
 /*
  * sstable_int.h — the insides of an open table, shared by sstable.c (the
- * writer, reader and iterator) and sstable_tool.c (verify and dump). Other
- * modules use sstable.h. Invariants are stated at the top of sstable.c.
+ * reader), sstable_build.c (the builder), sstable_iter.c (the iterator) and
+ * sstable_tool.c (verify and dump). Other modules use sstable.h. The
+ * invariants of a table and a reader are stated at the top of sstable.c.
  */
 #ifndef GOLITE_SSTABLE_INT_H
 #define GOLITE_SSTABLE_INT_H
@@ -16,6 +17,7 @@
 #include "cache.h"
 #include "format.h"
 #include "sstable.h"
+#include "util.h"
 
 struct ix_entry {
 	uint64_t off;         /* of the block's payload */
@@ -29,14 +31,6 @@ struct ix_entry {
 } __attribute__((aligned(32)));
 
 _Static_assert(sizeof(struct ix_entry) == 32, "two index entries per cache line");
-
-struct sst_props {
-	uint64_t file_no, entries, deletions, min_seq, max_seq, raw_keys, raw_values;
-	uint64_t data_blocks, data_end;
-	uint32_t block_size, restart_interval, bloom_bits, compression;
-	const uint8_t *smallest, *largest;  /* in props_buf */
-	uint32_t smallest_len, largest_len;
-};
 
 struct sst_reader {
 	_Atomic long refs;
@@ -61,11 +55,10 @@ struct sst_reader {
 	struct bloom bloom;
 	uint8_t *filter_buf;           /* 64-byte aligned */
 
-	struct sst_props props;
+	struct sst_props props;        /* keys in props_buf */
 	uint8_t *props_buf;
 
-	/* footer */
-	uint64_t filter_off, filter_size, props_off, props_size, index_off, index_size;
+	struct sst_footer foot;
 };
 
 struct sst_iter {
@@ -82,7 +75,7 @@ struct sst_iter {
 	size_t plen;
 	uint8_t *own;               /* the block's copy (pread path) */
 	size_t own_cap;
-	/* Readahead of a mapped table (see "Iterator" in sstable.c): blocks
+	/* Readahead of a mapped table (see sstable_iter.c): blocks
 	 * [ra_lo, ra_hi) are at ra, read through ra_fd. */
 	uint8_t *ra;
 	size_t ra_cap, ra_win;
@@ -95,6 +88,35 @@ struct sst_iter {
  * GOLITE_ECORRUPT. */
 __attribute__((format(printf, 3, 4))) int sst_corrupt(const char *path, uint64_t off,
 						      const char *fmt, ...);
+
+/* Records the failure of a system call on path (what: "read", "write"...;
+ * rc: a negative errno) and returns its GOLITE_E* code. */
+int sst_io_fail(const char *path, const char *what, int rc);
+
+/* Grows *buf (of *cap bytes) to hold need bytes, doubling. */
+static inline void sst_grow(uint8_t **buf, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return;
+	size_t c = *cap ? *cap : 256;
+	while (c < need)
+		c *= 2;
+	*buf = xrealloc(*buf, c);
+	*cap = c;
+}
+
+/* The first data block whose index separator is >= the skey (ikey,
+ * trailer), or nblocks. */
+uint32_t sst_index_search(const struct sst_reader *r, const uint8_t *ikey, size_t iklen,
+			  uint64_t trailer);
+
+/* Checks data block bi of a mapped table, reading it at p (the mapping,
+ * or a copy of the same bytes), and records its shape (invariant 3). */
+int sst_verify_mapped_at(struct sst_reader *r, uint32_t bi, const uint8_t *p);
+
+/* Reads data block bi with pread, checks it and decompresses it into a
+ * detached cache entry (invariant 3). */
+int sst_read_block(struct sst_reader *r, uint32_t bi, struct cache_entry **out);
 
 /* Frees a reader whose last reference is gone, at once (no grace period). */
 void sst_reader_destroy(struct sst_reader *r);

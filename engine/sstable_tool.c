@@ -1,6 +1,6 @@
 /*
  * sstable_tool.c — verifying and dumping a table file, for `golite check`
- * and `golite dump`. The format is drawn at the top of sstable.c.
+ * and `golite dump`. The format is drawn in table_format.h.
  */
 #include <inttypes.h>
 #include <stdatomic.h>
@@ -70,13 +70,13 @@ int sst_verify(const char *path, uint64_t *entries)
 			goto out;
 		}
 		if (!n && (klen != p->smallest_len || memcmp(key, p->smallest, klen))) {
-			e = sst_corrupt(path, r->props_off, "properties: smallest key disagrees with the data");
+			e = sst_corrupt(path, r->foot.props_off, "properties: smallest key disagrees with the data");
 			goto out;
 		}
 		bool new_ikey = !it->have_prev ||
 				ikey_cmp(it->prev, it->plen - TRAILER_SIZE, key, iklen) != 0;
 		if (new_ikey && r->has_filter && !bloom_may_contain(&r->bloom, hash64(key, iklen))) {
-			e = sst_corrupt(path, r->filter_off, "filter lacks a key of the block at %" PRIu64, at);
+			e = sst_corrupt(path, r->foot.filter_off, "filter lacks a key of the block at %" PRIu64, at);
 			goto out;
 		}
 		if ((new_ikey || it->bi != last_bi) && (e = verify_hash_slot(it, key, iklen, buf)))
@@ -95,14 +95,14 @@ int sst_verify(const char *path, uint64_t *entries)
 		min_seq = 0;
 	if (n != p->entries || dels != p->deletions || min_seq != p->min_seq ||
 	    max_seq != p->max_seq || raw_keys != p->raw_keys || raw_values != p->raw_values) {
-		e = sst_corrupt(path, r->props_off,
+		e = sst_corrupt(path, r->foot.props_off,
 			    "properties disagree with the data (%" PRIu64 " entries found, %" PRIu64
 			    " recorded)", n, p->entries);
 		goto out;
 	}
 	/* At the end, it->prev holds the last entry. */
 	if (n && (it->plen != p->largest_len || memcmp(it->prev, p->largest, it->plen))) {
-		e = sst_corrupt(path, r->props_off, "properties: largest key disagrees with the data");
+		e = sst_corrupt(path, r->foot.props_off, "properties: largest key disagrees with the data");
 		goto out;
 	}
 	if (entries)
@@ -169,8 +169,8 @@ int sst_dump(const char *path, FILE *out, bool hex)
 	fprintf(out, "sstable %s (%" PRIu64 " bytes)\n", path, r->file_size);
 	fprintf(out, "footer: version %u, filter @%" PRIu64 " +%" PRIu64 ", properties @%" PRIu64
 		" +%" PRIu64 ", index @%" PRIu64 " +%" PRIu64 "\n",
-		SST_FORMAT_VERSION, r->filter_off, r->filter_size, r->props_off, r->props_size,
-		r->index_off, r->index_size);
+		SST_FORMAT_VERSION, r->foot.filter_off, r->foot.filter_size, r->foot.props_off,
+		r->foot.props_size, r->foot.index_off, r->foot.index_size);
 	fprintf(out, "properties: file_no %" PRIu64 ", entries %" PRIu64 ", deletions %" PRIu64
 		", seq %" PRIu64 "..%" PRIu64 ", raw keys %" PRIu64 " B, raw values %" PRIu64
 		" B, data blocks %" PRIu64 " (%" PRIu64 " B), block size %u, restart interval %u, "

@@ -1,50 +1,8 @@
 /*
- * wal.c — write-ahead log: segment format, group-commit writer, replay.
- *
- * Segment file NNNNNNNN.wal (the number is the store's file number):
- *
- *     offset  size  field
- *     0       8     magic "GOLITEWL"
- *     8       4     format version, LE32 = 1
- *     12      4     flags, LE32 = 0
- *     16      8     segment number, LE64 (equals the file name's number)
- *     24      4     masked CRC32C of bytes 0..23
- *     28      4     zero
- *     32      ...   records, back to back
- *
- * Record:
- *
- *     +----------+----------+---------+---------------------+-------------+
- *     | crc LE32 | len LE32 | type u8 | payload (len bytes) | synced LE32 |
- *     +----------+----------+---------+---------------------+-------------+
- *
- *     crc     masked CRC32C of len, type, payload and synced (bytes 4 ..
- *             13+len)
- *     len     payload bytes; a record carries at most WAL_MAX_FRAGMENT
- *     type    1 FULL     a whole logical record
- *             2 FIRST    first fragment of a logical record
- *             3 MIDDLE   further fragment
- *             4 LAST     final fragment
- *             5 MARK     no payload: appended by the log thread after each
- *                        fdatasync (and written with the next write, or
- *                        alone), so that its synced mark vouches for what
- *                        that sync covered even when no record follows
- *     synced  how much of this segment (an offset) was known to be on disk
- *             (fdatasync) when the record was appended
- *
- * Telling a torn tail from damage. Until fdatasync, the kernel may write a
- * segment's pages in any order, so after a power cut the unsynced tail may
- * hold garbage or holes followed by valid records. Damage at offset D is
- * therefore a torn tail unless (a) some valid record after D carries a
- * synced mark above D — it was appended after D was on disk — or (b) a
- * later segment holds a record: a segment is fdatasynced before any record
- * of the next one is written.
- *
- * A logical record larger than WAL_MAX_FRAGMENT is written as FIRST,
- * MIDDLE..., LAST, contiguous in one segment, each fragment checksummed;
- * the logical payload is their concatenation. Space after the last record
- * may hold zeros (reserved space, or zeros written ahead: below) or, after
- * a crash, garbage.
+ * wal.c — writing the write-ahead log: appends, group commit and sync,
+ * segment rotation and the log thread. See wal.h for the contract and
+ * wal_format.h for the format; reading and replay are in wal_reader.c,
+ * the tools' checks in wal_tool.c.
  *
  * Zeros ahead. A sync round that leaves less than WAL_ZERO_LOW bytes of a
  * segment written ahead of its records writes the next WAL_ZERO_STEP bytes
@@ -53,8 +11,7 @@
  * land on blocks that are allocated, written and inside the file's size,
  * and an fdatasync has no file system metadata to commit: on ext4 a 4 KiB
  * append and fdatasync took 208-213 µs into reserved (unwritten) space,
- * 154-161 µs into zeros. Readers take zeros after the last record for the
- * clean end they are.
+ * 154-161 µs into zeros.
  *
  * Invariants:
  *   1. Records are appended under w->mu, in the order their trailers were
@@ -85,28 +42,16 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "filename.h"
 #include "io.h"
 #include "rcu.h"
 #include "util.h"
 
-#define WAL_HEADER_SIZE WAL_SEGMENT_HEADER
-#define WAL_RECORD_HEADER 9u   /* crc, len, type; the synced mark follows the payload */
 #define WAL_RESERVE_STEP (4u << 20)
 #define WAL_RESERVE_SMALL (64u << 10)  /* a step on a full disk */
 #define WAL_ZERO_STEP (1u << 20)   /* zeros written ahead at a time */
 #define WAL_ZERO_LOW (256u << 10)  /* written ahead below this: write more */
 #define GATHER_NS 50000ull   /* how long a leader waits for others to join */
-#define WAL_MAX_SEGMENT_READ (UINT64_C(4) << 30)
-
-enum {
-	REC_FULL = WAL_REC_FULL,
-	REC_FIRST = WAL_REC_FIRST,
-	REC_MIDDLE = WAL_REC_MIDDLE,
-	REC_LAST = WAL_REC_LAST,
-};
-
-_Static_assert(sizeof(WAL_MAGIC) - 1 == 8, "magic is 8 bytes");
-_Static_assert(WAL_RECORD_OVERHEAD == WAL_RECORD_HEADER + 4, "header and synced mark");
 
 struct wal_seg {
 	uint64_t segno;
@@ -203,12 +148,12 @@ static void queue_push(struct wal *w, struct wal_buf *b)
 
 void wal_segment_header(uint8_t h[WAL_SEGMENT_HEADER], uint64_t segno)
 {
-	memset(h, 0, WAL_HEADER_SIZE);
-	memcpy(h, WAL_MAGIC, 8);
-	put_le32(h + 8, WAL_VERSION);
-	put_le32(h + 12, 0);
-	put_le64(h + 16, segno);
-	put_le32(h + 24, crc32c_mask(crc32c(h, 24)));
+	memset(h, 0, WAL_SEGMENT_HEADER);
+	memcpy(h, WAL_MAGIC, WAL_MAGIC_SIZE);
+	put_le32(h + WAL_HDR_VERSION_OFF, WAL_VERSION);
+	put_le32(h + WAL_HDR_FLAGS_OFF, 0);
+	put_le64(h + WAL_HDR_SEGNO_OFF, segno);
+	put_le32(h + WAL_HDR_CRC_OFF, crc32c_mask(crc32c(h, WAL_HDR_CRC_OFF)));
 }
 
 /*
@@ -220,8 +165,7 @@ static int seg_create(struct wal *w, uint64_t segno, struct wal_seg **out)
 {
 	struct wal_seg *s = xcalloc(1, sizeof(*s));
 	s->segno = segno;
-	snprintf(s->path, sizeof(s->path), "%s/%08llu%s", w->dir, (unsigned long long)segno,
-		 WAL_SUFFIX);
+	file_path(s->path, sizeof(s->path), w->dir, FILE_WAL, segno);
 	int r;
 	int fd = io_open(s->path, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	if (fd < 0) {
@@ -241,7 +185,7 @@ static int seg_create(struct wal *w, uint64_t segno, struct wal_seg **out)
 		else if (r != -ENOSPC)
 			goto out_unlink;
 	}
-	uint8_t h[WAL_HEADER_SIZE];
+	uint8_t h[WAL_SEGMENT_HEADER];
 	wal_segment_header(h, segno);
 	r = io_pwrite(fd, h, sizeof(h), 0);
 	if (r == 0)
@@ -250,9 +194,9 @@ static int seg_create(struct wal *w, uint64_t segno, struct wal_seg **out)
 		r = io_sync_dir(w->dir);
 	if (r < 0)
 		goto out_unlink;
-	s->size = WAL_HEADER_SIZE;
-	s->written = WAL_HEADER_SIZE;
-	s->synced = WAL_HEADER_SIZE;
+	s->size = WAL_SEGMENT_HEADER;
+	s->written = WAL_SEGMENT_HEADER;
+	s->synced = WAL_SEGMENT_HEADER;
 	*out = s;
 	return 0;
 
@@ -655,16 +599,17 @@ static int failed_error(struct wal *w)
 			 golite_strerror(w->failed));
 }
 
-/* Writes the fragments of a record into w->cur (mu held; space is there). */
+/* Encodes one record (wal.h): the fragments of wal_append, marks, and repair's segments. */
 size_t wal_record_encode(uint8_t *out, unsigned type, const uint8_t *p, size_t n,
 			 uint32_t synced)
 {
-	put_le32(out + 4, (uint32_t)n);
-	out[8] = (uint8_t)type;
+	put_le32(out + WAL_REC_LEN_OFF, (uint32_t)n);
+	out[WAL_REC_TYPE_OFF] = (uint8_t)type;
 	if (n)
 		memcpy(out + WAL_RECORD_HEADER, p, n);
 	put_le32(out + WAL_RECORD_HEADER + n, synced);
-	put_le32(out, crc32c_mask(crc32c_extend(0, out + 4, 5 + n + 4)));
+	put_le32(out, crc32c_mask(crc32c_extend(0, out + WAL_REC_LEN_OFF,
+						WAL_RECORD_OVERHEAD - WAL_REC_LEN_OFF + n)));
 	return WAL_RECORD_OVERHEAD + n;
 }
 
@@ -686,10 +631,10 @@ int wal_append(struct wal *w, const uint8_t *payload, size_t len, bool frees,
 	if (nfrag > 1) {
 		big = xmemdup(payload, len);
 	} else {
-		uint8_t h[5];
+		uint8_t h[WAL_RECORD_HEADER - WAL_REC_LEN_OFF];   /* len, type */
 		put_le32(h, (uint32_t)len);
-		h[4] = REC_FULL;
-		crc_prefix = crc32c_extend(crc32c_extend(0, h, 5), payload, body);
+		h[WAL_REC_TYPE_OFF - WAL_REC_LEN_OFF] = WAL_REC_FULL;
+		crc_prefix = crc32c_extend(crc32c_extend(0, h, sizeof(h)), payload, body);
 	}
 
 	mutex_lock(&w->mu);
@@ -705,7 +650,7 @@ int wal_append(struct wal *w, const uint8_t *payload, size_t len, bool frees,
 		r = set_error(GOLITE_ECLOSED, "the store is closing");
 		goto out_unlock;
 	}
-	if (w->seg->size + size > w->o.segment_size && w->seg->size > WAL_HEADER_SIZE) {
+	if (w->seg->size + size > w->o.segment_size && w->seg->size > WAL_SEGMENT_HEADER) {
 		r = rotate_locked(w);
 		if (r < 0)
 			goto out_unlock;
@@ -729,19 +674,20 @@ int wal_append(struct wal *w, const uint8_t *payload, size_t len, bool frees,
 	uint32_t synced = synced_mark(w);
 	if (nfrag == 1) {
 		uint8_t *h = b->data + b->len;
-		put_le32(h + 4, (uint32_t)len);
-		h[8] = REC_FULL;
+		put_le32(h + WAL_REC_LEN_OFF, (uint32_t)len);
+		h[WAL_REC_TYPE_OFF] = WAL_REC_FULL;
 		memcpy(h + WAL_RECORD_HEADER, payload, body);
 		prepare(ctx, h + WAL_RECORD_HEADER + body);
 		put_le32(h + WAL_RECORD_HEADER + len, synced);
-		uint32_t crc = crc32c_extend(crc_prefix, h + WAL_RECORD_HEADER + body, 8 + 4);
+		uint32_t crc = crc32c_extend(crc_prefix, h + WAL_RECORD_HEADER + body,
+					     8 + WAL_SYNCED_SIZE);
 		put_le32(h, crc32c_mask(crc));
 		b->len += size;
 	} else {
 		prepare(ctx, big + body);
 		for (size_t off = 0, i = 0; off < len; off += WAL_MAX_FRAGMENT, i++) {
 			size_t n = MIN((size_t)WAL_MAX_FRAGMENT, len - off);
-			unsigned type = i == 0 ? REC_FIRST : off + n == len ? REC_LAST : REC_MIDDLE;
+			unsigned type = i == 0 ? WAL_REC_FIRST : off + n == len ? WAL_REC_LAST : WAL_REC_MIDDLE;
 			b->len += wal_record_encode(b->data + b->len, type, big + off, n, synced);
 		}
 	}
@@ -764,7 +710,7 @@ out_unlock:
 }
 
 /* Makes the log durable up to lsn; with vouch, also writes the mark of the
- * last round at once (see MARK at the top of this file). */
+ * last round at once (see MARK in wal_format.h). */
 static int sync_upto(struct wal *w, uint64_t lsn, bool vouch)
 {
 	mutex_lock(&w->mu);
@@ -861,413 +807,4 @@ void wal_get_stats(struct wal *w, struct wal_stats *s)
 	s->durable_lsn = w->durable_lsn;
 	s->segno = w->seg->segno;
 	mutex_unlock(&w->mu);
-}
-
-/* ---- reading ---- */
-
-size_t wal_record_parse(const uint8_t *d, size_t n, size_t off, struct wal_record *rec)
-{
-	if (off > n || n - off < WAL_RECORD_OVERHEAD)
-		return 0;
-	const uint8_t *h = d + off;
-	uint32_t len = get_le32(h + 4);
-	unsigned t = h[8];
-	if (t < REC_FULL || t > WAL_REC_MARK || len > WAL_MAX_FRAGMENT ||
-	    len > n - off - WAL_RECORD_OVERHEAD || (t == WAL_REC_MARK && len))
-		return 0;
-	if (crc32c_unmask(get_le32(h)) != crc32c_extend(0, h + 4, 5 + (size_t)len + 4))
-		return 0;
-	rec->type = t;
-	rec->payload = h + WAL_RECORD_HEADER;
-	rec->len = len;
-	rec->synced = get_le32(h + WAL_RECORD_HEADER + len);
-	rec->size = WAL_RECORD_OVERHEAD + len;
-	return rec->size;
-}
-
-static size_t record_at(const uint8_t *d, size_t n, size_t off, unsigned *type, size_t *plen)
-{
-	struct wal_record rec;
-	size_t size = wal_record_parse(d, n, off, &rec);
-	if (size) {
-		*type = rec.type;
-		*plen = rec.len;
-	}
-	return size;
-}
-
-size_t wal_next_valid(const uint8_t *d, size_t n, size_t from)
-{
-	struct wal_record rec;
-	for (size_t off = from; off + WAL_RECORD_OVERHEAD <= n; off++)
-		if (d[off + 8] >= REC_FULL && d[off + 8] <= WAL_REC_MARK &&
-		    wal_record_parse(d, n, off, &rec))
-			return off;
-	return n;
-}
-
-size_t wal_records_end(const uint8_t *d, size_t n)
-{
-	size_t off = WAL_HEADER_SIZE, size;
-	struct wal_record rec;
-	while (off < n && (size = wal_record_parse(d, n, off, &rec)) > 0)
-		off += size;
-	return MIN(off, n);
-}
-
-int wal_file_records_end(const char *path, uint64_t *end)
-{
-	uint8_t *d;
-	size_t n;
-	int r = io_read_file(path, WAL_MAX_SEGMENT_READ, &d, &n);
-	if (r < 0)
-		return r;
-	*end = wal_records_end(d, n);
-	free(d);
-	return 0;
-}
-
-bool wal_damage_is_tail(const uint8_t *d, size_t n, size_t damage)
-{
-	struct wal_record rec;
-	for (size_t off = wal_next_valid(d, n, damage + 1); off < n;
-	     off = wal_next_valid(d, n, off + 1))
-		if (wal_record_parse(d, n, off, &rec) && rec.synced > damage)
-			return false;
-	return true;
-}
-
-struct seg_data {
-	uint64_t segno;
-	char path[PATH_MAX];
-	uint8_t *data;
-	size_t len;
-};
-
-static int seg_load(const char *dir, uint64_t segno, struct seg_data *s)
-{
-	snprintf(s->path, sizeof(s->path), "%s/%08llu%s", dir, (unsigned long long)segno,
-		 WAL_SUFFIX);
-	s->segno = segno;
-	int r = io_read_file(s->path, WAL_MAX_SEGMENT_READ, &s->data, &s->len);
-	if (r < 0)
-		return set_error(errno_to_golite(-r) == GOLITE_ENOTFOUND ? GOLITE_EIO
-									 : errno_to_golite(-r),
-				 "cannot read log segment %s: %s", s->path, strerror(-r));
-	return 0;
-}
-
-/* 0 if the header is valid, 1 if the segment holds no header at all (empty
- * or zeros: a segment created just before a crash), or an error. */
-static int seg_check_header(const struct seg_data *s)
-{
-	const uint8_t *d = s->data;
-	if (s->len < WAL_HEADER_SIZE) {
-		for (size_t i = 0; i < s->len; i++)
-			if (d[i])
-				goto bad;
-		return 1;
-	}
-	if (memcmp(d, WAL_MAGIC, 8) != 0) {
-		for (size_t i = 0; i < WAL_HEADER_SIZE; i++)
-			if (d[i])
-				goto bad;
-		return 1;
-	}
-	if (crc32c_unmask(get_le32(d + 24)) != crc32c(d, 24))
-		goto bad;
-	if (get_le32(d + 8) != WAL_VERSION)
-		return set_error(GOLITE_EVERSION,
-				 "log segment %s has format version %u; this build reads version %u",
-				 s->path, get_le32(d + 8), WAL_VERSION);
-	if (get_le64(d + 16) != s->segno)
-		return set_error(GOLITE_ECORRUPT,
-				 "log segment %s: header names segment %llu (offset 16)", s->path,
-				 (unsigned long long)get_le64(d + 16));
-	return 0;
-bad:
-	return set_error(GOLITE_ECORRUPT, "log segment %s: damaged header (offset 0)", s->path);
-}
-
-/*
- * Walks the records of a segment. Calls apply for each logical record.
- * Returns 0 at a clean end, 1 with *bad_off set at the first damaged or
- * incomplete record, or an error from apply.
- */
-static int seg_walk(const struct seg_data *s, wal_apply_fn apply, void *ctx, uint64_t *bad_off,
-		    uint64_t *records, uint64_t *bytes)
-{
-	const uint8_t *d = s->data;
-	size_t n = s->len, off = WAL_HEADER_SIZE;
-	uint8_t *frag = NULL;
-	size_t frag_len = 0, frag_cap = 0, frag_start = 0;
-	int r = 0;
-	while (off < n) {
-		unsigned type;
-		size_t plen;
-		size_t size = record_at(d, n, off, &type, &plen);
-		if (!size) {
-			/* Zeros to the end are reserved, never-written space. */
-			size_t i = off;
-			while (i < n && d[i] == 0)
-				i++;
-			if (i == n && !frag_len)
-				break;
-			*bad_off = frag_len ? frag_start : off;
-			r = 1;
-			goto out;
-		}
-		const uint8_t *p = d + off + WAL_RECORD_HEADER;
-		if (type == WAL_REC_MARK && !frag_len) {
-			off += size;
-			continue;
-		}
-		if (type == REC_FULL) {
-			if (frag_len) {
-				*bad_off = frag_start;
-				r = 1;
-				goto out;
-			}
-			if (apply) {
-				r = apply(ctx, p, plen, s->path, off);
-				if (r < 0)
-					goto out;
-			}
-			(*records)++;
-			*bytes += plen;
-		} else if (type == REC_FIRST) {
-			if (frag_len) {
-				*bad_off = frag_start;
-				r = 1;
-				goto out;
-			}
-			frag_start = off;
-			frag_len = 0;
-			goto append;
-		} else {
-			if (!frag_len) {
-				*bad_off = off;
-				r = 1;
-				goto out;
-			}
-append:
-			if (frag_len + plen > frag_cap) {
-				frag_cap = MAX(frag_cap * 2, frag_len + plen);
-				frag = xrealloc(frag, frag_cap);
-			}
-			memcpy(frag + frag_len, p, plen);
-			frag_len += plen;
-			if (type == REC_LAST) {
-				if (apply) {
-					r = apply(ctx, frag, frag_len, s->path, frag_start);
-					if (r < 0)
-						goto out;
-				}
-				(*records)++;
-				*bytes += frag_len;
-				frag_len = 0;
-			}
-		}
-		off += size;
-	}
-	if (frag_len) {
-		*bad_off = frag_start;
-		r = 1;
-	}
-out:
-	free(frag);
-	return r;
-}
-
-__thread void (*wal_replay_progress)(void *ctx, const char *stage, uint64_t done,
-				     uint64_t total);
-__thread void *wal_replay_progress_ctx;
-
-int wal_replay(const char *dir, uint64_t min_segno, bool read_only, wal_apply_fn apply,
-	       void *ctx, struct wal_replay_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	uint64_t total = 0, done = 0;
-	uint64_t *nums;
-	size_t count;
-	int r = io_list_numbered(dir, WAL_SUFFIX, &nums, &count);
-	if (r < 0)
-		return set_error(GOLITE_EIO, "cannot list %s: %s", dir, strerror(-r));
-	size_t first = 0;
-	while (first < count && nums[first] < min_segno)
-		first++;
-	if (count)
-		info->max_segno = nums[count - 1];
-	for (size_t i = first; i < count; i++) {
-		char p[PATH_MAX];
-		struct stat st;
-		snprintf(p, sizeof(p), "%s/%08llu%s", dir, (unsigned long long)nums[i], WAL_SUFFIX);
-		if (stat(p, &st) == 0)
-			total += (uint64_t)st.st_size;
-	}
-
-	for (size_t i = first; i < count; i++) {
-		struct seg_data s;
-		r = seg_load(dir, nums[i], &s);
-		if (r < 0)
-			goto out;
-		done += s.len;
-		if (wal_replay_progress)
-			wal_replay_progress(wal_replay_progress_ctx, "replay", done, total);
-		info->segments++;
-		uint64_t bad_off = 0;
-		int h = seg_check_header(&s);
-		if (h < 0) {
-			free(s.data);
-			r = h;
-			goto out;
-		}
-		if (h == 0)
-			h = seg_walk(&s, apply, ctx, &bad_off, &info->records, &info->bytes);
-		else
-			bad_off = 0;
-		if (h < 0) {
-			free(s.data);
-			r = h;
-			goto out;
-		}
-		if (h == 0) {
-			free(s.data);
-			continue;
-		}
-
-		/* Damage at bad_off: a torn tail unless a record after it was
-		 * appended once it was on disk, or a later segment holds a
-		 * record (see the top of this file). */
-		bool later = !wal_damage_is_tail(s.data, s.len, bad_off);
-		for (size_t j = i + 1; !later && j < count; j++) {
-			struct seg_data t;
-			r = seg_load(dir, nums[j], &t);
-			if (r < 0) {
-				free(s.data);
-				goto out;
-			}
-			later = t.len > WAL_HEADER_SIZE &&
-				wal_next_valid(t.data, t.len, WAL_HEADER_SIZE) < t.len;
-			free(t.data);
-		}
-		free(s.data);
-		if (later) {
-			r = set_error(GOLITE_ECORRUPT,
-				      "log segment %s: damaged record at offset %llu, before records "
-				      "written after it was on disk",
-				      s.path, (unsigned long long)bad_off);
-			goto out;
-		}
-		info->truncated = true;
-		snprintf(info->truncated_path, sizeof(info->truncated_path), "%s", s.path);
-		info->truncated_at = bad_off;
-		if (!read_only) {
-			if (bad_off < WAL_HEADER_SIZE) {
-				r = io_unlink(s.path);
-			} else {
-				int fd = io_open(s.path, O_WRONLY, 0);
-				r = fd;
-				if (fd >= 0) {
-					r = io_ftruncate(fd, bad_off);
-					if (r == 0)
-						r = io_fsync(fd);
-					io_close(fd);
-				}
-			}
-			for (size_t j = i + 1; r == 0 && j < count; j++) {
-				char p[PATH_MAX];
-				snprintf(p, sizeof(p), "%s/%08llu%s", dir,
-					 (unsigned long long)nums[j], WAL_SUFFIX);
-				r = io_unlink(p);
-			}
-			if (r == 0)
-				r = io_sync_dir(dir);
-			if (r < 0) {
-				r = set_error(errno_to_golite(-r),
-					      "cannot drop the torn tail of %s: %s", s.path,
-					      strerror(-r));
-				goto out;
-			}
-		}
-		break;
-	}
-	r = 0;
-out:
-	free(nums);
-	return r;
-}
-
-int wal_verify_file(const char *path, uint64_t *records)
-{
-	struct seg_data s;
-	memset(&s, 0, sizeof(s));
-	snprintf(s.path, sizeof(s.path), "%s", path);
-	int r = io_read_file(path, WAL_MAX_SEGMENT_READ, &s.data, &s.len);
-	if (r < 0)
-		return set_error(errno_to_golite(-r), "cannot read %s: %s", path, strerror(-r));
-	/* The segment number is the file name's. */
-	const char *base = strrchr(path, '/');
-	s.segno = strtoull(base ? base + 1 : path, NULL, 10);
-	uint64_t bad = 0, bytes = 0;
-	*records = 0;
-	r = seg_check_header(&s);
-	if (r == 1)
-		r = set_error(GOLITE_ECORRUPT, "log segment %s: no header (offset 0)", path);
-	if (r == 0) {
-		r = seg_walk(&s, NULL, NULL, &bad, records, &bytes);
-		if (r == 1)
-			r = set_error(GOLITE_ECORRUPT, "log segment %s: damaged record at offset %llu",
-				      path, (unsigned long long)bad);
-	}
-	free(s.data);
-	return r;
-}
-
-struct dump_ctx {
-	FILE *out;
-	void (*payload_fn)(void *out_file, const uint8_t *p, size_t n, bool hex);
-	bool hex;
-};
-
-static int dump_record(void *ctx, const uint8_t *p, size_t n, const char *path, uint64_t off)
-{
-	struct dump_ctx *d = ctx;
-	(void)path;
-	fprintf(d->out, "record at offset %llu, %zu bytes\n", (unsigned long long)off, n);
-	if (d->payload_fn)
-		d->payload_fn(d->out, p, n, d->hex);
-	return 0;
-}
-
-int wal_dump_file(const char *path, void *out_file,
-		  void (*payload_fn)(void *out_file, const uint8_t *p, size_t n, bool hex),
-		  bool hex)
-{
-	struct seg_data s;
-	memset(&s, 0, sizeof(s));
-	snprintf(s.path, sizeof(s.path), "%s", path);
-	int r = io_read_file(path, WAL_MAX_SEGMENT_READ, &s.data, &s.len);
-	if (r < 0)
-		return set_error(errno_to_golite(-r), "cannot read %s: %s", path, strerror(-r));
-	const char *base = strrchr(path, '/');
-	s.segno = strtoull(base ? base + 1 : path, NULL, 10);
-	FILE *out = out_file;
-	r = seg_check_header(&s);
-	if (r == 0) {
-		fprintf(out, "log segment %s: format version %u, segment %llu, %zu bytes\n", path,
-			get_le32(s.data + 8), (unsigned long long)get_le64(s.data + 16), s.len);
-		struct dump_ctx d = { out, payload_fn, hex };
-		uint64_t bad = 0, records = 0, bytes = 0;
-		r = seg_walk(&s, dump_record, &d, &bad, &records, &bytes);
-		fprintf(out, "%llu records, %llu payload bytes\n", (unsigned long long)records,
-			(unsigned long long)bytes);
-		if (r == 1)
-			r = set_error(GOLITE_ECORRUPT, "log segment %s: damaged record at offset %llu",
-				      path, (unsigned long long)bad);
-	} else if (r == 1) {
-		r = set_error(GOLITE_ECORRUPT, "log segment %s: no header (offset 0)", path);
-	}
-	free(s.data);
-	return r;
 }

@@ -4,8 +4,8 @@
  * Every write is appended to an in-memory buffer under one short lock and
  * acknowledged from there; a log thread writes the buffer to the current
  * segment file and fdatasyncs it, grouping every writer that arrived in the
- * meantime into one write() and one fdatasync() (group commit). The record
- * format is drawn at the top of wal.c.
+ * meantime into one write() and one fdatasync() (group commit). The segment
+ * and record format is drawn in wal_format.h.
  *
  * A record's payload is opaque to the log except for its last 8 bytes, the
  * trailer, which the caller fills while the log lock is held (the store puts
@@ -24,27 +24,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "golite.h"
 #include "hist.h"
+#include "util.h"
+#include "wal_format.h"
 
-#define WAL_SUFFIX ".wal"
-
-/* ---- the segment and record format (drawn in wal.c), for tools ---- */
-
-#define WAL_MAGIC "GOLITEWL"
-#define WAL_VERSION 1u
-#define WAL_SEGMENT_HEADER 32u
-#define WAL_RECORD_OVERHEAD 13u      /* crc, len, type, then the synced mark */
-#define WAL_MAX_FRAGMENT (1u << 20)  /* payload bytes of one record */
-
-enum {
-	WAL_REC_FULL = 1,
-	WAL_REC_FIRST = 2,
-	WAL_REC_MIDDLE = 3,
-	WAL_REC_LAST = 4,
-	WAL_REC_MARK = 5,   /* no payload; see wal.c */
-};
+/* ---- records, for the log's readers and tools (wal_format.h) ---- */
 
 struct wal_record {
 	unsigned type;
@@ -57,6 +44,19 @@ struct wal_record {
 /* Parses the record at d[off..n). Returns its size, or 0 if no valid record
  * starts there. */
 size_t wal_record_parse(const uint8_t *d, size_t n, size_t off, struct wal_record *rec);
+/* Appends a fragment's payload (p, n bytes) to the logical record being
+ * joined in *buf: *len bytes so far in *cap allocated, grown by doubling.
+ * The caller frees *buf. */
+static inline void wal_join_fragment(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *p,
+				     size_t n)
+{
+	if (*len + n > *cap) {
+		*cap = MAX(*cap * 2, *len + n);
+		*buf = xrealloc(*buf, *cap);
+	}
+	memcpy(*buf + *len, p, n);
+	*len += n;
+}
 /* Encodes a record into out (len + WAL_RECORD_OVERHEAD bytes). */
 size_t wal_record_encode(uint8_t *out, unsigned type, const uint8_t *p, size_t len,
 			 uint32_t synced);
@@ -131,7 +131,7 @@ int wal_append(struct wal *w, const uint8_t *payload, size_t len, bool frees,
 int wal_sync_to(struct wal *w, uint64_t lsn);
 
 /* Makes every record appended so far durable, and vouches for them at once
- * with a mark record (wal.c), so that damage among them is never taken for
+ * with a mark record (wal_format.h), so that damage among them is never taken for
  * a torn tail. */
 int wal_sync(struct wal *w);
 
@@ -180,8 +180,13 @@ struct wal_replay_info {
 	uint64_t truncated_at;   /* its offset */
 };
 
+/* Reports progress of long work: bytes done so far, of total. */
+typedef void (*wal_progress_fn)(void *ctx, const char *stage, uint64_t done, uint64_t total);
+
 /*
- * Replays, in order, every segment in dir numbered >= min_segno.
+ * Replays, in order, every segment in dir numbered >= min_segno. progress
+ * (may be NULL) is called with stage "replay" after each segment is read,
+ * with the bytes of segments read so far.
  *
  * A torn tail — a damaged or incomplete record after which no valid record
  * follows in this segment or any later one — is dropped; unless read_only
@@ -190,12 +195,8 @@ struct wal_replay_info {
  * nothing is changed. An unknown format version gives GOLITE_EVERSION.
  */
 int wal_replay(const char *dir, uint64_t min_segno, bool read_only, wal_apply_fn apply,
-	       void *ctx, struct wal_replay_info *info);
-
-/* Reports replay progress: bytes of segments read so far, of total. */
-extern __thread void (*wal_replay_progress)(void *ctx, const char *stage, uint64_t done,
-					    uint64_t total);
-extern __thread void *wal_replay_progress_ctx;
+	       void *ctx, wal_progress_fn progress, void *progress_ctx,
+	       struct wal_replay_info *info);
 
 /* Checks every record of one segment file without applying anything.
  * Returns 0 if clean (a torn tail counts as damage here). */

@@ -86,7 +86,7 @@ run 0 "load" "$G" -q -o memtable_size=64K load -c "$base" t <"$tmp/data1"
 has "$tmp/err" "loaded $N1 keys" "load reports"
 # The rest in small batches that stay in one log segment: many records
 # (left in the log at close, as after a crash). Synced one by one, so that
-# damage among them is damage, not a torn tail (see engine/wal.c).
+# damage among them is damage, not a torn tail (see engine/wal_format.h).
 run 0 "load in small batches" "$G" -q -o memtable_size=4M,flush_on_close=0,durability=sync load -b 8K "$base" t <"$tmp/data2"
 "$G" ls -v "$base" t >"$tmp/base.kv"
 same "$tmp/data" "$tmp/base.kv" "ls -v shows what load wrote"

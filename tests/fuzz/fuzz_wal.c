@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_file("00000001.wal", data, size);
 	struct wal_replay_info info;
 	/* read_only: never truncate the input while fuzzing. */
-	wal_replay(fuzz_dir(), 0, true, apply, NULL, &info);
+	wal_replay(fuzz_dir(), 0, true, apply, NULL, NULL, NULL, &info);
 	char path[256];
 	snprintf(path, sizeof(path), "%s/00000001.wal", fuzz_dir());
 	uint64_t records;

@@ -99,7 +99,7 @@ static int replay(struct seen *s, struct wal_replay_info *info)
 {
 	memset(s, 0, sizeof(*s));
 	s->content_ok = true;
-	return wal_replay(dir, 0, false, collect, s, info);
+	return wal_replay(dir, 0, false, collect, s, NULL, NULL, info);
 }
 
 static char *segment_path(uint64_t n)
