@@ -1,7 +1,9 @@
 # GoLite — build, test, run, bench, install.
 #
-#   make            build everything into build/
-#   make run        mount ./golite.data at ./mnt (foreground-free, see README)
+#   make            build everything into build/ (fails naming `make deps` if
+#                   packages are missing)
+#   make deps       install the packages the build, tests and benchmarks need
+#   make run        install what is missing, build, mount ./golite.data at ./mnt
 #   make test       unit, model, crash and mount tests
 #   make asan-test  the same tests built with AddressSanitizer + UBSan
 #   make bench      engine and fio benchmarks
@@ -17,11 +19,18 @@ DESTDIR  ?=
 MANDIR   ?= $(PREFIX)/share/man
 DOCDIR   ?= $(PREFIX)/share/doc/golite
 
-PKGS      := liburcu-memb liburcu-cds fuse3 liblz4 libzstd
-# Package flags are read when the Makefile is parsed, so a fresh machine gets
-# its packages installed first (scripts/deps.sh is quick when nothing is missing).
-ifneq ($(filter-out clean uninstall,$(or $(MAKECMDGOALS),all)),)
-DEPS_READY := $(shell pkg-config --exists $(PKGS) 2>/dev/null || scripts/deps.sh >&2; echo yes)
+PKGS      := liburcu-memb liburcu-cds fuse3 liblz4 libzstd criterion
+# Package flags are read when the Makefile is parsed, and a build never runs
+# the package manager: `make deps` (scripts/deps.sh) installs what is missing.
+# The targets that must work on a fresh machine (run, test, unit-test,
+# fs-test) run deps first and then build in a make of their own, which reads
+# the flags of the packages just installed.
+NODEPS_GOALS := clean uninstall deps run test unit-test fs-test
+ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+MISSING_PKGS := $(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || echo $$p; done)
+ifneq ($(MISSING_PKGS),)
+$(error packages missing ($(MISSING_PKGS)): run `make deps` to install them)
+endif
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs liburcu-memb liburcu-cds liblz4 libzstd 2>/dev/null)
@@ -30,11 +39,23 @@ FUSE_LIBS  := $(shell pkg-config --libs fuse3 2>/dev/null)
 OPT      ?= -O2
 SAN      ?=
 CFLAGS   ?=
-CFLAGS   += -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread \
-            -fno-strict-aliasing -Iinclude -Iengine $(PKG_CFLAGS) $(SAN) $(EXTRA_CFLAGS)
+CFLAGS   += -std=gnu11 $(OPT) -g -Wall -Wextra -Wmissing-prototypes -Wshadow -Werror \
+            -D_GNU_SOURCE -pthread \
+            -fno-strict-aliasing $(PKG_CFLAGS) $(SAN) $(EXTRA_CFLAGS)
 LDFLAGS  += -pthread $(SAN)
 LIBS     := $(PKG_LIBS) -lm
 
+# What each folder may include. common/ stands on nothing of ours; the
+# engine on common/ and its public headers; the daemon and the command on
+# include/ and common/ only, so an engine-internal header cannot slip in.
+INC_common := -Icommon
+INC_engine := -Iengine -Iinclude -Icommon
+INC_fs     := -Ifs -Iinclude -Icommon
+INC_cli    := -Icli -Iinclude -Icommon -Iengine
+# tests/ and bench/ see everything
+INC_inside := -Iinclude -Iengine -Icommon
+
+COMMON_SRC := $(sort $(wildcard common/*.c))
 ENGINE_SRC := $(sort $(wildcard engine/*.c))
 FS_SRC     := $(sort $(wildcard fs/*.c))
 CLI_SRC    := $(sort $(wildcard cli/*.c))
@@ -42,6 +63,7 @@ BENCH_SRC  := $(sort $(wildcard bench/*.c))
 TEST_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 TEST_LIB_SRC := $(sort $(filter-out tests/unit/test_%,$(wildcard tests/unit/*.c)))
 
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/obj/%.o)
 FS_OBJ     := $(FS_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -69,16 +91,20 @@ FUZZ_TIME ?= 60
 .PHONY: all deps test unit-test fs-test asan asan-test run bench bench-engine \
         bench-fio install uninstall clean torture fuzz tsan-test valgrind-test
 
-all: deps $(PROGRAMS) $(TEST_BIN) $(FSTEST_BIN)
+all: $(PROGRAMS) $(TEST_BIN) $(FSTEST_BIN)
 
 deps:
 	@scripts/deps.sh
 
-$(BUILD)/obj/%.o: %.c | deps
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+# The include path of a source is its top folder's (INC_inside for tests/
+# and bench/).
+inc_of = $(or $(INC_$(firstword $(subst /, ,$(1)))),$(INC_inside))
 
-$(LIB): $(ENGINE_OBJ)
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(call inc_of,$<) -MMD -MP -c -o $@ $<
+
+$(LIB): $(ENGINE_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@
 	ar rcs $@ $^
@@ -93,32 +119,36 @@ $(BUILD)/dist/libgolite.a: $(LIB)
 	rm -f $@
 	ar rcs $@ $(BUILD)/dist/golite.o
 
-# The progress display is shared with the golite command.
-$(GOLITEFS): $(FS_OBJ) $(BUILD)/obj/cli/progress.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $(FS_OBJ) $(BUILD)/obj/cli/progress.o $(LIB) $(FUSE_LIBS) $(LIBS)
+# The programs link common/ themselves: the installed library keeps only
+# its golite_ symbols (see dist above), and they build against it alone.
+$(GOLITEFS): $(FS_OBJ) $(COMMON_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(FS_OBJ) $(COMMON_OBJ) $(LIB) $(FUSE_LIBS) $(LIBS)
 
-$(GOLITE): $(CLI_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LIBS)
+$(GOLITE): $(CLI_OBJ) $(COMMON_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(COMMON_OBJ) $(LIB) $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_LIB_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(TEST_LIB_OBJ) $(LIB) -lcriterion $(LIBS)
 
 # Programs the mount tests run: plain C, no criterion, may use the library.
-$(BUILD)/tests/fs/%: tests/fs/%.c $(LIB) | deps
+$(BUILD)/tests/fs/%: tests/fs/%.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LIBS)
+	$(CC) $(CFLAGS) $(INC_inside) -o $@ $< $(LIB) $(LIBS)
 
 # ---- tests ----------------------------------------------------------------
 
 # Unit, model, crash and concurrency suites, then the mount suites.
-test: all
+test: deps
+	@$(MAKE) --no-print-directory all
 	@scripts/run-tests.sh $(BUILD)
 
-unit-test: all
+unit-test: deps
+	@$(MAKE) --no-print-directory all
 	@scripts/run-tests.sh --unit $(BUILD)
 
-fs-test: all
+fs-test: deps
+	@$(MAKE) --no-print-directory all
 	@scripts/run-tests.sh --fs $(BUILD)
 
 asan:
@@ -137,7 +167,7 @@ tsan-test: deps
 	$(MAKE) BUILD=build-tsan OPT=-O1 SAN=-fsanitize=thread EXTRA_CFLAGS=-Wno-tsan \
 	    build-tsan/libgolite.a
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-tsan -D_GNU_SOURCE -pthread \
-	    -fsanitize=thread -Iinclude -Iengine $(PKG_CFLAGS) -o build-tsan/stress \
+	    -fsanitize=thread $(INC_inside) $(PKG_CFLAGS) -o build-tsan/stress \
 	    tests/tsan/stress.c build-tsan/libgolite.a $(LIBS)
 	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan/tsan.supp exitcode=66 halt_on_error=0" \
 	    build-tsan/stress
@@ -151,7 +181,8 @@ valgrind-test: all
 DATADIR ?= ./golite.data
 MNT     ?= ./mnt
 
-run: all
+run: deps
+	@$(MAKE) --no-print-directory all
 	@scripts/run.sh $(DATADIR) $(MNT)
 
 # ---- benchmarks -----------------------------------------------------------

@@ -16,7 +16,7 @@
 #include "format.h"
 #include "io.h"
 #include "manifest.h"
-#include "raw.h"
+#include "golite_raw.h"
 #include "util.h"
 #include "wal.h"
 

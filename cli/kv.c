@@ -11,7 +11,7 @@
 
 #include "cli.h"
 #include "format.h"
-#include "raw.h"
+#include "golite_raw.h"
 #include "vfile.h"
 
 #define HELP_OPTION { "help", no_argument, NULL, 'h' }

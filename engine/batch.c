@@ -6,10 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "format.h"
 #include "golite.h"
 #include "catalog.h"
-#include "raw.h"
+#include "golite_raw.h"
 #include "util.h"
 
 static void rep_reserve(struct rep *r, size_t more)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "format.h"
 #include "golite.h"
 #include "util.h"

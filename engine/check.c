@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "error.h"
 #include "format.h"
 #include "io.h"
 #include "manifest.h"

@@ -24,6 +24,7 @@
 #include "block.h"
 #include "cache.h"
 #include "crc32c.h"
+#include "error.h"
 #include "format.h"
 #include "io.h"
 #include "sstable.h"

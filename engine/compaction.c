@@ -42,10 +42,11 @@
 
 #include "compaction_int.h"
 #include "db.h"
+#include "error.h"
 #include "filename.h"
 #include "format.h"
 #include "io.h"
-#include "raw.h"
+#include "golite_raw.h"
 #include "util.h"
 
 /* ---- tables ---- */

@@ -17,12 +17,14 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "error.h"
+#include "file_read.h"
 #include "filename.h"
 #include "format.h"
 #include "hist.h"
 #include "io.h"
 #include "iter.h"
-#include "raw.h"
+#include "golite_raw.h"
 #include "util.h"
 #include "vfile.h"
 
@@ -470,7 +472,7 @@ uint64_t db_newest_seq(struct golite *db, const uint8_t *ikey, size_t iklen)
 /*
  * The common lookup of every read: the newest record of (id, key).
  * raw: return the record as stored, with *kind. Otherwise interpret file
- * records (vfile_read_value). With buf non-NULL copies the value there (if
+ * records (file_read_value). With buf non-NULL copies the value there (if
  * it fits in cap); with alloc non-NULL returns a malloc()ed copy; with
  * neither only *vlen (and *kind) are set.
  */
@@ -529,7 +531,7 @@ out_unlock:
 	rcu_read_unlock();
 	db_count(db, C_GETS, 1);
 	if (meta) {
-		r = vfile_read_value(db, tl_rec.buf, tl_rec.len, buf, cap, alloc, vlen);
+		r = file_read_value(db, tl_rec.buf, tl_rec.len, buf, cap, alloc, vlen);
 		if (tl_rec.cap > (1u << 20))
 			rep_free(&tl_rec);
 		return r;

@@ -48,6 +48,7 @@
 
 #include "cache.h"
 #include "catalog.h"
+#include "error.h"
 #include "golite.h"
 #include "manifest.h"
 #include "memtable.h"

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "batch.h"
+#include "error.h"
 #include "filename.h"
 #include "format.h"
 #include "io.h"

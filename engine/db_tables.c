@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "error.h"
 #include "format.h"
 #include "iter.h"
 #include "util.h"

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "error.h"
 #include "golite.h"
 #include "io.h"
 #include "manifest_format.h"

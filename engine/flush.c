@@ -31,6 +31,7 @@
 
 #include "compaction_int.h"
 #include "db.h"
+#include "error.h"
 #include "filename.h"
 #include "format.h"
 #include "io.h"

@@ -32,22 +32,24 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "golite_raw.h"
 #include "util.h"
 
 #define SEQ_MAX ((UINT64_C(1) << 56) - 1)
 
-/* What an entry records. Stored in WAL records and SSTables: never renumber. */
+/* What an entry records (the numbers are golite_raw.h's). Stored in WAL
+ * records and SSTables: never renumber. */
 enum entry_kind {
-	KIND_DELETE = 0,  /* a tombstone: the key is absent */
-	KIND_VALUE = 1,   /* a plain value written through the API */
-	KIND_META = 2,    /* a file record written through the mount (see vfile.h) */
+	KIND_DELETE = GOLITE_KIND_DELETE,  /* a tombstone: the key is absent */
+	KIND_VALUE = GOLITE_KIND_VALUE,    /* a plain value written through the API */
+	KIND_META = GOLITE_KIND_META,      /* a file record written through the mount */
 	KIND_MAX = KIND_META,
 };
 
 /* Table ids. 0..15 are the store's own; user tables start at 16. */
 #define TABLE_ID_CATALOG    0u   /* table names -> ids (see catalog.h) */
-#define TABLE_ID_CHUNKS     1u   /* file chunks of large files (see vfile.h) */
-#define TABLE_ID_FS         2u   /* the mount's own records (see fs/) */
+#define TABLE_ID_CHUNKS     GOLITE_TABLE_CHUNKS  /* chunks of large files (vfile.h) */
+#define TABLE_ID_FS         GOLITE_TABLE_FS      /* the mount's own records (fs/) */
 #define TABLE_ID_FIRST_USER 16u
 
 #define IKEY_PREFIX 4u                                   /* table id bytes */

@@ -18,9 +18,11 @@
 #include <string.h>
 
 #include "db.h"
+#include "error.h"
+#include "file_read.h"
 #include "format.h"
 #include "golite.h"
-#include "raw.h"
+#include "golite_raw.h"
 #include "util.h"
 #include "version.h"
 #include "vfile.h"
@@ -649,7 +651,7 @@ const void *golite_iter_value(golite_iter *gi, size_t *vlen)
 	gi->value = NULL;
 	void *out;
 	size_t n;
-	if (vfile_read_value(gi->db, v, len, NULL, 0, &out, &n)) {
+	if (file_read_value(gi->db, v, len, NULL, 0, &out, &n)) {
 		gi->status = GOLITE_EIO;
 		return NULL;
 	}

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "crc32c.h"
+#include "error.h"
 #include "filename.h"
 #include "format.h"
 #include "io.h"

@@ -18,6 +18,7 @@
 #include "cache.h"
 #include "catalog.h"
 #include "crc32c.h"
+#include "error.h"
 #include "format.h"
 #include "io.h"
 #include "manifest.h"

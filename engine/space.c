@@ -16,6 +16,7 @@
 
 #include "batch.h"
 #include "db.h"
+#include "error.h"
 #include "filename.h"
 #include "format.h"
 #include "io.h"

@@ -40,6 +40,7 @@
 #include "bloom.h"
 #include "cache.h"
 #include "crc32c.h"
+#include "error.h"
 #include "format.h"
 #include "io.h"
 #include "sstable_int.h"

@@ -16,6 +16,7 @@
  *      and fdatasync()ed, and removes the file when it fails;
  *      sst_builder_abandon() removes it too.
  */
+#include "error.h"
 #include "sstable.h"
 
 #include <errno.h>

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "error.h"
 #include "filename.h"
 #include "io.h"
 #include "rcu.h"

@@ -18,6 +18,7 @@
  *      later segment removed before replay returns. Any other damage fails
  *      with GOLITE_ECORRUPT and changes no file.
  */
+#include "error.h"
 #include "wal.h"
 
 #include <errno.h>

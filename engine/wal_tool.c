@@ -8,6 +8,7 @@
  *   2. The segment number checked against the header is the one the file's
  *      name starts with.
  */
+#include "error.h"
 #include "wal.h"
 
 #include <errno.h>

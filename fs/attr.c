@@ -7,7 +7,7 @@
  * node after the write succeeded. An entry without a record of its own (a
  * key written through the API, an implied directory) gets one on its first
  * change (node_materialize_locked). Table and root directories keep their
- * record in TABLE_ID_FS.
+ * record in GOLITE_TABLE_FS.
  *
  * Extended attributes: "user.*" for anyone the permissions allow (the
  * kernel checks them), "trusted.*" and "security.*" for root only;
@@ -229,7 +229,7 @@ static int do_setattr(struct gfs *fs, fuse_req_t req, struct node *n, struct sta
 			return r;
 	}
 	if (to_set & ATTR_META) {
-		struct setattr_ctx c = { attr, to_set, gfs_now_ns() };
+		struct setattr_ctx c = { attr, to_set, wall_ns() };
 		r = edit_record(fs, n, setattr_fn, &c);
 	}
 	/* Truncation and a change of owner drop privileges (kio.c). */
@@ -284,7 +284,7 @@ static int do_readlink(struct gfs *fs, struct node *n, char *out, size_t cap)
 	free(k);
 	if (!r) {
 		struct vfile f;
-		if (rec.kind != KIND_META || vfile_decode(rec.data, rec.len, &f) ||
+		if (rec.kind != GOLITE_KIND_META || vfile_decode(rec.data, rec.len, &f) ||
 		    f.type != VFILE_LNK || f.data_len >= cap) {
 			r = -EIO;
 		} else {
@@ -426,7 +426,7 @@ void gfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *
 	if (!r && (n->flavor == FL_PARTIAL || n->flavor == FL_VIEW || n->unlinked))
 		r = -EPERM;
 	if (!r) {
-		struct xattr_set_ctx c = { name, value, size, flags, gfs_now_ns() };
+		struct xattr_set_ctx c = { name, value, size, flags, wall_ns() };
 		r = edit_record(fs, n, xattr_set_fn, &c);
 	}
 	if (!r)
@@ -448,7 +448,7 @@ void gfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 			r = -ENODATA;
 	}
 	if (!r) {
-		struct xattr_set_ctx c = { name, NULL, 0, 0, gfs_now_ns() };
+		struct xattr_set_ctx c = { name, NULL, 0, 0, wall_ns() };
 		bool was = gfs_frees_space(true);
 		r = edit_record(fs, n, xattr_remove_fn, &c);
 		gfs_frees_space(was);

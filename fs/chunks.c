@@ -2,7 +2,7 @@
  * chunks.c — the bytes of chunked files: reading, writing and deleting
  * the chunks of an inode.
  *
- * A file past GFS_INLINE_MAX keeps its bytes in TABLE_ID_CHUNKS: chunk i
+ * A file past GFS_INLINE_MAX keeps its bytes in GOLITE_TABLE_CHUNKS: chunk i
  * of inode n is the key (n BE64, i BE32) and holds bytes [i*4096, +len)
  * of the file, len <= 4096 (engine/vfile.h draws the format). A missing
  * chunk, and the part of a chunk past its length, read as zeros (sparse
@@ -52,7 +52,7 @@ static int chunk_get(struct gfs *fs, uint64_t ino, uint32_t idx, uint8_t *dst, s
 	vfile_chunk_key(key, ino, idx);
 	unsigned kind;
 	*len = 0;
-	int r = golite_get_raw(fs->db, TABLE_ID_CHUNKS, key, sizeof(key), &kind, dst, CH, NULL,
+	int r = golite_get_raw(fs->db, GOLITE_TABLE_CHUNKS, key, sizeof(key), &kind, dst, CH, NULL,
 			       len);
 	if (r == GOLITE_ENOTFOUND) {
 		*len = 0;
@@ -71,8 +71,8 @@ static int chunk_put(struct gfs *fs, golite_batch *b, uint64_t ino, uint32_t idx
 {
 	uint8_t key[VFILE_CHUNK_KEY];
 	vfile_chunk_key(key, ino, idx);
-	int r = b ? golite_batch_put_raw(b, TABLE_ID_CHUNKS, KIND_VALUE, key, sizeof(key), data, len)
-		  : golite_put_raw(fs->db, TABLE_ID_CHUNKS, KIND_VALUE, key, sizeof(key), data, len);
+	int r = b ? golite_batch_put_raw(b, GOLITE_TABLE_CHUNKS, GOLITE_KIND_VALUE, key, sizeof(key), data, len)
+		  : golite_put_raw(fs->db, GOLITE_TABLE_CHUNKS, GOLITE_KIND_VALUE, key, sizeof(key), data, len);
 	return r ? -gfs_errno(r, "write a chunk") : 0;
 }
 
@@ -227,7 +227,7 @@ int chunks_delete_from(struct gfs *fs, golite_batch *b, uint64_t ino, uint32_t f
 	vfile_chunk_key(start, ino, first);
 	golite_iter_options o = { .prefix = prefix, .prefix_len = 8 };
 	golite_iter *it;
-	int r = golite_iter_new_raw(fs->db, TABLE_ID_CHUNKS, &o, &it);
+	int r = golite_iter_new_raw(fs->db, GOLITE_TABLE_CHUNKS, &o, &it);
 	if (r)
 		return -gfs_errno(r, "list chunks");
 	size_t n = 0;
@@ -235,7 +235,7 @@ int chunks_delete_from(struct gfs *fs, golite_batch *b, uint64_t ino, uint32_t f
 	     golite_iter_next(it)) {
 		size_t klen;
 		const void *k = golite_iter_key(it, &klen);
-		r = golite_batch_delete_raw(b, TABLE_ID_CHUNKS, k, klen);
+		r = golite_batch_delete_raw(b, GOLITE_TABLE_CHUNKS, k, klen);
 		if (r) {
 			r = -gfs_errno(r, "delete chunks");
 			break;
@@ -287,7 +287,7 @@ int chunks_zero(struct gfs *fs, uint64_t ino, uint64_t off, uint64_t end)
 		uint8_t key[VFILE_CHUNK_KEY];
 		vfile_chunk_key(key, ino, idx);
 		if (coff == 0 && len == CH) {
-			int e = golite_batch_delete_raw(b, TABLE_ID_CHUNKS, key, sizeof(key));
+			int e = golite_batch_delete_raw(b, GOLITE_TABLE_CHUNKS, key, sizeof(key));
 			r = e ? -gfs_errno(e, "punch a hole") : 0;
 		} else {
 			uint8_t tmp[CH];

@@ -144,7 +144,7 @@ static char *stats_text(struct gfs *fs, size_t *len)
 #undef FIG
 	fprintf(f, "fs_pid %d\n", (int)getpid());
 	fprintf(f, "fs_mount_uptime_seconds %.3f\n",
-		(double)(gfs_now_ns() - fs->mount_ns) / 1e9);
+		(double)(wall_ns() - fs->mount_ns) / 1e9);
 	fclose(f);
 	*len = blen;
 	return buf;

@@ -3,8 +3,8 @@
  * is refused (a key has one name).
  *
  * mkdir at the root creates a table (its owner and mode go to its record
- * "T" + id in TABLE_ID_FS); a file or symlink there is refused (EPERM).
- * In a table a new entry is a KIND_META record at its key: a regular
+ * "T" + id in GOLITE_TABLE_FS); a file or symlink there is refused (EPERM).
+ * In a table a new entry is a GOLITE_KIND_META record at its key: a regular
  * file (empty, inline), a directory, or a symlink holding its target.
  *
  * Invariants:
@@ -60,12 +60,12 @@ static int do_mktable(fuse_req_t req, const char *name, mode_t mode,
 	a.mode = S_IFDIR | (mode & 07777);
 	a.uid = ctx->uid;
 	a.gid = ctx->gid;
-	a.mtime = a.ctime = a.atime = gfs_now_ns();
+	a.mtime = a.ctime = a.atime = wall_ns();
 	struct vrec v;
 	vrec_from_attr(&v, &a);
 	uint8_t key[5];
 	table_fskey(id, key);
-	r = vrec_put(fs, NULL, TABLE_ID_FS, key, sizeof(key), &v);
+	r = vrec_put(fs, NULL, GOLITE_TABLE_FS, key, sizeof(key), &v);
 	vrec_free(&v);
 	if (r)
 		gfs_log(LOG_LVL_WARN, "table %s: its owner and mode were not recorded", name);
@@ -141,7 +141,7 @@ static int do_make(fuse_req_t req, struct node *dir, const char *name, mode_t mo
 		if (S_ISDIR(a.mode))
 			a.mode |= S_ISGID;
 	}
-	int64_t now = gfs_now_ns();
+	int64_t now = wall_ns();
 	a.mtime = a.ctime = a.atime = now;
 	struct vrec v;
 	vrec_from_attr(&v, &a);

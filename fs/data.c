@@ -9,7 +9,7 @@
  *     one chunk put; the file's size and times are kept in the node and
  *     written to the record later (persist.c), except that a write that
  *     grows the file stores its size with its bytes.
- * Values written through the API (KIND_VALUE) and implied directories get
+ * Values written through the API (GOLITE_KIND_VALUE) and implied directories get
  * a record of their own (node_materialize_locked) on their first change
  * through the mount.
  *
@@ -97,7 +97,7 @@ int data_read(struct gfs *fs, struct node *n, char *buf, size_t size, off_t off,
 		}
 		const uint8_t *data = rec.data;
 		size_t dlen = rec.len;
-		if (rec.kind == KIND_META) {
+		if (rec.kind == GOLITE_KIND_META) {
 			struct vfile f;
 			if (vfile_decode(rec.data, rec.len, &f) || (f.flags & VFILE_F_CHUNKED)) {
 				rec_free(&rec);
@@ -141,7 +141,7 @@ static int write_chunked(struct gfs *fs, struct node *n, const char *buf, size_t
 		golite_batch *b = gfs_batch();
 		r = node_load_vrec_locked(fs, n, &k, &v);
 		if (!r) {
-			int64_t now = gfs_now_ns();
+			int64_t now = wall_ns();
 			v.f.size = MAX(v.f.size, end);
 			v.f.mtime_ns = v.f.ctime_ns = now;
 			r = node_store_vrec(fs, n, &k, b, &v);
@@ -160,7 +160,7 @@ static int write_chunked(struct gfs *fs, struct node *n, const char *buf, size_t
 			bool grew = end > n->a.size;
 			if (grew)
 				n->a.size = end;
-			n->a.mtime = n->a.ctime = gfs_now_ns();
+			n->a.mtime = n->a.ctime = wall_ns();
 			node_mark_dirty(fs, n, grew);
 			mutex_unlock(&n->mu);
 		}
@@ -190,7 +190,7 @@ static int write_inline(struct gfs *fs, struct node *n, const char *buf, size_t 
 		goto out_unlock;
 	uint64_t cur = v.f.size, end = MAX(cur, (uint64_t)off + size);
 	golite_batch *b = gfs_batch();
-	int64_t now = gfs_now_ns();
+	int64_t now = wall_ns();
 	v.f.mtime_ns = v.f.ctime_ns = now;
 	bool to_chunks = end > GFS_INLINE_MAX;
 	if (!to_chunks) {
@@ -258,7 +258,7 @@ static int truncate_locked(struct gfs *fs, struct node *n, uint64_t size)
 {
 	ns_rdlock(fs);
 	mutex_lock(&n->mu);
-	int64_t now = gfs_now_ns();
+	int64_t now = wall_ns();
 	golite_batch *b = gfs_batch();
 	struct kbuf k;
 	node_key_locked(n, &k);
@@ -360,7 +360,7 @@ static int zero_range(struct gfs *fs, struct node *n, uint64_t off, uint64_t end
 	int r = chunks_zero(fs, ino, off, end);
 	if (!r) {
 		mutex_lock(&n->mu);
-		n->a.mtime = n->a.ctime = gfs_now_ns();
+		n->a.mtime = n->a.ctime = wall_ns();
 		node_mark_dirty(fs, n, false);
 		mutex_unlock(&n->mu);
 	}

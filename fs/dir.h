@@ -28,7 +28,7 @@ int has_children(struct gfs *fs, uint32_t table, const uint8_t *prefix, size_t p
 /* Fills e->src and e->a for e->k from the store (ns held). */
 int entry_load(struct gfs *fs, struct entry *e);
 
-/* The key of a table directory's record in TABLE_ID_FS: "T" + id BE32. */
+/* The key of a table directory's record in GOLITE_TABLE_FS: "T" + id BE32. */
 void table_fskey(uint32_t id, uint8_t key[5]);
 /* A table directory's attributes: its record's, or the defaults when it
  * has none. */

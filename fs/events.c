@@ -51,12 +51,12 @@
  *      or by ev_destroy when no reader is left.
  */
 #include "fs.h"
-#include "../cli/utf8.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "keyesc.h"
 #include "rcu.h"
 #include "util.h"
 
@@ -107,12 +107,17 @@ struct sbuf {
 	size_t len, cap;
 };
 
-static void sb_put(struct sbuf *b, const void *p, size_t n)
+static void sb_reserve(struct sbuf *b, size_t n)
 {
 	if (b->len + n > b->cap) {
 		b->cap = MAX(b->cap * 2, b->len + n + 256);
 		b->p = xrealloc(b->p, b->cap);
 	}
+}
+
+static void sb_put(struct sbuf *b, const void *p, size_t n)
+{
+	sb_reserve(b, n);
 	memcpy(b->p + b->len, p, n);
 	b->len += n;
 }
@@ -130,34 +135,8 @@ static void sb_puts(struct sbuf *b, const char *s)
 /* Appends a field, escaped (see the top of this file). */
 static void sb_field(struct sbuf *b, const void *data, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	const uint8_t *p = data;
-	for (size_t i = 0; i < len;) {
-		uint8_t c = p[i];
-		if (c > 0x20 && c < 0x7f && c != '\\') {
-			sb_putc(b, (char)c);
-			i++;
-			continue;
-		}
-		size_t u = c >= 0x80 ? utf8_printable(p + i, len - i) : 0;
-		if (u) {
-			sb_put(b, p + i, u);
-			i += u;
-			continue;
-		}
-		switch (c) {
-		case '\\': sb_puts(b, "\\\\"); break;
-		case '\t': sb_puts(b, "\\t"); break;
-		case '\n': sb_puts(b, "\\n"); break;
-		case '\r': sb_puts(b, "\\r"); break;
-		default: {
-			char e[4] = { '\\', 'x', hex[c >> 4], hex[c & 15] };
-			sb_put(b, e, 4);
-			break;
-		}
-		}
-		i++;
-	}
+	sb_reserve(b, key_escaped_max(len));
+	b->len += key_escape(b->p + b->len, data, len, KEYESC_SPACE);
 }
 
 /* Appends the names the mount shows for one key component (view: its
@@ -257,7 +236,7 @@ static void child_fields(struct gfs *fs, struct sbuf *b, struct node *dir, const
 
 static void sb_head(struct sbuf *b, const char *op)
 {
-	int64_t now = gfs_now_ns();
+	int64_t now = wall_ns();
 	char t[64];
 	int n = snprintf(t, sizeof(t), "%lld.%06lld %s", (long long)(now / 1000000000),
 			 (long long)(now % 1000000000 / 1000), op);
@@ -293,7 +272,7 @@ static void publish(struct gfs *fs, struct sbuf *b)
 	struct event *old = *slot;
 	rcu_publish(*slot, e);
 	atomic_fetch_add_explicit(&ev->bytes, e->len, memory_order_relaxed);
-	atomic_store_explicit(&ev->mtime_ns, gfs_now_ns(), memory_order_relaxed);
+	atomic_store_explicit(&ev->mtime_ns, wall_ns(), memory_order_relaxed);
 	atomic_store_explicit(&ev->last, seq, memory_order_release);
 	mutex_unlock(&ev->mu);
 	if (old)
@@ -411,7 +390,7 @@ static void put_line(struct ev_reader *r, char *out, size_t size, size_t *used, 
 
 static void put_missed(struct ev_reader *r, char *out, size_t size, size_t *used)
 {
-	int64_t now = gfs_now_ns();
+	int64_t now = wall_ns();
 	char line[128];
 	int n = snprintf(line, sizeof(line), "%llu %lld.%06lld missed %llu\n",
 			 (unsigned long long)r->missed_from, (long long)(now / 1000000000),

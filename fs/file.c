@@ -144,7 +144,7 @@ void gfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 		free(data);
 		return;
 	}
-	uint64_t start = gfs_clock_ns();
+	uint64_t start = now_ns();
 	char *buf = size <= GFS_MAX_IO ? rbuf() : xmalloc(size);
 	size_t got;
 	int r = data_read(fs, n, buf, size, off, &got);
@@ -163,7 +163,7 @@ void gfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 	struct gfs *fs = req_fs(req);
 	(void)fi;
 	op_count(fs, OP_WRITE);
-	uint64_t start = gfs_clock_ns();
+	uint64_t start = now_ns();
 	struct node *n = node_of(fs, ino);
 	int r;
 	if (is_ctl(fs, n))
@@ -226,7 +226,7 @@ void gfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_in
 	struct gfs *fs = req_fs(req);
 	(void)fi;
 	op_count(fs, OP_FSYNC);
-	uint64_t start = gfs_clock_ns();
+	uint64_t start = now_ns();
 	struct node *n = node_of(fs, ino);
 	int r = 0;
 	if (!is_ctl(fs, n)) {

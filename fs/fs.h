@@ -15,11 +15,11 @@
  * node.
  *
  * Records. Files, directories and symlinks created through the mount are
- * KIND_META records (engine/vfile.h) at their key. Keys written through the
- * API are KIND_VALUE records, shown as regular files. Directories also
+ * GOLITE_KIND_META records (engine/vfile.h) at their key. Keys written through the
+ * API are GOLITE_KIND_VALUE records, shown as regular files. Directories also
  * exist without records, implied by the keys below them. Small files keep
  * their bytes in the record (up to GFS_INLINE_MAX); larger ones keep them
- * in chunks of VFILE_CHUNK bytes in TABLE_ID_CHUNKS, keyed by inode number,
+ * in chunks of VFILE_CHUNK bytes in GOLITE_TABLE_CHUNKS, keyed by inode number,
  * so a rename moves only the record.
  *
  * The daemon is the store's only writer while mounted (the engine locks the
@@ -49,7 +49,7 @@
  *   2. No chunk of a file holds data past the file's size as the node knows
  *      it; after a crash, past the size in its record once the mount-time
  *      trim pass has run (sweep.c).
- *   3. A chunked file has an owner record "O"+ino in TABLE_ID_FS naming its
+ *   3. A chunked file has an owner record "O"+ino in GOLITE_TABLE_FS naming its
  *      table and key; it is written in the same batch that makes the file
  *      chunked or moves it, and deleted with the chunks.
  *   4. Every handler sends exactly one reply.
@@ -75,10 +75,10 @@
 #include <time.h>
 
 #include "escape.h"
-#include "format.h"
 #include "golite.h"
+#include "golite_raw.h"
 #include "hist.h"
-#include "raw.h"
+#include "util.h"
 #include "vfile.h"
 
 /* Files up to this size keep their bytes in their record. */
@@ -110,7 +110,7 @@
 #define GFS_EVENTS_DEFAULT 8192u
 #define GFS_EVENTS_MAX (1u << 24)
 
-/* Keys of TABLE_ID_FS, the mount's own table. */
+/* Keys of GOLITE_TABLE_FS, the mount's own table. */
 #define FSKEY_INO_NEXT 'I'    /* "I": next unreserved inode number, LE64 */
 #define FSKEY_OWNER 'O'       /* "O" + ino BE64: table id LE32 + key */
 #define FSKEY_ROOT 'R'        /* "R": the root directory's record (vfile) */
@@ -141,9 +141,9 @@ struct gfs_options {
 enum node_src {
 	SRC_ROOT,      /* the mount's root */
 	SRC_CTL,       /* /.golite and its files */
-	SRC_TABLE,     /* a table directory (record, if any, in TABLE_ID_FS) */
-	SRC_META,      /* a KIND_META record at the node's key */
-	SRC_VALUE,     /* a KIND_VALUE record written through the API */
+	SRC_TABLE,     /* a table directory (record, if any, in GOLITE_TABLE_FS) */
+	SRC_META,      /* a GOLITE_KIND_META record at the node's key */
+	SRC_VALUE,     /* a GOLITE_KIND_VALUE record written through the API */
 	SRC_IMPLIED,   /* a directory implied by keys below it, no record */
 	SRC_NONE,      /* gone: unlinked, or replaced by a rename */
 };
@@ -405,7 +405,7 @@ void attr_defaults_file(const struct gfs *fs, struct nattr *a, uint64_t ino, uin
 /* ---- record.c ---- */
 /* A record read from the store. */
 struct rec {
-	unsigned kind;               /* KIND_VALUE or KIND_META */
+	unsigned kind;               /* GOLITE_KIND_VALUE or GOLITE_KIND_META */
 	uint8_t *data;
 	size_t len;
 	uint8_t *heap;               /* data when it did not fit small */
@@ -447,7 +447,7 @@ int vrec_xattr_remove(struct vrec *v, const char *name);
 /* The thread's batch, emptied (gfs_batch) or as it is (gfs_batch_current). */
 golite_batch *gfs_batch(void);
 golite_batch *gfs_batch_current(void);
-/* Deletes key of TABLE_ID_FS. */
+/* Deletes key of GOLITE_TABLE_FS. */
 int fs_delete_key(struct gfs *fs, const uint8_t *key, size_t klen);
 int gfs_write_batch(struct gfs *fs, golite_batch *b, const char *what);
 /* Marks what this thread writes from now on as freeing space (or not), so
@@ -460,7 +460,7 @@ int gfs_put_raw(struct gfs *fs, uint32_t table, unsigned kind, const void *key, 
 int owner_put(golite_batch *b, uint64_t ino, uint32_t table, const uint8_t *key, size_t klen);
 int owner_delete(golite_batch *b, uint64_t ino);
 
-/* Keys of TABLE_ID_FS for special directories. */
+/* Keys of GOLITE_TABLE_FS for special directories. */
 size_t fskey_dir(const struct node *n, uint8_t key[8]);
 
 /* ---- rename.c / attr.c / file.c ---- */
@@ -533,20 +533,13 @@ static inline bool node_is_volatile(const struct gfs *fs, const struct node *n)
 void metrics_init(struct gfs *fs);
 void metrics_destroy(struct gfs *fs);
 /* Records a latency of kind k for a request that began at start_ns
- * (gfs_clock_ns). Lock-free: relaxed adds on the thread's shard. */
+ * (now_ns). Lock-free: relaxed adds on the thread's shard. */
 void metrics_latency(struct gfs *fs, enum gfs_lat k, uint64_t start_ns);
 /* Takes a sample if the newest is about a second old or more (the
  * background thread calls it at every wake-up, stats readers too). */
 void metrics_sample(struct gfs *fs);
 /* Writes the fs_rate_* and fs_latency_* lines. */
 void metrics_write(struct gfs *fs, FILE *f);
-
-static inline uint64_t gfs_clock_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* events.c: the change feed */
 enum ev_op {
@@ -621,6 +614,5 @@ static inline struct gfs *req_fs(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-int64_t gfs_now_ns(void);
 
 #endif /* GOLITEFS_FS_H */

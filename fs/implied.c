@@ -160,7 +160,7 @@ static uint64_t scan_table(struct gfs *fs, uint32_t id, bool *stop)
 			checked[d].len = i;
 			struct rec rec;
 			bool dir_record = false;
-			if (rec_get(fs, id, k, i, &rec) == 0 && rec.kind == KIND_META) {
+			if (rec_get(fs, id, k, i, &rec) == 0 && rec.kind == GOLITE_KIND_META) {
 				struct nattr a;
 				dir_record = rec_attr(fs, id, k, i, &rec, &a) == 0 && S_ISDIR(a.mode);
 			}

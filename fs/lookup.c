@@ -9,7 +9,7 @@
  * symlink record), a component followed by '/' is a directory, with a
  * record of its own (made by mkdir) or implied by the keys below it.
  * Names are escaped as escape.h describes. A table directory's record,
- * when it has one, is "T" + table id in TABLE_ID_FS; the root's is "R".
+ * when it has one, is "T" + table id in GOLITE_TABLE_FS; the root's is "R".
  *
  * Invariants:
  *   1. An entry that has a node is answered from the node (fs.h: what a
@@ -48,9 +48,9 @@ void table_attr(struct gfs *fs, uint32_t id, struct nattr *a)
 	table_fskey(id, key);
 	struct rec r;
 	attr_defaults_dir(fs, a, GFS_INO_TABLE | id);
-	if (rec_get(fs, TABLE_ID_FS, key, sizeof(key), &r) == 0 && r.kind == KIND_META) {
+	if (rec_get(fs, GOLITE_TABLE_FS, key, sizeof(key), &r) == 0 && r.kind == GOLITE_KIND_META) {
 		struct nattr t;
-		if (rec_attr(fs, TABLE_ID_FS, key, sizeof(key), &r, &t) == 0 && S_ISDIR(t.mode)) {
+		if (rec_attr(fs, GOLITE_TABLE_FS, key, sizeof(key), &r, &t) == 0 && S_ISDIR(t.mode)) {
 			*a = t;
 			a->ino = GFS_INO_TABLE | id;
 		}
@@ -65,9 +65,9 @@ void root_init(struct gfs *fs)
 	attr_defaults_dir(fs, &n->a, GFS_INO_ROOT);
 	uint8_t key = FSKEY_ROOT;
 	struct rec r;
-	if (rec_get(fs, TABLE_ID_FS, &key, 1, &r) == 0 && r.kind == KIND_META) {
+	if (rec_get(fs, GOLITE_TABLE_FS, &key, 1, &r) == 0 && r.kind == GOLITE_KIND_META) {
 		struct nattr t;
-		if (rec_attr(fs, TABLE_ID_FS, &key, 1, &r, &t) == 0 && S_ISDIR(t.mode)) {
+		if (rec_attr(fs, GOLITE_TABLE_FS, &key, 1, &r, &t) == 0 && S_ISDIR(t.mode)) {
 			n->a = t;
 			n->a.ino = GFS_INO_ROOT;
 		}
@@ -133,7 +133,7 @@ int entry_load(struct gfs *fs, struct entry *e)
 	unsigned kind = rec.kind;
 	rec_free(&rec);
 	if (k->flavor == FL_NORMAL && found) {
-		e->src = kind == KIND_META ? SRC_META : SRC_VALUE;
+		e->src = kind == GOLITE_KIND_META ? SRC_META : SRC_VALUE;
 		e->a = a;
 		return 0;
 	}

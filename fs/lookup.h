@@ -6,7 +6,7 @@
 
 #include "fs.h"
 
-/* Gives the root node its attributes: its record's ("R" in TABLE_ID_FS),
+/* Gives the root node its attributes: its record's ("R" in GOLITE_TABLE_FS),
  * or the defaults when it has none. At mount, before the session runs. */
 void root_init(struct gfs *fs);
 

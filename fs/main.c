@@ -14,7 +14,6 @@
  * engine's threads, waits for RCU callbacks and unlocks the directory.
  */
 #include "fs.h"
-#include "../cli/progress.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +31,7 @@
 #include "lookup.h"
 #include "options.h"
 #include "persist.h"
+#include "progress.h"
 #include "readdir.h"
 #include "remove.h"
 #include "util.h"
@@ -300,7 +300,7 @@ static int fs_setup(struct gfs *fs)
 {
 	fs->uid = getuid();
 	fs->gid = getgid();
-	fs->mount_ns = gfs_now_ns();
+	fs->mount_ns = wall_ns();
 	ns_init(&fs->ns);
 	nodes_init(fs);
 	for (int i = 0; i < CHUNK_LOCKS; i++)

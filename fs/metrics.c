@@ -50,7 +50,7 @@ void metrics_destroy(struct gfs *fs)
 
 void metrics_latency(struct gfs *fs, enum gfs_lat k, uint64_t start_ns)
 {
-	uint64_t d = gfs_clock_ns() - start_ns;
+	uint64_t d = now_ns() - start_ns;
 	struct gfs_lat_shard *s = &fs->lat[stat_shard()];
 	atomic_fetch_add_explicit(&s->b[k][hist_bucket(d)], 1, memory_order_relaxed);
 	uint64_t m = atomic_load_explicit(&s->max[k], memory_order_relaxed);
@@ -80,7 +80,7 @@ static void metrics_collect(struct gfs *fs, struct metrics_sample *s)
 void metrics_sample(struct gfs *fs)
 {
 	mutex_lock(&fs->metrics_mu);
-	uint64_t now = gfs_clock_ns();
+	uint64_t now = now_ns();
 	struct metrics_sample *newest =
 		&fs->samples[(fs->sample_next + METRICS_SAMPLES - 1) % METRICS_SAMPLES];
 	if (!newest->t_ns || now - newest->t_ns >= SAMPLE_MIN_NS) {
@@ -166,7 +166,7 @@ void metrics_write(struct gfs *fs, FILE *f)
 {
 	struct metrics_sample *now_s = xmalloc(sizeof(*now_s));
 	mutex_lock(&fs->metrics_mu);
-	uint64_t now = gfs_clock_ns();
+	uint64_t now = now_ns();
 	metrics_collect(fs, now_s);
 	static const struct {
 		const char *suffix;

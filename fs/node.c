@@ -11,7 +11,7 @@
  *
  * Inode numbers (st_ino):
  *   - a record written through the mount carries its own, allocated from a
- *     counter in TABLE_ID_FS key "I". The counter is written once per
+ *     counter in GOLITE_TABLE_FS key "I". The counter is written once per
  *     GFS_INO_RANGE numbers, before any of them is used: the log keeps
  *     writes in order, so after a crash the counter is never behind a
  *     number that some surviving record uses;
@@ -464,7 +464,7 @@ int ino_load(struct gfs *fs)
 	uint8_t key = FSKEY_INO_NEXT, v[8];
 	unsigned kind;
 	size_t vlen;
-	int r = golite_get_raw(fs->db, TABLE_ID_FS, &key, 1, &kind, v, sizeof(v), NULL, &vlen);
+	int r = golite_get_raw(fs->db, GOLITE_TABLE_FS, &key, 1, &kind, v, sizeof(v), NULL, &vlen);
 	if (r == GOLITE_ENOTFOUND) {
 		fs->ino_next = fs->ino_limit = GFS_INO_FIRST;
 		return 0;
@@ -486,7 +486,7 @@ int ino_alloc(struct gfs *fs, uint64_t *ino)
 		uint64_t limit = fs->ino_next + GFS_INO_RANGE;
 		uint8_t key = FSKEY_INO_NEXT, v[8];
 		put_le64(v, limit);
-		int r = gfs_put_raw(fs, TABLE_ID_FS, KIND_VALUE, &key, 1, v, 8);
+		int r = gfs_put_raw(fs, GOLITE_TABLE_FS, GOLITE_KIND_VALUE, &key, 1, v, 8);
 		if (r) {
 			mutex_unlock(&fs->ino_mu);
 			return -gfs_errno(r, "reserve inode numbers");
@@ -570,7 +570,3 @@ void node_fill_entry(struct gfs *fs, struct node *n, struct fuse_entry_param *e)
 	e->entry_timeout = fs->o.entry_timeout;
 }
 
-int64_t gfs_now_ns(void)
-{
-	return wall_ns();
-}

@@ -37,12 +37,12 @@
 #include "persist.h"
 #include "util.h"
 
-/* A node's record in TABLE_ID_FS (tables, the root) or at its key. */
+/* A node's record in GOLITE_TABLE_FS (tables, the root) or at its key. */
 static void record_place(const struct node *n, const struct kbuf *k, uint32_t *table,
 			 const uint8_t **key, size_t *klen, uint8_t fskey[8])
 {
 	if (n->src == SRC_TABLE || n->src == SRC_ROOT) {
-		*table = TABLE_ID_FS;
+		*table = GOLITE_TABLE_FS;
 		*klen = fskey_dir(n, fskey);
 		*key = fskey;
 		return;
@@ -71,7 +71,7 @@ int node_load_vrec_locked(struct gfs *fs, struct node *n, const struct kbuf *k, 
 		vrec_from_attr(v, &n->a);
 		return 0;
 	}
-	if (r == 0 && rec.kind != KIND_META)
+	if (r == 0 && rec.kind != GOLITE_KIND_META)
 		r = -EIO;
 	if (r == 0)
 		r = vrec_from_rec(&rec, v);
@@ -140,7 +140,7 @@ int node_materialize_locked(struct gfs *fs, struct node *n, const struct kbuf *k
 	} else {
 		struct rec rec;
 		r = rec_get(fs, k->table, k->b, k->len, &rec);
-		if (r == 0 && rec.kind != KIND_VALUE)
+		if (r == 0 && rec.kind != GOLITE_KIND_VALUE)
 			r = -EIO;
 		if (r) {
 			rec_free(&rec);

@@ -15,7 +15,7 @@ int node_load_vrec_locked(struct gfs *fs, struct node *n, const struct kbuf *k, 
 int node_store_vrec(struct gfs *fs, struct node *n, const struct kbuf *k, golite_batch *b,
 		    const struct vrec *v);
 void node_commit_vrec_locked(struct node *n, const struct vrec *v);
-/* Gives a KIND_VALUE entry or an implied directory a KIND_META record of
+/* Gives a GOLITE_KIND_VALUE entry or an implied directory a GOLITE_KIND_META record of
  * its own (with a new inode number), in a batch of its own. n->mu and ns
  * held. No-op for entries that have one; EPERM for views and pieces. */
 int node_materialize_locked(struct gfs *fs, struct node *n, const struct kbuf *k);

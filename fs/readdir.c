@@ -158,7 +158,7 @@ static int dh_step(struct gfs *fs, struct dirh *dh)
 			unsigned kind = golite_iter_kind(dh->it);
 			if (rec_attr_raw(fs, p->table, key, klen, kind, v, vlen, &a) == 0)
 				dh_emit(fs, dh, c, clen, acclen, false, key, klen,
-					kind == KIND_META ? SRC_META : SRC_VALUE, &a);
+					kind == GOLITE_KIND_META ? SRC_META : SRC_VALUE, &a);
 		}
 		golite_iter_next(dh->it);
 		return 0;
@@ -402,7 +402,7 @@ void gfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file
 	(void)datasync;
 	(void)fi;
 	op_count(fs, OP_FSYNCDIR);
-	uint64_t start = gfs_clock_ns();
+	uint64_t start = now_ns();
 	int r = golite_sync(fs->db);
 	metrics_latency(fs, LAT_FSYNC, start);
 	fuse_reply_err(req, r ? gfs_errno(r, "fsyncdir") : 0);

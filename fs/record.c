@@ -1,7 +1,7 @@
 /*
  * record.c — reading and writing the records behind entries: file records
  * (engine/vfile.h), values written through the API, the mount's own keys in
- * TABLE_ID_FS, extended attributes, and the batches that change them.
+ * GOLITE_TABLE_FS, extended attributes, and the batches that change them.
  */
 #include "fs.h"
 
@@ -62,7 +62,7 @@ static bool has_caps(const struct vfile *f)
 int rec_attr_raw(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen, unsigned kind,
 		 const uint8_t *data, size_t len, struct nattr *a)
 {
-	if (kind == KIND_VALUE) {
+	if (kind == GOLITE_KIND_VALUE) {
 		attr_defaults_file(fs, a, hash_ino(table, key, klen, FL_NORMAL), len);
 		return 0;
 	}
@@ -70,7 +70,7 @@ int rec_attr_raw(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen
 	int r = vfile_decode(data, len, &f);
 	if (r) {
 		gfs_log(LOG_LVL_ERROR, "damaged file record in table %u (%s)", table,
-			golite_last_error());
+			vfile_strerror(r));
 		return -EIO;
 	}
 	memset(a, 0, sizeof(*a));
@@ -100,7 +100,7 @@ int rec_attr(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen,
 int vrec_from_rec(const struct rec *r, struct vrec *v)
 {
 	memset(v, 0, sizeof(*v));
-	if (r->kind != KIND_META)
+	if (r->kind != GOLITE_KIND_META)
 		return -EINVAL;
 	if (vfile_decode(r->data, r->len, &v->f)) {
 		gfs_log(LOG_LVL_ERROR, "damaged file record (%s)", golite_last_error());
@@ -179,8 +179,8 @@ int vrec_put(struct gfs *fs, golite_batch *b, uint32_t table, const uint8_t *key
 {
 	size_t len;
 	uint8_t *buf = vrec_encode(v, &len);
-	int r = b ? golite_batch_put_raw(b, table, KIND_META, key, klen, buf, len)
-		  : gfs_put_raw(fs, table, KIND_META, key, klen, buf, len);
+	int r = b ? golite_batch_put_raw(b, table, GOLITE_KIND_META, key, klen, buf, len)
+		  : gfs_put_raw(fs, table, GOLITE_KIND_META, key, klen, buf, len);
 	free(buf);
 	if (r == GOLITE_EVALSIZE)
 		return -ENOSPC;  /* the record cannot hold more attributes */
@@ -310,7 +310,7 @@ golite_batch *gfs_batch_current(void)
 int fs_delete_key(struct gfs *fs, const uint8_t *key, size_t klen)
 {
 	golite_batch *b = gfs_batch();
-	int r = golite_batch_delete_raw(b, TABLE_ID_FS, key, klen);
+	int r = golite_batch_delete_raw(b, GOLITE_TABLE_FS, key, klen);
 	if (r)
 		return -gfs_errno(r, "delete a record");
 	return gfs_write_batch(fs, b, "delete a record");
@@ -364,7 +364,7 @@ int owner_put(golite_batch *b, uint64_t ino, uint32_t table, const uint8_t *key,
 	uint8_t *v = xmalloc(4 + klen);
 	put_le32(v, table);
 	memcpy(v + 4, key, klen);
-	int r = golite_batch_put_raw(b, TABLE_ID_FS, KIND_VALUE, k, owner_key(k, ino), v, 4 + klen);
+	int r = golite_batch_put_raw(b, GOLITE_TABLE_FS, GOLITE_KIND_VALUE, k, owner_key(k, ino), v, 4 + klen);
 	free(v);
 	return r ? -gfs_errno(r, "record a file's owner") : 0;
 }
@@ -372,7 +372,7 @@ int owner_put(golite_batch *b, uint64_t ino, uint32_t table, const uint8_t *key,
 int owner_delete(golite_batch *b, uint64_t ino)
 {
 	uint8_t k[9];
-	int r = golite_batch_delete_raw(b, TABLE_ID_FS, k, owner_key(k, ino));
+	int r = golite_batch_delete_raw(b, GOLITE_TABLE_FS, k, owner_key(k, ino));
 	return r ? -gfs_errno(r, "delete a file's owner") : 0;
 }
 

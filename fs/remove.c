@@ -59,7 +59,7 @@ static int unlink_entry(struct gfs *fs, struct node *dir, struct entry *e, struc
 		r = -EISDIR;
 		goto out_unlock;
 	}
-	int64_t now = gfs_now_ns();
+	int64_t now = wall_ns();
 	golite_batch *b = NULL;
 	r = dir_touch_locked(fs, dir, gfs_batch(), true, now);
 	if (r)
@@ -85,13 +85,13 @@ static int unlink_entry(struct gfs *fs, struct node *dir, struct entry *e, struc
 		r = rec_get(fs, e->k.table, e->k.b, e->k.len, &rec);
 		const uint8_t *data = rec.data;
 		size_t dlen = rec.len;
-		if (!r && rec.kind == KIND_META) {
+		if (!r && rec.kind == GOLITE_KIND_META) {
 			struct vfile f;
 			if (vfile_decode(rec.data, rec.len, &f))
 				r = -EIO;
 			data = f.data;
 			dlen = f.data_len;
-		} else if (!r && rec.kind == KIND_VALUE) {
+		} else if (!r && rec.kind == GOLITE_KIND_VALUE) {
 			r = ino_alloc(fs, &ino);
 		}
 		if (!r) {
@@ -99,7 +99,7 @@ static int unlink_entry(struct gfs *fs, struct node *dir, struct entry *e, struc
 				uint8_t key[VFILE_CHUNK_KEY];
 				vfile_chunk_key(key, ino, (uint32_t)(off / VFILE_CHUNK));
 				size_t n = MIN((size_t)VFILE_CHUNK, dlen - off);
-				if (golite_batch_put_raw(b, TABLE_ID_CHUNKS, KIND_VALUE, key,
+				if (golite_batch_put_raw(b, GOLITE_TABLE_CHUNKS, GOLITE_KIND_VALUE, key,
 							 sizeof(key), data + off, n))
 					r = -EIO;
 			}
@@ -244,7 +244,7 @@ static int do_rmdir(struct gfs *fs, struct node *dir, const char *name)
 		goto out_unlock;
 	struct node *locked[2] = { dir, victim };
 	lock_nodes(locked, 2);
-	int64_t now = gfs_now_ns();
+	int64_t now = wall_ns();
 	r = dir_touch_locked(fs, dir, gfs_batch(), true, now);
 	if (!r) {
 		golite_batch *b = gfs_batch_current();

@@ -187,7 +187,7 @@ static int moves_apply(struct gfs *fs, golite_batch *b, const struct moves *m)
 					     mv->vlen);
 		if (e)
 			return -gfs_errno(e, "rename");
-		if (mv->kind != KIND_META)
+		if (mv->kind != GOLITE_KIND_META)
 			continue;
 		struct vfile f;
 		if (vfile_decode(mv->val, mv->vlen, &f) == 0 && f.type == VFILE_REG &&
@@ -221,7 +221,7 @@ static int collect_entry(struct gfs *fs, const struct entry *s, struct node *sn,
 			size_t len;
 			uint8_t *buf = vrec_encode(&v, &len);
 			vrec_free(&v);
-			moves_add(m, t->table, t->b, t->len, KIND_META, buf, len);
+			moves_add(m, t->table, t->b, t->len, GOLITE_KIND_META, buf, len);
 		} else {
 			struct rec rec;
 			int r = rec_get(fs, s->k.table, s->k.b, s->k.len, &rec);
@@ -265,7 +265,7 @@ static int replace_target(struct gfs *fs, const struct entry *t, struct node *tn
 	int r = rec_get(fs, t->k.table, t->k.b, t->k.len, &rec);
 	const uint8_t *data = rec.data;
 	size_t dlen = rec.len;
-	if (!r && rec.kind == KIND_META) {
+	if (!r && rec.kind == GOLITE_KIND_META) {
 		struct vfile f;
 		if (vfile_decode(rec.data, rec.len, &f))
 			r = -EIO;
@@ -277,7 +277,7 @@ static int replace_target(struct gfs *fs, const struct entry *t, struct node *tn
 	for (size_t off = 0; !r && off < dlen; off += VFILE_CHUNK) {
 		uint8_t key[VFILE_CHUNK_KEY];
 		vfile_chunk_key(key, *ino, (uint32_t)(off / VFILE_CHUNK));
-		if (golite_batch_put_raw(b, TABLE_ID_CHUNKS, KIND_VALUE, key, sizeof(key),
+		if (golite_batch_put_raw(b, GOLITE_TABLE_CHUNKS, GOLITE_KIND_VALUE, key, sizeof(key),
 					 data + off, MIN((size_t)VFILE_CHUNK, dlen - off)))
 			r = -EIO;
 	}
@@ -424,7 +424,7 @@ static int do_rename_entries(struct gfs *fs, struct node *sdir, const char *name
 
 	struct node *locked[4] = { sdir, tdir, sn, tn };
 	lock_nodes(locked, 4);
-	int64_t now = gfs_now_ns();
+	int64_t now = wall_ns();
 	golite_batch *b = gfs_batch();
 	/* Directories first: giving the source directory a record (so it
 	 * stays when emptied) is a write of its own. */

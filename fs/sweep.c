@@ -15,7 +15,7 @@
  * them: a key overwritten or deleted through the API while unmounted
  * (golite_put over a chunked file, golite_table_drop), a crash before the
  * last close of a file unlinked while open, a huge deletion cut short. The
- * sweep walks TABLE_ID_CHUNKS one inode at a time (a seek per inode, not a
+ * sweep walks GOLITE_TABLE_CHUNKS one inode at a time (a seek per inode, not a
  * read of every chunk), and an inode is an orphan when no owner record
  * names it, or the record its owner names is not a chunked file with that
  * inode number. Candidates are checked again with the namespace lock held
@@ -23,7 +23,7 @@
  * files unlinked while open are spared. Orphans never come back (inode
  * numbers are not reused), so their chunks are deleted without the lock.
  *
- * Trim pass. After a crash (no clean-unmount marker "C" in TABLE_ID_FS), a
+ * Trim pass. After a crash (no clean-unmount marker "C" in GOLITE_TABLE_FS), a
  * chunked file may hold chunk data past the size in its record: the size
  * of later writes was still in memory. Before the mount is served, every
  * chunked file is cut to its recorded size, so that bytes past it read as
@@ -50,7 +50,7 @@ static bool ino_live(struct gfs *fs, uint64_t ino)
 	okey[0] = FSKEY_OWNER;
 	put_be64(okey + 1, ino);
 	struct rec own;
-	int r = rec_get(fs, TABLE_ID_FS, okey, sizeof(okey), &own);
+	int r = rec_get(fs, GOLITE_TABLE_FS, okey, sizeof(okey), &own);
 	if (r) {
 		rec_free(&own);
 		return r != -ENOENT;
@@ -60,7 +60,7 @@ static bool ino_live(struct gfs *fs, uint64_t ino)
 		uint32_t table = get_le32(own.data);
 		struct rec rec;
 		r = rec_get(fs, table, own.data + 4, own.len - 4, &rec);
-		if (r == 0 && rec.kind == KIND_META) {
+		if (r == 0 && rec.kind == GOLITE_KIND_META) {
 			struct vfile f;
 			live = vfile_decode(rec.data, rec.len, &f) != 0 ||
 			       (f.ino == ino && f.type == VFILE_REG && (f.flags & VFILE_F_CHUNKED));
@@ -87,11 +87,11 @@ static int free_inode(struct gfs *fs, uint64_t ino, size_t *count)
 	return r;
 }
 
-/* One sweep over TABLE_ID_CHUNKS. locked: take ns to check candidates. */
+/* One sweep over GOLITE_TABLE_CHUNKS. locked: take ns to check candidates. */
 static int sweep_orphans(struct gfs *fs, bool locked)
 {
 	golite_iter *it;
-	int r = golite_iter_new_raw(fs->db, TABLE_ID_CHUNKS, NULL, &it);
+	int r = golite_iter_new_raw(fs->db, GOLITE_TABLE_CHUNKS, NULL, &it);
 	if (r)
 		return -gfs_errno(r, "sweep chunks");
 	uint64_t *cand = NULL;
@@ -148,7 +148,7 @@ static int trim_pass(struct gfs *fs)
 	uint8_t prefix = FSKEY_OWNER;
 	golite_iter_options o = { .prefix = &prefix, .prefix_len = 1 };
 	golite_iter *it;
-	int r = golite_iter_new_raw(fs->db, TABLE_ID_FS, &o, &it);
+	int r = golite_iter_new_raw(fs->db, GOLITE_TABLE_FS, &o, &it);
 	if (r)
 		return -gfs_errno(r, "check chunked files");
 	golite_batch *b = golite_batch_new();
@@ -162,7 +162,7 @@ static int trim_pass(struct gfs *fs)
 		struct rec rec;
 		int e = rec_get(fs, get_le32(v), v + 4, vlen - 4, &rec);
 		struct vfile f = { 0 };
-		bool live = e == 0 && rec.kind == KIND_META && vfile_decode(rec.data, rec.len, &f) == 0 &&
+		bool live = e == 0 && rec.kind == GOLITE_KIND_META && vfile_decode(rec.data, rec.len, &f) == 0 &&
 			    f.ino == ino && f.type == VFILE_REG && (f.flags & VFILE_F_CHUNKED);
 		uint64_t size = live ? f.size : 0;
 		rec_free(&rec);
@@ -196,7 +196,7 @@ static int clean_marker_put(struct gfs *fs, bool clean)
 	/* One byte, written on a full disk too: without it the next mount
 	 * would take this one for a crash. */
 	bool was = gfs_frees_space(true);
-	int r = gfs_put_raw(fs, TABLE_ID_FS, KIND_VALUE, &key, 1, &v, 1);
+	int r = gfs_put_raw(fs, GOLITE_TABLE_FS, GOLITE_KIND_VALUE, &key, 1, &v, 1);
 	gfs_frees_space(was);
 	return r ? -gfs_errno(r, "write the clean-unmount marker") : 0;
 }
@@ -209,7 +209,7 @@ int sweep_at_mount(struct gfs *fs)
 	char v = 0;
 	unsigned kind;
 	size_t vlen;
-	int e = golite_get_raw(fs->db, TABLE_ID_FS, &key, 1, &kind, &v, 1, NULL, &vlen);
+	int e = golite_get_raw(fs->db, GOLITE_TABLE_FS, &key, 1, &kind, &v, 1, NULL, &vlen);
 	bool clean = e == 0 && vlen == 1 && v == '1';
 	if (e && e != GOLITE_ENOTFOUND)
 		return -gfs_errno(e, "read the clean-unmount marker");

@@ -16,13 +16,13 @@ secs=${1:-60}
 targets=${*:-"wal manifest sstable records"}
 out=build-fuzz
 cc=clang
-flags="-std=gnu11 -O1 -g -fno-omit-frame-pointer -D_GNU_SOURCE -pthread -Iinclude -Iengine \
+flags="-std=gnu11 -O1 -g -fno-omit-frame-pointer -D_GNU_SOURCE -pthread -Iinclude -Iengine -Icommon \
  $(pkg-config --cflags liburcu-memb liburcu-cds) -fsanitize=address,undefined"
 libs="$(pkg-config --libs liburcu-memb liburcu-cds liblz4 libzstd) -lm"
 
 mkdir -p "$out/obj" "$out/crashes"
 objs=""
-for src in engine/*.c; do
+for src in engine/*.c common/*.c; do
 	o="$out/obj/$(basename "$src" .c).o"
 	if [ ! -f "$o" ] || [ "$src" -nt "$o" ]; then
 		$cc $flags -fsanitize=fuzzer-no-link -c -o "$o" "$src"
@@ -34,7 +34,7 @@ done
 seeddir=$(mktemp -d /tmp/golite-seeds-XXXXXX)
 trap 'rm -rf "$seeddir"' EXIT
 make -s build/libgolite.a >/dev/null
-gcc -std=gnu11 -O1 -D_GNU_SOURCE -Iinclude -Iengine -o "$out/seeds" tests/fuzz/seeds.c \
+gcc -std=gnu11 -O1 -D_GNU_SOURCE -Iinclude -Iengine -Icommon -o "$out/seeds" tests/fuzz/seeds.c \
 	build/libgolite.a $libs -pthread
 for c in 0 1 2; do "$out/seeds" "$seeddir/store$c" $c; done
 

@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "golite.h"
-#include "raw.h"
+#include "golite_raw.h"
 
 static int unhex(const char *s, unsigned char **out, size_t *len)
 {
@@ -111,7 +111,7 @@ int main(int argc, char **argv)
 			status = 1;
 		} else {
 			golite_batch *b = golite_batch_new();
-			r = cmd[3] == 'p' ? golite_batch_put_raw(b, id, KIND_VALUE, k, kl, v, vl)
+			r = cmd[3] == 'p' ? golite_batch_put_raw(b, id, GOLITE_KIND_VALUE, k, kl, v, vl)
 					  : golite_batch_delete_raw(b, id, k, kl);
 			if (!r)
 				r = golite_write(db, b);

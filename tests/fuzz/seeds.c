@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "golite.h"
-#include "raw.h"
+#include "golite_raw.h"
 #include "vfile.h"
 
 static void check(int r, const char *what)

@@ -203,12 +203,12 @@ Test(powercut, synced_writes_survive_and_the_rest_is_a_prefix)
 			for (int k = 0; k < KEYS; k++) {
 				snprintf(key, sizeof(key), "k%04d", k);
 				size_t vl;
-				int r = golite_get_into(db, "t", key, strlen(key), val, sizeof(val), &vl);
-				bool ok = !m.present[k] ? r == GOLITE_ENOTFOUND
-					 : (!r && vl == strlen(m.want[k]) && !memcmp(val, m.want[k], vl));
+				int gr = golite_get_into(db, "t", key, strlen(key), val, sizeof(val), &vl);
+				bool ok = !m.present[k] ? gr == GOLITE_ENOTFOUND
+					 : (!gr && vl == strlen(m.want[k]) && !memcmp(val, m.want[k], vl));
 				if (!ok)
-					printf("%s: store r=%d %.*s | model@synced %s\n", key, r,
-					       r ? 0 : (int)MIN(vl, 12), val,
+					printf("%s: store r=%d %.*s | model@synced %s\n", key, gr,
+					       gr ? 0 : (int)MIN(vl, 12), val,
 					       m.present[k] ? m.want[k] : "(absent)");
 			}
 			char cmd[256];

@@ -28,6 +28,7 @@
 #include "io.h"
 #include "sstable.h"
 #include "sstable_int.h"
+#include "error.h"
 #include "util.h"
 
 /* ---- fixture ---- */

@@ -1,14 +1,16 @@
 /*
- * raw.h — the engine's internal API for the filesystem daemon and the
- * tools: records with their kind (enum entry_kind), tables by id, and the
- * store's own tables.
+ * golite_raw.h — the engine as the filesystem daemon sees it, beside
+ * golite.h: records with their kind, tables by id, and the store's own
+ * tables. This and golite.h are the daemon's whole view of the engine;
+ * the file record codec it shares with the engine is common/vfile.h.
  *
- * The public API (golite.h) reads and writes KIND_VALUE records of user
- * tables by name. The mount also writes KIND_META records (files,
- * directories and symlinks with metadata, vfile.h) and uses the hidden
- * tables TABLE_ID_CHUNKS (data of large files) and TABLE_ID_FS (its own
- * bookkeeping). Everything here follows golite.h's conventions: 0 or a
- * negative GOLITE_E* code, details in golite_last_error().
+ * The public API (golite.h) reads and writes GOLITE_KIND_VALUE records of
+ * user tables by name. The mount also writes GOLITE_KIND_META records
+ * (files, directories and symlinks with metadata, common/vfile.h) and uses
+ * the hidden tables GOLITE_TABLE_CHUNKS (data of large files) and
+ * GOLITE_TABLE_FS (its own bookkeeping). Everything here follows
+ * golite.h's conventions: 0 or a negative GOLITE_E* code, details in
+ * golite_last_error().
  */
 #ifndef GOLITE_RAW_H
 #define GOLITE_RAW_H
@@ -17,22 +19,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "format.h"
 #include "golite.h"
+
+/* What a record holds. Stored in logs and tables: never renumber. */
+enum golite_kind {
+	GOLITE_KIND_DELETE = 0,  /* a tombstone: the key is absent */
+	GOLITE_KIND_VALUE = 1,   /* a plain value written through the API */
+	GOLITE_KIND_META = 2,    /* a file record written through the mount */
+};
+
+/* The store's own tables the daemon uses (ids below 16 are the store's). */
+#define GOLITE_TABLE_CHUNKS 1u   /* chunks of large files (common/vfile.h) */
+#define GOLITE_TABLE_FS     2u   /* the mount's own records */
 
 /* Resolves a table name to its id. */
 int golite_table_id(golite *db, const char *name, uint32_t *id);
 
 /*
  * Reads the newest record of (table_id, key) without interpreting it:
- * *kind is KIND_VALUE or KIND_META. With buf, copies the value if it fits
+ * *kind is GOLITE_KIND_VALUE or GOLITE_KIND_META. With buf, copies the value if it fits
  * in cap (GOLITE_ERANGE otherwise, *vlen set); with alloc, returns a
  * malloc()ed copy. Either may be NULL to learn only kind and length.
  */
 int golite_get_raw(golite *db, uint32_t table_id, const void *key, size_t klen,
 		   unsigned *kind, void *buf, size_t cap, void **alloc, size_t *vlen);
 
-/* Writes one record of the given kind (KIND_VALUE or KIND_META). */
+/* Writes one record of the given kind (GOLITE_KIND_VALUE or GOLITE_KIND_META). */
 int golite_put_raw(golite *db, uint32_t table_id, unsigned kind, const void *key,
 		   size_t klen, const void *value, size_t vlen);
 

@@ -1,6 +1,8 @@
 /*
  * vfile.h — file records: what the mount stores for a file, a directory or
- * a symlink (KIND_META records), and the chunks of large files.
+ * a symlink (KIND_META records), and the chunks of large files. A pure
+ * codec, shared by the engine (which reads files as values) and the mount;
+ * the engine's file_read.h assembles a file's bytes from its chunks.
  *
  * File record (the value of a KIND_META record), little-endian:
  *
@@ -43,8 +45,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "golite.h"
-
 #define VFILE_VERSION 1u
 #define VFILE_HEADER 58u
 #define VFILE_CHUNK 4096u
@@ -83,8 +83,20 @@ struct vfile {
 	size_t data_len;
 };
 
-/* Decodes rec. Returns 0 or GOLITE_ECORRUPT (with a message naming what). */
+/* Why a record does not decode. */
+enum {
+	VFILE_ESHORT = -1,    /* shorter than the header */
+	VFILE_EVERSION = -2,  /* a format version other than VFILE_VERSION */
+	VFILE_ETYPE = -3,     /* a type other than enum vfile_type's */
+	VFILE_EXATTR = -4,    /* an attribute runs past the record */
+	VFILE_EDATA = -5,     /* data bytes do not match type, flags and size */
+};
+
+/* Decodes rec. Returns 0 or one of the VFILE_E* codes above. */
 int vfile_decode(const uint8_t *rec, size_t len, struct vfile *f);
+
+/* The words for a VFILE_E* code. */
+const char *vfile_strerror(int r);
 
 /* Size of the encoding of f (with data_len bytes of data). */
 size_t vfile_encoded_size(const struct vfile *f);
@@ -97,15 +109,5 @@ bool vfile_xattr_next(const struct vfile *f, size_t *pos, struct vfile_xattr *x)
 
 /* Builds a chunk key into key[VFILE_CHUNK_KEY]. */
 void vfile_chunk_key(uint8_t key[VFILE_CHUNK_KEY], uint64_t ino, uint32_t index);
-
-/*
- * The value golite_get() returns for a file record: the file's bytes
- * (assembled from chunks if CHUNKED), the target of a symlink, or
- * GOLITE_EISDIR for a directory. Writes into buf (if it fits cap, else
- * GOLITE_ERANGE) or returns a malloc()ed copy in *alloc; *vlen is the size.
- * Called outside any RCU read-side section.
- */
-int vfile_read_value(golite *db, const uint8_t *rec, size_t len, void *buf, size_t cap,
-		     void **alloc, size_t *vlen);
 
 #endif /* GOLITE_VFILE_H */

@@ -1,15 +1,14 @@
 /*
- * util.h — small helpers shared by every engine module: the out-of-memory
- * policy, fatal errors, little-endian and varint coding, clocks, and the
- * per-thread error message behind golite_last_error().
+ * util.h — small helpers shared by the engine, the daemon and the tools:
+ * the out-of-memory policy, fatal errors, locks, the two clocks,
+ * little-endian and varint coding, hashing.
  *
- * Out-of-memory policy: the engine never returns a half-done result because
+ * Out-of-memory policy: no module returns a half-done result because
  * malloc failed. xmalloc() and friends abort the process with a message.
  */
 #ifndef GOLITE_UTIL_H
 #define GOLITE_UTIL_H
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,7 +51,9 @@ bool cond_wait_until(pthread_cond_t *c, pthread_mutex_t *m, uint64_t deadline_ns
 void cond_broadcast(pthread_cond_t *c);
 void cond_signal(pthread_cond_t *c);
 
-/* ---- clocks ---- */
+/* ---- clocks ----
+ * now_ns: monotonic, for intervals, deadlines and latencies.
+ * wall_ns: the calendar time, for timestamps that outlive the process. */
 static inline uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -134,22 +135,5 @@ static inline const uint8_t *get_varint32(const uint8_t *p, const uint8_t *end, 
 
 /* ---- hashing (xxHash, inlined) ---- */
 uint64_t hash64(const void *p, size_t n);
-
-/* ---- errors ---- */
-
-/*
- * Records a detailed message for golite_last_error() on this thread and
- * returns err, so callers can write: return set_error(GOLITE_EIO, "...").
- */
-__attribute__((format(printf, 2, 3))) int set_error(int err, const char *fmt, ...);
-/* Same, from a va_list. */
-int set_error_v(int err, const char *fmt, va_list ap);
-/* Clears the message (successful calls need not call it). */
-void clear_error(void);
-/* The current message of this thread. */
-const char *last_error(void);
-
-/* Maps an errno value from a failed system call to a golite error code. */
-int errno_to_golite(int e);
 
 #endif /* GOLITE_UTIL_H */

@@ -1,17 +1,16 @@
 /*
- * util.c — fatal errors, allocation, locks, hashing and per-thread error
- * messages. See util.h.
+ * util.c — fatal errors, allocation, locks and hashing. See util.h.
  */
 #include "util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "golite.h"
 
 void util_fatal(const char *file, int line, const char *fmt, ...)
 {
@@ -146,55 +145,4 @@ void cond_signal(pthread_cond_t *c)
 uint64_t hash64(const void *p, size_t n)
 {
 	return XXH3_64bits(p, n);
-}
-
-/* ---- per-thread error messages ---- */
-
-static __thread char error_msg[512];
-
-int set_error_v(int err, const char *fmt, va_list ap)
-{
-	vsnprintf(error_msg, sizeof(error_msg), fmt, ap);
-	return err;
-}
-
-int set_error(int err, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	set_error_v(err, fmt, ap);
-	va_end(ap);
-	return err;
-}
-
-void clear_error(void)
-{
-	error_msg[0] = '\0';
-}
-
-const char *last_error(void)
-{
-	return error_msg;
-}
-
-int errno_to_golite(int e)
-{
-	switch (e) {
-	case ENOSPC:
-	case EDQUOT:
-	case EFBIG:
-		return GOLITE_ENOSPC;
-	case EROFS:
-		return GOLITE_EROFS;
-	case ENOENT:
-		return GOLITE_ENOTFOUND;
-	case EEXIST:
-		return GOLITE_EEXIST;
-	case EWOULDBLOCK:
-		return GOLITE_ELOCKED;
-	case ENOMEM:
-		FATAL("out of memory in a system call");
-	default:
-		return GOLITE_EIO;
-	}
 }

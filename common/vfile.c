@@ -1,0 +1,108 @@
+/*
+ * vfile.c — the codec of file records and chunk keys. The format is drawn
+ * in vfile.h.
+ */
+#include "vfile.h"
+
+#include <string.h>
+
+#include "util.h"
+
+_Static_assert(VFILE_HEADER == 58, "file record header is 58 bytes");
+
+int vfile_decode(const uint8_t *rec, size_t len, struct vfile *f)
+{
+	memset(f, 0, sizeof(*f));
+	if (len < VFILE_HEADER)
+		return VFILE_ESHORT;
+	if (rec[0] != VFILE_VERSION)
+		return VFILE_EVERSION;
+	f->type = rec[1];
+	f->flags = get_le16(rec + 2);
+	f->mode = get_le32(rec + 4);
+	f->uid = get_le32(rec + 8);
+	f->gid = get_le32(rec + 12);
+	f->ino = get_le64(rec + 16);
+	f->size = get_le64(rec + 24);
+	f->mtime_ns = (int64_t)get_le64(rec + 32);
+	f->ctime_ns = (int64_t)get_le64(rec + 40);
+	f->atime_ns = (int64_t)get_le64(rec + 48);
+	f->nxattr = get_le16(rec + 56);
+	if (f->type < VFILE_REG || f->type > VFILE_LNK)
+		return VFILE_ETYPE;
+	size_t off = VFILE_HEADER;
+	for (size_t i = 0; i < f->nxattr; i++) {
+		if (len - off < 3)
+			return VFILE_EXATTR;
+		size_t nl = rec[off], vl = get_le16(rec + off + 1);
+		if (len - off - 3 < nl + vl)
+			return VFILE_EXATTR;
+		off += 3 + nl + vl;
+	}
+	f->xattrs = rec + VFILE_HEADER;
+	f->xattrs_len = off - VFILE_HEADER;
+	f->data = rec + off;
+	f->data_len = len - off;
+	bool inline_data = f->type == VFILE_LNK ||
+			   (f->type == VFILE_REG && !(f->flags & VFILE_F_CHUNKED));
+	if (inline_data ? f->data_len != f->size : f->data_len != 0)
+		return VFILE_EDATA;
+	return 0;
+}
+
+size_t vfile_encoded_size(const struct vfile *f)
+{
+	return VFILE_HEADER + f->xattrs_len + f->data_len;
+}
+
+void vfile_encode(const struct vfile *f, uint8_t *buf)
+{
+	buf[0] = VFILE_VERSION;
+	buf[1] = (uint8_t)f->type;
+	put_le16(buf + 2, (uint16_t)f->flags);
+	put_le32(buf + 4, f->mode);
+	put_le32(buf + 8, f->uid);
+	put_le32(buf + 12, f->gid);
+	put_le64(buf + 16, f->ino);
+	put_le64(buf + 24, f->size);
+	put_le64(buf + 32, (uint64_t)f->mtime_ns);
+	put_le64(buf + 40, (uint64_t)f->ctime_ns);
+	put_le64(buf + 48, (uint64_t)f->atime_ns);
+	put_le16(buf + 56, (uint16_t)f->nxattr);
+	if (f->xattrs_len)
+		memcpy(buf + VFILE_HEADER, f->xattrs, f->xattrs_len);
+	if (f->data_len)
+		memcpy(buf + VFILE_HEADER + f->xattrs_len, f->data, f->data_len);
+}
+
+bool vfile_xattr_next(const struct vfile *f, size_t *pos, struct vfile_xattr *x)
+{
+	if (*pos >= f->xattrs_len)
+		return false;
+	const uint8_t *p = f->xattrs + *pos;
+	x->name_len = p[0];
+	x->value_len = get_le16(p + 1);
+	x->name = (const char *)p + 3;
+	x->value = p + 3 + x->name_len;
+	*pos += 3 + x->name_len + x->value_len;
+	return true;
+}
+
+void vfile_chunk_key(uint8_t key[VFILE_CHUNK_KEY], uint64_t ino, uint32_t index)
+{
+	put_be64(key, ino);
+	put_be32(key + 8, index);
+}
+
+const char *vfile_strerror(int r)
+{
+	switch (r) {
+	case 0: return "no error";
+	case VFILE_ESHORT: return "shorter than its header";
+	case VFILE_EVERSION: return "unknown format version";
+	case VFILE_ETYPE: return "unknown file type";
+	case VFILE_EXATTR: return "an extended attribute runs past its end";
+	case VFILE_EDATA: return "its data does not match its size";
+	default: return "unknown error";
+	}
+}
