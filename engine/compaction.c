@@ -61,6 +61,20 @@ void bg_table_path(struct golite *db, uint64_t file_no, char *path, size_t cap)
 	file_path(path, cap, db->path, FILE_TABLE, file_no);
 }
 
+int bg_table_add(struct golite *db, struct sst_builder **b, uint64_t *file_no,
+		 const void *skey, size_t sklen, const void *val, size_t vlen)
+{
+	if (!*b) {
+		*file_no = bg_new_file_no(db);
+		char path[PATH_MAX];
+		bg_table_path(db, *file_no, path, sizeof(path));
+		int r = sst_builder_new(path, *file_no, &db->sst_opts, b);
+		if (r)
+			return r;
+	}
+	return sst_builder_add(*b, skey, sklen, val, vlen);
+}
+
 struct table_file *bg_table_file_new(uint32_t level, struct sst_meta *meta,
 				     struct sst_reader *reader)
 {
@@ -333,16 +347,10 @@ static int run(struct golite *db, struct compaction *c, struct table_file ***out
 				if (r)
 					break;
 			}
-			if (!b) {
-				file_no = bg_new_file_no(db);
-				char path[PATH_MAX];
-				bg_table_path(db, file_no, path, sizeof(path));
-				r = sst_builder_new(path, file_no, &db->sst_opts, &b);
-				if (r)
-					break;
-			}
 			const void *val = sst_iter_value(it, &vlen);
-			r = sst_builder_add(b, skey, sklen, val, vlen);
+			r = bg_table_add(db, &b, &file_no, skey, sklen, val, vlen);
+			if (r)
+				break;
 			merged += sklen + vlen;
 		} else {
 			merged += sklen;

@@ -130,6 +130,26 @@ static inline int check_key(const void *key, size_t klen)
 	return 0;
 }
 
+/* The checks of a write: an open, writable handle and a valid key; with
+ * a value (value_too), a value of an allowed size. */
+static int check_write(golite *db, const void *key, size_t klen, bool value_too,
+		       const void *value, size_t vlen)
+{
+	int r = db_check_handle(db);
+	if (!r)
+		r = db_check_writable(db);
+	if (!r)
+		r = check_key(key, klen);
+	if (r || !value_too)
+		return r;
+	if (unlikely(vlen > GOLITE_MAX_VALUE_SIZE))
+		return set_error(GOLITE_EVALSIZE, "value of %zu bytes (at most %u allowed)", vlen,
+				 GOLITE_MAX_VALUE_SIZE);
+	if (unlikely(vlen && !value))
+		return set_error(GOLITE_EINVAL, "value is NULL");
+	return 0;
+}
+
 int db_table_id(struct golite *db, const char *table, uint32_t *id)
 {
 	if (unlikely(!table))
@@ -319,18 +339,9 @@ static int write_one(struct golite *db, const char *table, unsigned kind, const 
 int golite_put(golite *db, const char *table, const void *key, size_t klen, const void *value,
 	       size_t vlen)
 {
-	int r = db_check_handle(db);
-	if (!r)
-		r = db_check_writable(db);
-	if (!r)
-		r = check_key(key, klen);
+	int r = check_write(db, key, klen, true, value, vlen);
 	if (r)
 		return r;
-	if (unlikely(vlen > GOLITE_MAX_VALUE_SIZE))
-		return set_error(GOLITE_EVALSIZE, "value of %zu bytes (at most %u allowed)", vlen,
-				 GOLITE_MAX_VALUE_SIZE);
-	if (unlikely(vlen && !value))
-		return set_error(GOLITE_EINVAL, "value is NULL");
 	r = write_one(db, table, KIND_VALUE, key, klen, value, vlen);
 	if (!r)
 		db_count(db, C_PUTS, 1);
@@ -339,11 +350,7 @@ int golite_put(golite *db, const char *table, const void *key, size_t klen, cons
 
 int golite_delete(golite *db, const char *table, const void *key, size_t klen)
 {
-	int r = db_check_handle(db);
-	if (!r)
-		r = db_check_writable(db);
-	if (!r)
-		r = check_key(key, klen);
+	int r = check_write(db, key, klen, false, NULL, 0);
 	if (r)
 		return r;
 	r = write_one(db, table, KIND_DELETE, key, klen, NULL, 0);
@@ -658,20 +665,11 @@ int golite_get_raw(golite *db, uint32_t table_id, const void *key, size_t klen,
 int golite_put_raw(golite *db, uint32_t table_id, unsigned kind, const void *key, size_t klen,
 		   const void *value, size_t vlen)
 {
-	int r = db_check_handle(db);
-	if (!r)
-		r = db_check_writable(db);
-	if (!r)
-		r = check_key(key, klen);
+	int r = check_write(db, key, klen, true, value, vlen);
 	if (r)
 		return r;
 	if (kind != KIND_VALUE && kind != KIND_META)
 		return set_error(GOLITE_EINVAL, "record kind %u cannot be put", kind);
-	if (vlen > GOLITE_MAX_VALUE_SIZE)
-		return set_error(GOLITE_EVALSIZE, "value of %zu bytes (at most %u allowed)", vlen,
-				 GOLITE_MAX_VALUE_SIZE);
-	if (vlen && !value)
-		return set_error(GOLITE_EINVAL, "value is NULL");
 	r = write_id(db, table_id, kind, key, klen, value, vlen);
 	if (!r)
 		db_count(db, C_PUTS, 1);

@@ -239,6 +239,10 @@ int bg_get(struct golite *db, const uint8_t *ikey, size_t iklen, uint64_t hash,
 uint64_t bg_new_file_no(struct golite *db);
 /* The path of table file_no in the store's directory. */
 void bg_table_path(struct golite *db, uint64_t file_no, char *path, size_t cap);
+/* Adds an entry to the output table *b, first starting one (numbered
+ * *file_no) if *b is NULL. */
+int bg_table_add(struct golite *db, struct sst_builder **b, uint64_t *file_no,
+		 const void *skey, size_t sklen, const void *val, size_t vlen);
 /* A table for a version, at level: takes meta's keys (zeroing *meta) and
  * the caller's reference on reader. */
 struct table_file *bg_table_file_new(uint32_t level, struct sst_meta *meta,

@@ -85,7 +85,6 @@ static int write_live(struct golite *db, struct table_file *f, uint64_t upto,
 	*out = NULL;
 	struct sst_builder *b = NULL;
 	uint64_t file_no = 0;
-	char path[PATH_MAX];
 	struct sst_iter *it = sst_iter_new(f->reader);
 	sst_iter_set_fill_cache(it, false);
 	uint32_t last_table = UINT32_MAX;
@@ -96,15 +95,8 @@ static int write_live(struct golite *db, struct table_file *f, uint64_t upto,
 		const uint8_t *skey = sst_iter_key(it, &sklen);
 		if (entry_dead(db, skey, sklen, upto, &last_table, &dropped))
 			continue;
-		if (!b) {
-			file_no = bg_new_file_no(db);
-			bg_table_path(db, file_no, path, sizeof(path));
-			r = sst_builder_new(path, file_no, &db->sst_opts, &b);
-			if (r)
-				break;
-		}
 		const void *val = sst_iter_value(it, &vlen);
-		r = sst_builder_add(b, skey, sklen, val, vlen);
+		r = bg_table_add(db, &b, &file_no, skey, sklen, val, vlen);
 	}
 	if (!r)
 		r = sst_iter_status(it);
