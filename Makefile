@@ -206,7 +206,7 @@ install: all $(BUILD)/dist/libgolite.a
 	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0755 $(filter-out $(LIB),$(PROGRAMS)) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(BUILD)/dist/libgolite.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 0644 include/golite.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 include/golite.h include/golite_raw.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' scripts/golite.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/golite.pc
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \

@@ -85,6 +85,38 @@ if [ -x "$tmp/embed" ]; then
 	fi
 fi
 
+# ---- the programs, built against the installed library ---------------------
+
+# golitefs and golite see the engine only through the installed headers and
+# libgolite.a (whose only global symbols are golite_*): their own folder and
+# common/ are compiled here, and no engine header is on the include path.
+build_against_install() {
+	prog=$1
+	shift
+	srcs=""
+	incs=""
+	for d in "$@" common; do
+		srcs="$srcs $here/$d/*.c"
+		incs="$incs -I$here/$d"
+	done
+	extra=""
+	[ "$prog" = golitefs ] && extra=$(PKG_CONFIG_SYSROOT_DIR= pkg-config --cflags --libs fuse3)
+	# shellcheck disable=SC2086
+	if cc -std=gnu11 -O1 -D_GNU_SOURCE -pthread $san $incs -o "$tmp/$prog" $srcs \
+		$(pkg-config --cflags --libs golite) $extra >"$tmp/$prog.log" 2>&1; then
+		pass
+	else
+		fail "$prog does not build against the installed library: $(grep -m 5 -e error -e 'undefined reference' "$tmp/$prog.log")"
+		return
+	fi
+	if "$tmp/$prog" --help 2>&1 | grep -q -i usage; then
+		pass
+	else
+		fail "$prog built against the installed library does not run"
+	fi
+}
+build_against_install golitefs fs
+
 # ---- man pages and the example unit ----------------------------------------
 
 for page in golite.1 golitefs.8; do
