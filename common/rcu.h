@@ -1,5 +1,6 @@
 /*
- * rcu.h — the engine's use of userspace RCU (liburcu, memb flavour).
+ * rcu.h — the process's one flavour of userspace RCU (liburcu, memb), used
+ * by the engine and the mount alike.
  *
  * Every thread that reads engine structures under rcu_read_lock() must be
  * registered with RCU. Library entry points call rcu_thread_ensure(), which

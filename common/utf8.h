@@ -1,7 +1,6 @@
 /*
- * utf8.h — which bytes of a key can be shown as they are, for the golite
- * command's listings (cli/keyfmt.c) and the mount's change feed
- * (fs/events.c).
+ * utf8.h — which bytes of a key can be shown as they are, for keyesc.c
+ * (the golite command's listings and the change feed).
  */
 #ifndef GOLITE_UTF8_H
 #define GOLITE_UTF8_H

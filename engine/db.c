@@ -601,7 +601,7 @@ bool golite_exists(golite *db, const char *table, const void *key, size_t klen)
 	return !r && lookup(db, id, key, klen, true, NULL, NULL, 0, NULL, &vlen) == 0;
 }
 
-/* ---- raw access (raw.h) ---- */
+/* ---- raw access (golite_raw.h) ---- */
 
 int golite_table_id(golite *db, const char *name, uint32_t *id)
 {

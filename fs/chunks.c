@@ -4,7 +4,7 @@
  *
  * A file past GFS_INLINE_MAX keeps its bytes in GOLITE_TABLE_CHUNKS: chunk i
  * of inode n is the key (n BE64, i BE32) and holds bytes [i*4096, +len)
- * of the file, len <= 4096 (engine/vfile.h draws the format). A missing
+ * of the file, len <= 4096 (common/vfile.h draws the format). A missing
  * chunk, and the part of a chunk past its length, read as zeros (sparse
  * files). The record that says a file is chunked, its size, and where the
  * chunks are (its inode number) are data.c's and persist.c's.

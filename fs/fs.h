@@ -15,7 +15,7 @@
  * node.
  *
  * Records. Files, directories and symlinks created through the mount are
- * GOLITE_KIND_META records (engine/vfile.h) at their key. Keys written through the
+ * GOLITE_KIND_META records (common/vfile.h) at their key. Keys written through the
  * API are GOLITE_KIND_VALUE records, shown as regular files. Directories also
  * exist without records, implied by the keys below them. Small files keep
  * their bytes in the record (up to GFS_INLINE_MAX); larger ones keep them
@@ -226,7 +226,7 @@ struct gfs_counters {
 };
 
 /* Latencies measured from a request's arrival in its handler to its reply
- * (metrics.c), in nanoseconds, in log-linear histograms (engine/hist.h). */
+ * (metrics.c), in nanoseconds, in log-linear histograms (common/hist.h). */
 enum gfs_lat { LAT_READ, LAT_WRITE, LAT_FSYNC, LAT_COUNT };
 struct gfs_lat_shard {
 	_Alignas(64) _Atomic uint64_t b[LAT_COUNT][HIST_BUCKETS];

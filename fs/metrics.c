@@ -3,7 +3,7 @@
  *
  * Latencies. Reads, writes and fsyncs (fsync, fdatasync and fsyncdir) are
  * timed from their arrival in the handler to the reply, in nanoseconds
- * (CLOCK_MONOTONIC), into a log-linear histogram per kind (engine/hist.h:
+ * (CLOCK_MONOTONIC), into a log-linear histogram per kind (common/hist.h:
  * 8 buckets per power of two, so a percentile read from it is at most
  * 12.5% above the true value). Each FUSE thread adds to its own shard with
  * relaxed atomic adds: no lock on the request path.

@@ -1,6 +1,6 @@
 /*
  * record.c — reading and writing the records behind entries: file records
- * (engine/vfile.h), values written through the API, the mount's own keys in
+ * (common/vfile.h), values written through the API, the mount's own keys in
  * GOLITE_TABLE_FS, extended attributes, and the batches that change them.
  */
 #include "fs.h"
