@@ -31,7 +31,6 @@
 struct cli_globals {
 	golite_options opts;         /* for every open */
 	bool quiet;                  /* no progress display */
-	bool memtable_size_set;      /* given with -o */
 };
 extern struct cli_globals cli;
 

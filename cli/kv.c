@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "format.h"
 #include "golite_raw.h"
 #include "vfile.h"
 
@@ -274,7 +273,7 @@ static void entry_kind(golite_iter *it, const char **kind, uint64_t *size)
 	const void *v = golite_iter_value_raw(it, &vlen);
 	*kind = "value";
 	*size = vlen;
-	if (golite_iter_kind(it) != KIND_META)
+	if (golite_iter_kind(it) != GOLITE_KIND_META)
 		return;
 	struct vfile f;
 	if (vfile_decode(v, vlen, &f)) {

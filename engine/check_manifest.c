@@ -9,7 +9,6 @@
  *      where a valid edit starts, and the bytes skipped are reported.
  *   2. A table enters ms->m only from an ADD_FILE edit that decoded whole.
  */
-#include "check.h"
 #include "check_int.h"
 
 #include <errno.h>
@@ -108,11 +107,11 @@ void ck_mscan_run(struct run *r, const char *path, const uint8_t *d, size_t n,
 	size_t cap = 0, off = MANIFEST_HEADER;
 	uint32_t count = 0;
 	if (n < MANIFEST_HEADER || memcmp(d, MANIFEST_MAGIC, MANIFEST_MAGIC_SIZE) != 0) {
-		ck_found(r, CHECK_PROBLEM, path, 0, "not a manifest (bad magic)");
+		ck_found(r, GOLITE_FINDING_PROBLEM, path, 0, "not a manifest (bad magic)");
 		ms->clean = false;
 		off = MIN(n, (size_t)MANIFEST_HEADER);
 	} else if (get_le32(d + MANIFEST_HDR_VERSION_OFF) != MANIFEST_VERSION) {
-		ck_found(r, CHECK_PROBLEM, path, MANIFEST_HDR_VERSION_OFF,
+		ck_found(r, GOLITE_FINDING_PROBLEM, path, MANIFEST_HDR_VERSION_OFF,
 			 "manifest format %u, this build reads %u",
 			 get_le32(d + MANIFEST_HDR_VERSION_OFF), MANIFEST_VERSION);
 		ms->clean = false;
@@ -126,13 +125,13 @@ void ck_mscan_run(struct run *r, const char *path, const uint8_t *d, size_t n,
 			size_t next = off + 1;
 			while (next < n && !mf_edit_at(d, n, next, &len))
 				next++;
-			ck_found(r, CHECK_PROBLEM, path, off, "damaged edit (%zu bytes skipped)", next - off);
+			ck_found(r, GOLITE_FINDING_PROBLEM, path, off, "damaged edit (%zu bytes skipped)", next - off);
 			ms->clean = false;
 			off = next;
 			continue;
 		}
 		if (!mf_decode(ms, d + off + MANIFEST_EDIT_HEADER, len, off, &cap)) {
-			ck_found(r, CHECK_PROBLEM, path, off, "malformed edit (tag %u)",
+			ck_found(r, GOLITE_FINDING_PROBLEM, path, off, "malformed edit (tag %u)",
 				 d[off + MANIFEST_EDIT_HEADER]);
 			ms->clean = false;
 		} else {
@@ -141,7 +140,7 @@ void ck_mscan_run(struct run *r, const char *path, const uint8_t *d, size_t n,
 		off += MANIFEST_EDIT_HEADER + (size_t)len;
 	}
 	if (ms->clean && ms->edits != count) {
-		ck_found(r, CHECK_PROBLEM, path, MANIFEST_HDR_COUNT_OFF,
+		ck_found(r, GOLITE_FINDING_PROBLEM, path, MANIFEST_HDR_COUNT_OFF,
 			 "header counts %u edits, the file holds %u", count, ms->edits);
 		ms->clean = false;
 	}
@@ -162,7 +161,7 @@ static void scan_manifest_file(struct run *r, const char *path, const uint8_t *d
 	ck_mscan_free(&ms);
 }
 
-int check_manifest_file(const char *path, const struct check_options *o, struct check_stats *st)
+int check_manifest_file(const char *path, const golite_check_options *o, golite_check_stats *st)
 {
 	return ck_check_one_file(path, o, st, scan_manifest_file);
 }

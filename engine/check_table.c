@@ -12,7 +12,6 @@
  *   2. A problem in one block does not stop the scan of the others; each
  *      is reported with the offset where it was found.
  */
-#include "check.h"
 #include "check_int.h"
 
 #include <errno.h>
@@ -42,7 +41,7 @@ static void tproblem(struct tscan *t, uint64_t off, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	t->problems++;
-	ck_found(t->r, CHECK_PROBLEM, t->path, off, "%s", msg);
+	ck_found(t->r, GOLITE_FINDING_PROBLEM, t->path, off, "%s", msg);
 }
 
 static bool tscan_footer(struct tscan *t)
@@ -219,7 +218,7 @@ static bool tscan_block(struct tscan *t, uint64_t off, size_t size, const struct
 		if (kind == KIND_META) {
 			struct vfile vf;
 			if (vfile_decode(c.value, c.vlen, &vf) && !quiet)
-				ck_found(t->r, CHECK_PROBLEM, t->path, off,
+				ck_found(t->r, GOLITE_FINDING_PROBLEM, t->path, off,
 				      "data block: file record that does not decode (entry at byte %u "
 				      "of the block)", c.off);
 		}
@@ -285,7 +284,7 @@ static void tscan_blocks_by_trailer(struct tscan *t)
 {
 	uint64_t limit = t->footer_ok ? t->foot.filter_off : t->n;
 	uint64_t off = 0;
-	ck_found(t->r, CHECK_NOTE, t->path, 0, "index unusable: looking for data blocks by checksum");
+	ck_found(t->r, GOLITE_FINDING_NOTE, t->path, 0, "index unusable: looking for data blocks by checksum");
 	while (off + SST_BLOCK_TRAILER < limit) {
 		uint64_t size;
 		if (find_block_end(t->d, off, limit, &size)) {
@@ -376,7 +375,7 @@ void ck_tscan_free(struct tscan *t)
 static void found_engine_error(struct run *r, const char *path)
 {
 	const char *msg = golite_last_error();
-	uint64_t off = CHECK_NO_OFFSET;
+	uint64_t off = GOLITE_NO_OFFSET;
 	const char *at = strstr(msg, "offset ");
 	if (at)
 		off = strtoull(at + 7, NULL, 10);
@@ -384,7 +383,7 @@ static void found_engine_error(struct run *r, const char *path)
 	size_t pl = strlen(path);
 	if (strncmp(msg, path, pl) == 0 && msg[pl] == ':' && msg[pl + 1] == ' ')
 		tail = msg + pl + 2;
-	ck_found(r, CHECK_PROBLEM, path, off, "%s", tail);
+	ck_found(r, GOLITE_FINDING_PROBLEM, path, off, "%s", tail);
 }
 
 static void collect_table_entry(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
@@ -404,7 +403,7 @@ int ck_scan_table_file(struct run *r, const char *path, struct catalog_view *cat
 	size_t n;
 	int e = io_read_file(path, MAX_FILE_READ, data, &n);
 	if (e < 0) {
-		ck_found(r, CHECK_PROBLEM, path, CHECK_NO_OFFSET, "cannot read: %s", strerror(-e));
+		ck_found(r, GOLITE_FINDING_PROBLEM, path, GOLITE_NO_OFFSET, "cannot read: %s", strerror(-e));
 		return -1;
 	}
 	struct collect c = { cat, path };
@@ -428,9 +427,9 @@ int ck_scan_table_file(struct run *r, const char *path, struct catalog_view *cat
 	return 0;
 }
 
-int check_table_file(const char *path, const struct check_options *o, struct check_stats *st)
+int check_table_file(const char *path, const golite_check_options *o, golite_check_stats *st)
 {
-	struct check_options defaults = { 0 };
+	golite_check_options defaults = { 0 };
 	struct run r = { .o = o ? o : &defaults, .st = st };
 	memset(st, 0, sizeof(*st));
 	struct tscan t;

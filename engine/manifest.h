@@ -17,10 +17,11 @@
 #include <string.h>
 
 #include "block.h"
+#include "golite_tools.h"
 #include "sstable.h"
 #include "util.h"
 
-#define NUM_LEVELS 7
+#define NUM_LEVELS GOLITE_LEVELS
 
 struct manifest_file {
 	uint32_t level;

@@ -217,4 +217,8 @@ int sst_verify(const char *path, uint64_t *entries);
  * entry; values escaped (or in hex). Needs no RCU registration. */
 int sst_dump(const char *path, FILE *out, bool hex);
 
+/* Writes n bytes to out as the dumps show keys and values: quoted, with
+ * '"', '\\' and bytes outside printable ASCII escaped, or as hex digits. */
+void sst_put_bytes(FILE *out, const uint8_t *p, size_t n, bool hex);
+
 #endif /* GOLITE_SSTABLE_H */
