@@ -245,7 +245,7 @@ int check_dir(const char *dir, const golite_check_options *o, golite_check_stats
 							 : "missing (the store will not open)");
 
 	/* The manifest. */
-	struct mscan ms;
+	struct manifest_scan ms;
 	memset(&ms, 0, sizeof(ms));
 	file_path(mpath, PATH_MAX, dir, FILE_MANIFEST, 0);
 	bool have_manifest = false;
@@ -384,7 +384,7 @@ int check_dir(const char *dir, const golite_check_options *o, golite_check_stats
 		      "holds files an earlier repair moved aside");
 	ck_flush_suppressed(&r);
 	ck_cat_free(&cat);
-	ck_mscan_free(&ms);
+	manifest_scan_free(&ms);
 	ck_listing_free(&l);
 	if (lock_fd >= 0)
 		io_close(lock_fd);

@@ -96,14 +96,6 @@ struct tscan {
 	void *ctx;
 };
 
-struct mscan {
-	struct manifest m;            /* what could be read */
-	uint64_t *file_off;           /* offset of each file's edit */
-	bool clean;                   /* every byte checked out */
-	bool have_log, have_last, have_next, have_counters;
-	uint32_t edits;
-};
-
 struct listing {
 	uint64_t *sst, *wal;
 	size_t nsst, nwal;
@@ -161,9 +153,8 @@ int ck_list_dir(const char *dir, struct listing *l);
 void ck_listing_free(struct listing *l);
 bool ck_meta_equal(const struct sst_meta *a, const struct sst_meta *b);
 bool ck_meta_overlap(const struct sst_meta *a, const struct sst_meta *b);
-void ck_mscan_free(struct mscan *ms);
 void ck_mscan_run(struct run *r, const char *path, const uint8_t *d, size_t n,
-		      struct mscan *ms);
+		  struct manifest_scan *ms);
 void ck_path_join(char *out, const char *dir, const char *name);
 void ck_progress(struct run *r, const char *stage, uint64_t done, uint64_t total);
 int ck_scan_table_file(struct run *r, const char *path, struct catalog_view *cat,

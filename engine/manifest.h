@@ -55,6 +55,36 @@ int manifest_read(const char *dir, struct manifest *m);
 /* Reads a manifest file at an explicit path (for tools). */
 int manifest_read_file(const char *path, struct manifest *m);
 
+/* How manifest_scan reports damage instead of stopping at it. */
+struct manifest_reporter {
+	/* The edit at off is damaged or malformed; why is valid during the
+	 * call. May be NULL. */
+	void (*corruption)(void *ctx, uint64_t off, const char *why);
+	void *ctx;
+};
+
+/* What manifest_scan read. */
+struct manifest_scan {
+	struct manifest m;            /* what the edits that decoded say */
+	uint64_t *file_off;           /* offset of the edit of each m.files[i] */
+	uint32_t edits;               /* edits that decoded */
+	bool clean;                   /* every byte checked out */
+	bool have_log, have_last, have_next, have_counters;
+	int err;                      /* without a reporter: the first damage */
+};
+
+/*
+ * Reads the manifest image d[0, n) (path names it in messages) into *ms.
+ * Without a reporter (rep NULL) it stops at the first damage and returns
+ * GOLITE_ECORRUPT or GOLITE_EVERSION naming the offset. With one, it
+ * reports every damaged or malformed edit, resynchronises at the next
+ * edit and returns 0; ms->clean says whether all was well. Either way
+ * free *ms with manifest_scan_free().
+ */
+int manifest_scan(const char *path, const uint8_t *d, size_t n,
+		  const struct manifest_reporter *rep, struct manifest_scan *ms);
+void manifest_scan_free(struct manifest_scan *ms);
+
 /* Frees what *m owns. */
 void manifest_free(struct manifest *m);
 
@@ -62,9 +92,8 @@ void manifest_free(struct manifest *m);
 void manifest_print(const struct manifest *m, FILE *out);
 
 /*
- * Reading the fields of an edit (manifest.c, and check_manifest.c, which
- * reads a damaged manifest field by field). A field past the end, or a key
- * longer than an SSTable key can be, sets bad and reads as 0 / NULL.
+ * Reading the fields of an edit (manifest.c). A field past the end, or a
+ * key longer than an SSTable key can be, sets bad and reads as 0 / NULL.
  */
 struct mf_reader {
 	const uint8_t *p, *end;

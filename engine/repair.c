@@ -650,7 +650,7 @@ static void rtables_free(struct rtable *v, size_t n)
 
 /* Scans every table present (problems reported). */
 static struct rtable *scan_tables(struct run *r, const char *dir, const struct listing *l,
-				  const struct mscan *ms)
+				  const struct manifest_scan *ms)
 {
 	struct rtable *v = xcalloc(l->nsst ? l->nsst : 1, sizeof(*v));
 	uint64_t total = 0, done = 0;
@@ -726,7 +726,7 @@ int golite_repair(const char *dir, const golite_check_options *o, golite_repair_
 
 	/* The manifest: trusted when every edit checks out and it describes a
 	 * valid version. */
-	struct mscan ms;
+	struct manifest_scan ms;
 	memset(&ms, 0, sizeof(ms));
 	file_path(mpath, PATH_MAX, dir, FILE_MANIFEST, 0);
 	bool mf_ok = false;
@@ -982,7 +982,7 @@ out_live:
 	free(live);
 out_tables:
 	rtables_free(rt, l.nsst);
-	ck_mscan_free(&ms);
+	manifest_scan_free(&ms);
 out:
 	ck_listing_free(&l);
 	if (lock_fd >= 0)
