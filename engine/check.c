@@ -1,17 +1,17 @@
 /*
  * check.c — verifying and repairing a data directory without opening the
- * store (see check.h for the contract): findings and the directory as a
- * whole, the checks across its files, and check_dir. Each kind of file is
- * read by its own file: check_wal.c, check_table.c, check_manifest.c, and
- * the table catalog across them by check_catalog.c; repair.c repairs. They
- * share check_int.h.
+ * store (golite_tools.h states the contract): findings and the directory
+ * as a whole, the checks across its files, check_dir and golite_check.
+ * Each kind of file is checked by its own file: check_wal.c,
+ * check_table.c, check_manifest.c, and the table catalog across them by
+ * check_catalog.c; repair.c repairs. They share check_int.h.
  *
- * The readers here are independent of the ones the store uses
- * (wal_reader.c, sstable.c, manifest.c): those stop at the first damage, as recovery must;
- * these resynchronise after it, so that check can list every problem and
- * repair can keep every record that checks out. They read the formats drawn
- * in wal_format.h, table_format.h (with block.h) and manifest_format.h, and
- * the payload of batch.h.
+ * Logs and manifests are read by the store's own readers in their
+ * reporting modes (wal_scan in wal_reader.c, manifest_scan in manifest.c):
+ * where recovery stops at the first damage, these report it and
+ * resynchronise, so that check can list every problem and repair can keep
+ * every record that checks out. Tables are read block by block with
+ * block.c's decoding (check_table.c), and then verified by sstable_tool.c.
  *
  * Invariants:
  *   1. check_* never writes, renames or removes anything.

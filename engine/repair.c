@@ -1,7 +1,9 @@
 /*
  * repair.c — `golite repair`: keeps every record and entry that checks out,
  * moves damaged files aside, and leaves a store that opens and checks
- * clean. The checks it builds on are in check.c.
+ * clean (golite_repair, golite_tools.h). The checks it builds on are in
+ * check.c; it reads files with the store's readers in their reporting
+ * modes (wal_scan, manifest_scan) and check_table.c's block scan.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,10 +30,6 @@
 #include "vfile.h"
 #include "wal.h"
 #include "check_int.h"
-
-/* ======================================================================
- * Repair
- * ====================================================================== */
 
 /* Creates DATADIR/lost/<timestamp>/ on first use. */
 static int lost_dir_make(const char *dir, golite_repair_stats *st)
