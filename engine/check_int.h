@@ -37,13 +37,6 @@ int check_manifest_file(const char *path, const golite_check_options *o,
 #define DEFAULT_SSTABLE_SIZE (32u << 20)
 #define MAX_FILE_READ (UINT64_C(4) << 30)
 
-struct tix {
-	const uint8_t *sep;
-	uint32_t seplen;
-	uint64_t off;
-	uint32_t size;
-};
-
 typedef void (*tentry_fn)(void *ctx, const uint8_t *skey, size_t sklen, const uint8_t *val,
 			  size_t vlen, uint64_t block_off);
 
@@ -83,7 +76,7 @@ struct tscan {
 	bool footer_ok, props_ok, index_ok;
 	struct sst_footer foot;
 	struct sst_props p;
-	struct tix *ix;
+	struct sst_index_entry *ix;
 	uint32_t nblocks;
 	/* what the data held */
 	uint64_t entries, deletions, min_seq, max_seq, raw_keys, raw_values;
