@@ -147,6 +147,75 @@ int manifest_write(const char *dir, const struct manifest *m)
 	return 0;
 }
 
+/* Reading the fields of an edit. A field past the end, or a key longer
+ * than an SSTable key can be, sets bad and reads as 0 / NULL. */
+struct mf_reader {
+	const uint8_t *p, *end;
+	bool bad;
+};
+
+static uint64_t mf_get_u64(struct mf_reader *r)
+{
+	if (r->end - r->p < 8) {
+		r->bad = true;
+		return 0;
+	}
+	uint64_t v = get_le64(r->p);
+	r->p += 8;
+	return v;
+}
+
+static uint8_t mf_get_u8(struct mf_reader *r)
+{
+	if (r->p >= r->end) {
+		r->bad = true;
+		return 0;
+	}
+	return *r->p++;
+}
+
+/* A length-prefixed key, malloc()ed (NULL when empty). */
+static uint8_t *mf_get_key(struct mf_reader *r, size_t *len)
+{
+	uint64_t n;
+	const uint8_t *p = get_varint(r->p, r->end, &n, VARINT64_MAX);
+	*len = 0;
+	if (!p || n > (uint64_t)(r->end - p) || n > SKEY_MAX) {
+		r->bad = true;
+		return NULL;
+	}
+	r->p = p + n;
+	*len = (size_t)n;
+	return n ? xmemdup(p, (size_t)n) : NULL;
+}
+
+/* The body of a COUNTERS edit (manifest_format.h) into m's counters. */
+static void mf_get_counters(struct mf_reader *r, struct manifest *m)
+{
+	m->flush_bytes = mf_get_u64(r);
+	m->compact_bytes = mf_get_u64(r);
+	m->compact_read_bytes = mf_get_u64(r);
+	m->user_bytes = mf_get_u64(r);
+}
+
+/* The body of an ADD_FILE edit (manifest_format.h) into *f, zeroed first;
+ * the keys are malloc()ed. */
+static void mf_get_file(struct mf_reader *r, struct manifest_file *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->level = mf_get_u8(r);
+	f->meta.file_no = mf_get_u64(r);
+	f->meta.file_size = mf_get_u64(r);
+	f->meta.entries = mf_get_u64(r);
+	f->meta.deletions = mf_get_u64(r);
+	f->meta.min_seq = mf_get_u64(r);
+	f->meta.max_seq = mf_get_u64(r);
+	f->meta.raw_key_bytes = mf_get_u64(r);
+	f->meta.raw_value_bytes = mf_get_u64(r);
+	f->meta.smallest = mf_get_key(r, &f->meta.smallest_len);
+	f->meta.largest = mf_get_key(r, &f->meta.largest_len);
+}
+
 /* True if a whole, checksummed edit with a known tag starts at off (*len:
  * its body). */
 static bool edit_at(const uint8_t *d, size_t n, size_t off, uint32_t *len)

@@ -211,21 +211,14 @@ static void segbuf_begin(struct segbuf *s, uint64_t segno)
 	segbuf_put(s, h, sizeof(h));
 }
 
-/* Appends a logical record, fragmented as wal.c does. */
+/* Appends a logical record, fragmented as the log writes it. The repaired
+ * segment is synced as a whole at the end: its records claim nothing more
+ * than the header was on disk. */
 static void segbuf_record(struct segbuf *s, const uint8_t *p, size_t len)
 {
-	for (size_t off = 0, i = 0; off < len || i == 0; i++) {
-		size_t n = MIN((size_t)WAL_MAX_FRAGMENT, len - off);
-		unsigned type = len <= WAL_MAX_FRAGMENT ? WAL_REC_FULL
-			      : i == 0 ? WAL_REC_FIRST : off + n == len ? WAL_REC_LAST : WAL_REC_MIDDLE;
-		/* The repaired segment is synced as a whole at the end: its
-		 * records claim nothing more than the header was on disk. */
-		uint8_t *rec = xmalloc(n + WAL_RECORD_OVERHEAD);
-		size_t size = wal_record_encode(rec, type, p + off, n, WAL_SEGMENT_HEADER);
-		segbuf_put(s, rec, size);
-		free(rec);
-		off += n;
-	}
+	uint8_t *rec = xmalloc(wal_logical_size(len));
+	segbuf_put(s, rec, wal_logical_encode(rec, p, len, WAL_SEGMENT_HEADER));
+	free(rec);
 	s->records++;
 }
 

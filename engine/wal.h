@@ -109,6 +109,13 @@ void wal_scan(const uint8_t *d, size_t n, wal_record_fn fn, void *ctx,
 /* Encodes a record into out (len + WAL_RECORD_OVERHEAD bytes). */
 size_t wal_record_encode(uint8_t *out, unsigned type, const uint8_t *p, size_t len,
 			 uint32_t synced);
+/* Bytes a logical record of len payload bytes takes in a segment: one
+ * FULL record, or FIRST, MIDDLE..., LAST fragments of at most
+ * WAL_MAX_FRAGMENT bytes each (wal_format.h). */
+size_t wal_logical_size(size_t len);
+/* Encodes a logical record into out (wal_logical_size(len) bytes), each
+ * record carrying the synced mark. Returns the bytes written. */
+size_t wal_logical_encode(uint8_t *out, const uint8_t *p, size_t len, uint32_t synced);
 /* Encodes a segment header. */
 void wal_segment_header(uint8_t h[WAL_SEGMENT_HEADER], uint64_t segno);
 /* Where the records of a segment (d, n bytes) end: just past the last of
