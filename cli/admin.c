@@ -13,8 +13,6 @@
 #include "golite_tools.h"
 #include "util.h"
 
-#define HELP_OPTION { "help", no_argument, NULL, 'h' }
-#define END_OPTIONS { NULL, 0, NULL, 0 }
 
 /* ---- stats ---- */
 
@@ -74,14 +72,9 @@ static void print_tables(const char *dir, golite *db)
 
 int cmd_stats(int argc, char **argv)
 {
-	static const struct option longs[] = { HELP_OPTION, END_OPTIONS };
-	int status = -1;
-	while (cli_getopt(argc, argv, "h", longs, &status) != -1)
-		;
+	int status = cli_plain_args(argc, argv, 1, 1);
 	if (status >= 0)
 		return status;
-	if (!cli_operands(argc, 1, 1))
-		return EXIT_ERROR;
 	const char *dir = argv[optind];
 	golite *db = cli_open(dir, CLI_READ);
 	if (!db)
@@ -142,13 +135,8 @@ int cmd_check(int argc, char **argv)
 	golite_check_stats st;
 	int r = golite_check(path, &o, &st);
 	progress_end();
-	if (r == GOLITE_ELOCKED) {
-		cli_error("%s (unmount it, or stop that process, and try again)",
-			  golite_last_error());
-		return EXIT_ERROR;
-	}
 	if (r) {
-		cli_error("%s", golite_last_error());
+		cli_fail(NULL, r);
 		return EXIT_ERROR;
 	}
 	char a[32], b[32];
@@ -171,14 +159,9 @@ int cmd_check(int argc, char **argv)
 
 int cmd_repair(int argc, char **argv)
 {
-	static const struct option longs[] = { HELP_OPTION, END_OPTIONS };
-	int status = -1;
-	while (cli_getopt(argc, argv, "h", longs, &status) != -1)
-		;
+	int status = cli_plain_args(argc, argv, 1, 1);
 	if (status >= 0)
 		return status;
-	if (!cli_operands(argc, 1, 1))
-		return EXIT_ERROR;
 	const char *dir = argv[optind];
 	struct printer pr = { 0 };
 	golite_check_options o = {
@@ -190,11 +173,6 @@ int cmd_repair(int argc, char **argv)
 	golite_repair_stats st;
 	int r = golite_repair(dir, &o, &st);
 	progress_end();
-	if (r == GOLITE_ELOCKED) {
-		cli_error("%s (unmount it, or stop that process, and try again)",
-			  golite_last_error());
-		return EXIT_ERROR;
-	}
 	if (r) {
 		cli_fail("repair", r);
 		return EXIT_ERROR;
@@ -238,14 +216,9 @@ int cmd_repair(int argc, char **argv)
 
 int cmd_compact(int argc, char **argv)
 {
-	static const struct option longs[] = { HELP_OPTION, END_OPTIONS };
-	int status = -1;
-	while (cli_getopt(argc, argv, "h", longs, &status) != -1)
-		;
+	int status = cli_plain_args(argc, argv, 1, 2);
 	if (status >= 0)
 		return status;
-	if (!cli_operands(argc, 1, 2))
-		return EXIT_ERROR;
 	const char *table = optind + 1 < argc ? argv[optind + 1] : NULL;
 	golite *db = cli_open(argv[optind], CLI_WRITE);
 	if (!db)

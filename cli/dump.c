@@ -11,9 +11,7 @@
 int cmd_dump(int argc, char **argv)
 {
 	static const struct option longs[] = {
-		{ "hex", no_argument, NULL, 'x' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{ "hex", no_argument, NULL, 'x' }, HELP_OPTION, END_OPTIONS,
 	};
 	unsigned flags = 0;
 	int c, status = -1;
@@ -28,7 +26,7 @@ int cmd_dump(int argc, char **argv)
 	int r = golite_dump_file(argv[optind], stdout, flags, &damaged);
 	if (r) {
 		fflush(stdout);
-		cli_error("%s", golite_last_error());
+		cli_fail(NULL, r);
 		return EXIT_ERROR;
 	}
 	/* A log segment with damaged ranges: dumped, but not clean. */

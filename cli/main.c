@@ -214,10 +214,14 @@ void cli_note(const char *fmt, ...)
 void cli_fail(const char *what, int err)
 {
 	const char *detail = golite_last_error();
-	if (detail && *detail)
+	if (!detail || !*detail)
+		detail = golite_strerror(err);
+	if (err == GOLITE_ELOCKED)
+		cli_error("%s (unmount it, or stop that process, and try again)", detail);
+	else if (what)
 		cli_error("%s: %s", what, detail);
 	else
-		cli_error("%s: %s", what, golite_strerror(err));
+		cli_error("%s", detail);
 }
 
 bool cli_write_out(const void *p, size_t n)
@@ -355,6 +359,17 @@ bool cli_operands(int argc, int min, int max)
 	return false;
 }
 
+int cli_plain_args(int argc, char **argv, int min, int max)
+{
+	static const struct option longs[] = { HELP_OPTION, END_OPTIONS };
+	int status = -1;
+	while (cli_getopt(argc, argv, "h", longs, &status) != -1)
+		;
+	if (status >= 0)
+		return status;
+	return cli_operands(argc, min, max) ? -1 : EXIT_ERROR;
+}
+
 /* ---- the store ---- */
 
 static void log_sink(void *ctx, enum golite_log_level level, const char *msg)
@@ -378,10 +393,7 @@ golite *cli_open(const char *dir, enum cli_open_mode mode)
 	progress_end();
 	if (r == 0)
 		return db;
-	if (r == GOLITE_ELOCKED)
-		cli_error("%s (unmount it, or stop that process, and try again)",
-			  golite_last_error());
-	else if (r == GOLITE_ENOTFOUND)
+	if (r == GOLITE_ENOTFOUND)
 		cli_error("%s: no store there (%s)", dir, golite_last_error());
 	else if (r == GOLITE_ECORRUPT)
 		cli_error("cannot open %s: %s (see `golite check` and `golite repair`)", dir,
