@@ -51,7 +51,7 @@ LIBS     := $(PKG_LIBS) -lm
 INC_common := -Icommon
 INC_engine := -Iengine -Iinclude -Icommon
 INC_fs     := -Ifs -Iinclude -Icommon
-INC_cli    := -Icli -Iinclude -Icommon -Iengine
+INC_cli    := -Icli -Iinclude -Icommon
 # tests/ and bench/ see everything
 INC_inside := -Iinclude -Iengine -Icommon
 
@@ -206,7 +206,8 @@ install: all $(BUILD)/dist/libgolite.a
 	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0755 $(filter-out $(LIB),$(PROGRAMS)) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(BUILD)/dist/libgolite.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 0644 include/golite.h include/golite_raw.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 include/golite.h include/golite_raw.h include/golite_tools.h \
+	    $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' scripts/golite.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/golite.pc
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \

@@ -31,7 +31,6 @@
 struct cli_globals {
 	golite_options opts;         /* for every open */
 	bool quiet;                  /* no progress display */
-	bool memtable_size_set;      /* given with -o */
 };
 extern struct cli_globals cli;
 
@@ -64,7 +63,9 @@ golite *cli_open(const char *dir, enum cli_open_mode mode);
  * else status. */
 int cli_close(golite *db, int status);
 
-/* Prints a failed call's message (golite_last_error, or the code's text). */
+/* Prints a failed call's message (golite_last_error, or the code's text)
+ * after "what: " (nothing if what is NULL); for GOLITE_ELOCKED, which names
+ * the process holding the store, says what to do instead. */
 void cli_fail(const char *what, int err);
 
 /* Writes n bytes to stdout; false (after a message) on a write error. */
@@ -105,6 +106,10 @@ int cmd_dump(int argc, char **argv);
  * Returns false if there is no such subcommand. */
 bool cli_help(FILE *f, const char *cmd);
 
+/* Entries of a subcommand's getopt_long table: --help, and the end. */
+#define HELP_OPTION { "help", no_argument, NULL, 'h' }
+#define END_OPTIONS { NULL, 0, NULL, 0 }
+
 /*
  * Parses a subcommand's options with getopt_long. Handles --help (prints
  * the subcommand's help and returns -2 through *status) and unknown
@@ -113,6 +118,11 @@ bool cli_help(FILE *f, const char *cmd);
 struct option;
 int cli_getopt(int argc, char **argv, const char *shorts, const struct option *longs,
 	       int *status);
+
+/* For a subcommand whose only option is --help: parses the options and
+ * checks that min..max operands follow (see cli_operands). Returns -1 to
+ * go on (operands from argv[optind]), or the exit status to return. */
+int cli_plain_args(int argc, char **argv, int min, int max);
 
 /* Checks the number of operands left after options; prints the usage and
  * returns false if it is outside [min, max] (max < 0: no limit). */

@@ -10,12 +10,9 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "format.h"
 #include "golite_raw.h"
 #include "vfile.h"
 
-#define HELP_OPTION { "help", no_argument, NULL, 'h' }
-#define END_OPTIONS { NULL, 0, NULL, 0 }
 
 /* The key operand: as given, or decoded from the escaped form. */
 static uint8_t *key_arg(const char *s, bool escaped, size_t *len)
@@ -274,7 +271,7 @@ static void entry_kind(golite_iter *it, const char **kind, uint64_t *size)
 	const void *v = golite_iter_value_raw(it, &vlen);
 	*kind = "value";
 	*size = vlen;
-	if (golite_iter_kind(it) != KIND_META)
+	if (golite_iter_kind(it) != GOLITE_KIND_META)
 		return;
 	struct vfile f;
 	if (vfile_decode(v, vlen, &f)) {
@@ -369,14 +366,9 @@ int cmd_ls(int argc, char **argv)
 
 int cmd_tables(int argc, char **argv)
 {
-	static const struct option longs[] = { HELP_OPTION, END_OPTIONS };
-	int status = -1;
-	while (cli_getopt(argc, argv, "h", longs, &status) != -1)
-		;
+	int status = cli_plain_args(argc, argv, 1, 1);
 	if (status >= 0)
 		return status;
-	if (!cli_operands(argc, 1, 1))
-		return EXIT_ERROR;
 	golite *db = cli_open(argv[optind], CLI_READ);
 	if (!db)
 		return EXIT_ERROR;

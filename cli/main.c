@@ -9,13 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <limits.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "filename.h"
-#include "io.h"
 
 struct cli_globals cli;
 const char *cli_cmd = "golite";
@@ -218,10 +214,14 @@ void cli_note(const char *fmt, ...)
 void cli_fail(const char *what, int err)
 {
 	const char *detail = golite_last_error();
-	if (detail && *detail)
+	if (!detail || !*detail)
+		detail = golite_strerror(err);
+	if (err == GOLITE_ELOCKED)
+		cli_error("%s (unmount it, or stop that process, and try again)", detail);
+	else if (what)
 		cli_error("%s: %s", what, detail);
 	else
-		cli_error("%s: %s", what, golite_strerror(err));
+		cli_error("%s", detail);
 }
 
 bool cli_write_out(const void *p, size_t n)
@@ -270,10 +270,8 @@ bool cli_set_option(const char *setting)
 	uint64_t v = 0;
 	bool num = parse_size(val, &v);
 #define NAME(s) (nl == strlen(s) && strncmp(setting, s, nl) == 0)
-	if (NAME("memtable_size") && num) {
+	if (NAME("memtable_size") && num)
 		o->memtable_size = v;
-		cli.memtable_size_set = true;
-	}
 	else if (NAME("sstable_size") && num)
 		o->sstable_size = v;
 	else if (NAME("wal_segment_size") && num)
@@ -361,6 +359,17 @@ bool cli_operands(int argc, int min, int max)
 	return false;
 }
 
+int cli_plain_args(int argc, char **argv, int min, int max)
+{
+	static const struct option longs[] = { HELP_OPTION, END_OPTIONS };
+	int status = -1;
+	while (cli_getopt(argc, argv, "h", longs, &status) != -1)
+		;
+	if (status >= 0)
+		return status;
+	return cli_operands(argc, min, max) ? -1 : EXIT_ERROR;
+}
+
 /* ---- the store ---- */
 
 static void log_sink(void *ctx, enum golite_log_level level, const char *msg)
@@ -371,37 +380,9 @@ static void log_sink(void *ctx, enum golite_log_level level, const char *msg)
 	fprintf(stderr, "golite: %s: %s\n", names[level <= GOLITE_LOG_DEBUG ? level : 0], msg);
 }
 
-/* Bytes of log segments in dir. */
-static uint64_t log_bytes(const char *dir)
-{
-	uint64_t *nums, total = 0;
-	size_t n;
-	if (file_list(dir, FILE_WAL, &nums, &n) < 0)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char p[PATH_MAX];
-		struct stat st;
-		file_path(p, sizeof(p), dir, FILE_WAL, nums[i]);
-		if (stat(p, &st) == 0)
-			total += (uint64_t)st.st_size;
-	}
-	free(nums);
-	return total;
-}
-
 golite *cli_open(const char *dir, enum cli_open_mode mode)
 {
 	golite_options o = cli.opts;
-	/* A read-only open never flushes: its memtable only holds the log it
-	 * replays, and is sized for that (setting up a large one costs a
-	 * noticeable fraction of a second). */
-	if (mode == CLI_READ && !cli.memtable_size_set) {
-		uint64_t want = 2 * log_bytes(dir);
-		if (want < (64u << 10))
-			want = 64u << 10;
-		if (want < o.memtable_size)
-			o.memtable_size = want;
-	}
 	o.create_if_missing = mode == CLI_CREATE;
 	o.read_only = mode == CLI_READ;
 	o.log = log_sink;
@@ -412,10 +393,7 @@ golite *cli_open(const char *dir, enum cli_open_mode mode)
 	progress_end();
 	if (r == 0)
 		return db;
-	if (r == GOLITE_ELOCKED)
-		cli_error("%s (unmount it, or stop that process, and try again)",
-			  golite_last_error());
-	else if (r == GOLITE_ENOTFOUND)
+	if (r == GOLITE_ENOTFOUND)
 		cli_error("%s: no store there (%s)", dir, golite_last_error());
 	else if (r == GOLITE_ECORRUPT)
 		cli_error("cannot open %s: %s (see `golite check` and `golite repair`)", dir,

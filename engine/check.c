@@ -1,17 +1,17 @@
 /*
  * check.c — verifying and repairing a data directory without opening the
- * store (see check.h for the contract): findings and the directory as a
- * whole, the checks across its files, and check_dir. Each kind of file is
- * read by its own file: check_wal.c, check_table.c, check_manifest.c, and
- * the table catalog across them by check_catalog.c; repair.c repairs. They
- * share check_int.h.
+ * store (golite_tools.h states the contract): findings and the directory
+ * as a whole, the checks across its files, check_dir and golite_check.
+ * Each kind of file is checked by its own file: check_wal.c,
+ * check_table.c, check_manifest.c, and the table catalog across them by
+ * check_catalog.c; repair.c repairs. They share check_int.h.
  *
- * The readers here are independent of the ones the store uses
- * (wal_reader.c, sstable.c, manifest.c): those stop at the first damage, as recovery must;
- * these resynchronise after it, so that check can list every problem and
- * repair can keep every record that checks out. They read the formats drawn
- * in wal_format.h, table_format.h (with block.h) and manifest_format.h, and
- * the payload of batch.h.
+ * Logs and manifests are read by the store's own readers in their
+ * reporting modes (wal_scan in wal_reader.c, manifest_scan in manifest.c):
+ * where recovery stops at the first damage, these report it and
+ * resynchronise, so that check can list every problem and repair can keep
+ * every record that checks out. Tables are read block by block with
+ * block.c's decoding (check_table.c), and then verified by sstable_tool.c.
  *
  * Invariants:
  *   1. check_* never writes, renames or removes anything.
@@ -24,7 +24,6 @@
  *      salvaged table) only from a block whose checksum holds, and only in
  *      strictly increasing key order.
  */
-#include "check.h"
 #include "check_int.h"
 
 #include <errno.h>
@@ -53,19 +52,19 @@ void ck_flush_suppressed(struct run *r)
 	char msg[128];
 	snprintf(msg, sizeof(msg), "... and %" PRIu64 " more findings in this file",
 		 r->suppressed);
-	struct check_finding f = { CHECK_NOTE, r->cur, CHECK_NO_OFFSET, msg };
-	if (r->o->report)
+	golite_finding f = { GOLITE_FINDING_NOTE, r->cur, GOLITE_NO_OFFSET, msg };
+	if (r->o->report && !r->o->quiet)
 		r->o->report(r->o->report_ctx, &f);
 	r->suppressed = 0;
 }
 
 __attribute__((format(printf, 5, 6)))
-void ck_found(struct run *r, enum check_kind kind, const char *path, uint64_t off,
+void ck_found(struct run *r, enum golite_finding_kind kind, const char *path, uint64_t off,
 		  const char *fmt, ...)
 {
-	if (kind == CHECK_PROBLEM)
+	if (kind == GOLITE_FINDING_PROBLEM)
 		r->st->problems++;
-	else if (kind == CHECK_NOTE)
+	else if (kind == GOLITE_FINDING_NOTE)
 		r->st->notes++;
 	if (strcmp(path, r->cur) != 0) {
 		ck_flush_suppressed(r);
@@ -73,18 +72,18 @@ void ck_found(struct run *r, enum check_kind kind, const char *path, uint64_t of
 		r->cur_count = 0;
 	}
 	uint32_t max = r->o->max_per_file ? r->o->max_per_file : 100;
-	if (++r->cur_count > max && kind != CHECK_ACTION) {
+	if (++r->cur_count > max && kind != GOLITE_FINDING_FIXED) {
 		r->suppressed++;
 		return;
 	}
-	if (!r->o->report)
+	if (!r->o->report || (r->o->quiet && kind == GOLITE_FINDING_NOTE))
 		return;
 	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	struct check_finding f = { kind, path, off, msg };
+	golite_finding f = { kind, path, off, msg };
 	r->o->report(r->o->report_ctx, &f);
 }
 
@@ -110,10 +109,10 @@ void ck_path_join(char *out, const char *dir, const char *name)
 	ck_fmt_path(out, "%s/%s", dir, name);
 }
 
-int ck_check_one_file(const char *path, const struct check_options *o, struct check_stats *st,
+int ck_check_one_file(const char *path, const golite_check_options *o, golite_check_stats *st,
 		      void (*scan)(struct run *r, const char *path, const uint8_t *d, size_t n))
 {
-	static const struct check_options defaults;
+	static const golite_check_options defaults;
 	struct run r = { .o = o ? o : &defaults, .st = st };
 	memset(st, 0, sizeof(*st));
 	uint8_t *d;
@@ -219,14 +218,14 @@ static void check_against_manifest(struct run *r, const char *mpath, uint64_t ed
 	if (what) {
 		char name[FILE_NAME_MAX];
 		file_name(name, sizeof(name), FILE_TABLE, want->file_no);
-		ck_found(r, CHECK_PROBLEM, mpath, edit_off,
+		ck_found(r, GOLITE_FINDING_PROBLEM, mpath, edit_off,
 			 "table %s: its %s differs from the manifest's record", name, what);
 	}
 }
 
-int check_dir(const char *dir, const struct check_options *o, struct check_stats *st)
+int check_dir(const char *dir, const golite_check_options *o, golite_check_stats *st)
 {
-	struct check_options defaults = { 0 };
+	golite_check_options defaults = { 0 };
 	struct run r = { .o = o ? o : &defaults, .st = st };
 	memset(st, 0, sizeof(*st));
 	struct listing l;
@@ -242,11 +241,11 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 	char path[PATH_MAX], mpath[PATH_MAX];
 	file_path(path, PATH_MAX, dir, FILE_STORE, 0);
 	if (l.store != 1)
-		ck_found(&r, CHECK_PROBLEM, path, 0, l.store ? "not a GoLite store marker"
+		ck_found(&r, GOLITE_FINDING_PROBLEM, path, 0, l.store ? "not a GoLite store marker"
 							 : "missing (the store will not open)");
 
 	/* The manifest. */
-	struct mscan ms;
+	struct manifest_scan ms;
 	memset(&ms, 0, sizeof(ms));
 	file_path(mpath, PATH_MAX, dir, FILE_MANIFEST, 0);
 	bool have_manifest = false;
@@ -255,7 +254,7 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 		size_t n;
 		e = io_read_file(mpath, MAX_FILE_READ, &d, &n);
 		if (e < 0) {
-			ck_found(&r, CHECK_PROBLEM, mpath, CHECK_NO_OFFSET, "cannot read: %s",
+			ck_found(&r, GOLITE_FINDING_PROBLEM, mpath, GOLITE_NO_OFFSET, "cannot read: %s",
 			      strerror(-e));
 		} else {
 			ck_progress(&r, "manifest", 0, n);
@@ -266,7 +265,7 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 			ck_progress(&r, "manifest", n, n);
 		}
 	} else if (l.nsst) {
-		ck_found(&r, CHECK_PROBLEM, mpath, CHECK_NO_OFFSET,
+		ck_found(&r, GOLITE_FINDING_PROBLEM, mpath, GOLITE_NO_OFFSET,
 		      "missing, but the directory holds %zu tables (the store will not open)", l.nsst);
 	}
 	bool trust_manifest = have_manifest && ms.clean;
@@ -291,7 +290,7 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 			if (ms.m.files[j].meta.file_no == l.sst[i])
 				fi = j;
 		if (trust_manifest && fi == SIZE_MAX) {
-			ck_found(&r, CHECK_NOTE, path, CHECK_NO_OFFSET,
+			ck_found(&r, GOLITE_FINDING_NOTE, path, GOLITE_NO_OFFSET,
 			      "not named by the manifest (left by interrupted work; open removes it)");
 			done += ck_file_size_of(path);
 			continue;
@@ -302,7 +301,7 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 		if (ck_scan_table_file(&r, path, &cat, &t, &d) == 0) {
 			done += t.n;
 			if (t.props_ok && t.p.file_no != l.sst[i])
-				ck_found(&r, CHECK_NOTE, path, t.foot.props_off,
+				ck_found(&r, GOLITE_FINDING_NOTE, path, t.foot.props_off,
 				      "properties name file number %" PRIu64 " (a copied or renamed "
 				      "file?)", t.p.file_no);
 			if (fi != SIZE_MAX && !t.problems && t.props_ok)
@@ -325,15 +324,15 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 			max_no = MAX(max_no, m->file_no);
 			max_table_seq = MAX(max_table_seq, m->max_seq);
 			if (!ck_in_list(l.sst, l.nsst, m->file_no))
-				ck_found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
+				ck_found(&r, GOLITE_FINDING_PROBLEM, mpath, ms.file_off[i],
 					 "names table %s (level %u), which is missing", name,
 					 ms.m.files[i].level);
 			for (size_t j = 0; j < i; j++)
 				if (ms.m.files[j].meta.file_no == m->file_no)
-					ck_found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
+					ck_found(&r, GOLITE_FINDING_PROBLEM, mpath, ms.file_off[i],
 						 "names table %s twice", name);
 			if (skey_cmp(m->smallest, m->smallest_len, m->largest, m->largest_len) > 0)
-				ck_found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
+				ck_found(&r, GOLITE_FINDING_PROBLEM, mpath, ms.file_off[i],
 					 "table %s: smallest key after largest", name);
 			if (ms.m.files[i].level == 0)
 				continue;
@@ -342,18 +341,18 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 				if (j < i && g->level == ms.m.files[i].level &&
 				    ck_meta_overlap(&g->meta, m)) {
 					file_name(other, sizeof(other), FILE_TABLE, g->meta.file_no);
-					ck_found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
+					ck_found(&r, GOLITE_FINDING_PROBLEM, mpath, ms.file_off[i],
 						 "tables %s and %s of level %u overlap", other, name,
 						 g->level);
 				}
 			}
 		}
 		if (ms.have_next && ms.m.next_file_no <= max_no)
-			ck_found(&r, CHECK_PROBLEM, mpath, CHECK_NO_OFFSET,
+			ck_found(&r, GOLITE_FINDING_PROBLEM, mpath, GOLITE_NO_OFFSET,
 			      "next file number %" PRIu64 " is not above table %" PRIu64
 			      " which it names", ms.m.next_file_no, max_no);
 		if (ms.have_last && ms.m.last_seq < max_table_seq)
-			ck_found(&r, CHECK_PROBLEM, mpath, CHECK_NO_OFFSET,
+			ck_found(&r, GOLITE_FINDING_PROBLEM, mpath, GOLITE_NO_OFFSET,
 			      "last sequence %" PRIu64 " is below the tables' %" PRIu64,
 			      ms.m.last_seq, max_table_seq);
 	}
@@ -376,18 +375,62 @@ int check_dir(const char *dir, const struct check_options *o, struct check_stats
 	for (size_t i = 0; i < ARRAY_SIZE(replaced); i++) {
 		file_temp_path(path, PATH_MAX, dir, replaced[i]);
 		if (access(path, F_OK) == 0)
-			ck_found(&r, CHECK_NOTE, path, CHECK_NO_OFFSET,
+			ck_found(&r, GOLITE_FINDING_NOTE, path, GOLITE_NO_OFFSET,
 			      "temporary file of an interrupted write (open removes it)");
 	}
 	ck_path_join(path, dir, LOST_DIR);
 	if (access(path, F_OK) == 0)
-		ck_found(&r, CHECK_NOTE, path, CHECK_NO_OFFSET,
+		ck_found(&r, GOLITE_FINDING_NOTE, path, GOLITE_NO_OFFSET,
 		      "holds files an earlier repair moved aside");
 	ck_flush_suppressed(&r);
 	ck_cat_free(&cat);
-	ck_mscan_free(&ms);
+	manifest_scan_free(&ms);
 	ck_listing_free(&l);
 	if (lock_fd >= 0)
 		io_close(lock_fd);
 	return 0;
+}
+
+/* The kind of the file at path, by its magic number (its first and last
+ * bytes) or, failing that, its name. */
+static int kind_of_file(const char *path, enum file_kind *kind)
+{
+	uint8_t head[8] = { 0 }, tail[8] = { 0 };
+	int fd = io_open(path, O_RDONLY, 0);
+	if (fd < 0)
+		return set_error(errno_to_golite(-fd), "cannot open %s: %s", path, strerror(-fd));
+	uint64_t size = 0;
+	io_file_size(fd, &size);
+	ssize_t got = io_pread(fd, head, sizeof(head), 0);
+	ssize_t tail_got = size >= sizeof(tail)
+				   ? io_pread(fd, tail, sizeof(tail), size - sizeof(tail)) : 0;
+	io_close(fd);
+	*kind = file_kind_of(path, head, got > 0 ? (size_t)got : 0, tail,
+			     tail_got > 0 ? (size_t)tail_got : 0);
+	return 0;
+}
+
+int golite_check(const char *path, const golite_check_options *o, golite_check_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	struct stat sb;
+	if (stat(path, &sb) < 0)
+		return set_error(errno == ENOENT ? GOLITE_ENOTFOUND : GOLITE_EIO, "%s: %s", path,
+				 strerror(errno));
+	if (S_ISDIR(sb.st_mode))
+		return check_dir(path, o, st);
+	enum file_kind kind = FILE_UNKNOWN;
+	int e = kind_of_file(path, &kind);
+	if (e)
+		return e;
+	switch (kind) {
+	case FILE_WAL:
+		return check_wal_file(path, o, st);
+	case FILE_TABLE:
+		return check_table_file(path, o, st);
+	case FILE_MANIFEST:
+		return check_manifest_file(path, o, st);
+	default:
+		return set_error(GOLITE_EINVAL, "%s is not a log segment, table or MANIFEST", path);
+	}
 }

@@ -3,7 +3,6 @@
  * (catalog.h), rebuilt from raw log records and table entries for
  * `golite check` and `golite repair`, without opening the store.
  */
-#include "check.h"
 #include "check_int.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -151,7 +150,7 @@ int ck_cat_check(struct run *r, const char *dir, const struct catalog_view *c)
 		    (e->key[0] == CATALOG_KEY_NEXT && e->klen != 1)) {
 			bad++;
 			if (r)
-				ck_found(r, CHECK_PROBLEM, e->src, e->src_off,
+				ck_found(r, GOLITE_FINDING_PROBLEM, e->src, e->src_off,
 				      "table catalog: malformed entry (%zu-byte value)", e->vlen);
 			continue;
 		}
@@ -161,7 +160,7 @@ int ck_cat_check(struct run *r, const char *dir, const struct catalog_view *c)
 		if (id < TABLE_ID_FIRST_USER || id >= next) {
 			bad++;
 			if (r)
-				ck_found(r, CHECK_PROBLEM, e->src, e->src_off,
+				ck_found(r, GOLITE_FINDING_PROBLEM, e->src, e->src_off,
 				      "table catalog: table \"%.*s\" has id %u, outside %u..%u",
 				      (int)MIN(e->klen - 1, 255), (const char *)e->key + 1, id,
 				      TABLE_ID_FIRST_USER, next - 1);
@@ -172,7 +171,7 @@ int ck_cat_check(struct run *r, const char *dir, const struct catalog_view *c)
 			continue;
 		bad++;
 		if (r)
-			ck_found(r, CHECK_PROBLEM, n ? n->src : dir, n ? n->src_off : CHECK_NO_OFFSET,
+			ck_found(r, GOLITE_FINDING_PROBLEM, n ? n->src : dir, n ? n->src_off : GOLITE_NO_OFFSET,
 			      "table catalog: keys of table id %u exist but the next table id is %u "
 			      "(a new table would see them)", c->ids[i], next);
 	}

@@ -1,7 +1,8 @@
 /*
  * check_int.h — what the files that verify a data directory (check.c,
  * check_wal.c, check_table.c, check_manifest.c, check_catalog.c) and
- * repair.c share. Not for other modules: they use check.h.
+ * repair.c share. Not for other modules: they use golite_tools.h, which
+ * states the contract of checking and repairing.
  */
 #ifndef GOLITE_CHECK_INT_H
 #define GOLITE_CHECK_INT_H
@@ -12,28 +13,36 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "check.h"
 #include "filename.h"
+#include "golite_tools.h"
 #include "manifest.h"
 #include "sstable.h"
 #include "wal.h"
 
+/*
+ * Checks the store in dir (golite_check on a directory). Returns 0 when the
+ * check ran, or GOLITE_ELOCKED, GOLITE_ENOTFOUND (dir is not a store),
+ * GOLITE_EIO if it could not run. o may be NULL.
+ */
+int check_dir(const char *dir, const golite_check_options *o, golite_check_stats *st);
+
+/* Checks one file alone (golite_check on a file): a log segment, an
+ * SSTable or a MANIFEST. Same results as check_dir, for that file's own
+ * contents. */
+int check_wal_file(const char *path, const golite_check_options *o, golite_check_stats *st);
+int check_table_file(const char *path, const golite_check_options *o, golite_check_stats *st);
+int check_manifest_file(const char *path, const golite_check_options *o,
+			golite_check_stats *st);
+
 #define DEFAULT_SSTABLE_SIZE (32u << 20)
 #define MAX_FILE_READ (UINT64_C(4) << 30)
-
-struct tix {
-	const uint8_t *sep;
-	uint32_t seplen;
-	uint64_t off;
-	uint32_t size;
-};
 
 typedef void (*tentry_fn)(void *ctx, const uint8_t *skey, size_t sklen, const uint8_t *val,
 			  size_t vlen, uint64_t block_off);
 
 struct run {
-	const struct check_options *o;
-	struct check_stats *st;
+	const golite_check_options *o;
+	golite_check_stats *st;
 	char cur[PATH_MAX];           /* file of the last finding */
 	uint32_t cur_count;
 	uint64_t suppressed;
@@ -67,7 +76,7 @@ struct tscan {
 	bool footer_ok, props_ok, index_ok;
 	struct sst_footer foot;
 	struct sst_props p;
-	struct tix *ix;
+	struct sst_index_entry *ix;
 	uint32_t nblocks;
 	/* what the data held */
 	uint64_t entries, deletions, min_seq, max_seq, raw_keys, raw_values;
@@ -78,14 +87,6 @@ struct tscan {
 	uint8_t *keybuf;
 	tentry_fn entry;
 	void *ctx;
-};
-
-struct mscan {
-	struct manifest m;            /* what could be read */
-	uint64_t *file_off;           /* offset of each file's edit */
-	bool clean;                   /* every byte checked out */
-	bool have_log, have_last, have_next, have_counters;
-	uint32_t edits;
 };
 
 struct listing {
@@ -125,7 +126,7 @@ void ck_check_segment(struct run *r, const char *dir, const uint64_t *segs, size
  * counting) into *st, zeroed first. Returns 0, or the error that kept the
  * file from being read.
  */
-int ck_check_one_file(const char *path, const struct check_options *o, struct check_stats *st,
+int ck_check_one_file(const char *path, const golite_check_options *o, golite_check_stats *st,
 		      void (*scan)(struct run *r, const char *path, const uint8_t *d, size_t n));
 
 int ck_cat_check(struct run *r, const char *dir, const struct catalog_view *c);
@@ -138,16 +139,15 @@ int ck_collect_batch_entry(void *ctx, uint64_t seq, unsigned kind, const uint8_t
 			       size_t iklen, const uint8_t *value, size_t vlen);
 void ck_flush_suppressed(struct run *r);
 void ck_fmt_path(char *out, const char *fmt, ...);
-void ck_found(struct run *r, enum check_kind kind, const char *path, uint64_t off,
+void ck_found(struct run *r, enum golite_finding_kind kind, const char *path, uint64_t off,
 		  const char *fmt, ...);
 bool ck_in_list(const uint64_t *v, size_t n, uint64_t x);
 int ck_list_dir(const char *dir, struct listing *l);
 void ck_listing_free(struct listing *l);
 bool ck_meta_equal(const struct sst_meta *a, const struct sst_meta *b);
 bool ck_meta_overlap(const struct sst_meta *a, const struct sst_meta *b);
-void ck_mscan_free(struct mscan *ms);
 void ck_mscan_run(struct run *r, const char *path, const uint8_t *d, size_t n,
-		      struct mscan *ms);
+		  struct manifest_scan *ms);
 void ck_path_join(char *out, const char *dir, const char *name);
 void ck_progress(struct run *r, const char *stage, uint64_t done, uint64_t total);
 int ck_scan_table_file(struct run *r, const char *path, struct catalog_view *cat,

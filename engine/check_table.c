@@ -1,9 +1,12 @@
 /*
  * check_table.c — checking a table without opening the store: footer,
- * properties, index and every data block of a table image, each against
- * its checksum and the format (table_format.h, block.h). Without a usable
- * index the data blocks are found by their trailers, so that repair can
- * salvage what a damaged table still holds. The entries of good blocks go
+ * properties and index of a table image are parsed by the store's own
+ * parsers (sstable.c: sst_parse_footer, sst_parse_props, sst_parse_index),
+ * whose problems become findings, and every data block is decoded with
+ * block.c's and checked against its checksum and the format. Without a
+ * usable index the data blocks are found by their trailers (the reporting
+ * and resynchronising mode for tables), so that repair can salvage what a
+ * damaged table still holds. The entries of good blocks go
  * to the catalog collector (check_catalog.c) or to a salvaged table.
  *
  * Invariants:
@@ -12,7 +15,6 @@
  *   2. A problem in one block does not stop the scan of the others; each
  *      is reported with the offset where it was found.
  */
-#include "check.h"
 #include "check_int.h"
 
 #include <errno.h>
@@ -42,112 +44,52 @@ static void tproblem(struct tscan *t, uint64_t off, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	t->problems++;
-	ck_found(t->r, CHECK_PROBLEM, t->path, off, "%s", msg);
+	ck_found(t->r, GOLITE_FINDING_PROBLEM, t->path, off, "%s", msg);
+}
+
+/* Makes a finding of what sstable.c's parsers found; false. */
+static bool tscan_problem(struct tscan *t, const struct sst_problem *why)
+{
+	tproblem(t, why->off, "%s", why->msg);
+	return false;
 }
 
 static bool tscan_footer(struct tscan *t)
 {
-	if (t->n < SST_FOOTER_SIZE) {
-		tproblem(t, 0, "file of %zu bytes is too short for a table", t->n);
-		return false;
-	}
-	uint64_t foff = t->n - SST_FOOTER_SIZE;
-	const uint8_t *f = t->d + foff;
-	if (get_le64(f + SST_FOOTER_MAGIC_OFF) != SST_MAGIC) {
-		tproblem(t, foff + SST_FOOTER_MAGIC_OFF,
-			 "footer: bad magic number (truncated or overwritten)");
-		return false;
-	}
-	if (get_le32(f + SST_FOOTER_VERSION_OFF) != SST_FORMAT_VERSION) {
-		tproblem(t, foff + SST_FOOTER_VERSION_OFF, "footer: format version %u, this build reads %u",
-			 get_le32(f + SST_FOOTER_VERSION_OFF), SST_FORMAT_VERSION);
-		return false;
-	}
-	if (crc32c_unmask(get_le32(f + SST_FOOTER_CRC_OFF)) != crc32c(f, SST_FOOTER_CRC_OFF)) {
-		tproblem(t, foff, "footer: checksum mismatch");
-		return false;
-	}
-	sst_footer_decode(f, &t->foot);
-	const struct sst_footer *h = &t->foot;
-	const uint64_t T = SST_BLOCK_TRAILER;
-	uint64_t fspan = h->filter_size ? h->filter_size + T : 0;
-	if (h->index_size < 4 || h->index_size + T > foff ||
-	    h->index_off != foff - h->index_size - T || h->props_size < SST_PROPS_FIXED ||
-	    h->props_size + T > h->index_off || h->props_off != h->index_off - h->props_size - T ||
-	    fspan > h->props_off || h->filter_off != h->props_off - fspan) {
-		tproblem(t, foff, "footer: block handles do not tile the file");
-		return false;
-	}
+	struct sst_problem why;
+	const uint8_t *f = t->n >= SST_FOOTER_SIZE ? t->d + t->n - SST_FOOTER_SIZE : t->d;
+	if (sst_parse_footer(f, t->n, &t->foot, &why))
+		return tscan_problem(t, &why);
 	return true;
 }
 
 /* Checks the trailer of a meta block; true if it holds and it is raw. */
 static bool tscan_meta_block(struct tscan *t, uint64_t off, uint64_t size, const char *what)
 {
-	uint8_t type;
-	int e = block_trailer_check(t->d + off, (size_t)size, &type);
-	if (e == 0 && type == SST_BLOCK_RAW)
-		return true;
-	tproblem(t, off, "%s: %s", what, e == -1 ? "checksum mismatch" : "unknown block type");
-	return false;
+	struct sst_problem why;
+	if (sst_check_meta_block(t->d + off, size, off, what, &why))
+		return tscan_problem(t, &why);
+	return true;
 }
 
 static bool tscan_props(struct tscan *t)
 {
+	struct sst_problem why;
 	if (!tscan_meta_block(t, t->foot.props_off, t->foot.props_size, "properties block"))
 		return false;
-	const uint8_t *q = t->d + t->foot.props_off;
-	struct sst_props *p = &t->p;
-	sst_props_decode(q, p);
-	p->smallest = q + SST_PROPS_FIXED;
-	p->largest = p->smallest + p->smallest_len;
-	bool empty = p->entries == 0;
-	if ((uint64_t)SST_PROPS_FIXED + p->smallest_len + p->largest_len != t->foot.props_size ||
-	    p->compression > GOLITE_COMPRESS_ZSTD || p->data_end != t->foot.filter_off ||
-	    empty != (p->smallest_len == 0) || empty != (p->largest_len == 0) ||
-	    (!empty && (p->smallest_len <= TRAILER_SIZE || p->largest_len <= TRAILER_SIZE ||
-			p->smallest_len > SKEY_MAX || p->largest_len > SKEY_MAX))) {
-		tproblem(t, t->foot.props_off, "properties block: inconsistent fields");
-		return false;
-	}
+	if (sst_parse_props(t->d + t->foot.props_off, &t->foot, &t->p, &why))
+		return tscan_problem(t, &why);
 	return true;
 }
 
 static bool tscan_index(struct tscan *t)
 {
+	struct sst_problem why;
 	if (!tscan_meta_block(t, t->foot.index_off, t->foot.index_size, "index block"))
 		return false;
-	const uint8_t *buf = t->d + t->foot.index_off, *end = buf + t->foot.index_size - 4, *p = buf;
-	uint32_t count = get_le32(end);
-	if (count > t->foot.index_size / 11 || (t->props_ok && count != t->p.data_blocks)) {
-		tproblem(t, t->foot.index_off + t->foot.index_size - 4,
-			 "index block: block count %u disagrees with the properties", count);
-		return false;
-	}
-	t->ix = xcalloc(count ? count : 1, sizeof(*t->ix));
-	uint64_t expect = 0;
-	for (uint32_t i = 0; i < count; i++) {
-		uint64_t at = t->foot.index_off + (uint64_t)(p - buf);
-		uint32_t klen, size;
-		uint64_t off;
-		const uint8_t *sep;
-		if (!(p = block_index_get(p, end, &sep, &klen, &off, &size))) {
-			tproblem(t, at, "index block: malformed entry %u", i);
-			return false;
-		}
-		if (off != expect || size == 0 ||
-		    size + (uint64_t)SST_BLOCK_TRAILER > t->foot.filter_off - off) {
-			tproblem(t, at, "index block: entry %u points outside the data", i);
-			return false;
-		}
-		t->ix[i] = (struct tix){ sep, klen, off, size };
-		expect = off + size + SST_BLOCK_TRAILER;
-	}
-	if (p != end || expect != t->foot.filter_off) {
-		tproblem(t, t->foot.index_off, "index block: blocks do not cover the data");
-		return false;
-	}
-	t->nblocks = count;
+	if (sst_parse_index(t->d + t->foot.index_off, &t->foot,
+			    t->props_ok ? t->p.data_blocks : UINT64_MAX, &t->ix, &t->nblocks, &why))
+		return tscan_problem(t, &why);
 	return true;
 }
 
@@ -156,8 +98,8 @@ static bool tscan_index(struct tscan *t)
  * and delivers its entries. lo/hi (may be NULL) are the index separators
  * around it. Returns false if the block is unusable as a whole.
  */
-static bool tscan_block(struct tscan *t, uint64_t off, size_t size, const struct tix *lo,
-			const struct tix *hi, bool quiet)
+static bool tscan_block(struct tscan *t, uint64_t off, size_t size,
+			const struct sst_index_entry *lo, const struct sst_index_entry *hi, bool quiet)
 {
 	const uint8_t *payload = t->d + off;
 	uint8_t type;
@@ -204,9 +146,9 @@ static bool tscan_block(struct tscan *t, uint64_t off, size_t size, const struct
 			bad = "key without a table id";
 		else if (t->last_len && skey_cmp(t->last, t->last_len, c.key, klen) >= 0)
 			bad = "key out of order";
-		else if (lo && skey_cmp(lo->sep, lo->seplen, c.key, klen) >= 0)
+		else if (lo && skey_cmp(lo->sep, lo->klen, c.key, klen) >= 0)
 			bad = "key before its block's index range";
-		else if (hi && skey_cmp(c.key, klen, hi->sep, hi->seplen) > 0)
+		else if (hi && skey_cmp(c.key, klen, hi->sep, hi->klen) > 0)
 			bad = "key past its block's index separator";
 		if (bad) {
 			if (quiet && n == 0) {
@@ -219,7 +161,7 @@ static bool tscan_block(struct tscan *t, uint64_t off, size_t size, const struct
 		if (kind == KIND_META) {
 			struct vfile vf;
 			if (vfile_decode(c.value, c.vlen, &vf) && !quiet)
-				ck_found(t->r, CHECK_PROBLEM, t->path, off,
+				ck_found(t->r, GOLITE_FINDING_PROBLEM, t->path, off,
 				      "data block: file record that does not decode (entry at byte %u "
 				      "of the block)", c.off);
 		}
@@ -285,7 +227,7 @@ static void tscan_blocks_by_trailer(struct tscan *t)
 {
 	uint64_t limit = t->footer_ok ? t->foot.filter_off : t->n;
 	uint64_t off = 0;
-	ck_found(t->r, CHECK_NOTE, t->path, 0, "index unusable: looking for data blocks by checksum");
+	ck_found(t->r, GOLITE_FINDING_NOTE, t->path, 0, "index unusable: looking for data blocks by checksum");
 	while (off + SST_BLOCK_TRAILER < limit) {
 		uint64_t size;
 		if (find_block_end(t->d, off, limit, &size)) {
@@ -337,7 +279,7 @@ void ck_tscan_run(struct tscan *t)
 	}
 	if (t->index_ok) {
 		for (uint32_t i = 0; i < t->nblocks; i++) {
-			const struct tix *x = &t->ix[i];
+			const struct sst_index_entry *x = &t->ix[i];
 			if (tscan_block(t, x->off, x->size, i ? &t->ix[i - 1] : NULL, x, false))
 				t->blocks_ok++;
 			else
@@ -376,7 +318,7 @@ void ck_tscan_free(struct tscan *t)
 static void found_engine_error(struct run *r, const char *path)
 {
 	const char *msg = golite_last_error();
-	uint64_t off = CHECK_NO_OFFSET;
+	uint64_t off = GOLITE_NO_OFFSET;
 	const char *at = strstr(msg, "offset ");
 	if (at)
 		off = strtoull(at + 7, NULL, 10);
@@ -384,7 +326,7 @@ static void found_engine_error(struct run *r, const char *path)
 	size_t pl = strlen(path);
 	if (strncmp(msg, path, pl) == 0 && msg[pl] == ':' && msg[pl + 1] == ' ')
 		tail = msg + pl + 2;
-	ck_found(r, CHECK_PROBLEM, path, off, "%s", tail);
+	ck_found(r, GOLITE_FINDING_PROBLEM, path, off, "%s", tail);
 }
 
 static void collect_table_entry(void *ctx, const uint8_t *k, size_t klen, const uint8_t *v,
@@ -404,7 +346,7 @@ int ck_scan_table_file(struct run *r, const char *path, struct catalog_view *cat
 	size_t n;
 	int e = io_read_file(path, MAX_FILE_READ, data, &n);
 	if (e < 0) {
-		ck_found(r, CHECK_PROBLEM, path, CHECK_NO_OFFSET, "cannot read: %s", strerror(-e));
+		ck_found(r, GOLITE_FINDING_PROBLEM, path, GOLITE_NO_OFFSET, "cannot read: %s", strerror(-e));
 		return -1;
 	}
 	struct collect c = { cat, path };
@@ -428,9 +370,9 @@ int ck_scan_table_file(struct run *r, const char *path, struct catalog_view *cat
 	return 0;
 }
 
-int check_table_file(const char *path, const struct check_options *o, struct check_stats *st)
+int check_table_file(const char *path, const golite_check_options *o, golite_check_stats *st)
 {
-	struct check_options defaults = { 0 };
+	golite_check_options defaults = { 0 };
 	struct run r = { .o = o ? o : &defaults, .st = st };
 	memset(st, 0, sizeof(*st));
 	struct tscan t;

@@ -43,6 +43,9 @@
 #include "iter.h"
 #include "util.h"
 
+/* The smallest memtable_size an open accepts. */
+#define MIN_MEMTABLE_SIZE (64u << 10)
+
 static int check_options(const golite_options *o)
 {
 	if (o->durability > GOLITE_NONE)
@@ -54,7 +57,7 @@ static int check_options(const golite_options *o)
 		return set_error(GOLITE_EINVAL, "unknown memtable kind %d", o->memtable);
 	if (o->compression > GOLITE_COMPRESS_ZSTD)
 		return set_error(GOLITE_EINVAL, "unknown compression %d", o->compression);
-	if (o->memtable_size < (64u << 10))
+	if (o->memtable_size < MIN_MEMTABLE_SIZE)
 		return set_error(GOLITE_EINVAL, "memtable_size below 64 KiB");
 	if (o->wal_buffer_size < (64u << 10))
 		return set_error(GOLITE_EINVAL, "wal_buffer_size below 64 KiB");
@@ -169,6 +172,29 @@ static int replay_record(void *arg, const uint8_t *p, size_t len, const char *pa
 		return 0;
 	rep_iterate(p, len, db_add_entry, rc->db->mem, NULL, NULL);
 	return 0;
+}
+
+/*
+ * The memtable of a read-only open: it never flushes, so it only ever
+ * holds the log it replays, and is sized for that (twice the bytes of the
+ * segments numbered from log_number on, at least 64 KiB), since setting up
+ * a large one costs a noticeable fraction of a second.
+ */
+static size_t read_only_memtable_size(const char *dir, uint64_t log_number)
+{
+	uint64_t *nums, total = 0;
+	size_t n;
+	if (file_list(dir, FILE_WAL, &nums, &n) < 0)
+		return SIZE_MAX;
+	for (size_t i = 0; i < n; i++) {
+		char p[PATH_MAX];
+		struct stat st;
+		file_path(p, sizeof(p), dir, FILE_WAL, nums[i]);
+		if (nums[i] >= log_number && stat(p, &st) == 0)
+			total += (uint64_t)st.st_size;
+	}
+	free(nums);
+	return (size_t)MAX(2 * total, (uint64_t)MIN_MEMTABLE_SIZE);
 }
 
 /* Checks or creates the STORE marker. */
@@ -342,6 +368,9 @@ int golite_open(const char *path, const golite_options *opts, golite **out)
 	if (r)
 		goto out_free;
 
+	if (db->o.read_only)
+		db->o.memtable_size = MIN(db->o.memtable_size,
+					  read_only_memtable_size(db->path, db->ms.log_number));
 	db->mem = db->mt_ops->create(db->o.memtable_size);
 	db->mem->wal_segno = db->ms.log_number;
 	struct replay_ctx rc = { .db = db, .flushed_seq = db->ms.last_seq };

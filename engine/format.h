@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "golite_raw.h"
+#include "golite_tools.h"
 #include "util.h"
 
 #define SEQ_MAX ((UINT64_C(1) << 56) - 1)
@@ -47,7 +48,7 @@ enum entry_kind {
 };
 
 /* Table ids. 0..15 are the store's own; user tables start at 16. */
-#define TABLE_ID_CATALOG    0u   /* table names -> ids (see catalog.h) */
+#define TABLE_ID_CATALOG    GOLITE_TABLE_CATALOG  /* table names -> ids (catalog.h) */
 #define TABLE_ID_CHUNKS     GOLITE_TABLE_CHUNKS  /* chunks of large files (vfile.h) */
 #define TABLE_ID_FS         GOLITE_TABLE_FS      /* the mount's own records (fs/) */
 #define TABLE_ID_FIRST_USER 16u

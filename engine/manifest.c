@@ -8,11 +8,18 @@
  *      of a synced temporary file, and the edit count guards against a
  *      short file written by other means.
  *   2. Unknown tags are an error (a newer format must bump the version).
+ *   3. One reader for every purpose: manifest_read stops at the first
+ *      damage; manifest_scan with a reporter (check, repair) reports each
+ *      damaged or malformed edit with its offset and resynchronises at the
+ *      next offset where a whole edit starts. A table enters the manifest
+ *      only from an ADD_FILE edit that decoded whole.
  */
 #include "manifest.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,80 +147,223 @@ int manifest_write(const char *dir, const struct manifest *m)
 	return 0;
 }
 
-static int decode(const char *path, const uint8_t *d, size_t n, struct manifest *m)
+/* Reading the fields of an edit. A field past the end, or a key longer
+ * than an SSTable key can be, sets bad and reads as 0 / NULL. */
+struct mf_reader {
+	const uint8_t *p, *end;
+	bool bad;
+};
+
+static uint64_t mf_get_u64(struct mf_reader *r)
 {
-	if (n < MANIFEST_HEADER || memcmp(d, MANIFEST_MAGIC, MANIFEST_MAGIC_SIZE) != 0)
-		return set_error(GOLITE_ECORRUPT, "%s: not a manifest (offset 0)", path);
-	if (get_le32(d + MANIFEST_HDR_VERSION_OFF) != MANIFEST_VERSION)
-		return set_error(GOLITE_EVERSION, "%s: manifest format %u, this build reads %u",
-				 path, get_le32(d + MANIFEST_HDR_VERSION_OFF), MANIFEST_VERSION);
-	uint32_t count = get_le32(d + MANIFEST_HDR_COUNT_OFF);
-	size_t off = MANIFEST_HEADER, cap = 0;
-	for (uint32_t i = 0; i < count; i++) {
-		if (n - off < MANIFEST_EDIT_HEADER + 1)
-			return set_error(GOLITE_ECORRUPT, "%s: edit %u truncated at offset %zu", path,
-					 i, off);
-		uint32_t len = get_le32(d + off);
-		if (len == 0 || len > n - off - MANIFEST_EDIT_HEADER)
-			return set_error(GOLITE_ECORRUPT, "%s: bad edit length at offset %zu", path,
-					 off);
-		const uint8_t *e = d + off + MANIFEST_EDIT_HEADER;
-		if (crc32c_unmask(get_le32(d + off + MANIFEST_EDIT_CRC_OFF)) != crc32c(e, len))
-			return set_error(GOLITE_ECORRUPT, "%s: checksum mismatch in edit at offset %zu",
-					 path, off);
-		struct mf_reader r = { e + 1, e + len, false };
-		switch (e[0]) {
-		case MF_TAG_LOG_NUMBER:
-			m->log_number = mf_get_u64(&r);
-			break;
-		case MF_TAG_NEXT_FILE:
-			m->next_file_no = mf_get_u64(&r);
-			break;
-		case MF_TAG_LAST_SEQ:
-			m->last_seq = mf_get_u64(&r);
-			break;
-		case MF_TAG_COUNTERS:
-			mf_get_counters(&r, m);
-			break;
-		case MF_TAG_ADD_FILE: {
-			if (m->nfiles == cap) {
-				cap = cap ? cap * 2 : 64;
-				m->files = xrealloc(m->files, cap * sizeof(*m->files));
-			}
-			struct manifest_file *f = &m->files[m->nfiles];
-			mf_get_file(&r, f);
-			m->nfiles++;
-			if (f->level >= NUM_LEVELS || f->meta.smallest_len < TRAILER_SIZE + 1 ||
-			    f->meta.largest_len < TRAILER_SIZE + 1)
-				r.bad = true;
-			break;
-		}
-		case MF_TAG_COMPACT_POINTER: {
-			uint8_t l = mf_get_u8(&r);
-			size_t klen;
-			uint8_t *k = mf_get_key(&r, &klen);
-			if (l >= NUM_LEVELS) {
-				free(k);
-				r.bad = true;
-				break;
-			}
-			free(m->compact_ptr[l]);
-			m->compact_ptr[l] = k;
-			m->compact_ptr_len[l] = klen;
-			break;
-		}
-		default:
-			return set_error(GOLITE_ECORRUPT, "%s: unknown edit tag %u at offset %zu", path,
-					 e[0], off);
-		}
-		if (r.bad || r.p != r.end)
-			return set_error(GOLITE_ECORRUPT, "%s: malformed edit at offset %zu", path, off);
-		off += MANIFEST_EDIT_HEADER + len;
+	if (r->end - r->p < 8) {
+		r->bad = true;
+		return 0;
 	}
-	if (off != n)
-		return set_error(GOLITE_ECORRUPT, "%s: %zu stray bytes after the last edit (offset %zu)",
-				 path, n - off, off);
-	return 0;
+	uint64_t v = get_le64(r->p);
+	r->p += 8;
+	return v;
+}
+
+static uint8_t mf_get_u8(struct mf_reader *r)
+{
+	if (r->p >= r->end) {
+		r->bad = true;
+		return 0;
+	}
+	return *r->p++;
+}
+
+/* A length-prefixed key, malloc()ed (NULL when empty). */
+static uint8_t *mf_get_key(struct mf_reader *r, size_t *len)
+{
+	uint64_t n;
+	const uint8_t *p = get_varint(r->p, r->end, &n, VARINT64_MAX);
+	*len = 0;
+	if (!p || n > (uint64_t)(r->end - p) || n > SKEY_MAX) {
+		r->bad = true;
+		return NULL;
+	}
+	r->p = p + n;
+	*len = (size_t)n;
+	return n ? xmemdup(p, (size_t)n) : NULL;
+}
+
+/* The body of a COUNTERS edit (manifest_format.h) into m's counters. */
+static void mf_get_counters(struct mf_reader *r, struct manifest *m)
+{
+	m->flush_bytes = mf_get_u64(r);
+	m->compact_bytes = mf_get_u64(r);
+	m->compact_read_bytes = mf_get_u64(r);
+	m->user_bytes = mf_get_u64(r);
+}
+
+/* The body of an ADD_FILE edit (manifest_format.h) into *f, zeroed first;
+ * the keys are malloc()ed. */
+static void mf_get_file(struct mf_reader *r, struct manifest_file *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->level = mf_get_u8(r);
+	f->meta.file_no = mf_get_u64(r);
+	f->meta.file_size = mf_get_u64(r);
+	f->meta.entries = mf_get_u64(r);
+	f->meta.deletions = mf_get_u64(r);
+	f->meta.min_seq = mf_get_u64(r);
+	f->meta.max_seq = mf_get_u64(r);
+	f->meta.raw_key_bytes = mf_get_u64(r);
+	f->meta.raw_value_bytes = mf_get_u64(r);
+	f->meta.smallest = mf_get_key(r, &f->meta.smallest_len);
+	f->meta.largest = mf_get_key(r, &f->meta.largest_len);
+}
+
+/* True if a whole, checksummed edit with a known tag starts at off (*len:
+ * its body). */
+static bool edit_at(const uint8_t *d, size_t n, size_t off, uint32_t *len)
+{
+	if (n - off < MANIFEST_EDIT_HEADER + 1)
+		return false;
+	uint32_t l = get_le32(d + off);
+	if (l == 0 || l > n - off - MANIFEST_EDIT_HEADER)
+		return false;
+	if (crc32c_unmask(get_le32(d + off + MANIFEST_EDIT_CRC_OFF)) !=
+	    crc32c(d + off + MANIFEST_EDIT_HEADER, l))
+		return false;
+	*len = l;
+	uint8_t tag = d[off + MANIFEST_EDIT_HEADER];
+	return tag >= MF_TAG_FIRST && tag <= MF_TAG_LAST;
+}
+
+/* Applies one checksummed edit (e, len bytes, at offset off) to ms; false
+ * if its body is malformed (invariant 3: then nothing of it is kept). */
+static bool apply_edit(struct manifest_scan *ms, const uint8_t *e, uint32_t len, uint64_t off,
+		       size_t *cap)
+{
+	struct manifest *m = &ms->m;
+	struct mf_reader r = { e + 1, e + len, false };
+	switch (e[0]) {
+	case MF_TAG_LOG_NUMBER:
+		m->log_number = mf_get_u64(&r);
+		ms->have_log = !r.bad;
+		break;
+	case MF_TAG_NEXT_FILE:
+		m->next_file_no = mf_get_u64(&r);
+		ms->have_next = !r.bad;
+		break;
+	case MF_TAG_LAST_SEQ:
+		m->last_seq = mf_get_u64(&r);
+		ms->have_last = !r.bad;
+		break;
+	case MF_TAG_COUNTERS:
+		mf_get_counters(&r, m);
+		ms->have_counters = !r.bad;
+		break;
+	case MF_TAG_ADD_FILE: {
+		struct manifest_file f;
+		mf_get_file(&r, &f);
+		if (r.bad || r.p != r.end || f.level >= NUM_LEVELS ||
+		    f.meta.smallest_len <= TRAILER_SIZE + IKEY_PREFIX ||
+		    f.meta.largest_len <= TRAILER_SIZE + IKEY_PREFIX) {
+			sst_meta_free(&f.meta);
+			return false;
+		}
+		if (m->nfiles == *cap) {
+			*cap = *cap ? 2 * *cap : 16;
+			m->files = xrealloc(m->files, *cap * sizeof(*m->files));
+			ms->file_off = xrealloc(ms->file_off, *cap * sizeof(*ms->file_off));
+		}
+		ms->file_off[m->nfiles] = off;
+		m->files[m->nfiles++] = f;
+		return true;
+	}
+	case MF_TAG_COMPACT_POINTER: {
+		uint8_t l = mf_get_u8(&r);
+		size_t klen;
+		uint8_t *k = mf_get_key(&r, &klen);
+		if (r.bad || l >= NUM_LEVELS) {
+			free(k);
+			return false;
+		}
+		free(m->compact_ptr[l]);
+		m->compact_ptr[l] = k;
+		m->compact_ptr_len[l] = klen;
+		break;
+	}
+	}
+	return !r.bad && r.p == r.end;
+}
+
+/* A problem at off: reported (true: the scan goes on) or, without a
+ * reporter, made the error of the scan (false). */
+__attribute__((format(printf, 6, 7)))
+static bool scan_problem(struct manifest_scan *ms, const struct manifest_reporter *rep,
+			 const char *path, uint64_t off, int code, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ms->clean = false;
+	if (!rep) {
+		ms->err = set_error(code, "%s: %s (offset %llu)", path, msg, (unsigned long long)off);
+		return false;
+	}
+	if (rep->corruption)
+		rep->corruption(rep->ctx, off, msg);
+	return true;
+}
+
+int manifest_scan(const char *path, const uint8_t *d, size_t n,
+		  const struct manifest_reporter *rep, struct manifest_scan *ms)
+{
+	memset(ms, 0, sizeof(*ms));
+	ms->clean = true;
+	size_t cap = 0, off = MANIFEST_HEADER;
+	uint32_t count = 0;
+	if (n < MANIFEST_HEADER || memcmp(d, MANIFEST_MAGIC, MANIFEST_MAGIC_SIZE) != 0) {
+		if (!scan_problem(ms, rep, path, 0, GOLITE_ECORRUPT, "not a manifest (bad magic)"))
+			goto out;
+		off = MIN(n, (size_t)MANIFEST_HEADER);
+	} else if (get_le32(d + MANIFEST_HDR_VERSION_OFF) != MANIFEST_VERSION) {
+		scan_problem(ms, rep, path, MANIFEST_HDR_VERSION_OFF, GOLITE_EVERSION,
+			     "manifest format %u, this build reads %u",
+			     get_le32(d + MANIFEST_HDR_VERSION_OFF), MANIFEST_VERSION);
+		goto out;
+	} else {
+		count = get_le32(d + MANIFEST_HDR_COUNT_OFF);
+	}
+	while (off < n) {
+		uint32_t len;
+		if (!edit_at(d, n, off, &len)) {
+			/* Resynchronise at the next offset where an edit starts. */
+			size_t next = off + 1;
+			while (next < n && !edit_at(d, n, next, &len))
+				next++;
+			if (!scan_problem(ms, rep, path, off, GOLITE_ECORRUPT,
+					  "damaged edit (%zu bytes skipped)", next - off))
+				goto out;
+			off = next;
+			continue;
+		}
+		if (apply_edit(ms, d + off + MANIFEST_EDIT_HEADER, len, off, &cap))
+			ms->edits++;
+		else if (!scan_problem(ms, rep, path, off, GOLITE_ECORRUPT, "malformed edit (tag %u)",
+				       d[off + MANIFEST_EDIT_HEADER]))
+			goto out;
+		off += MANIFEST_EDIT_HEADER + (size_t)len;
+	}
+	if (ms->clean && ms->edits != count)
+		scan_problem(ms, rep, path, MANIFEST_HDR_COUNT_OFF, GOLITE_ECORRUPT,
+			     "header counts %u edits, the file holds %u", count, ms->edits);
+out:
+	return ms->err;
+}
+
+void manifest_scan_free(struct manifest_scan *ms)
+{
+	manifest_free(&ms->m);
+	free(ms->file_off);
+	memset(ms, 0, sizeof(*ms));
 }
 
 int manifest_read_file(const char *path, struct manifest *m)
@@ -226,11 +376,16 @@ int manifest_read_file(const char *path, struct manifest *m)
 		return GOLITE_ENOTFOUND;
 	if (r < 0)
 		return set_error(GOLITE_EIO, "cannot read %s: %s", path, strerror(-r));
-	r = decode(path, d, n, m);
+	struct manifest_scan ms;
+	r = manifest_scan(path, d, n, NULL, &ms);
 	free(d);
-	if (r)
-		manifest_free(m);
-	return r;
+	if (r) {
+		manifest_scan_free(&ms);
+		return r;
+	}
+	*m = ms.m;
+	free(ms.file_off);
+	return 0;
 }
 
 int manifest_read(const char *dir, struct manifest *m)

@@ -17,10 +17,11 @@
 #include <string.h>
 
 #include "block.h"
+#include "golite_tools.h"
 #include "sstable.h"
 #include "util.h"
 
-#define NUM_LEVELS 7
+#define NUM_LEVELS GOLITE_LEVELS
 
 struct manifest_file {
 	uint32_t level;
@@ -54,82 +55,40 @@ int manifest_read(const char *dir, struct manifest *m);
 /* Reads a manifest file at an explicit path (for tools). */
 int manifest_read_file(const char *path, struct manifest *m);
 
+/* How manifest_scan reports damage instead of stopping at it. */
+struct manifest_reporter {
+	/* The edit at off is damaged or malformed; why is valid during the
+	 * call. May be NULL. */
+	void (*corruption)(void *ctx, uint64_t off, const char *why);
+	void *ctx;
+};
+
+/* What manifest_scan read. */
+struct manifest_scan {
+	struct manifest m;            /* what the edits that decoded say */
+	uint64_t *file_off;           /* offset of the edit of each m.files[i] */
+	uint32_t edits;               /* edits that decoded */
+	bool clean;                   /* every byte checked out */
+	bool have_log, have_last, have_next, have_counters;
+	int err;                      /* without a reporter: the first damage */
+};
+
+/*
+ * Reads the manifest image d[0, n) (path names it in messages) into *ms.
+ * Without a reporter (rep NULL) it stops at the first damage and returns
+ * GOLITE_ECORRUPT or GOLITE_EVERSION naming the offset. With one, it
+ * reports every damaged or malformed edit, resynchronises at the next
+ * edit and returns 0; ms->clean says whether all was well. Either way
+ * free *ms with manifest_scan_free().
+ */
+int manifest_scan(const char *path, const uint8_t *d, size_t n,
+		  const struct manifest_reporter *rep, struct manifest_scan *ms);
+void manifest_scan_free(struct manifest_scan *ms);
+
 /* Frees what *m owns. */
 void manifest_free(struct manifest *m);
 
 /* Prints a manifest (for `golite dump`). */
 void manifest_print(const struct manifest *m, FILE *out);
-
-/*
- * Reading the fields of an edit (manifest.c, and check_manifest.c, which
- * reads a damaged manifest field by field). A field past the end, or a key
- * longer than an SSTable key can be, sets bad and reads as 0 / NULL.
- */
-struct mf_reader {
-	const uint8_t *p, *end;
-	bool bad;
-};
-
-static inline uint64_t mf_get_u64(struct mf_reader *r)
-{
-	if (r->end - r->p < 8) {
-		r->bad = true;
-		return 0;
-	}
-	uint64_t v = get_le64(r->p);
-	r->p += 8;
-	return v;
-}
-
-static inline uint8_t mf_get_u8(struct mf_reader *r)
-{
-	if (r->p >= r->end) {
-		r->bad = true;
-		return 0;
-	}
-	return *r->p++;
-}
-
-/* A length-prefixed key, malloc()ed (NULL when empty). */
-static inline uint8_t *mf_get_key(struct mf_reader *r, size_t *len)
-{
-	uint64_t n;
-	const uint8_t *p = get_varint(r->p, r->end, &n, VARINT64_MAX);
-	*len = 0;
-	if (!p || n > (uint64_t)(r->end - p) || n > SKEY_MAX) {
-		r->bad = true;
-		return NULL;
-	}
-	r->p = p + n;
-	*len = (size_t)n;
-	return n ? xmemdup(p, (size_t)n) : NULL;
-}
-
-/* The body of a COUNTERS edit (manifest_format.h) into m's counters. */
-static inline void mf_get_counters(struct mf_reader *r, struct manifest *m)
-{
-	m->flush_bytes = mf_get_u64(r);
-	m->compact_bytes = mf_get_u64(r);
-	m->compact_read_bytes = mf_get_u64(r);
-	m->user_bytes = mf_get_u64(r);
-}
-
-/* The body of an ADD_FILE edit (manifest_format.h) into *f, zeroed first;
- * the keys are malloc()ed. */
-static inline void mf_get_file(struct mf_reader *r, struct manifest_file *f)
-{
-	memset(f, 0, sizeof(*f));
-	f->level = mf_get_u8(r);
-	f->meta.file_no = mf_get_u64(r);
-	f->meta.file_size = mf_get_u64(r);
-	f->meta.entries = mf_get_u64(r);
-	f->meta.deletions = mf_get_u64(r);
-	f->meta.min_seq = mf_get_u64(r);
-	f->meta.max_seq = mf_get_u64(r);
-	f->meta.raw_key_bytes = mf_get_u64(r);
-	f->meta.raw_value_bytes = mf_get_u64(r);
-	f->meta.smallest = mf_get_key(r, &f->meta.smallest_len);
-	f->meta.largest = mf_get_key(r, &f->meta.largest_len);
-}
 
 #endif /* GOLITE_MANIFEST_H */

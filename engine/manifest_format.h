@@ -2,8 +2,8 @@
  * manifest_format.h — the format of MANIFEST, the list of live tables
  * (manifest.h), kept as LevelDB keeps its log format in db/log_format.h:
  * the drawing, the constants and the checks that tie them together.
- * manifest.c writes and reads it; check_manifest.c reads it edit by edit,
- * past damage.
+ * manifest.c writes and reads it (also edit by edit past damage, for
+ * check and repair).
  *
  * File layout, little-endian:
  *

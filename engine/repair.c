@@ -1,7 +1,9 @@
 /*
  * repair.c — `golite repair`: keeps every record and entry that checks out,
  * moves damaged files aside, and leaves a store that opens and checks
- * clean. The checks it builds on are in check.c.
+ * clean (golite_repair, golite_tools.h). The checks it builds on are in
+ * check.c; it reads files with the store's readers in their reporting
+ * modes (wal_scan, manifest_scan) and check_table.c's block scan.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,15 +29,10 @@
 #include "util.h"
 #include "vfile.h"
 #include "wal.h"
-#include "check.h"
 #include "check_int.h"
 
-/* ======================================================================
- * Repair
- * ====================================================================== */
-
 /* Creates DATADIR/lost/<timestamp>/ on first use. */
-static int lost_dir_make(const char *dir, struct repair_stats *st)
+static int lost_dir_make(const char *dir, golite_repair_stats *st)
 {
 	if (st->lost_dir[0])
 		return 0;
@@ -88,7 +85,7 @@ static int write_whole(const char *path, const void *data, size_t len)
  * links are refused). The original stays until the caller replaces or
  * removes it (invariant 2).
  */
-static int lost_keep(struct run *r, const char *dir, const char *name, struct repair_stats *st)
+static int lost_keep(struct run *r, const char *dir, const char *name, golite_repair_stats *st)
 {
 	int e = lost_dir_make(dir, st);
 	if (e)
@@ -110,7 +107,7 @@ static int lost_keep(struct run *r, const char *dir, const char *name, struct re
 	}
 	io_sync_dir(st->lost_dir);
 	st->files_moved++;
-	ck_found(r, CHECK_ACTION, src, CHECK_NO_OFFSET, "moved aside to %s", dst);
+	ck_found(r, GOLITE_FINDING_FIXED, src, GOLITE_NO_OFFSET, "moved aside to %s", dst);
 	return 0;
 }
 
@@ -214,21 +211,14 @@ static void segbuf_begin(struct segbuf *s, uint64_t segno)
 	segbuf_put(s, h, sizeof(h));
 }
 
-/* Appends a logical record, fragmented as wal.c does. */
+/* Appends a logical record, fragmented as the log writes it. The repaired
+ * segment is synced as a whole at the end: its records claim nothing more
+ * than the header was on disk. */
 static void segbuf_record(struct segbuf *s, const uint8_t *p, size_t len)
 {
-	for (size_t off = 0, i = 0; off < len || i == 0; i++) {
-		size_t n = MIN((size_t)WAL_MAX_FRAGMENT, len - off);
-		unsigned type = len <= WAL_MAX_FRAGMENT ? WAL_REC_FULL
-			      : i == 0 ? WAL_REC_FIRST : off + n == len ? WAL_REC_LAST : WAL_REC_MIDDLE;
-		/* The repaired segment is synced as a whole at the end: its
-		 * records claim nothing more than the header was on disk. */
-		uint8_t *rec = xmalloc(n + WAL_RECORD_OVERHEAD);
-		size_t size = wal_record_encode(rec, type, p + off, n, WAL_SEGMENT_HEADER);
-		segbuf_put(s, rec, size);
-		free(rec);
-		off += n;
-	}
+	uint8_t *rec = xmalloc(wal_logical_size(len));
+	segbuf_put(s, rec, wal_logical_encode(rec, p, len, WAL_SEGMENT_HEADER));
+	free(rec);
 	s->records++;
 }
 
@@ -420,8 +410,8 @@ static int salvage_table(const char *dir, struct rtable *rt, uint64_t *next_no)
 	int e = io_read_file(path, MAX_FILE_READ, &d, &n);
 	if (e < 0)
 		return set_error(errno_to_golite(-e), "cannot read %s: %s", path, strerror(-e));
-	struct check_options none = { 0 };
-	struct check_stats ignored = { 0 };
+	golite_check_options none = { 0 };
+	golite_check_stats ignored = { 0 };
 	struct run quiet = { .o = &none, .st = &ignored };
 	struct tout out = { .dir = dir, .next_no = next_no };
 	sst_options_init(&out.so);
@@ -463,7 +453,7 @@ struct walsalvage {
 	bool changed;
 };
 
-static void ws_record(void *ctx, uint64_t off, const uint8_t *p, size_t len)
+static int ws_record(void *ctx, uint64_t off, const uint8_t *p, size_t len)
 {
 	struct walsalvage *w = ctx;
 	uint32_t count;
@@ -474,11 +464,11 @@ static void ws_record(void *ctx, uint64_t off, const uint8_t *p, size_t len)
 	else if (count && w->seq_known && first <= w->last_seq)
 		bad = "sequence out of order";
 	if (bad) {
-		ck_found(w->r, CHECK_LOST, w->path, off, "dropped a record: %s (%zu bytes)", bad, len);
+		ck_found(w->r, GOLITE_FINDING_LOST, w->path, off, "dropped a record: %s (%zu bytes)", bad, len);
 		w->dropped++;
 		w->dropped_bytes += len;
 		w->changed = true;
-		return;
+		return 0;
 	}
 	if (count) {
 		w->seq_known = true;
@@ -487,12 +477,14 @@ static void ws_record(void *ctx, uint64_t off, const uint8_t *p, size_t len)
 	}
 	segbuf_record(&w->out, p, len);
 	w->kept++;
+	return 0;
 }
 
-static void ws_damage(void *ctx, uint64_t off, uint64_t end, const char *what)
+static void ws_damage(void *ctx, uint64_t off, uint64_t end, bool torn, const char *what)
 {
 	struct walsalvage *w = ctx;
-	ck_found(w->r, CHECK_LOST, w->path, off, "dropped %" PRIu64 " bytes: %s", end - off, what);
+	(void)torn;
+	ck_found(w->r, GOLITE_FINDING_LOST, w->path, off, "dropped %" PRIu64 " bytes: %s", end - off, what);
 	w->ranges++;
 	w->dropped_bytes += end - off;
 	w->changed = true;
@@ -503,7 +495,7 @@ static void ws_damage(void *ctx, uint64_t off, uint64_t end, const char *what)
  * by a segment holding its good records (the original goes to lost/).
  */
 static int repair_segment(struct run *r, const char *dir, uint64_t segno,
-			  struct walsalvage *w, struct repair_stats *st)
+			  struct walsalvage *w, golite_repair_stats *st)
 {
 	char path[PATH_MAX], tmp[PATH_MAX], name[FILE_NAME_MAX];
 	file_path(path, PATH_MAX, dir, FILE_WAL, segno);
@@ -518,13 +510,13 @@ static int repair_segment(struct run *r, const char *dir, uint64_t segno,
 	w->changed = false;
 	uint64_t kept0 = w->kept;
 	segbuf_begin(&w->out, segno);
-	struct check_wal_ops ops = { ws_record, ws_damage };
-	struct check_wal_info info;
-	check_wal_walk(d, n, &ops, w, &info);
-	if (info.empty)
+	struct wal_reporter rep = { ws_damage, w };
+	struct wal_scan_info info;
+	wal_scan(d, n, ws_record, w, &rep, &info);
+	if (info.header == WAL_HEADER_NONE)
 		w->changed = true;
-	if (info.header_ok && info.segno != segno) {
-		ck_found(r, CHECK_PROBLEM, path, 16, "header names segment %" PRIu64, info.segno);
+	if (info.header == WAL_HEADER_OK && info.segno != segno) {
+		ck_found(r, GOLITE_FINDING_PROBLEM, path, WAL_HDR_SEGNO_OFF, "header names segment %" PRIu64, info.segno);
 		w->changed = true;
 	}
 	free(d);
@@ -536,13 +528,13 @@ static int repair_segment(struct run *r, const char *dir, uint64_t segno,
 	uint64_t kept = w->kept - kept0;
 	if (!kept) {
 		e = io_unlink(path);
-		ck_found(r, CHECK_ACTION, path, CHECK_NO_OFFSET, "removed: no readable record");
+		ck_found(r, GOLITE_FINDING_FIXED, path, GOLITE_NO_OFFSET, "removed: no readable record");
 	} else {
 		ck_fmt_path(tmp, "%s.repair", path);
 		e = write_whole(tmp, w->out.p, w->out.len);
 		if (e == 0)
 			e = io_rename(tmp, path);
-		ck_found(r, CHECK_ACTION, path, CHECK_NO_OFFSET,
+		ck_found(r, GOLITE_FINDING_FIXED, path, GOLITE_NO_OFFSET,
 		      "rewritten with its %" PRIu64 " readable records", kept);
 	}
 	if (e < 0)
@@ -582,7 +574,7 @@ static int repair_catalog(struct run *r, const char *dir, struct catalog_view *c
 			iklen = ikey_make(ik, TABLE_ID_CATALOG, e->key, e->klen);
 			rep_add(&rep, KIND_DELETE, ik, iklen, NULL, 0);
 			e->kind = KIND_DELETE;
-			ck_found(r, CHECK_ACTION, e->src, e->src_off, "deleted a malformed catalog entry");
+			ck_found(r, GOLITE_FINDING_FIXED, e->src, e->src_off, "deleted a malformed catalog entry");
 		} else if (!bad && e->key[0] == CATALOG_KEY_TABLE) {
 			need = MAX(need, get_le32(e->val) + 1);
 		}
@@ -601,7 +593,7 @@ static int repair_catalog(struct run *r, const char *dir, struct catalog_view *c
 			iklen += strlen(name);
 			put_le32(v, id);
 			rep_add(&rep, KIND_VALUE, ik, iklen, v, 4);
-			ck_found(r, CHECK_ACTION, dir, CHECK_NO_OFFSET,
+			ck_found(r, GOLITE_FINDING_FIXED, dir, GOLITE_NO_OFFSET,
 			      "keys of table id %u have no table name (lost with the damaged data, or "
 			      "the table was dropped): named it \"%s\"", id, name);
 		}
@@ -610,7 +602,7 @@ static int repair_catalog(struct run *r, const char *dir, struct catalog_view *c
 		iklen = ikey_make(ik, TABLE_ID_CATALOG, (const char[]){ CATALOG_KEY_NEXT }, 1);
 		put_le32(v, need);
 		rep_add(&rep, KIND_VALUE, ik, iklen, v, 4);
-		ck_found(r, CHECK_ACTION, dir, CHECK_NO_OFFSET, "set the catalog's next table id to %u",
+		ck_found(r, GOLITE_FINDING_FIXED, dir, GOLITE_NO_OFFSET, "set the catalog's next table id to %u",
 		      need);
 	}
 	*changed = rep.count > 0;
@@ -629,7 +621,7 @@ static int repair_catalog(struct run *r, const char *dir, struct catalog_view *c
 		if (e < 0)
 			e = set_error(errno_to_golite(-e), "cannot write %s: %s", path, strerror(-e));
 		else
-			ck_found(r, CHECK_ACTION, path, CHECK_NO_OFFSET,
+			ck_found(r, GOLITE_FINDING_FIXED, path, GOLITE_NO_OFFSET,
 			      "written: the catalog changes above, as one log record");
 	}
 	rep_free(&rep);
@@ -649,7 +641,7 @@ static void rtables_free(struct rtable *v, size_t n)
 
 /* Scans every table present (problems reported). */
 static struct rtable *scan_tables(struct run *r, const char *dir, const struct listing *l,
-				  const struct mscan *ms)
+				  const struct manifest_scan *ms)
 {
 	struct rtable *v = xcalloc(l->nsst ? l->nsst : 1, sizeof(*v));
 	uint64_t total = 0, done = 0;
@@ -688,10 +680,10 @@ static struct rtable *scan_tables(struct run *r, const char *dir, const struct l
 	return v;
 }
 
-int repair_dir(const char *dir, const struct check_options *o, struct repair_stats *st)
+int golite_repair(const char *dir, const golite_check_options *o, golite_repair_stats *st)
 {
-	struct check_options defaults = { 0 };
-	struct check_stats cs = { 0 };
+	golite_check_options defaults = { 0 };
+	golite_check_stats cs = { 0 };
 	struct run r = { .o = o ? o : &defaults, .st = &cs };
 	memset(st, 0, sizeof(*st));
 	rcu_thread_ensure();
@@ -719,13 +711,13 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 			e = set_error(errno_to_golite(-e), "cannot write %s: %s", path, strerror(-e));
 			goto out;
 		}
-		ck_found(&r, CHECK_ACTION, path, CHECK_NO_OFFSET, "rewrote the store marker");
+		ck_found(&r, GOLITE_FINDING_FIXED, path, GOLITE_NO_OFFSET, "rewrote the store marker");
 		st->changed = true;
 	}
 
 	/* The manifest: trusted when every edit checks out and it describes a
 	 * valid version. */
-	struct mscan ms;
+	struct manifest_scan ms;
 	memset(&ms, 0, sizeof(ms));
 	file_path(mpath, PATH_MAX, dir, FILE_MANIFEST, 0);
 	bool mf_ok = false;
@@ -745,14 +737,14 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 				const struct manifest_file *a = &ms.m.files[i], *b = &ms.m.files[j];
 				if (a->meta.file_no == b->meta.file_no ||
 				    (a->level && a->level == b->level && ck_meta_overlap(&a->meta, &b->meta))) {
-					ck_found(&r, CHECK_PROBLEM, mpath, ms.file_off[i],
+					ck_found(&r, GOLITE_FINDING_PROBLEM, mpath, ms.file_off[i],
 					      "inconsistent table records: the levels will be rebuilt");
 					mf_ok = false;
 				}
 			}
 		next_no = MAX(next_no, ms.m.next_file_no);
 	} else if (l.nsst) {
-		ck_found(&r, CHECK_PROBLEM, mpath, CHECK_NO_OFFSET, "missing");
+		ck_found(&r, GOLITE_FINDING_PROBLEM, mpath, GOLITE_NO_OFFSET, "missing");
 	}
 	for (size_t i = 0; i < ms.m.nfiles; i++)
 		next_no = MAX(next_no, ms.m.files[i].meta.file_no + 1);
@@ -775,7 +767,7 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 		}
 		if (!rt[i].live) {
 			file_path(path, PATH_MAX, dir, FILE_TABLE, rt[i].file_no);
-			ck_found(&r, CHECK_NOTE, path, CHECK_NO_OFFSET,
+			ck_found(&r, GOLITE_FINDING_NOTE, path, GOLITE_NO_OFFSET,
 			      "not named by the manifest: left for open to remove");
 		}
 	}
@@ -784,7 +776,7 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 		if (ck_in_list(l.sst, l.nsst, no))
 			continue;
 		file_path(path, PATH_MAX, dir, FILE_TABLE, no);
-		ck_found(&r, CHECK_LOST, path, CHECK_NO_OFFSET,
+		ck_found(&r, GOLITE_FINDING_LOST, path, GOLITE_NO_OFFSET,
 		      "missing: its %" PRIu64 " entries are lost (older versions of its keys, if "
 		      "any, show again)", ms.m.files[i].meta.entries);
 		st->tables_missing++;
@@ -799,7 +791,7 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 		if (!t->live || !t->clean || !f || ck_meta_equal(&f->meta, &t->meta))
 			continue;
 		file_path(path, PATH_MAX, dir, FILE_TABLE, t->file_no);
-		ck_found(&r, CHECK_ACTION, path, CHECK_NO_OFFSET,
+		ck_found(&r, GOLITE_FINDING_FIXED, path, GOLITE_NO_OFFSET,
 		      "the manifest's record of it disagreed with the file: recorded anew");
 		tables_changed = true;
 	}
@@ -827,15 +819,15 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 			st->entries_salvaged += t->meta.entries;
 			char name[FILE_NAME_MAX];
 			file_name(name, sizeof(name), FILE_TABLE, t->file_no);
-			ck_found(&r, CHECK_ACTION, path, CHECK_NO_OFFSET,
+			ck_found(&r, GOLITE_FINDING_FIXED, path, GOLITE_NO_OFFSET,
 				 "salvaged %" PRIu64 " entries into %s", t->meta.entries, name);
 		}
 		if (t->recorded_entries > t->meta.entries)
-			ck_found(&r, CHECK_LOST, path, CHECK_NO_OFFSET,
+			ck_found(&r, GOLITE_FINDING_LOST, path, GOLITE_NO_OFFSET,
 			      "%" PRIu64 " of its %" PRIu64 " entries were unreadable",
 			      t->recorded_entries - t->meta.entries, t->recorded_entries);
 		else if (!t->salvaged)
-			ck_found(&r, CHECK_LOST, path, CHECK_NO_OFFSET, "no entry was readable");
+			ck_found(&r, GOLITE_FINDING_LOST, path, GOLITE_NO_OFFSET, "no entry was readable");
 	}
 
 	/* Levels of a rebuilt manifest. */
@@ -850,10 +842,10 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 	if (!levels_known && nlive) {
 		tables_changed = true;
 		if (assign_levels(live, nlive)) {
-			ck_found(&r, CHECK_ACTION, dir, CHECK_NO_OFFSET,
+			ck_found(&r, GOLITE_FINDING_FIXED, dir, GOLITE_NO_OFFSET,
 			      "placed %zu tables in levels by key range and age", nlive);
 		} else {
-			ck_found(&r, CHECK_ACTION, dir, CHECK_NO_OFFSET,
+			ck_found(&r, GOLITE_FINDING_FIXED, dir, GOLITE_NO_OFFSET,
 			      "tables overlap in ways their levels cannot be told from: merging all "
 			      "%zu into new tables", nlive);
 			if ((e = merge_tables(&r, dir, live, nlive, &merged)))
@@ -944,7 +936,7 @@ int repair_dir(const char *dir, const struct check_options *o, struct repair_sta
 			goto out_wal;
 		st->manifest_rebuilt = !mf_ok;
 		st->changed = true;
-		ck_found(&r, CHECK_ACTION, mpath, CHECK_NO_OFFSET,
+		ck_found(&r, GOLITE_FINDING_FIXED, mpath, GOLITE_NO_OFFSET,
 		      "%s with %zu tables", mf_ok ? "rewritten" : "rebuilt", nfiles);
 	}
 
@@ -981,7 +973,7 @@ out_live:
 	free(live);
 out_tables:
 	rtables_free(rt, l.nsst);
-	ck_mscan_free(&ms);
+	manifest_scan_free(&ms);
 out:
 	ck_listing_free(&l);
 	if (lock_fd >= 0)
@@ -990,10 +982,10 @@ out:
 	if (e)
 		return e;
 	if (!st->changed)
-		ck_found(&r, CHECK_NOTE, dir, CHECK_NO_OFFSET, "every file checks out: nothing to repair");
+		ck_found(&r, GOLITE_FINDING_NOTE, dir, GOLITE_NO_OFFSET, "every file checks out: nothing to repair");
 	ck_flush_suppressed(&r);
-	struct check_stats after;
-	struct check_options quiet = { 0 };
+	golite_check_stats after;
+	golite_check_options quiet = { 0 };
 	e = check_dir(dir, &quiet, &after);
 	st->problems_after = after.problems;
 	return e;

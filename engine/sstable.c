@@ -29,7 +29,9 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -67,6 +69,25 @@ int sst_io_fail(const char *path, const char *what, int rc)
 	return set_error(code, "%s: %s: %s", path, what, strerror(e));
 }
 
+__attribute__((format(printf, 4, 5)))
+static int problem(struct sst_problem *why, int code, uint64_t off, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why->msg, sizeof(why->msg), fmt, ap);
+	va_end(ap);
+	why->off = off;
+	return code;
+}
+
+/* The error of a problem found while opening path. */
+static int open_error(const char *path, int code, const struct sst_problem *why)
+{
+	if (code == GOLITE_ECORRUPT)
+		return sst_corrupt(path, why->off, "%s", why->msg);
+	return set_error(code, "%s: %s (offset %" PRIu64 ")", path, why->msg, why->off);
+}
+
 /* Checks the trailer after payload[0, len). Returns 0 or GOLITE_ECORRUPT. */
 static int check_trailer(const char *path, const uint8_t *payload, size_t len, uint64_t off,
 			 const char *what, uint8_t *type)
@@ -76,6 +97,22 @@ static int check_trailer(const char *path, const uint8_t *payload, size_t len, u
 		return sst_corrupt(path, off, "checksum mismatch in %s (%zu bytes)", what, len);
 	if (r)
 		return sst_corrupt(path, off, "unknown block type %u in %s", payload[len], what);
+	return 0;
+}
+
+int sst_check_meta_block(const uint8_t *payload, uint64_t size, uint64_t off, const char *what,
+			 struct sst_problem *why)
+{
+	uint8_t type;
+	int r = block_trailer_check(payload, (size_t)size, &type);
+	if (r == -1)
+		return problem(why, GOLITE_ECORRUPT, off, "%s: checksum mismatch (%" PRIu64 " bytes)",
+			       what, size);
+	if (r)
+		return problem(why, GOLITE_ECORRUPT, off, "%s: unknown block type %u", what,
+			       payload[size]);
+	if (type != SST_BLOCK_RAW)
+		return problem(why, GOLITE_ECORRUPT, off, "%s: not stored raw (type %u)", what, type);
 	return 0;
 }
 
@@ -129,84 +166,103 @@ static int read_meta_block(struct sst_reader *r, uint64_t off, uint64_t size, co
 		free(buf);
 		return sst_corrupt(r->path, off, "%s runs past the end of the file", what);
 	}
-	uint8_t type;
-	int e = check_trailer(r->path, buf, (size_t)size, off, what, &type);
-	if (!e && type != SST_BLOCK_RAW)
-		e = sst_corrupt(r->path, off, "%s is not stored raw (type %u)", what, type);
+	struct sst_problem why;
+	int e = sst_check_meta_block(buf, size, off, what, &why);
 	if (e) {
 		free(buf);
-		return e;
+		return open_error(r->path, e, &why);
 	}
 	*out = buf;
 	return 0;
 }
 
-static int read_footer(struct sst_reader *r)
+int sst_parse_footer(const uint8_t *f, uint64_t file_size, struct sst_footer *foot,
+		     struct sst_problem *why)
 {
-	uint8_t f[SST_FOOTER_SIZE];
-	if (r->file_size < SST_FOOTER_SIZE)
-		return sst_corrupt(r->path, 0, "file of %" PRIu64 " bytes is too short for an sstable",
-			       r->file_size);
-	uint64_t foff = r->file_size - SST_FOOTER_SIZE;
-	ssize_t got = io_pread(r->fd, f, sizeof(f), foff);
-	if (got < 0)
-		return sst_io_fail(r->path, "read", (int)got);
-	if (got != (ssize_t)sizeof(f))
-		return sst_corrupt(r->path, foff, "footer truncated");
+	if (file_size < SST_FOOTER_SIZE)
+		return problem(why, GOLITE_ECORRUPT, 0,
+			       "footer: file of %" PRIu64 " bytes is too short for a table", file_size);
+	uint64_t foff = file_size - SST_FOOTER_SIZE;
 	if (get_le64(f + SST_FOOTER_MAGIC_OFF) != SST_MAGIC)
-		return sst_corrupt(r->path, foff + SST_FOOTER_MAGIC_OFF,
-				   "bad magic number (not an sstable, or truncated)");
+		return problem(why, GOLITE_ECORRUPT, foff + SST_FOOTER_MAGIC_OFF,
+			       "footer: bad magic number (not a table, or truncated)");
 	uint32_t version = get_le32(f + SST_FOOTER_VERSION_OFF);
 	if (version != SST_FORMAT_VERSION)
-		return set_error(GOLITE_EVERSION,
-				 "%s: sstable format version %u at offset %" PRIu64
-				 ", this build reads version %u",
-				 r->path, version, foff + SST_FOOTER_VERSION_OFF, SST_FORMAT_VERSION);
+		return problem(why, GOLITE_EVERSION, foff + SST_FOOTER_VERSION_OFF,
+			       "footer: sstable format version %u, this build reads version %u",
+			       version, SST_FORMAT_VERSION);
 	if (crc32c_unmask(get_le32(f + SST_FOOTER_CRC_OFF)) != crc32c(f, SST_FOOTER_CRC_OFF))
-		return sst_corrupt(r->path, foff, "footer checksum mismatch");
-	sst_footer_decode(f, &r->foot);
+		return problem(why, GOLITE_ECORRUPT, foff, "footer checksum mismatch");
+	sst_footer_decode(f, foot);
 
 	/* Invariant 1: the regions tile the file. Every size is bounded by the
 	 * file size before it is added, so nothing overflows. */
-	const struct sst_footer *h = &r->foot;
+	const struct sst_footer *h = foot;
 	const uint64_t T = SST_BLOCK_TRAILER;
 	if (h->index_size > foff || h->index_size + T > foff ||
 	    h->index_off != foff - h->index_size - T || h->index_size < 4)
-		return sst_corrupt(r->path, foff, "footer: bad index block handle");
+		return problem(why, GOLITE_ECORRUPT, foff, "footer: bad index block handle");
 	if (h->props_size > h->index_off || h->props_size + T > h->index_off ||
 	    h->props_off != h->index_off - h->props_size - T || h->props_size < SST_PROPS_FIXED)
-		return sst_corrupt(r->path, foff, "footer: bad properties block handle");
+		return problem(why, GOLITE_ECORRUPT, foff, "footer: bad properties block handle");
 	uint64_t fspan = h->filter_size ? h->filter_size + T : 0;
 	if (h->filter_size > h->props_off || fspan > h->props_off ||
 	    h->filter_off != h->props_off - fspan)
-		return sst_corrupt(r->path, foff, "footer: bad filter block handle");
+		return problem(why, GOLITE_ECORRUPT, foff, "footer: bad filter block handle");
+	return 0;
+}
+
+static int read_footer(struct sst_reader *r)
+{
+	uint8_t f[SST_FOOTER_SIZE] = { 0 };
+	struct sst_problem why;
+	int e;
+	if (r->file_size >= SST_FOOTER_SIZE) {
+		uint64_t foff = r->file_size - SST_FOOTER_SIZE;
+		ssize_t got = io_pread(r->fd, f, sizeof(f), foff);
+		if (got < 0)
+			return sst_io_fail(r->path, "read", (int)got);
+		if (got != (ssize_t)sizeof(f))
+			return sst_corrupt(r->path, foff, "footer truncated");
+	}
+	if ((e = sst_parse_footer(f, r->file_size, &r->foot, &why)))
+		return open_error(r->path, e, &why);
+	return 0;
+}
+
+int sst_parse_props(const uint8_t *p, const struct sst_footer *foot, struct sst_props *pr,
+		    struct sst_problem *why)
+{
+	uint64_t off = foot->props_off;
+	sst_props_decode(p, pr);
+	if ((uint64_t)SST_PROPS_FIXED + pr->smallest_len + pr->largest_len != foot->props_size)
+		return problem(why, GOLITE_ECORRUPT, off,
+			       "properties: key lengths do not match the block");
+	pr->smallest = p + SST_PROPS_FIXED;
+	pr->largest = pr->smallest + pr->smallest_len;
+	if (pr->compression > GOLITE_COMPRESS_ZSTD)
+		return problem(why, GOLITE_ECORRUPT, off, "properties: unknown compression %u",
+			       pr->compression);
+	if (pr->data_end != foot->filter_off)
+		return problem(why, GOLITE_ECORRUPT, off,
+			       "properties: data size disagrees with the footer");
+	bool empty = pr->entries == 0;
+	if (empty != (pr->smallest_len == 0) || empty != (pr->largest_len == 0) ||
+	    empty != (pr->data_blocks == 0) || pr->deletions > pr->entries ||
+	    pr->data_blocks > pr->entries)
+		return problem(why, GOLITE_ECORRUPT, off, "properties: inconsistent counts");
+	if (!empty && (pr->smallest_len <= TRAILER_SIZE || pr->smallest_len > SKEY_MAX ||
+		       pr->largest_len <= TRAILER_SIZE || pr->largest_len > SKEY_MAX ||
+		       skey_cmp(pr->smallest, pr->smallest_len, pr->largest, pr->largest_len) > 0))
+		return problem(why, GOLITE_ECORRUPT, off, "properties: bad smallest/largest key");
 	return 0;
 }
 
 static int parse_props(struct sst_reader *r)
 {
-	const uint8_t *p = r->props_buf;
-	struct sst_props *pr = &r->props;
-	uint64_t off = r->foot.props_off;
-	sst_props_decode(p, pr);
-	if ((uint64_t)SST_PROPS_FIXED + pr->smallest_len + pr->largest_len != r->foot.props_size)
-		return sst_corrupt(r->path, off, "properties: key lengths do not match the block");
-	pr->smallest = p + SST_PROPS_FIXED;
-	pr->largest = pr->smallest + pr->smallest_len;
-	if (pr->compression > GOLITE_COMPRESS_ZSTD)
-		return sst_corrupt(r->path, off, "properties: unknown compression %u", pr->compression);
-	if (pr->data_end != r->foot.filter_off)
-		return sst_corrupt(r->path, off, "properties: data size disagrees with the footer");
-	bool empty = pr->entries == 0;
-	if (empty != (pr->smallest_len == 0) || empty != (pr->largest_len == 0) ||
-	    empty != (pr->data_blocks == 0) || pr->deletions > pr->entries ||
-	    pr->data_blocks > pr->entries)
-		return sst_corrupt(r->path, off, "properties: inconsistent counts");
-	if (!empty && (pr->smallest_len <= TRAILER_SIZE || pr->smallest_len > SKEY_MAX ||
-		       pr->largest_len <= TRAILER_SIZE || pr->largest_len > SKEY_MAX ||
-		       skey_cmp(pr->smallest, pr->smallest_len, pr->largest, pr->largest_len) > 0))
-		return sst_corrupt(r->path, off, "properties: bad smallest/largest key");
-	return 0;
+	struct sst_problem why;
+	int e = sst_parse_props(r->props_buf, &r->foot, &r->props, &why);
+	return e ? open_error(r->path, e, &why) : 0;
 }
 
 static inline uint64_t pfx8(const uint8_t *ik, size_t iklen, size_t from)
@@ -219,46 +275,80 @@ static inline uint64_t pfx8(const uint8_t *ik, size_t iklen, size_t from)
 	return get_be64(b);
 }
 
+int sst_parse_index(const uint8_t *buf, const struct sst_footer *foot, uint64_t data_blocks,
+		    struct sst_index_entry **out, uint32_t *nout, struct sst_problem *why)
+{
+	const uint8_t *end = buf + foot->index_size - 4, *p = buf;
+	uint32_t count = get_le32(end);
+	uint64_t base = foot->index_off;
+	*out = NULL;
+	*nout = 0;
+	if ((data_blocks != UINT64_MAX && count != data_blocks) || count > foot->index_size / 11)
+		return problem(why, GOLITE_ECORRUPT, base + foot->index_size - 4,
+			       "index: block count %u disagrees with the properties", count);
+	struct sst_index_entry *ix = xcalloc(count ? count : 1, sizeof(*ix));
+	uint64_t expect = 0;
+	int e = 0;
+	for (uint32_t i = 0; i < count; i++) {
+		uint64_t at = base + (uint64_t)(p - buf);
+		struct sst_index_entry *x = &ix[i];
+		if (!(p = block_index_get(p, end, &x->sep, &x->klen, &x->off, &x->size))) {
+			e = problem(why, GOLITE_ECORRUPT, at, "index: malformed entry %u", i);
+			goto out_free;
+		}
+		if (x->off != expect || x->size == 0 || x->size > SST_MAX_BLOCK_SIZE ||
+		    x->size + SST_BLOCK_TRAILER > foot->filter_off - x->off) {
+			e = problem(why, GOLITE_ECORRUPT, at,
+				    "index: block %u at %" PRIu64 " (%u bytes) is out of place", i,
+				    x->off, x->size);
+			goto out_free;
+		}
+		if (i && skey_cmp(ix[i - 1].sep, ix[i - 1].klen, x->sep, x->klen) >= 0) {
+			e = problem(why, GOLITE_ECORRUPT, at, "index: keys out of order at entry %u", i);
+			goto out_free;
+		}
+		expect = x->off + x->size + SST_BLOCK_TRAILER;
+	}
+	if (p != end) {
+		e = problem(why, GOLITE_ECORRUPT, base + (uint64_t)(p - buf), "index: trailing bytes");
+		goto out_free;
+	}
+	if (expect != foot->filter_off) {
+		e = problem(why, GOLITE_ECORRUPT, base,
+			    "index: blocks end at %" PRIu64 ", data ends at %" PRIu64, expect,
+			    foot->filter_off);
+		goto out_free;
+	}
+	*out = ix;
+	*nout = count;
+	return 0;
+
+out_free:
+	free(ix);
+	return e;
+}
+
 static int parse_index(struct sst_reader *r)
 {
-	const uint8_t *buf = r->ix_buf, *end = buf + r->foot.index_size - 4;
-	uint32_t count = get_le32(end);
-	uint64_t base = r->foot.index_off;
-	if (count != r->props.data_blocks || count > r->foot.index_size / 11)
-		return sst_corrupt(r->path, base + r->foot.index_size - 4,
-			       "index: block count %u disagrees with the properties", count);
+	struct sst_problem why;
+	struct sst_index_entry *x;
+	uint32_t count;
+	int e = sst_parse_index(r->ix_buf, &r->foot, r->props.data_blocks, &x, &count, &why);
+	if (e)
+		return open_error(r->path, e, &why);
 	r->nblocks = count;
 	r->ix = aligned_alloc(32, (count ? count : 1) * sizeof(*r->ix));
 	if (!r->ix)
 		FATAL("out of memory loading the index of %s", r->path);
 	memset(r->ix, 0, (count ? count : 1) * sizeof(*r->ix));  /* empty slots, no shapes */
 	r->ix_key = xmalloc((count ? count : 1) * sizeof(*r->ix_key));
-	const uint8_t *p = buf;
-	uint64_t expect = 0;
 	for (uint32_t i = 0; i < count; i++) {
-		uint64_t at = base + (uint64_t)(p - buf);
-		const uint8_t *key;
-		uint32_t klen, size;
-		uint64_t off;
-		if (!(p = block_index_get(p, end, &key, &klen, &off, &size)))
-			return sst_corrupt(r->path, at, "index: malformed entry %u", i);
-		if (off != expect || size == 0 || size > SST_MAX_BLOCK_SIZE ||
-		    size + SST_BLOCK_TRAILER > r->foot.filter_off - off)
-			return sst_corrupt(r->path, at, "index: block %u at %" PRIu64 " (%u bytes) is out of place",
-				       i, off, size);
-		if (i && skey_cmp(r->ix_key[i - 1], r->ix[i - 1].klen, key, klen) >= 0)
-			return sst_corrupt(r->path, at, "index: keys out of order at entry %u", i);
-		r->ix_key[i] = key;
-		r->ix[i].off = off;
-		r->ix[i].size = size;
-		r->ix[i].klen = klen;
-		expect = off + size + SST_BLOCK_TRAILER;
+		r->ix_key[i] = x[i].sep;
+		r->ix[i].off = x[i].off;
+		r->ix[i].size = x[i].size;
+		r->ix[i].klen = x[i].klen;
 	}
-	if (p != end)
-		return sst_corrupt(r->path, base + (uint64_t)(p - buf), "index: trailing bytes");
-	if (expect != r->foot.filter_off)
-		return sst_corrupt(r->path, base, "index: blocks end at %" PRIu64 ", data ends at %" PRIu64,
-			       expect, r->foot.filter_off);
+	free(x);
 
 	/* The common prefix and the prefix array for index_search(). */
 	r->ix_pfx = xmalloc((count ? count : 1) * sizeof(*r->ix_pfx));

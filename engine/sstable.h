@@ -115,6 +115,46 @@ int sst_builder_finish(struct sst_builder *b, struct sst_meta *meta);
  * accepted. */
 void sst_builder_abandon(struct sst_builder *b);
 
+/* ---- parsing a table's meta blocks ----
+ *
+ * The store's reader (sst_open) and check_table.c, which reads damaged
+ * tables past what these find, parse footer, properties and index with the
+ * same functions. Each returns 0, or GOLITE_ECORRUPT (GOLITE_EVERSION for
+ * another format version) with *why saying where and what, and sets no
+ * error message: the caller makes one, or a finding, of *why.
+ */
+struct sst_problem {
+	uint64_t off;                 /* byte offset in the file */
+	char msg[160];                /* what is wrong, starting with the part */
+};
+
+struct sst_footer;  /* table_format.h */
+/* Parses the footer f (SST_FOOTER_SIZE bytes, the end of a file of
+ * file_size bytes) into *foot and checks that its handles tile the file. */
+int sst_parse_footer(const uint8_t *f, uint64_t file_size, struct sst_footer *foot,
+		     struct sst_problem *why);
+/* Checks the trailer of a meta block stored at off (payload of size bytes,
+ * then its trailer): its checksum holds and it is stored raw. */
+int sst_check_meta_block(const uint8_t *payload, uint64_t size, uint64_t off, const char *what,
+			 struct sst_problem *why);
+/* Parses the properties block payload p into *pr (its keys point into p)
+ * and checks it against the footer. */
+int sst_parse_props(const uint8_t *p, const struct sst_footer *foot, struct sst_props *pr,
+		    struct sst_problem *why);
+
+/* One index entry: a data block and the separator above its keys. */
+struct sst_index_entry {
+	const uint8_t *sep;           /* in the index block's buffer */
+	uint32_t klen, size;
+	uint64_t off;
+};
+/* Parses the index block payload buf: blocks in order, tiling the data,
+ * separators increasing. data_blocks is the count the properties give
+ * (UINT64_MAX if unknown). On success *out (xmalloc()ed, the caller frees
+ * it) holds *count entries. */
+int sst_parse_index(const uint8_t *buf, const struct sst_footer *foot, uint64_t data_blocks,
+		    struct sst_index_entry **out, uint32_t *count, struct sst_problem *why);
+
 /* ---- reading ---- */
 
 struct sst_reader;  /* an open table, shared by threads; refcounted */
@@ -216,5 +256,9 @@ int sst_verify(const char *path, uint64_t *entries);
 /* Human-readable dump (for `golite dump`): footer, properties, index, every
  * entry; values escaped (or in hex). Needs no RCU registration. */
 int sst_dump(const char *path, FILE *out, bool hex);
+
+/* Writes n bytes to out as the dumps show keys and values: quoted, with
+ * '"', '\\' and bytes outside printable ASCII escaped, or as hex digits. */
+void sst_put_bytes(FILE *out, const uint8_t *p, size_t n, bool hex);
 
 #endif /* GOLITE_SSTABLE_H */

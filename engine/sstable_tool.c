@@ -115,7 +115,7 @@ out:
 	return e;
 }
 
-static void put_escaped(FILE *out, const uint8_t *p, size_t n, bool hex)
+void sst_put_bytes(FILE *out, const uint8_t *p, size_t n, bool hex)
 {
 	if (hex) {
 		for (size_t i = 0; i < n; i++)
@@ -151,10 +151,10 @@ static void put_skey(FILE *out, const uint8_t *k, size_t klen, bool hex)
 	uint64_t t = get_le64(k + iklen);
 	if (iklen >= IKEY_PREFIX) {
 		fprintf(out, "%" PRIu32 "/", ikey_table(k));
-		put_escaped(out, k + IKEY_PREFIX, iklen - IKEY_PREFIX, hex);
+		sst_put_bytes(out, k + IKEY_PREFIX, iklen - IKEY_PREFIX, hex);
 	} else {
 		fputs("?/", out);
-		put_escaped(out, k, iklen, true);
+		sst_put_bytes(out, k, iklen, true);
 	}
 	fprintf(out, " @%" PRIu64 " %s", trailer_seq(t), kind_name(trailer_kind(t)));
 }
@@ -201,7 +201,7 @@ int sst_dump(const char *path, FILE *out, bool hex)
 		put_skey(out, it->c.key, it->c.klen, hex);
 		if (trailer_kind(get_le64(it->c.key + it->c.klen - TRAILER_SIZE)) != KIND_DELETE) {
 			fputs(" = ", out);
-			put_escaped(out, it->c.value, it->c.vlen, hex);
+			sst_put_bytes(out, it->c.value, it->c.vlen, hex);
 		}
 		fputc('\n', out);
 	}

@@ -600,7 +600,7 @@ static int failed_error(struct wal *w)
 			 golite_strerror(w->failed));
 }
 
-/* Encodes one record (wal.h): the fragments of wal_append, marks, and repair's segments. */
+/* Encodes one record (wal.h): the fragments of wal_logical_encode, and marks. */
 size_t wal_record_encode(uint8_t *out, unsigned type, const uint8_t *p, size_t n,
 			 uint32_t synced)
 {
@@ -614,6 +614,24 @@ size_t wal_record_encode(uint8_t *out, unsigned type, const uint8_t *p, size_t n
 	return WAL_RECORD_OVERHEAD + n;
 }
 
+size_t wal_logical_size(size_t len)
+{
+	size_t nfrag = len <= WAL_MAX_FRAGMENT ? 1 : (len + WAL_MAX_FRAGMENT - 1) / WAL_MAX_FRAGMENT;
+	return len + nfrag * WAL_RECORD_OVERHEAD;
+}
+
+size_t wal_logical_encode(uint8_t *out, const uint8_t *p, size_t len, uint32_t synced)
+{
+	if (len <= WAL_MAX_FRAGMENT)
+		return wal_record_encode(out, WAL_REC_FULL, p, len, synced);
+	size_t at = 0;
+	for (size_t off = 0, i = 0; off < len; off += WAL_MAX_FRAGMENT, i++) {
+		size_t n = MIN((size_t)WAL_MAX_FRAGMENT, len - off);
+		unsigned type = i == 0 ? WAL_REC_FIRST : off + n == len ? WAL_REC_LAST : WAL_REC_MIDDLE;
+		at += wal_record_encode(out + at, type, p + off, n, synced);
+	}
+	return at;
+}
 
 int wal_append(struct wal *w, const uint8_t *payload, size_t len, bool frees,
 	       wal_prepare_fn prepare, void *ctx, uint64_t *lsn)
@@ -621,15 +639,15 @@ int wal_append(struct wal *w, const uint8_t *payload, size_t len, bool frees,
 	if (len < 8)
 		return set_error(GOLITE_EINVAL, "log record shorter than its trailer");
 	size_t body = len - 8;
-	size_t nfrag = len <= WAL_MAX_FRAGMENT ? 1 : (len + WAL_MAX_FRAGMENT - 1) / WAL_MAX_FRAGMENT;
-	size_t size = len + nfrag * WAL_RECORD_OVERHEAD;
+	bool fragmented = len > WAL_MAX_FRAGMENT;
+	size_t size = wal_logical_size(len);
 
 	/* For the common single-fragment record, checksum all but the trailer
 	 * before taking the lock. A fragmented record is copied first, so that
 	 * its trailer can be filled in place under the lock. */
 	uint32_t crc_prefix = 0;
 	uint8_t *big = NULL;
-	if (nfrag > 1) {
+	if (fragmented) {
 		big = xmemdup(payload, len);
 	} else {
 		uint8_t h[WAL_RECORD_HEADER - WAL_REC_LEN_OFF];   /* len, type */
@@ -673,7 +691,7 @@ int wal_append(struct wal *w, const uint8_t *payload, size_t len, bool frees,
 	struct wal_buf *b = w->cur;
 	size_t before = b->len;
 	uint32_t synced = synced_mark(w);
-	if (nfrag == 1) {
+	if (!fragmented) {
 		uint8_t *h = b->data + b->len;
 		put_le32(h + WAL_REC_LEN_OFF, (uint32_t)len);
 		h[WAL_REC_TYPE_OFF] = WAL_REC_FULL;
@@ -686,11 +704,7 @@ int wal_append(struct wal *w, const uint8_t *payload, size_t len, bool frees,
 		b->len += size;
 	} else {
 		prepare(ctx, big + body);
-		for (size_t off = 0, i = 0; off < len; off += WAL_MAX_FRAGMENT, i++) {
-			size_t n = MIN((size_t)WAL_MAX_FRAGMENT, len - off);
-			unsigned type = i == 0 ? WAL_REC_FIRST : off + n == len ? WAL_REC_LAST : WAL_REC_MIDDLE;
-			b->len += wal_record_encode(b->data + b->len, type, big + off, n, synced);
-		}
+		b->len += wal_logical_encode(b->data + b->len, big, len, synced);
 	}
 	b->records++;
 	w->seg->size += size;

@@ -57,9 +57,65 @@ static inline void wal_join_fragment(uint8_t **buf, size_t *len, size_t *cap, co
 	memcpy(*buf + *len, p, n);
 	*len += n;
 }
+/* What a segment's header says (wal_header_parse). */
+enum wal_header {
+	WAL_HEADER_OK = 0,       /* valid, of this format version */
+	WAL_HEADER_NONE,         /* zeros or nothing: created just before a crash */
+	WAL_HEADER_BAD,          /* damaged */
+	WAL_HEADER_VERSION,      /* valid, of another format version */
+};
+/* Parses the header of the segment image d[0, n); *version and *segno are
+ * set for WAL_HEADER_OK and WAL_HEADER_VERSION. */
+enum wal_header wal_header_parse(const uint8_t *d, size_t n, uint32_t *version, uint64_t *segno);
+
+/* A logical record (fragments joined) that starts at offset off of its
+ * segment; the payload is valid only during the call. Returns 0 to go on,
+ * or a negative error that stops the walk. */
+typedef int (*wal_record_fn)(void *ctx, uint64_t off, const uint8_t *payload, size_t len);
+
+/* How a reading walk reports damage instead of stopping at it (as
+ * LevelDB's log::Reader::Reporter). */
+struct wal_reporter {
+	/* Bytes [off, end) of the segment hold no usable record; why says
+	 * what was wrong (valid during the call). torn: the range is the
+	 * segment's unsynced tail as far as the segment tells (no record
+	 * after it vouches for it, wal_format.h). May be NULL. */
+	void (*corruption)(void *ctx, uint64_t off, uint64_t end, bool torn, const char *why);
+	void *ctx;
+};
+
+/* What wal_scan() saw. */
+struct wal_scan_info {
+	enum wal_header header;  /* WAL_HEADER_NONE only if the image is all zeros */
+	uint32_t version;        /* from the header (WAL_HEADER_OK, _VERSION) */
+	uint64_t segno;
+	uint64_t records, bytes;     /* logical records and payload bytes */
+	uint64_t damaged;            /* damaged ranges */
+	uint64_t first_damage;       /* offset of the first, if any */
+	bool torn;                   /* the last damaged range is a torn tail */
+};
+
+/*
+ * Reads the segment image d[0, n) past damage: calls fn (may be NULL) for
+ * every logical record whose checksums hold, in order, and rep (may be
+ * NULL) for every range that holds none, then resynchronises at the next
+ * valid record. Zeros after the last record are reserved space, not
+ * damage. A segment of another format version is one damaged range. Fills
+ * *info; fn's errors are ignored.
+ */
+void wal_scan(const uint8_t *d, size_t n, wal_record_fn fn, void *ctx,
+	      const struct wal_reporter *rep, struct wal_scan_info *info);
+
 /* Encodes a record into out (len + WAL_RECORD_OVERHEAD bytes). */
 size_t wal_record_encode(uint8_t *out, unsigned type, const uint8_t *p, size_t len,
 			 uint32_t synced);
+/* Bytes a logical record of len payload bytes takes in a segment: one
+ * FULL record, or FIRST, MIDDLE..., LAST fragments of at most
+ * WAL_MAX_FRAGMENT bytes each (wal_format.h). */
+size_t wal_logical_size(size_t len);
+/* Encodes a logical record into out (wal_logical_size(len) bytes), each
+ * record carrying the synced mark. Returns the bytes written. */
+size_t wal_logical_encode(uint8_t *out, const uint8_t *p, size_t len, uint32_t synced);
 /* Encodes a segment header. */
 void wal_segment_header(uint8_t h[WAL_SEGMENT_HEADER], uint64_t segno);
 /* Where the records of a segment (d, n bytes) end: just past the last of
@@ -201,11 +257,5 @@ int wal_replay(const char *dir, uint64_t min_segno, bool read_only, wal_apply_fn
 /* Checks every record of one segment file without applying anything.
  * Returns 0 if clean (a torn tail counts as damage here). */
 int wal_verify_file(const char *path, uint64_t *records);
-
-/* Human-readable listing of a segment's records (for `golite dump`).
- * payload_fn, if not NULL, prints a record's payload. */
-int wal_dump_file(const char *path, void *out_file,
-		  void (*payload_fn)(void *out_file, const uint8_t *p, size_t n, bool hex),
-		  bool hex);
 
 #endif /* GOLITE_WAL_H */

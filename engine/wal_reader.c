@@ -17,6 +17,12 @@
  *      then, unless read_only, the segment is cut at the damage and every
  *      later segment removed before replay returns. Any other damage fails
  *      with GOLITE_ECORRUPT and changes no file.
+ *   4. One walk reads records for every reader: replay and the tools'
+ *      verify stop at the first damage; wal_scan (check, repair, dump)
+ *      hands each damaged range to its wal_reporter, with its offset, its
+ *      length and why, and resynchronises at the next valid record, as
+ *      LevelDB's log::Reader does with its Reporter. Both see the same
+ *      records up to the first damage.
  */
 #include "error.h"
 #include "wal.h"
@@ -54,17 +60,6 @@ size_t wal_record_parse(const uint8_t *d, size_t n, size_t off, struct wal_recor
 	rec->synced = get_le32(h + WAL_RECORD_HEADER + len);
 	rec->size = WAL_RECORD_OVERHEAD + len;
 	return rec->size;
-}
-
-static size_t record_at(const uint8_t *d, size_t n, size_t off, unsigned *type, size_t *plen)
-{
-	struct wal_record rec;
-	size_t size = wal_record_parse(d, n, off, &rec);
-	if (size) {
-		*type = rec.type;
-		*plen = rec.len;
-	}
-	return size;
 }
 
 size_t wal_next_valid(const uint8_t *d, size_t n, size_t from)
@@ -121,121 +116,222 @@ static int seg_load(const char *dir, uint64_t segno, struct wal_seg_data *s)
 	return 0;
 }
 
-/* 0 if the header is valid, 1 if the segment holds no header at all (empty
- * or zeros: a segment created just before a crash), or an error. */
+static bool all_zero(const uint8_t *d, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		if (d[i])
+			return false;
+	return true;
+}
+
+enum wal_header wal_header_parse(const uint8_t *d, size_t n, uint32_t *version, uint64_t *segno)
+{
+	if (n < WAL_SEGMENT_HEADER)
+		return all_zero(d, 0, n) ? WAL_HEADER_NONE : WAL_HEADER_BAD;
+	if (memcmp(d, WAL_MAGIC, WAL_MAGIC_SIZE) != 0)
+		return all_zero(d, 0, WAL_SEGMENT_HEADER) ? WAL_HEADER_NONE : WAL_HEADER_BAD;
+	if (crc32c_unmask(get_le32(d + WAL_HDR_CRC_OFF)) != crc32c(d, WAL_HDR_CRC_OFF))
+		return WAL_HEADER_BAD;
+	*version = get_le32(d + WAL_HDR_VERSION_OFF);
+	*segno = get_le64(d + WAL_HDR_SEGNO_OFF);
+	return *version == WAL_VERSION ? WAL_HEADER_OK : WAL_HEADER_VERSION;
+}
+
 int wal_seg_check_header(const struct wal_seg_data *s)
 {
-	const uint8_t *d = s->data;
-	if (s->len < WAL_SEGMENT_HEADER) {
-		for (size_t i = 0; i < s->len; i++)
-			if (d[i])
-				goto bad;
+	uint32_t version = 0;
+	uint64_t segno = 0;
+	switch (wal_header_parse(s->data, s->len, &version, &segno)) {
+	case WAL_HEADER_NONE:
 		return 1;
-	}
-	if (memcmp(d, WAL_MAGIC, WAL_MAGIC_SIZE) != 0) {
-		for (size_t i = 0; i < WAL_SEGMENT_HEADER; i++)
-			if (d[i])
-				goto bad;
-		return 1;
-	}
-	if (crc32c_unmask(get_le32(d + WAL_HDR_CRC_OFF)) != crc32c(d, WAL_HDR_CRC_OFF))
-		goto bad;
-	if (get_le32(d + WAL_HDR_VERSION_OFF) != WAL_VERSION)
+	case WAL_HEADER_BAD:
+		return set_error(GOLITE_ECORRUPT, "log segment %s: damaged header (offset 0)",
+				 s->path);
+	case WAL_HEADER_VERSION:
 		return set_error(GOLITE_EVERSION,
 				 "log segment %s has format version %u; this build reads version %u",
-				 s->path, get_le32(d + WAL_HDR_VERSION_OFF), WAL_VERSION);
-	if (get_le64(d + WAL_HDR_SEGNO_OFF) != s->segno)
+				 s->path, version, WAL_VERSION);
+	case WAL_HEADER_OK:
+		break;
+	}
+	if (segno != s->segno)
 		return set_error(GOLITE_ECORRUPT,
 				 "log segment %s: header names segment %llu (offset %u)", s->path,
-				 (unsigned long long)get_le64(d + WAL_HDR_SEGNO_OFF), WAL_HDR_SEGNO_OFF);
+				 (unsigned long long)segno, WAL_HDR_SEGNO_OFF);
 	return 0;
-bad:
-	return set_error(GOLITE_ECORRUPT, "log segment %s: damaged header (offset 0)", s->path);
+}
+
+/* One walk over the records of a segment image (invariant 4). */
+struct walk {
+	const uint8_t *d;
+	size_t n;
+	wal_record_fn fn;
+	void *ctx;
+	const struct wal_reporter *rep;   /* NULL: stop at the first damage */
+	struct wal_scan_info *info;
+	uint64_t bad_off;                 /* where it stopped, without rep */
+};
+
+/* Damage at [off, end). Returns true if the walk goes on past it. */
+static bool walk_damage(struct walk *w, uint64_t off, uint64_t end, bool torn, const char *why)
+{
+	if (!w->info->damaged)
+		w->info->first_damage = off;
+	w->info->damaged++;
+	w->info->torn = torn;
+	if (!w->rep) {
+		w->bad_off = off;
+		return false;
+	}
+	if (w->rep->corruption)
+		w->rep->corruption(w->rep->ctx, off, end, torn, why);
+	return true;
+}
+
+static int walk_deliver(struct walk *w, uint64_t off, const uint8_t *p, size_t len)
+{
+	w->info->records++;
+	w->info->bytes += len;
+	return w->fn ? w->fn(w->ctx, off, p, len) : 0;
 }
 
 /*
- * Walks the records of a segment. Calls apply for each logical record.
- * Returns 0 at a clean end, 1 with *bad_off set at the first damaged or
- * incomplete record, or an error from apply.
+ * Walks the records from off on. Returns 0 at the end of the image, 1 at
+ * the first damage when there is no reporter (w->bad_off set), or a
+ * negative error from w->fn.
  */
-int wal_seg_walk(const struct wal_seg_data *s, wal_apply_fn apply, void *ctx, uint64_t *bad_off,
-		 uint64_t *records, uint64_t *bytes)
+static int walk_records(struct walk *w, size_t off)
 {
-	const uint8_t *d = s->data;
-	size_t n = s->len, off = WAL_SEGMENT_HEADER;
+	const uint8_t *d = w->d;
+	size_t n = w->n;
 	uint8_t *frag = NULL;
 	size_t frag_len = 0, frag_cap = 0, frag_start = 0;
+	bool in_frag = false;
 	int r = 0;
+#define DAMAGE(from, to, torn, why)                                  \
+	do {                                                         \
+		if (!walk_damage(w, (from), (to), (torn), (why))) { \
+			r = 1;                                       \
+			goto out;                                    \
+		}                                                    \
+	} while (0)
 	while (off < n) {
-		unsigned type;
-		size_t plen;
-		size_t size = record_at(d, n, off, &type, &plen);
+		struct wal_record rec;
+		size_t size = wal_record_parse(d, n, off, &rec);
 		if (!size) {
+			size_t from = in_frag ? frag_start : off;
+			in_frag = false;
 			/* Zeros to the end are reserved, never-written space. */
-			size_t i = off;
-			while (i < n && d[i] == 0)
-				i++;
-			if (i == n && !frag_len)
+			if (all_zero(d, off, n)) {
+				if (from < off)
+					DAMAGE(from, off, true, "fragmented record cut short");
 				break;
-			*bad_off = frag_len ? frag_start : off;
-			r = 1;
-			goto out;
+			}
+			if (!w->rep)
+				DAMAGE(from, n, false, "damaged record");
+			/* Resynchronise at the next valid record. The unsynced
+			 * tail (invariant 3), unless a record after it was
+			 * appended once it was on disk. */
+			size_t next = wal_next_valid(d, n, off + 1);
+			if (next == n || wal_damage_is_tail(d, n, from)) {
+				size_t end = n;
+				while (end > off && d[end - 1] == 0)
+					end--;
+				DAMAGE(from, end, true, "damaged or incomplete record");
+				break;
+			}
+			DAMAGE(from, next, false, "damaged record");
+			off = next;
+			continue;
 		}
-		const uint8_t *p = d + off + WAL_RECORD_HEADER;
-		if (type == WAL_REC_MARK && !frag_len) {
+		if (rec.type == WAL_REC_MARK && !in_frag) {
 			off += size;
 			continue;
 		}
-		if (type == WAL_REC_FULL) {
-			if (frag_len) {
-				*bad_off = frag_start;
-				r = 1;
+		if (in_frag && (rec.type == WAL_REC_FULL || rec.type == WAL_REC_FIRST)) {
+			in_frag = false;
+			DAMAGE(frag_start, off, false, "fragmented record without its end");
+		}
+		if (rec.type == WAL_REC_FULL) {
+			if ((r = walk_deliver(w, off, rec.payload, rec.len)) < 0)
 				goto out;
-			}
-			if (apply) {
-				r = apply(ctx, p, plen, s->path, off);
-				if (r < 0)
-					goto out;
-			}
-			(*records)++;
-			*bytes += plen;
-		} else if (type == WAL_REC_FIRST) {
-			if (frag_len) {
-				*bad_off = frag_start;
-				r = 1;
-				goto out;
-			}
-			frag_start = off;
-			frag_len = 0;
-			goto append;
-		} else {
-			if (!frag_len) {
-				*bad_off = off;
-				r = 1;
-				goto out;
-			}
-append:
-			wal_join_fragment(&frag, &frag_len, &frag_cap, p, plen);
-			if (type == WAL_REC_LAST) {
-				if (apply) {
-					r = apply(ctx, frag, frag_len, s->path, frag_start);
-					if (r < 0)
-						goto out;
-				}
-				(*records)++;
-				*bytes += frag_len;
+		} else if (rec.type == WAL_REC_FIRST || in_frag) {
+			if (rec.type == WAL_REC_FIRST) {
+				in_frag = true;
+				frag_start = off;
 				frag_len = 0;
 			}
+			wal_join_fragment(&frag, &frag_len, &frag_cap, rec.payload, rec.len);
+			if (rec.type == WAL_REC_LAST) {
+				in_frag = false;
+				if ((r = walk_deliver(w, frag_start, frag, frag_len)) < 0)
+					goto out;
+			}
+		} else {
+			DAMAGE(off, off + size, false, "fragment without its first part");
 		}
 		off += size;
 	}
-	if (frag_len) {
-		*bad_off = frag_start;
-		r = 1;
-	}
+	if (in_frag)
+		DAMAGE(frag_start, n, true, "fragmented record cut short");
+#undef DAMAGE
+	r = 0;
 out:
 	free(frag);
 	return r;
+}
+
+void wal_scan(const uint8_t *d, size_t n, wal_record_fn fn, void *ctx,
+	      const struct wal_reporter *rep, struct wal_scan_info *info)
+{
+	static const struct wal_reporter silent = { NULL, NULL };
+	memset(info, 0, sizeof(*info));
+	struct walk w = { d, n, fn, ctx, rep ? rep : &silent, info, 0 };
+	info->header = wal_header_parse(d, n, &info->version, &info->segno);
+	if (info->header == WAL_HEADER_NONE && !all_zero(d, 0, n))
+		info->header = WAL_HEADER_BAD;
+	switch (info->header) {
+	case WAL_HEADER_NONE:
+		return;
+	case WAL_HEADER_VERSION:
+		walk_damage(&w, WAL_HDR_VERSION_OFF, n, false, "unknown format version");
+		return;
+	case WAL_HEADER_BAD:
+		walk_damage(&w, 0, MIN(n, (size_t)WAL_SEGMENT_HEADER), false,
+			    n < WAL_SEGMENT_HEADER ? "segment shorter than its header"
+						   : "damaged header");
+		break;
+	case WAL_HEADER_OK:
+		break;
+	}
+	walk_records(&w, MIN(n, (size_t)WAL_SEGMENT_HEADER));
+}
+
+int wal_seg_walk(const struct wal_seg_data *s, wal_record_fn fn, void *ctx, uint64_t *bad_off,
+		 uint64_t *records, uint64_t *bytes)
+{
+	struct wal_scan_info info;
+	memset(&info, 0, sizeof(info));
+	struct walk w = { s->data, s->len, fn, ctx, NULL, &info, 0 };
+	int r = walk_records(&w, WAL_SEGMENT_HEADER);
+	*records += info.records;
+	*bytes += info.bytes;
+	if (r == 1)
+		*bad_off = w.bad_off;
+	return r;
+}
+
+/* Replay's apply() with the segment's path, as a wal_record_fn. */
+struct replay_apply {
+	wal_apply_fn apply;
+	void *ctx;
+	const char *path;
+};
+
+static int replay_record(void *ctx, uint64_t off, const uint8_t *p, size_t len)
+{
+	struct replay_apply *a = ctx;
+	return a->apply ? a->apply(a->ctx, p, len, a->path, off) : 0;
 }
 
 int wal_replay(const char *dir, uint64_t min_segno, bool read_only, wal_apply_fn apply,
@@ -278,8 +374,10 @@ int wal_replay(const char *dir, uint64_t min_segno, bool read_only, wal_apply_fn
 			r = h;
 			goto out;
 		}
+		struct replay_apply ra = { apply, ctx, s.path };
 		if (h == 0)
-			h = wal_seg_walk(&s, apply, ctx, &bad_off, &info->records, &info->bytes);
+			h = wal_seg_walk(&s, replay_record, &ra, &bad_off, &info->records,
+					 &info->bytes);
 		else
 			bad_off = 0;
 		if (h < 0) {

@@ -1,7 +1,8 @@
 /*
- * wal_tool.c — checking and listing one log segment file, by path, for
- * tools (wal_verify_file, wal_dump_file). Unlike replay they look at a
- * single file, outside any store, with the reader's walk (wal_reader.c).
+ * wal_tool.c — checking one log segment file, by path, for tools
+ * (wal_verify_file). Unlike replay it looks at a single file, outside any
+ * store, with the reader's walk (wal_reader.c). Listing a segment is
+ * golite_dump_file's (tools.c).
  *
  * Invariants:
  *   1. Nothing here writes: a segment is read whole into memory and walked.
@@ -51,51 +52,6 @@ int wal_verify_file(const char *path, uint64_t *records)
 		if (r == 1)
 			r = set_error(GOLITE_ECORRUPT, "log segment %s: damaged record at offset %llu",
 				      path, (unsigned long long)bad);
-	}
-	free(s.data);
-	return r;
-}
-
-struct dump_ctx {
-	FILE *out;
-	void (*payload_fn)(void *out_file, const uint8_t *p, size_t n, bool hex);
-	bool hex;
-};
-
-static int dump_record(void *ctx, const uint8_t *p, size_t n, const char *path, uint64_t off)
-{
-	struct dump_ctx *d = ctx;
-	(void)path;
-	fprintf(d->out, "record at offset %llu, %zu bytes\n", (unsigned long long)off, n);
-	if (d->payload_fn)
-		d->payload_fn(d->out, p, n, d->hex);
-	return 0;
-}
-
-int wal_dump_file(const char *path, void *out_file,
-		  void (*payload_fn)(void *out_file, const uint8_t *p, size_t n, bool hex),
-		  bool hex)
-{
-	struct wal_seg_data s;
-	int r = load_file(path, &s);
-	if (r)
-		return r;
-	FILE *out = out_file;
-	r = wal_seg_check_header(&s);
-	if (r == 0) {
-		fprintf(out, "log segment %s: format version %u, segment %llu, %zu bytes\n", path,
-			get_le32(s.data + WAL_HDR_VERSION_OFF),
-			(unsigned long long)get_le64(s.data + WAL_HDR_SEGNO_OFF), s.len);
-		struct dump_ctx d = { out, payload_fn, hex };
-		uint64_t bad = 0, records = 0, bytes = 0;
-		r = wal_seg_walk(&s, dump_record, &d, &bad, &records, &bytes);
-		fprintf(out, "%llu records, %llu payload bytes\n", (unsigned long long)records,
-			(unsigned long long)bytes);
-		if (r == 1)
-			r = set_error(GOLITE_ECORRUPT, "log segment %s: damaged record at offset %llu",
-				      path, (unsigned long long)bad);
-	} else if (r == 1) {
-		r = set_error(GOLITE_ECORRUPT, "log segment %s: no header (offset 0)", path);
 	}
 	free(s.data);
 	return r;

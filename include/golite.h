@@ -177,7 +177,9 @@ typedef struct golite_options {
 	/* A memtable is frozen and flushed to an SSTable past this size. Default
 	 * 64 MiB. Larger memtables absorb more writes in memory (faster writes
 	 * and reads of recent data) but make recovery replay longer and use
-	 * that much RSS per memtable (up to three at once). */
+	 * that much RSS per memtable (up to three at once). A read_only
+	 * open never flushes: its one memtable is made no larger than twice
+	 * the log it replays (at least 64 KiB). */
 	size_t memtable_size;
 	/* See enum golite_memtable_kind. Default GOLITE_MEMTABLE_LOCKFREE. */
 	enum golite_memtable_kind memtable;

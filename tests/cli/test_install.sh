@@ -31,7 +31,8 @@ if make -C "$here" --no-print-directory BUILD="$build" DESTDIR="$root" PREFIX=/u
 else
 	fail "make install: $(tail -n 15 "$tmp/install.log")"
 fi
-for f in usr/bin/golite usr/lib/libgolite.a usr/include/golite.h usr/lib/pkgconfig/golite.pc; do
+for f in usr/bin/golite usr/lib/libgolite.a usr/include/golite.h usr/include/golite_raw.h \
+	usr/include/golite_tools.h usr/lib/pkgconfig/golite.pc; do
 	if [ -e "$root/$f" ]; then pass; else fail "make install did not install /$f"; fi
 done
 
@@ -116,6 +117,7 @@ build_against_install() {
 	fi
 }
 build_against_install golitefs fs
+build_against_install golite cli
 
 # ---- man pages and the example unit ----------------------------------------
 

@@ -8,6 +8,7 @@
 #include "batch.h"
 #include "fuzz_util.h"
 #include "golite.h"
+#include "golite_tools.h"
 #include "wal.h"
 
 static int apply(void *ctx, const uint8_t *p, size_t len, const char *path, uint64_t off)
@@ -32,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t records;
 	wal_verify_file(path, &records);
 	FILE *null = fopen("/dev/null", "w");
-	wal_dump_file(path, null, NULL, false);
+	golite_dump_file(path, null, 0, NULL);
 	fclose(null);
 	return 0;
 }

@@ -53,7 +53,7 @@ int main(int argc, char **argv)
 			   .data = (const uint8_t *)"hello", .data_len = 5 };
 	uint8_t rec[256];
 	vfile_encode(&f, rec);
-	check(golite_put_raw(db, id, KIND_META, "dir/file", 8, rec, vfile_encoded_size(&f)),
+	check(golite_put_raw(db, id, GOLITE_KIND_META, "dir/file", 8, rec, vfile_encoded_size(&f)),
 	      "put file record");
 	check(golite_compact_range(db, NULL, NULL, 0, NULL, 0), "compact");
 	for (int i = 0; i < 50; i++) {
