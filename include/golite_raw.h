@@ -65,6 +65,19 @@ const void *golite_iter_value_raw(const golite_iter *it, size_t *vlen);
  * not fit. */
 int golite_table_name(golite *db, uint32_t id, char *buf, size_t cap);
 
+/*
+ * Reads bytes [off, off + len) of the chunked file whose inode number is
+ * ino (its chunks in GOLITE_TABLE_CHUNKS, common/vfile.h) into buf. A
+ * missing chunk, and the part of a chunk past its length, read as zeros;
+ * whether the range lies within the file's size is the caller's to know
+ * (the record says). The one reader of the chunk table: golite_get() of a
+ * chunked file and the mount's reads both come here. GOLITE_ECORRUPT if a
+ * chunk holds more than VFILE_CHUNK bytes, GOLITE_EINVAL past chunk 2^32;
+ * on an error buf's contents are undefined. Takes no lock a writer takes;
+ * the chunks read are each the newest when read, not one snapshot.
+ */
+int golite_chunks_read(golite *db, uint64_t ino, uint64_t off, void *buf, size_t len);
+
 /* Sequence number of the newest acknowledged write (for change feeds). */
 uint64_t golite_last_sequence(golite *db);
 
