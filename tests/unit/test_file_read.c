@@ -6,7 +6,7 @@
  * Chunks are written with golite_put_raw as the mount writes them
  * (common/vfile.h); each test compares what is read with a model buffer
  * of the file's bytes. Both of the reader's ways are covered: point
- * lookups (short ranges) and one iterator (ranges of 256 chunks or more).
+ * lookups (short ranges) and one iterator (ranges of 512 chunks or more).
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -114,10 +114,10 @@ Test(chunks, the_neighbours_chunks_are_not_read)
 
 Test(chunks, a_long_range_by_scan_equals_the_same_by_lookups)
 {
-	/* 300 chunks: every third missing, some short, then a short last
+	/* 600 chunks: every third missing, some short, then a short last
 	 * one. One read covers them (the iterator), pieces of 3 chunks do
 	 * not (point lookups). */
-	const uint32_t n = 300;
+	const uint32_t n = 600;
 	uint8_t *model = calloc(n + 1, CH);
 	for (uint32_t i = 0; i < n; i++)
 		if (i % 3)
@@ -134,9 +134,9 @@ Test(chunks, an_overlong_chunk_is_corruption)
 {
 	uint8_t big[CH + 1] = { 1 };
 	put_chunk(8, 1, big, sizeof(big));
-	uint8_t *buf = malloc(300 * CH);
+	uint8_t *buf = malloc(600 * CH);
 	cr_assert_eq(golite_chunks_read(db, 8, 0, buf, 2 * CH), GOLITE_ECORRUPT);
-	cr_assert_eq(golite_chunks_read(db, 8, 0, buf, 300 * CH), GOLITE_ECORRUPT);
+	cr_assert_eq(golite_chunks_read(db, 8, 0, buf, 600 * CH), GOLITE_ECORRUPT);
 	cr_assert_eq(golite_chunks_read(db, 8, 0, buf, CH), 0, "chunk 0 alone is fine");
 	free(buf);
 }
