@@ -62,13 +62,9 @@ static int read_by_lookups(golite *db, uint64_t ino, uint64_t off, uint8_t *out,
 			return r;
 		if (r)
 			vlen = 0;
-		if (whole) {
-			memset(dst + vlen, 0, VFILE_CHUNK - vlen);
-		} else {
-			uint64_t from = MAX(cstart, off);
-			memset(out + (from - off), 0, (size_t)(MIN(cstart + VFILE_CHUNK, off + len) - from));
-			chunk_copy(out, off, len, idx, tmp, vlen);
-		}
+		memset(dst + vlen, 0, VFILE_CHUNK - vlen);
+		if (!whole)
+			chunk_copy(out, off, len, idx, tmp, VFILE_CHUNK);
 		if (idx == last)
 			return 0;
 	}
