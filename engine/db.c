@@ -90,6 +90,7 @@ void golite_options_init(golite_options *o)
 	o->compaction_threads = 1;
 	o->log_level = GOLITE_LOG_WARN;
 	o->flush_on_close = true;
+	o->feed_events = FEED_EVENTS_DEFAULT;
 }
 
 

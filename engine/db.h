@@ -49,6 +49,7 @@
 #include "cache.h"
 #include "catalog.h"
 #include "error.h"
+#include "feed.h"
 #include "golite.h"
 #include "manifest.h"
 #include "memtable.h"
@@ -142,6 +143,8 @@ struct golite {
 
 	struct space space;                      /* disk space (space.h) */
 	bool space_opened;
+
+	struct feed feed;                        /* the change feed (feed.h) */
 
 	struct db_shard shards[DB_SHARDS];
 	uint64_t open_ns;

@@ -67,6 +67,8 @@ static int check_options(const golite_options *o)
 		return set_error(GOLITE_EINVAL, "max_size below 16 MiB");
 	if (o->space_reserve && o->space_reserve < (1u << 20))
 		return set_error(GOLITE_EINVAL, "space_reserve below 1 MiB");
+	if (o->feed_events > FEED_EVENTS_MAX)
+		return set_error(GOLITE_EINVAL, "feed_events above %u", FEED_EVENTS_MAX);
 	return 0;
 }
 
@@ -272,6 +274,7 @@ static void db_free(struct golite *db)
 		space_close(db);
 	if (db->lock_fd >= 0)
 		io_close(db->lock_fd);
+	feed_destroy(&db->feed);
 	pthread_mutex_destroy(&db->ddl_mu);
 	free(db->path);
 	free(db);
@@ -300,6 +303,7 @@ int golite_open(const char *path, const golite_options *opts, golite **out)
 	int r = check_options(&db->o);
 	if (r)
 		goto out_free;
+	feed_init(&db->feed, db->o.feed_events);
 	db->mt_ops = db->o.memtable == GOLITE_MEMTABLE_LOCKED ? &memtable_locked_ops
 							      : &memtable_lockfree_ops;
 
@@ -465,7 +469,8 @@ int golite_close(golite *db)
 			r = set_error(GOLITE_EFAILED, "the log of %s failed before close (%s)",
 				      db->path, golite_strerror(r));
 	}
-	/* Callbacks may still reference catalog snapshots. */
+	/* Callbacks may still reference catalog snapshots; those of the
+	 * feed free the events it replaced (feed_destroy frees the rest). */
 	rcu_barrier();
 	db_free(db);
 	return r;

@@ -13,31 +13,111 @@
 #include "util.h"
 #include "vfile.h"
 
-/* Copies the file's bytes into out (f->size bytes, zeroed first). */
-static int assemble(golite *db, const struct vfile *f, uint8_t *out)
+/* A read spanning at least this many chunks (2 MiB) goes through one
+ * iterator; a shorter one looks each chunk up. For the reads the kernel
+ * sends the mount (128 KiB, at most 1 MiB) point lookups were measured
+ * faster (they use the Bloom filters, an iterator merges every level);
+ * for a whole large value (golite_get of a chunked file) one iterator
+ * saves a lookup per chunk. */
+#define CHUNKS_SCAN_MIN 512u
+
+/* Copies chunk idx (v, vlen bytes) into out, which holds the file's bytes
+ * [off, off + len); the chunk's part outside that range is left out. */
+static void chunk_copy(uint8_t *out, uint64_t off, size_t len, uint32_t idx, const uint8_t *v,
+		       size_t vlen)
 {
-	memset(out, 0, f->size);
-	uint8_t prefix[8];
-	put_be64(prefix, f->ino);
+	uint64_t cstart = (uint64_t)idx * VFILE_CHUNK;
+	uint64_t from = MAX(cstart, off), to = MIN(cstart + vlen, off + len);
+	if (from < to)
+		memcpy(out + (from - off), v + (from - cstart), (size_t)(to - from));
+}
+
+static int chunk_too_long(uint64_t ino, uint32_t idx, size_t vlen)
+{
+	return set_error(GOLITE_ECORRUPT, "chunk %u of inode %llu holds %zu bytes (at most %u)",
+			 idx, (unsigned long long)ino, vlen, VFILE_CHUNK);
+}
+
+/* golite_chunks_read by point lookups, one a chunk; fills every byte of
+ * out (whole chunks are read in place, without zeroing them first). */
+static int read_by_lookups(golite *db, uint64_t ino, uint64_t off, uint8_t *out, size_t len)
+{
+	uint8_t tmp[VFILE_CHUNK];
+	uint32_t first = (uint32_t)(off / VFILE_CHUNK);
+	uint32_t last = (uint32_t)((off + len - 1) / VFILE_CHUNK);
+	for (uint32_t idx = first;; idx++) {
+		uint64_t cstart = (uint64_t)idx * VFILE_CHUNK;
+		/* A whole chunk inside the range goes straight to its place. */
+		bool whole = cstart >= off && cstart + VFILE_CHUNK <= off + len;
+		uint8_t *dst = whole ? out + (cstart - off) : tmp;
+		uint8_t key[VFILE_CHUNK_KEY];
+		vfile_chunk_key(key, ino, idx);
+		unsigned kind;
+		size_t vlen = 0;
+		int r = golite_get_raw(db, TABLE_ID_CHUNKS, key, sizeof(key), &kind, dst,
+				       VFILE_CHUNK, NULL, &vlen);
+		if (r == GOLITE_ERANGE)
+			return chunk_too_long(ino, idx, vlen);
+		if (r && r != GOLITE_ENOTFOUND)
+			return r;
+		if (r)
+			vlen = 0;
+		memset(dst + vlen, 0, VFILE_CHUNK - vlen);
+		if (!whole)
+			chunk_copy(out, off, len, idx, tmp, VFILE_CHUNK);
+		if (idx == last)
+			return 0;
+	}
+}
+
+/* golite_chunks_read by one iterator over the file's chunks from the
+ * first one in the range; out is zeroed. */
+static int read_by_scan(golite *db, uint64_t ino, uint64_t off, uint8_t *out, size_t len)
+{
+	uint8_t prefix[8], start[VFILE_CHUNK_KEY];
+	put_be64(prefix, ino);
+	uint32_t last = (uint32_t)((off + len - 1) / VFILE_CHUNK);
+	vfile_chunk_key(start, ino, (uint32_t)(off / VFILE_CHUNK));
 	golite_iter_options o = { .prefix = prefix, .prefix_len = 8 };
 	golite_iter *it;
 	int r = golite_iter_new_raw(db, TABLE_ID_CHUNKS, &o, &it);
 	if (r)
 		return r;
-	for (golite_iter_seek_first(it); golite_iter_valid(it); golite_iter_next(it)) {
+	for (golite_iter_seek(it, start, sizeof(start)); golite_iter_valid(it);
+	     golite_iter_next(it)) {
 		size_t klen, vlen;
 		const uint8_t *k = golite_iter_key(it, &klen);
 		if (klen != VFILE_CHUNK_KEY)
 			continue;
-		uint64_t off = (uint64_t)get_be32(k + 8) * VFILE_CHUNK;
-		if (off >= f->size)
+		uint32_t idx = get_be32(k + 8);
+		if (idx > last)
 			break;
 		const uint8_t *v = golite_iter_value_raw(it, &vlen);
-		memcpy(out + off, v, MIN((uint64_t)MIN(vlen, VFILE_CHUNK), f->size - off));
+		if (vlen > VFILE_CHUNK) {
+			r = chunk_too_long(ino, idx, vlen);
+			break;
+		}
+		chunk_copy(out, off, len, idx, v, vlen);
 	}
-	r = golite_iter_status(it);
+	if (!r)
+		r = golite_iter_status(it);
 	golite_iter_free(it);
 	return r;
+}
+
+int golite_chunks_read(golite *db, uint64_t ino, uint64_t off, void *buf, size_t len)
+{
+	if (!buf && len)
+		return set_error(GOLITE_EINVAL, "buf is NULL");
+	if (len == 0)
+		return 0;
+	if (off + len - 1 < off || (off + len - 1) / VFILE_CHUNK > UINT32_MAX)
+		return set_error(GOLITE_EINVAL, "range past the largest file (2^32 chunks)");
+	uint64_t chunks = (off + len - 1) / VFILE_CHUNK - off / VFILE_CHUNK + 1;
+	if (chunks < CHUNKS_SCAN_MIN)
+		return read_by_lookups(db, ino, off, buf, len);
+	memset(buf, 0, len);
+	return read_by_scan(db, ino, off, buf, len);
 }
 
 int file_read_value(golite *db, const uint8_t *rec, size_t len, void *buf, size_t cap,
@@ -66,7 +146,7 @@ int file_read_value(golite *db, const uint8_t *rec, size_t len, void *buf, size_
 		return 0;
 	}
 	if (f.flags & VFILE_F_CHUNKED && f.type == VFILE_REG)
-		r = assemble(db, &f, out);
+		r = golite_chunks_read(db, f.ino, 0, out, (size_t)f.size);
 	else
 		memcpy(out, f.data, f.data_len);
 	if (r) {

@@ -1,6 +1,8 @@
 /*
  * file_read.h — a file record read as a value: what golite_get() and the
- * iterators return for a key the mount wrote as a file (KIND_META).
+ * iterators return for a key the mount wrote as a file (KIND_META), and
+ * golite_chunks_read() (golite_raw.h), the one reader of the chunk table,
+ * which assembles a chunked file's bytes for those and for the mount.
  */
 #ifndef GOLITE_FILE_READ_H
 #define GOLITE_FILE_READ_H

@@ -1,6 +1,8 @@
 /*
- * chunks.c — the bytes of chunked files: reading, writing and deleting
- * the chunks of an inode.
+ * chunks.c — the bytes of chunked files: writing, zeroing and deleting
+ * the chunks of an inode. Reads go through the engine's one chunk reader,
+ * golite_chunks_read() (golite_raw.h); the single-chunk lookup here is
+ * the read half of a read-modify-write.
  *
  * A file past GFS_INLINE_MAX keeps its bytes in GOLITE_TABLE_CHUNKS: chunk i
  * of inode n is the key (n BE64, i BE32) and holds bytes [i*4096, +len)
@@ -74,36 +76,6 @@ static int chunk_put(struct gfs *fs, golite_batch *b, uint64_t ino, uint32_t idx
 	int r = b ? golite_batch_put_raw(b, GOLITE_TABLE_CHUNKS, GOLITE_KIND_VALUE, key, sizeof(key), data, len)
 		  : golite_put_raw(fs->db, GOLITE_TABLE_CHUNKS, GOLITE_KIND_VALUE, key, sizeof(key), data, len);
 	return r ? -gfs_errno(r, "write a chunk") : 0;
-}
-
-/* Reads [off, off+len) of chunked file ino: a point lookup per chunk
- * (measured faster than an iterator for the 128 KiB the kernel asks at a
- * time: lookups use the Bloom filters, an iterator merges every level). */
-int chunks_read(struct gfs *fs, uint64_t ino, uint8_t *buf, size_t len, uint64_t off)
-{
-	uint8_t tmp[CH];
-	size_t done = 0;
-	while (done < len) {
-		uint64_t pos = off + done;
-		uint32_t idx = (uint32_t)(pos / CH);
-		size_t coff = pos % CH, n = MIN(CH - coff, len - done);
-		bool whole = coff == 0 && n == CH;
-		uint8_t *dst = whole ? buf + done : tmp;
-		size_t vlen;
-		int r = chunk_get(fs, ino, idx, dst, &vlen);
-		if (r)
-			return r;
-		if (whole) {
-			if (vlen < CH)
-				memset(dst + vlen, 0, CH - vlen);
-		} else {
-			size_t have = vlen > coff ? MIN(vlen - coff, n) : 0;
-			memcpy(buf + done, tmp + coff, have);
-			memset(buf + done + have, 0, n - have);
-		}
-		done += n;
-	}
-	return 0;
 }
 
 /* Adds the chunks of data (len bytes from offset 0) to b, skipping chunks

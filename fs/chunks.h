@@ -1,15 +1,12 @@
 /*
- * chunks.h — the chunks of chunked files (chunks.c): reads, writes,
- * zeroing, trimming and deletion by inode number.
+ * chunks.h — the chunks of chunked files (chunks.c): writes, zeroing,
+ * trimming and deletion by inode number (reads: golite_chunks_read).
  */
 #ifndef GOLITEFS_CHUNKS_H
 #define GOLITEFS_CHUNKS_H
 
 #include "fs.h"
 
-/* Reads [off, off+len) of chunked file ino into buf; missing chunks and
- * bytes past a chunk's length read as zeros. */
-int chunks_read(struct gfs *fs, uint64_t ino, uint8_t *buf, size_t len, uint64_t off);
 /* Adds the chunks of data (len bytes from offset 0) to b, skipping chunks
  * of zeros (they read as zeros anyway). */
 int chunks_put_data(struct gfs *fs, golite_batch *b, uint64_t ino, const uint8_t *data,

@@ -26,9 +26,10 @@
  *                    is taken when the file is opened, so one read(2) loop
  *                    sees one consistent copy; the file is opened with
  *                    direct_io and shows size 0, as files in /proc do.
- *   /.golite/events  the change feed (events.c): each open handle reads the
- *                    events made after its open, a read at the end returns
- *                    0 (so cat ends); size and mtime grow with the feed,
+ *   /.golite/events  the change feed (events.c; the ring is the engine's,
+ *                    golite_feed_*): each open handle reads the events
+ *                    made after its open, a read at the end returns 0
+ *                    (so cat ends); size and mtime grow with the feed,
  *                    with attribute timeout 0, so that tail -f (which polls
  *                    on FUSE) sees it move.
  *
@@ -138,9 +139,11 @@ static char *stats_text(struct gfs *fs, size_t *len)
 	FIG("sweep_chunks_deleted", atomic_load(&fs->sweep_chunks));
 	FIG("trim_chunks_deleted", atomic_load(&fs->trim_chunks));
 	FIG("persist_failures", atomic_load(&fs->persist_failures));
-	FIG("events_buffer", fs->ev.size);
-	FIG("events", atomic_load(&fs->ev.last));
-	FIG("events_readers", atomic_load(&fs->ev.readers));
+	golite_feed_stats feed;
+	golite_feed_stats_get(fs->db, &feed);
+	FIG("events_buffer", feed.capacity);
+	FIG("events", feed.events);
+	FIG("events_readers", feed.readers);
 #undef FIG
 	fprintf(f, "fs_pid %d\n", (int)getpid());
 	fprintf(f, "fs_mount_uptime_seconds %.3f\n",
@@ -164,7 +167,9 @@ int ctl_open(struct gfs *fs, struct node *n, struct fuse_file_info *fi)
 	if ((fi->flags & O_ACCMODE) != O_RDONLY)
 		return -EACCES;
 	if (n == &fs->ctl_events) {
-		fi->fh = handle_new(ev_reader_new(fs), ev_reader_free);
+		int r = ev_open(fs, &fi->fh);
+		if (r)
+			return r;
 	} else {
 		metrics_sample(fs);
 		struct ctl_file *cf = xmalloc(sizeof(*cf));
@@ -188,7 +193,7 @@ int ctl_read(struct gfs *fs, struct node *n, struct fuse_file_info *fi, size_t s
 	if (n == &fs->ctl_events) {
 		/* A stream: the offset is the reader's own, whatever the file
 		 * position says (tail seeks to the size before reading). */
-		ev_read(fs, h, size, data, len);
+		ev_read(h, size, data, len);
 	} else {
 		struct ctl_file *cf = h;
 		if ((size_t)off < cf->len) {

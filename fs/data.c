@@ -59,8 +59,12 @@ int data_read(struct gfs *fs, struct node *n, char *buf, size_t size, off_t off,
 			break;
 		size_t len = (size_t)MIN((uint64_t)size, fsize - (uint64_t)off);
 		if (chunked) {
-			r = chunks_read(fs, ino, (uint8_t *)buf, len, (uint64_t)off);
-			if (!r)
+			/* node->rw held shared: no truncation, hole punch or
+			 * move to inline runs meanwhile (invariant 3). */
+			r = golite_chunks_read(fs->db, ino, (uint64_t)off, buf, len);
+			if (r)
+				r = -gfs_errno(r, "read a file");
+			else
 				*got = len;
 			break;
 		}

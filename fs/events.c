@@ -1,161 +1,115 @@
 /*
- * events.c — /.golite/events, the change feed: one line per change made
- * through the mount, written once the engine has accepted the change.
+ * events.c — the mount's part of the change feed /.golite/events: which
+ * changes are events, how they name their entries, and the feed's file.
+ * The feed itself (numbering, times, escaping, the ring, readers, the
+ * "missed" line) is the engine's, golite_feed_* in golite_raw.h and
+ * engine/feed.c; the mount publishes to it and serves one reader per open
+ * handle of the file.
  *
  *   SEQ TIME OP TABLE PATH [TABLE2 PATH2 | ATTR]
  *
- *   SEQ    the event's number, counting from 1 at mount; consecutive
- *          for one reader unless it fell behind (see "missed")
- *   TIME   wall-clock time of the event, seconds.microseconds
  *   OP     create mkdir symlink write truncate fallocate unlink rmdir
  *          rename exchange chmod chown utimens setxattr removexattr
- *   TABLE  the table (the directory at the mount's root)
+ *   TABLE  the table (the directory at the mount's root); "?" for one
+ *          dropped before the event was made
  *   PATH   the entry's path inside the table as the mount shows it (the
  *          escaped names of fs/escape.h), "." for the table itself
  *   rename and exchange add the destination's TABLE2 PATH2; setxattr and
  *   removexattr add the attribute's name.
  *
- * Fields are separated by one space. Inside TABLE, PATH and ATTR, bytes
- * are shown as they are when printable (ASCII from '!' to '~', and whole
- * UTF-8 characters from U+00A0 on); a backslash is "\\", tab, newline and
- * carriage return "\t", "\n", "\r", and any other byte (space included)
- * "\xHH", as `golite ls` shows keys.
- *
- * A reader that fell more than the ring's size behind gets one line
- *
- *   SEQ TIME missed COUNT
- *
- * where SEQ is the first event it missed and COUNT how many, then goes on
- * with the oldest event still kept.
- *
- * The ring. Events live in ev.slot[seq % size], each an immutable struct
- * event. A writer formats its line, then under ev.mu (taken by writers
- * only, for a few stores) numbers it, puts it in its slot, and publishes
- * ev.last; the event it replaced is freed after an RCU grace period.
- * Readers take no lock that writers take: inside an RCU read-side section
- * they load a slot and copy its line. So a writer never waits for a
- * reader, and a slow reader loses the oldest events instead.
- *
- * Events are made only while a reader has the file open (ev.readers): a
- * reader sees the events after its open, and nobody pays for a feed that
- * no one reads.
+ * The mount hands the feed TABLE, PATH and ATTR as byte strings (PATH
+ * built here from the key with escape.h's names); the feed escapes each
+ * as a field (common/keyesc.h), adds SEQ and TIME, and keeps the line.
+ * fs/README-fs.md has the format as users see it.
  *
  * What is not an event: the daemon's own writes (sizes and times written
  * back at close or by the background thread, the sweep of orphaned
- * chunks), reads, and changes to the root directory itself.
- *
- * Invariants:
- *   1. ev.slot[s % size] holds event s or a later one once ev.last >= s
- *      (the slot is stored before ev.last, both under ev.mu).
- *   2. An event's memory is freed only by call_rcu after it left its slot,
- *      or by ev_destroy when no reader is left.
+ * chunks), reads, and changes to the root directory itself. Events are
+ * made only while a reader has the file open (golite_feed_wanted): the
+ * emitters below return before taking any lock otherwise.
  */
 #include "fs.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "keyesc.h"
-#include "rcu.h"
 #include "util.h"
-
-#define SEQ_DIGITS 20
-
-struct event {
-	struct rcu_head rcu;
-	uint64_t seq;
-	uint32_t off, len;     /* the line is text[off .. off + len) */
-	char text[];           /* SEQ_DIGITS for the number, ' ', the body */
-};
 
 static const char *const op_names[EV_COUNT] = {
 	"create", "mkdir", "symlink", "write", "truncate", "fallocate", "unlink", "rmdir",
 	"rename", "exchange", "chmod", "chown", "utimens", "setxattr", "removexattr",
 };
 
-int ev_init(struct gfs *fs, unsigned size)
-{
-	struct ev_ring *ev = &fs->ev;
-	mutex_init(&ev->mu);
-	ev->size = size ? size : 1;
-	ev->slot = xcalloc(ev->size, sizeof(*ev->slot));
-	ev->seq = 0;
-	atomic_store(&ev->last, 0);
-	atomic_store(&ev->bytes, 0);
-	atomic_store(&ev->mtime_ns, fs->mount_ns);
-	atomic_store(&ev->readers, 0);
-	return 0;
-}
+/* ---- the fields of an event ---- */
 
-void ev_destroy(struct gfs *fs)
-{
-	struct ev_ring *ev = &fs->ev;
-	if (!ev->slot)
-		return;
-	for (size_t i = 0; i < ev->size; i++)
-		free(ev->slot[i]);
-	free(ev->slot);
-	ev->slot = NULL;
-	pthread_mutex_destroy(&ev->mu);
-}
+#define EV_FIELDS_MAX 5
 
-/* ---- building a line ---- */
-
-struct sbuf {
-	char *p;
-	size_t len, cap;
+/* An event's fields, written one after another to a memory stream. */
+struct ev_fields {
+	FILE *out;
+	char *p;                       /* the bytes, once out is closed */
+	size_t len;
+	size_t off[EV_FIELDS_MAX], flen[EV_FIELDS_MAX];
+	size_t n;
 };
 
-static void sb_reserve(struct sbuf *b, size_t n)
+static void fl_init(struct ev_fields *f)
 {
-	if (b->len + n > b->cap) {
-		b->cap = MAX(b->cap * 2, b->len + n + 256);
-		b->p = xrealloc(b->p, b->cap);
-	}
+	memset(f, 0, sizeof(*f));
+	f->out = open_memstream(&f->p, &f->len);
+	if (!f->out)
+		FATAL("open_memstream");
 }
 
-static void sb_put(struct sbuf *b, const void *p, size_t n)
+static void fl_putc(struct ev_fields *f, char c)
 {
-	sb_reserve(b, n);
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
+	fputc(c, f->out);
 }
 
-static void sb_putc(struct sbuf *b, char c)
+static void fl_puts(struct ev_fields *f, const char *s)
 {
-	sb_put(b, &c, 1);
+	fputs(s, f->out);
 }
 
-static void sb_puts(struct sbuf *b, const char *s)
+static size_t fl_pos(struct ev_fields *f)
 {
-	sb_put(b, s, strlen(s));
+	return (size_t)ftell(f->out);
 }
 
-/* Appends a field, escaped (see the top of this file). */
-static void sb_field(struct sbuf *b, const void *data, size_t len)
+/* Starts a field: the bytes put until fl_end are its. */
+static void fl_begin(struct ev_fields *f)
 {
-	sb_reserve(b, key_escaped_max(len));
-	b->len += key_escape(b->p + b->len, data, len, KEYESC_SPACE);
+	f->off[f->n] = fl_pos(f);
 }
 
-/* Appends the names the mount shows for one key component (view: its
+/* Ends the field; an empty one becomes "." (the table itself). */
+static void fl_end(struct ev_fields *f)
+{
+	if (fl_pos(f) == f->off[f->n])
+		fl_putc(f, '.');
+	f->flen[f->n] = fl_pos(f) - f->off[f->n];
+	f->n++;
+}
+
+/* Puts the names the mount shows for one key component (view: its
  * directory view), chained pieces separated by '/'. */
-static void path_component(struct sbuf *b, const uint8_t *c, size_t clen, bool view)
+static void path_component(struct ev_fields *f, const uint8_t *c, size_t clen, bool view)
 {
 	char name[ESC_NAME_MAX + 1];
 	for (size_t acc = 0;; acc += ESC_PIECE) {
 		enum esc_kind k = esc_encode(c, clen, acc, view, name);
-		sb_puts(b, name);
+		fl_puts(f, name);
 		if (k != ESC_CONT)
 			break;
-		sb_putc(b, '/');
+		fl_putc(f, '/');
 	}
 }
 
-/* Appends the path of k inside its table as the mount shows it (unescaped
- * for the line; sb_field escapes it). "" for the table itself. */
-static void path_of(struct sbuf *b, const struct kbuf *k)
+/* Puts the path of k inside its table as the mount shows it; nothing for
+ * the table itself. */
+static void path_of(struct ev_fields *f, const struct kbuf *k)
 {
 	if (k->flavor == FL_TABLE)
 		return;
@@ -165,10 +119,10 @@ static void path_of(struct sbuf *b, const struct kbuf *k)
 	for (size_t start = 0; k->flavor != FL_PARTIAL || start < end;) {
 		const uint8_t *slash = memchr(k->b + start, '/', end - start);
 		size_t stop = slash ? (size_t)(slash - k->b) : end;
-		path_component(b, k->b + start, stop - start, !slash && k->flavor == FL_VIEW);
+		path_component(f, k->b + start, stop - start, !slash && k->flavor == FL_VIEW);
 		if (!slash)
 			break;
-		sb_putc(b, '/');
+		fl_putc(f, '/');
 		start = stop + 1;
 	}
 	if (k->flavor == FL_PARTIAL) {
@@ -177,132 +131,100 @@ static void path_of(struct sbuf *b, const struct kbuf *k)
 		static const char hex[] = "0123456789abcdef";
 		for (size_t off = k->comp_off; off < k->len; off += ESC_PIECE) {
 			if (off > k->comp_off)
-				sb_putc(b, '/');
-			sb_puts(b, "%+");
+				fl_putc(f, '/');
+			fl_puts(f, "%+");
 			size_t n = MIN((size_t)ESC_PIECE, k->len - off);
 			for (size_t i = 0; i < n; i++) {
-				sb_putc(b, hex[k->b[off + i] >> 4]);
-				sb_putc(b, hex[k->b[off + i] & 15]);
+				fl_putc(f, hex[k->b[off + i] >> 4]);
+				fl_putc(f, hex[k->b[off + i] & 15]);
 			}
 		}
 	}
 }
 
-static void table_field(struct gfs *fs, struct sbuf *b, uint32_t table)
+/* Puts the field TABLE of table id. */
+static void table_field(struct gfs *fs, struct ev_fields *f, uint32_t table)
 {
 	char name[GOLITE_MAX_TABLE_NAME + 1];
+	fl_begin(f);
 	if (golite_table_name(fs->db, table, name, sizeof(name)) == 0)
-		sb_field(b, name, strlen(name));
+		fl_puts(f, name);
 	else
-		sb_putc(b, '?');   /* dropped meanwhile */
+		fl_putc(f, '?');   /* dropped meanwhile */
+	fl_end(f);
 }
 
-/* Appends " TABLE PATH" for the node n (ns taken here). */
-static void node_fields(struct gfs *fs, struct sbuf *b, struct node *n, const char *child)
+/* Puts the fields TABLE PATH of node n, or of its entry child if child
+ * is not NULL (ns taken here). */
+static void node_fields(struct gfs *fs, struct ev_fields *f, struct node *n, const char *child)
 {
 	struct kbuf *k = xmalloc(sizeof(*k));
 	ns_rdlock(fs);
 	node_key(n, k);
 	ns_rdunlock(fs);
-	sb_putc(b, ' ');
-	table_field(fs, b, k->table);
-	sb_putc(b, ' ');
-	struct sbuf path = { 0 };
-	path_of(&path, k);
+	table_field(fs, f, k->table);
+	fl_begin(f);
+	path_of(f, k);
 	if (child) {
-		if (path.len)
-			sb_putc(&path, '/');
-		sb_puts(&path, child);
+		if (fl_pos(f) > f->off[f->n])
+			fl_putc(f, '/');
+		fl_puts(f, child);
 	}
-	if (path.len)
-		sb_field(b, path.p, path.len);
-	else
-		sb_putc(b, '.');
-	free(path.p);
+	fl_end(f);
 	free(k);
 }
 
-/* Appends " TABLE PATH" for the entry name of directory dir. */
-static void child_fields(struct gfs *fs, struct sbuf *b, struct node *dir, const char *name)
+/* Puts the fields TABLE PATH of the entry name of directory dir. */
+static void child_fields(struct gfs *fs, struct ev_fields *f, struct node *dir, const char *name)
 {
-	if (dir == &fs->root) {
-		sb_putc(b, ' ');
-		sb_field(b, name, strlen(name));
-		sb_puts(b, " .");
+	if (dir != &fs->root) {
+		node_fields(fs, f, dir, name);
 		return;
 	}
-	node_fields(fs, b, dir, name);
+	fl_begin(f);
+	fl_puts(f, name);
+	fl_end(f);
+	fl_begin(f);
+	fl_end(f);   /* "." */
 }
 
-static void sb_head(struct sbuf *b, const char *op)
+/* Publishes op with the fields gathered, and frees them. */
+static void publish(struct gfs *fs, enum ev_op op, struct ev_fields *f)
 {
-	int64_t now = wall_ns();
-	char t[64];
-	int n = snprintf(t, sizeof(t), "%lld.%06lld %s", (long long)(now / 1000000000),
-			 (long long)(now % 1000000000 / 1000), op);
-	sb_put(b, t, (size_t)n);
-}
-
-static void event_free_cb(struct rcu_head *h)
-{
-	free(caa_container_of(h, struct event, rcu));
-}
-
-/* Numbers the line (b: the body after "SEQ ", without its newline) and
- * publishes it. */
-static void publish(struct gfs *fs, struct sbuf *b)
-{
-	struct ev_ring *ev = &fs->ev;
-	sb_putc(b, '\n');
-	struct event *e = xmalloc(sizeof(*e) + SEQ_DIGITS + 1 + b->len);
-	memcpy(e->text + SEQ_DIGITS + 1, b->p, b->len);
-	e->text[SEQ_DIGITS] = ' ';
-	rcu_thread_ensure();
-	mutex_lock(&ev->mu);
-	uint64_t seq = ++ev->seq;
-	char d[SEQ_DIGITS];
-	unsigned nd = 0;
-	for (uint64_t v = seq; v; v /= 10)
-		d[SEQ_DIGITS - ++nd] = (char)('0' + v % 10);
-	memcpy(e->text + SEQ_DIGITS - nd, d + SEQ_DIGITS - nd, nd);
-	e->seq = seq;
-	e->off = SEQ_DIGITS - nd;
-	e->len = (uint32_t)(nd + 1 + b->len);
-	struct event **slot = &ev->slot[seq % ev->size];
-	struct event *old = *slot;
-	rcu_publish(*slot, e);
-	atomic_fetch_add_explicit(&ev->bytes, e->len, memory_order_relaxed);
-	atomic_store_explicit(&ev->mtime_ns, wall_ns(), memory_order_relaxed);
-	atomic_store_explicit(&ev->last, seq, memory_order_release);
-	mutex_unlock(&ev->mu);
-	if (old)
-		call_rcu(&old->rcu, event_free_cb);
+	fclose(f->out);
+	golite_feed_field fields[EV_FIELDS_MAX];
+	for (size_t i = 0; i < f->n; i++)
+		fields[i] = (golite_feed_field){ f->p + f->off[i], f->flen[i] };
+	int r = golite_feed_publish(fs->db, op_names[op], fields, f->n);
+	if (r)
+		gfs_log(LOG_LVL_DEBUG, "events: cannot publish a %s event: %s", op_names[op],
+			golite_last_error());
+	free(f->p);
 }
 
 void ev_node(struct gfs *fs, enum ev_op op, struct node *n, const char *arg)
 {
 	if (!ev_wanted(fs) || node_is_ctl(fs, n) || n == &fs->root)
 		return;
-	struct sbuf b = { 0 };
-	sb_head(&b, op_names[op]);
-	node_fields(fs, &b, n, NULL);
+	struct ev_fields f;
+	fl_init(&f);
+	node_fields(fs, &f, n, NULL);
 	if (arg) {
-		sb_putc(&b, ' ');
-		sb_field(&b, arg, strlen(arg));
+		fl_begin(&f);
+		fl_puts(&f, arg);
+		fl_end(&f);
 	}
-	publish(fs, &b);
-	free(b.p);
+	publish(fs, op, &f);
 }
 
 void ev_child(struct gfs *fs, enum ev_op op, struct node *dir, const char *name)
 {
 	if (!ev_wanted(fs))
 		return;
-	struct sbuf b = { 0 };
-	sb_head(&b, op_names[op]);
-	child_fields(fs, &b, dir, name);
-	publish(fs, &b);
-	free(b.p);
+	struct ev_fields f;
+	fl_init(&f);
+	child_fields(fs, &f, dir, name);
+	publish(fs, op, &f);
 }
 
 void ev_rename(struct gfs *fs, struct node *sdir, const char *name, struct node *ddir,
@@ -310,28 +232,31 @@ void ev_rename(struct gfs *fs, struct node *sdir, const char *name, struct node 
 {
 	if (!ev_wanted(fs))
 		return;
-	struct sbuf b = { 0 };
-	sb_head(&b, op_names[(flags & RENAME_EXCHANGE) ? EV_EXCHANGE : EV_RENAME]);
-	child_fields(fs, &b, sdir, name);
-	child_fields(fs, &b, ddir, newname);
-	publish(fs, &b);
-	free(b.p);
+	struct ev_fields f;
+	fl_init(&f);
+	child_fields(fs, &f, sdir, name);
+	child_fields(fs, &f, ddir, newname);
+	publish(fs, (flags & RENAME_EXCHANGE) ? EV_EXCHANGE : EV_RENAME, &f);
 }
+
+/* ---- the feed's file ---- */
 
 void ev_stat(struct gfs *fs, uint64_t *size, int64_t *mtime_ns)
 {
-	*size = atomic_load_explicit(&fs->ev.bytes, memory_order_relaxed);
-	*mtime_ns = atomic_load_explicit(&fs->ev.mtime_ns, memory_order_relaxed);
+	golite_feed_stats st;
+	golite_feed_stats_get(fs->db, &st);
+	*size = st.bytes;
+	*mtime_ns = st.last_ns;
 }
 
 void ev_push_size(struct gfs *fs)
 {
-	struct ev_ring *ev = &fs->ev;
-	uint64_t size = atomic_load(&ev->bytes);
-	uint64_t pushed = atomic_load(&ev->size_pushed);
+	uint64_t size, pushed = atomic_load(&fs->ev_size_pushed);
+	int64_t mtime;
+	ev_stat(fs, &size, &mtime);
 	if (size <= pushed || !fs->se)
 		return;
-	atomic_store(&ev->size_pushed, size);
+	atomic_store(&fs->ev_size_pushed, size);
 	/* The byte stored is what the page cache holds there; reads of the
 	 * feed use direct I/O and never see it. */
 	char nl = '\n';
@@ -344,113 +269,25 @@ void ev_push_size(struct gfs *fs)
 			strerror(-r));
 }
 
-/* ---- readers ---- */
-
-struct ev_reader {
-	struct gfs *fs;
-	pthread_mutex_t mu;          /* one read at a time */
-	uint64_t next;               /* the next event to deliver */
-	uint64_t missed, missed_from;
-	char *pend;                  /* the rest of a line cut by a short read */
-	size_t pend_len, pend_off;
-};
-
-void *ev_reader_new(struct gfs *fs)
+static void reader_free(void *r)
 {
-	struct ev_reader *r = xcalloc(1, sizeof(*r));
-	r->fs = fs;
-	mutex_init(&r->mu);
-	atomic_fetch_add(&fs->ev.readers, 1);
-	r->next = atomic_load(&fs->ev.last) + 1;
-	return r;
+	golite_feed_reader_free(r);
 }
 
-void ev_reader_free(void *p)
+int ev_open(struct gfs *fs, uint64_t *fh)
 {
-	struct ev_reader *r = p;
-	atomic_fetch_sub(&r->fs->ev.readers, 1);
-	pthread_mutex_destroy(&r->mu);
-	free(r->pend);
-	free(r);
+	golite_feed_reader *r;
+	int e = golite_feed_reader_new(fs->db, 0, &r);
+	if (e)
+		return -gfs_errno(e, "open the change feed");
+	*fh = handle_new(r, reader_free);
+	return 0;
 }
 
-/* Copies line into out[*used .. size); what does not fit goes to pend. */
-static void put_line(struct ev_reader *r, char *out, size_t size, size_t *used, const char *line,
-		     size_t len)
+void ev_read(void *reader, size_t size, char **data, size_t *len)
 {
-	size_t n = MIN(len, size - *used);
-	memcpy(out + *used, line, n);
-	*used += n;
-	if (n < len) {
-		r->pend = xmemdup(line + n, len - n);
-		r->pend_len = len - n;
-		r->pend_off = 0;
-	}
-}
-
-static void put_missed(struct ev_reader *r, char *out, size_t size, size_t *used)
-{
-	int64_t now = wall_ns();
-	char line[128];
-	int n = snprintf(line, sizeof(line), "%llu %lld.%06lld missed %llu\n",
-			 (unsigned long long)r->missed_from, (long long)(now / 1000000000),
-			 (long long)(now % 1000000000 / 1000), (unsigned long long)r->missed);
-	r->missed = 0;
-	put_line(r, out, size, used, line, (size_t)n);
-}
-
-void ev_read(struct gfs *fs, void *p, size_t size, char **data, size_t *len)
-{
-	struct ev_reader *r = p;
-	struct ev_ring *ev = &fs->ev;
 	char *out = xmalloc(size ? size : 1);
-	size_t used = 0;
-	mutex_lock(&r->mu);
-	if (r->pend) {
-		size_t n = MIN(size, r->pend_len - r->pend_off);
-		memcpy(out, r->pend + r->pend_off, n);
-		used = n;
-		r->pend_off += n;
-		if (r->pend_off == r->pend_len) {
-			free(r->pend);
-			r->pend = NULL;
-		}
-	}
-	rcu_thread_ensure();
-	while (used < size && !r->pend) {
-		uint64_t last = atomic_load_explicit(&ev->last, memory_order_acquire);
-		if (r->next > last)
-			break;
-		rcu_read_lock();
-		struct event *e = rcu_fetch(ev->slot[r->next % ev->size]);
-		if (e->seq > r->next) {
-			/* Overwritten (invariant 1): skip to the oldest kept. */
-			rcu_read_unlock();
-			last = atomic_load_explicit(&ev->last, memory_order_acquire);
-			uint64_t oldest = last - ev->size + 1;
-			if (oldest <= r->next)
-				oldest = r->next + 1;   /* cannot happen (invariant 1) */
-			if (!r->missed)
-				r->missed_from = r->next;
-			r->missed += oldest - r->next;
-			r->next = oldest;
-			continue;
-		}
-		if (r->missed) {
-			put_missed(r, out, size, &used);
-			if (r->pend) {
-				/* The event waits for the next read. */
-				rcu_read_unlock();
-				break;
-			}
-		}
-		put_line(r, out, size, &used, e->text + e->off, e->len);
-		rcu_read_unlock();
-		r->next++;
-	}
-	if (r->missed && used < size && !r->pend)
-		put_missed(r, out, size, &used);
-	mutex_unlock(&r->mu);
+	if (golite_feed_read(reader, out, size, len))
+		*len = 0;   /* cannot fail: reader and buffers are ours */
 	*data = out;
-	*len = used;
 }

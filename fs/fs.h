@@ -243,23 +243,6 @@ struct metrics_sample {
 	uint64_t lat[LAT_COUNT][HIST_BUCKETS];
 };
 
-/* The change feed /.golite/events (events.c): a ring of the last
- * events_buffer events. */
-struct event;
-struct ev_ring {
-	pthread_mutex_t mu;          /* among writers only; readers take no lock */
-	struct event **slot;         /* slot[seq % size]; RCU: replaced under mu,
-				      * freed after a grace period */
-	size_t size;
-	uint64_t seq;                /* protected by mu: the newest event's */
-	_Atomic uint64_t last;       /* seq of the newest published event */
-	_Atomic uint64_t bytes;      /* bytes of every event published */
-	_Atomic int64_t mtime_ns;    /* wall time of the newest event */
-	_Atomic uint64_t size_pushed;  /* the size the kernel was last given */
-	_Atomic unsigned readers;    /* open handles: events are made only
-				      * while there is one */
-};
-
 struct gfs {
 	golite *db;
 	struct fuse_session *se;     /* for notifications to the kernel */
@@ -320,7 +303,8 @@ struct gfs {
 					  * METRICS_SAMPLES */
 	unsigned sample_next;        /* protected by metrics_mu */
 
-	struct ev_ring ev;
+	_Atomic uint64_t ev_size_pushed;  /* the feed's size the kernel was
+					   * last given (ev_push_size) */
 };
 
 /* ---- log.c ---- */
@@ -547,13 +531,10 @@ enum ev_op {
 	EV_RMDIR, EV_RENAME, EV_EXCHANGE, EV_CHMOD, EV_CHOWN, EV_UTIMENS, EV_SETXATTR,
 	EV_REMOVEXATTR, EV_COUNT
 };
-int ev_init(struct gfs *fs, unsigned size);
-/* Frees the ring; no reader or writer may remain. */
-void ev_destroy(struct gfs *fs);
 /* True while a reader has the feed open: emitters skip their work else. */
 static inline bool ev_wanted(struct gfs *fs)
 {
-	return atomic_load_explicit(&fs->ev.readers, memory_order_relaxed) != 0;
+	return golite_feed_wanted(fs->db);
 }
 /* Emitters, called after the engine accepted the change, with no lock
  * held. The entry named: node n; the child name of directory dir (the
@@ -570,12 +551,12 @@ void ev_stat(struct gfs *fs, uint64_t *size, int64_t *mtime_ns);
  * a store notification of the last byte). Called from the getattr of the
  * feed, before the reply. */
 void ev_push_size(struct gfs *fs);
-/* A reader: opens at the newest event, reads what follows, closes. */
-void *ev_reader_new(struct gfs *fs);
-void ev_reader_free(void *reader);
+/* Opens a reader of the events after now: *fh, a handle (handle.c) whose
+ * object is the engine's golite_feed_reader, freed at its release. */
+int ev_open(struct gfs *fs, uint64_t *fh);
 /* Copies up to size bytes of the events after the reader's position
  * (*data, malloc()ed, *len 0 at the end: EOF). Never waits. */
-void ev_read(struct gfs *fs, void *reader, size_t size, char **data, size_t *len);
+void ev_read(void *reader, size_t size, char **data, size_t *len);
 
 /* implied.c */
 struct implied_entry;

@@ -246,6 +246,7 @@ static int open_store(struct gfs *fs, enum gfs_loglevel level)
 		go.compaction_threads = (uint32_t)fs->o.compaction_threads;
 	go.read_only = fs->o.read_only;
 	go.max_size = fs->o.max_size;
+	go.feed_events = fs->o.events_buffer;
 	go.create_if_missing = !fs->o.read_only;
 	go.log = gfs_engine_log;
 	go.log_level = level == LOG_LVL_DEBUG ? GOLITE_LOG_DEBUG
@@ -323,7 +324,6 @@ static int fs_setup(struct gfs *fs)
 		return -1;
 	}
 	metrics_init(fs);
-	ev_init(fs, fs->o.events_buffer);
 	return 0;
 }
 
@@ -346,9 +346,6 @@ static int fs_shutdown(struct gfs *fs)
 			golite_last_error());
 		status = 1;
 	}
-	/* After golite_close: its rcu_barrier has freed the events replaced
-	 * in the ring. */
-	ev_destroy(fs);
 	metrics_destroy(fs);
 	return status;
 }

@@ -226,6 +226,11 @@ typedef struct golite_options {
 	 * the store may use (max_size or the file system's size), between
 	 * 8 MiB and 256 MiB. */
 	uint64_t space_reserve;
+	/* Events of the change feed kept for its readers (golite_raw.h,
+	 * golite_feed_*): a reader further behind loses the oldest. Default
+	 * 8192 (0 also means the default); at most 16777216. Costs a pointer
+	 * a slot at open, and the lines kept while someone reads the feed. */
+	size_t feed_events;
 } golite_options;
 
 /* Fills *opts with the defaults documented above. */

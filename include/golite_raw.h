@@ -65,7 +65,115 @@ const void *golite_iter_value_raw(const golite_iter *it, size_t *vlen);
  * not fit. */
 int golite_table_name(golite *db, uint32_t id, char *buf, size_t cap);
 
+/*
+ * Reads bytes [off, off + len) of the chunked file whose inode number is
+ * ino (its chunks in GOLITE_TABLE_CHUNKS, common/vfile.h) into buf. A
+ * missing chunk, and the part of a chunk past its length, read as zeros;
+ * whether the range lies within the file's size is the caller's to know
+ * (the record says). The one reader of the chunk table: golite_get() of a
+ * chunked file and the mount's reads both come here. GOLITE_ECORRUPT if a
+ * chunk holds more than VFILE_CHUNK bytes, GOLITE_EINVAL past chunk 2^32;
+ * on an error buf's contents are undefined. Takes no lock a writer takes;
+ * the chunks read are each the newest when read, not one snapshot.
+ */
+int golite_chunks_read(golite *db, uint64_t ino, uint64_t off, void *buf, size_t len);
+
 /* Sequence number of the newest acknowledged write (for change feeds). */
 uint64_t golite_last_sequence(golite *db);
+
+/* ---- the change feed ----
+ *
+ * A store's change feed: events that front ends publish and readers
+ * follow, each one line of text
+ *
+ *     SEQ TIME OP FIELD...\n
+ *
+ * SEQ numbers events from 1 at open, TIME is the wall-clock time of the
+ * publish (seconds.microseconds), OP the publisher's word, and each FIELD
+ * the escaped form of the bytes it gave (common/keyesc.h with
+ * KEYESC_SPACE: a field holds no space and unescapes to those bytes).
+ * engine/feed.c draws the format. The mount publishes the changes made
+ * through it ("SEQ TIME create users 42", fs/README-fs.md lists them); a
+ * front end writing with golite_put/golite_delete would publish
+ * "put TABLE KEY" and "delete TABLE KEY":
+ *
+ *     if (golite_feed_wanted(db)) {
+ *         golite_feed_field f[2] = { { table, strlen(table) }, { key, klen } };
+ *         golite_feed_publish(db, "put", f, 2);
+ *     }
+ *
+ * The last golite_options.feed_events events are kept. A reader further
+ * behind gets one line "SEQ TIME missed COUNT" (SEQ the first event it
+ * missed) and goes on with the oldest kept. Publishers never wait for
+ * readers (they take a lock among themselves for a few stores; readers
+ * take none), and events are made only while a reader is open: a feed
+ * nobody reads costs a publisher one relaxed load.
+ */
+
+/* One field of an event: len bytes (at least one) at data. */
+typedef struct golite_feed_field {
+	const void *data;
+	size_t len;
+} golite_feed_field;
+
+/* True while a reader is open, that is while golite_feed_publish makes
+ * events: a publisher may skip gathering its fields otherwise. */
+bool golite_feed_wanted(golite *db);
+
+/*
+ * Publishes the event "OP FIELD..." to the readers open now, after the
+ * change it tells of was accepted by the store (so a reader that sees the
+ * event finds the change). op: 1..32 bytes from '!' to '~', not "missed";
+ * fields: nfields byte strings, none empty, copied (the caller keeps
+ * them). Returns 0, also when no reader is open and nothing is made;
+ * GOLITE_EINVAL for a bad op or field. Never waits for a reader. Events
+ * published concurrently are numbered in some order consistent with each
+ * thread's own.
+ */
+int golite_feed_publish(golite *db, const char *op, const golite_feed_field *fields,
+			size_t nfields);
+
+typedef struct golite_feed_reader golite_feed_reader;
+
+/*
+ * Opens a reader. from = 0: it reads the events published after this
+ * call; from = SEQ: from event SEQ on if that is still kept (a "missed"
+ * line first if it is not), or, for an SEQ not yet published, from the
+ * next event (a resumed stream loses nothing the ring still holds). The
+ * reader belongs to the caller until golite_feed_reader_free, which must
+ * come before golite_close.
+ */
+int golite_feed_reader_new(golite *db, uint64_t from, golite_feed_reader **out);
+void golite_feed_reader_free(golite_feed_reader *r);
+
+/*
+ * Copies into buf (cap bytes) the lines after the reader's position and
+ * moves it past them; *len is how many bytes, 0 when there is nothing new
+ * (the caller polls, or waits for a sign of its own). Never waits. A
+ * line that does not fit is cut, and its rest comes first in the next
+ * read, so the bytes read in turn are the feed's lines in order. One
+ * reader may be used from several threads; its reads run one at a time.
+ */
+int golite_feed_read(golite_feed_reader *r, void *buf, size_t cap, size_t *len);
+
+/* The number of the next event whose line the reader will start
+ * (golite_feed_reader_new's from, to resume a stream later). */
+uint64_t golite_feed_reader_next(golite_feed_reader *r);
+
+/* Events this reader lost by falling behind, in all. */
+uint64_t golite_feed_reader_missed(const golite_feed_reader *r);
+
+/* The feed's figures (golite_feed_stats_get). */
+typedef struct golite_feed_stats {
+	uint64_t capacity;   /* events kept (golite_options.feed_events) */
+	uint64_t events;     /* events published since open: the newest's SEQ */
+	uint64_t bytes;      /* bytes of every line published */
+	int64_t last_ns;     /* wall time of the newest event (of the open
+			      * while there is none), ns since the epoch */
+	unsigned readers;    /* readers open */
+} golite_feed_stats;
+
+/* Fills *st; lock-free, each figure read on its own. */
+void golite_feed_stats_get(golite *db, golite_feed_stats *out);
 
 #endif /* GOLITE_RAW_H */
