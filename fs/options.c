@@ -99,13 +99,15 @@ static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outa
 		return 1;  /* the kernel mounts read-only too */
 	default:
 		/* The HTTP server's options (net/http.h), checked by netglue. */
-		if (!strncmp(arg, "http", 4) && (arg[4] == '=' || arg[4] == '_')) {
+		if (!strncmp(arg, "http", 4) && (!arg[4] || arg[4] == '=' || arg[4] == '_')) {
 			if (c->nhttp == (int)ARRAY_SIZE(c->http_opts)) {
 				fprintf(stderr, "golitefs: too many http options\n");
 				c->bad = true;
 				return 0;
 			}
-			c->http_opts[c->nhttp++] = xstrdup(arg);
+			/* -o http alone: the default address, loopback. */
+			c->http_opts[c->nhttp++] = arg[4] ? xstrdup(arg)
+						   : xstrdup("http=" HTTP_DEFAULT_LISTEN);
 			return 0;
 		}
 		return 1;

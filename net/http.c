@@ -32,9 +32,10 @@
 #include "util.h"
 
 const char http_options_help[] =
-	"  http=ADDR:PORT         serve the HTTP API there (docs/api.md); ADDR may be\n"
-	"                         an IPv4 address, [IPv6], a host name, or empty for\n"
-	"                         every address (default " HTTP_DEFAULT_LISTEN ")\n"
+	"  http[=ADDR:PORT]       serve the HTTP API (docs/api.md), at " HTTP_DEFAULT_LISTEN "\n"
+	"                         (loopback only) without a value; ADDR may be an\n"
+	"                         IPv4 address, [IPv6], a host name, or empty for\n"
+	"                         every IPv4 address\n"
 	"  http_tls_cert=FILE     serve HTTPS with this PEM certificate (chain)\n"
 	"  http_tls_key=FILE      ... and this PEM private key\n"
 	"  http_tokens=FILE       require \"Authorization: Bearer TOKEN\"; FILE (mode\n"
