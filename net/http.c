@@ -362,14 +362,21 @@ static bool has_body(const struct http_route *r, const char *method)
 static enum MHD_Result bad_method(struct http_server *s, struct MHD_Connection *c,
 				  const char *method, const char *allow)
 {
-	char msg[128];
-	int n = snprintf(msg, sizeof(msg),
-			 "{\"code\":\"bad_method\",\"status\":405,\"message\":\"%s is not "
-			 "allowed here (allowed: %s)\"}\n", method, allow);
-	struct MHD_Response *resp = MHD_create_response_from_buffer(
-		(size_t)MIN(n, (int)sizeof(msg) - 1), msg, MHD_RESPMEM_MUST_COPY);
-	if (!resp)
+	struct sbuf b = { 0 };
+	char msg[160];
+	snprintf(msg, sizeof(msg), "%.32s is not allowed here (allowed: %s)", method, allow);
+	sb_puts(&b, "{\"code\":\"bad_method\",\"status\":405,\"message\":");
+	if (utf8_valid((const uint8_t *)msg, strlen(msg)))
+		sb_json_str(&b, msg, strlen(msg));
+	else
+		sb_json_str(&b, allow, strlen(allow));
+	sb_puts(&b, "}\n");
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(b.len, b.p, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(b.p);
 		return MHD_NO;
+	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
 	return http_queue(s, c, 405, resp);
