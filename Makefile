@@ -7,6 +7,7 @@
 #   make test       unit, model, crash and mount tests
 #   make asan-test  the same tests built with AddressSanitizer + UBSan
 #   make bench      engine and fio benchmarks
+#   make bench-net  the HTTP API under wrk, beside nginx
 #   make torture    the long reliability runs (bench/results/torture.txt)
 #   make install    PREFIX=/usr/local DESTDIR=
 
@@ -19,7 +20,7 @@ DESTDIR  ?=
 MANDIR   ?= $(PREFIX)/share/man
 DOCDIR   ?= $(PREFIX)/share/doc/golite
 
-PKGS      := liburcu-memb liburcu-cds fuse3 liblz4 libzstd criterion
+PKGS      := liburcu-memb liburcu-cds fuse3 liblz4 libzstd criterion libmicrohttpd jansson
 # Package flags are read when the Makefile is parsed, and a build never runs
 # the package manager: `make deps` (scripts/deps.sh) installs what is missing.
 # The targets that must work on a fresh machine (run, test, unit-test,
@@ -35,6 +36,8 @@ endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs liburcu-memb liburcu-cds liblz4 libzstd 2>/dev/null)
 FUSE_LIBS  := $(shell pkg-config --libs fuse3 2>/dev/null)
+# The network front ends (net/): libmicrohttpd for HTTP, jansson for JSON.
+NET_LIBS   := $(shell pkg-config --libs libmicrohttpd jansson 2>/dev/null)
 
 OPT      ?= -O2
 SAN      ?=
@@ -50,14 +53,16 @@ LIBS     := $(PKG_LIBS) -lm
 # include/ and common/ only, so an engine-internal header cannot slip in.
 INC_common := -Icommon
 INC_engine := -Iengine -Iinclude -Icommon
-INC_fs     := -Ifs -Iinclude -Icommon
-INC_cli    := -Icli -Iinclude -Icommon
+INC_fs     := -Ifs -Iinclude -Icommon -Inet
+INC_cli    := -Icli -Iinclude -Icommon -Inet
+INC_net    := -Inet -Iinclude -Icommon
 # tests/ and bench/ see everything
 INC_inside := -Iinclude -Iengine -Icommon
 
 COMMON_SRC := $(sort $(wildcard common/*.c))
 ENGINE_SRC := $(sort $(wildcard engine/*.c))
 FS_SRC     := $(sort $(wildcard fs/*.c))
+NET_SRC    := $(sort $(wildcard net/*.c))
 CLI_SRC    := $(sort $(wildcard cli/*.c))
 BENCH_SRC  := $(sort $(wildcard bench/*.c))
 TEST_SRC   := $(sort $(wildcard tests/unit/test_*.c))
@@ -66,6 +71,7 @@ TEST_LIB_SRC := $(sort $(filter-out tests/unit/test_%,$(wildcard tests/unit/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/obj/%.o)
 FS_OBJ     := $(FS_SRC:%.c=$(BUILD)/obj/%.o)
+NET_OBJ    := $(NET_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 BENCH_OBJ  := $(BENCH_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_LIB_OBJ := $(TEST_LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -89,7 +95,7 @@ endif
 FUZZ_TIME ?= 60
 
 .PHONY: all deps test unit-test fs-test asan asan-test run bench bench-engine \
-        bench-fio install uninstall clean torture fuzz tsan-test valgrind-test
+        bench-fio bench-net install uninstall clean torture fuzz tsan-test valgrind-test
 
 all: $(PROGRAMS) $(TEST_BIN) $(FSTEST_BIN)
 
@@ -121,11 +127,11 @@ $(BUILD)/dist/libgolite.a: $(LIB)
 
 # The programs link common/ themselves: the installed library keeps only
 # its golite_ symbols (see dist above), and they build against it alone.
-$(GOLITEFS): $(FS_OBJ) $(COMMON_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $(FS_OBJ) $(COMMON_OBJ) $(LIB) $(FUSE_LIBS) $(LIBS)
+$(GOLITEFS): $(FS_OBJ) $(NET_OBJ) $(COMMON_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(FS_OBJ) $(NET_OBJ) $(COMMON_OBJ) $(LIB) $(FUSE_LIBS) $(NET_LIBS) $(LIBS)
 
-$(GOLITE): $(CLI_OBJ) $(COMMON_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(COMMON_OBJ) $(LIB) $(LIBS)
+$(GOLITE): $(CLI_OBJ) $(NET_OBJ) $(COMMON_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(NET_OBJ) $(COMMON_OBJ) $(LIB) $(NET_LIBS) $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_LIB_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
@@ -198,6 +204,10 @@ bench-fio: all
 	@scripts/bench-fio.sh $(BUILD)
 
 bench: bench-engine bench-fio
+
+# wrk against the HTTP API, beside nginx serving the same values as files.
+bench-net: all
+	@scripts/bench-net.sh $(BUILD)
 
 # ---- install --------------------------------------------------------------
 

@@ -31,6 +31,7 @@
 struct cli_globals {
 	golite_options opts;         /* for every open */
 	bool quiet;                  /* no progress display */
+	bool durability_set;         /* given with -o or --sync */
 };
 extern struct cli_globals cli;
 
@@ -101,6 +102,7 @@ int cmd_check(int argc, char **argv);
 int cmd_compact(int argc, char **argv);
 int cmd_repair(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Prints the help of a subcommand (or the overview for NULL) to f.
  * Returns false if there is no such subcommand. */

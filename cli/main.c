@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "http.h"
 
 struct cli_globals cli;
 const char *cli_cmd = "golite";
@@ -131,6 +132,36 @@ static const struct command commands[] = {
 	  "values are printed as quoted, escaped strings.\n"
 	  "\n"
 	  "  -x, --hex       print values (and table keys) in hexadecimal\n" },
+	{ "serve", cmd_serve, "serve [-c] [-l ADDR:PORT] [OPTIONS] DATADIR",
+	  "serve the HTTP API until SIGINT or SIGTERM",
+	  "Serves the store over HTTP (docs/api.md): keys as resources under\n"
+	  "/v1/t/TABLE/KEY, listings, batches, a change feed, /metrics. Runs until\n"
+	  "SIGINT or SIGTERM, then lets the requests under way finish and closes\n"
+	  "the store cleanly. Writes are durable as -o durability says (periodic\n"
+	  "by default here; --sync: on disk before each reply).\n"
+	  "\n"
+	  "  -l, --listen ADDR:PORT  where to listen (default " HTTP_DEFAULT_LISTEN ",\n"
+	  "                  loopback only); :PORT for every address, [V6]:PORT\n"
+	  "  -c, --create    create the store if missing\n"
+	  "  -r, --read-only open the store read-only; writes answer 403\n"
+	  "      --tls-cert FILE, --tls-key FILE\n"
+	  "                  serve HTTPS with this PEM certificate and key\n"
+	  "      --tokens FILE  require \"Authorization: Bearer TOKEN\"; FILE must be\n"
+	  "                  mode 0600 and holds lines \"TOKEN rw\" or \"TOKEN ro\"\n"
+	  "                  (ro tokens cannot write)\n"
+	  "      --threads N     server threads (default: one per CPU)\n"
+	  "      --max-conns N   connections at once (default 1024)\n"
+	  "      --max-body SIZE largest request body (default and most 64M)\n"
+	  "      --timeout SECONDS  close idle connections after it (default 60)\n"
+	  "      --conn-memory SIZE memory per connection for the request line and\n"
+	  "                  headers (default 64K)\n"
+	  "      --events-buffer N  changes kept for /v1/events (default 8192)\n"
+	  "\n"
+	  "Example:\n"
+	  "  golite serve -c /srv/data &\n"
+	  "  curl -X PUT localhost:7480/v1/t/users\n"
+	  "  curl -X PUT --data-binary hello localhost:7480/v1/t/users/42\n"
+	  "  curl localhost:7480/v1/t/users/42\n" },
 };
 
 static const struct command *find_command(const char *name)
@@ -270,6 +301,8 @@ bool cli_set_option(const char *setting)
 	uint64_t v = 0;
 	bool num = parse_size(val, &v);
 #define NAME(s) (nl == strlen(s) && strncmp(setting, s, nl) == 0)
+	if (NAME("durability"))
+		cli.durability_set = true;
 	if (NAME("memtable_size") && num)
 		o->memtable_size = v;
 	else if (NAME("sstable_size") && num)
@@ -440,6 +473,7 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			cli.opts.durability = GOLITE_SYNC;
+			cli.durability_set = true;
 			break;
 		case 'q':
 			cli.quiet = true;

@@ -562,6 +562,9 @@ void ev_read(void *reader, size_t size, char **data, size_t *len);
 struct implied_entry;
 void implied_init(struct gfs *fs);
 void implied_destroy(struct gfs *fs);
+/* Adds the directories above key, written through the API while mounted
+ * (an entry that is not one is harmless: invariant 1 of implied.c). */
+void implied_add_key(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen);
 /* False only if (table, key) is certainly not an implied directory. */
 bool implied_maybe(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen);
 /* Counts the keys and builds the index (background thread, at mount). */

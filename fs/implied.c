@@ -10,12 +10,13 @@
  * kernel's lookup of the new name, so each create would pay one.
  *
  * Implied directories are only ever made by keys written through the API,
- * and the API cannot write while the store is mounted (the daemon holds
- * its lock). Through the mount, mkdir writes a record, a removal gives
- * an implied parent a record (remove.c), and a rename gives an implied
- * directory a record at its new name (rename.c). So the set of implied
- * directories only shrinks while mounted, and one scan of the keys at
- * mount finds them all.
+ * and while the store is mounted the API writes only through the daemon's
+ * own HTTP server (the daemon holds the store's lock), which reports every
+ * key it writes (netglue.c: implied_add_key). Through the mount, mkdir
+ * writes a record, a removal gives an implied parent a record (remove.c),
+ * and a rename gives an implied directory a record at its new name
+ * (rename.c). So one scan of the keys at mount, and the keys the HTTP
+ * server reports after it, find them all.
  *
  * Invariants:
  *   1. Once ready, the index holds every implied directory of the store
@@ -101,6 +102,15 @@ static void implied_add(struct gfs *fs, uint32_t table, const uint8_t *key, size
 	e->next = *slot;
 	*slot = e;
 	fs->implied_count++;
+}
+
+void implied_add_key(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen)
+{
+	pthread_rwlock_wrlock(&fs->implied_lk);
+	for (size_t i = 0; i < klen; i++)
+		if (key[i] == '/')
+			implied_add(fs, table, key, i);
+	pthread_rwlock_unlock(&fs->implied_lk);
 }
 
 bool implied_maybe(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen)

@@ -29,6 +29,7 @@
 #include "create.h"
 #include "kio.h"
 #include "lookup.h"
+#include "netglue.h"
 #include "options.h"
 #include "persist.h"
 #include "progress.h"
@@ -360,6 +361,8 @@ static int serve(struct cli *cp, struct fuse_args *argsp)
 	enum gfs_loglevel level;
 	if (options_from_cli(&c, &fs->o, &level) < 0)
 		return 1;
+	if (netglue_configure(c.http_opts, c.nhttp, fs->o.read_only) < 0)
+		return 1;
 	fs->datadir = absolute(c.datadir);
 	char mnt[PATH_MAX];
 	struct stat st;
@@ -433,6 +436,16 @@ static int serve(struct cli *cp, struct fuse_args *argsp)
 	if (kio_attach(se) < 0)
 		gfs_log(LOG_LVL_INFO, "libfuse refused custom I/O: the kernel will ask for "
 			"security.capability before each write");
+	/* Started before the detach, so that an address in use is reported
+	 * on the terminal and the mount fails with it. */
+	if (netglue_start(fs) < 0) {
+		fuse_session_unmount(se);
+		fuse_remove_signal_handlers(se);
+		fs->se = NULL;
+		fuse_session_destroy(se);
+		fs_shutdown(fs);
+		return 1;
+	}
 	gfs_log(LOG_LVL_INFO, "mounted %s at %s", fs->datadir, fs->mountpoint);
 	detach_finish();
 	gfs_bg_start(fs);
@@ -443,6 +456,7 @@ static int serve(struct cli *cp, struct fuse_args *argsp)
 	fuse_loop_cfg_set_clone_fd(lc, (unsigned)fs->o.clone_fd);
 	int r = fuse_session_loop_mt(se, lc);
 	fuse_loop_cfg_destroy(lc);
+	netglue_stop(fs);
 
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);

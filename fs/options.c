@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http.h"
 #include "options.h"
 #include "util.h"
 
@@ -97,6 +98,18 @@ static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outa
 		c->ro = 1;
 		return 1;  /* the kernel mounts read-only too */
 	default:
+		/* The HTTP server's options (net/http.h), checked by netglue. */
+		if (!strncmp(arg, "http", 4) && (!arg[4] || arg[4] == '=' || arg[4] == '_')) {
+			if (c->nhttp == (int)ARRAY_SIZE(c->http_opts)) {
+				fprintf(stderr, "golitefs: too many http options\n");
+				c->bad = true;
+				return 0;
+			}
+			/* -o http alone: the default address, loopback. */
+			c->http_opts[c->nhttp++] = arg[4] ? xstrdup(arg)
+						   : xstrdup("http=" HTTP_DEFAULT_LISTEN);
+			return 0;
+		}
 		return 1;
 	}
 }
@@ -140,6 +153,9 @@ void cli_usage(const char *prog)
 	       "  allow_other            let other users in (off by default; needs\n"
 	       "                         user_allow_other in /etc/fuse.conf for non-root)\n"
 	       "\n"
+	       "The HTTP API beside the mount (docs/api.md), started by -o http=...:\n"
+	       "%s"
+	       "\n"
 	       "Control files: MOUNTPOINT/.golite/stats (figures: rates, latency\n"
 	       "percentiles, log, memtables, tables per level, compaction), and\n"
 	       "MOUNTPOINT/.golite/events (one line per change; follow it with tail -f).\n"
@@ -148,7 +164,7 @@ void cli_usage(const char *prog)
 	       "Unmount with: fusermount3 -u MOUNTPOINT\n"
 	       "\n"
 	       "FUSE options:\n",
-	       prog);
+	       prog, http_options_help);
 	fflush(stdout);
 	fuse_lowlevel_help();
 }
@@ -198,6 +214,8 @@ void cli_free(struct cli *c)
 	free(c->cache_size);
 	free(c->max_size);
 	free(c->writeback);
+	for (int i = 0; i < c->nhttp; i++)
+		free(c->http_opts[i]);
 }
 
 int options_from_cli(const struct cli *c, struct gfs_options *o, enum gfs_loglevel *level)

@@ -21,6 +21,8 @@ struct cli {
 	char *writeback;
 	int compaction_threads;
 	double attr_timeout, entry_timeout, negative_timeout;
+	char *http_opts[16];         /* http=..., http_*=... (netglue.c) */
+	int nhttp;
 	bool bad;
 };
 

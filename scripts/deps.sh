@@ -16,6 +16,7 @@ liblz4-dev libzstd-dev
 fio gnuplot-nox
 libleveldb-dev librocksdb-dev liblmdb-dev libsqlite3-dev
 rsync attr acl psmisc util-linux e2fsprogs groff-base man-db
+libmicrohttpd-dev libjansson-dev curl wrk nginx-light openssl iproute2
 "
 
 missing=""

@@ -1,0 +1,171 @@
+/*
+ * netglue.c — the HTTP server (net/http.h) in the daemon: writes over HTTP
+ * made visible through the mount at once.
+ *
+ * The kernel caches names (negative ones too), attributes and pages, and
+ * the daemon caches each known entry's attributes in its node (fs.h),
+ * both on the promise that every change comes through the mount. A key
+ * written or deleted over HTTP breaks that promise, so the server's
+ * changed() hook, called after the store took the change and before the
+ * client's reply, undoes what was cached about the key:
+ *   - the node of the key, if the kernel knows it, is taken out of the
+ *     node map (the next lookup builds a fresh one from the store) and,
+ *     unless a file handle has it open, marked gone so that no size or
+ *     time held for it is ever written back over the new value; the
+ *     kernel drops its attributes and pages (notify_inval_inode);
+ *   - the kernel drops its entry for each component of the key in each
+ *     directory it knows on the way (notify_inval_entry), so a name it
+ *     cached as absent, or a directory that appeared or vanished, is
+ *     looked up again;
+ *   - the directories above the key join the index of implied
+ *     directories (implied.c).
+ * A table created or dropped drops the root's entry of its name.
+ *
+ * Writes over HTTP hold the namespace lock shared (write_begin/end), as
+ * every write through the mount does, so a directory rename (which holds
+ * it exclusive while it rewrites the keys below) never interleaves with
+ * them.
+ *
+ * Not covered: a file open through the mount while its key is written
+ * over HTTP keeps its handle's view (the last writer wins); a key
+ * component longer than one name ("%+" pieces) is not invalidated in the
+ * kernel and shows after entry_timeout.
+ */
+#include "fs.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "escape.h"
+#include "http.h"
+#include "netglue.h"
+
+static struct http_config hc;
+static bool wanted;
+static struct http_server *server;
+
+int netglue_configure(char *const *opts, int n, bool read_only)
+{
+	http_config_init(&hc);
+	hc.read_only = read_only;
+	for (int i = 0; i < n; i++) {
+		char *eq = strchr(opts[i], '=');
+		char err[512];
+		if (!eq) {
+			fprintf(stderr, "golitefs: %s: want NAME=VALUE\n", opts[i]);
+			return -1;
+		}
+		*eq = '\0';
+		int r = http_config_set(&hc, opts[i], eq + 1, err, sizeof(err));
+		*eq = '=';
+		if (r < 0) {
+			fprintf(stderr, "golitefs: %s\n", err);
+			return -1;
+		}
+		if (!strncmp(opts[i], "http=", 5))
+			wanted = true;
+	}
+	if (n && !wanted) {
+		fprintf(stderr, "golitefs: http_* options need http=ADDR:PORT\n");
+		return -1;
+	}
+	return 0;
+}
+
+bool netglue_wanted(void)
+{
+	return wanted;
+}
+
+static void write_begin(void *ctx)
+{
+	ns_rdlock(ctx);
+}
+
+static void write_end(void *ctx)
+{
+	ns_rdunlock(ctx);
+}
+
+/* The key's own node: out of the map, and gone unless open. */
+static void forget_key_node(struct gfs *fs, uint32_t tid, const uint8_t *key, size_t klen)
+{
+	struct node *n = node_find(fs, tid, key, klen, FL_NORMAL, false);
+	if (!n)
+		return;
+	node_unhash(fs, n);
+	mutex_lock(&n->mu);
+	if (n->opens == 0 && n->src != SRC_IMPLIED)
+		n->src = SRC_NONE;
+	mutex_unlock(&n->mu);
+	fuse_lowlevel_notify_inval_inode(fs->se, node_id(fs, n), 0, 0);
+	node_unref(fs, n);
+}
+
+static void inval_name(struct gfs *fs, struct node *dir, const uint8_t *c, size_t clen,
+		       bool view)
+{
+	char name[ESC_NAME_MAX + 1];
+	if (esc_chained(c, clen, view))
+		return;
+	esc_encode(c, clen, 0, view, name);
+	fuse_lowlevel_notify_inval_entry(fs->se, node_id(fs, dir), name, strlen(name));
+}
+
+static void changed(void *ctx, const char *table, const void *keyp, size_t klen)
+{
+	struct gfs *fs = ctx;
+	if (!fs->se)
+		return;
+	if (!keyp) {
+		fuse_lowlevel_notify_inval_entry(fs->se, FUSE_ROOT_ID, table, strlen(table));
+		return;
+	}
+	const uint8_t *key = keyp;
+	uint32_t tid;
+	if (golite_table_id(fs->db, table, &tid))
+		return;
+	implied_add_key(fs, tid, key, klen);
+	forget_key_node(fs, tid, key, klen);
+	/* Each component in the directory above it, from the table down, as
+	 * far as the kernel knows the directories. */
+	struct node *dir = node_find(fs, tid, (const uint8_t *)"", 0, FL_TABLE, false);
+	size_t start = 0;
+	while (dir) {
+		const uint8_t *slash = memchr(key + start, '/', klen - start);
+		size_t end = slash ? (size_t)(slash - key) : klen;
+		inval_name(fs, dir, key + start, end - start, false);
+		struct node *next = NULL;
+		if (slash) {
+			inval_name(fs, dir, key + start, end - start, true);
+			next = node_find(fs, tid, key, end, FL_NORMAL, false);
+			if (!next)
+				next = node_find(fs, tid, key, end, FL_VIEW, false);
+		}
+		node_unref(fs, dir);
+		dir = next;
+		start = end + 1;
+	}
+}
+
+int netglue_start(struct gfs *fs)
+{
+	if (!wanted)
+		return 0;
+	hc.hooks = (struct http_hooks){ .changed = changed, .write_begin = write_begin,
+					.write_end = write_end, .ctx = fs };
+	char err[512];
+	if (http_start(fs->db, &hc, &server, err, sizeof(err)) < 0) {
+		fprintf(stderr, "golitefs: %s\n", err);
+		return -1;
+	}
+	gfs_log(LOG_LVL_INFO, "serving HTTP on %s (port %u)", hc.listen, http_port(server));
+	return 0;
+}
+
+void netglue_stop(struct gfs *fs)
+{
+	(void)fs;
+	http_stop(server);
+	server = NULL;
+}

@@ -1,0 +1,70 @@
+#!/bin/sh
+# The HTTP API beside the mount (golitefs -o http=...): a write over HTTP
+# is visible through the mount at once (no waiting out a cache), including
+# a name the kernel had cached as absent and a file it had cached the
+# pages and size of; a file written through the mount can be read over
+# HTTP; a delete over HTTP removes the file; a table made over HTTP is a
+# directory. Also: a bad http option fails the mount before anything is
+# mounted, and the server listens on loopback only.
+#
+#   sh tests/net/test_http_mount.sh BUILD
+
+. "$(dirname "$0")/../fs/lib.sh"
+
+command -v curl >/dev/null || die "curl is missing: make deps"
+PORT=$(while :; do
+	p=$(( ($(od -An -N2 -tu2 /dev/urandom) % 30000) + 20000 ))
+	ss -Htln "sport = :$p" | grep -q . || { echo "$p"; break; }
+done)
+URL=http://127.0.0.1:$PORT
+
+expect_fail "a bad http option fails the mount" "http_threads=x" \
+	"$GOLITEFS" -o http=127.0.0.1:$PORT,http_threads=x "$DATA" "$MNT"
+check "  nothing mounted" sh -c "! mountpoint -q '$MNT'"
+
+mount_fs -o "http=127.0.0.1:$PORT"
+check "listens on 127.0.0.1 only" eq "$(ss -Htlnp | grep "pid=$MNT_PID," | awk '{ print $4 }')" \
+	"127.0.0.1:$PORT"
+
+mkdir "$MNT/t"
+# The kernel caches "k" as absent (negative_timeout is 10 s by default).
+check "absent before" sh -c "! cat '$MNT/t/k' 2>/dev/null"
+check "put over HTTP" eq "$(curl -s -o /dev/null -w '%{http_code}' -X PUT --data-binary v1 \
+	"$URL/v1/t/t/k")" 204
+check "visible through the mount at once" eq "$(cat "$MNT/t/k")" v1
+# Now the kernel holds its pages and size: a longer value must show whole.
+curl -s -X PUT --data-binary value-two "$URL/v1/t/t/k"
+check "an overwrite shows at once" eq "$(cat "$MNT/t/k")" value-two
+check "  with its size" eq "$(stat -c %s "$MNT/t/k")" 9
+curl -s -X PUT --data-binary deep "$URL/v1/t/t/a/b/c"
+check "a key below new directories" eq "$(cat "$MNT/t/a/b/c")" deep
+check "  listed" eq "$(ls "$MNT/t" | tr '\n' ' ')" "a k "
+
+echo "from the mount" >"$MNT/t/f"
+check "a file written through the mount is GET-able" eq "$(curl -s "$URL/v1/t/t/f")" \
+	"from the mount"
+check "  with Last-Modified" sh -c "curl -sI '$URL/v1/t/t/f' | grep -qi '^Last-Modified: '"
+head -c 200000 /dev/urandom >"$T/big"
+cp "$T/big" "$MNT/t/big"
+check "a large (chunked) file over HTTP" sh -c "curl -s '$URL/v1/t/t/big' | cmp -s - '$T/big'"
+
+# Overwrite over HTTP a file made through the mount: the new bytes show,
+# and stay after the daemon writes back what it held for the old file.
+curl -s -X PUT --data-binary replaced "$URL/v1/t/t/f"
+check "an HTTP overwrite of a mount file" eq "$(cat "$MNT/t/f")" replaced
+
+check "delete over HTTP" eq "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE \
+	"$URL/v1/t/t/k")" 204
+check "  gone from the mount" sh -c "! test -e '$MNT/t/k'"
+
+curl -s -X PUT "$URL/v1/t/fresh" >/dev/null
+check "a table made over HTTP is a directory" test -d "$MNT/fresh"
+
+umount_fs
+# After the remount, the values are the HTTP ones.
+mount_fs
+check "after remount" eq "$(cat "$MNT/t/f")" replaced
+check "  deep key" eq "$(cat "$MNT/t/a/b/c")" deep
+umount_fs
+
+finish
