@@ -90,7 +90,7 @@ static bool check_auth(struct conn *c, const struct arg *user, const struct arg 
 	}
 	bool user_ok = !user || (user->len == 7 && !memcmp(user->p, "default", 7));
 	if (!same_secret(pass->p, pass->len, s->password, s->password_len) || !user_ok) {
-		reply_error(&c->out, "WRONGPASS invalid username-password pair or user is "
+		reply_error_code(&c->out, "WRONGPASS", "invalid username-password pair or user is "
 				     "disabled.");
 		return false;
 	}
@@ -119,7 +119,7 @@ void cmd_hello(struct conn *c)
 			return;
 		}
 		if (v != 2) {
-			reply_error(&c->out, "NOPROTO unsupported protocol version");
+			reply_error_code(&c->out, "NOPROTO", "unsupported protocol version");
 			return;
 		}
 		i = 2;
@@ -138,7 +138,7 @@ void cmd_hello(struct conn *c)
 		}
 	}
 	if (!c->authed) {
-		reply_error(&c->out, "NOAUTH HELLO must be called with the client already "
+		reply_error_code(&c->out, "NOAUTH", "HELLO must be called with the client already "
 				     "authenticated, otherwise the HELLO AUTH <user> <pass> option "
 				     "can be used to authenticate the client and select the RESP "
 				     "protocol version at the same time");

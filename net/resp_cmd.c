@@ -704,7 +704,7 @@ void resp_dispatch(struct conn *c)
 		return;
 	}
 	if (!c->authed && !(cmd->flags & CMD_NOAUTH)) {
-		reply_error(&c->out, "NOAUTH Authentication required.");
+		reply_error_code(&c->out, "NOAUTH", "Authentication required.");
 		return;
 	}
 	if ((cmd->arity > 0 && c->argc != (size_t)cmd->arity) ||

@@ -55,8 +55,9 @@ void ob_free(struct obuf *b);
 /* Replies, RESP2. Error messages are made safe (no CR or LF). */
 void reply_simple(struct obuf *b, const char *s);          /* +s */
 void reply_error(struct obuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));               /* -fmt, "ERR " added
-							      * unless it starts with a code */
+	__attribute__((format(printf, 2, 3)));               /* -ERR fmt */
+void reply_error_code(struct obuf *b, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));               /* -CODE fmt */
 void reply_int(struct obuf *b, long long v);               /* :v */
 void reply_bulk(struct obuf *b, const void *p, size_t n);  /* $n p */
 void reply_cstr(struct obuf *b, const char *s);            /* $ of a C string */

@@ -102,34 +102,43 @@ void reply_simple(struct obuf *b, const char *s)
 	b->len += n + 3;
 }
 
-void reply_error(struct obuf *b, const char *fmt, ...)
+/* Writes "-CODE message\r\n" with CR and LF in the message made spaces. */
+static void error_v(struct obuf *b, const char *code, const char *fmt, va_list ap)
 {
 	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
 	int n = vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		n = 0;
 	if ((size_t)n >= sizeof msg)
 		n = sizeof msg - 1;
-	/* An error code is a leading upper-case word ("WRONGTYPE ..."). */
-	size_t w = 0;
-	while (w < (size_t)n && msg[w] >= 'A' && msg[w] <= 'Z')
-		w++;
-	bool has_code = w > 0 && w < (size_t)n && msg[w] == ' ';
-	char *d = ob_room(b, (size_t)n + 8);
+	size_t clen = strlen(code);
+	char *d = ob_room(b, clen + (size_t)n + 4);
 	size_t k = 0;
 	d[k++] = '-';
-	if (!has_code) {
-		memcpy(d + k, "ERR ", 4);
-		k += 4;
-	}
+	memcpy(d + k, code, clen);
+	k += clen;
+	d[k++] = ' ';
 	for (int i = 0; i < n; i++)
 		d[k++] = (msg[i] == '\r' || msg[i] == '\n') ? ' ' : msg[i];
 	d[k++] = '\r';
 	d[k++] = '\n';
 	b->len += k;
+}
+
+void reply_error(struct obuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	error_v(b, "ERR", fmt, ap);
+	va_end(ap);
+}
+
+void reply_error_code(struct obuf *b, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	error_v(b, code, fmt, ap);
+	va_end(ap);
 }
 
 void reply_int(struct obuf *b, long long v)
@@ -425,6 +434,8 @@ enum parse_result parse_command(struct conn *c, size_t max_request)
 						return fatal(c, "too big inline request");
 					return PARSE_MORE;
 				}
+				if ((size_t)(nl - b) - c->pos > RESP_INLINE_MAX)
+					return fatal(c, "too big inline request");
 				/* An empty line is PARSE_REJECTED with nothing to answer. */
 				return parse_inline(c, (size_t)(nl - b));
 			}
