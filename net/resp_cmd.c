@@ -9,6 +9,16 @@
  * Directories made through the mount are not keys here: they read as
  * absent and are left out of SCAN, KEYS and DBSIZE.
  *
+ * Pipelined SETs. The plain SETs (no option) that follow one another in
+ * what one read brought are added to one golite batch, written when
+ * another command comes, when the batch holds SET_BATCH_MAX of them, or
+ * when the read's commands are done, before any reply is sent; then their
+ * "+OK"s are appended in order. A client therefore sees each SET
+ * acknowledged as before, and a later command of the same connection sees
+ * it written; the log takes one record for the run instead of one per SET.
+ * Not done while someone must hear of each write (a changed callback, or a
+ * subscriber of notifications).
+ *
  * Atomicity (docs/redis.md, "Atomicity"):
  *   1. Each command's writes are one golite write or one batch: MSET, DEL
  *      of several keys and RENAME are atomic.
@@ -685,10 +695,48 @@ static void printable(char *dst, size_t cap, const char *p, size_t n)
 	dst[k] = '\0';
 }
 
+#define SET_BATCH_MAX 128
+
+void resp_flush_sets(struct conn *c)
+{
+	if (!c->nsets)
+		return;
+	int r = write_batch(c, c->sets);
+	for (size_t i = 0; i < c->nsets; i++) {
+		if (r)
+			reply_golite_error(c, r);
+		else
+			ob_put(&c->out, "+OK\r\n", 5);
+	}
+	golite_batch_clear(c->sets);
+	c->nsets = 0;
+}
+
+/* Adds a plain SET to c->sets if it may wait there (see "Pipelined
+ * SETs"); false if it must run now. */
+static bool set_joins_batch(struct conn *c, const struct command *cmd)
+{
+	struct resp_server *s = c->w->s;
+	if (cmd->fn != cmd_set || c->argc != 3 || !c->authed || c->subs || s->o.changed ||
+	    (s->o.notify_own_writes && atomic_load_explicit(&s->ps_count, memory_order_relaxed)))
+		return false;
+	if (!c->sets)
+		c->sets = golite_batch_new();
+	const struct arg *k = &c->argv[1], *v = &c->argv[2];
+	if (golite_batch_put(c->sets, c->table, k->p, k->len, v->p, v->len))
+		return false;   /* SET itself will report the error */
+	if (++c->nsets == SET_BATCH_MAX)
+		resp_flush_sets(c);
+	return true;
+}
+
 void resp_dispatch(struct conn *c)
 {
 	const struct arg *a0 = &c->argv[0];
 	const struct command *cmd = lookup(a0->p, a0->len);
+	if (cmd && set_joins_batch(c, cmd))
+		return;
+	resp_flush_sets(c);
 	if (!cmd) {
 		char name[64], args[128] = "";
 		printable(name, sizeof name, a0->p, a0->len);

@@ -107,6 +107,11 @@ struct conn {
 	size_t argc, argv_cap;
 	struct arg *argv;
 
+	/* Plain SETs of one read batch, written as one golite batch
+	 * (resp_cmd.c, "Pipelined SETs"); their replies are not in out yet. */
+	golite_batch *sets;
+	size_t nsets;
+
 	struct obuf out;
 	bool close_after;         /* close once out is written */
 	bool authed;
@@ -216,8 +221,11 @@ struct command {
 extern const struct command resp_commands[];
 extern const size_t resp_command_count;
 
-/* Runs the command in c->argv, appending its reply to c->out. */
+/* Runs the command in c->argv, appending its reply to c->out (or, for a
+ * plain SET, adding it to c->sets). */
 void resp_dispatch(struct conn *c);
+/* Writes c->sets and appends their replies; before c->out is sent. */
+void resp_flush_sets(struct conn *c);
 /* Builds the name lookup once (called by resp_start). */
 void resp_commands_init(void);
 

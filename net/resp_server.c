@@ -151,6 +151,7 @@ static void conn_free(struct conn *c)
 {
 	free(c->in);
 	free(c->argv);
+	golite_batch_free(c->sets);
 	ob_free(&c->out);
 	ob_free(&c->pub);
 	free(c->name);
@@ -238,6 +239,7 @@ static void conn_process(struct conn *c)
 		c->cmd_start = c->pos;
 		c->argc = 0;
 	}
+	resp_flush_sets(c);
 	if (ran)
 		atomic_fetch_add_explicit(&c->w->commands, ran, memory_order_relaxed);
 	if (c->cmd_start == c->in_len) {

@@ -213,6 +213,9 @@ check "client name" "$(printf '+OK\n$2\nme\n-ERR Client names cannot contain spa
 	"$("$SEND" 127.0.0.1 "$PORT" <"$tmp/cl.in" | tr -d '\r')"
 check "quit" "$(printf '+PONG\n+OK')" "$(raw 'PING\r\nQUIT\r\nPING\r\n')"
 check_has "changed callback" "changed users shared" "$(cat "$tmp/serve.log")"
+# From here on without the callback, so that pipelined SETs share batches.
+stop_server
+start_server || fail "restart without -v"
 
 # ---- errors never close the connection --------------------------------
 check "errors then ping" \
@@ -231,6 +234,13 @@ check "inline unbalanced quotes" \
 	"$(raw 'SET q "open\r\nPING\r\n')"
 check "pipelined multibulk" "$(printf '+OK\n+OK\n$2\nv2\n:2')" \
 	"$(raw '*3\r\n$3\r\nSET\r\n$2\r\np1\r\n$2\r\nv1\r\n*3\r\n$3\r\nSET\r\n$2\r\np2\r\n$2\r\nv2\r\n*2\r\n$3\r\nGET\r\n$2\r\np2\r\n*3\r\n$6\r\nEXISTS\r\n$2\r\np1\r\n$2\r\np2\r\n')"
+{
+	printf 'SET pa 1\r\nSET '
+	head -c 9000 /dev/zero | tr '\0' 'k'
+	printf ' x\r\nSET pb 2\r\nGET pb\r\n'
+} >"$tmp/longkey.in"
+check "pipelined sets with a failing one" "+OK -ERR +OK \$1 2" \
+	"$("$SEND" 127.0.0.1 "$PORT" <"$tmp/longkey.in" | tr -d '\r' | cut -c1-4 | tr '\n' ' ' | sed 's/ $//')"
 check "empty lines ignored" "+PONG" "$(raw '\r\n\r\nPING\r\n')"
 # A malformed stream cannot be followed: the error, then the connection closes.
 check "bad bulk length closes" "-ERR Protocol error: invalid bulk length" \
