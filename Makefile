@@ -78,6 +78,10 @@ TEST_LIB_OBJ := $(TEST_LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN   := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FSTEST_SRC := $(sort $(wildcard tests/fs/*.c))
 FSTEST_BIN := $(FSTEST_SRC:tests/fs/%.c=$(BUILD)/tests/fs/%)
+# The Redis-protocol server (net/resp*) and the programs its tests run.
+RESP_SRC   := $(sort $(wildcard net/resp*.c))
+RESP_OBJ   := $(RESP_SRC:%.c=$(BUILD)/obj/%.o)
+RESPTEST_BIN := $(BUILD)/tests/net/resp_serve $(BUILD)/tests/net/resp_send
 
 LIB        := $(BUILD)/libgolite.a
 GOLITEFS   := $(BUILD)/golitefs
@@ -97,7 +101,7 @@ FUZZ_TIME ?= 60
 .PHONY: all deps test unit-test fs-test asan asan-test run bench bench-engine \
         bench-fio bench-net install uninstall clean torture fuzz tsan-test valgrind-test
 
-all: $(PROGRAMS) $(TEST_BIN) $(FSTEST_BIN)
+all: $(PROGRAMS) $(TEST_BIN) $(FSTEST_BIN) $(RESPTEST_BIN)
 
 deps:
 	@scripts/deps.sh
@@ -141,6 +145,16 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_LIB_OBJ) $(LIB)
 $(BUILD)/tests/fs/%: tests/fs/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INC_inside) -o $@ $< $(LIB) $(LIBS)
+
+# The RESP server's test driver (tests/net/test_redis.sh runs it) and a
+# raw-bytes client for the protocol tests.
+$(BUILD)/tests/net/resp_serve: tests/net/resp_serve.c $(RESP_OBJ) $(COMMON_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INC_inside) -Inet -o $@ $< $(RESP_OBJ) $(COMMON_OBJ) $(LIB) $(LIBS)
+
+$(BUILD)/tests/net/resp_send: tests/net/resp_send.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
 
 # ---- tests ----------------------------------------------------------------
 
