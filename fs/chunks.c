@@ -95,6 +95,37 @@ int chunks_put_data(struct gfs *fs, golite_batch *b, uint64_t ino, const uint8_t
 	return 0;
 }
 
+int chunks_release_name(struct gfs *fs, golite_batch *b, const struct kbuf *k, mode_t mode,
+			bool open, uint64_t *ino, bool *chunked)
+{
+	if (*chunked && !open) {
+		int r = chunks_delete_from(fs, b, *ino, 0, NULL);
+		return r ? r : owner_delete(b, *ino);
+	}
+	if (*chunked || !open || !S_ISREG(mode))
+		return 0;
+	struct rec rec;
+	int r = rec_get(fs, k->table, k->b, k->len, &rec);
+	const uint8_t *data = rec.data;
+	size_t dlen = rec.len;
+	if (!r && rec.kind == GOLITE_KIND_META) {
+		struct vfile f;
+		if (vfile_decode(rec.data, rec.len, &f))
+			r = -EIO;
+		data = f.data;
+		dlen = f.data_len;
+	} else if (!r) {
+		r = ino_alloc(fs, ino);
+	}
+	if (!r)
+		r = chunks_put_data(fs, b, *ino, data, dlen);
+	if (!r)
+		r = owner_put(b, *ino, k->table, k->b, k->len);
+	rec_free(&rec);
+	*chunked = true;
+	return r;
+}
+
 /* Reads chunk idx, applies data at coff (n bytes) and returns the new
  * chunk in out (*outlen bytes). Caller holds the chunk's lock. */
 static int chunk_modify(struct gfs *fs, uint64_t ino, uint32_t idx, size_t coff,

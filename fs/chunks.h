@@ -26,6 +26,16 @@ int chunks_zero(struct gfs *fs, uint64_t ino, uint64_t off, uint64_t end);
  * writes b and goes on with b emptied. */
 int chunks_delete_from(struct gfs *fs, golite_batch *b, uint64_t ino, uint32_t first,
 		       size_t *count);
+/*
+ * A file leaves its name k (unlinked, or replaced by a rename) in batch b,
+ * which deletes its record: adds to b what frees its bytes if it is not
+ * open; if it is an open regular file whose bytes are inline, moves them
+ * to chunks (under a new inode number if the record had none), where the
+ * open file keeps reading and writing them until the last close. *ino and
+ * *chunked (the file's, on entry) say where its bytes are on return.
+ */
+int chunks_release_name(struct gfs *fs, golite_batch *b, const struct kbuf *k, mode_t mode,
+			bool open, uint64_t *ino, bool *chunked);
 /* Adds to b what cuts the chunks of ino to size bytes. */
 int chunks_trim(struct gfs *fs, golite_batch *b, uint64_t ino, uint64_t size);
 

@@ -192,6 +192,28 @@ int vrec_put(struct gfs *fs, golite_batch *b, uint32_t table, const uint8_t *key
 /* Total bytes of attributes one record may hold (names and values). */
 #define XATTR_BYTES_MAX (1u << 20)
 
+/* Copies the encoded attributes of v other than name into out (*kept
+ * bytes, *n attributes); true if name was among them. */
+static bool xattrs_copy_but(const struct vrec *v, const char *name, size_t nlen, uint8_t *out,
+			    size_t *kept, size_t *n)
+{
+	bool found = false;
+	size_t pos = 0;
+	struct vfile_xattr x;
+	*kept = *n = 0;
+	while (vfile_xattr_next(&v->f, &pos, &x)) {
+		if (x.name_len == nlen && memcmp(x.name, name, nlen) == 0) {
+			found = true;
+			continue;
+		}
+		size_t l = 3 + x.name_len + x.value_len;
+		memcpy(out + *kept, x.name - 3, l);
+		*kept += l;
+		(*n)++;
+	}
+	return found;
+}
+
 int vrec_xattr_set(struct vrec *v, const char *name, const void *value, size_t size, int flags)
 {
 	size_t nlen = strlen(name);
@@ -199,20 +221,9 @@ int vrec_xattr_set(struct vrec *v, const char *name, const void *value, size_t s
 		return -ERANGE;
 	if (size > VFILE_MAX_XATTR_VALUE)
 		return -E2BIG;
-	bool found = false;
-	size_t pos = 0, kept = 0, n = 0;
-	struct vfile_xattr x;
+	size_t kept, n;
 	uint8_t *out = xmalloc(v->f.xattrs_len + 3 + nlen + size);
-	while (vfile_xattr_next(&v->f, &pos, &x)) {
-		if (x.name_len == nlen && memcmp(x.name, name, nlen) == 0) {
-			found = true;
-			continue;
-		}
-		size_t l = 3 + x.name_len + x.value_len;
-		memcpy(out + kept, x.name - 3, l);
-		kept += l;
-		n++;
-	}
+	bool found = xattrs_copy_but(v, name, nlen, out, &kept, &n);
 	if ((flags & XATTR_CREATE) && found) {
 		free(out);
 		return -EEXIST;
@@ -242,20 +253,9 @@ int vrec_xattr_set(struct vrec *v, const char *name, const void *value, size_t s
 int vrec_xattr_remove(struct vrec *v, const char *name)
 {
 	size_t nlen = strlen(name);
-	bool found = false;
-	size_t pos = 0, kept = 0, n = 0;
-	struct vfile_xattr x;
+	size_t kept, n;
 	uint8_t *out = xmalloc(v->f.xattrs_len + 1);
-	while (vfile_xattr_next(&v->f, &pos, &x)) {
-		if (x.name_len == nlen && memcmp(x.name, name, nlen) == 0) {
-			found = true;
-			continue;
-		}
-		size_t l = 3 + x.name_len + x.value_len;
-		memcpy(out + kept, x.name - 3, l);
-		kept += l;
-		n++;
-	}
+	bool found = xattrs_copy_but(v, name, nlen, out, &kept, &n);
 	if (!found) {
 		free(out);
 		return -ENODATA;

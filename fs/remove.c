@@ -74,41 +74,7 @@ static int unlink_entry(struct gfs *fs, struct node *dir, struct entry *e, struc
 	}
 	uint64_t ino = a.ino;
 	bool chunked = a.chunked;
-	if (chunked && !open) {
-		r = chunks_delete_from(fs, b, ino, 0, NULL);
-		if (!r)
-			r = owner_delete(b, ino);
-	} else if (!chunked && open && S_ISREG(a.mode)) {
-		/* Still open: its bytes move to chunks, where the open file
-		 * keeps reading and writing them until the last close. */
-		struct rec rec;
-		r = rec_get(fs, e->k.table, e->k.b, e->k.len, &rec);
-		const uint8_t *data = rec.data;
-		size_t dlen = rec.len;
-		if (!r && rec.kind == GOLITE_KIND_META) {
-			struct vfile f;
-			if (vfile_decode(rec.data, rec.len, &f))
-				r = -EIO;
-			data = f.data;
-			dlen = f.data_len;
-		} else if (!r && rec.kind == GOLITE_KIND_VALUE) {
-			r = ino_alloc(fs, &ino);
-		}
-		if (!r) {
-			for (size_t off = 0; off < dlen && !r; off += VFILE_CHUNK) {
-				uint8_t key[VFILE_CHUNK_KEY];
-				vfile_chunk_key(key, ino, (uint32_t)(off / VFILE_CHUNK));
-				size_t n = MIN((size_t)VFILE_CHUNK, dlen - off);
-				if (golite_batch_put_raw(b, GOLITE_TABLE_CHUNKS, GOLITE_KIND_VALUE, key,
-							 sizeof(key), data + off, n))
-					r = -EIO;
-			}
-		}
-		if (!r)
-			r = owner_put(b, ino, e->k.table, e->k.b, e->k.len);
-		rec_free(&rec);
-		chunked = true;
-	}
+	r = chunks_release_name(fs, b, &e->k, a.mode, open, &ino, &chunked);
 	if (!r)
 		r = gfs_write_batch(fs, b, "unlink");
 	if (r)

@@ -254,38 +254,7 @@ static int replace_target(struct gfs *fs, const struct entry *t, struct node *tn
 	*chunked = t->a.chunked;
 	if (S_ISDIR(t->a.mode))
 		return 0;
-	bool open = tn && tn->opens > 0;
-	if (*chunked && !open) {
-		int r = chunks_delete_from(fs, b, *ino, 0, NULL);
-		return r ? r : owner_delete(b, *ino);
-	}
-	if (*chunked || !open || !S_ISREG(t->a.mode))
-		return 0;
-	struct rec rec;
-	int r = rec_get(fs, t->k.table, t->k.b, t->k.len, &rec);
-	const uint8_t *data = rec.data;
-	size_t dlen = rec.len;
-	if (!r && rec.kind == GOLITE_KIND_META) {
-		struct vfile f;
-		if (vfile_decode(rec.data, rec.len, &f))
-			r = -EIO;
-		data = f.data;
-		dlen = f.data_len;
-	} else if (!r) {
-		r = ino_alloc(fs, ino);
-	}
-	for (size_t off = 0; !r && off < dlen; off += VFILE_CHUNK) {
-		uint8_t key[VFILE_CHUNK_KEY];
-		vfile_chunk_key(key, *ino, (uint32_t)(off / VFILE_CHUNK));
-		if (golite_batch_put_raw(b, GOLITE_TABLE_CHUNKS, GOLITE_KIND_VALUE, key, sizeof(key),
-					 data + off, MIN((size_t)VFILE_CHUNK, dlen - off)))
-			r = -EIO;
-	}
-	if (!r)
-		r = owner_put(b, *ino, t->k.table, t->k.b, t->k.len);
-	rec_free(&rec);
-	*chunked = true;
-	return r;
+	return chunks_release_name(fs, b, &t->k, t->a.mode, tn && tn->opens > 0, ino, chunked);
 }
 
 /* Adds to b a directory record at k, with the attributes of a (a
