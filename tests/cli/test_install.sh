@@ -89,8 +89,8 @@ fi
 # ---- the programs, built against the installed library ---------------------
 
 # golitefs and golite see the engine only through the installed headers and
-# libgolite.a (whose only global symbols are golite_*): their own folder and
-# common/ are compiled here, and no engine header is on the include path.
+# libgolite.a (whose only global symbols are golite_*): their own folder,
+# net/ and common/ are compiled here, and no engine header is on the include path.
 build_against_install() {
 	prog=$1
 	shift
@@ -100,8 +100,10 @@ build_against_install() {
 		srcs="$srcs $here/$d/*.c"
 		incs="$incs -I$here/$d"
 	done
-	extra=""
-	[ "$prog" = golitefs ] && extra=$(PKG_CONFIG_SYSROOT_DIR= pkg-config --cflags --libs fuse3)
+	# The network front ends (net/) are part of both programs.
+	extra=$(PKG_CONFIG_SYSROOT_DIR= pkg-config --cflags --libs libmicrohttpd jansson)
+	[ "$prog" = golitefs ] &&
+		extra="$extra $(PKG_CONFIG_SYSROOT_DIR= pkg-config --cflags --libs fuse3)"
 	# shellcheck disable=SC2086
 	if cc -std=gnu11 -O1 -D_GNU_SOURCE -pthread $san $incs -o "$tmp/$prog" $srcs \
 		$(pkg-config --cflags --libs golite) $extra >"$tmp/$prog.log" 2>&1; then
@@ -116,8 +118,8 @@ build_against_install() {
 		fail "$prog built against the installed library does not run"
 	fi
 }
-build_against_install golitefs fs
-build_against_install golite cli
+build_against_install golitefs fs net
+build_against_install golite cli net
 
 # ---- man pages and the example unit ----------------------------------------
 
