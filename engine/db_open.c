@@ -12,7 +12,7 @@
  *                    store has a MANIFEST.
  *     LOCK           flock()ed by the process that has the store open; holds
  *                    its pid as text, to name the holder in errors
- *     NNNNNNNN.wal   log segments (wal.c)
+ *     NNNNNNNN.wal   log segments (drawn in wal_format.h)
  *
  * Invariants:
  *   1. A store is created complete or not at all: an empty MANIFEST is

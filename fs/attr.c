@@ -120,11 +120,8 @@ static int edit_record(struct gfs *fs, struct node *n,
 	r = fn(&v, ctx);
 	if (!r)
 		r = node_store_vrec(fs, n, k, NULL, &v);
-	if (!r) {
-		bool dirty_chunks = n->dirty;
+	if (!r)
 		node_commit_vrec_locked(n, &v);
-		(void)dirty_chunks;
-	}
 	vrec_free(&v);
 out_unlock:
 	mutex_unlock(&n->mu);
