@@ -33,7 +33,9 @@ void gfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct gfs *fs = req_fs(req);
 	(void)fi;
 	op_count(fs, OP_GETATTR);
-	struct node *n = node_of(fs, ino);
+	struct node *n = req_node(req, ino);
+	if (!n)
+		return;
 	struct stat st;
 	if (node_is_ctl(fs, n)) {
 		if (n == &fs->ctl_events && fs->o.writeback_cache)
@@ -242,7 +244,9 @@ void gfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	struct gfs *fs = req_fs(req);
 	(void)fi;
 	op_count(fs, OP_SETATTR);
-	struct node *n = node_of(fs, ino);
+	struct node *n = req_node(req, ino);
+	if (!n)
+		return;
 	int r = do_setattr(fs, req, n, attr, to_set);
 	if (r) {
 		fuse_reply_err(req, -r);
@@ -298,7 +302,10 @@ void gfs_readlink(fuse_req_t req, fuse_ino_t ino)
 	struct gfs *fs = req_fs(req);
 	op_count(fs, OP_READLINK);
 	char target[GFS_MAX_SYMLINK + 1];
-	int r = do_readlink(fs, node_of(fs, ino), target, sizeof(target));
+	struct node *n = req_node(req, ino);
+	if (!n)
+		return;
+	int r = do_readlink(fs, n, target, sizeof(target));
 	if (r)
 		fuse_reply_err(req, -r);
 	else
@@ -348,7 +355,9 @@ void gfs_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
 	struct gfs *fs = req_fs(req);
 	op_count(fs, OP_ACCESS);
-	struct node *n = node_of(fs, ino);
+	struct node *n = req_node(req, ino);
+	if (!n)
+		return;
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	mutex_lock(&n->mu);
 	uint32_t mode = n->a.mode, uid = n->a.uid, gid = n->a.gid;
@@ -418,7 +427,9 @@ void gfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *
 {
 	struct gfs *fs = req_fs(req);
 	op_count(fs, OP_SETXATTR);
-	struct node *n = node_of(fs, ino);
+	struct node *n = req_node(req, ino);
+	if (!n)
+		return;
 	int r = xattr_allowed(req, name, true);
 	if (!r && (n->flavor == FL_PARTIAL || n->flavor == FL_VIEW || n->unlinked))
 		r = -EPERM;
@@ -435,7 +446,9 @@ void gfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct gfs *fs = req_fs(req);
 	op_count(fs, OP_REMOVEXATTR);
-	struct node *n = node_of(fs, ino);
+	struct node *n = req_node(req, ino);
+	if (!n)
+		return;
 	int r = xattr_allowed(req, name, true);
 	if (!r) {
 		mutex_lock(&n->mu);
@@ -565,7 +578,10 @@ void gfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	op_count(fs, OP_GETXATTR);
 	char *out;
 	size_t len;
-	int r = do_getxattr(req, fs, node_of(fs, ino), name, size, &out, &len);
+	struct node *n = req_node(req, ino);
+	if (!n)
+		return;
+	int r = do_getxattr(req, fs, n, name, size, &out, &len);
 	reply_xattr(req, r, size, out, len);
 }
 
@@ -575,6 +591,9 @@ void gfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	op_count(fs, OP_LISTXATTR);
 	char *out;
 	size_t len;
-	int r = do_listxattr(fs, node_of(fs, ino), size, &out, &len);
+	struct node *n = req_node(req, ino);
+	if (!n)
+		return;
+	int r = do_listxattr(fs, n, size, &out, &len);
 	reply_xattr(req, r, size, out, len);
 }

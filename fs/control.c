@@ -16,7 +16,7 @@
  *                      fs_latency_{read,write,fsync}[_10s]_{count,p50_ns,
  *                        p90_ns,p99_ns,p999_ns,max_ns}  since mount, and over
  *                                            the 10 s window
- *                      fs_nodes, fs_open_files, fs_dirty_files, fs_files,
+ *                      fs_nodes, fs_nodes_cold, fs_open_files, fs_dirty_files, fs_files,
  *                      fs_files_counted, fs_bytes_read, fs_bytes_written,
  *                      fs_inline_max, fs_chunk_size, fs_sweep_*,
  *                      fs_trim_chunks_deleted, fs_persist_failures,
@@ -126,6 +126,7 @@ static char *stats_text(struct gfs *fs, size_t *len)
 	metrics_write(fs, f);
 #define FIG(name, v) fprintf(f, "fs_" name " %llu\n", (unsigned long long)(v))
 	FIG("nodes", atomic_load(&fs->node_count));
+	FIG("nodes_cold", atomic_load(&fs->cold_count));
 	FIG("open_files", atomic_load(&fs->open_files));
 	FIG("dirty_files", atomic_load(&fs->dirty_count));
 	FIG("files", atomic_load(&fs->files));

@@ -93,6 +93,8 @@ static int do_make(fuse_req_t req, struct node *dir, const char *name, mode_t mo
 {
 	struct gfs *fs = req_fs(req);
 	*out = NULL;
+	if (!dir)
+		return -ESTALE;
 	if (dir == &fs->root) {
 		gfs_log(LOG_LVL_WARN, "/%s: the root holds only tables (directories); a %s "
 			"cannot be created there", name, link ? "symlink" : "file");
@@ -181,7 +183,9 @@ void gfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct gfs *fs = req_fs(req);
 	op_count(fs, OP_MKDIR);
-	struct node *dir = node_of(fs, parent);
+	struct node *dir = req_node(req, parent);
+	if (!dir)
+		return;
 	struct fuse_entry_param e;
 	int r;
 	if (dir == &fs->root) {

@@ -33,5 +33,8 @@ void table_fskey(uint32_t id, uint8_t key[5]);
 /* A table directory's attributes: its record's, or the defaults when it
  * has none. */
 void table_attr(struct gfs *fs, uint32_t id, struct nattr *a);
+/* The node of table id's directory, with one more lookup count (lookup)
+ * or reference. */
+struct node *table_node(struct gfs *fs, uint32_t id, bool lookup);
 
 #endif /* GOLITEFS_DIR_H */

@@ -99,7 +99,9 @@ void gfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct gfs *fs = req_fs(req);
 	op_count(fs, OP_OPEN);
-	struct node *n = node_of(fs, ino);
+	struct node *n = req_node(req, ino);
+	if (!n)
+		return;
 	int r = do_open(req, fs, n, fi);
 	if (r)
 		fuse_reply_err(req, -r);
@@ -132,7 +134,9 @@ void gfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fus
 {
 	struct gfs *fs = req_fs(req);
 	op_count(fs, OP_READ);
-	struct node *n = node_of(fs, ino);
+	struct node *n = req_node(req, ino);
+	if (!n)
+		return;
 	if (is_ctl(fs, n)) {
 		char *data;
 		size_t len;
@@ -164,7 +168,9 @@ void gfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 	(void)fi;
 	op_count(fs, OP_WRITE);
 	uint64_t start = now_ns();
-	struct node *n = node_of(fs, ino);
+	struct node *n = req_node(req, ino);
+	if (!n)
+		return;
 	int r;
 	if (is_ctl(fs, n))
 		r = -EPERM;
@@ -204,7 +210,9 @@ void gfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct gfs *fs = req_fs(req);
 	op_count(fs, OP_RELEASE);
-	struct node *n = node_of(fs, ino);
+	struct node *n = req_node(req, ino);
+	if (!n)
+		return;
 	if (is_ctl(fs, n)) {
 		ctl_release(fi);
 		fuse_reply_err(req, 0);
@@ -227,7 +235,9 @@ void gfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_in
 	(void)fi;
 	op_count(fs, OP_FSYNC);
 	uint64_t start = now_ns();
-	struct node *n = node_of(fs, ino);
+	struct node *n = req_node(req, ino);
+	if (!n)
+		return;
 	int r = 0;
 	if (!is_ctl(fs, n)) {
 		mutex_lock(&n->mu);
@@ -252,7 +262,9 @@ void gfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t
 	struct gfs *fs = req_fs(req);
 	(void)fi;
 	op_count(fs, OP_FALLOCATE);
-	struct node *n = node_of(fs, ino);
+	struct node *n = req_node(req, ino);
+	if (!n)
+		return;
 	int r;
 	if (is_ctl(fs, n))
 		r = -EPERM;

@@ -4,10 +4,14 @@
  * is the file a/b/k of its table), values are file contents. The model,
  * the options and the limits are described in fs/README-fs.md.
  *
- * Nodes. The kernel names files by node ids. A node id is the address of a
- * struct node (the root is FUSE_ROOT_ID); it lives while the kernel holds a
- * lookup count on it or an operation uses it, and a grace period longer
- * (node.c). A node stands for one entry:
+ * Nodes. The kernel names files by node ids. A node id is a number the
+ * daemon hands out, never reused within a mount, and mapped back to its
+ * struct node through a table that answers "unknown" (ESTALE) for ids it
+ * no longer holds (the root is FUSE_ROOT_ID). A node lives while the
+ * kernel holds a lookup count on it or an operation uses it, then stays
+ * *cold* in a bounded cache so that a file handle (NFS export,
+ * open_by_handle_at) can find it again by its id, and is freed a grace
+ * period after it leaves that cache (node.c). A node stands for one entry:
  * (table id, key, flavor). The inode number that stat shows (st_ino) is a
  * different thing: persistent, kept in the file record, or derived from
  * the key for entries without one (see node.c). A map from (table, key,
@@ -65,6 +69,7 @@
 
 #define FUSE_USE_VERSION 314
 
+#include <errno.h>
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -196,6 +201,12 @@ struct node {
 	uint32_t opens;              /* open file handles */
 	bool on_dirty_list;          /* protected by fs->dirty_mu */
 	uint64_t retired_ns;         /* protected by fs->nodes_mu: when it was retired */
+	/* protected by fs->nodes_mu */
+	uint64_t id;                 /* the FUSE node id (node.c: ids) */
+	struct node *idnext;         /* chain of fs->ids */
+	struct node *cold_prev, *cold_next;  /* in fs->cold_* while cold */
+	bool cold;                   /* held by nobody, kept for file handles */
+	bool retired;                /* out of the map, freed after the grace */
 	struct node *dirty_next;     /* protected by fs->dirty_mu */
 };
 
@@ -260,7 +271,14 @@ struct gfs {
 	struct node **map;           /* protected by nodes_mu */
 	struct node *retired;        /* protected by nodes_mu: forgotten, freed later */
 	size_t map_size, map_count;  /* protected by nodes_mu */
-	_Atomic uint64_t node_count;
+	_Atomic uint64_t node_count; /* nodes the kernel or an operation holds */
+	struct node **ids;           /* protected by nodes_mu: node id -> node */
+	size_t ids_size, ids_count;  /* protected by nodes_mu */
+	uint64_t id_next;            /* protected by nodes_mu: the next node id */
+	uint32_t generation;         /* of every node id of this mount (not 0) */
+	struct node *cold_head, *cold_tail;  /* protected by nodes_mu: cold
+					      * nodes, most recently used first */
+	_Atomic uint64_t cold_count;
 
 	pthread_mutex_t chunk_mu[CHUNK_LOCKS];
 
@@ -329,9 +347,20 @@ void nodes_init(struct gfs *fs);
 void nodes_destroy(struct gfs *fs);
 /* Frees the nodes retired more than NODE_GRACE_NS ago (all: every one). */
 #define NODE_GRACE_NS (10ull * 1000000000ull)
+/* Cold nodes kept for file handles: a handle of a node pushed out of the
+ * cache answers ESTALE (fs/README-fs.md: NFS export). */
+#define NODE_COLD_MAX 65536u
 void nodes_reap(struct gfs *fs, bool all);
+/* The node of a node id the kernel sent, or NULL if the id is not one this
+ * mount gave or its node is gone (the caller answers ESTALE). The node is
+ * valid for as long as the kernel's lookup count keeps it (or the grace
+ * period, for a request racing with a forget). */
 struct node *node_of(struct gfs *fs, fuse_ino_t nodeid);
 fuse_ino_t node_id(struct gfs *fs, struct node *n);
+/* Gives the kernel one more lookup count on n, reached by its id alone
+ * (a file handle): false if n no longer names an entry (unlinked,
+ * replaced, pushed out of the cold cache). */
+bool node_revive(struct gfs *fs, struct node *n);
 
 /* Finds the node for (table, key, flavor) and returns it with one more
  * lookup count (lookup) or reference (!lookup); or NULL. */
@@ -596,6 +625,16 @@ static inline void op_count(struct gfs *fs, enum gfs_op op)
 static inline struct gfs *req_fs(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
+}
+
+/* The node of the id a request names, or NULL once it has answered
+ * ESTALE (an id this mount does not know: node_of). */
+static inline struct node *req_node(fuse_req_t req, fuse_ino_t ino)
+{
+	struct node *n = node_of(req_fs(req), ino);
+	if (!n)
+		fuse_reply_err(req, ESTALE);
+	return n;
 }
 
 

@@ -75,7 +75,7 @@ void root_init(struct gfs *fs)
 	rec_free(&r);
 }
 
-static struct node *table_node(struct gfs *fs, uint32_t id, bool lookup)
+struct node *table_node(struct gfs *fs, uint32_t id, bool lookup)
 {
 	struct node *n = node_find(fs, id, (const uint8_t *)"", 0, FL_TABLE, lookup);
 	if (n)
@@ -199,6 +199,13 @@ static void negative_entry(struct gfs *fs, struct fuse_entry_param *e)
 static int do_lookup(struct gfs *fs, struct node *dir, const char *name,
 		     struct fuse_entry_param *ep)
 {
+	if (!dir)
+		return -ESTALE;
+	/* The kernel asks these only for file handles (export.c). */
+	if (strcmp(name, ".") == 0)
+		return export_self(fs, dir, ep);
+	if (strcmp(name, "..") == 0)
+		return export_parent(fs, dir, ep);
 	if (strlen(name) > ESC_NAME_MAX)
 		return -ENAMETOOLONG;
 	if (dir == &fs->root) {
@@ -257,7 +264,9 @@ void gfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	struct gfs *fs = req_fs(req);
 	op_count(fs, OP_FORGET);
-	node_forget(fs, node_of(fs, ino), nlookup);
+	struct node *n = node_of(fs, ino);
+	if (n)
+		node_forget(fs, n, nlookup);
 	fuse_reply_none(req);
 }
 
@@ -265,7 +274,10 @@ void gfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *for
 {
 	struct gfs *fs = req_fs(req);
 	op_count(fs, OP_FORGET);
-	for (size_t i = 0; i < count; i++)
-		node_forget(fs, node_of(fs, forgets[i].ino), forgets[i].nlookup);
+	for (size_t i = 0; i < count; i++) {
+		struct node *n = node_of(fs, forgets[i].ino);
+		if (n)
+			node_forget(fs, n, forgets[i].nlookup);
+	}
 	fuse_reply_none(req);
 }

@@ -121,7 +121,8 @@ static void gfs_init(void *userdata, struct fuse_conn_info *conn)
 			FUSE_CAP_ATOMIC_O_TRUNC |
 			FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO |
 			FUSE_CAP_PARALLEL_DIROPS | FUSE_CAP_ASYNC_READ | FUSE_CAP_ASYNC_DIO |
-			FUSE_CAP_CACHE_SYMLINKS;
+			FUSE_CAP_CACHE_SYMLINKS |
+			FUSE_CAP_EXPORT_SUPPORT;  /* file handles, NFS (export.c) */
 	conn->want |= want & conn->capable;
 	/* Every change comes through this daemon: what the kernel caches
 	 * stays true, so it need not drop pages when times change. The kernel

@@ -2,12 +2,37 @@
  * node.c — the nodes the kernel knows (fs.h), the namespace lock, keys and
  * inode numbers.
  *
- * A node lives while the kernel holds a lookup count on it (nlookup) or an
- * operation or list holds a reference (refs); both are counted under
- * nodes_mu. When both reach zero the node leaves the map and is freed after
- * a grace period (maybe_free, nodes_reap). The map finds the
- * node of (table, key, flavor), so that looking an entry up twice gives
- * the kernel the same node id.
+ * A node is held while the kernel holds a lookup count on it (nlookup) or
+ * an operation or list holds a reference (refs); both are counted under
+ * nodes_mu. The map finds the node of (table, key, flavor), so that
+ * looking an entry up twice gives the kernel the same node id.
+ *
+ * Node ids. Each node gets a number from a counter (fs->id_next, never
+ * reused within a mount; 1 is the root, 2..4 the control nodes) and the
+ * table fs->ids maps ids back to nodes: an id the kernel sends is looked up
+ * there, never dereferenced. Every id carries the mount's generation
+ * (fs->generation, not 0; the root's is 0 as the kernel wants), so a file
+ * handle of an earlier mount, whose ids may be given again, does not match.
+ *
+ * Cold nodes. When nothing holds a node that still names an entry (in the
+ * map), it becomes cold: kept in the map and the id table, on a list in
+ * use order, at most NODE_COLD_MAX of them. The kernel may still hold a
+ * file handle of it (NFS, open_by_handle_at) and, having forgotten the
+ * inode, asks by id alone (lookup of "." in it): node_revive gives it back.
+ * A name lookup of the entry finds the cold node too, so the entry keeps
+ * its id. A cold node is answered from what it caches, like any node
+ * (fs.h: the daemon is the only writer; netglue.c unhashes the nodes of
+ * keys written by other front ends).
+ *
+ * Invariants:
+ *   1. A node is in exactly one of: held (nlookup or refs), cold (hashed,
+ *      on the cold list), retired (on fs->retired). Static nodes are
+ *      always held.
+ *   2. A node leaves the id table only when it is freed, a grace period
+ *      (NODE_GRACE_NS) after it was retired: the kernel may forget a node
+ *      while a request about it is still being served (its caller was
+ *      killed and the kernel stopped waiting), and that request must still
+ *      find valid memory.
  *
  * Inode numbers (st_ino):
  *   - a record written through the mount carries its own, allocated from a
@@ -28,6 +53,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -113,17 +140,80 @@ static void node_init_locks(struct node *n)
 		FATAL("pthread_rwlock_init");
 }
 
+/* ---- node ids ---- */
+
+/* nodes_mu held. */
+static void ids_insert(struct gfs *fs, struct node *n)
+{
+	if (fs->ids_count + 1 > fs->ids_size) {
+		size_t size = fs->ids_size * 2;
+		struct node **ids = xcalloc(size, sizeof(*ids));
+		for (size_t i = 0; i < fs->ids_size; i++) {
+			struct node *m = fs->ids[i];
+			while (m) {
+				struct node *next = m->idnext;
+				m->idnext = ids[mix64(m->id) & (size - 1)];
+				ids[mix64(m->id) & (size - 1)] = m;
+				m = next;
+			}
+		}
+		free(fs->ids);
+		fs->ids = ids;
+		fs->ids_size = size;
+	}
+	struct node **slot = &fs->ids[mix64(n->id) & (fs->ids_size - 1)];
+	n->idnext = *slot;
+	*slot = n;
+	fs->ids_count++;
+}
+
+/* nodes_mu held. */
+static void ids_remove(struct gfs *fs, struct node *n)
+{
+	struct node **p = &fs->ids[mix64(n->id) & (fs->ids_size - 1)];
+	while (*p != n)
+		p = &(*p)->idnext;
+	*p = n->idnext;
+	n->idnext = NULL;
+	fs->ids_count--;
+}
+
+/* nodes_mu held. */
+static struct node *ids_find(struct gfs *fs, uint64_t id)
+{
+	struct node *n = fs->ids[mix64(id) & (fs->ids_size - 1)];
+	while (n && n->id != id)
+		n = n->idnext;
+	return n;
+}
+
+/* A generation for this mount: not 0, and unlike the last mount's. */
+static uint32_t mount_generation(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	uint64_t x = mix64(t ^ ((uint64_t)getpid() << 32));
+	return (uint32_t)x ? (uint32_t)x : 1;
+}
+
 void nodes_init(struct gfs *fs)
 {
 	mutex_init(&fs->nodes_mu);
 	fs->map_size = 1024;
 	fs->map = xcalloc(fs->map_size, sizeof(*fs->map));
+	fs->ids_size = 1024;
+	fs->ids = xcalloc(fs->ids_size, sizeof(*fs->ids));
+	fs->generation = mount_generation();
 	struct node *st[] = { &fs->root, &fs->ctl, &fs->ctl_stats, &fs->ctl_events };
 	for (size_t i = 0; i < ARRAY_SIZE(st); i++) {
 		node_init_locks(st[i]);
 		st[i]->flavor = FL_STATIC;
 		st[i]->nlookup = 1;
+		st[i]->id = FUSE_ROOT_ID + i;
+		ids_insert(fs, st[i]);
 	}
+	fs->id_next = 16;
 }
 
 static void node_free(struct node *n)
@@ -146,6 +236,7 @@ void nodes_destroy(struct gfs *fs)
 		}
 	}
 	free(fs->map);
+	free(fs->ids);
 	pthread_mutex_destroy(&fs->nodes_mu);
 }
 
@@ -153,14 +244,16 @@ struct node *node_of(struct gfs *fs, fuse_ino_t nodeid)
 {
 	if (nodeid == FUSE_ROOT_ID)
 		return &fs->root;
-	return (struct node *)(uintptr_t)nodeid;
+	mutex_lock(&fs->nodes_mu);
+	struct node *n = ids_find(fs, nodeid);
+	mutex_unlock(&fs->nodes_mu);
+	return n;
 }
 
 fuse_ino_t node_id(struct gfs *fs, struct node *n)
 {
-	if (n == &fs->root)
-		return FUSE_ROOT_ID;
-	return (fuse_ino_t)(uintptr_t)n;
+	(void)fs;
+	return n->id;
 }
 
 static bool ident_eq(const struct node *n, uint32_t table, const uint8_t *key, size_t klen,
@@ -220,22 +313,84 @@ static struct node *map_find(struct gfs *fs, uint32_t table, const uint8_t *key,
 	return NULL;
 }
 
-/*
- * nodes_mu held: retires n if nothing holds it any more. A retired node is
- * out of the map but freed only NODE_GRACE_NS later (nodes_reap): the
- * kernel may forget a node while a request about it is still being served
- * (its caller was killed and the kernel stopped waiting), and that request
- * must still find valid memory.
- */
-static void maybe_free(struct gfs *fs, struct node *n)
+/* nodes_mu held: takes n off the cold list. */
+static void cold_unlink(struct gfs *fs, struct node *n)
 {
-	if (n->flavor == FL_STATIC || n->nlookup || n->refs)
-		return;
+	if (n->cold_prev)
+		n->cold_prev->cold_next = n->cold_next;
+	else
+		fs->cold_head = n->cold_next;
+	if (n->cold_next)
+		n->cold_next->cold_prev = n->cold_prev;
+	else
+		fs->cold_tail = n->cold_prev;
+	n->cold_prev = n->cold_next = NULL;
+	n->cold = false;
+	atomic_fetch_sub(&fs->cold_count, 1);
+}
+
+/* nodes_mu held: n is held once more (lookup count or reference). */
+static void hold(struct gfs *fs, struct node *n, bool lookup)
+{
+	if (n->cold) {
+		cold_unlink(fs, n);
+		atomic_fetch_add(&fs->node_count, 1);
+	}
+	if (lookup)
+		n->nlookup++;
+	else
+		n->refs++;
+}
+
+/* nodes_mu held: out of the map and the cold list; freed by nodes_reap
+ * NODE_GRACE_NS from now (invariant 2). */
+static void retire(struct gfs *fs, struct node *n)
+{
+	if (n->cold)
+		cold_unlink(fs, n);
+	else
+		atomic_fetch_sub(&fs->node_count, 1);
 	map_remove(fs, n);
-	atomic_fetch_sub(&fs->node_count, 1);
+	n->retired = true;
 	n->hnext = fs->retired;
 	n->retired_ns = now_ns();
 	fs->retired = n;
+}
+
+/* nodes_mu held: if nothing holds n any more, makes it cold (it still
+ * names an entry) or retires it (invariant 1). */
+static void maybe_free(struct gfs *fs, struct node *n)
+{
+	if (n->flavor == FL_STATIC || n->nlookup || n->refs || n->retired || n->cold)
+		return;
+	if (!n->hashed) {
+		retire(fs, n);
+		return;
+	}
+	n->cold = true;
+	n->cold_prev = NULL;
+	n->cold_next = fs->cold_head;
+	if (fs->cold_head)
+		fs->cold_head->cold_prev = n;
+	else
+		fs->cold_tail = n;
+	fs->cold_head = n;
+	atomic_fetch_add(&fs->cold_count, 1);
+	atomic_fetch_sub(&fs->node_count, 1);
+	while (atomic_load(&fs->cold_count) > NODE_COLD_MAX)
+		retire(fs, fs->cold_tail);
+}
+
+bool node_revive(struct gfs *fs, struct node *n)
+{
+	if (n->flavor == FL_STATIC)
+		return true;
+	mutex_lock(&fs->nodes_mu);
+	bool alive = n->hashed && !n->retired;
+	if (alive)
+		hold(fs, n, true);
+	mutex_unlock(&fs->nodes_mu);
+	return alive;
 }
 
 void nodes_reap(struct gfs *fs, bool all)
@@ -246,6 +401,7 @@ void nodes_reap(struct gfs *fs, bool all)
 	while (*p) {
 		struct node *n = *p;
 		if (all || now - n->retired_ns > NODE_GRACE_NS) {
+			ids_remove(fs, n);
 			*p = n->hnext;
 			n->hnext = dead;
 			dead = n;
@@ -267,12 +423,8 @@ struct node *node_find(struct gfs *fs, uint32_t table, const uint8_t *key, size_
 	uint64_t h = ident_hash(table, key, klen, flavor);
 	mutex_lock(&fs->nodes_mu);
 	struct node *n = map_find(fs, table, key, klen, flavor, h);
-	if (n) {
-		if (lookup)
-			n->nlookup++;
-		else
-			n->refs++;
-	}
+	if (n)
+		hold(fs, n, lookup);
 	mutex_unlock(&fs->nodes_mu);
 	return n;
 }
@@ -295,13 +447,12 @@ struct node *node_get(struct gfs *fs, uint32_t table, const uint8_t *key, size_t
 		n->khash = h;
 		n->src = (uint8_t)src;
 		n->a = *a;
+		n->id = fs->id_next++;
 		map_insert(fs, n);
+		ids_insert(fs, n);
 		atomic_fetch_add(&fs->node_count, 1);
 	}
-	if (lookup)
-		n->nlookup++;
-	else
-		n->refs++;
+	hold(fs, n, lookup);
 	mutex_unlock(&fs->nodes_mu);
 	return n;
 }
@@ -309,7 +460,7 @@ struct node *node_get(struct gfs *fs, uint32_t table, const uint8_t *key, size_t
 void node_ref(struct gfs *fs, struct node *n)
 {
 	mutex_lock(&fs->nodes_mu);
-	n->refs++;
+	hold(fs, n, false);
 	mutex_unlock(&fs->nodes_mu);
 }
 
@@ -341,6 +492,7 @@ void node_unhash(struct gfs *fs, struct node *n)
 		return;
 	mutex_lock(&fs->nodes_mu);
 	map_remove(fs, n);
+	maybe_free(fs, n);
 	mutex_unlock(&fs->nodes_mu);
 }
 
@@ -354,8 +506,10 @@ void node_rekey(struct gfs *fs, struct node *n, uint32_t table, const uint8_t *k
 	/* A node that still names the new identity is stale (its entry was
 	 * replaced): this one takes over. */
 	struct node *old = map_find(fs, table, key, klen, flavor, h);
-	if (old)
+	if (old) {
 		map_remove(fs, old);
+		maybe_free(fs, old);
+	}
 	free(n->key);
 	n->key = copy;
 	n->klen = (uint32_t)klen;
@@ -380,7 +534,7 @@ struct node **nodes_collect_below(struct gfs *fs, uint32_t table, const uint8_t 
 				continue;
 			if (n == cap)
 				v = xrealloc(v, (cap *= 2) * sizeof(*v));
-			m->refs++;
+			hold(fs, m, false);
 			v[n++] = m;
 		}
 	}
@@ -566,6 +720,7 @@ void node_fill_entry(struct gfs *fs, struct node *n, struct fuse_entry_param *e)
 			e->attr.st_nlink = 0;
 		mutex_unlock(&n->mu);
 	}
+	e->generation = n == &fs->root ? 0 : fs->generation;
 	e->attr_timeout = node_is_volatile(fs, n) ? 0 : fs->o.attr_timeout;
 	e->entry_timeout = fs->o.entry_timeout;
 }

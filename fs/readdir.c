@@ -283,7 +283,9 @@ void gfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct gfs *fs = req_fs(req);
 	op_count(fs, OP_OPENDIR);
-	struct node *n = node_of(fs, ino);
+	struct node *n = req_node(req, ino);
+	if (!n)
+		return;
 	if (!S_ISDIR(n->a.mode)) {
 		fuse_reply_err(req, ENOTDIR);
 		return;
@@ -360,10 +362,11 @@ static void readdir_common(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 	struct dirh *dh = handle_get(fi->fh);
 	char *buf = xmalloc(size ? size : 1);
 	size_t used = 0;
+	struct node *n = node_of(fs, ino);
 	int r = -EBADF;
 	if (dh) {
 		mutex_lock(&dh->mu);
-		r = do_readdir(req, node_of(fs, ino), dh, size, off, plus, buf, &used);
+		r = n ? do_readdir(req, n, dh, size, off, plus, buf, &used) : -ESTALE;
 		mutex_unlock(&dh->mu);
 		handle_put(fi->fh);
 	}

@@ -136,7 +136,9 @@ void gfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct gfs *fs = req_fs(req);
 	op_count(fs, OP_UNLINK);
-	struct node *dir = node_of(fs, parent);
+	struct node *dir = req_node(req, parent);
+	if (!dir)
+		return;
 	int r = do_unlink(fs, dir, name);
 	if (!r)
 		ev_child(fs, EV_UNLINK, dir, name);
@@ -238,7 +240,9 @@ void gfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct gfs *fs = req_fs(req);
 	op_count(fs, OP_RMDIR);
-	struct node *dir = node_of(fs, parent);
+	struct node *dir = req_node(req, parent);
+	if (!dir)
+		return;
 	bool was = gfs_frees_space(true);
 	int r = do_rmdir(fs, dir, name);
 	gfs_frees_space(was);

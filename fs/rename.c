@@ -502,6 +502,8 @@ static int do_rename(struct gfs *fs, fuse_ino_t parent, const char *name, fuse_i
 		     const char *newname, unsigned flags)
 {
 	struct node *sdir = node_of(fs, parent), *tdir = node_of(fs, newparent);
+	if (!sdir || !tdir)
+		return -ESTALE;
 	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
 		gfs_log(LOG_LVL_INFO, "rename %s: flags %#x are not supported", name, flags);
 		return -EINVAL;
