@@ -92,8 +92,7 @@ void feed_init(struct feed *f, size_t size)
 	atomic_store(&f->bytes, 0);
 	atomic_store(&f->mtime_ns, wall_ns());
 	atomic_store(&f->readers, 0);
-	if (pthread_rwlock_init(&f->watch_lock, NULL))
-		FATAL("pthread_rwlock_init");
+	rwlock_init(&f->watch_lock);
 	f->watches = NULL;
 	atomic_store(&f->nwatches, 0);
 }
@@ -195,25 +194,13 @@ struct golite_feed_watch {
 	struct golite_feed_watch *next;   /* protected by f->watch_lock */
 };
 
-static void watch_lock_read(struct feed *f)
-{
-	if (pthread_rwlock_rdlock(&f->watch_lock))
-		FATAL("pthread_rwlock_rdlock");
-}
-
-static void watch_lock_write(struct feed *f)
-{
-	if (pthread_rwlock_wrlock(&f->watch_lock))
-		FATAL("pthread_rwlock_wrlock");
-}
-
 /* Calls every watch's function (after an event is in the ring). */
 static void call_watches(struct feed *f)
 {
-	watch_lock_read(f);
+	rwlock_rdlock(&f->watch_lock);
 	for (struct golite_feed_watch *w = f->watches; w; w = w->next)
 		w->fn(w->ctx);
-	pthread_rwlock_unlock(&f->watch_lock);
+	rwlock_unlock(&f->watch_lock);
 }
 
 int golite_feed_watch_new(golite *db, void (*fn)(void *ctx), void *ctx,
@@ -231,11 +218,11 @@ int golite_feed_watch_new(golite *db, void (*fn)(void *ctx), void *ctx,
 	w->f = &db->feed;
 	w->fn = fn;
 	w->ctx = ctx;
-	watch_lock_write(w->f);
+	rwlock_wrlock(&w->f->watch_lock);
 	w->next = w->f->watches;
 	w->f->watches = w;
 	atomic_fetch_add(&w->f->nwatches, 1);
-	pthread_rwlock_unlock(&w->f->watch_lock);
+	rwlock_unlock(&w->f->watch_lock);
 	*out = w;
 	return 0;
 }
@@ -245,13 +232,13 @@ void golite_feed_watch_free(golite_feed_watch *w)
 	if (!w)
 		return;
 	struct feed *f = w->f;
-	watch_lock_write(f);
+	rwlock_wrlock(&f->watch_lock);
 	struct golite_feed_watch **p = &f->watches;
 	while (*p != w)
 		p = &(*p)->next;
 	*p = w->next;
 	atomic_fetch_sub(&f->nwatches, 1);
-	pthread_rwlock_unlock(&f->watch_lock);
+	rwlock_unlock(&f->watch_lock);
 	free(w);
 }
 

@@ -10,7 +10,7 @@
  *
  *     SEQ TIME OP FIELD...
  *
- * is split at its spaces, its fields unescaped (common/keyesc.h), kept if
+ * is split at its spaces, its fields unescaped (common/feedline.h), kept if
  * it passes the stream's filters (?table= on the event's tables, ?prefix=
  * on its keys or paths), and written as
  *
@@ -51,10 +51,9 @@
 #include <string.h>
 
 #include "golite_raw.h"
-#include "keyesc.h"
+#include "feedline.h"
 #include "util.h"
 
-#define EV_FIELDS_MAX 4          /* TABLE KEY TABLE2 KEY2 */
 #define STREAM_CHUNK 16384       /* text a stream prepares at a time */
 
 struct stream;
@@ -164,7 +163,7 @@ void http_publish(struct http_server *s, const char *op, const char *table, cons
 {
 	if (!golite_feed_wanted(s->db))
 		return;
-	golite_feed_field fl[EV_FIELDS_MAX] = { { table, strlen(table) } };
+	golite_feed_field fl[FEEDLINE_FIELDS_MAX] = { { table, strlen(table) } };
 	size_t n = 1;
 	if (key && klen)
 		fl[n++] = (golite_feed_field){ key, klen };
@@ -177,63 +176,20 @@ void http_publish(struct http_server *s, const char *op, const char *table, cons
 
 /* ---- one line of the feed as an event ---- */
 
-/* A line split into its words, fields unescaped in place. */
-struct ev_line {
-	const char *seq, *time, *op;
-	size_t seq_len, time_len, op_len;
-	char *field[EV_FIELDS_MAX];
-	size_t flen[EV_FIELDS_MAX];
-	size_t nfields;
-};
-
-/* Splits line (NUL-terminated, no '\n') and unescapes its fields; false
- * for a line this server cannot read (too many fields, a bad escape). */
-static bool split_line(char *line, struct ev_line *e)
-{
-	const char **head[3] = { &e->seq, &e->time, &e->op };
-	size_t *head_len[3] = { &e->seq_len, &e->time_len, &e->op_len };
-	memset(e, 0, sizeof(*e));
-	char *p = line;
-	for (size_t w = 0; *p; w++) {
-		char *sp = strchr(p, ' ');
-		size_t n = sp ? (size_t)(sp - p) : strlen(p);
-		if (w < 3) {
-			*head[w] = p;
-			*head_len[w] = n;
-		} else {
-			if (e->nfields == EV_FIELDS_MAX)
-				return false;
-			ssize_t k = key_unescape((uint8_t *)p, p, n);
-			if (k <= 0)
-				return false;
-			e->field[e->nfields] = p;
-			e->flen[e->nfields++] = (size_t)k;
-		}
-		if (!sp)
-			break;
-		p = sp + 1;
-	}
-	return e->op != NULL;
-}
-
-static bool op_is(const struct ev_line *e, const char *op)
-{
-	return e->op_len == strlen(op) && !memcmp(e->op, op, e->op_len);
-}
-
 /* True for the network front ends' ops, whose second field is a key. */
-static bool keyed(const struct ev_line *e)
+static bool keyed(const struct feedline *e)
 {
-	return op_is(e, "put") || op_is(e, "delete") || op_is(e, "move") ||
-	       op_is(e, "create-table") || op_is(e, "drop-table");
+	return feedline_op_is(e, "put") || feedline_op_is(e, "delete") ||
+	       feedline_op_is(e, "move") || feedline_op_is(e, "create-table") ||
+	       feedline_op_is(e, "drop-table");
 }
 
-static bool field_is(const struct ev_line *e, size_t i, const char *s)
+static bool field_is(const struct feedline *e, size_t i, const char *s)
 {
 	return i < e->nfields && e->flen[i] == strlen(s) && !memcmp(e->field[i], s, e->flen[i]);
 }
 
-static bool field_has_prefix(const struct ev_line *e, size_t i, const uint8_t *p, size_t n)
+static bool field_has_prefix(const struct feedline *e, size_t i, const uint8_t *p, size_t n)
 {
 	return i < e->nfields && e->flen[i] >= n && !memcmp(e->field[i], p, n);
 }
@@ -241,7 +197,7 @@ static bool field_has_prefix(const struct ev_line *e, size_t i, const uint8_t *p
 /* True if the event passes the stream's filters: its table (or the
  * destination's) is ?table=, its key or path (or the destination's)
  * starts with ?prefix=. */
-static bool wanted(const struct stream *st, const struct ev_line *e)
+static bool wanted(const struct stream *st, const struct feedline *e)
 {
 	bool two = e->nfields == 4;
 	if (st->table && !field_is(e, 0, st->table) && !(two && field_is(e, 2, st->table)))
@@ -252,17 +208,16 @@ static bool wanted(const struct stream *st, const struct ev_line *e)
 	return true;
 }
 
-static void format_event(struct sbuf *b, const struct ev_line *e)
+static void format_event(struct sbuf *b, const struct feedline *e)
 {
-	static const char *const key_names[EV_FIELDS_MAX] = { "table", "key", "to_table",
-							      "to_key" };
-	static const char *const path_names[EV_FIELDS_MAX] = { "table", "path", "to_table",
-							       "to_path" };
+	static const char *const key_names[FEEDLINE_FIELDS_MAX] = { "table", "key", "to_table",
+								    "to_key" };
+	static const char *const path_names[FEEDLINE_FIELDS_MAX] = { "table", "path", "to_table",
+								     "to_path" };
 	const char *const *names = keyed(e) ? key_names : path_names;
-	sb_printf(b, "id: %.*s\nevent: %.*s\ndata: {\"seq\":%.*s,\"time\":%.*s,\"op\":",
-		  (int)e->seq_len, e->seq, (int)e->op_len, e->op, (int)e->seq_len, e->seq,
-		  (int)e->time_len, e->time);
-	sb_json_str(b, e->op, e->op_len);
+	sb_printf(b, "id: %s\nevent: %s\ndata: {\"seq\":%s,\"time\":%s,\"op\":", e->seq, e->op,
+		  e->seq, e->time);
+	sb_json_str(b, e->op, strlen(e->op));
 	for (size_t i = 0; i < e->nfields; i++) {
 		sb_puts(b, ",");
 		sb_json_bytes(b, e->nfields == 3 && i == 2 ? "attr" : names[i], e->field[i],
@@ -272,12 +227,13 @@ static void format_event(struct sbuf *b, const struct ev_line *e)
 }
 
 /* Writes the event of one line, if the stream wants it. */
-static void take_line(struct stream *st, char *line)
+static void take_line(void *ctx, char *line)
 {
-	struct ev_line e;
-	if (!split_line(line, &e))
+	struct stream *st = ctx;
+	struct feedline e;
+	if (!feedline_split(line, &e))
 		return;
-	if (op_is(&e, "missed")) {
+	if (feedline_op_is(&e, "missed")) {
 		unsigned long long first = strtoull(e.seq, NULL, 10);
 		unsigned long long count = e.nfields ? strtoull(e.field[0], NULL, 10) : 0;
 		sb_printf(&st->out, "id: %llu\nevent: missed\ndata: {\"first\":%llu,"
@@ -300,14 +256,9 @@ static void stream_fill(struct stream *st)
 		if (golite_feed_read(st->r, buf, sizeof(buf), &n) || n == 0)
 			break;
 		sb_put(&st->in, buf, n);
-		char *start = st->in.p, *end = st->in.p + st->in.len, *nl;
-		while ((nl = memchr(start, '\n', (size_t)(end - start)))) {
-			*nl = '\0';
-			take_line(st, start);
-			start = nl + 1;
-		}
-		st->in.len = (size_t)(end - start);
-		memmove(st->in.p, start, st->in.len);
+		size_t used = feedline_each(st->in.p, st->in.len, take_line, st);
+		st->in.len -= used;
+		memmove(st->in.p, st->in.p + used, st->in.len);
 	}
 }
 

@@ -42,10 +42,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "keyesc.h"
+#include "feedline.h"
 #include "util.h"
 
-#define FEED_FIELDS_MAX 4
 #define FEED_CHUNK 65536
 
 void resp_publish(struct resp_server *s, const char *op, const char *table, const void *key,
@@ -53,15 +52,10 @@ void resp_publish(struct resp_server *s, const char *op, const char *table, cons
 {
 	if (!golite_feed_wanted(s->db))
 		return;
-	golite_feed_field fl[FEED_FIELDS_MAX] = { { table, strlen(table) } };
-	size_t n = 1;
-	if (key && klen)
-		fl[n++] = (golite_feed_field){ key, klen };
-	if (to_key && to_klen) {
-		fl[n++] = (golite_feed_field){ table, strlen(table) };
-		fl[n++] = (golite_feed_field){ to_key, to_klen };
-	}
-	golite_feed_publish(s->db, op, fl, n);   /* cannot fail: the fields are ours */
+	size_t tlen = strlen(table);
+	const golite_feed_field fl[] = { { table, tlen }, { key, klen }, { table, tlen },
+					 { to_key, to_klen } };
+	golite_feed_publish(s->db, op, fl, !key ? 1 : to_key ? 4 : 2);
 }
 
 /* The feed watch (any publisher's thread): wakes worker 0 if someone
@@ -119,58 +113,35 @@ void feed_follow_subs(struct resp_server *s)
 
 /* ---- one line of the feed as notifications ---- */
 
-static bool word_is(const char *w, size_t n, const char *s)
-{
-	return n == strlen(s) && !memcmp(w, s, n);
-}
-
 /* The Redis event of a change to one key, or NULL. */
-static const char *key_event(const char *op, size_t n)
+static const char *key_event(const struct feedline *l)
 {
 	static const char *const sets[] = { "put", "create", "write", "truncate", "fallocate",
 					    "symlink" };
 	for (size_t i = 0; i < ARRAY_SIZE(sets); i++)
-		if (word_is(op, n, sets[i]))
+		if (feedline_op_is(l, sets[i]))
 			return "set";
-	if (word_is(op, n, "delete") || word_is(op, n, "unlink"))
+	if (feedline_op_is(l, "delete") || feedline_op_is(l, "unlink"))
 		return "del";
 	return NULL;
 }
 
-/* Notifies the event of one line (NUL-terminated, no '\n'); a line it
- * cannot read is skipped. */
-static void notify_line(struct resp_server *s, char *line)
+/* Notifies the event of one line; a line it cannot read is skipped. */
+static void notify_line(void *ctx, char *line)
 {
-	char *w[3 + FEED_FIELDS_MAX];
-	size_t wl[3 + FEED_FIELDS_MAX], nw = 0;
-	for (char *p = line; nw < ARRAY_SIZE(w);) {
-		char *sp = strchr(p, ' ');
-		w[nw] = p;
-		wl[nw++] = sp ? (size_t)(sp - p) : strlen(p);
-		if (!sp)
-			break;
-		*sp = '\0';
-		p = sp + 1;
-	}
-	if (nw < 4)
-		return;   /* no table: "missed" or an event without fields */
-	for (size_t i = 3; i < nw; i++) {
-		ssize_t k = key_unescape((uint8_t *)w[i], w[i], wl[i]);
-		if (k <= 0)
-			return;
-		wl[i] = (size_t)k;
-		w[i][k] = '\0';   /* tables are names: C strings */
-	}
-	const char *op = w[2], *table = w[3];
-	size_t oplen = wl[2];
-	const char *ev = nw == 5 ? key_event(op, oplen) : NULL;
+	struct resp_server *s = ctx;
+	struct feedline l;
+	if (!feedline_split(line, &l) || l.nfields == 0)
+		return;   /* "missed", or an event without a table */
+	const char *table = l.field[0];
+	const char *ev = l.nfields == 2 ? key_event(&l) : NULL;
 	if (ev) {
-		resp_notify(s, table, ev, w[4], wl[4]);
-	} else if (nw == 7 && (word_is(op, oplen, "move") || word_is(op, oplen, "rename"))) {
-		resp_notify(s, table, "rename_from", w[4], wl[4]);
-		resp_notify(s, w[5], "rename_to", w[6], wl[6]);
-	} else if ((nw == 4 && word_is(op, oplen, "drop-table")) ||
-		   (nw == 5 && word_is(op, oplen, "rmdir") && word_is(w[4], wl[4], "."))) {
+		resp_notify(s, table, ev, l.field[1], l.flen[1]);
+	} else if (l.nfields == 4 && (feedline_op_is(&l, "move") || feedline_op_is(&l, "rename"))) {
+		resp_notify(s, table, "rename_from", l.field[1], l.flen[1]);
+		resp_notify(s, l.field[2], "rename_to", l.field[3], l.flen[3]);
+	} else if ((l.nfields == 1 && feedline_op_is(&l, "drop-table")) ||
+		   (l.nfields == 2 && feedline_op_is(&l, "rmdir") && !strcmp(l.field[1], "."))) {
 		resp_notify(s, table, "flushdb", NULL, 0);
 	}
 }
@@ -194,14 +165,9 @@ void feed_follow_drain(struct resp_server *s)
 		if (n == 0)
 			break;
 		ob_put(&s->feed_in, buf, n);
-		char *start = s->feed_in.p, *end = s->feed_in.p + s->feed_in.len, *nl;
-		while ((nl = memchr(start, '\n', (size_t)(end - start)))) {
-			*nl = '\0';
-			notify_line(s, start);
-			start = nl + 1;
-		}
-		s->feed_in.len = (size_t)(end - start);
-		memmove(s->feed_in.p, start, s->feed_in.len);
+		size_t used = feedline_each(s->feed_in.p, s->feed_in.len, notify_line, s);
+		s->feed_in.len -= used;
+		memmove(s->feed_in.p, s->feed_in.p + used, s->feed_in.len);
 	}
 	free(buf);
 }

@@ -295,7 +295,8 @@ void resp_notify(struct resp_server *s, const char *table, const char *event,
 		 const void *key, size_t klen);
 
 /* The change feed (resp_feed.c). */
-/* Publishes "OP TABLE [KEY [TABLE TO_KEY]]" if anyone reads the feed. */
+/* Publishes "OP TABLE [KEY [TABLE TO_KEY]]" (key NULL: a table's event)
+ * if anyone reads the feed; after the store accepted the write. */
 void resp_publish(struct resp_server *s, const char *op, const char *table, const void *key,
 		  size_t klen, const void *to_key, size_t to_klen);
 /* Sets up the eventfd and the watch; 0 or -errno. */
