@@ -133,9 +133,12 @@ static const struct command commands[] = {
 	  "\n"
 	  "  -x, --hex       print values (and table keys) in hexadecimal\n" },
 	{ "serve", cmd_serve, "serve [-c] [-l ADDR:PORT] [OPTIONS] DATADIR",
-	  "serve the HTTP API until SIGINT or SIGTERM",
+	  "serve the HTTP API (and the Redis protocol) until SIGINT or SIGTERM",
 	  "Serves the store over HTTP (docs/api.md): keys as resources under\n"
-	  "/v1/t/TABLE/KEY, listings, batches, a change feed, /metrics. Runs until\n"
+	  "/v1/t/TABLE/KEY, listings, batches, a change feed, /metrics; with\n"
+	  "--redis also the Redis protocol (docs/redis.md). Both share the store's\n"
+	  "change feed: /v1/events and Redis keyspace notifications tell of the\n"
+	  "writes made through either. Runs until\n"
 	  "SIGINT or SIGTERM, then lets the requests under way finish and closes\n"
 	  "the store cleanly. Writes are durable as -o durability says (periodic\n"
 	  "by default here; --sync: on disk before each reply).\n"
@@ -155,7 +158,13 @@ static const struct command commands[] = {
 	  "      --timeout SECONDS  close idle connections after it (default 60)\n"
 	  "      --conn-memory SIZE memory per connection for the request line and\n"
 	  "                  headers (default 64K)\n"
-	  "      --events-buffer N  changes kept for /v1/events (default 8192)\n"
+	  "      --events-buffer N  events the change feed keeps for readers that\n"
+	  "                  fall behind (/v1/events; default 8192)\n"
+	  "      --redis ADDR:PORT  serve the Redis protocol there too (loopback\n"
+	  "                  unless told; docs/redis.md)\n"
+	  "      --redis-password-file FILE  clients must AUTH with the password in\n"
+	  "                  FILE (mode 0600)\n"
+	  "      --no-http   serve only the Redis protocol (needs --redis)\n"
 	  "\n"
 	  "Example:\n"
 	  "  golite serve -c /srv/data &\n"

@@ -100,6 +100,34 @@ void mutex_unlock(pthread_mutex_t *m)
 		FATAL("pthread_mutex_unlock: %s", strerror(e));
 }
 
+void rwlock_init(pthread_rwlock_t *l)
+{
+	int e = pthread_rwlock_init(l, NULL);
+	if (e)
+		FATAL("pthread_rwlock_init: %s", strerror(e));
+}
+
+void rwlock_rdlock(pthread_rwlock_t *l)
+{
+	int e = pthread_rwlock_rdlock(l);
+	if (e)
+		FATAL("pthread_rwlock_rdlock: %s", strerror(e));
+}
+
+void rwlock_wrlock(pthread_rwlock_t *l)
+{
+	int e = pthread_rwlock_wrlock(l);
+	if (e)
+		FATAL("pthread_rwlock_wrlock: %s", strerror(e));
+}
+
+void rwlock_unlock(pthread_rwlock_t *l)
+{
+	int e = pthread_rwlock_unlock(l);
+	if (e)
+		FATAL("pthread_rwlock_unlock: %s", strerror(e));
+}
+
 void cond_init(pthread_cond_t *c)
 {
 	pthread_condattr_t a;

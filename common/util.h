@@ -44,6 +44,10 @@ void mutex_init(pthread_mutex_t *m);
 void mutex_init_adaptive(pthread_mutex_t *m);
 void mutex_lock(pthread_mutex_t *m);
 void mutex_unlock(pthread_mutex_t *m);
+void rwlock_init(pthread_rwlock_t *l);
+void rwlock_rdlock(pthread_rwlock_t *l);
+void rwlock_wrlock(pthread_rwlock_t *l);
+void rwlock_unlock(pthread_rwlock_t *l);
 void cond_init(pthread_cond_t *c);  /* CLOCK_MONOTONIC */
 void cond_wait(pthread_cond_t *c, pthread_mutex_t *m);
 /* Waits until the monotonic deadline (ns). Returns false on timeout. */

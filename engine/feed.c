@@ -40,6 +40,15 @@
  * that no one reads (golite_feed_wanted lets a publisher skip even
  * gathering its fields).
  *
+ * Watches. A reader that wants to sleep until there is something new
+ * registers a watch (golite_feed_watch): after each event is in the ring
+ * and f->mu released, the publisher calls every watch's function under
+ * f->watch_lock taken for reading (publishers do not exclude each other
+ * there). Adding or removing a watch takes it for writing, so once
+ * golite_feed_unwatch returns its function is running nowhere. A feed
+ * with no watch costs a publisher one more relaxed load (f->nwatches),
+ * and only when it made an event.
+ *
  * Invariants:
  *   1. f->slot[s % size] holds event s or a later one once f->last >= s
  *      (the slot is stored before f->last, both under f->mu).
@@ -83,6 +92,9 @@ void feed_init(struct feed *f, size_t size)
 	atomic_store(&f->bytes, 0);
 	atomic_store(&f->mtime_ns, wall_ns());
 	atomic_store(&f->readers, 0);
+	rwlock_init(&f->watch_lock);
+	f->watches = NULL;
+	atomic_store(&f->nwatches, 0);
 }
 
 void feed_destroy(struct feed *f)
@@ -94,6 +106,7 @@ void feed_destroy(struct feed *f)
 	free(f->slot);
 	f->slot = NULL;
 	pthread_mutex_destroy(&f->mu);
+	pthread_rwlock_destroy(&f->watch_lock);
 }
 
 /* Writes "SECONDS.MICROS" of wall time t to out; returns its length. */
@@ -172,6 +185,63 @@ static void event_number(struct feed_event *e, uint64_t seq)
 	e->len += nd;
 }
 
+/* ---- watches ---- */
+
+struct golite_feed_watch {
+	struct feed *f;
+	void (*fn)(void *ctx);
+	void *ctx;
+	struct golite_feed_watch *next;   /* protected by f->watch_lock */
+};
+
+/* Calls every watch's function (after an event is in the ring). */
+static void call_watches(struct feed *f)
+{
+	rwlock_rdlock(&f->watch_lock);
+	for (struct golite_feed_watch *w = f->watches; w; w = w->next)
+		w->fn(w->ctx);
+	rwlock_unlock(&f->watch_lock);
+}
+
+int golite_feed_watch_new(golite *db, void (*fn)(void *ctx), void *ctx,
+			  golite_feed_watch **out)
+{
+	if (!out)
+		return set_error(GOLITE_EINVAL, "out is NULL");
+	*out = NULL;
+	int r = db_check_handle(db);
+	if (r)
+		return r;
+	if (!fn)
+		return set_error(GOLITE_EINVAL, "fn is NULL");
+	struct golite_feed_watch *w = xcalloc(1, sizeof(*w));
+	w->f = &db->feed;
+	w->fn = fn;
+	w->ctx = ctx;
+	rwlock_wrlock(&w->f->watch_lock);
+	w->next = w->f->watches;
+	w->f->watches = w;
+	atomic_fetch_add(&w->f->nwatches, 1);
+	rwlock_unlock(&w->f->watch_lock);
+	*out = w;
+	return 0;
+}
+
+void golite_feed_watch_free(golite_feed_watch *w)
+{
+	if (!w)
+		return;
+	struct feed *f = w->f;
+	rwlock_wrlock(&f->watch_lock);
+	struct golite_feed_watch **p = &f->watches;
+	while (*p != w)
+		p = &(*p)->next;
+	*p = w->next;
+	atomic_fetch_sub(&f->nwatches, 1);
+	rwlock_unlock(&f->watch_lock);
+	free(w);
+}
+
 int golite_feed_publish(golite *db, const char *op, const golite_feed_field *fields,
 			size_t nfields)
 {
@@ -195,6 +265,8 @@ int golite_feed_publish(golite *db, const char *op, const golite_feed_field *fie
 	mutex_unlock(&f->mu);
 	if (old)
 		call_rcu(&old->rcu, event_free_cb);   /* invariant 2 */
+	if (atomic_load_explicit(&f->nwatches, memory_order_relaxed))
+		call_watches(f);
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #define FEED_EVENTS_MAX (1u << 24)
 
 struct feed_event;
+struct golite_feed_watch;
 
 struct feed {
 	pthread_mutex_t mu;          /* taken by publishers only, for a few
@@ -30,6 +31,10 @@ struct feed {
 	_Atomic int64_t mtime_ns;    /* wall time of the newest event */
 	_Atomic unsigned readers;    /* open readers: events are made only
 				      * while there is one */
+	pthread_rwlock_t watch_lock; /* read by publishers calling the
+				      * watches, written to add or remove one */
+	struct golite_feed_watch *watches;  /* protected by watch_lock */
+	_Atomic unsigned nwatches;   /* the list's length, read without it */
 };
 
 /* Sets up an empty ring of size events (0: FEED_EVENTS_DEFAULT). */

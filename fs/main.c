@@ -248,7 +248,7 @@ static int open_store(struct gfs *fs, enum gfs_loglevel level)
 		go.compaction_threads = (uint32_t)fs->o.compaction_threads;
 	go.read_only = fs->o.read_only;
 	go.max_size = fs->o.max_size;
-	go.feed_events = fs->o.events_buffer;
+	go.feed_events = MAX(fs->o.events_buffer, netglue_events_buffer());
 	go.create_if_missing = !fs->o.read_only;
 	go.log = gfs_engine_log;
 	go.log_level = level == LOG_LVL_DEBUG ? GOLITE_LOG_DEBUG

@@ -1,18 +1,21 @@
 /*
- * netglue.h — golitefs's HTTP server (net/http.h) beside the mount
- * (netglue.c): its options, start and stop.
+ * netglue.h — golitefs's network servers beside the mount, HTTP
+ * (net/http.h) and the Redis protocol (net/resp.h) (netglue.c): their
+ * options, start and stop.
  */
 #ifndef GOLITEFS_NETGLUE_H
 #define GOLITEFS_NETGLUE_H
 
 #include "fs.h"
 
-/* Takes the http* options of the command line ("name=value" strings, kept
+/* Takes the http* and redis* options of the command line ("name=value" strings, kept
  * until netglue_stop) and checks them. Returns 0, or -1 after printing
  * what is wrong. */
 int netglue_configure(char *const *opts, int n, bool read_only);
-/* True if an http= option was given. */
+/* True if an http= or redis= option was given. */
 bool netglue_wanted(void);
+/* The feed size http_events_buffer= asked for; 0 if not given. */
+unsigned netglue_events_buffer(void);
 /* Starts the server on fs's store (the session is mounted, fs->se set).
  * Returns 0, or -1 after printing why. */
 int netglue_start(struct gfs *fs);

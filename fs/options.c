@@ -98,10 +98,12 @@ static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outa
 		c->ro = 1;
 		return 1;  /* the kernel mounts read-only too */
 	default:
-		/* The HTTP server's options (net/http.h), checked by netglue. */
-		if (!strncmp(arg, "http", 4) && (!arg[4] || arg[4] == '=' || arg[4] == '_')) {
+		/* The network servers' options (net/http.h, net/resp.h),
+		 * checked by netglue. */
+		if ((!strncmp(arg, "http", 4) && (!arg[4] || arg[4] == '=' || arg[4] == '_')) ||
+		    !strncmp(arg, "redis=", 6) || !strncmp(arg, "redis_", 6)) {
 			if (c->nhttp == (int)ARRAY_SIZE(c->http_opts)) {
-				fprintf(stderr, "golitefs: too many http options\n");
+				fprintf(stderr, "golitefs: too many http and redis options\n");
 				c->bad = true;
 				return 0;
 			}
@@ -155,6 +157,11 @@ void cli_usage(const char *prog)
 	       "\n"
 	       "The HTTP API beside the mount (docs/api.md), started by -o http=...:\n"
 	       "%s"
+	       "\n"
+	       "The Redis protocol beside the mount (docs/redis.md):\n"
+	       "  redis=ADDR:PORT        serve it there (writes show in the mount at once)\n"
+	       "  redis_password_file=FILE  clients must AUTH with the password in FILE\n"
+	       "                         (mode 0600)\n"
 	       "\n"
 	       "Control files: MOUNTPOINT/.golite/stats (figures: rates, latency\n"
 	       "percentiles, log, memtables, tables per level, compaction), and\n"

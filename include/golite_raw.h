@@ -92,10 +92,20 @@ uint64_t golite_last_sequence(golite *db);
  * publish (seconds.microseconds), OP the publisher's word, and each FIELD
  * the escaped form of the bytes it gave (common/keyesc.h with
  * KEYESC_SPACE: a field holds no space and unescapes to those bytes).
- * engine/feed.c draws the format. The mount publishes the changes made
- * through it ("SEQ TIME create users 42", fs/README-fs.md lists them); a
- * front end writing with golite_put/golite_delete would publish
- * "put TABLE KEY" and "delete TABLE KEY":
+ * engine/feed.c draws the format. The publishers and their OPs:
+ *
+ *   the mount (fs/README-fs.md "/.golite/events"): TABLE PATH, with PATH
+ *     the entry as the mount shows it ("." for the table itself):
+ *       create mkdir symlink write truncate fallocate unlink rmdir chmod
+ *       chown utimens                             TABLE PATH
+ *       rename exchange                           TABLE PATH TABLE2 PATH2
+ *       setxattr removexattr                      TABLE PATH ATTR
+ *   the network front ends (net/http*, net/resp*), with KEY the key's bytes:
+ *       put delete                                TABLE KEY
+ *       move    (a key's value now under KEY2)    TABLE KEY TABLE2 KEY2
+ *       create-table drop-table                   TABLE
+ *
+ * A front end writing with golite_put publishes after the write:
  *
  *     if (golite_feed_wanted(db)) {
  *         golite_feed_field f[2] = { { table, strlen(table) }, { key, klen } };
@@ -149,12 +159,31 @@ void golite_feed_reader_free(golite_feed_reader *r);
 /*
  * Copies into buf (cap bytes) the lines after the reader's position and
  * moves it past them; *len is how many bytes, 0 when there is nothing new
- * (the caller polls, or waits for a sign of its own). Never waits. A
- * line that does not fit is cut, and its rest comes first in the next
- * read, so the bytes read in turn are the feed's lines in order. One
+ * (the caller polls, or waits for a watch: golite_feed_watch_new).
+ * Never waits. A line that does not fit is cut, and its rest comes first
+ * in the next read, so the bytes read in turn are the feed's lines in order. One
  * reader may be used from several threads; its reads run one at a time.
  */
 int golite_feed_read(golite_feed_reader *r, void *buf, size_t cap, size_t *len);
+
+/*
+ * A watch: fn(ctx) is called once for each event published while the
+ * watch exists, from the publisher's thread, after the event is in the
+ * ring (a reader woken by it finds the event). It is called with no lock
+ * held that a publisher waits for, but publishers may call it
+ * concurrently, and golite_feed_watch_free waits for the calls under way:
+ * fn must be quick (set a flag, write an eventfd, resume a connection),
+ * must not wait for anything the watch's owner holds while it frees the
+ * watch, and must not call golite_feed_watch_new or _free. Events are made
+ * only while a reader is open, so a watch alone costs publishers nothing;
+ * with a reader open it costs each publish one relaxed load when no watch
+ * exists. Returns 0 and the watch in *out, freed by golite_feed_watch_free
+ * (after which fn is no longer called nor running) before golite_close.
+ */
+typedef struct golite_feed_watch golite_feed_watch;
+int golite_feed_watch_new(golite *db, void (*fn)(void *ctx), void *ctx,
+			  golite_feed_watch **out);
+void golite_feed_watch_free(golite_feed_watch *w);
 
 /* The number of the next event whose line the reader will start
  * (golite_feed_reader_new's from, to resume a stream later). */

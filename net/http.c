@@ -47,7 +47,8 @@ const char http_options_help[] =
 	"                         0: never)\n"
 	"  http_conn_memory=SIZE  memory per connection for the request line and\n"
 	"                         headers (default 64K; longer ones get 431 or 414)\n"
-	"  http_events_buffer=N   changes kept for /v1/events readers (default 8192)\n";
+	"  http_events_buffer=N   events the store's change feed keeps for /v1/events\n"
+	"                         readers that fall behind (default 8192)\n";
 
 void http_config_init(struct http_config *c)
 {
@@ -57,7 +58,7 @@ void http_config_init(struct http_config *c)
 	c->max_conns = 1024;
 	c->timeout_s = 60;
 	c->conn_memory = 64u << 10;
-	c->events_buffer = 8192;
+	c->events_buffer = 0;
 }
 
 static bool parse_count(const char *s, uint64_t *out, bool size)
@@ -736,7 +737,7 @@ int http_start(golite *db, const struct http_config *cfg, struct http_server **o
 	/* Idle event streams send a comment line often enough that the idle
 	 * timeout never closes them. */
 	unsigned keepalive = s->c.timeout_s ? MAX(1u, MIN(15u, s->c.timeout_s / 2)) : 15;
-	s->feed = feed_new(s->c.events_buffer, keepalive);
+	s->feed = feed_new(s->db, keepalive);
 
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
 			 MHD_USE_ERROR_LOG | MHD_USE_TURBO;

@@ -59,8 +59,11 @@ struct http_config {
 				      * default 60, 0 never */
 	size_t conn_memory;          /* memory per connection for the request
 				      * line and headers; default 64 KiB */
-	unsigned events_buffer;      /* changes kept for /v1/events; default
-				      * 8192 */
+	unsigned events_buffer;      /* events the store's change feed keeps
+				      * (golite_options.feed_events), for the
+				      * program that opens the store to apply
+				      * (the server reads the store's feed);
+				      * default 0: the store's, 8192 */
 	bool read_only;              /* answer every write 403 */
 	struct http_hooks hooks;
 };

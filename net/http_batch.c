@@ -259,12 +259,12 @@ enum MHD_Result http_batch(struct http_server *s, struct MHD_Connection *c,
 	for (size_t i = 0; i < n; i++) {
 		struct op *op = &ops[i];
 		http_changed(s, op->table, op->key, op->klen);
-		feed_publish(s->feed, op->kind == BOP_PUT ? "put" : "delete", op->table, op->key,
-			     op->klen);
-		if (op->kind == BOP_RENAME) {
+		if (op->kind == BOP_RENAME)
 			http_changed(s, op->to_table, op->to_key, op->to_klen);
-			feed_publish(s->feed, "put", op->to_table, op->to_key, op->to_klen);
-		}
+		static const char *const op_names[] = { [BOP_PUT] = "put", [BOP_DELETE] = "delete",
+							[BOP_RENAME] = "move" };
+		http_publish(s, op_names[op->kind], op->table, op->key, op->klen, op->to_table,
+			     op->to_key, op->to_klen);
 	}
 	char reply[64];
 	int rl = snprintf(reply, sizeof(reply), "{\"applied\":%zu}\n", n);

@@ -9,7 +9,7 @@
  *   http_keys.c     GET/HEAD/PUT/DELETE of one key, conditional writes
  *   http_list.c     tables (list, create, drop) and streamed key listings
  *   http_batch.c    POST /v1/batch
- *   http_events.c   the change feed and /v1/events (Server-Sent Events)
+ *   http_events.c   publishing to the change feed, /v1/events (Server-Sent Events)
  *   http_metrics.c  /metrics, /healthz, /readyz
  *   http_util.c     percent-decoding, base64, JSON text, ETags, tokens
  *
@@ -145,20 +145,21 @@ enum MHD_Result http_list(struct http_server *s, struct MHD_Connection *c,
 enum MHD_Result http_batch(struct http_server *s, struct MHD_Connection *c,
 			   const uint8_t *body, size_t len);
 
-/* http_events.c: the change feed of writes made over HTTP, and the SSE
- * streams that read it. */
-/* A feed keeping size events; streams send a comment line every
+/* http_events.c: the server's part in the store's change feed, and the
+ * SSE streams that read it. */
+/* Watches db's feed for the streams; they send a comment line every
  * keepalive_s seconds when idle. */
-struct http_feed *feed_new(unsigned size, unsigned keepalive_s);
+struct http_feed *feed_new(golite *db, unsigned keepalive_s);
 /* Ends every stream (they return end-of-stream at their next call) and
  * wakes them; called before MHD_stop_daemon. */
 void feed_shutdown(struct http_feed *f);
 void feed_free(struct http_feed *f);
-/* Records a change: op "put", "delete", "create" (table), "drop"
- * (table); key NULL for tables. Wakes the streams. */
-void feed_publish(struct http_feed *f, const char *op, const char *table, const void *key,
-		  size_t klen);
-uint64_t feed_last(struct http_feed *f);
+/* Publishes a change made over HTTP to the store's feed (golite_raw.h
+ * lists the ops): "put" and "delete" of table/key, "move" of table/key to
+ * to_table/to_key, "create-table" and "drop-table" (key NULL). Nothing to
+ * do while nobody reads the feed. */
+void http_publish(struct http_server *s, const char *op, const char *table, const void *key,
+		  size_t klen, const char *to_table, const void *to_key, size_t to_klen);
 enum MHD_Result http_events(struct http_server *s, struct MHD_Connection *c);
 
 /* http_metrics.c */

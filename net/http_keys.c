@@ -215,7 +215,7 @@ static enum MHD_Result key_write(struct http_server *s, struct MHD_Connection *c
 	if (r)
 		return http_store_error(s, c, r, value ? "put" : "delete");
 	http_changed(s, rt->table, rt->key, rt->klen);
-	feed_publish(s->feed, value ? "put" : "delete", rt->table, rt->key, rt->klen);
+	http_publish(s, value ? "put" : "delete", rt->table, rt->key, rt->klen, NULL, NULL, 0);
 	struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL,
 								    MHD_RESPMEM_PERSISTENT);
 	if (!resp)

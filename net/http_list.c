@@ -59,7 +59,7 @@ enum MHD_Result http_table_put(struct http_server *s, struct MHD_Connection *c,
 	if (r)
 		return http_store_error(s, c, r, rt->table);
 	http_changed(s, rt->table, NULL, 0);
-	feed_publish(s->feed, "create", rt->table, NULL, 0);
+	http_publish(s, "create-table", rt->table, NULL, 0, NULL, NULL, 0);
 	return http_json(s, c, MHD_HTTP_CREATED, "{\"created\":true}\n", 17);
 }
 
@@ -80,7 +80,7 @@ enum MHD_Result http_table_delete(struct http_server *s, struct MHD_Connection *
 	if (r)
 		return http_store_error(s, c, r, rt->table);
 	http_changed(s, rt->table, NULL, 0);
-	feed_publish(s->feed, "drop", rt->table, NULL, 0);
+	http_publish(s, "drop-table", rt->table, NULL, 0, NULL, NULL, 0);
 	struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL,
 								    MHD_RESPMEM_PERSISTENT);
 	return resp ? http_queue(s, c, MHD_HTTP_NO_CONTENT, resp) : MHD_NO;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "golite_raw.h"
 #include "util.h"
 
 struct fig {
@@ -122,8 +123,11 @@ enum MHD_Result http_metrics(struct http_server *s, struct MHD_Connection *c)
 	head(&b, "http_connections", "gauge", "Open HTTP connections.");
 	sb_printf(&b, "golite_http_connections %llu\n",
 		  (unsigned long long)atomic_load(&s->conns_open));
-	head(&b, "http_events_total", "counter", "Changes published to /v1/events.");
-	sb_printf(&b, "golite_http_events_total %llu\n", (unsigned long long)feed_last(s->feed));
+	golite_feed_stats feed;
+	golite_feed_stats_get(s->db, &feed);
+	head(&b, "http_events_total", "counter",
+	     "Events of the store's change feed (/v1/events) since open.");
+	sb_printf(&b, "golite_http_events_total %llu\n", (unsigned long long)feed.events);
 	head(&b, "http_start_time_seconds", "gauge", "When the server started, seconds since the epoch.");
 	sb_printf(&b, "golite_http_start_time_seconds %lld\n",
 		  (long long)(s->start_ns / 1000000000));

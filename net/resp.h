@@ -7,6 +7,9 @@
  * to it; docs/redis.md lists the commands and how Redis databases map to
  * GoLite tables (each connection has a selected table, "0" at first;
  * SELECT NAME selects table NAME; keys are the table's keys, verbatim).
+ * The writes it makes are published to the store's change feed
+ * (golite_raw.h), and SUBSCRIBE's keyspace notifications are made from
+ * that feed, so they tell of writes through any front end.
  *
  * Conventions as in golite.h: calls that can fail return 0 or a negative
  * errno value (strerror(-r) explains it; the cause is also logged).
@@ -53,11 +56,6 @@ struct resp_options {
 	 * be quick and must not call into this server. Default NULL. */
 	void (*changed)(void *ctx, const char *table, const void *key, size_t klen);
 	void *changed_ctx;
-	/* Publish keyspace notifications for the writes made through this
-	 * server (see resp_notify). Default true. A process that feeds every
-	 * change of the store to resp_notify itself sets it false, so that a
-	 * write through RESP is not notified twice. */
-	bool notify_own_writes;
 	/* Where errors are reported (a failed bind, a bad password file).
 	 * Default NULL: stderr. */
 	void (*log)(void *ctx, const char *msg);
@@ -79,19 +77,6 @@ int resp_start(golite *db, const struct resp_options *o, struct resp_server **ou
 
 /* The port the server listens on (the one chosen when the option said 0). */
 int resp_port(const struct resp_server *s);
-
-/*
- * Tells subscribers that key of table changed: publishes the message event
- * on channel "__keyspace@TABLE__:KEY" and the key on channel
- * "__keyevent@TABLE__:EVENT" (Redis' keyspace notifications, with the
- * table in place of the database number). event is a Redis event name:
- * "set", "del", "incrby", "rename_from", "rename_to", "flushdb". Costs one
- * atomic load when nobody is subscribed. Any thread may call it while the
- * server runs; this is how a change feed of the whole store reaches
- * subscribers.
- */
-void resp_notify(struct resp_server *s, const char *table, const char *event,
-		 const void *key, size_t klen);
 
 /*
  * Stops the server: closes the listening socket and every connection

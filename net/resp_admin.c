@@ -470,5 +470,6 @@ void cmd_flushdb(struct conn *c)
 		return;
 	}
 	reply_simple(&c->out, "OK");
-	resp_changed(c, "flushdb", NULL, 0);
+	resp_changed(c, "drop-table", NULL, 0);
+	resp_publish(c->w->s, "create-table", c->table, NULL, 0, NULL, 0);
 }

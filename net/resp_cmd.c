@@ -17,7 +17,7 @@
  * acknowledged as before, and a later command of the same connection sees
  * it written; the log takes one record for the run instead of one per SET.
  * Not done while someone must hear of each write (a changed callback, or a
- * subscriber of notifications).
+ * reader of the change feed).
  *
  * Atomicity (docs/redis.md, "Atomicity"):
  *   1. Each command's writes are one golite write or one batch: MSET, DEL
@@ -73,18 +73,19 @@ bool arg_is(const struct conn *c, size_t i, const char *lower)
 	return true;
 }
 
-void resp_changed(struct conn *c, const char *event, const void *key, size_t klen)
+void resp_changed(struct conn *c, const char *op, const void *key, size_t klen)
 {
 	struct resp_server *s = c->w->s;
 	if (s->o.changed)
 		s->o.changed(s->o.changed_ctx, c->table, key, klen);
-	if (s->o.notify_own_writes)
-		resp_notify(s, c->table, event, key, klen);
+	resp_publish(s, op, c->table, key, klen, NULL, 0);
 }
 
 static int create_table(struct conn *c)
 {
 	int r = golite_table_create(c->w->s->db, c->table);
+	if (r == 0)
+		resp_changed(c, "create-table", NULL, 0);
 	return r == GOLITE_EEXIST ? 0 : r;
 }
 
@@ -201,7 +202,7 @@ static void cmd_set(struct conn *c)
 			return;
 		}
 		reply_simple(&c->out, "OK");
-		resp_changed(c, "set", k->p, k->len);
+		resp_changed(c, "put", k->p, k->len);
 		return;
 	}
 	/* Atomicity 2: the read and the write under the key's lock. */
@@ -233,7 +234,7 @@ static void cmd_set(struct conn *c)
 		reply_simple(&c->out, "OK");
 	golite_free(old);
 	if (!r && do_set)
-		resp_changed(c, "set", k->p, k->len);
+		resp_changed(c, "put", k->p, k->len);
 }
 
 static void cmd_mset(struct conn *c)
@@ -256,7 +257,7 @@ static void cmd_mset(struct conn *c)
 	}
 	reply_simple(&c->out, "OK");
 	for (size_t i = 1; i < c->argc; i += 2)
-		resp_changed(c, "set", c->argv[i].p, c->argv[i].len);
+		resp_changed(c, "put", c->argv[i].p, c->argv[i].len);
 }
 
 static void cmd_del(struct conn *c)
@@ -281,7 +282,7 @@ static void cmd_del(struct conn *c)
 		reply_int(&c->out, n);
 		for (size_t i = 1; i < c->argc; i++)
 			if (found[i])
-				resp_changed(c, "del", c->argv[i].p, c->argv[i].len);
+				resp_changed(c, "delete", c->argv[i].p, c->argv[i].len);
 	}
 	free(found);
 }
@@ -340,7 +341,7 @@ static void incr_by(struct conn *c, long long by)
 		return;
 	}
 	reply_int(&c->out, v);
-	resp_changed(c, "incrby", k->p, k->len);
+	resp_changed(c, "put", k->p, k->len);
 }
 
 static void cmd_incr(struct conn *c)
@@ -415,8 +416,11 @@ static void cmd_rename(struct conn *c)
 	}
 	reply_simple(&c->out, "OK");
 	if (!same) {
-		resp_changed(c, "rename_from", from->p, from->len);
-		resp_changed(c, "rename_to", to->p, to->len);
+		if (s->o.changed) {
+			s->o.changed(s->o.changed_ctx, c->table, from->p, from->len);
+			s->o.changed(s->o.changed_ctx, c->table, to->p, to->len);
+		}
+		resp_publish(s, "move", c->table, from->p, from->len, to->p, to->len);
 	}
 }
 
@@ -718,7 +722,7 @@ static bool set_joins_batch(struct conn *c, const struct command *cmd)
 {
 	struct resp_server *s = c->w->s;
 	if (cmd->fn != cmd_set || c->argc != 3 || !c->authed || c->subs || s->o.changed ||
-	    (s->o.notify_own_writes && atomic_load_explicit(&s->ps_count, memory_order_relaxed)))
+	    golite_feed_wanted(s->db))
 		return false;
 	if (!c->sets)
 		c->sets = golite_batch_new();

@@ -7,6 +7,8 @@
  *   resp_cmd.c      the command table, dispatch, the key-value commands
  *   resp_admin.c    connection and server commands (AUTH, SELECT, INFO...)
  *   resp_pubsub.c   SUBSCRIBE and friends, keyspace notifications
+ *   resp_feed.c     the store's change feed: publishing writes, and
+ *                   notifications made from it
  *
  * Threads. Each worker thread runs one epoll loop and owns its
  * connections: only the owner reads, writes, parses or frees a
@@ -14,7 +16,7 @@
  * workers in turn (through their inbox). What other threads touch is
  * named where it is declared: the inbox (worker.mu), a connection's
  * pending pub/sub messages (conn.pub_mu), the subscription registry
- * (server.ps_lock), the SCAN cursors (server.scan_mu), the striped locks
+ * (server.ps_lock), the feed reader (server.feed_mu), the SCAN cursors (server.scan_mu), the striped locks
  * and the figures (atomics).
  */
 #ifndef GOLITE_RESP_INT_H
@@ -28,6 +30,7 @@
 #include <stdint.h>
 
 #include "golite.h"
+#include "golite_raw.h"
 #include "resp.h"
 
 #define RESP_MAX_ARGS (1024u * 1024u)      /* arguments of one command */
@@ -188,6 +191,16 @@ struct resp_server {
 	struct sub *subs;
 	size_t nsubs, subs_cap;
 	_Atomic size_t ps_count;  /* nsubs, read without the lock */
+
+	/* The change feed followed for subscribers (resp_feed.c). */
+	bool feed_started;
+	int feed_efd;             /* eventfd the watch writes, in worker 0's epoll */
+	golite_feed_watch *feed_w;
+	pthread_mutex_t feed_mu;  /* protects feed_r and feed_gen */
+	golite_feed_reader *feed_r;  /* open while nsubs > 0 */
+	uint64_t feed_gen;        /* readers opened so far */
+	uint64_t feed_seen_gen;   /* worker 0 only: the reader feed_in is of */
+	struct obuf feed_in;      /* worker 0 only: a line not read whole */
 };
 
 /* ---- the parser (resp_proto.c) ---- */
@@ -231,8 +244,9 @@ void resp_commands_init(void);
 
 /* Replies for an engine error r: "-ERR golite: ...". */
 void reply_golite_error(struct conn *c, int r);
-/* Tells the options' callback and subscribers that table/key changed. */
-void resp_changed(struct conn *c, const char *event, const void *key, size_t klen);
+/* Tells the options' callback that key (NULL: the whole table) of the
+ * selected table changed, and publishes "OP TABLE [KEY]" to the feed. */
+void resp_changed(struct conn *c, const char *op, const void *key, size_t klen);
 /* Copies argument i into buf as a C string (for names); false if it does
  * not fit or holds a NUL. */
 bool arg_cstr(const struct conn *c, size_t i, char *buf, size_t cap);
@@ -268,6 +282,32 @@ size_t ps_publish(struct resp_server *s, const char *chan, size_t clen, const vo
 		  size_t mlen);
 void ps_init(struct resp_server *s);
 void ps_destroy(struct resp_server *s);
+/*
+ * Tells subscribers that key of table changed: publishes the message event
+ * on channel "__keyspace@TABLE__:KEY" and the key on channel
+ * "__keyevent@TABLE__:EVENT" (Redis' keyspace notifications, with the
+ * table in place of the database number); no keyspace message when key is
+ * NULL. event is a Redis event name: "set", "del", "rename_from",
+ * "rename_to", "flushdb". Costs one atomic load when nobody is subscribed.
+ * resp_feed.c calls it for each event of the store's change feed.
+ */
+void resp_notify(struct resp_server *s, const char *table, const char *event,
+		 const void *key, size_t klen);
+
+/* The change feed (resp_feed.c). */
+/* Publishes "OP TABLE [KEY [TABLE TO_KEY]]" (key NULL: a table's event)
+ * if anyone reads the feed; after the store accepted the write. */
+void resp_publish(struct resp_server *s, const char *op, const char *table, const void *key,
+		  size_t klen, const void *to_key, size_t to_klen);
+/* Sets up the eventfd and the watch; 0 or -errno. */
+int feed_follow_start(struct resp_server *s);
+/* Frees them (the workers are joined). */
+void feed_follow_stop(struct resp_server *s);
+/* Opens or frees the reader as subscriptions came or went (ps_lock held
+ * for writing). */
+void feed_follow_subs(struct resp_server *s);
+/* Worker 0, on its eventfd: notifies the events the feed has now. */
+void feed_follow_drain(struct resp_server *s);
 
 /* ---- the server (resp_server.c) ---- */
 

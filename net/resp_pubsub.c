@@ -19,7 +19,11 @@
  *   4. A subscriber whose undelivered messages pass RESP_PUB_MAX gets no
  *      more and is closed by its worker (Redis' pubsub output limit).
  *
- * Lock order: ps_lock, then conn.pub_mu, then worker.mu.
+ * Notifications are made from the store's change feed (resp_feed.c),
+ * whose reader is open while the registry is not empty.
+ *
+ * Lock order: ps_lock, then server.feed_mu; ps_lock, then conn.pub_mu,
+ * then worker.mu.
  */
 #include "resp_int.h"
 
@@ -85,6 +89,7 @@ static bool sub_add(struct conn *c, bool pattern, const char *name, size_t len)
 		e->len = len;
 		e->name = xmemdup(name, len ? len : 1);
 		atomic_store(&s->ps_count, s->nsubs);
+		feed_follow_subs(s);
 		c->subs++;
 		added = true;
 	}
@@ -99,6 +104,7 @@ static void sub_remove_at(struct resp_server *s, size_t i)
 	free(s->subs[i].name);
 	s->subs[i] = s->subs[--s->nsubs];
 	atomic_store(&s->ps_count, s->nsubs);
+	feed_follow_subs(s);
 }
 
 static void reply_sub(struct conn *c, const char *kind, const char *name, size_t len)

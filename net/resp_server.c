@@ -54,7 +54,6 @@ void resp_options_init(struct resp_options *o)
 	o->max_clients = 10000;
 	o->max_request_size = 128u << 20;
 	o->default_table = "0";
-	o->notify_own_writes = true;
 }
 
 void resp_log(const struct resp_server *s, const char *fmt, ...)
@@ -458,6 +457,8 @@ static void *worker_main(void *arg)
 				worker_inbox(w);
 			} else if (p == &s->lfd) {
 				accept_some(w);
+			} else if (p == &s->feed_efd) {
+				feed_follow_drain(s);
 			} else {
 				struct conn *c = p;
 				if (c->fd >= 0)
@@ -610,6 +611,8 @@ static void server_free(struct resp_server *s)
 	for (size_t i = 0; i < RESP_STRIPES; i++)
 		pthread_mutex_destroy(&s->stripe[i]);
 	pthread_mutex_destroy(&s->scan_mu);
+	if (s->feed_started)
+		feed_follow_stop(s);
 	ps_destroy(s);
 	if (s->password)
 		explicit_bzero(s->password, s->password_len);
@@ -632,6 +635,7 @@ int resp_start(golite *db, const struct resp_options *opts, struct resp_server *
 	s->db = db;
 	s->o = *opts;
 	s->lfd = -1;
+	s->feed_efd = -1;
 	s->start_ns = now_ns();
 	s->listen = xstrdup(opts->listen ? opts->listen : "127.0.0.1:6380");
 	s->default_table = xstrdup(opts->default_table ? opts->default_table : "0");
@@ -682,6 +686,13 @@ int resp_start(golite *db, const struct resp_options *opts, struct resp_server *
 	}
 	struct epoll_event lev = { .events = EPOLLIN, .data.ptr = &s->lfd };
 	if (epoll_ctl(s->workers[0].ep, EPOLL_CTL_ADD, s->lfd, &lev) < 0) {
+		r = -errno;
+		goto out_free;
+	}
+	if ((r = feed_follow_start(s)) < 0)
+		goto out_free;
+	struct epoll_event fev = { .events = EPOLLIN, .data.ptr = &s->feed_efd };
+	if (epoll_ctl(s->workers[0].ep, EPOLL_CTL_ADD, s->feed_efd, &fev) < 0) {
 		r = -errno;
 		goto out_free;
 	}

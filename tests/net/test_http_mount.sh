@@ -4,16 +4,21 @@
 # a name the kernel had cached as absent and a file it had cached the
 # pages and size of; a file written through the mount can be read over
 # HTTP; a delete over HTTP removes the file; a table made over HTTP is a
-# directory. Also: a bad http option fails the mount before anything is
-# mounted, and the server listens on loopback only.
+# directory. The change feed is one: a file made through the mount is on
+# /v1/events, a PUT over HTTP in /.golite/events. With -o redis= too, a
+# SET through redis-cli reads back through the mount at once. Also: a bad
+# http option fails the mount before anything is mounted, and the server
+# listens on loopback only.
 #
 #   sh tests/net/test_http_mount.sh BUILD
 
 . "$(dirname "$0")/../fs/lib.sh"
 
 command -v curl >/dev/null || die "curl is missing: make deps"
+command -v redis-cli >/dev/null || die "redis-cli is missing: make deps"
+# Ports below the ephemeral range, so no outgoing connection holds them.
 PORT=$(while :; do
-	p=$(( ($(od -An -N2 -tu2 /dev/urandom) % 30000) + 20000 ))
+	p=$(( ($(od -An -N2 -tu2 /dev/urandom) % 12000) + 20000 ))
 	ss -Htln "sport = :$p" | grep -q . || { echo "$p"; break; }
 done)
 URL=http://127.0.0.1:$PORT
@@ -22,9 +27,14 @@ expect_fail "a bad http option fails the mount" "http_threads=x" \
 	"$GOLITEFS" -o http=127.0.0.1:$PORT,http_threads=x "$DATA" "$MNT"
 check "  nothing mounted" sh -c "! mountpoint -q '$MNT'"
 
-mount_fs -o "http=127.0.0.1:$PORT"
-check "listens on 127.0.0.1 only" eq "$(ss -Htlnp | grep "pid=$MNT_PID," | awk '{ print $4 }')" \
-	"127.0.0.1:$PORT"
+RPORT=$(while :; do
+	p=$(( ($(od -An -N2 -tu2 /dev/urandom) % 12000) + 20000 ))
+	[ "$p" != "$PORT" ] && ! ss -Htln "sport = :$p" | grep -q . && { echo "$p"; break; }
+done)
+
+mount_fs -o "http=127.0.0.1:$PORT,redis=127.0.0.1:$RPORT"
+check "listens on 127.0.0.1 only" eq "$(ss -Htlnp | grep "pid=$MNT_PID," | awk '{ print $4 }' | sort)" \
+	"$(printf '127.0.0.1:%s\n' "$PORT" "$RPORT" | sort)"
 
 mkdir "$MNT/t"
 # The kernel caches "k" as absent (negative_timeout is 10 s by default).
@@ -59,6 +69,37 @@ check "  gone from the mount" sh -c "! test -e '$MNT/t/k'"
 
 curl -s -X PUT "$URL/v1/t/fresh" >/dev/null
 check "a table made over HTTP is a directory" test -d "$MNT/fresh"
+
+# One change feed: the mount's events on /v1/events, HTTP's in
+# /.golite/events.
+curl -s -N --max-time 30 "$URL/v1/events?table=t" >"$T/events" &
+evpid=$!
+exec 3<"$MNT/.golite/events"
+n=0
+while ! grep -q retry "$T/events" && [ $n -lt 200 ]; do sleep 0.05; n=$((n + 1)); done
+echo mounted >"$MNT/t/viamount"
+curl -s -X PUT --data-binary x "$URL/v1/t/t/viahttp"
+n=0
+while ! grep -q '"key":"viahttp"' "$T/events" && [ $n -lt 200 ]; do sleep 0.05; n=$((n + 1)); done
+kill "$evpid" 2>/dev/null
+wait "$evpid" 2>/dev/null
+cat <&3 >"$T/feed"
+exec 3<&-
+check "a file made through the mount is on /v1/events" \
+	grep -q '^data: {"seq":[0-9]*,"time":[0-9.]*,"op":"create","table":"t","path":"viamount"}$' \
+	"$T/events"
+check "a PUT over HTTP is in /.golite/events" grep -q '^[0-9]* [0-9.]* put t viahttp$' "$T/feed"
+
+# The Redis protocol beside the mount: a SET reads back through the mount
+# at once, the kernel having cached the name as absent.
+check "absent before SET" sh -c "! cat '$MNT/t/viaredis' 2>/dev/null"
+check "SET through redis" eq \
+	"$(printf 'SELECT t\r\nSET viaredis r1\r\n' | redis-cli -p "$RPORT" | tail -n1)" OK
+check "  visible through the mount at once" eq "$(cat "$MNT/t/viaredis")" r1
+printf 'SELECT t\r\nSET viaredis longer-r2\r\n' | redis-cli -p "$RPORT" >/dev/null
+check "  an overwrite too" eq "$(cat "$MNT/t/viaredis")" longer-r2
+printf 'SELECT t\r\nDEL viaredis\r\n' | redis-cli -p "$RPORT" >/dev/null
+check "  a DEL removes the file" sh -c "! test -e '$MNT/t/viaredis'"
 
 umount_fs
 # After the remount, the values are the HTTP ones.

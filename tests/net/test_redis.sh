@@ -3,8 +3,9 @@
 # and raw bytes: every command, its errors, inline and pipelined requests,
 # oversize and malformed requests, 32 concurrent clients whose every value
 # is checked, INCR's atomicity, persistence across a restart, AUTH, the
-# client limit, pub/sub and keyspace notifications, and a short
-# redis-benchmark run. The server is tests/net/resp_serve on 127.0.0.1, on
+# client limit, pub/sub and keyspace notifications, a short
+# redis-benchmark run, and `golite serve --redis` beside HTTP (one change
+# feed: an HTTP write notified to a subscriber, a SET on /v1/events). The server is tests/net/resp_serve on 127.0.0.1, on
 # a port this test picks, with its store in a temporary directory; it is
 # stopped by its pid on exit. No assertion depends on timing.
 #
@@ -405,6 +406,69 @@ kill $holdpid 2>/dev/null
 wait $holdpid 2>/dev/null
 bg_pids=""
 stop_server
+
+# ---- golite serve --redis: one change feed for HTTP and RESP -----------
+# A write over HTTP reaches a SUBSCRIBE-d redis-cli, and a SET through
+# RESP shows in /v1/events.
+if command -v curl >/dev/null 2>&1; then
+	G=$build/golite
+	HPORT=$((port_base + 501))
+	RPORT=$((port_base + 503))
+	"$G" serve -c -l "127.0.0.1:$HPORT" --redis "127.0.0.1:$RPORT" "$tmp/both" \
+		>"$tmp/both.log" 2>&1 &
+	pid=$!
+	n=0
+	while ! grep -q 'Redis protocol on' "$tmp/both.log"; do
+		n=$((n + 1))
+		if [ $n -gt 1200 ] || ! kill -0 "$pid" 2>/dev/null; then
+			break
+		fi
+		sleep 0.05
+	done
+	check_has "serve --redis starts" "Redis protocol on 127.0.0.1:$RPORT" "$(cat "$tmp/both.log")"
+	check "serve --redis: set" "OK" "$(redis-cli -p "$RPORT" set r 1)"
+	check "serve --redis: seen over HTTP" "1" "$(curl -s "http://127.0.0.1:$HPORT/v1/t/0/r")"
+	timeout 60 redis-cli -p "$RPORT" psubscribe '__key*@0__:*' >"$tmp/both.sub" 2>&1 &
+	subpid=$!
+	curl -s -N --max-time 60 "http://127.0.0.1:$HPORT/v1/events?table=0" >"$tmp/both.ev" &
+	evpid=$!
+	bg_pids="$subpid $evpid"
+	n=0
+	while ! { redis-cli -p "$RPORT" info stats | grep -q '^pubsub_subscriptions:1' &&
+		  grep -q retry "$tmp/both.ev"; }; do
+		n=$((n + 1))
+		[ $n -gt 1200 ] && break
+		sleep 0.05
+	done
+	curl -s -X PUT --data-binary v "http://127.0.0.1:$HPORT/v1/t/0/fromhttp"
+	redis-cli -p "$RPORT" set fromresp 1 >/dev/null
+	n=0
+	while ! { grep -q '__keyspace@0__:fromresp' "$tmp/both.sub" &&
+		  grep -q '"key":"fromresp"' "$tmp/both.ev"; }; do
+		n=$((n + 1))
+		[ $n -gt 1200 ] && break
+		sleep 0.05
+	done
+	kill $subpid $evpid 2>/dev/null
+	wait $subpid $evpid 2>/dev/null
+	bg_pids=""
+	check "a PUT over HTTP is notified to a redis subscriber" \
+		"$(printf '%s\n' psubscribe '__key*@0__:*' 1 \
+			pmessage '__key*@0__:*' '__keyspace@0__:fromhttp' set \
+			pmessage '__key*@0__:*' '__keyevent@0__:set' fromhttp \
+			pmessage '__key*@0__:*' '__keyspace@0__:fromresp' set \
+			pmessage '__key*@0__:*' '__keyevent@0__:set' fromresp)" \
+		"$(cat "$tmp/both.sub")"
+	check "a SET through RESP is on /v1/events" "event: put event: put " \
+		"$(grep '^event:' "$tmp/both.ev" | tr '\n' ' ')"
+	check_has "  with its key" '"op":"put","table":"0","key":"fromresp"}' "$(cat "$tmp/both.ev")"
+	stop_server
+	check "serve --redis stops cleanly" "0" "$stop_status"
+	"$G" serve --no-http "$tmp/both" >"$tmp/nohttp.log" 2>&1
+	check_has "--no-http needs --redis" "needs --redis" "$(cat "$tmp/nohttp.log")"
+else
+	fail "curl is missing: the serve --redis tests did not run"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <regex.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,4 +320,136 @@ Test(feed_small, a_reader_behind_concurrent_publishers_counts_what_it_lost)
 	uint64_t missed = race_and_read(100);
 	cr_log_info("missed %llu of %d", (unsigned long long)missed, PUBLISHERS * EVENTS_EACH);
 
+}
+
+/* ---- watches ---- */
+
+struct wake_count {
+	_Atomic unsigned calls;
+	_Atomic unsigned readable;   /* calls that found their event numbered */
+};
+
+static void count_wake(void *ctx)
+{
+	struct wake_count *w = ctx;
+	unsigned n = atomic_fetch_add(&w->calls, 1) + 1;
+	golite_feed_stats st;
+	golite_feed_stats_get(db, &st);
+	if (st.events >= n)
+		atomic_fetch_add(&w->readable, 1);
+}
+
+Test(feed, a_watch_is_called_once_per_event_after_it_is_in_the_ring)
+{
+	struct wake_count wc = { 0 };
+	golite_feed_watch *w;
+	cr_assert_eq(golite_feed_watch_new(db, count_wake, &wc, &w), 0);
+	golite_feed_reader *r = reader_at(0);
+	for (int i = 0; i < 10; i++)
+		publish_kv("put", "t", "k");
+	cr_assert_eq(atomic_load(&wc.calls), 10);
+	cr_assert_eq(atomic_load(&wc.readable), 10, "a watch ran before its event was kept");
+	golite_feed_watch_free(w);
+	publish_kv("put", "t", "k");
+	cr_assert_eq(atomic_load(&wc.calls), 10, "called after golite_feed_watch_free");
+	golite_feed_reader_free(r);
+}
+
+Test(feed, a_watch_without_a_reader_is_not_called)
+{
+	struct wake_count wc = { 0 };
+	golite_feed_watch *w;
+	cr_assert_eq(golite_feed_watch_new(db, count_wake, &wc, &w), 0);
+	for (int i = 0; i < 100; i++)
+		publish_kv("put", "t", "k");
+	cr_assert_eq(atomic_load(&wc.calls), 0, "no reader: no event, no call");
+	golite_feed_watch_free(w);
+}
+
+Test(feed, several_watches_each_hear_every_event)
+{
+	struct wake_count a = { 0 }, b = { 0 };
+	golite_feed_watch *wa, *wb;
+	cr_assert_eq(golite_feed_watch_new(db, count_wake, &a, &wa), 0);
+	cr_assert_eq(golite_feed_watch_new(db, count_wake, &b, &wb), 0);
+	golite_feed_reader *r = reader_at(0);
+	publish_kv("delete", "t", "k");
+	golite_feed_watch_free(wa);
+	publish_kv("delete", "t", "k");
+	cr_assert_eq(atomic_load(&a.calls), 1);
+	cr_assert_eq(atomic_load(&b.calls), 2);
+	golite_feed_watch_free(wb);
+	golite_feed_reader_free(r);
+	cr_assert_eq(golite_feed_watch_new(db, NULL, NULL, &wa), GOLITE_EINVAL);
+	cr_assert_null(wa);
+	golite_feed_watch_free(NULL);
+}
+
+/* A reader thread that sleeps on a condition variable its watch signals
+ * reads every event that publishers on other threads make. */
+struct sleeper {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool woken;
+	golite_feed_reader *r;
+	unsigned want, lines;
+};
+
+static void wake_sleeper(void *ctx)
+{
+	struct sleeper *s = ctx;
+	pthread_mutex_lock(&s->mu);
+	s->woken = true;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void *sleeper_main(void *arg)
+{
+	struct sleeper *s = arg;
+	char buf[4096];
+	while (s->lines < s->want) {
+		size_t n;
+		cr_assert_eq(golite_feed_read(s->r, buf, sizeof(buf), &n), 0);
+		for (size_t i = 0; i < n; i++)
+			s->lines += buf[i] == '\n';
+		if (n)
+			continue;
+		pthread_mutex_lock(&s->mu);
+		while (!s->woken)
+			pthread_cond_wait(&s->cv, &s->mu);
+		s->woken = false;
+		pthread_mutex_unlock(&s->mu);
+	}
+	return NULL;
+}
+
+static void *publish_500(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 500; i++)
+		publish_kv("put", "t", "k");
+	return NULL;
+}
+
+Test(feed, a_reader_sleeping_on_its_watch_misses_no_wakeup)
+{
+	struct sleeper s = { .want = 2000 };
+	pthread_mutex_init(&s.mu, NULL);
+	pthread_cond_init(&s.cv, NULL);
+	s.r = reader_at(0);
+	golite_feed_watch *w;
+	cr_assert_eq(golite_feed_watch_new(db, wake_sleeper, &s, &w), 0);
+	pthread_t rt, pt[4];
+	pthread_create(&rt, NULL, sleeper_main, &s);
+	for (int i = 0; i < 4; i++)
+		pthread_create(&pt[i], NULL, publish_500, NULL);
+	for (int i = 0; i < 4; i++)
+		pthread_join(pt[i], NULL);
+	pthread_join(rt, NULL);
+	cr_assert_eq(s.lines, 2000);
+	golite_feed_watch_free(w);
+	golite_feed_reader_free(s.r);
+	pthread_cond_destroy(&s.cv);
+	pthread_mutex_destroy(&s.mu);
 }
