@@ -42,7 +42,7 @@ size_t key_escape(char *out, const void *key, size_t len, unsigned flags)
 	return (size_t)(o - out);
 }
 
-static int hexval(char c)
+int hex_digit_value(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -70,8 +70,8 @@ ssize_t key_unescape(uint8_t *out, const char *s, size_t n)
 		case 'n': out[o++] = '\n'; break;
 		case 'r': out[o++] = '\r'; break;
 		case 'x':
-			if (n - i < 3 || (hi = hexval(s[i + 1])) < 0 ||
-			    (lo = hexval(s[i + 2])) < 0)
+			if (n - i < 3 || (hi = hex_digit_value(s[i + 1])) < 0 ||
+			    (lo = hex_digit_value(s[i + 2])) < 0)
 				return -1;
 			out[o++] = (uint8_t)(hi << 4 | lo);
 			i += 2;

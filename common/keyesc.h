@@ -17,6 +17,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* The value of the hex digit c (either case), or -1. */
+int hex_digit_value(int c);
+
 /* Escape the space too (for fields separated by spaces). */
 #define KEYESC_SPACE 1u
 

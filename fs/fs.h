@@ -377,6 +377,9 @@ void node_unref(struct gfs *fs, struct node *n);
 void node_forget(struct gfs *fs, struct node *n, uint64_t nlookup);
 /* Takes the node out of the map (it no longer names an entry). */
 void node_unhash(struct gfs *fs, struct node *n);
+/* Table id was dropped: its node, if any, reads as removed and leaves the
+ * hash (the kernel's references keep it until forgotten). */
+void node_table_gone(struct gfs *fs, uint32_t id);
 /* Gives n a new identity (nodes_mu taken here; see invariant 1). */
 void node_rekey(struct gfs *fs, struct node *n, uint32_t table, const uint8_t *key,
 		size_t klen, unsigned flavor, uint32_t comp_off);

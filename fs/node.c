@@ -486,6 +486,19 @@ void node_forget(struct gfs *fs, struct node *n, uint64_t nlookup)
 	mutex_unlock(&fs->nodes_mu);
 }
 
+void node_table_gone(struct gfs *fs, uint32_t id)
+{
+	struct node *n = node_find(fs, id, (const uint8_t *)"", 0, FL_TABLE, false);
+	if (!n)
+		return;
+	mutex_lock(&n->mu);
+	n->src = SRC_NONE;
+	n->unlinked = true;
+	mutex_unlock(&n->mu);
+	node_unhash(fs, n);
+	node_unref(fs, n);
+}
+
 void node_unhash(struct gfs *fs, struct node *n)
 {
 	if (n->flavor == FL_STATIC)

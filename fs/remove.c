@@ -161,15 +161,7 @@ static int do_rmtable(struct gfs *fs, const char *name)
 	uint8_t key[5];
 	table_fskey(id, key);
 	fs_delete_key(fs, key, sizeof(key));
-	struct node *n = node_find(fs, id, (const uint8_t *)"", 0, FL_TABLE, false);
-	if (n) {
-		mutex_lock(&n->mu);
-		n->src = SRC_NONE;
-		n->unlinked = true;
-		mutex_unlock(&n->mu);
-		node_unhash(fs, n);
-		node_unref(fs, n);
-	}
+	node_table_gone(fs, id);
 	return 0;
 }
 

@@ -61,15 +61,7 @@ static int rename_tables(struct gfs *fs, const char *from, const char *to, unsig
 		int r = golite_table_drop(fs->db, to, GOLITE_DROP_IF_EMPTY);
 		if (r)
 			return -gfs_errno(r, "replace a table");
-		struct node *n = node_find(fs, other, (const uint8_t *)"", 0, FL_TABLE, false);
-		if (n) {
-			mutex_lock(&n->mu);
-			n->src = SRC_NONE;
-			n->unlinked = true;
-			mutex_unlock(&n->mu);
-			node_unhash(fs, n);
-			node_unref(fs, n);
-		}
+		node_table_gone(fs, other);
 	}
 	int r = golite_table_rename(fs->db, from, to);
 	if (r == GOLITE_ENAME) {

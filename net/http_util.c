@@ -20,21 +20,11 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "keyesc.h"
 #include "util.h"
 #include "utf8.h"
 
 /* ---- percent-decoding ---- */
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 long http_pct_decode(uint8_t *out, const char *s, size_t n, bool plus)
 {
@@ -43,8 +33,8 @@ long http_pct_decode(uint8_t *out, const char *s, size_t n, bool plus)
 		if (s[i] == '%') {
 			if (i + 2 >= n)
 				return -1;
-			int h = hexval((unsigned char)s[i + 1]);
-			int l = hexval((unsigned char)s[i + 2]);
+			int h = hex_digit_value((unsigned char)s[i + 1]);
+			int l = hex_digit_value((unsigned char)s[i + 2]);
 			if (h < 0 || l < 0)
 				return -1;
 			out[o++] = (uint8_t)(h << 4 | l);
