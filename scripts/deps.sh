@@ -17,6 +17,8 @@ fio gnuplot-nox
 libleveldb-dev librocksdb-dev liblmdb-dev libsqlite3-dev
 rsync attr acl psmisc util-linux e2fsprogs groff-base man-db
 libmicrohttpd-dev libjansson-dev curl wrk nginx-light openssl iproute2
+redis-tools redis-server
+nfs-ganesha nfs-ganesha-vfs libnfs-utils
 "
 
 missing=""
