@@ -9,11 +9,14 @@
  * Directories made through the mount are not keys here: they read as
  * absent and are left out of SCAN, KEYS and DBSIZE.
  *
- * Pipelined SETs. The plain SETs (no option) that follow one another in
- * what one read brought are added to one golite batch, written when
- * another command comes, when the batch holds SET_BATCH_MAX of them, or
- * when the read's commands are done, before any reply is sent; then their
- * "+OK"s are appended in order. A client therefore sees each SET
+ * Pipelined SETs. The plain SETs (no option) and MSETs that follow one
+ * another in what one read brought are added to one golite batch, written
+ * when another command comes, when the batch holds SET_BATCH_MAX commands
+ * or SET_BATCH_BYTES of keys and values, or when the read's commands are
+ * done, before any reply is sent; then their "+OK"s are appended in order.
+ * A batch is written whole or not at all, so each MSET stays atomic; an
+ * MSET joins only if every pair is one a batch takes (sizes checked first),
+ * and a large one (over SET_BATCH_BYTES) runs on its own. A client therefore sees each SET
  * acknowledged as before, and a later command of the same connection sees
  * it written; the log takes one record for the run instead of one per SET.
  * Not done while someone must hear of each write (a changed callback, or a
@@ -700,12 +703,14 @@ static void printable(char *dst, size_t cap, const char *p, size_t n)
 }
 
 #define SET_BATCH_MAX 128
+#define SET_BATCH_BYTES (1u << 20)
 
 void resp_flush_sets(struct conn *c)
 {
 	if (!c->nsets)
 		return;
 	int r = write_batch(c, c->sets);
+	c->set_bytes = 0;
 	for (size_t i = 0; i < c->nsets; i++) {
 		if (r)
 			reply_golite_error(c, r);
@@ -716,19 +721,37 @@ void resp_flush_sets(struct conn *c)
 	c->nsets = 0;
 }
 
-/* Adds a plain SET to c->sets if it may wait there (see "Pipelined
- * SETs"); false if it must run now. */
+/* Adds a plain SET or an MSET to c->sets if it may wait there (see
+ * "Pipelined SETs"); false if it must run now. */
 static bool set_joins_batch(struct conn *c, const struct command *cmd)
 {
 	struct resp_server *s = c->w->s;
-	if (cmd->fn != cmd_set || c->argc != 3 || !c->authed || c->subs || s->o.changed ||
-	    golite_feed_wanted(s->db))
+	bool plain = (cmd->fn == cmd_set && c->argc == 3) ||
+		     (cmd->fn == cmd_mset && c->argc >= 3 && c->argc % 2 == 1);
+	if (!plain || !c->authed || c->subs || s->o.changed || golite_feed_wanted(s->db))
 		return false;
+	/* Every pair must be one the batch takes, so that none fails once
+	 * some of the command's pairs are in; otherwise the command runs on
+	 * its own and reports the error. */
+	size_t bytes = 0;
+	for (size_t i = 1; i < c->argc; i += 2) {
+		const struct arg *k = &c->argv[i], *v = &c->argv[i + 1];
+		if (k->len == 0 || k->len > GOLITE_MAX_KEY_SIZE || v->len > GOLITE_MAX_VALUE_SIZE)
+			return false;
+		bytes += k->len + v->len;
+	}
+	if (bytes > SET_BATCH_BYTES)
+		return false;
+	if (c->set_bytes + bytes > SET_BATCH_BYTES)
+		resp_flush_sets(c);
 	if (!c->sets)
 		c->sets = golite_batch_new();
-	const struct arg *k = &c->argv[1], *v = &c->argv[2];
-	if (golite_batch_put(c->sets, c->table, k->p, k->len, v->p, v->len))
-		return false;   /* SET itself will report the error */
+	for (size_t i = 1; i < c->argc; i += 2) {
+		const struct arg *k = &c->argv[i], *v = &c->argv[i + 1];
+		if (golite_batch_put(c->sets, c->table, k->p, k->len, v->p, v->len))
+			FATAL("a checked put was refused by the batch: %s", golite_last_error());
+	}
+	c->set_bytes += bytes;
 	if (++c->nsets == SET_BATCH_MAX)
 		resp_flush_sets(c);
 	return true;

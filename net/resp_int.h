@@ -110,10 +110,12 @@ struct conn {
 	size_t argc, argv_cap;
 	struct arg *argv;
 
-	/* Plain SETs of one read batch, written as one golite batch
-	 * (resp_cmd.c, "Pipelined SETs"); their replies are not in out yet. */
+	/* Plain SETs and MSETs of one read batch, written as one golite
+	 * batch (resp_cmd.c, "Pipelined SETs"); their replies are not in out
+	 * yet. */
 	golite_batch *sets;
-	size_t nsets;
+	size_t nsets;             /* commands in sets */
+	size_t set_bytes;         /* keys and values in sets */
 
 	struct obuf out;
 	bool close_after;         /* close once out is written */
