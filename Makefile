@@ -7,7 +7,8 @@
 #   make test       unit, model, crash and mount tests
 #   make asan-test  the same tests built with AddressSanitizer + UBSan
 #   make bench      engine and fio benchmarks
-#   make bench-net  the HTTP API under wrk, beside nginx
+#   make bench-net  the HTTP API under wrk beside nginx, and the Redis
+#                   front end under redis-benchmark beside redis-server
 #   make torture    the long reliability runs (bench/results/torture.txt)
 #   make install    PREFIX=/usr/local DESTDIR=
 
@@ -219,9 +220,11 @@ bench-fio: all
 
 bench: bench-engine bench-fio
 
-# wrk against the HTTP API, beside nginx serving the same values as files.
+# wrk against the HTTP API, beside nginx serving the same values as files;
+# redis-benchmark against the Redis-protocol front end, beside redis-server.
 bench-net: all
 	@scripts/bench-net.sh $(BUILD)
+	@scripts/bench-redis.sh $(BUILD)
 
 # ---- install --------------------------------------------------------------
 
