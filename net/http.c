@@ -166,25 +166,23 @@ enum MHD_Result http_json(struct http_server *s, struct MHD_Connection *c, unsig
 	return http_queue(s, c, status, resp);
 }
 
-enum MHD_Result http_error(struct http_server *s, struct MHD_Connection *c, unsigned status,
-			   const char *code, const char *fmt, ...)
+/* Queues the JSON error body {"code","status","message"} with status and,
+ * if hname is not NULL, the header hname: hval. A message that is not
+ * valid text (it may quote a client's bytes) goes out as fallback. */
+static enum MHD_Result error_reply(struct http_server *s, struct MHD_Connection *c,
+				   unsigned status, const char *code, const char *msg,
+				   const char *fallback, const char *hname, const char *hval)
 {
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	struct sbuf b = { 0 };
 	sb_puts(&b, "{\"code\":");
 	sb_json_str(&b, code, strlen(code));
 	sb_puts(&b, ",\"status\":");
 	sb_printf(&b, "%u", status);
 	sb_puts(&b, ",\"message\":");
-	/* Messages may quote a client's bytes: only valid text goes out. */
 	if (utf8_valid((const uint8_t *)msg, strlen(msg)))
 		sb_json_str(&b, msg, strlen(msg));
 	else
-		sb_json_str(&b, "(not UTF-8)", 11);
+		sb_json_str(&b, fallback, strlen(fallback));
 	sb_puts(&b, "}\n");
 	struct MHD_Response *resp =
 		MHD_create_response_from_buffer(b.len, b.p, MHD_RESPMEM_MUST_FREE);
@@ -193,10 +191,23 @@ enum MHD_Result http_error(struct http_server *s, struct MHD_Connection *c, unsi
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	if (status == MHD_HTTP_UNAUTHORIZED)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-					"Bearer realm=\"golite\"");
+	if (hname)
+		MHD_add_response_header(resp, hname, hval);
 	return http_queue(s, c, status, resp);
+}
+
+enum MHD_Result http_error(struct http_server *s, struct MHD_Connection *c, unsigned status,
+			   const char *code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		return error_reply(s, c, status, code, msg, "(not UTF-8)",
+				   MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"golite\"");
+	return error_reply(s, c, status, code, msg, "(not UTF-8)", NULL, NULL);
 }
 
 enum MHD_Result http_store_error(struct http_server *s, struct MHD_Connection *c, int r,
@@ -363,24 +374,9 @@ static bool has_body(const struct http_route *r, const char *method)
 static enum MHD_Result bad_method(struct http_server *s, struct MHD_Connection *c,
 				  const char *method, const char *allow)
 {
-	struct sbuf b = { 0 };
 	char msg[160];
 	snprintf(msg, sizeof(msg), "%.32s is not allowed here (allowed: %s)", method, allow);
-	sb_puts(&b, "{\"code\":\"bad_method\",\"status\":405,\"message\":");
-	if (utf8_valid((const uint8_t *)msg, strlen(msg)))
-		sb_json_str(&b, msg, strlen(msg));
-	else
-		sb_json_str(&b, allow, strlen(allow));
-	sb_puts(&b, "}\n");
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(b.len, b.p, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(b.p);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-	return http_queue(s, c, 405, resp);
+	return error_reply(s, c, 405, "bad_method", msg, allow, MHD_HTTP_HEADER_ALLOW, allow);
 }
 
 /* Answers a request whose body (if any) is complete. */
