@@ -59,13 +59,15 @@ free_port() {
 	done
 }
 
-# wait_listen PORT PID: until PORT is listened on (or PID exited).
+# wait_listen PORT PID: until PORT is listened on (or PID exited). Bounded
+# at 2400 looks (two minutes or more): a TLS server on a loaded machine
+# once took longer than the 30 s this allowed before.
 wait_listen() {
 	_wl=0
 	while ! ss -Htln "sport = :$1" | grep -q .; do
 		kill -0 "$2" 2>/dev/null || return 1
 		_wl=$((_wl + 1))
-		[ $_wl -gt 600 ] && return 1
+		[ $_wl -gt 2400 ] && return 1
 		sleep 0.05
 	done
 }
