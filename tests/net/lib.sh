@@ -78,13 +78,23 @@ wait_listen() {
 serve_start() {
 	_dir=$1
 	shift
-	PORT=$(free_port)
-	# shellcheck disable=SC2086
-	"$G" ${GLOBAL:-} serve -c -l "127.0.0.1:$PORT" "$@" "$_dir" 2>>"$T/serve.log" &
-	PID=$!
-	SERVER_PIDS="$SERVER_PIDS $PID"
-	URL=${SCHEME:-http}://127.0.0.1:$PORT
-	wait_listen "$PORT" "$PID" || net_die "golite serve $* $_dir did not start: $(cat "$T/serve.log")"
+	# A serve that exits silently at start has been seen once in about
+	# ten runs of test_http.sh (cause not found yet): it is reported on
+	# stdout and started once more, and a second failure is fatal.
+	for _try in 1 2; do
+		PORT=$(free_port)
+		# shellcheck disable=SC2086
+		"$G" ${GLOBAL:-} serve -c -l "127.0.0.1:$PORT" "$@" "$_dir" 2>>"$T/serve.log" &
+		PID=$!
+		SERVER_PIDS="$SERVER_PIDS $PID"
+		URL=${SCHEME:-http}://127.0.0.1:$PORT
+		wait_listen "$PORT" "$PID" && return 0
+		_st=running
+		kill -0 "$PID" 2>/dev/null || { wait "$PID"; _st="exit status $?"; }
+		echo "note: golite serve $* $_dir did not start ($_st): $(tail -n 3 "$T/serve.log")"
+		[ "$_st" = running ] && break
+	done
+	net_die "golite serve $* $_dir did not start ($_st): $(cat "$T/serve.log")"
 }
 
 # serve_stop: SIGTERM, and the exit status of the server in STOP_STATUS.
