@@ -152,7 +152,7 @@ static const struct command commands[] = {
 	  "      --tokens FILE  require \"Authorization: Bearer TOKEN\"; FILE must be\n"
 	  "                  mode 0600 and holds lines \"TOKEN rw\" or \"TOKEN ro\"\n"
 	  "                  (ro tokens cannot write)\n"
-	  "      --threads N     server threads (default: one per CPU)\n"
+	  "      --threads N     server threads (default: one per CPU it may run on)\n"
 	  "      --max-conns N   connections at once (default 1024)\n"
 	  "      --max-body SIZE largest request body (default and most 64M)\n"
 	  "      --timeout SECONDS  close idle connections after it (default 60)\n"

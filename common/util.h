@@ -55,6 +55,11 @@ bool cond_wait_until(pthread_cond_t *c, pthread_mutex_t *m, uint64_t deadline_ns
 void cond_broadcast(pthread_cond_t *c);
 void cond_signal(pthread_cond_t *c);
 
+/* The CPUs this process may run on: its affinity mask (taskset, a
+ * container's cpuset), else the CPUs online; at least 1. Servers start a
+ * thread per CPU from it. */
+unsigned usable_cpus(void);
+
 /* ---- clocks ----
  * now_ns: monotonic, for intervals, deadlines and latencies.
  * wall_ns: the calendar time, for timestamps that outlive the process. */

@@ -704,10 +704,8 @@ int http_start(golite *db, const struct http_config *cfg, struct http_server **o
 	s->start_ns = wall_ns();
 	for (unsigned i = 0; i < HTTP_KEY_LOCKS; i++)
 		mutex_init(&s->key_mu[i]);
-	if (!s->c.threads) {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		s->c.threads = n > 0 ? (unsigned)n : 1;
-	}
+	if (!s->c.threads)
+		s->c.threads = usable_cpus();
 	if (!s->c.listen)
 		s->c.listen = HTTP_DEFAULT_LISTEN;
 	if (!s->c.max_body || s->c.max_body > GOLITE_MAX_VALUE_SIZE)

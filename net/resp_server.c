@@ -583,12 +583,6 @@ out_close:
 	return r;
 }
 
-static unsigned online_cpus(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? (unsigned)n : 1;
-}
-
 static void server_free(struct resp_server *s)
 {
 	for (unsigned i = 0; i < s->nworkers; i++) {
@@ -663,7 +657,7 @@ int resp_start(golite *db, const struct resp_options *opts, struct resp_server *
 	if ((r = listen_on(s, s->listen)) < 0)
 		goto out_free;
 
-	s->nworkers = s->o.threads ? s->o.threads : online_cpus();
+	s->nworkers = s->o.threads ? s->o.threads : usable_cpus();
 	s->workers = xcalloc(s->nworkers, sizeof *s->workers);
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		struct worker *w = &s->workers[i];
