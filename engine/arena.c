@@ -10,6 +10,7 @@
  */
 #include "arena.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -31,6 +32,50 @@ static inline bool block_mapped(size_t cap)
 	return cap >= HUGE_PAGE - sizeof(struct arena_block);
 }
 
+#define POOL_MAX ((size_t)128 << 20)
+#define POOL_SLOTS (POOL_MAX / HUGE_PAGE)
+
+/* The pool's record of its blocks is kept here, not in the blocks, whose
+ * pages the kernel may have taken back (they read as zeroes then). */
+static struct {
+	pthread_mutex_t mu;
+	struct { void *p; size_t size; } slot[POOL_SLOTS];
+	size_t n, bytes;
+} pool = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+/* A pooled mapping of exactly size bytes, or NULL. */
+static void *pool_take(size_t size)
+{
+	void *p = NULL;
+	mutex_lock(&pool.mu);
+	for (size_t i = 0; i < pool.n; i++) {
+		if (pool.slot[i].size == size) {
+			p = pool.slot[i].p;
+			pool.slot[i] = pool.slot[--pool.n];
+			pool.bytes -= size;
+			break;
+		}
+	}
+	mutex_unlock(&pool.mu);
+	return p;
+}
+
+/* Keeps a mapping for reuse; false if the pool is full. */
+static bool pool_give(void *p, size_t size)
+{
+	mutex_lock(&pool.mu);
+	bool kept = pool.n < POOL_SLOTS && pool.bytes + size <= POOL_MAX;
+	if (kept) {
+		madvise(p, size, MADV_FREE);
+		pool.slot[pool.n].p = p;
+		pool.slot[pool.n].size = size;
+		pool.n++;
+		pool.bytes += size;
+	}
+	mutex_unlock(&pool.mu);
+	return kept;
+}
+
 /*
  * Blocks of 2 MiB and more are mapped on their own, aligned to and advised
  * for transparent huge pages: a memtable is read at random, and one TLB
@@ -44,6 +89,10 @@ static struct arena_block *block_new(size_t cap)
 	struct arena_block *b;
 	if (block_mapped(cap)) {
 		size_t size = (sizeof(*b) + cap + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+		cap = size - sizeof(*b);
+		b = pool_take(size);
+		if (b)
+			goto init;
 		/* Map a huge page more than needed, then cut the ends so that
 		 * the block starts on a huge page boundary. */
 		uint8_t *m = mmap(NULL, size + HUGE_PAGE, PROT_READ | PROT_WRITE,
@@ -58,10 +107,10 @@ static struct arena_block *block_new(size_t cap)
 		munmap(start + size, HUGE_PAGE - head);
 		b = (struct arena_block *)start;
 		madvise(b, size, MADV_HUGEPAGE);
-		cap = size - sizeof(*b);
 	} else {
 		b = xmalloc(sizeof(*b) + cap);
 	}
+init:
 	atomic_init(&b->used, 0);
 	b->cap = cap;
 	b->next = NULL;
@@ -70,10 +119,10 @@ static struct arena_block *block_new(size_t cap)
 
 static void block_free(struct arena_block *b)
 {
-	if (block_mapped(b->cap))
-		munmap(b, sizeof(*b) + b->cap);
-	else
+	if (!block_mapped(b->cap))
 		free(b);
+	else if (!pool_give(b, sizeof(*b) + b->cap))
+		munmap(b, sizeof(*b) + b->cap);
 }
 
 /* Makes b owned by the arena (freed by arena_destroy, counted in memory). */

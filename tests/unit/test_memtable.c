@@ -282,3 +282,52 @@ Test(memtable, concurrent_writers_and_readers)
 		memtable_unref(m);
 	}
 }
+
+/* A memtable's mapped arena blocks go to a pool when it is destroyed and
+ * come back, with the old memtable's bytes in them, to the next one: every
+ * round must read its own keys and values and nothing of the rounds
+ * before. */
+Test(memtable, recycled_arena_blocks_hold_only_the_new_memtable)
+{
+	rcu_thread_ensure();
+	enum { ROUNDS = 4, N = 60000 };
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+		for (int round = 0; round < ROUNDS; round++) {
+			/* 64 MiB: 4 MiB blocks, each a mapping of its own. */
+			struct memtable *m = kinds[i]->create(64u << 20);
+			uint8_t k[64];
+			char v[128];
+			for (int j = 0; j < N; j++) {
+				size_t len = make_key(k, 16, (uint64_t)round * 1000000 + (uint64_t)j);
+				snprintf(v, sizeof(v), "round %d value %d %080d", round, j, j);
+				add(m, k, len, (uint64_t)j + 1, KIND_VALUE, v);
+			}
+			cr_assert_gt(m->ops->memory(m), (size_t)8 << 20, "%s: fewer than three blocks",
+				     kinds[i]->name);
+			struct mt_entry e;
+			for (int j = 0; j < N; j += 7) {
+				size_t len = make_key(k, 16, (uint64_t)round * 1000000 + (uint64_t)j);
+				snprintf(v, sizeof(v), "round %d value %d %080d", round, j, j);
+				cr_assert(get(m, k, len, SEQ_MAX, &e), "%s: round %d: key %d missing",
+					  kinds[i]->name, round, j);
+				cr_assert(e.vlen == strlen(v) && memcmp(e.value, v, e.vlen) == 0,
+					  "%s: round %d: key %d has another value", kinds[i]->name, round,
+					  j);
+			}
+			if (round > 0) {
+				size_t len = make_key(k, 16, (uint64_t)(round - 1) * 1000000 + 5);
+				cr_assert(!get(m, k, len, SEQ_MAX, &e),
+					  "%s: round %d finds a key of the round before", kinds[i]->name,
+					  round);
+			}
+			struct mt_iter *it = m->ops->iter_new(m);
+			size_t count = 0;
+			for (m->ops->iter_seek_first(it); m->ops->iter_valid(it); m->ops->iter_next(it))
+				count++;
+			m->ops->iter_free(it);
+			cr_assert_eq(count, (size_t)N, "%s: round %d iterates %zu keys",
+				     kinds[i]->name, round, count);
+			memtable_unref(m);
+		}
+	}
+}
