@@ -225,6 +225,7 @@ bench: bench-engine bench-fio
 bench-net: all
 	@scripts/bench-net.sh $(BUILD)
 	@scripts/bench-redis.sh $(BUILD)
+	@scripts/bench-net-chart.sh
 
 # ---- install --------------------------------------------------------------
 

@@ -1,10 +1,19 @@
 #!/bin/sh
 # The HTTP API under wrk, beside nginx serving the same values as static
 # files: GET of 100-byte values (the ratio golite/nginx is the figure to
-# watch), PUT of 100-byte values, and listings of 100 keys. Prints ops/s
-# and latency percentiles and writes them to bench/results/net.txt.
+# watch), PUT of 100-byte values, and listings of 100 keys. Prints ops/s,
+# latency percentiles and the server's CPU time per request, and writes
+# them to bench/results/net.txt and net.csv:
+#   run,rps,p50_ms,p90_ms,p99_ms,cpu_us_per_req
 #
 #   scripts/bench-net.sh [BUILD]     (make bench-net)
+#
+# CPU per request: the utime + stime of the server's processes (nginx:
+# its master and workers) over the run, from /proc/PID/stat, divided by
+# the requests wrk completed. With two CPUs or more, both servers run on
+# the last CPU and wrk on CPU 0 (taskset; PIN=0 leaves them unpinned), as
+# scripts/bench-redis.sh does: nginx then starts one worker, golite one
+# server thread (each starts one per CPU it may run on).
 #
 # Environment: DURATION (seconds per run, default 10), CONNS (wrk
 # connections, default 10), THREADS (wrk threads, default 1), KEYS (keys
@@ -26,6 +35,16 @@ for t in wrk nginx curl ss; do
 done
 [ -x "$G" ] || { echo "$G is missing: make first" >&2; exit 1; }
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+PIN=${PIN:-1}
+server_on=""
+client_on=""
+ncpu=$(nproc)
+if [ "$PIN" = 1 ] && [ "$ncpu" -ge 2 ] && command -v taskset >/dev/null; then
+	server_on="taskset -c $((ncpu - 1))"
+	client_on="taskset -c 0"
+fi
+nginx_workers=auto
+[ -n "$server_on" ] && nginx_workers=1
 
 T=$(mktemp -d /tmp/golite-bench-net.XXXXXX)
 pids=""
@@ -58,8 +77,9 @@ wait_listen() {
 
 # ---- golite serve, with KEYS values of 100 bytes ----
 gport=$(free_port)
-"$G" serve -c -l "127.0.0.1:$gport" "$T/data" 2>"$T/serve.log" &
-pids="$pids $!"
+$server_on "$G" serve -c -l "127.0.0.1:$gport" "$T/data" 2>"$T/serve.log" &
+gpid=$!
+pids="$pids $gpid"
 wait_listen "$gport"
 GURL=http://127.0.0.1:$gport
 curl -s -X PUT "$GURL/v1/t/bench" >/dev/null
@@ -85,7 +105,7 @@ curl -s -X POST --data-binary "@$T/batch.json" "$GURL/v1/batch" >/dev/null
 nport=$(free_port)
 mkdir -p "$T/nginx"
 cat >"$T/nginx/nginx.conf" <<CONF
-worker_processes auto;
+worker_processes $nginx_workers;
 pid $T/nginx/nginx.pid;
 error_log $T/nginx/error.log;
 events { worker_connections 1024; }
@@ -94,6 +114,8 @@ http {
 	sendfile on;
 	tcp_nopush on;
 	keepalive_requests 1000000;
+	open_file_cache max=10000 inactive=60s;
+	open_file_cache_valid 60s;
 	default_type application/octet-stream;
 	client_body_temp_path $T/nginx/body;
 	proxy_temp_path $T/nginx/proxy;
@@ -106,20 +128,34 @@ http {
 	}
 }
 CONF
-"$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf" -g 'daemon off;' 2>"$T/nginx/start.log" &
-pids="$pids $!"
+$server_on "$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf" -g 'daemon off;' 2>"$T/nginx/start.log" &
+npid=$!
+pids="$pids $npid"
 wait_listen "$nport"
 NURL=http://127.0.0.1:$nport
 [ "$(curl -s "$NURL/v1/t/bench/k000001")" = "$value" ] || { echo "nginx does not serve the values" >&2; exit 1; }
 [ "$(curl -s "$GURL/v1/t/bench/k000001")" = "$value" ] || { echo "golite does not serve the values" >&2; exit 1; }
 
-# run NAME URL SCRIPT: wrk, then one line "NAME ops/s p50 p90 p99 (ms)".
+TCK=$(getconf CLK_TCK)
+# cpu_ticks PID: utime + stime of PID and of its child processes now
+# running (nginx's workers), in clock ticks.
+cpu_ticks() {
+	for p in $1 $(pgrep -P "$1"); do
+		sed 's/.*) //' "/proc/$p/stat" 2>/dev/null
+	done | awk '{ t += $12 + $13 } END { print t + 0 }'
+}
+
+# run NAME URL PID [wrk options]: wrk against URL, whose server is PID;
+# then one line "NAME ops/s p50 p90 p99 (ms) cpu-us/req", and one CSV row.
 run() {
 	name=$1
 	url=$2
-	shift 2
-	KEYS=$KEYS wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "$@" "$url" >"$T/wrk.out" 2>&1
-	awk -v name="$name" '
+	spid=$3
+	shift 3
+	c0=$(cpu_ticks "$spid")
+	KEYS=$KEYS $client_on wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "$@" "$url" >"$T/wrk.out" 2>&1
+	c1=$(cpu_ticks "$spid")
+	awk -v name="$name" -v ticks=$((c1 - c0)) -v tck="$TCK" -v csv="$T/csv" '
 		function ms(v) {
 			if (v ~ /us$/) { sub(/us$/, "", v); return v / 1000 }
 			if (v ~ /ms$/) { sub(/ms$/, "", v); return v + 0 }
@@ -127,24 +163,30 @@ run() {
 			return v
 		}
 		/Requests\/sec/ { rps = $2 }
+		/requests in/ { n = $1 }
 		/^ +50%/ { p50 = ms($2) }
 		/^ +90%/ { p90 = ms($2) }
 		/^ +99%/ { p99 = ms($2) }
 		/Non-2xx/ { bad = $NF }
-		END { printf "%-28s %10.0f %8.3f %8.3f %8.3f\n", name, rps, p50, p90, p99
+		END {
+			cpu = n > 0 ? ticks * 1e6 / tck / n : 0
+			printf "%-28s %10.0f %8.3f %8.3f %8.3f %8.2f\n", name, rps, p50, p90, p99, cpu
+			printf "%s,%.0f,%.3f,%.3f,%.3f,%.2f\n", name, rps, p50, p90, p99, cpu >>csv
 			if (bad) printf "# %s: %s answers were not 2xx\n", name, bad }' "$T/wrk.out"
 }
 
+echo "run,rps,p50_ms,p90_ms,p99_ms,cpu_us_per_req" >"$T/csv"
 {
-	echo "# bench-net $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -m), $(nproc) CPUs, wrk -t$THREADS -c$CONNS -d${DURATION}s"
-	echo "# 100-byte values, $KEYS keys; latency in ms (upper bounds of wrk's buckets)"
-	printf '%-28s %10s %8s %8s %8s\n' run ops/s p50 p90 p99
-	run "nginx GET (static files)" "$NURL" -s "$here/bench/wrk/get.lua"
-	run "golite GET /v1/t/bench/K" "$GURL" -s "$here/bench/wrk/get.lua"
-	run "golite PUT /v1/t/bench/K" "$GURL" -s "$here/bench/wrk/put.lua"
-	run "golite list (limit=100)" "$GURL/v1/t/bench?limit=100&values=1"
+	echo "# bench-net $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -m), $ncpu CPUs, wrk -t$THREADS -c$CONNS -d${DURATION}s${server_on:+, servers on CPU $((ncpu - 1)), wrk on CPU 0}"
+	echo "# 100-byte values, $KEYS keys; latency in ms (upper bounds of wrk's buckets); server CPU per request in microseconds"
+	printf '%-28s %10s %8s %8s %8s %8s\n' run ops/s p50 p90 p99 cpu-us
+	run "nginx GET (static files)" "$NURL" "$npid" -s "$here/bench/wrk/get.lua"
+	run "golite GET /v1/t/bench/K" "$GURL" "$gpid" -s "$here/bench/wrk/get.lua"
+	run "golite PUT /v1/t/bench/K" "$GURL" "$gpid" -s "$here/bench/wrk/put.lua"
+	run "golite list (limit=100)" "$GURL/v1/t/bench?limit=100&values=1" "$gpid"
 } | tee "$T/result"
-awk '/^nginx GET/ { n = $(NF - 3) } /^golite GET/ { g = $(NF - 3) }
+awk '/^nginx GET/ { n = $(NF - 4) } /^golite GET/ { g = $(NF - 4) }
 	END { if (n > 0) printf "golite/nginx GET ratio: %.2f\n", g / n }' "$T/result" | tee -a "$T/result"
 mkdir -p "$here/bench/results"
 cp "$T/result" "$here/bench/results/net.txt"
+cp "$T/csv" "$here/bench/results/net.csv"
