@@ -231,6 +231,7 @@ void *bg_flush_thread(void *arg)
 {
 	struct golite *db = arg;
 	rcu_thread_ensure();
+	pthread_setname_np(pthread_self(), "golite-flush");
 	mutex_lock(&db->bg_mu);
 	while (!db->bg_stop) {
 		bool retry_wait = db->bg_error && now_ns() < db->bg_error_ns + BG_RETRY_NS;

@@ -368,6 +368,7 @@ static void *linker_thread(void *arg)
 {
 	struct lf_memtable *m = arg;
 	rcu_thread_ensure();
+	pthread_setname_np(pthread_self(), "golite-linker");
 	struct lf_node **buf = NULL;
 	size_t cap = 0;
 	bool quiet = false;   /* the last wait brought nothing to link */

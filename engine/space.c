@@ -531,6 +531,7 @@ static void *space_thread(void *arg)
 	struct golite *db = arg;
 	struct space *sp = &db->space;
 	rcu_thread_ensure();
+	pthread_setname_np(pthread_self(), "golite-space");
 	bool again = false;
 	mutex_lock(&sp->mu);
 	while (!sp->stop) {

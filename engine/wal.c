@@ -460,6 +460,7 @@ static void *wal_thread(void *arg)
 {
 	struct wal *w = arg;
 	rcu_thread_ensure();
+	pthread_setname_np(pthread_self(), "golite-wal");
 	mutex_lock(&w->mu);
 	for (;;) {
 		uint64_t now = now_ns();

@@ -444,6 +444,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct resp_server *s = w->s;
 	struct epoll_event evs[EVENTS_PER_WAIT];
+	pthread_setname_np(pthread_self(), "golite-resp");
 	while (!atomic_load(&s->stopping)) {
 		int n = epoll_wait(w->ep, evs, EVENTS_PER_WAIT, -1);
 		if (n < 0) {
