@@ -153,6 +153,7 @@ run() {
 	url=$2
 	spid=$3
 	shift 3
+	sync  # the writes of the run before are on disk: no writeback in this one
 	c0=$(cpu_ticks "$spid")
 	KEYS=$KEYS $client_on wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "$@" "$url" >"$T/wrk.out" 2>&1
 	c1=$(cpu_ticks "$spid")

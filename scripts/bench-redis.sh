@@ -123,6 +123,9 @@ cpu_ticks() {
 # measure TARGET PORT PID DEPTH TEST: one redis-benchmark run; prints
 # "rps,avg,p50,p95,p99,max,cpu_us_per_req".
 measure() {
+	# What the run before wrote (golite's log) is written back first, so
+	# that its writeback falls on neither this run nor the other target.
+	sync
 	c0=$(cpu_ticks "$3")
 	n=$N
 	[ "$4" -gt 1 ] && n=$N16
