@@ -278,8 +278,8 @@ static void entry_kind(golite_iter *it, const char **kind, uint64_t *size)
 		*kind = "?";
 		return;
 	}
-	*kind = f.type == VFILE_DIR ? "dir" : f.type == VFILE_LNK ? "link" : "file";
-	*size = f.type == VFILE_DIR ? 0 : f.size;
+	*kind = vfile_type_name(f.type);
+	*size = vfile_value_size(&f);
 }
 
 static int list_keys(golite *db, const char *table, const char *prefix, bool lng, bool nul,

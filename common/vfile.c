@@ -5,6 +5,7 @@
 #include "vfile.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util.h"
 
@@ -15,7 +16,7 @@ int vfile_decode(const uint8_t *rec, size_t len, struct vfile *f)
 	memset(f, 0, sizeof(*f));
 	if (len < VFILE_HEADER)
 		return VFILE_ESHORT;
-	if (rec[0] != VFILE_VERSION)
+	if (rec[0] != VFILE_VERSION && rec[0] != VFILE_VERSION_SPECIAL)
 		return VFILE_EVERSION;
 	f->type = rec[1];
 	f->flags = get_le16(rec + 2);
@@ -28,7 +29,7 @@ int vfile_decode(const uint8_t *rec, size_t len, struct vfile *f)
 	f->ctime_ns = (int64_t)get_le64(rec + 40);
 	f->atime_ns = (int64_t)get_le64(rec + 48);
 	f->nxattr = get_le16(rec + 56);
-	if (f->type < VFILE_REG || f->type > VFILE_LNK)
+	if (f->type < VFILE_REG || f->type > (rec[0] == VFILE_VERSION ? VFILE_LNK : VFILE_BLK))
 		return VFILE_ETYPE;
 	size_t off = VFILE_HEADER;
 	for (size_t i = 0; i < f->nxattr; i++) {
@@ -50,6 +51,34 @@ int vfile_decode(const uint8_t *rec, size_t len, struct vfile *f)
 	return 0;
 }
 
+static const struct {
+	uint32_t mode;
+	const char *name;
+} types[] = {
+	[VFILE_REG] = { S_IFREG, "file" },     [VFILE_DIR] = { S_IFDIR, "dir" },
+	[VFILE_LNK] = { S_IFLNK, "link" },     [VFILE_FIFO] = { S_IFIFO, "fifo" },
+	[VFILE_SOCK] = { S_IFSOCK, "socket" }, [VFILE_CHR] = { S_IFCHR, "chardev" },
+	[VFILE_BLK] = { S_IFBLK, "blockdev" },
+};
+
+uint32_t vfile_mode_type(unsigned type)
+{
+	return type >= VFILE_REG && type <= VFILE_BLK ? types[type].mode : S_IFREG;
+}
+
+unsigned vfile_type_of_mode(uint32_t mode)
+{
+	for (unsigned t = VFILE_REG; t <= VFILE_BLK; t++)
+		if ((mode & S_IFMT) == types[t].mode)
+			return t;
+	return 0;
+}
+
+const char *vfile_type_name(unsigned type)
+{
+	return type >= VFILE_REG && type <= VFILE_BLK ? types[type].name : "?";
+}
+
 size_t vfile_encoded_size(const struct vfile *f)
 {
 	return VFILE_HEADER + f->xattrs_len + f->data_len;
@@ -57,7 +86,7 @@ size_t vfile_encoded_size(const struct vfile *f)
 
 void vfile_encode(const struct vfile *f, uint8_t *buf)
 {
-	buf[0] = VFILE_VERSION;
+	buf[0] = vfile_special(f->type) ? VFILE_VERSION_SPECIAL : VFILE_VERSION;
 	buf[1] = (uint8_t)f->type;
 	put_le16(buf + 2, (uint16_t)f->flags);
 	put_le32(buf + 4, f->mode);

@@ -1,20 +1,25 @@
 /*
  * vfile.h — file records: what the mount stores for a file, a directory or
- * a symlink (KIND_META records), and the chunks of large files. A pure
+ * a symlink, a FIFO, a socket or a device node (KIND_META records), and
+ * the chunks of large files. A pure
  * codec, shared by the engine (which reads files as values) and the mount;
  * the engine's file_read.h assembles a file's bytes from its chunks.
  *
  * File record (the value of a KIND_META record), little-endian:
  *
  *     offset  size  field
- *     0       1     format version = 1
- *     1       1     type: 1 regular file, 2 directory, 3 symlink
+ *     0       1     format version: 1 for types 1-3, 2 for types 4-7
+ *     1       1     type: 1 regular file, 2 directory, 3 symlink, 4 FIFO,
+ *                   5 socket, 6 character device, 7 block device
  *     2       2     flags: bit 0 CHUNKED (data in the chunk table)
  *     4       4     mode (st_mode, type bits included)
  *     8       4     uid
  *     12      4     gid
  *     16      8     inode number (persistent, never reused)
- *     24      8     size in bytes (regular: file size; symlink: target length)
+ *     24      8     size in bytes (regular: file size; symlink: target
+ *                   length; directory, FIFO, socket: 0); character and
+ *                   block devices: the device number (st_rdev as Linux
+ *                   encodes it), the file's size being 0
  *     32      8     mtime, ns since the epoch (signed)
  *     40      8     ctime, ns since the epoch (signed)
  *     48      8     atime, ns since the epoch (signed)
@@ -22,7 +27,11 @@
  *     58      ...   n attributes: name_len u8 | value_len LE16 | name | value
  *     ...     ...   regular, not CHUNKED: the file's bytes (size of them)
  *                   symlink: the target (size bytes)
- *                   directory, or CHUNKED: nothing
+ *                   directory, FIFO, socket, device, or CHUNKED: nothing
+ *
+ * Version 2 adds types 4-7 and nothing else: records of types 1-3 are
+ * still written as version 1, so that a reader of version 1 reads every
+ * store without special files, and names the version of those it cannot.
  *
  * Chunk (a KIND_VALUE record in table TABLE_ID_CHUNKS):
  *
@@ -45,7 +54,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VFILE_VERSION 1u
+#define VFILE_VERSION 1u          /* records of types 1-3 */
+#define VFILE_VERSION_SPECIAL 2u  /* records of types 4-7 */
 #define VFILE_HEADER 58u
 #define VFILE_CHUNK 4096u
 #define VFILE_CHUNK_KEY 12u
@@ -57,7 +67,32 @@ enum vfile_type {
 	VFILE_REG = 1,
 	VFILE_DIR = 2,
 	VFILE_LNK = 3,
+	VFILE_FIFO = 4,
+	VFILE_SOCK = 5,
+	VFILE_CHR = 6,
+	VFILE_BLK = 7,
 };
+
+/* FIFOs, sockets and devices: no bytes of their own. */
+static inline bool vfile_special(unsigned type)
+{
+	return type >= VFILE_FIFO && type <= VFILE_BLK;
+}
+
+/* Character and block devices: the size field holds the device number. */
+static inline bool vfile_device(unsigned type)
+{
+	return type == VFILE_CHR || type == VFILE_BLK;
+}
+
+/* The type bits of st_mode (S_IFREG, ...) for a record type. */
+uint32_t vfile_mode_type(unsigned type);
+
+/* The record type for st_mode's type bits; 0 if there is none. */
+unsigned vfile_type_of_mode(uint32_t mode);
+
+/* "file", "dir", "link", "fifo", "socket", "chardev", "blockdev" or "?". */
+const char *vfile_type_name(unsigned type);
 
 #define VFILE_F_CHUNKED 1u
 
@@ -86,11 +121,18 @@ struct vfile {
 /* Why a record does not decode. */
 enum {
 	VFILE_ESHORT = -1,    /* shorter than the header */
-	VFILE_EVERSION = -2,  /* a format version other than VFILE_VERSION */
-	VFILE_ETYPE = -3,     /* a type other than enum vfile_type's */
+	VFILE_EVERSION = -2,  /* a format version other than 1 and 2 */
+	VFILE_ETYPE = -3,     /* a type other than its version's */
 	VFILE_EXATTR = -4,    /* an attribute runs past the record */
 	VFILE_EDATA = -5,     /* data bytes do not match type, flags and size */
 };
+
+/* The bytes the record's key holds as a value: a regular file's, a
+ * symlink's target; 0 for the other types. */
+static inline uint64_t vfile_value_size(const struct vfile *f)
+{
+	return f->type == VFILE_REG || f->type == VFILE_LNK ? f->size : 0;
+}
 
 /* Decodes rec. Returns 0 or one of the VFILE_E* codes above. */
 int vfile_decode(const uint8_t *rec, size_t len, struct vfile *f);

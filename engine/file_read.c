@@ -129,6 +129,8 @@ int file_read_value(golite *db, const uint8_t *rec, size_t len, void *buf, size_
 		return set_error(GOLITE_ECORRUPT, "file record: %s", vfile_strerror(r));
 	if (f.type == VFILE_DIR)
 		return set_error(GOLITE_EISDIR, "the key names a directory");
+	/* FIFOs, sockets and devices read as empty values. */
+	f.size = vfile_value_size(&f);
 	if (f.size > GOLITE_MAX_VALUE_SIZE && (alloc || cap >= GOLITE_MAX_VALUE_SIZE))
 		return set_error(GOLITE_EVALSIZE,
 				 "the file holds %llu bytes, more than one value can (%u)",

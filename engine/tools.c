@@ -56,10 +56,9 @@ static void put_file_record(struct wal_dump *w, const uint8_t *v, size_t n)
 		sst_put_bytes(w->out, v, n, w->hex);
 		return;
 	}
-	static const char *const types[] = { "?", "file", "dir", "link" };
 	fprintf(w->out, "%s ino %" PRIu64 " mode %o uid %u gid %u size %" PRIu64 " mtime %" PRId64
 		" xattrs %zu%s",
-		types[f.type <= VFILE_LNK ? f.type : 0], f.ino, f.mode, f.uid, f.gid, f.size,
+		vfile_type_name(f.type), f.ino, f.mode, f.uid, f.gid, f.size,
 		f.mtime_ns, f.nxattr, f.flags & VFILE_F_CHUNKED ? " chunked" : "");
 	if (f.data_len) {
 		fputs(" data ", w->out);

@@ -84,12 +84,13 @@ static int do_mktable(fuse_req_t req, const char *name, mode_t mode,
 }
 
 /*
- * Creates an entry named name in dir: a regular file, a directory or a
- * symlink (target link). On success *out holds the new node with one
- * lookup count.
+ * Creates an entry named name in dir: a regular file, a directory, a
+ * symlink (target link), a FIFO, a socket or a device (number rdev), by
+ * mode's type bits. On success *out holds the new node with one lookup
+ * count.
  */
 static int do_make(fuse_req_t req, struct node *dir, const char *name, mode_t mode,
-		   const char *link, struct node **out)
+		   const char *link, uint64_t rdev, struct node **out)
 {
 	struct gfs *fs = req_fs(req);
 	*out = NULL;
@@ -131,6 +132,7 @@ static int do_make(fuse_req_t req, struct node *dir, const char *name, mode_t mo
 	if (r)
 		goto out_unlock;
 	a.mode = mode;
+	a.rdev = rdev;
 	if (link)
 		a.mode = S_IFLNK | 0777;
 	a.uid = ctx->uid;
@@ -194,7 +196,7 @@ void gfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 			ev_child(fs, EV_MKDIR, dir, name);
 	} else {
 		struct node *n;
-		r = do_make(req, dir, name, S_IFDIR | (mode & 07777), NULL, &n);
+		r = do_make(req, dir, name, S_IFDIR | (mode & 07777), NULL, 0, &n);
 		if (!r) {
 			node_fill_entry(fs, n, &e);
 			ev_node(fs, EV_MKDIR, n, NULL);
@@ -206,20 +208,22 @@ void gfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 		fuse_reply_entry(req, &e);
 }
 
+/* mknod: a regular file, a FIFO, a socket, or a character or block
+ * device (its number kept in the record; the kernel opens it, subject to
+ * the mount's nodev). */
 void gfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
 	struct gfs *fs = req_fs(req);
-	(void)rdev;
 	op_count(fs, OP_MKNOD);
 	struct fuse_entry_param e;
 	int r;
-	if (!S_ISREG(mode)) {
-		gfs_log(LOG_LVL_INFO, "mknod %s: only regular files, directories and symlinks "
-			"can be stored", name);
-		r = -EPERM;
+	unsigned type = vfile_type_of_mode(mode);
+	if (type != VFILE_REG && !vfile_special(type)) {
+		r = -EINVAL;
 	} else {
 		struct node *n;
-		r = do_make(req, node_of(fs, parent), name, S_IFREG | (mode & 07777), NULL, &n);
+		r = do_make(req, node_of(fs, parent), name, (mode & S_IFMT) | (mode & 07777),
+			    NULL, vfile_device(type) ? (uint64_t)rdev : 0, &n);
 		if (!r) {
 			node_fill_entry(fs, n, &e);
 			ev_node(fs, EV_CREATE, n, NULL);
@@ -237,7 +241,7 @@ void gfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char
 	op_count(fs, OP_SYMLINK);
 	struct fuse_entry_param e;
 	struct node *n;
-	int r = do_make(req, node_of(fs, parent), name, S_IFLNK | 0777, link, &n);
+	int r = do_make(req, node_of(fs, parent), name, S_IFLNK | 0777, link, 0, &n);
 	if (!r) {
 		node_fill_entry(fs, n, &e);
 		ev_node(fs, EV_SYMLINK, n, NULL);
@@ -266,7 +270,7 @@ static int do_create(fuse_req_t req, struct gfs *fs, struct node *dir, const cha
 {
 	if (!S_ISREG(mode))
 		return -EPERM;
-	int r = do_make(req, dir, name, S_IFREG | (mode & 07777), NULL, out);
+	int r = do_make(req, dir, name, S_IFREG | (mode & 07777), NULL, 0, out);
 	if (r)
 		return r;
 	struct node *n = *out;

@@ -167,7 +167,8 @@ struct nattr {
 	uint32_t mode;               /* type bits included */
 	uint32_t uid, gid;
 	uint64_t ino;
-	uint64_t size;
+	uint64_t size;               /* 0 for FIFOs, sockets and devices */
+	uint64_t rdev;               /* devices: the device number */
 	int64_t mtime, ctime, atime; /* ns since the epoch */
 	uint32_t nxattr;
 	bool chunked;

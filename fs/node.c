@@ -713,6 +713,7 @@ void attr_to_stat(const struct gfs *fs, const struct nattr *a, struct stat *st)
 	st->st_uid = a->uid;
 	st->st_gid = a->gid;
 	st->st_size = (off_t)a->size;
+	st->st_rdev = (dev_t)a->rdev;
 	st->st_blksize = VFILE_CHUNK;
 	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
 	ns_to_ts(a->atime, &st->st_atim);

@@ -154,6 +154,8 @@ void cli_usage(const char *prog)
 	       "  ro                     read-only mount (the store is opened read-only)\n"
 	       "  allow_other            let other users in (off by default; needs\n"
 	       "                         user_allow_other in /etc/fuse.conf for non-root)\n"
+	       "  dev, suid              honour device nodes and set-user-ID bits (root\n"
+	       "                         only; the default is nodev,nosuid)\n"
 	       "\n"
 	       "The HTTP API beside the mount (docs/api.md), started by -o http=...:\n"
 	       "%s"

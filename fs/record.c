@@ -74,12 +74,12 @@ int rec_attr_raw(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen
 		return -EIO;
 	}
 	memset(a, 0, sizeof(*a));
-	unsigned type = f.type == VFILE_DIR ? S_IFDIR : f.type == VFILE_LNK ? S_IFLNK : S_IFREG;
-	a->mode = (f.mode & 07777) | type;
+	a->mode = (f.mode & 07777) | vfile_mode_type(f.type);
 	a->uid = f.uid;
 	a->gid = f.gid;
 	a->ino = f.ino;
-	a->size = f.size;
+	a->size = vfile_value_size(&f);
+	a->rdev = vfile_device(f.type) ? f.size : 0;
 	a->mtime = f.mtime_ns;
 	a->ctime = f.ctime_ns;
 	a->atime = f.atime_ns;
@@ -118,13 +118,17 @@ int vrec_from_rec(const struct rec *r, struct vrec *v)
 void vrec_from_attr(struct vrec *v, const struct nattr *a)
 {
 	memset(v, 0, sizeof(*v));
-	v->f.type = S_ISDIR(a->mode) ? VFILE_DIR : S_ISLNK(a->mode) ? VFILE_LNK : VFILE_REG;
+	v->f.type = vfile_type_of_mode(a->mode);
+	if (!v->f.type)
+		v->f.type = VFILE_REG;
 	v->f.flags = a->chunked ? VFILE_F_CHUNKED : 0;
 	v->f.mode = a->mode;
 	v->f.uid = a->uid;
 	v->f.gid = a->gid;
 	v->f.ino = a->ino;
-	v->f.size = v->f.type == VFILE_DIR ? 0 : a->size;
+	v->f.size = vfile_device(v->f.type)			  ? a->rdev
+		    : v->f.type == VFILE_REG || v->f.type == VFILE_LNK ? a->size
+								       : 0;
 	v->f.mtime_ns = a->mtime;
 	v->f.ctime_ns = a->ctime;
 	v->f.atime_ns = a->atime;
@@ -133,13 +137,12 @@ void vrec_from_attr(struct vrec *v, const struct nattr *a)
 void vrec_to_attr(const struct vrec *v, struct nattr *a)
 {
 	memset(a, 0, sizeof(*a));
-	unsigned type = v->f.type == VFILE_DIR ? S_IFDIR : v->f.type == VFILE_LNK ? S_IFLNK
-										 : S_IFREG;
-	a->mode = (v->f.mode & 07777) | type;
+	a->mode = (v->f.mode & 07777) | vfile_mode_type(v->f.type);
 	a->uid = v->f.uid;
 	a->gid = v->f.gid;
 	a->ino = v->f.ino;
-	a->size = v->f.size;
+	a->size = vfile_value_size(&v->f);
+	a->rdev = vfile_device(v->f.type) ? v->f.size : 0;
 	a->mtime = v->f.mtime_ns;
 	a->ctime = v->f.ctime_ns;
 	a->atime = v->f.atime_ns;
@@ -166,8 +169,7 @@ void vrec_free(struct vrec *v)
 uint8_t *vrec_encode(const struct vrec *v, size_t *len)
 {
 	struct vfile f = v->f;
-	f.mode = (f.mode & 07777) |
-		 (f.type == VFILE_DIR ? S_IFDIR : f.type == VFILE_LNK ? S_IFLNK : S_IFREG);
+	f.mode = (f.mode & 07777) | vfile_mode_type(f.type);
 	*len = vfile_encoded_size(&f);
 	uint8_t *buf = xmalloc(*len);
 	vfile_encode(&f, buf);

@@ -9,6 +9,7 @@
  * lookups (short ranges) and one iterator (ranges of 512 chunks or more).
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,4 +173,49 @@ Test(chunks, golite_get_assembles_a_chunked_file)
 	cr_assert_eq(vlen, size);
 	cr_assert(memcmp(v, model, size) == 0);
 	golite_free(v);
+}
+
+/* Records of FIFOs, sockets and devices (format version 2): they decode,
+ * keep the device number, read as empty values, and a version 1 record
+ * cannot claim their types. */
+Test(chunks, special_files_read_as_empty_values)
+{
+	cr_assert_eq(golite_table_create(db, "t"), 0);
+	uint32_t id;
+	cr_assert_eq(golite_table_id(db, "t", &id), 0);
+	static const unsigned types[] = { VFILE_FIFO, VFILE_SOCK, VFILE_CHR, VFILE_BLK };
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		uint64_t rdev = vfile_device(types[i]) ? 0x10307 : 0;
+		struct vfile f = { .type = types[i], .mode = vfile_mode_type(types[i]) | 0640,
+				   .ino = 90 + i, .size = rdev };
+		uint8_t rec[VFILE_HEADER];
+		vfile_encode(&f, rec);
+		cr_assert_eq(rec[0], VFILE_VERSION_SPECIAL);
+		struct vfile d;
+		cr_assert_eq(vfile_decode(rec, sizeof(rec), &d), 0);
+		cr_assert_eq(d.type, types[i]);
+		cr_assert_eq(d.size, rdev);
+		cr_assert_eq(vfile_value_size(&d), 0);
+		cr_assert_eq(vfile_type_of_mode(d.mode), types[i]);
+		char key[8];
+		snprintf(key, sizeof(key), "s%zu", i);
+		cr_assert_eq(golite_put_raw(db, id, GOLITE_KIND_META, key, strlen(key), rec,
+					    sizeof(rec)), 0);
+		void *v;
+		size_t vlen = 99;
+		cr_assert_eq(golite_get(db, "t", key, strlen(key), &v, &vlen), 0, "%s",
+			     golite_last_error());
+		cr_assert_eq(vlen, 0, "a %s reads as %zu bytes", vfile_type_name(types[i]), vlen);
+		golite_free(v);
+		rec[0] = VFILE_VERSION;
+		cr_assert_eq(vfile_decode(rec, sizeof(rec), &d), VFILE_ETYPE);
+		rec[0] = 3;
+		cr_assert_eq(vfile_decode(rec, sizeof(rec), &d), VFILE_EVERSION);
+	}
+	/* The old types are still written as version 1. */
+	struct vfile f = { .type = VFILE_LNK, .mode = 0120777, .size = 1, .data = (const uint8_t *)"t",
+			   .data_len = 1 };
+	uint8_t rec[VFILE_HEADER + 1];
+	vfile_encode(&f, rec);
+	cr_assert_eq(rec[0], VFILE_VERSION);
 }
