@@ -36,14 +36,7 @@ for t in wrk nginx curl ss; do
 done
 [ -x "$G" ] || { echo "$G is missing: make first" >&2; exit 1; }
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-PIN=${PIN:-1}
-server_on=""
-client_on=""
-ncpu=$(nproc)
-if [ "$PIN" = 1 ] && [ "$ncpu" -ge 2 ] && command -v taskset >/dev/null; then
-	server_on="taskset -c $((ncpu - 1))"
-	client_on="taskset -c 0"
-fi
+. "$here/scripts/bench-lib.sh"
 nginx_workers=auto
 [ -n "$server_on" ] && nginx_workers=1
 
@@ -136,15 +129,6 @@ wait_listen "$nport"
 NURL=http://127.0.0.1:$nport
 [ "$(curl -s "$NURL/v1/t/bench/k000001")" = "$value" ] || { echo "nginx does not serve the values" >&2; exit 1; }
 [ "$(curl -s "$GURL/v1/t/bench/k000001")" = "$value" ] || { echo "golite does not serve the values" >&2; exit 1; }
-
-TCK=$(getconf CLK_TCK)
-# cpu_ticks PID: utime + stime of PID and of its child processes now
-# running (nginx's workers), in clock ticks.
-cpu_ticks() {
-	for p in $1 $(pgrep -P "$1"); do
-		sed 's/.*) //' "/proc/$p/stat" 2>/dev/null
-	done | awk '{ t += $12 + $13 } END { print t + 0 }'
-}
 
 # run NAME URL PID [wrk options]: wrk against URL, whose server is PID;
 # appends "NAME,ops/s,p50,p90,p99 (ms),cpu-us/req" to $T/runs.

@@ -47,14 +47,7 @@ N=${N:-200000}
 N16=${N16:-$((N * 8))}
 RUNS=${RUNS:-5}
 THREADS=${THREADS:-}
-PIN=${PIN:-1}
-server_on=""
-client_on=""
-ncpu=$(nproc)
-if [ "$PIN" = 1 ] && [ "$ncpu" -ge 2 ] && command -v taskset >/dev/null; then
-	server_on="taskset -c $((ncpu - 1))"
-	client_on="taskset -c 0"
-fi
+. "$here/scripts/bench-lib.sh"
 [ -x "$SERVE" ] || { echo "no $SERVE: make BUILD=... all first"; exit 1; }
 for t in redis-server redis-benchmark redis-cli; do
 	command -v $t >/dev/null 2>&1 || { echo "no $t: install redis-server and redis-tools"; exit 1; }
@@ -112,13 +105,6 @@ EOF
 $server_on redis-server "$tmp/redis.conf" &
 rpid=$!
 wait_ping "$RPORT"
-
-TCK=$(getconf CLK_TCK)
-cpu_ticks() {
-	# utime and stime: fields 14 and 15 of /proc/PID/stat (after the
-	# command name, which is in parentheses).
-	sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
-}
 
 # measure TARGET PORT PID DEPTH TEST: one redis-benchmark run; prints
 # "rps,avg,p50,p95,p99,max,cpu_us_per_req".

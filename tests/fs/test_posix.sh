@@ -34,6 +34,18 @@ POSIX=$TESTBIN/posix
 [ -x "$POSIX" ] || die "$POSIX is missing: run make first"
 chmod 755 "$T"
 
+# same_lines WANT GOT WHAT: the two files must be equal; else the
+# difference is printed under WHAT.
+same_lines() {
+	if diff "$1" "$2" >"$T/lines.diff"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		echo "FAIL: $3 (< expected, > golitefs):" >&2
+		cat "$T/lines.diff" >&2
+	fi
+}
+
 mkdir -p "$T/kernel"
 mount -t tmpfs -o mode=0755 golite-test-tmpfs "$T/kernel" || die "cannot mount a tmpfs at $T/kernel"
 mount_fs -o allow_other,dev
@@ -53,13 +65,7 @@ for who in 0:0 1001:1001 1002:1002; do
 	n=$(wc -l <"$T/kernel.$u")
 	echo "walk as $who: $n cases"
 	check "walk as $who: a case for every line ($n)" [ "$n" -gt 400 ]
-	if diff "$T/kernel.$u" "$T/golite.$u" >"$T/diff.$u"; then
-		passed=$((passed + 1))
-	else
-		failed=$((failed + 1))
-		echo "FAIL: golitefs differs from tmpfs as $who (< tmpfs, > golitefs):" >&2
-		cat "$T/diff.$u" >&2
-	fi
+	same_lines "$T/kernel.$u" "$T/golite.$u" "golitefs differs from tmpfs as $who"
 done
 
 # ---- special files at work ----
@@ -147,13 +153,7 @@ for d in cp-tree rsync-tree tar-tree/tree; do
 	describe "$MNT/$d" >"$T/got.txt"
 	want=$T/src.txt
 	[ $d = tar-tree/tree ] && want=$T/src-tar.txt
-	if diff "$want" "$T/got.txt" >"$T/tree.diff"; then
-		passed=$((passed + 1))
-	else
-		failed=$((failed + 1))
-		echo "FAIL: $d after a remount differs from the source (< source, > mount):" >&2
-		cat "$T/tree.diff" >&2
-	fi
+	same_lines "$want" "$T/got.txt" "$d after a remount differs from the source"
 done
 rm -rf "$T/kernel/back"
 cp -a "$MNT/cp-tree" "$T/kernel/back"
