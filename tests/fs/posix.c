@@ -9,6 +9,9 @@
  *
  *   posix DIR UID GID      (run as root; DIR empty, on the file system
  *                           under test)
+ *   posix --bind PATH      makes a Unix socket file at PATH
+ *   posix --talk PATH      binds a Unix socket at PATH, connects to it,
+ *                          sends a line through and prints what came
  *
  * Every case gets a directory of its own under DIR, made by root; root
  * sets the case up, a child process takes UID and GID (and no other
@@ -96,6 +99,8 @@ static void path_of(char *out, size_t cap, const char *name)
 	snprintf(out, cap, "%s/%s", cdir, name);
 }
 
+static int bind_at(const char *path);
+
 /* Makes a node of type t named name in the case directory, as root, then
  * gives it to uid:gid with mode (the symlink: its owner only). */
 static void make(int t, const char *name, mode_t mode, uid_t uid, gid_t gid)
@@ -112,16 +117,10 @@ static void make(int t, const char *name, mode_t mode, uid_t uid, gid_t gid)
 	case T_DIR: r = mkdir(p, 0700); break;
 	case T_FIFO: r = mkfifo(p, 0600); break;
 	case T_SOCK: {
-		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-		struct sockaddr_un sa = { .sun_family = AF_UNIX };
-		/* bind through a short relative name: paths outrun sun_path */
 		char old[4096];
-		if (!getcwd(old, sizeof(old)) || chdir(cdir))
-			die("chdir %s", cdir);
-		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", name);
-		r = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-		if (fd >= 0)
-			close(fd);
+		if (!getcwd(old, sizeof(old)))
+			die("getcwd");
+		close(bind_at(p));
 		if (chdir(old))
 			die("chdir back");
 		break;
@@ -328,10 +327,58 @@ static void one(const char *what, mode_t dmode, gid_t dgid, int t, int owner, mo
 
 static const char *const owners[3] = { "root's", "own", "other's" };
 
+/* Binds a Unix socket at path (through its directory: paths outrun
+ * sun_path); returns the socket or -1. */
+static int bind_at(const char *path)
+{
+	char dir[8192];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	const char *name = path;
+	if (slash) {
+		*slash = '\0';
+		name = slash + 1;
+		if (chdir(*dir ? dir : "/"))
+			die("chdir %s", dir);
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", name);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		die("bind %s", path);
+	return fd;
+}
+
+static int talk(const char *path)
+{
+	int s = bind_at(path);
+	if (listen(s, 1))
+		die("listen");
+	int c = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
+	if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof(sa)))
+		die("connect %s", path);
+	int a = accept(s, NULL, NULL);
+	static const char msg[] = "over the socket";
+	char buf[64] = { 0 };
+	if (a < 0 || write(c, msg, sizeof(msg) - 1) != (ssize_t)sizeof(msg) - 1 ||
+	    read(a, buf, sizeof(buf) - 1) <= 0)
+		die("talk over %s", path);
+	printf("%s\n", buf);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "--bind") == 0) {
+		close(bind_at(argv[2]));
+		return 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "--talk") == 0)
+		return talk(argv[2]);
 	if (argc != 4) {
-		fprintf(stderr, "usage: posix DIR UID GID\n");
+		fprintf(stderr, "usage: posix DIR UID GID | --bind PATH | --talk PATH\n");
 		return 2;
 	}
 	base = argv[1];

@@ -75,20 +75,7 @@ mkfifo "$MNT/sp/pipe"
 writer=$!
 check "a FIFO carries bytes between two processes" eq "$(cat "$MNT/sp/pipe")" "through the pipe"
 wait $writer
-check "a Unix socket binds and connects" eq "$(python3 - "$MNT/sp/sock" <<'EOF'
-import os, socket, sys
-os.chdir(os.path.dirname(sys.argv[1]))
-name = os.path.basename(sys.argv[1])
-s = socket.socket(socket.AF_UNIX)
-s.bind(name)
-s.listen(1)
-c = socket.socket(socket.AF_UNIX)
-c.connect(name)
-a, _ = s.accept()
-c.sendall(b"over the socket")
-print(a.recv(64).decode())
-EOF
-)" "over the socket"
+check "a Unix socket binds and connects" eq "$("$POSIX" --talk "$MNT/sp/sock")" "over the socket"
 mknod "$MNT/sp/null" c 1 3
 mknod "$MNT/sp/loop" b 7 0
 check "the null device opens with -o dev" sh -c "echo gone >'$MNT/sp/null'"
@@ -123,7 +110,7 @@ ln -s ../f1 "$SRC/a/b/link"
 mkfifo -m 0620 "$SRC/a/pipe"
 mknod -m 0600 "$SRC/a/null" c 1 3
 mknod -m 0660 "$SRC/a/loop" b 7 0
-python3 -c "import socket; socket.socket(socket.AF_UNIX).bind('$SRC/a/sock')"
+"$POSIX" --bind "$SRC/a/sock"
 touch -h -d '2001-02-03 04:05:06' "$SRC/a/b/link"
 touch -d '2002-03-04 05:06:07' "$SRC/a/f1" "$SRC/a/pipe" "$SRC/a/null"
 
