@@ -13,7 +13,7 @@
  *   2. arena_memory() never decreases, and counts every byte obtained from
  *      malloc or mmap for blocks (so it bounds the arena's RSS).
  *   3. Blocks of 2 MiB and more freed by arena_destroy() wait in a pool of
- *      the process (at most 128 MiB, advised MADV_FREE) for the next
+ *      the process (at most 64 MiB, advised MADV_FREE) for the next
  *      arena: their old bytes are still there, hence invariant 1's "only
  *      if the caller zeroes it".
  */
