@@ -24,14 +24,12 @@
  *     directories (implied.c).
  * A table created or dropped drops the root's entry of its name.
  *
- * Writes over HTTP hold the namespace lock shared (write_begin/end), as
- * every write through the mount does, so a directory rename (which holds
- * it exclusive while it rewrites the keys below) never interleaves with
- * them.
+ * Writes over HTTP and RESP hold the namespace lock shared
+ * (write_begin/end), as every write through the mount does, so a
+ * directory rename (which holds it exclusive while it rewrites the keys
+ * below) never interleaves with them.
  *
- * Not covered: RESP writes do not take the namespace lock (resp.h has no
- * such hook), so one racing a directory rename may land under the old
- * name. A file open through the mount while its key is written
+ * Not covered: a file open through the mount while its key is written
  * over HTTP or RESP keeps its handle's view (the last writer wins); a key
  * component longer than one name ("%+" pieces) is not invalidated in the
  * kernel and shows after entry_timeout.
@@ -200,6 +198,8 @@ int netglue_start(struct gfs *fs)
 	if (ro.listen) {
 		ro.changed = changed;
 		ro.changed_ctx = fs;
+		ro.write_begin = write_begin;
+		ro.write_end = write_end;
 		int r = resp_start(fs->db, &ro, &redis);
 		if (r < 0) {
 			fprintf(stderr, "golitefs: cannot serve the Redis protocol on %s: %s\n",

@@ -56,6 +56,13 @@ struct resp_options {
 	 * be quick and must not call into this server. Default NULL. */
 	void (*changed)(void *ctx, const char *table, const void *key, size_t klen);
 	void *changed_ctx;
+	/* Called (with changed_ctx) before and after each command that writes
+	 * the store (SET, MSET, DEL, INCR..., RENAME, FLUSHDB), from the
+	 * server's threads: a mount holds its namespace lock shared between
+	 * the two, so that a directory rename never interleaves with the
+	 * write. Both or neither. Default NULL. */
+	void (*write_begin)(void *ctx);
+	void (*write_end)(void *ctx);
 	/* Where errors are reported (a failed bind, a bad password file).
 	 * Default NULL: stderr. */
 	void (*log)(void *ctx, const char *msg);

@@ -459,12 +459,14 @@ void cmd_flushdb(struct conn *c)
 		return;
 	}
 	golite *db = c->w->s->db;
+	resp_writes_begin(c->w->s);
 	int r = golite_table_drop(db, c->table, 0);
 	if (r == 0 || r == GOLITE_ENOTABLE) {
 		r = golite_table_create(db, c->table);
 		if (r == GOLITE_EEXIST)
 			r = 0;
 	}
+	resp_writes_end(c->w->s);
 	if (r) {
 		reply_golite_error(c, r);
 		return;

@@ -84,30 +84,68 @@ void resp_changed(struct conn *c, const char *op, const void *key, size_t klen)
 	resp_publish(s, op, c->table, key, klen, NULL, 0);
 }
 
+/*
+ * The store's writes, each bracketed by the server's write hooks (resp.h):
+ * a mount holds its namespace lock shared across the write itself, and
+ * only there. The change callbacks run after, outside it: a mount's
+ * invalidation of the kernel's entries waits for directory locks that a
+ * rename through the mount holds while it waits for the namespace lock.
+ */
+void resp_writes_begin(struct resp_server *s)
+{
+	if (s->o.write_begin)
+		s->o.write_begin(s->o.changed_ctx);
+}
+
+void resp_writes_end(struct resp_server *s)
+{
+	if (s->o.write_end)
+		s->o.write_end(s->o.changed_ctx);
+}
+
 static int create_table(struct conn *c)
 {
-	int r = golite_table_create(c->w->s->db, c->table);
+	struct resp_server *s = c->w->s;
+	resp_writes_begin(s);
+	int r = golite_table_create(s->db, c->table);
+	resp_writes_end(s);
 	if (r == 0)
 		resp_changed(c, "create-table", NULL, 0);
 	return r == GOLITE_EEXIST ? 0 : r;
 }
 
+static int put_once(struct conn *c, const struct arg *k, const void *v, size_t vlen)
+{
+	struct resp_server *s = c->w->s;
+	resp_writes_begin(s);
+	int r = golite_put(s->db, c->table, k->p, k->len, v, vlen);
+	resp_writes_end(s);
+	return r;
+}
+
 /* golite_put into the selected table, creating it if needed. */
 static int put(struct conn *c, const struct arg *k, const void *v, size_t vlen)
 {
-	golite *db = c->w->s->db;
-	int r = golite_put(db, c->table, k->p, k->len, v, vlen);
+	int r = put_once(c, k, v, vlen);
 	if (r == GOLITE_ENOTABLE && (r = create_table(c)) == 0)
-		r = golite_put(db, c->table, k->p, k->len, v, vlen);
+		r = put_once(c, k, v, vlen);
+	return r;
+}
+
+static int write_once(struct conn *c, golite_batch *b)
+{
+	struct resp_server *s = c->w->s;
+	resp_writes_begin(s);
+	int r = golite_write(s->db, b);
+	resp_writes_end(s);
 	return r;
 }
 
 static int write_batch(struct conn *c, golite_batch *b)
 {
-	golite *db = c->w->s->db;
-	int r = golite_write(db, b);
+	int r = write_once(c, b);
 	if (r == GOLITE_ENOTABLE && (r = create_table(c)) == 0)
-		r = golite_write(db, b);
+		r = write_once(c, b);
 	return r;
 }
 

@@ -245,6 +245,10 @@ void resp_flush_sets(struct conn *c);
 void resp_commands_init(void);
 
 /* Replies for an engine error r: "-ERR golite: ...". */
+/* Around each write to the store: the write hooks of resp_options
+ * (resp.h), if set. Callbacks of changes run outside the pair. */
+void resp_writes_begin(struct resp_server *s);
+void resp_writes_end(struct resp_server *s);
 void reply_golite_error(struct conn *c, int r);
 /* Tells the options' callback that key (NULL: the whole table) of the
  * selected table changed, and publishes "OP TABLE [KEY]" to the feed. */

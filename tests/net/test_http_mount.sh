@@ -101,6 +101,43 @@ check "  an overwrite too" eq "$(cat "$MNT/t/viaredis")" longer-r2
 printf 'SELECT t\r\nDEL viaredis\r\n' | redis-cli -p "$RPORT" >/dev/null
 check "  a DEL removes the file" sh -c "! test -e '$MNT/t/viaredis'"
 
+# RESP writes take the mount's namespace lock: SETs of keys under a
+# directory while the mount renames it back and forth lose nothing. Each
+# of 10 keys is set 40 times, each time to a higher value, in one
+# pipelined stream; the directory moves d -> e -> d 30 times meanwhile.
+# At the end, the last value of every key is under d/ or e/ (a SET that
+# interleaved with a rename's rewriting could be dropped by it).
+mkdir "$MNT/t/d"
+i=1
+: >"$T/sets"
+while [ $i -le 400 ]; do
+	printf 'SET d/k%d v%04d\r\n' $((i % 10)) $i >>"$T/sets"
+	i=$((i + 1))
+done
+{
+	printf 'SELECT t\r\n'
+	cat "$T/sets"
+} | redis-cli -p "$RPORT" >"$T/sets.out" &
+setter=$!
+j=0
+while [ $j -lt 30 ]; do
+	mv "$MNT/t/d" "$MNT/t/e" 2>/dev/null
+	mv "$MNT/t/e" "$MNT/t/d" 2>/dev/null
+	j=$((j + 1))
+done
+wait $setter
+check "every SET answered OK" eq "$(grep -c '^OK$' "$T/sets.out")" 401
+lost=0
+k=0
+while [ $k -le 9 ]; do
+	last=$(grep "k$k " "$T/sets" | tail -n1 | sed 's/.* //; s/\r$//')
+	[ "$(cat "$MNT/t/d/k$k" 2>/dev/null)" = "$last" ] ||
+		[ "$(cat "$MNT/t/e/k$k" 2>/dev/null)" = "$last" ] ||
+		{ lost=$((lost + 1)); echo "k$k: want $last" >&2; }
+	k=$((k + 1))
+done
+check "no SET lost to a directory rename" eq "$lost" 0
+
 umount_fs
 # After the remount, the values are the HTTP ones.
 mount_fs
