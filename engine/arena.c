@@ -90,9 +90,10 @@ static bool pool_give(void *p, size_t size)
  * Blocks of 2 MiB and more are mapped on their own, aligned to and advised
  * for transparent huge pages: a memtable is read at random, and one TLB
  * entry per 2 MiB instead of per 4 KiB removes most of the page walks of a
- * point read. Being mappings, they go back to the system the moment a
- * flushed memtable is freed; from malloc they would stay in its heap (its
- * mmap threshold rises to the size of the blocks freed) until a trim.
+ * point read. Being mappings, they go back to the system when a flushed
+ * memtable is freed (beyond what the pool keeps, advised MADV_FREE); from
+ * malloc they would stay in its heap (its mmap threshold rises to the
+ * size of the blocks freed) until a trim.
  */
 static struct arena_block *block_new(size_t cap)
 {
