@@ -59,6 +59,25 @@ static bool has_caps(const struct vfile *f)
 	return false;
 }
 
+/* A node's attributes from its decoded record (the one place that knows
+ * how record fields map to stat's: a device's size field is its number). */
+static void attr_from_vfile(const struct vfile *f, struct nattr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->mode = (f->mode & 07777) | vfile_mode_type(f->type);
+	a->uid = f->uid;
+	a->gid = f->gid;
+	a->ino = f->ino;
+	a->size = vfile_value_size(f);
+	a->rdev = vfile_device(f->type) ? f->size : 0;
+	a->mtime = f->mtime_ns;
+	a->ctime = f->ctime_ns;
+	a->atime = f->atime_ns;
+	a->nxattr = (uint32_t)f->nxattr;
+	a->chunked = f->type == VFILE_REG && (f->flags & VFILE_F_CHUNKED);
+	a->caps = f->nxattr && has_caps(f);
+}
+
 int rec_attr_raw(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen, unsigned kind,
 		 const uint8_t *data, size_t len, struct nattr *a)
 {
@@ -73,19 +92,7 @@ int rec_attr_raw(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen
 			vfile_strerror(r));
 		return -EIO;
 	}
-	memset(a, 0, sizeof(*a));
-	a->mode = (f.mode & 07777) | vfile_mode_type(f.type);
-	a->uid = f.uid;
-	a->gid = f.gid;
-	a->ino = f.ino;
-	a->size = vfile_value_size(&f);
-	a->rdev = vfile_device(f.type) ? f.size : 0;
-	a->mtime = f.mtime_ns;
-	a->ctime = f.ctime_ns;
-	a->atime = f.atime_ns;
-	a->nxattr = (uint32_t)f.nxattr;
-	a->chunked = f.type == VFILE_REG && (f.flags & VFILE_F_CHUNKED);
-	a->caps = f.nxattr && has_caps(&f);
+	attr_from_vfile(&f, a);
 	return 0;
 }
 
@@ -136,19 +143,7 @@ void vrec_from_attr(struct vrec *v, const struct nattr *a)
 
 void vrec_to_attr(const struct vrec *v, struct nattr *a)
 {
-	memset(a, 0, sizeof(*a));
-	a->mode = (v->f.mode & 07777) | vfile_mode_type(v->f.type);
-	a->uid = v->f.uid;
-	a->gid = v->f.gid;
-	a->ino = v->f.ino;
-	a->size = vfile_value_size(&v->f);
-	a->rdev = vfile_device(v->f.type) ? v->f.size : 0;
-	a->mtime = v->f.mtime_ns;
-	a->ctime = v->f.ctime_ns;
-	a->atime = v->f.atime_ns;
-	a->nxattr = (uint32_t)v->f.nxattr;
-	a->chunked = v->f.type == VFILE_REG && (v->f.flags & VFILE_F_CHUNKED);
-	a->caps = v->f.nxattr && has_caps(&v->f);
+	attr_from_vfile(&v->f, a);
 }
 
 void vrec_set_data(struct vrec *v, const void *data, size_t len)
