@@ -73,10 +73,11 @@ static void *pool_take(size_t size)
 /* Keeps a mapping for reuse; false if the pool is full. */
 static bool pool_give(void *p, size_t size)
 {
+	/* Outside the lock: a writer taking a block must not wait for it. */
+	madvise(p, size, MADV_FREE);
 	mutex_lock(&pool.mu);
 	bool kept = pool.n < POOL_SLOTS && pool.bytes + size <= POOL_MAX;
 	if (kept) {
-		madvise(p, size, MADV_FREE);
 		pool.slot[pool.n].p = p;
 		pool.slot[pool.n].size = size;
 		pool.n++;
