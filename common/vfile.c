@@ -29,7 +29,7 @@ int vfile_decode(const uint8_t *rec, size_t len, struct vfile *f)
 	f->ctime_ns = (int64_t)get_le64(rec + 40);
 	f->atime_ns = (int64_t)get_le64(rec + 48);
 	f->nxattr = get_le16(rec + 56);
-	if (f->type < VFILE_REG || f->type > (rec[0] == VFILE_VERSION ? VFILE_LNK : VFILE_BLK))
+	if (f->type < VFILE_REG || f->type > (rec[0] == VFILE_VERSION ? VFILE_LNK : VFILE_HLINK))
 		return VFILE_ETYPE;
 	size_t off = VFILE_HEADER;
 	for (size_t i = 0; i < f->nxattr; i++) {
@@ -58,7 +58,7 @@ static const struct {
 	[VFILE_REG] = { S_IFREG, "file" },     [VFILE_DIR] = { S_IFDIR, "dir" },
 	[VFILE_LNK] = { S_IFLNK, "link" },     [VFILE_FIFO] = { S_IFIFO, "fifo" },
 	[VFILE_SOCK] = { S_IFSOCK, "socket" }, [VFILE_CHR] = { S_IFCHR, "chardev" },
-	[VFILE_BLK] = { S_IFBLK, "blockdev" },
+	[VFILE_BLK] = { S_IFBLK, "blockdev" }, [VFILE_HLINK] = { 0, "hardlink" },
 };
 
 uint32_t vfile_mode_type(unsigned type)
@@ -76,7 +76,7 @@ unsigned vfile_type_of_mode(uint32_t mode)
 
 const char *vfile_type_name(unsigned type)
 {
-	return type >= VFILE_REG && type <= VFILE_BLK ? types[type].name : "?";
+	return type >= VFILE_REG && type <= VFILE_HLINK ? types[type].name : "?";
 }
 
 size_t vfile_encoded_size(const struct vfile *f)
@@ -86,7 +86,8 @@ size_t vfile_encoded_size(const struct vfile *f)
 
 void vfile_encode(const struct vfile *f, uint8_t *buf)
 {
-	buf[0] = vfile_special(f->type) ? VFILE_VERSION_SPECIAL : VFILE_VERSION;
+	buf[0] = vfile_special(f->type) || f->type == VFILE_HLINK ? VFILE_VERSION_SPECIAL
+								    : VFILE_VERSION;
 	buf[1] = (uint8_t)f->type;
 	put_le16(buf + 2, (uint16_t)f->flags);
 	put_le32(buf + 4, f->mode);
@@ -121,6 +122,43 @@ void vfile_chunk_key(uint8_t key[VFILE_CHUNK_KEY], uint64_t ino, uint32_t index)
 {
 	put_be64(key, ino);
 	put_be32(key + 8, index);
+}
+
+void vfile_inode_key(uint8_t key[VFILE_INODE_KEY], uint64_t ino)
+{
+	key[0] = VFILE_KEY_INODE;
+	put_be64(key + 1, ino);
+}
+
+size_t vfile_backref_key(uint8_t *out, uint64_t ino, bool table_too, uint32_t table,
+			 const uint8_t *key, size_t klen)
+{
+	out[0] = VFILE_KEY_BACKREF;
+	put_be64(out + 1, ino);
+	if (!table_too)
+		return VFILE_BACKREF_PREFIX;
+	put_be32(out + VFILE_BACKREF_PREFIX, table);
+	if (klen)
+		memcpy(out + VFILE_BACKREF_PREFIX + 4, key, klen);
+	return VFILE_BACKREF_PREFIX + 4 + klen;
+}
+
+bool vfile_backref_parse(const uint8_t *k, size_t klen, uint64_t *ino, uint32_t *table,
+			 const uint8_t **key, size_t *keylen)
+{
+	if (klen <= VFILE_BACKREF_PREFIX + 4 || k[0] != VFILE_KEY_BACKREF)
+		return false;
+	*ino = get_be64(k + 1);
+	*table = get_be32(k + VFILE_BACKREF_PREFIX);
+	*key = k + VFILE_BACKREF_PREFIX + 4;
+	*keylen = klen - VFILE_BACKREF_PREFIX - 4;
+	return true;
+}
+
+void vfile_encode_hlink(uint8_t buf[VFILE_HEADER], uint64_t ino, uint32_t mode)
+{
+	struct vfile f = { .type = VFILE_HLINK, .mode = mode, .ino = ino };
+	vfile_encode(&f, buf);
 }
 
 const char *vfile_strerror(int r)

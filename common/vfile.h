@@ -29,9 +29,39 @@
  *                   symlink: the target (size bytes)
  *                   directory, FIFO, socket, device, or CHUNKED: nothing
  *
- * Version 2 adds types 4-7 and nothing else: records of types 1-3 are
+ * Version 2 adds types 4-8 and nothing else: records of types 1-3 are
  * still written as version 1, so that a reader of version 1 reads every
- * store without special files, and names the version of those it cannot.
+ * store without special files and hard links, and names the version of
+ * those it cannot.
+ *
+ * Hard links. A file with several names keeps one shared record, its
+ * inode, in table TABLE_ID_FS (GOLITE_TABLE_FS):
+ *
+ *     key:   'N' | inode BE64                    (9 bytes, vfile_inode_key)
+ *     value: a file record of type 1, 3-7 (never 2 or 8) with that inode
+ *            number: mode, owner, times, attributes, size, inline bytes;
+ *            a chunked file's chunks are keyed by the same inode number
+ *            and its owner record ('O' | inode BE64, fs/fs.h) names
+ *            (TABLE_ID_FS, 'N' | inode)
+ *
+ * Each name is a type 8 record at its own key (any table):
+ *
+ *     mode:  the shared record's mode (its type bits serve listings)
+ *     inode: the shared record's inode number
+ *     every other field 0, no attributes, no data
+ *
+ * and a back reference in TABLE_ID_FS, one per name:
+ *
+ *     key:   'L' | inode BE64 | table id BE32 | key of the name
+ *     value: empty (a KIND_VALUE record)
+ *
+ * The link count (st_nlink) is the number of back references whose name
+ * still holds a type 8 record of that inode: a name overwritten or
+ * deleted through the API (which does not read before it writes) stops
+ * counting at once, and its stale back reference is removed by the
+ * mount's sweep or `golite repair`. A shared record with no live name is
+ * an orphan, freed the same way (with its chunks). The mount writes a
+ * name, its back reference and the shared record's changes in one batch.
  *
  * Chunk (a KIND_VALUE record in table TABLE_ID_CHUNKS):
  *
@@ -71,7 +101,14 @@ enum vfile_type {
 	VFILE_SOCK = 5,
 	VFILE_CHR = 6,
 	VFILE_BLK = 7,
+	VFILE_HLINK = 8,
 };
+
+/* Keys of TABLE_ID_FS for hard links (see above). */
+#define VFILE_INODE_KEY 9u      /* 'N' | inode BE64 */
+#define VFILE_BACKREF_PREFIX 9u /* 'L' | inode BE64, then table BE32 | key */
+#define VFILE_KEY_INODE 'N'
+#define VFILE_KEY_BACKREF 'L'
 
 /* FIFOs, sockets and devices: no bytes of their own. */
 static inline bool vfile_special(unsigned type)
@@ -91,7 +128,8 @@ uint32_t vfile_mode_type(unsigned type);
 /* The record type for st_mode's type bits; 0 if there is none. */
 unsigned vfile_type_of_mode(uint32_t mode);
 
-/* "file", "dir", "link", "fifo", "socket", "chardev", "blockdev" or "?". */
+/* "file", "dir", "link", "fifo", "socket", "chardev", "blockdev",
+ * "hardlink" or "?". */
 const char *vfile_type_name(unsigned type);
 
 #define VFILE_F_CHUNKED 1u
@@ -151,5 +189,21 @@ bool vfile_xattr_next(const struct vfile *f, size_t *pos, struct vfile_xattr *x)
 
 /* Builds a chunk key into key[VFILE_CHUNK_KEY]. */
 void vfile_chunk_key(uint8_t key[VFILE_CHUNK_KEY], uint64_t ino, uint32_t index);
+
+/* The key of inode ino's shared record: key[VFILE_INODE_KEY]. */
+void vfile_inode_key(uint8_t key[VFILE_INODE_KEY], uint64_t ino);
+
+/* A back reference's key for the name (table, key) of inode ino, into
+ * out (VFILE_BACKREF_PREFIX + 4 + klen bytes); returns its length. With
+ * klen 0 and no table (table_too false), the prefix of all of ino's. */
+size_t vfile_backref_key(uint8_t *out, uint64_t ino, bool table_too, uint32_t table,
+			 const uint8_t *key, size_t klen);
+
+/* Splits a back reference's key: false if it is not one. */
+bool vfile_backref_parse(const uint8_t *k, size_t klen, uint64_t *ino, uint32_t *table,
+			 const uint8_t **key, size_t *keylen);
+
+/* A type 8 record naming inode ino of mode mode: buf[VFILE_HEADER]. */
+void vfile_encode_hlink(uint8_t buf[VFILE_HEADER], uint64_t ino, uint32_t mode);
 
 #endif /* GOLITE_VFILE_H */

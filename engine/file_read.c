@@ -120,15 +120,12 @@ int golite_chunks_read(golite *db, uint64_t ino, uint64_t off, void *buf, size_t
 	return read_by_scan(db, ino, off, buf, len);
 }
 
-int file_read_value(golite *db, const uint8_t *rec, size_t len, void *buf, size_t cap,
-		    void **alloc, size_t *vlen)
+/* The value of decoded record f (not a directory, not a hard link). */
+static int file_read_shared(golite *db, struct vfile *f0, void *buf, size_t cap, void **alloc,
+			    size_t *vlen)
 {
-	struct vfile f;
-	int r = vfile_decode(rec, len, &f);
-	if (r)
-		return set_error(GOLITE_ECORRUPT, "file record: %s", vfile_strerror(r));
-	if (f.type == VFILE_DIR)
-		return set_error(GOLITE_EISDIR, "the key names a directory");
+	struct vfile f = *f0;
+	int r = 0;
 	/* FIFOs, sockets and devices read as empty values. */
 	f.size = vfile_value_size(&f);
 	if (f.size > GOLITE_MAX_VALUE_SIZE && (alloc || cap >= GOLITE_MAX_VALUE_SIZE))
@@ -159,4 +156,41 @@ int file_read_value(golite *db, const uint8_t *rec, size_t len, void *buf, size_
 	if (alloc)
 		*alloc = out;
 	return 0;
+}
+
+int file_read_value(golite *db, const uint8_t *rec, size_t len, void *buf, size_t cap,
+		    void **alloc, size_t *vlen)
+{
+	struct vfile f;
+	int r = vfile_decode(rec, len, &f);
+	if (r)
+		return set_error(GOLITE_ECORRUPT, "file record: %s", vfile_strerror(r));
+	if (f.type == VFILE_DIR)
+		return set_error(GOLITE_EISDIR, "the key names a directory");
+	uint8_t *shared = NULL;
+	if (f.type == VFILE_HLINK) {
+		/* A name of a shared inode: the bytes are the shared record's. */
+		uint8_t ikey[VFILE_INODE_KEY];
+		vfile_inode_key(ikey, f.ino);
+		unsigned kind;
+		size_t slen;
+		r = golite_get_raw(db, TABLE_ID_FS, ikey, sizeof(ikey), &kind, NULL, 0,
+				   (void **)&shared, &slen);
+		if (r == GOLITE_ENOTFOUND)
+			return set_error(GOLITE_ECORRUPT, "hard link to inode %llu, which is missing",
+					 (unsigned long long)f.ino);
+		if (r)
+			return r;
+		r = kind == KIND_META ? vfile_decode(shared, slen, &f) : VFILE_ETYPE;
+		if (!r && (f.type == VFILE_DIR || f.type == VFILE_HLINK))
+			r = VFILE_ETYPE;
+		if (r) {
+			free(shared);
+			return set_error(GOLITE_ECORRUPT, "shared record of a hard link: %s",
+					 vfile_strerror(r));
+		}
+	}
+	r = file_read_shared(db, &f, buf, cap, alloc, vlen);
+	free(shared);
+	return r;
 }

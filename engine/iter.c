@@ -643,7 +643,7 @@ const void *golite_iter_value(golite_iter *gi, size_t *vlen)
 	*vlen = 0;
 	if (vfile_decode(v, len, &f) || f.type == VFILE_DIR)
 		return NULL;
-	if (f.type == VFILE_LNK || !(f.flags & VFILE_F_CHUNKED)) {
+	if (f.type != VFILE_HLINK && (f.type == VFILE_LNK || !(f.flags & VFILE_F_CHUNKED))) {
 		*vlen = f.data_len;
 		return f.data;
 	}
