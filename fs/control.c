@@ -137,6 +137,7 @@ static char *stats_text(struct gfs *fs, size_t *len)
 	FIG("chunk_size", VFILE_CHUNK);
 	FIG("sweep_runs", atomic_load(&fs->sweep_runs));
 	FIG("sweep_orphan_inodes", atomic_load(&fs->sweep_orphans));
+	FIG("sweep_stale_names", atomic_load(&fs->sweep_stale_names));
 	FIG("sweep_chunks_deleted", atomic_load(&fs->sweep_chunks));
 	FIG("trim_chunks_deleted", atomic_load(&fs->trim_chunks));
 	FIG("persist_failures", atomic_load(&fs->persist_failures));

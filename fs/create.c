@@ -1,6 +1,6 @@
 /*
- * create.c — new entries: mkdir, mknod, create, symlink; and link, which
- * is refused (a key has one name).
+ * create.c — new entries: mkdir, mknod, create, symlink (link(2) is in
+ * hardlink.c).
  *
  * mkdir at the root creates a table (its owner and mode go to its record
  * "T" + id in GOLITE_TABLE_FS); a file or symlink there is refused (EPERM).
@@ -250,17 +250,6 @@ void gfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char
 		fuse_reply_err(req, -r);
 	else
 		fuse_reply_entry(req, &e);
-}
-
-void gfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
-{
-	struct gfs *fs = req_fs(req);
-	(void)ino;
-	(void)newparent;
-	op_count(fs, OP_LINK);
-	gfs_log(LOG_LVL_INFO, "link %s: hard links are not supported (a key has one name)",
-		newname);
-	fuse_reply_err(req, EPERM);
 }
 
 /* create: a new regular file, opened. */

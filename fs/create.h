@@ -11,6 +11,5 @@ void gfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 void gfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		struct fuse_file_info *fi);
 void gfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
-void gfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
 
 #endif /* GOLITEFS_CREATE_H */

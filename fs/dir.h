@@ -15,6 +15,8 @@ struct entry {
 	struct kbuf k;               /* the entry's key and flavor */
 	unsigned src;                /* SRC_META, SRC_VALUE, SRC_IMPLIED or SRC_NONE */
 	struct nattr a;
+	uint64_t link;               /* a name of a linked file: its inode (its node
+				      * is keyed by the shared record, hardlink.h) */
 };
 
 /* Resolves name in directory dir (ns held shared). Sets e->src SRC_NONE
@@ -25,8 +27,12 @@ int resolve_child(struct gfs *fs, struct node *dir, const char *name, bool creat
 /* True if some key of table starts with prefix. */
 int has_children(struct gfs *fs, uint32_t table, const uint8_t *prefix, size_t plen,
 		 bool *yes);
-/* Fills e->src and e->a for e->k from the store (ns held). */
+/* Fills e->src, e->a and e->link for e->k from the store (ns held). */
 int entry_load(struct gfs *fs, struct entry *e);
+/* The node of resolved entry e with one more lookup count (lookup) or
+ * reference, found or made from the store; NULL (and 0) if nothing is
+ * there. Loads e (entry_load) when it has no node. ns held. */
+int entry_node(struct gfs *fs, struct entry *e, bool lookup, struct node **out);
 
 /* The key of a table directory's record in GOLITE_TABLE_FS: "T" + id BE32. */
 void table_fskey(uint32_t id, uint8_t key[5]);

@@ -35,11 +35,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hardlink.h"
 #include "util.h"
 
 static const char *const op_names[EV_COUNT] = {
 	"create", "mkdir", "symlink", "write", "truncate", "fallocate", "unlink", "rmdir",
-	"rename", "exchange", "chmod", "chown", "utimens", "setxattr", "removexattr",
+	"rename", "exchange", "chmod", "chown", "utimens", "setxattr", "removexattr", "link",
 };
 
 /* ---- the fields of an event ---- */
@@ -154,14 +155,11 @@ static void table_field(struct gfs *fs, struct ev_fields *f, uint32_t table)
 	fl_end(f);
 }
 
-/* Puts the fields TABLE PATH of node n, or of its entry child if child
- * is not NULL (ns taken here). */
-static void node_fields(struct gfs *fs, struct ev_fields *f, struct node *n, const char *child)
+/* Puts the fields TABLE PATH of key k, or of its entry child if child is
+ * not NULL. */
+static void key_fields(struct gfs *fs, struct ev_fields *f, const struct kbuf *k,
+		       const char *child)
 {
-	struct kbuf *k = xmalloc(sizeof(*k));
-	ns_rdlock(fs);
-	node_key(n, k);
-	ns_rdunlock(fs);
 	table_field(fs, f, k->table);
 	fl_begin(f);
 	path_of(f, k);
@@ -171,6 +169,17 @@ static void node_fields(struct gfs *fs, struct ev_fields *f, struct node *n, con
 		fl_puts(f, child);
 	}
 	fl_end(f);
+}
+
+/* Puts the fields TABLE PATH of node n, or of its entry child if child
+ * is not NULL (ns taken here). */
+static void node_fields(struct gfs *fs, struct ev_fields *f, struct node *n, const char *child)
+{
+	struct kbuf *k = xmalloc(sizeof(*k));
+	ns_rdlock(fs);
+	node_key(n, k);
+	ns_rdunlock(fs);
+	key_fields(fs, f, k, child);
 	free(k);
 }
 
@@ -202,10 +211,50 @@ static void publish(struct gfs *fs, enum ev_op op, struct ev_fields *f)
 	free(f->p);
 }
 
+/* An event of a linked file, made once per name (hlink_names). */
+struct ev_named {
+	struct gfs *fs;
+	enum ev_op op;
+	const char *arg;
+	struct kbuf k;
+};
+
+static void ev_named(void *ctx, uint32_t table, const uint8_t *key, size_t klen)
+{
+	struct ev_named *c = ctx;
+	c->k.table = table;
+	c->k.flavor = FL_NORMAL;
+	c->k.comp_off = 0;
+	c->k.len = klen;
+	memcpy(c->k.b, key, klen);
+	struct ev_fields f;
+	fl_init(&f);
+	key_fields(c->fs, &f, &c->k, NULL);
+	if (c->arg) {
+		fl_begin(&f);
+		fl_puts(&f, c->arg);
+		fl_end(&f);
+	}
+	publish(c->fs, c->op, &f);
+}
+
 void ev_node(struct gfs *fs, enum ev_op op, struct node *n, const char *arg)
 {
 	if (!ev_wanted(fs) || node_is_ctl(fs, n) || n == &fs->root)
 		return;
+	if (node_is_shared(n)) {
+		/* A linked file: the event names each of its names. */
+		struct ev_named *c = xmalloc(sizeof(*c));
+		*c = (struct ev_named){ .fs = fs, .op = op, .arg = arg };
+		mutex_lock(&n->mu);
+		uint64_t ino = n->a.ino;
+		mutex_unlock(&n->mu);
+		ns_rdlock(fs);
+		hlink_names(fs, ino, ev_named, c);
+		ns_rdunlock(fs);
+		free(c);
+		return;
+	}
 	struct ev_fields f;
 	fl_init(&f);
 	node_fields(fs, &f, n, NULL);

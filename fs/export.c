@@ -46,23 +46,6 @@ int export_self(struct gfs *fs, struct node *n, struct fuse_entry_param *ep)
 	return 0;
 }
 
-/* The node of entry e (its key set), with one lookup count, or NULL if
- * nothing is there (ns held). */
-static int entry_node(struct gfs *fs, struct entry *e, struct node **out)
-{
-	struct kbuf *k = &e->k;
-	*out = node_find(fs, k->table, k->b, k->len, k->flavor, true);
-	if (*out)
-		return 0;
-	int r = entry_load(fs, e);
-	if (r)
-		return r;
-	if (e->src != SRC_NONE)
-		*out = node_get(fs, k->table, k->b, k->len, k->flavor, k->comp_off, e->src, &e->a,
-				true);
-	return 0;
-}
-
 static bool node_is_dir_locked(struct node *n)
 {
 	mutex_lock(&n->mu);
@@ -97,7 +80,7 @@ static int parent_node(struct gfs *fs, const struct kbuf *k, struct entry *p, st
 		p->k.len = c + acc;
 		p->k.flavor = FL_PARTIAL;
 		p->k.comp_off = (uint32_t)c;
-		return entry_node(fs, p, out);
+		return entry_node(fs, p, true, out);
 	}
 	if (c == 0) {
 		*out = table_node(fs, k->table, true);
@@ -111,7 +94,7 @@ static int parent_node(struct gfs *fs, const struct kbuf *k, struct entry *p, st
 	p->k.len = dlen;
 	p->k.comp_off = (uint32_t)doff;
 	p->k.flavor = FL_NORMAL;
-	int r = entry_node(fs, p, out);
+	int r = entry_node(fs, p, true, out);
 	if (r || (*out && node_is_dir_locked(*out)))
 		return r;
 	if (*out)
@@ -119,7 +102,7 @@ static int parent_node(struct gfs *fs, const struct kbuf *k, struct entry *p, st
 	/* A file there: its directory is the view. */
 	p->k.len = dlen;
 	p->k.flavor = FL_VIEW;
-	return entry_node(fs, p, out);
+	return entry_node(fs, p, true, out);
 }
 
 int export_parent(struct gfs *fs, struct node *dir, struct fuse_entry_param *ep)

@@ -171,8 +171,11 @@ struct nattr {
 	uint64_t rdev;               /* devices: the device number */
 	int64_t mtime, ctime, atime; /* ns since the epoch */
 	uint32_t nxattr;
+	uint32_t nlink;              /* names of a linked file (0: one) */
 	bool chunked;
 	bool caps;                   /* has a security.capability attribute */
+	bool hlink;                  /* read from a name of a linked file (a
+					* type 8 record): only mode and ino hold */
 };
 
 struct node {
@@ -313,6 +316,7 @@ struct gfs {
 	_Atomic uint64_t files;      /* keys counted at mount, then kept */
 	_Atomic bool files_counted;
 	_Atomic uint64_t sweep_runs, sweep_orphans, sweep_chunks, trim_chunks;
+	_Atomic uint64_t sweep_stale_names;  /* back references of names gone */
 	_Atomic uint64_t errors;
 	_Atomic uint64_t bytes_read, bytes_written;
 	_Atomic uint64_t persist_failures;
@@ -562,7 +566,7 @@ void metrics_write(struct gfs *fs, FILE *f);
 enum ev_op {
 	EV_CREATE, EV_MKDIR, EV_SYMLINK, EV_WRITE, EV_TRUNCATE, EV_FALLOCATE, EV_UNLINK,
 	EV_RMDIR, EV_RENAME, EV_EXCHANGE, EV_CHMOD, EV_CHOWN, EV_UTIMENS, EV_SETXATTR,
-	EV_REMOVEXATTR, EV_COUNT
+	EV_REMOVEXATTR, EV_LINK, EV_COUNT
 };
 /* True while a reader has the feed open: emitters skip their work else. */
 static inline bool ev_wanted(struct gfs *fs)

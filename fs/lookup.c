@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "dir.h"
+#include "hardlink.h"
 #include "lookup.h"
 #include "util.h"
 
@@ -107,6 +108,7 @@ int entry_load(struct gfs *fs, struct entry *e)
 {
 	struct kbuf *k = &e->k;
 	e->src = SRC_NONE;
+	e->link = 0;
 	bool yes;
 	int r;
 	if (k->flavor == FL_PARTIAL) {
@@ -135,8 +137,15 @@ int entry_load(struct gfs *fs, struct entry *e)
 	if (k->flavor == FL_NORMAL && found) {
 		e->src = kind == GOLITE_KIND_META ? SRC_META : SRC_VALUE;
 		e->a = a;
+		if (a.hlink) {
+			/* A name of a linked file: the file is its shared record. */
+			e->link = a.ino;
+			return hlink_load(fs, e->link, &e->a);
+		}
 		return 0;
 	}
+	if (found && a.hlink && S_ISDIR(a.mode))
+		return -EIO;
 	if (k->flavor == FL_VIEW && (!found || S_ISDIR(a.mode)))
 		return 0;
 	/* A directory implied by the keys below it. */
@@ -187,6 +196,21 @@ int resolve_child(struct gfs *fs, struct node *dir, const char *name, bool creat
 	return 0;
 }
 
+int entry_node(struct gfs *fs, struct entry *e, bool lookup, struct node **out)
+{
+	struct kbuf *k = &e->k;
+	*out = node_find(fs, k->table, k->b, k->len, k->flavor, lookup);
+	if (*out)
+		return 0;
+	int r = entry_load(fs, e);
+	if (r || e->src == SRC_NONE)
+		return r;
+	if (e->link)
+		return hlink_node(fs, e->link, lookup, out);
+	*out = node_get(fs, k->table, k->b, k->len, k->flavor, k->comp_off, e->src, &e->a, lookup);
+	return 0;
+}
+
 /* ---- lookup ---- */
 
 static void negative_entry(struct gfs *fs, struct fuse_entry_param *e)
@@ -229,13 +253,7 @@ static int do_lookup(struct gfs *fs, struct node *dir, const char *name,
 	int r = resolve_child(fs, dir, name, false, e);
 	struct node *n = NULL;
 	if (!r)
-		n = node_find(fs, e->k.table, e->k.b, e->k.len, e->k.flavor, true);
-	if (!r && !n) {
-		r = entry_load(fs, e);
-		if (!r && e->src != SRC_NONE)
-			n = node_get(fs, e->k.table, e->k.b, e->k.len, e->k.flavor, e->k.comp_off,
-				     e->src, &e->a, true);
-	}
+		r = entry_node(fs, e, true, &n);
 	ns_rdunlock(fs);
 	free(e);
 	if (r == -ENOENT || (!r && !n)) {

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "create.h"
+#include "hardlink.h"
 #include "kio.h"
 #include "lookup.h"
 #include "netglue.h"

@@ -709,7 +709,7 @@ void attr_to_stat(const struct gfs *fs, const struct nattr *a, struct stat *st)
 	memset(st, 0, sizeof(*st));
 	st->st_ino = a->ino;
 	st->st_mode = a->mode;
-	st->st_nlink = 1;
+	st->st_nlink = a->nlink ? a->nlink : 1;
 	st->st_uid = a->uid;
 	st->st_gid = a->gid;
 	st->st_size = (off_t)a->size;

@@ -111,6 +111,7 @@ void node_commit_vrec_locked(struct node *n, const struct vrec *v)
 	vrec_to_attr(v, &a);
 	if (n->src == SRC_TABLE || n->src == SRC_ROOT)
 		a.ino = n->a.ino;
+	a.nlink = n->a.nlink;   /* counted, not in the record (hardlink.c) */
 	n->a = a;
 	n->dirty = false;
 	n->dirty_size = false;

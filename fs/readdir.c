@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "dir.h"
+#include "hardlink.h"
 #include "readdir.h"
 #include "util.h"
 
@@ -338,6 +339,18 @@ static int do_readdir(fuse_req_t req, struct node *dir, struct dirh *dh, size_t 
 				attr_to_stat(fs, &d->a, &e.attr);
 			} else if (d->special) {
 				node_fill_entry(fs, d->special, &e);
+			} else if (d->a.hlink) {
+				/* A name of a linked file: the file's node. */
+				struct node *n;
+				ns_rdlock(fs);
+				int lr = hlink_node(fs, d->a.ino, true, &n);
+				ns_rdunlock(fs);
+				if (lr) {
+					memset(&e, 0, sizeof(e));  /* the kernel looks it up */
+					e.attr.st_mode = d->a.mode;
+				} else {
+					node_fill_entry(fs, n, &e);
+				}
 			} else {
 				struct node *n = node_get(fs, d->table, d->key, d->klen, d->flavor,
 							  d->comp_off, d->src, &d->a, true);

@@ -64,6 +64,14 @@ static bool has_caps(const struct vfile *f)
 static void attr_from_vfile(const struct vfile *f, struct nattr *a)
 {
 	memset(a, 0, sizeof(*a));
+	if (f->type == VFILE_HLINK) {
+		/* A name of a linked file: its mode's type bits and inode
+		 * number serve listings; the rest is the shared record's. */
+		a->mode = f->mode;
+		a->ino = f->ino;
+		a->hlink = true;
+		return;
+	}
 	a->mode = (f->mode & 07777) | vfile_mode_type(f->type);
 	a->uid = f->uid;
 	a->gid = f->gid;

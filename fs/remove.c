@@ -34,6 +34,7 @@
 #include "chunks.h"
 #include "data.h"
 #include "dir.h"
+#include "hardlink.h"
 #include "persist.h"
 #include "remove.h"
 #include "util.h"
@@ -74,13 +75,22 @@ static int unlink_entry(struct gfs *fs, struct node *dir, struct entry *e, struc
 	}
 	uint64_t ino = a.ino;
 	bool chunked = a.chunked;
-	r = chunks_release_name(fs, b, &e->k, a.mode, open, &ino, &chunked);
+	bool linked = victim && node_is_shared(victim);
+	uint32_t left = 0;
+	struct vrec v = { 0 };
+	if (linked)
+		r = hlink_drop_name(fs, b, victim, &e->k, now, &left, &ino, &chunked, &v);
+	else
+		r = chunks_release_name(fs, b, &e->k, a.mode, open, &ino, &chunked);
 	if (!r)
 		r = gfs_write_batch(fs, b, "unlink");
+	if (!r && left)
+		hlink_drop_commit(fs, victim, left, &v);
+	vrec_free(&v);
 	if (r)
 		goto out_unlock;
 	dir_touch_commit(dir, now);
-	if (victim) {
+	if (victim && !left) {
 		victim->src = SRC_NONE;
 		victim->unlinked = true;
 		victim->a.ino = ino;
@@ -120,6 +130,10 @@ static int do_unlink(struct gfs *fs, struct node *dir, const char *name)
 		victim = node_find(fs, e->k.table, e->k.b, e->k.len, FL_NORMAL, false);
 		if (!victim)
 			r = entry_load(fs, e);
+		/* A name of a linked file: the file's node is held and locked
+		 * while its names are counted (hardlink.c, invariant 2). */
+		if (!r && !victim && e->link)
+			r = hlink_node(fs, e->link, false, &victim);
 	}
 	if (!r) {
 		bool was = gfs_frees_space(true);

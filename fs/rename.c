@@ -28,6 +28,7 @@
 #include "chunks.h"
 #include "data.h"
 #include "dir.h"
+#include "hardlink.h"
 #include "persist.h"
 #include "util.h"
 
@@ -156,6 +157,14 @@ static int collect_below(struct gfs *fs, const struct kbuf *from, const struct k
 			r = -gfs_errno(e, "rename");
 			break;
 		}
+		uint64_t ino;
+		if (hlink_parse(golite_iter_kind(it), v, vlen, &ino)) {
+			/* A name of a linked file: its back reference moves
+			 * too (the new one is put with the record). */
+			r = hlink_backref_delete(b, ino, from->table, k, klen);
+			if (r)
+				break;
+		}
 		memcpy(nk, to->b, to->len);
 		memcpy(nk + to->len, k + from->len, klen - from->len);
 		moves_add(m, to->table, nk, nlen, golite_iter_kind(it), xmemdup(v, vlen ? vlen : 1),
@@ -169,7 +178,8 @@ static int collect_below(struct gfs *fs, const struct kbuf *from, const struct k
 	return r;
 }
 
-/* Adds the puts of m to b, with the owner records of chunked files. */
+/* Adds the puts of m to b, with the owner records of chunked files and
+ * the back references of names of linked files. */
 static int moves_apply(struct gfs *fs, golite_batch *b, const struct moves *m)
 {
 	(void)fs;
@@ -181,6 +191,13 @@ static int moves_apply(struct gfs *fs, golite_batch *b, const struct moves *m)
 			return -gfs_errno(e, "rename");
 		if (mv->kind != GOLITE_KIND_META)
 			continue;
+		uint64_t ino;
+		if (hlink_parse(mv->kind, mv->val, mv->vlen, &ino)) {
+			int r = hlink_backref_put(b, ino, mv->table, mv->key, mv->klen);
+			if (r)
+				return r;
+			continue;
+		}
 		struct vfile f;
 		if (vfile_decode(mv->val, mv->vlen, &f) == 0 && f.type == VFILE_REG &&
 		    (f.flags & VFILE_F_CHUNKED)) {
@@ -200,6 +217,37 @@ static int collect_entry(struct gfs *fs, const struct entry *s, struct node *sn,
 			 const struct kbuf *t, golite_batch *b, struct moves *m, int64_t now)
 {
 	bool dir = S_ISDIR(s->a.mode);
+	if (s->link) {
+		/* A name of a linked file: the name's record moves (its back
+		 * reference with it, moves_apply); the file's ctime changes in
+		 * its shared record. */
+		struct rec rec;
+		int r = rec_get(fs, s->k.table, s->k.b, s->k.len, &rec);
+		int e = r ? 0 : golite_batch_delete_raw(b, s->k.table, s->k.b, s->k.len);
+		if (!r && e)
+			r = -gfs_errno(e, "rename");
+		if (!r)
+			r = hlink_backref_delete(b, s->link, s->k.table, s->k.b, s->k.len);
+		if (!r)
+			moves_add(m, t->table, t->b, t->len, rec.kind,
+				  xmemdup(rec.data, rec.len ? rec.len : 1), rec.len);
+		rec_free(&rec);
+		if (r || !sn)
+			return r;
+		struct kbuf *sk = xmalloc(sizeof(*sk));
+		node_key_locked(sn, sk);
+		struct vrec v;
+		r = node_load_vrec_locked(fs, sn, sk, &v);
+		if (!r) {
+			v.f.ctime_ns = now;
+			size_t len;
+			uint8_t *buf = vrec_encode(&v, &len);
+			moves_add(m, sk->table, sk->b, sk->len, GOLITE_KIND_META, buf, len);
+			vrec_free(&v);
+		}
+		free(sk);
+		return r;
+	}
 	if (s->k.flavor == FL_NORMAL && (s->src == SRC_META || s->src == SRC_VALUE)) {
 		int e = golite_batch_delete_raw(b, s->k.table, s->k.b, s->k.len);
 		if (e)
@@ -237,13 +285,17 @@ static int collect_entry(struct gfs *fs, const struct entry *s, struct node *sn,
  * close; *ino and *chunked say where.
  */
 static int replace_target(struct gfs *fs, const struct entry *t, struct node *tn,
-			  golite_batch *b, uint64_t *ino, bool *chunked)
+			  golite_batch *b, int64_t now, uint64_t *ino, bool *chunked,
+			  uint32_t *left, struct vrec *tv)
 {
 	int e = golite_batch_delete_raw(b, t->k.table, t->k.b, t->k.len);
 	if (e)
 		return -gfs_errno(e, "rename");
 	*ino = t->a.ino;
 	*chunked = t->a.chunked;
+	*left = 0;
+	if (tn && node_is_shared(tn))
+		return hlink_drop_name(fs, b, tn, &t->k, now, left, ino, chunked, tv);
 	if (S_ISDIR(t->a.mode))
 		return 0;
 	return chunks_release_name(fs, b, &t->k, t->a.mode, tn && tn->opens > 0, ino, chunked);
@@ -281,7 +333,12 @@ static struct node *entry_state(struct gfs *fs, struct entry *e, int *r)
 		return n;
 	}
 	*r = entry_load(fs, e);
-	return NULL;
+	if (*r || !e->link)
+		return NULL;
+	/* A name of a linked file: the file's node, held and locked while
+	 * its names change (hardlink.c, invariant 2). */
+	*r = hlink_node(fs, e->link, false, &n);
+	return n;
 }
 
 struct rekey_plan {
@@ -349,6 +406,8 @@ static int do_rename_entries(struct gfs *fs, struct node *sdir, const char *name
 	if (s->k.table == t->k.table && s->k.len == t->k.len && s->k.flavor == t->k.flavor &&
 	    memcmp(s->k.b, t->k.b, s->k.len) == 0)
 		goto out;  /* the same entry: nothing to do */
+	if (s->link && s->link == t->link)
+		goto out;  /* two names of one file: POSIX leaves both */
 	bool sdirp = S_ISDIR(s->a.mode), tdirp = t->src != SRC_NONE && S_ISDIR(t->a.mode);
 	bool texists = t->src != SRC_NONE;
 	if (!exchange && texists) {
@@ -395,13 +454,15 @@ static int do_rename_entries(struct gfs *fs, struct node *sdir, const char *name
 	b = gfs_batch_current();
 	uint64_t tino = 0;
 	bool tchunked = false;
+	uint32_t tleft = 0;
+	struct vrec tv = { 0 };
 	if (!r && exchange) {
 		r = collect_entry(fs, s, sn, &t->k, b, &m, now);
 		if (!r)
 			r = collect_entry(fs, t, tn, &s->k, b, &m, now);
 	} else if (!r) {
 		if (texists)
-			r = replace_target(fs, t, tn, b, &tino, &tchunked);
+			r = replace_target(fs, t, tn, b, now, &tino, &tchunked, &tleft, &tv);
 		if (!r)
 			r = collect_entry(fs, s, sn, &t->k, b, &m, now);
 	}
@@ -437,7 +498,9 @@ static int do_rename_entries(struct gfs *fs, struct node *sdir, const char *name
 			sdir->a.mtime = sdir->a.ctime = now;
 		if (tdir->src == SRC_META || tdir->src == SRC_TABLE)
 			tdir->a.mtime = tdir->a.ctime = now;
-		if (!exchange && tn) {
+		if (!exchange && tn && tleft) {
+			hlink_drop_commit(fs, tn, tleft, &tv);
+		} else if (!exchange && tn) {
 			bool open = tn->opens > 0;
 			tn->src = SRC_NONE;
 			tn->unlinked = true;
@@ -458,7 +521,8 @@ static int do_rename_entries(struct gfs *fs, struct node *sdir, const char *name
 				sn->src = SRC_META;
 				sn->a = sa_new;
 			}
-			node_rekey(fs, sn, t->k.table, t->k.b, t->k.len, FL_NORMAL, 0);
+			if (!s->link)
+				node_rekey(fs, sn, t->k.table, t->k.b, t->k.len, FL_NORMAL, 0);
 		}
 		if (exchange && tn) {
 			if (tn->src == SRC_META)
@@ -467,7 +531,8 @@ static int do_rename_entries(struct gfs *fs, struct node *sdir, const char *name
 				tn->src = SRC_META;
 				tn->a = ta_new;
 			}
-			node_rekey(fs, tn, s->k.table, s->k.b, s->k.len, FL_NORMAL, 0);
+			if (!t->link)
+				node_rekey(fs, tn, s->k.table, s->k.b, s->k.len, FL_NORMAL, 0);
 		}
 	}
 	unlock_nodes(locked, 4);
@@ -479,6 +544,7 @@ static int do_rename_entries(struct gfs *fs, struct node *sdir, const char *name
 			node_unref(fs, view);
 		}
 	}
+	vrec_free(&tv);
 out:
 	plan_free(fs, &ps);
 	plan_free(fs, &pt);

@@ -7,7 +7,9 @@
  *     persist.c) every min(sync_interval_ms, 1000) ms, so that a file held
  *     open is as durable as the durability mode promises, one interval
  *     later;
- *   - sweeps orphaned chunks at mount and every sweep_interval seconds.
+ *   - sweeps orphaned chunks, and the names of linked files the API
+ *     overwrote or deleted (hardlink.c), at mount and every
+ *     sweep_interval seconds.
  *
  * Orphaned chunks. Chunks are keyed by inode number, and the owner record
  * "O"+ino (fs.h invariant 3) names the key whose record owns them. Chunks
@@ -37,6 +39,7 @@
 
 #include "chunks.h"
 #include "data.h"
+#include "hardlink.h"
 #include "persist.h"
 #include "util.h"
 
@@ -87,9 +90,18 @@ static int free_inode(struct gfs *fs, uint64_t ino, size_t *count)
 	return r;
 }
 
-/* One sweep over GOLITE_TABLE_CHUNKS. locked: take ns to check candidates. */
+/* One sweep of the names of linked files, then over GOLITE_TABLE_CHUNKS.
+ * locked: take ns to check candidates. */
 static int sweep_orphans(struct gfs *fs, bool locked)
 {
+	uint64_t stale, orphans;
+	hlink_sweep(fs, &stale, &orphans);
+	atomic_fetch_add(&fs->sweep_stale_names, stale);
+	atomic_fetch_add(&fs->sweep_orphans, orphans);
+	if (stale || orphans)
+		gfs_log(LOG_LVL_INFO, "sweep: removed %llu stale names of linked files, freed "
+			"%llu linked files left without a name", (unsigned long long)stale,
+			(unsigned long long)orphans);
 	golite_iter *it;
 	int r = golite_iter_new_raw(fs->db, GOLITE_TABLE_CHUNKS, NULL, &it);
 	if (r)

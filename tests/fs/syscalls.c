@@ -564,15 +564,58 @@ static void test_xattrs(void)
 	CHECK(getxattr(path("xattrdir"), "user.d", buf, sizeof(buf)) == 3, "read it");
 }
 
+/* Hard links: one inode, several names. */
+static void test_hardlinks(void)
+{
+	struct stat s1, s2;
+	char buf[64] = { 0 };
+	put_file(path("hl"), "x");
+	CHECK(link(path("hl"), path("hl2")) == 0, "link");
+	CHECK(stat(path("hl"), &s1) == 0 && stat(path("hl2"), &s2) == 0 && s1.st_ino == s2.st_ino &&
+	      s1.st_nlink == 2 && s2.st_nlink == 2, "both names: one inode, two links");
+	errno = 0;
+	CHECK(link(path("hl"), path("hl2")) < 0 && errno == EEXIST, "link onto a name: EEXIST");
+	mkdir(path("hldir"), 0755);
+	errno = 0;
+	CHECK(link(path("hldir"), path("hldir2")) < 0 && errno == EPERM, "link of a directory: EPERM");
+	CHECK(link(path("hl2"), path("hldir/hl3")) == 0 && stat(path("hl"), &s1) == 0 &&
+	      s1.st_nlink == 3, "a third name, in a subdirectory");
+	int fd = open(path("hl2"), O_WRONLY | O_TRUNC);
+	CHECK(fd >= 0 && write(fd, "shared", 6) == 6 && close(fd) == 0, "write through one name");
+	fd = open(path("hldir/hl3"), O_RDONLY);
+	CHECK(fd >= 0 && read(fd, buf, sizeof(buf)) == 6 && memcmp(buf, "shared", 6) == 0,
+	      "read through another");
+	if (fd >= 0)
+		close(fd);
+	CHECK(chmod(path("hl"), 0600) == 0 && stat(path("hldir/hl3"), &s2) == 0 &&
+	      (s2.st_mode & 07777) == 0600, "chmod through one name, seen through another");
+	CHECK(rename(path("hl"), path("hl2")) == 0 && stat(path("hl"), &s1) == 0 &&
+	      stat(path("hl2"), &s2) == 0 && s1.st_nlink == 3,
+	      "rename of a name onto another name of the file: nothing changes");
+	put_file(path("hlother"), "other");
+	CHECK(rename(path("hlother"), path("hl2")) == 0 && stat(path("hl"), &s1) == 0 &&
+	      s1.st_nlink == 2 && stat(path("hl2"), &s2) == 0 && s2.st_nlink == 1 &&
+	      s2.st_ino != s1.st_ino, "rename over a name: the file keeps its other names");
+	CHECK(unlink(path("hl")) == 0 && stat(path("hldir/hl3"), &s2) == 0 && s2.st_nlink == 1,
+	      "unlink of one name");
+	memset(buf, 0, sizeof(buf));
+	fd = open(path("hldir/hl3"), O_RDONLY);
+	CHECK(fd >= 0 && read(fd, buf, sizeof(buf)) == 6 && memcmp(buf, "shared", 6) == 0,
+	      "the last name keeps the bytes");
+	if (fd >= 0)
+		close(fd);
+	CHECK(unlink(path("hldir/hl3")) == 0 && stat(path("hldir/hl3"), &s2) < 0,
+	      "unlink of the last name");
+}
+
 static void test_misc(void)
 {
 	CHECK(symlink("target/path", path("sym")) == 0, "symlink");
 	char buf[256] = { 0 };
 	CHECK(readlink(path("sym"), buf, sizeof(buf)) == 11 && memcmp(buf, "target/path", 11) == 0,
 	      "readlink");
+	test_hardlinks();
 	put_file(path("hl"), "x");
-	errno = 0;
-	CHECK(link(path("hl"), path("hl2")) < 0 && errno == EPERM, "hard link is EPERM");
 	struct stat sp;
 	CHECK(mknod(path("fifo"), S_IFIFO | 0644, 0) == 0 && lstat(path("fifo"), &sp) == 0 &&
 	      S_ISFIFO(sp.st_mode) && (sp.st_mode & 07777) == 0644, "mknod of a FIFO");
