@@ -4,7 +4,8 @@
  * as a whole, the checks across its files, check_dir and golite_check.
  * Each kind of file is checked by its own file: check_wal.c,
  * check_table.c, check_manifest.c, and the table catalog across them by
- * check_catalog.c; repair.c repairs. They share check_int.h.
+ * check_catalog.c; hard links, in the store's contents, by check_links.c;
+ * repair.c repairs. They share check_int.h.
  *
  * Logs and manifests are read by the store's own readers in their
  * reporting modes (wal_scan in wal_reader.c, manifest_scan in manifest.c):
@@ -370,6 +371,15 @@ int check_dir(const char *dir, const golite_check_options *o, golite_check_stats
 
 	/* The table catalog, from every source open would read. */
 	ck_cat_check(&r, dir, &cat);
+
+	/* Hard links, in the store's contents (check_links.c): looked at if
+	 * the files hold a record of one, and if they check out (the store is
+	 * opened read-only for it). */
+	if (cat.links_seen && !st->problems)
+		ck_links_check(&r, dir);
+	else if (cat.links_seen)
+		ck_found(&r, GOLITE_FINDING_NOTE, dir, GOLITE_NO_OFFSET,
+			 "hard links not checked: the files have problems (repair them first)");
 
 	static const char *const replaced[] = { MANIFEST_FILE, STORE_FILE };
 	for (size_t i = 0; i < ARRAY_SIZE(replaced); i++) {

@@ -47,12 +47,18 @@ static void cat_note_id(struct catalog_view *c, uint32_t id)
 }
 
 /* Notes one entry of the data (any table): catalog keys are kept newest
- * first, other tables only have their ids noted. */
+ * first, other tables only have their ids noted, and whether a record of
+ * a hard link was seen (check_links.c looks at them only then). */
 void ck_cat_add(struct catalog_view *c, const uint8_t *ikey, size_t iklen, uint64_t seq,
 		    unsigned kind, const uint8_t *val, size_t vlen, const char *src, uint64_t off)
 {
 	c->max_seq = MAX(c->max_seq, seq);
 	uint32_t id = ikey_table(ikey);
+	if (iklen > IKEY_PREFIX &&
+	    ((id == TABLE_ID_FS && (ikey[IKEY_PREFIX] == VFILE_KEY_INODE ||
+				    ikey[IKEY_PREFIX] == VFILE_KEY_BACKREF)) ||
+	     (kind == KIND_META && vlen >= 2 && val[1] == VFILE_HLINK)))
+		c->links_seen = true;
 	if (id != TABLE_ID_CATALOG) {
 		cat_note_id(c, id);
 		return;
@@ -94,6 +100,7 @@ void ck_cat_merge(struct catalog_view *into, const struct catalog_view *from)
 	for (size_t i = 0; i < from->nids; i++)
 		cat_note_id(into, from->ids[i]);
 	into->max_seq = MAX(into->max_seq, from->max_seq);
+	into->links_seen |= from->links_seen;
 }
 
 void ck_cat_free(struct catalog_view *c)

@@ -1,7 +1,7 @@
 /*
  * check_int.h — what the files that verify a data directory (check.c,
- * check_wal.c, check_table.c, check_manifest.c, check_catalog.c) and
- * repair.c share. Not for other modules: they use golite_tools.h, which
+ * check_wal.c, check_table.c, check_manifest.c, check_catalog.c,
+ * check_links.c) and repair.c share. Not for other modules: they use golite_tools.h, which
  * states the contract of checking and repairing.
  */
 #ifndef GOLITE_CHECK_INT_H
@@ -65,6 +65,9 @@ struct catalog_view {
 	uint32_t *ids;                /* distinct user table ids holding keys */
 	size_t nids, idcap;
 	uint64_t max_seq;             /* newest sequence seen anywhere */
+	bool links_seen;              /* a record of a hard link seen (vfile.h):
+				       * a type 8 name, or a shared record or
+				       * back reference key in TABLE_ID_FS */
 };
 
 /* One table being scanned. */
@@ -128,6 +131,19 @@ void ck_check_segment(struct run *r, const char *dir, const uint64_t *segs, size
  */
 int ck_check_one_file(const char *path, const golite_check_options *o, golite_check_stats *st,
 		      void (*scan)(struct run *r, const char *path, const uint8_t *d, size_t n));
+
+/*
+ * Hard links (check_links.c), checked in the store's contents rather than
+ * its files: the store is opened, so only a store whose files check out
+ * should be given. ck_links_check opens it read-only (the caller may hold
+ * the directory lock shared) and reports what it finds. ck_links_repair
+ * (the caller holds no lock) reads it the same way and, only if something
+ * needs fixing, opens it for writing, fixes it and sets *changed; returns
+ * 0, or the error of a failed write (the fixes written before it stand).
+ * A store that does not open is a problem reported, not an error.
+ */
+void ck_links_check(struct run *r, const char *dir);
+int ck_links_repair(struct run *r, const char *dir, bool *changed);
 
 int ck_cat_check(struct run *r, const char *dir, const struct catalog_view *c);
 void ck_cat_free(struct catalog_view *c);

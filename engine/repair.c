@@ -3,7 +3,9 @@
  * moves damaged files aside, and leaves a store that opens and checks
  * clean (golite_repair, golite_tools.h). The checks it builds on are in
  * check.c; it reads files with the store's readers in their reporting
- * modes (wal_scan, manifest_scan) and check_table.c's block scan.
+ * modes (wal_scan, manifest_scan) and check_table.c's block scan. Once
+ * the files are repaired, check_links.c repairs the hard links in the
+ * store's contents, through the store opened as usual.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -699,6 +701,7 @@ int golite_repair(const char *dir, const golite_check_options *o, golite_repair_
 	}
 	char path[PATH_MAX], mpath[PATH_MAX];
 	uint64_t next_no = 1;
+	bool links_seen = false;
 	if (l.nsst)
 		next_no = MAX(next_no, l.sst[l.nsst - 1] + 1);
 	if (l.nwal)
@@ -889,6 +892,7 @@ int golite_repair(const char *dir, const golite_check_options *o, golite_repair_
 	}
 	uint64_t tables_last_seq = max_seq;
 	max_seq = MAX(max_seq, cat.max_seq);
+	links_seen = cat.links_seen;
 	bool cat_changed = false;
 	/* A catalog that does not hold together lost entries too (its table
 	 * was damaged or is gone, even if no manifest says so). */
@@ -981,6 +985,15 @@ out:
 	rcu_barrier();
 	if (e)
 		return e;
+	/* Hard links, in the store's contents (check_links.c): it opens the
+	 * store itself, so after the lock is released. */
+	if (links_seen) {
+		bool changed;
+		e = ck_links_repair(&r, dir, &changed);
+		st->changed |= changed;
+		if (e)
+			return e;
+	}
 	if (!st->changed)
 		ck_found(&r, GOLITE_FINDING_NOTE, dir, GOLITE_NO_OFFSET, "every file checks out: nothing to repair");
 	ck_flush_suppressed(&r);
