@@ -264,18 +264,82 @@ static int list_tables(golite *db)
 	return 0;
 }
 
-/* Kind and size of the current key, for ls -l. */
-static void entry_kind(golite_iter *it, const char **kind, uint64_t *size)
+/* The link count of inode ino (common/vfile.h): its back references
+ * whose name still holds a type 8 record of that inode. */
+static uint64_t link_count(golite *db, uint64_t ino)
+{
+	uint8_t prefix[VFILE_BACKREF_PREFIX];
+	vfile_backref_key(prefix, ino, false, 0, NULL, 0);
+	golite_iter_options o = { .prefix = prefix, .prefix_len = sizeof(prefix) };
+	golite_iter *it;
+	if (golite_iter_new_raw(db, GOLITE_TABLE_FS, &o, &it))
+		return 0;
+	uint64_t n = 0;
+	for (golite_iter_seek_first(it); golite_iter_valid(it); golite_iter_next(it)) {
+		size_t klen, nklen, len;
+		const uint8_t *k = golite_iter_key(it, &klen), *name;
+		uint64_t got;
+		uint32_t table;
+		uint8_t rec[VFILE_HEADER];
+		unsigned kind;
+		struct vfile f;
+		if (vfile_backref_parse(k, klen, &got, &table, &name, &nklen) &&
+		    golite_get_raw(db, table, name, nklen, &kind, rec, sizeof(rec), NULL, &len) == 0 &&
+		    kind == GOLITE_KIND_META && vfile_decode(rec, len, &f) == 0 &&
+		    f.type == VFILE_HLINK && f.ino == ino)
+			n++;
+	}
+	golite_iter_free(it);
+	return n;
+}
+
+/* The kind of a name of inode ino (a type 8 record): its shared record's
+ * type and size, and its link count. False, and the kind "?", if the
+ * shared record is missing or no file record. */
+static bool linked_kind(golite *db, uint64_t ino, const char **kind, uint64_t *size,
+			uint64_t *links)
+{
+	uint8_t key[VFILE_INODE_KEY];
+	vfile_inode_key(key, ino);
+	unsigned skind;
+	void *rec;
+	size_t len;
+	*kind = "?";
+	if (golite_get_raw(db, GOLITE_TABLE_FS, key, sizeof(key), &skind, NULL, 0, &rec, &len))
+		return false;
+	struct vfile f;
+	bool ok = skind == GOLITE_KIND_META && vfile_decode(rec, len, &f) == 0 &&
+		  f.type != VFILE_DIR && f.type != VFILE_HLINK;
+	if (ok) {
+		*kind = vfile_type_name(f.type);
+		*size = vfile_value_size(&f);
+		*links = link_count(db, ino);
+	}
+	free(rec);
+	return ok;
+}
+
+/* Kind, size and, for a name of a linked file (*linked), link count of
+ * the current key, for ls -l. */
+static void entry_kind(golite *db, golite_iter *it, const char **kind, uint64_t *size,
+		       bool *linked, uint64_t *links)
 {
 	size_t vlen;
 	const void *v = golite_iter_value_raw(it, &vlen);
 	*kind = "value";
 	*size = vlen;
+	*linked = false;
+	*links = 0;
 	if (golite_iter_kind(it) != GOLITE_KIND_META)
 		return;
 	struct vfile f;
 	if (vfile_decode(v, vlen, &f)) {
 		*kind = "?";
+		return;
+	}
+	if (f.type == VFILE_HLINK) {
+		*size = 0;
+		*linked = linked_kind(db, f.ino, kind, size, links);
 		return;
 	}
 	*kind = vfile_type_name(f.type);
@@ -310,9 +374,15 @@ static int list_keys(golite *db, const char *table, const char *prefix, bool lng
 		}
 		if (lng) {
 			const char *kind;
-			uint64_t size;
-			entry_kind(it, &kind, &size);
-			printf("%s\t%llu\t", kind, (unsigned long long)size);
+			uint64_t size, links;
+			bool linked;
+			entry_kind(db, it, &kind, &size, &linked, &links);
+			if (linked)
+				printf("%s (%llu link%s)\t", kind, (unsigned long long)links,
+				       links == 1 ? "" : "s");
+			else
+				printf("%s\t", kind);
+			printf("%llu\t", (unsigned long long)size);
 		}
 		cli_put_escaped(stdout, k, klen);
 		if (values) {
