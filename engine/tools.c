@@ -56,6 +56,14 @@ static void put_file_record(struct wal_dump *w, const uint8_t *v, size_t n)
 		sst_put_bytes(w->out, v, n, w->hex);
 		return;
 	}
+	if (f.type == VFILE_HLINK) {
+		/* A name of a linked file: the file's type is in its mode, the
+		 * rest in the shared record, which this file may not hold. */
+		unsigned type = vfile_type_of_mode(f.mode);
+		fprintf(w->out, "%s (hard link: a name of inode %" PRIu64 ") mode %o",
+			type ? vfile_type_name(type) : "?", f.ino, f.mode);
+		return;
+	}
 	fprintf(w->out, "%s ino %" PRIu64 " mode %o uid %u gid %u size %" PRIu64 " mtime %" PRId64
 		" xattrs %zu%s",
 		vfile_type_name(f.type), f.ino, f.mode, f.uid, f.gid, f.size,
@@ -63,6 +71,22 @@ static void put_file_record(struct wal_dump *w, const uint8_t *v, size_t n)
 	if (f.data_len) {
 		fputs(" data ", w->out);
 		sst_put_bytes(w->out, f.data, f.data_len, w->hex);
+	}
+}
+
+/* What a key of TABLE_ID_FS is, for the hard links' keys (vfile.h). */
+static void put_fs_key(struct wal_dump *w, const uint8_t *k, size_t klen)
+{
+	uint64_t ino;
+	uint32_t table;
+	const uint8_t *name;
+	size_t nlen;
+	if (klen == VFILE_INODE_KEY && k[0] == VFILE_KEY_INODE) {
+		fprintf(w->out, "  (shared record of inode %" PRIu64 ")", get_be64(k + 1));
+	} else if (vfile_backref_parse(k, klen, &ino, &table, &name, &nlen)) {
+		fprintf(w->out, "  (back reference: inode %" PRIu64 " named by t%u ", ino, table);
+		sst_put_bytes(w->out, name, nlen, w->hex);
+		fputc(')', w->out);
 	}
 }
 
@@ -87,6 +111,8 @@ static int dump_op(void *ctx, uint64_t seq, unsigned kind, const uint8_t *ikey, 
 		fprintf(w->out, "  (catalog: %s %u)",
 			ikey[IKEY_PREFIX] == CATALOG_KEY_NEXT ? "next table id" : "table id",
 			get_le32(value));
+	if (id == TABLE_ID_FS)
+		put_fs_key(w, ikey + IKEY_PREFIX, iklen - IKEY_PREFIX);
 	fputc('\n', w->out);
 	return 0;
 }
