@@ -53,6 +53,32 @@ static void value_free(struct value *v)
 	v->heap = NULL;
 }
 
+/*
+ * Reads the shared record of inode ino into v->heap (what it held before
+ * is freed) and decodes it into *f. Returns 0, or GOLITE_ECORRUPT if it is
+ * missing or no file record (as golite_get answers for such a name), or
+ * the error of the read; v is freed on an error.
+ */
+static int shared_read(golite *db, uint64_t ino, struct value *v, struct vfile *f)
+{
+	uint8_t key[VFILE_INODE_KEY];
+	vfile_inode_key(key, ino);
+	unsigned kind;
+	size_t len;
+	void *rec;
+	value_free(v);
+	int r = golite_get_raw(db, GOLITE_TABLE_FS, key, sizeof(key), &kind, NULL, 0, &rec, &len);
+	if (r)
+		return r == GOLITE_ENOTFOUND ? GOLITE_ECORRUPT : r;
+	v->heap = rec;
+	if (kind != GOLITE_KIND_META || vfile_decode(rec, len, f) || f->type == VFILE_DIR ||
+	    f->type == VFILE_HLINK) {
+		value_free(v);
+		return GOLITE_ECORRUPT;
+	}
+	return 0;
+}
+
 /* Reads table[key] (table id tid). Returns 0 or a GOLITE_E* code. */
 static int value_read(golite *db, uint32_t tid, const char *table, const uint8_t *key,
 		      size_t klen, struct value *v)
@@ -81,6 +107,13 @@ static int value_read(golite *db, uint32_t tid, const char *table, const uint8_t
 	if (vfile_decode(raw, len, &f)) {
 		value_free(v);
 		return GOLITE_ECORRUPT;
+	}
+	if (f.type == VFILE_HLINK) {
+		/* A name of a linked file (common/vfile.h): times and bytes
+		 * are the shared record's. */
+		r = shared_read(db, f.ino, v, &f);
+		if (r)
+			return r;
 	}
 	v->mtime_ns = f.mtime_ns;
 	if (f.type == VFILE_DIR) {
