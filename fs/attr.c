@@ -42,6 +42,7 @@ void gfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			ev_push_size(fs);
 		ctl_stat(fs, n, &st);
 	} else {
+		dir_nlink_fill(fs, n);
 		mutex_lock(&n->mu);
 		attr_to_stat(fs, &n->a, &st);
 		if (n->unlinked)
@@ -262,6 +263,7 @@ void gfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		      FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME))
 		ev_node(fs, EV_UTIMENS, n, NULL);
 	struct stat st;
+	dir_nlink_fill(fs, n);
 	mutex_lock(&n->mu);
 	attr_to_stat(fs, &n->a, &st);
 	if (n->unlinked)

@@ -159,11 +159,16 @@ static int do_make(fuse_req_t req, struct node *dir, const char *name, mode_t mo
 		r = dir_touch_locked(fs, dir, b, false, now);
 	if (!r)
 		r = gfs_write_batch(fs, b, "create an entry");
-	if (!r)
+	if (!r) {
 		dir_touch_commit(dir, now);
+		if (S_ISDIR(mode))
+			dir_nlink_adjust(dir, +1);
+	}
 	mutex_unlock(&dir->mu);
 	if (!r) {
 		vrec_to_attr(&v, &a);
+		if (S_ISDIR(mode))
+			a.nlink = 2;   /* empty */
 		*out = node_get(fs, e->k.table, e->k.b, e->k.len, FL_NORMAL, 0, SRC_META, &a, true);
 		/* A node left for this identity (an earlier implied directory)
 		 * takes the new record's state. */

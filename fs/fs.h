@@ -171,7 +171,9 @@ struct nattr {
 	uint64_t rdev;               /* devices: the device number */
 	int64_t mtime, ctime, atime; /* ns since the epoch */
 	uint32_t nxattr;
-	uint32_t nlink;              /* names of a linked file (0: one) */
+	uint32_t nlink;              /* names of a linked file (0: one);
+				      * directories: 2 + subdirectories, 0
+				      * while not counted (dir_nlink_fill) */
 	bool chunked;
 	bool caps;                   /* has a security.capability attribute */
 	bool hlink;                  /* read from a name of a linked file (a
@@ -203,6 +205,7 @@ struct node {
 	bool dirty_size;             /* the size is not in the record */
 	bool unlinked;               /* no record any more; data freed at last release */
 	uint32_t opens;              /* open file handles */
+	uint32_t nlink_gen;          /* directories: changes of a.nlink */
 	bool on_dirty_list;          /* protected by fs->dirty_mu */
 	uint64_t retired_ns;         /* protected by fs->nodes_mu: when it was retired */
 	/* protected by fs->nodes_mu */
@@ -419,7 +422,30 @@ int ino_load(struct gfs *fs);
 
 bool node_is_dir(const struct node *n);
 void attr_to_stat(const struct gfs *fs, const struct nattr *a, struct stat *st);
+/* The entry of n for the kernel, its directory link count counted first
+ * if it is not known (node_fill_entry), or not (node_fill_entry_cached:
+ * an uncounted directory's attributes then go with timeout 0, and the
+ * kernel asks getattr, which counts, when it needs them). */
 void node_fill_entry(struct gfs *fs, struct node *n, struct fuse_entry_param *e);
+void node_fill_entry_cached(struct gfs *fs, struct node *n, struct fuse_entry_param *e);
+
+/* Directory link counts (2 + subdirectories, as a listing shows them).
+ * dir_nlink_fill counts them if they are not known (a listing of the
+ * directory; no lock held by the caller). The changes made through the
+ * mount adjust a known count (n->mu held); changes whose effect is not
+ * known (API writes below the directory) forget it. */
+void dir_nlink_fill(struct gfs *fs, struct node *n);
+static inline void dir_nlink_adjust(struct node *n, int delta)
+{
+	if (n->a.nlink >= 2)
+		n->a.nlink = (uint32_t)((int64_t)n->a.nlink + delta);
+	n->nlink_gen++;
+}
+static inline void dir_nlink_forget(struct node *n)
+{
+	n->a.nlink = 0;
+	n->nlink_gen++;
+}
 void attr_defaults_dir(const struct gfs *fs, struct nattr *a, uint64_t ino);
 void attr_defaults_file(const struct gfs *fs, struct nattr *a, uint64_t ino, uint64_t size);
 

@@ -176,9 +176,17 @@ static void changed(void *ctx, const char *table, const void *keyp, size_t klen)
 	 * far as the kernel knows the directories. */
 	struct node *dir = node_find(fs, tid, (const uint8_t *)"", 0, FL_TABLE, false);
 	size_t start = 0;
+	bool nested = memchr(key, '/', klen) != NULL;
 	while (dir) {
 		const uint8_t *slash = memchr(key + start, '/', klen - start);
 		size_t end = slash ? (size_t)(slash - key) : klen;
+		if (nested) {
+			/* A key below a directory may make or end an implied
+			 * directory: its directories count again. */
+			mutex_lock(&dir->mu);
+			dir_nlink_forget(dir);
+			mutex_unlock(&dir->mu);
+		}
 		inval_name(fs, dir, key + start, end - start, false);
 		struct node *next = NULL;
 		if (slash) {

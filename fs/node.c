@@ -723,6 +723,12 @@ void attr_to_stat(const struct gfs *fs, const struct nattr *a, struct stat *st)
 
 void node_fill_entry(struct gfs *fs, struct node *n, struct fuse_entry_param *e)
 {
+	dir_nlink_fill(fs, n);
+	node_fill_entry_cached(fs, n, e);
+}
+
+void node_fill_entry_cached(struct gfs *fs, struct node *n, struct fuse_entry_param *e)
+{
 	memset(e, 0, sizeof(*e));
 	e->ino = node_id(fs, n);
 	if (node_is_ctl(fs, n)) {
@@ -732,7 +738,14 @@ void node_fill_entry(struct gfs *fs, struct node *n, struct fuse_entry_param *e)
 		attr_to_stat(fs, &n->a, &e->attr);
 		if (n->unlinked)
 			e->attr.st_nlink = 0;
+		bool uncounted = node_is_dir(n) && n->a.nlink < 2;
 		mutex_unlock(&n->mu);
+		if (uncounted) {
+			e->generation = n == &fs->root ? 0 : fs->generation;
+			e->attr_timeout = 0;
+			e->entry_timeout = fs->o.entry_timeout;
+			return;
+		}
 	}
 	e->generation = n == &fs->root ? 0 : fs->generation;
 	e->attr_timeout = node_is_volatile(fs, n) ? 0 : fs->o.attr_timeout;

@@ -280,6 +280,50 @@ static void dirh_free(void *p)
 	free(dh);
 }
 
+/* Counts the subdirectories a listing of dir shows. */
+static int count_subdirs(struct gfs *fs, struct node *dir, uint32_t *count)
+{
+	struct dirh *dh = xcalloc(1, sizeof(*dh));
+	mutex_init(&dh->mu);
+	*count = 0;
+	int r = dh_start(fs, dh, dir);
+	for (size_t i = 0; !r;) {
+		/* A batch of entries at a time, freed as they are counted. */
+		r = dh_fill(fs, dh, dh->n + 4096);
+		for (; !r && i < dh->n; i++) {
+			const struct dent *d = &dh->v[i];
+			if (S_ISDIR(d->a.mode) && (!d->special || d->special == &fs->ctl))
+				(*count)++;
+		}
+		if (r || dh->done)
+			break;
+		for (size_t j = 0; j < dh->n; j++) {
+			free(dh->v[j].name);
+			free(dh->v[j].key);
+		}
+		dh->n = i = 0;
+	}
+	dirh_free(dh);
+	return r;
+}
+
+void dir_nlink_fill(struct gfs *fs, struct node *n)
+{
+	mutex_lock(&n->mu);
+	bool want = node_is_dir(n) && !n->unlinked && (n->a.nlink < 2 || n == &fs->root);
+	uint32_t gen = n->nlink_gen;
+	mutex_unlock(&n->mu);
+	if (!want || node_is_ctl(fs, n))
+		return;
+	uint32_t count;
+	if (count_subdirs(fs, n, &count))
+		return;   /* shown as 1 link, counted again at the next request */
+	mutex_lock(&n->mu);
+	if (n->nlink_gen == gen)
+		n->a.nlink = 2 + count;
+	mutex_unlock(&n->mu);
+}
+
 void gfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct gfs *fs = req_fs(req);
@@ -349,12 +393,14 @@ static int do_readdir(fuse_req_t req, struct node *dir, struct dirh *dh, size_t 
 					memset(&e, 0, sizeof(e));  /* the kernel looks it up */
 					e.attr.st_mode = d->a.mode;
 				} else {
-					node_fill_entry(fs, n, &e);
+					node_fill_entry_cached(fs, n, &e);
 				}
 			} else {
+				/* Subdirectories are not counted here: a listing of
+				 * each would multiply the cost of this one. */
 				struct node *n = node_get(fs, d->table, d->key, d->klen, d->flavor,
 							  d->comp_off, d->src, &d->a, true);
-				node_fill_entry(fs, n, &e);
+				node_fill_entry_cached(fs, n, &e);
 			}
 			need = fuse_add_direntry_plus(req, buf + *used, rem, d->name, &e,
 						      (off_t)pos + 1);

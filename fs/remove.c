@@ -227,6 +227,7 @@ static int do_rmdir(struct gfs *fs, struct node *dir, const char *name)
 	}
 	if (!r) {
 		dir_touch_commit(dir, now);
+		dir_nlink_adjust(dir, -1);
 		if (victim) {
 			victim->src = SRC_NONE;
 			victim->unlinked = true;

@@ -498,6 +498,21 @@ static int do_rename_entries(struct gfs *fs, struct node *sdir, const char *name
 			sdir->a.mtime = sdir->a.ctime = now;
 		if (tdir->src == SRC_META || tdir->src == SRC_TABLE)
 			tdir->a.mtime = tdir->a.ctime = now;
+		/* Subdirectories leaving and arriving. */
+		int sd = 0, td = 0;
+		if (exchange) {
+			sd = (int)tdirp - (int)sdirp;
+			td = -sd;
+		} else {
+			sd = -(int)sdirp;
+			td = (int)sdirp - (int)(texists && tdirp);
+		}
+		if (sdir == tdir) {
+			dir_nlink_adjust(sdir, sd + td);
+		} else {
+			dir_nlink_adjust(sdir, sd);
+			dir_nlink_adjust(tdir, td);
+		}
 		if (!exchange && tn && tleft) {
 			hlink_drop_commit(fs, tn, tleft, &tv);
 		} else if (!exchange && tn) {
