@@ -131,6 +131,8 @@ struct links {
 	size_t nrefs, rcap;
 };
 
+/* Room for element n of array v (cap elements of size bytes): v, or v
+ * reallocated twice as large. Out of memory aborts (util.h). */
 static void *grow(void *v, size_t *cap, size_t n, size_t size)
 {
 	if (n < *cap)
