@@ -19,7 +19,9 @@
  * node.
  *
  * Records. Files, directories and symlinks created through the mount are
- * GOLITE_KIND_META records (common/vfile.h) at their key. Keys written through the
+ * GOLITE_KIND_META records (common/vfile.h) at their key; a file with
+ * several names keeps its record in GOLITE_TABLE_FS, and its node is
+ * keyed there (hardlink.c). Keys written through the
  * API are GOLITE_KIND_VALUE records, shown as regular files. Directories also
  * exist without records, implied by the keys below them. Small files keep
  * their bytes in the record (up to GFS_INLINE_MAX); larger ones keep them
@@ -121,6 +123,9 @@
 #define FSKEY_ROOT 'R'        /* "R": the root directory's record (vfile) */
 #define FSKEY_TABLE 'T'       /* "T" + table id BE32: a table directory's record */
 #define FSKEY_CLEAN 'C'       /* "C": "1" while the store is cleanly unmounted */
+/* 'N' + ino BE64: a linked file's shared record; 'L' + ino BE64 + table
+ * BE32 + key: a back reference to one of its names (common/vfile.h,
+ * VFILE_KEY_INODE and VFILE_KEY_BACKREF; hardlink.c). */
 
 #define CTL_NAME ".golite"
 
