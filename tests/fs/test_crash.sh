@@ -67,6 +67,19 @@ for mode in periodic sync none; do
 	# never half: bytes past the durable size must read as zeros later.
 	dd if="$T/page" of="$D/grow" bs=4096 count=1 conv=fsync status=none
 	dd if="$T/big" of="$D/grow" bs=4096 seek=1 count=8 conv=notrunc status=none
+	# A file with three names, in two directories and two tables, written
+	# through one of them.
+	mkdir -p "$MNT/links$round"
+	put "$T/mid" "$D/hl"
+	ln "$D/hl" "$D/sub/hl2"
+	ln "$D/hl" "$MNT/links$round/hl3"
+	dd if="$T/page" of="$D/sub/hl2" bs=4096 seek=2 conv=notrunc,fsync status=none
+	cp "$T/mid" "$T/hl.expect"
+	dd if="$T/page" of="$T/hl.expect" bs=4096 seek=2 conv=notrunc status=none
+	sed -i "\| $D/hl\$|d" "$T/synced"
+	for f in "$D/hl" "$D/sub/hl2" "$MNT/links$round/hl3"; do
+		echo "$(md5sum < "$T/hl.expect" | cut -d' ' -f1) $f" >> "$T/synced"
+	done
 	put "$T/small" "$D/last"   # its fsync makes the log durable
 	# Unsynced writes that may or may not survive.
 	head -c 9000 /dev/urandom > "$D/unsynced"
@@ -82,6 +95,8 @@ for mode in periodic sync none; do
 	done < "$T/synced"
 	check "$mode: every fsynced file is whole ($(wc -l < "$T/synced") files)" test $bad -eq 0
 	check "$mode: the renamed name only" test ! -e "$D/renamed.tmp"
+	check "$mode: three names, one inode, three links" eq \
+		"$(stat -c '%i %h' "$D/hl" "$D/sub/hl2" "$MNT/links$round/hl3" | sort -u | wc -l) $(stat -c %h "$D/hl")" "1 3"
 	size=$(stat -c %s "$D/grow")
 	check "$mode: a grown file is its synced size or all of it ($size)" \
 		sh -c "test $size -eq 4096 || test $size -eq 36864"
@@ -97,6 +112,7 @@ for mode in periodic sync none; do
 	fi
 	check "$mode: the mount works after the crash" sh -c "echo after > '$D/after' && test \"\$(cat '$D/after')\" = after"
 	check "$mode: unmount" umount_fs
+	check "$mode: golite check after the crash" "$BUILD/golite" -q check "$DATA"
 done
 
 # The trim pass, made to happen: a chunked file with chunk data past its
