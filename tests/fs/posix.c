@@ -214,12 +214,24 @@ static void report(const char *what, int err, const struct snap *before, const c
 }
 
 /* Lets the clock move on, so that a time set by the operation differs
- * from one set by the setup (kernel file systems stamp with a clock of
- * jiffy resolution). */
+ * from one set by the setup. Waits until the coarse clock has passed the
+ * precise time of the call: a file system stamps with the coarse clock
+ * (a jiffy's resolution; Linux's multigrain times never go below it) or
+ * a precise one, so every stamp made before the call is at most that
+ * time and every stamp made after the wait is above it (golitefs stamps
+ * with CLOCK_REALTIME). The coarse clock can lag the precise one by more
+ * than a jiffy: a fixed sleep of one jiffy is not enough. */
 static void tick(void)
 {
-	struct timespec ts = { 0, 20 * 1000 * 1000 };
-	nanosleep(&ts, NULL);
+	struct timespec t0, c;
+	if (clock_gettime(CLOCK_REALTIME, &t0))
+		die("clock_gettime");
+	do {
+		struct timespec ms = { 0, 1000 * 1000 };
+		nanosleep(&ms, NULL);
+		if (clock_gettime(CLOCK_REALTIME_COARSE, &c))
+			die("clock_gettime");
+	} while (c.tv_sec < t0.tv_sec || (c.tv_sec == t0.tv_sec && c.tv_nsec <= t0.tv_nsec));
 }
 
 typedef int (*op_fn)(const char *p, const void *arg);
