@@ -98,6 +98,8 @@
  * batch; beyond, it answers EXDEV and mv copies instead. */
 #define GFS_RENAME_MAX_KEYS 1000000u
 #define GFS_RENAME_MAX_BYTES (192u << 20)
+/* Names a file may have (link(2) answers EMLINK past it, as ext4). */
+#define GFS_LINK_MAX 65000u
 /* Symlink targets. */
 #define GFS_MAX_SYMLINK 4095u
 

@@ -76,9 +76,10 @@ static bool is_name_of(struct gfs *fs, uint64_t ino, uint32_t table, const uint8
 }
 
 /*
- * Walks the back references of ino: fn (if any) gets each live name;
- * *live and *stale count them; stale_out (if any) collects the keys of
- * the stale back references (a malloc()ed array of malloc()ed keys).
+ * Walks the back references of ino but except's (if any): fn (if any)
+ * gets each live name; *live and *stale count them, and the walk stops
+ * at stop_at live ones (0: never); stale_out (if any) collects the keys
+ * of the stale back references (a malloc()ed array of malloc()ed keys).
  */
 struct backref_key {
 	uint8_t *key;
@@ -86,8 +87,8 @@ struct backref_key {
 };
 
 static int walk_backrefs(struct gfs *fs, uint64_t ino, hlink_name_fn fn, void *ctx,
-			 const struct kbuf *except, uint32_t *live, uint32_t *stale,
-			 struct backref_key **stale_out)
+			 const struct kbuf *except, uint32_t stop_at, uint32_t *live,
+			 uint32_t *stale, struct backref_key **stale_out)
 {
 	uint8_t prefix[VFILE_BACKREF_PREFIX];
 	vfile_backref_key(prefix, ino, false, 0, NULL, 0);
@@ -114,6 +115,8 @@ static int walk_backrefs(struct gfs *fs, uint64_t ino, hlink_name_fn fn, void *c
 			(*live)++;
 			if (fn)
 				fn(ctx, table, name, nlen);
+			if (*live == stop_at)
+				break;
 			continue;
 		}
 		if (stale_out) {
@@ -134,14 +137,14 @@ int hlink_count_others(struct gfs *fs, uint64_t ino, const struct kbuf *except,
 		       uint32_t *count)
 {
 	uint32_t stale;
-	return walk_backrefs(fs, ino, NULL, NULL, except && except->len ? except : NULL, count,
+	return walk_backrefs(fs, ino, NULL, NULL, except && except->len ? except : NULL, 0, count,
 			     &stale, NULL);
 }
 
 int hlink_names(struct gfs *fs, uint64_t ino, hlink_name_fn fn, void *ctx)
 {
 	uint32_t live, stale;
-	return walk_backrefs(fs, ino, fn, ctx, NULL, &live, &stale, NULL);
+	return walk_backrefs(fs, ino, fn, ctx, NULL, 0, &live, &stale, NULL);
 }
 
 int hlink_load(struct gfs *fs, uint64_t ino, struct nattr *a)
@@ -226,9 +229,12 @@ int hlink_drop_name(struct gfs *fs, golite_batch *b, struct node *n, const struc
 	memset(v, 0, sizeof(*v));
 	*ino = n->a.ino;
 	*chunked = n->a.chunked;
-	uint32_t others;
-	int r = hlink_count_others(fs, n->a.ino, k, &others);
-	*left = others;
+	/* Whether another name lives decides; the count left is the node's
+	 * less this one (a walk of every name would make each unlink of a
+	 * file with many names cost them all). */
+	uint32_t others, stale;
+	int r = walk_backrefs(fs, n->a.ino, NULL, NULL, k, 1, &others, &stale, NULL);
+	*left = others ? (n->a.nlink > 2 ? n->a.nlink - 1 : 1) : 0;
 	if (!r)
 		r = hlink_backref_delete(b, n->a.ino, k->table, k->b, k->len);
 	if (r)
@@ -330,9 +336,11 @@ static int do_link(struct gfs *fs, struct node *n, struct node *dir, const char 
 		if (r)
 			goto out;
 	} else {
-		r = hlink_count_others(fs, n->a.ino, NULL, &names);
-		if (r)
+		names = n->a.nlink ? n->a.nlink : 1;
+		if (names >= GFS_LINK_MAX) {
+			r = -EMLINK;
 			goto out;
+		}
 	}
 	int64_t now = wall_ns();
 	golite_batch *b = gfs_batch();
@@ -406,7 +414,7 @@ static void sweep_inode(struct gfs *fs, uint64_t ino, uint64_t *stale, uint64_t 
 {
 	uint32_t live, nstale;
 	struct backref_key *keys = NULL;
-	if (walk_backrefs(fs, ino, NULL, NULL, NULL, &live, &nstale, &keys))
+	if (walk_backrefs(fs, ino, NULL, NULL, NULL, 0, &live, &nstale, &keys))
 		goto out;
 	struct kbuf *sk = xmalloc(sizeof(*sk));
 	hlink_key(ino, sk);
@@ -484,7 +492,7 @@ void hlink_sweep(struct gfs *fs, uint64_t *stale, uint64_t *orphans)
 		 * it held exclusive (no name can move meanwhile). */
 		uint32_t live, nstale;
 		ns_rdlock(fs);
-		int r = walk_backrefs(fs, inos[i], NULL, NULL, NULL, &live, &nstale, NULL);
+		int r = walk_backrefs(fs, inos[i], NULL, NULL, NULL, 0, &live, &nstale, NULL);
 		ns_rdunlock(fs);
 		if (r || (live && !nstale))
 			continue;
