@@ -3,25 +3,43 @@
  * (regular file, directory, FIFO, socket, character and block device,
  * symlink) every operation that applies, done by a given user, and one
  * line per case of what came of it: the result or errno, the node's type
- * and mode, owner, link count (not of directories), size (of regular
- * files), device number, and which of mtime and ctime changed on the node
- * and on its directory (atime too for utimensat).
+ * and mode, owner, link count, size (of regular files and symlinks),
+ * device number, and which of mtime and ctime changed on the node and on
+ * its directory (atime too for utimensat).
  *
- *   posix DIR UID GID      (run as root; DIR empty, on the file system
- *                           under test)
+ * Then hard links (link_walk): link(2) and linkat(2) of every type but
+ * directories, by root, the owner and another user (as
+ * fs.protected_hardlinks lets them), beside the file, into another
+ * directory and into another table; over existing names; unlink, write,
+ * truncate, chmod, chown and utimensat through one name seen through the
+ * others; renames over, onto and across names of one inode; a file losing
+ * its three names one by one. Each line names every name looked at, its
+ * inode as a letter shared by the names of one inode, the bytes and
+ * user.k attribute of regular files, and the times of the three
+ * directories involved.
+ *
+ *   posix [--dir-nlink] DIR OTHER UID GID
+ *                          (run as root; DIR and OTHER empty, on the file
+ *                          system under test, OTHER in another table)
  *   posix --bind PATH      makes a Unix socket file at PATH
  *   posix --talk PATH      binds a Unix socket at PATH, connects to it,
  *                          sends a line through and prints what came
  *
- * Every case gets a directory of its own under DIR, made by root; root
- * sets the case up, a child process takes UID and GID (and no other
- * groups) and does the operation, and root looks at the result. The
- * lines hold nothing that depends on the file system (no inode numbers,
- * no times): tests/fs/test_posix.sh runs this on golitefs and on a kernel
- * file system and requires the two outputs to be the same, line for line.
+ * --dir-nlink adds directories' link counts to the lines (off by
+ * default: golitefs gave 1 until it counted 2 plus the subdirectories).
  *
- * Not walked: hard links (golitefs refuses link(2) with EPERM) and
- * directories' link counts (golitefs gives 1).
+ * Invariants:
+ *  1. Every case gets a directory of its own under DIR (cNNN), made by
+ *     root, and a link case its namesake under OTHER; root sets the case
+ *     up, a child process takes UID and GID (and no other groups) and
+ *     does the operation, and root looks at the result.
+ *  2. The lines hold nothing that depends on the file system (no inode
+ *     numbers, no times): tests/fs/test_posix.sh runs this on golitefs and
+ *     on a kernel file system and requires the two outputs to be the
+ *     same, line for line.
+ *  3. A time is reported changed only against the same inode before the
+ *     step, after tick() (a change within the clock's resolution would
+ *     read as none).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +54,7 @@
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,10 +67,13 @@ static const char *const tname[NTYPES] = { "reg", "dir", "fifo", "sock", "chr", 
 #define GROUP_GID 4444
 
 static const char *base;
+static const char *other;  /* a directory in another table */
 static uid_t act_uid;
 static gid_t act_gid;
+static bool dir_nlink;     /* --dir-nlink: directories' link counts too */
 static int ncase;
 static char cdir[4096];  /* the current case's directory */
+static char tdir[4096];  /* its namesake under other (made by link cases) */
 
 static void die(const char *fmt, ...)
 {
@@ -94,9 +116,14 @@ static const char *errname(int e)
 	}
 }
 
+/* The path of a case's name: "x" and "d/x" are in the case directory,
+ * "@x" in its namesake in the other table. */
 static void path_of(char *out, size_t cap, const char *name)
 {
-	snprintf(out, cap, "%s/%s", cdir, name);
+	if (name[0] == '@')
+		snprintf(out, cap, "%s/%s", tdir, name + 1);
+	else
+		snprintf(out, cap, "%s/%s", cdir, name);
 }
 
 static int bind_at(const char *path);
@@ -141,6 +168,7 @@ static void make(int t, const char *name, mode_t mode, uid_t uid, gid_t gid)
 static void new_case(mode_t dmode, gid_t dgid)
 {
 	snprintf(cdir, sizeof(cdir), "%s/c%03d", base, ++ncase);
+	snprintf(tdir, sizeof(tdir), "%s/c%03d", other, ncase);
 	if (mkdir(cdir, 0700) || chmod(cdir, dmode) || chown(cdir, 0, dgid))
 		die("mkdir %s", cdir);
 }
@@ -179,6 +207,45 @@ static const char *type_of(mode_t m)
 	}
 }
 
+/* Prints a node: type, mode, owner, link count (of a directory only with
+ * --dir-nlink), size, device number. */
+static void print_node(const struct stat *s)
+{
+	printf(" %s %04o %s:%s", type_of(s->st_mode), (unsigned)(s->st_mode & 07777),
+	       s->st_uid == 0 ? "root" : s->st_uid == act_uid ? "me" : "other",
+	       s->st_gid == 0 ? "root" : s->st_gid == act_gid ? "me"
+				 : s->st_gid == GROUP_GID ? "group" : "other");
+	if (!S_ISDIR(s->st_mode) || dir_nlink)
+		printf(" nlink=%lu", (unsigned long)s->st_nlink);
+	if (S_ISREG(s->st_mode) || S_ISLNK(s->st_mode))
+		printf(" size=%lld", (long long)s->st_size);
+	if (S_ISCHR(s->st_mode) || S_ISBLK(s->st_mode))
+		printf(" dev=%u,%u", major(s->st_rdev), minor(s->st_rdev));
+}
+
+/* Prints which of atime (with show_atime), mtime and ctime differ. */
+static void print_times(const struct stat *now, const struct stat *was, bool show_atime)
+{
+	printf(" [%s%s%s]", show_atime && ts_differ(&now->st_atim, &was->st_atim) ? "a" : "",
+	       ts_differ(&now->st_mtim, &was->st_mtim) ? "m" : "",
+	       ts_differ(&now->st_ctim, &was->st_ctim) ? "c" : "");
+}
+
+/* Prints a directory around a case as label[mc] (which times changed),
+ * with --dir-nlink its link count after it, "label[gone]" if it went. */
+static void print_dir(const char *label, bool was, const struct stat *b, bool is,
+		      const struct stat *a)
+{
+	if (!is) {
+		printf(" %s[gone]", label);
+		return;
+	}
+	printf(" %s[%s%s]", label, was && ts_differ(&a->st_mtim, &b->st_mtim) ? "m" : "",
+	       was && ts_differ(&a->st_ctim, &b->st_ctim) ? "c" : "");
+	if (dir_nlink)
+		printf("=%lu", (unsigned long)a->st_nlink);
+}
+
 /* Prints the case's line: what, the result, the node named name now and
  * which times changed from before. */
 static void report(const char *what, int err, const struct snap *before, const char *name,
@@ -190,26 +257,13 @@ static void report(const char *what, int err, const struct snap *before, const c
 	if (!after.exists) {
 		printf(" gone");
 	} else {
-		const struct stat *s = &after.st;
-		printf(" %s %04o %s:%s", type_of(s->st_mode), (unsigned)(s->st_mode & 07777),
-		       s->st_uid == 0 ? "root" : s->st_uid == act_uid ? "me" : "other",
-		       s->st_gid == 0 ? "root" : s->st_gid == act_gid ? "me"
-					 : s->st_gid == GROUP_GID ? "group" : "other");
-		if (!S_ISDIR(s->st_mode))
-			printf(" nlink=%lu", (unsigned long)s->st_nlink);
-		if (S_ISREG(s->st_mode) || S_ISLNK(s->st_mode))
-			printf(" size=%lld", (long long)s->st_size);
-		if (S_ISCHR(s->st_mode) || S_ISBLK(s->st_mode))
-			printf(" dev=%u,%u", major(s->st_rdev), minor(s->st_rdev));
-		if (before->exists && (s->st_mode & S_IFMT) == (before->st.st_mode & S_IFMT)) {
-			printf(" [%s%s%s]",
-			       show_atime && ts_differ(&s->st_atim, &before->st.st_atim) ? "a" : "",
-			       ts_differ(&s->st_mtim, &before->st.st_mtim) ? "m" : "",
-			       ts_differ(&s->st_ctim, &before->st.st_ctim) ? "c" : "");
-		}
+		print_node(&after.st);
+		if (before->exists &&
+		    (after.st.st_mode & S_IFMT) == (before->st.st_mode & S_IFMT))
+			print_times(&after.st, &before->st, show_atime);
 	}
-	printf(" dir[%s%s]\n", ts_differ(&after.dir.st_mtim, &before->dir.st_mtim) ? "m" : "",
-	       ts_differ(&after.dir.st_ctim, &before->dir.st_ctim) ? "c" : "");
+	print_dir("dir", true, &before->dir, true, &after.dir);
+	printf("\n");
 	fflush(stdout);
 }
 
@@ -274,7 +328,7 @@ static int op_rmdir(const char *p, const void *a) { (void)a; return rmdir(p); }
 static int op_rename(const char *p, const void *a)
 {
 	char to[8192];
-	snprintf(to, sizeof(to), "%s/%s", cdir, (const char *)a);
+	path_of(to, sizeof(to), a);
 	return rename(p, to);
 }
 static int op_utimens(const char *p, const void *a)
@@ -381,6 +435,464 @@ static int talk(const char *path)
 	return 0;
 }
 
+/* ---- hard links ----
+ *
+ * A link case has the case directory with a directory "d" in it and the
+ * case's namesake in the other table ("@"). Root makes "x" (and maybe a
+ * second node), gives x the names in links, and the acting user does up
+ * to three steps; after each, one line names every name of look with its
+ * node, inode (letters: names with the same letter share an inode; the
+ * letters run over the names before the step, then after), the times
+ * changed since the step began on that inode ([amc]), the bytes and the
+ * user.k attribute of a regular file, and the times of the three
+ * directories (dir, sub = d, tbl = the other table's). */
+
+#define MAXLOOK 4
+
+struct names {
+	int n;
+	char name[MAXLOOK][64];
+	bool exists[MAXLOOK];
+	struct stat st[MAXLOOK];
+	bool dexists[3];
+	struct stat dir[3];
+};
+
+static const char *const dir_label[3] = { "dir", "sub", "tbl" };
+
+/* Stats the names of look (separated by spaces) and the three directories. */
+static void take_names(struct names *s, const char *look)
+{
+	memset(s, 0, sizeof(*s));
+	for (const char *q = look; *q;) {
+		size_t len = strcspn(q, " ");
+		if (s->n == MAXLOOK || len >= sizeof(s->name[0]))
+			die("look \"%s\": too many or too long", look);
+		memcpy(s->name[s->n], q, len);
+		char p[8192];
+		path_of(p, sizeof(p), s->name[s->n]);
+		s->exists[s->n] = lstat(p, &s->st[s->n]) == 0;
+		s->n++;
+		q += len;
+		q += *q == ' ';
+	}
+	char d[3][8192];
+	snprintf(d[0], sizeof(d[0]), "%s", cdir);
+	path_of(d[1], sizeof(d[1]), "d");
+	snprintf(d[2], sizeof(d[2]), "%s", tdir);
+	for (int i = 0; i < 3; i++)
+		s->dexists[i] = lstat(d[i], &s->dir[i]) == 0;
+}
+
+/* The letter of inode ino among those of before's names, then after's. */
+static char ino_letter(const struct names *before, const struct names *after, ino_t ino)
+{
+	ino_t seen[2 * MAXLOOK];
+	int n = 0;
+	const struct names *both[2] = { before, after };
+	for (int k = 0; k < 2; k++) {
+		for (int i = 0; i < both[k]->n; i++) {
+			if (!both[k]->exists[i])
+				continue;
+			int j = 0;
+			while (j < n && seen[j] != both[k]->st[i].st_ino)
+				j++;
+			if (j == n)
+				seen[n++] = both[k]->st[i].st_ino;
+			if (seen[j] == ino)
+				return (char)('A' + j);
+		}
+	}
+	return '?';
+}
+
+/* Prints the bytes (up to 32) and the user.k attribute of a regular file. */
+static void print_content(const char *name)
+{
+	char p[8192], buf[33];
+	path_of(p, sizeof(p), name);
+	int fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n < 0)
+		printf(" data:%s", errname(errno));
+	else
+		printf(" data=%.*s", (int)n, buf);
+	n = lgetxattr(p, "user.k", buf, sizeof(buf) - 1);
+	if (n < 0)
+		printf(" user.k:%s", errno == ENODATA ? "none" : errname(errno));
+	else
+		printf(" user.k=%.*s", (int)n, buf);
+}
+
+/* Prints the line of a link case's step (see above). Reads files' bytes
+ * only after every name was looked at: a read may change the atime. */
+static void report_names(const char *what, int err, const struct names *before,
+			 const char *look, bool show_atime)
+{
+	struct names after;
+	take_names(&after, look);
+	printf("%-52s %-12s", what, errname(err));
+	for (int i = 0; i < after.n; i++) {
+		printf(" %s:", after.name[i]);
+		if (!after.exists[i]) {
+			printf(" gone");
+			continue;
+		}
+		const struct stat *s = &after.st[i];
+		print_node(s);
+		printf(" ino=%c", ino_letter(before, &after, s->st_ino));
+		for (int j = 0; j < before->n; j++) {
+			const struct stat *b = &before->st[j];
+			if (before->exists[j] && b->st_ino == s->st_ino &&
+			    (b->st_mode & S_IFMT) == (s->st_mode & S_IFMT)) {
+				print_times(s, b, show_atime);
+				break;
+			}
+		}
+		if (S_ISREG(s->st_mode))
+			print_content(after.name[i]);
+	}
+	for (int i = 0; i < 3; i++)
+		print_dir(dir_label[i], before->dexists[i], &before->dir[i], after.dexists[i],
+			  &after.dir[i]);
+	printf("\n");
+	fflush(stdout);
+}
+
+struct link_arg {
+	const char *to;  /* a case's name (see path_of) */
+	int flags;       /* linkat's */
+	bool at;         /* linkat from and to directory descriptors, else link */
+};
+
+/* Opens the directory of path (O_PATH) and points *base at its last name. */
+static int open_parent(const char *path, char *dir, size_t cap, const char **name)
+{
+	snprintf(dir, cap, "%s", path);
+	char *slash = strrchr(dir, '/');
+	*slash = '\0';
+	*name = slash + 1;
+	return open(dir, O_PATH | O_DIRECTORY);
+}
+
+static int op_link(const char *p, const void *a)
+{
+	const struct link_arg *l = a;
+	char to[8192];
+	path_of(to, sizeof(to), l->to);
+	if (!l->at)
+		return link(p, to);
+	char d1[8192], d2[8192];
+	const char *n1, *n2;
+	int fd1 = open_parent(p, d1, sizeof(d1), &n1);
+	int fd2 = open_parent(to, d2, sizeof(d2), &n2);
+	if (fd1 < 0 || fd2 < 0)
+		return -1;
+	return linkat(fd1, n1, fd2, n2, l->flags);
+}
+
+struct rename2_arg {
+	const char *to;
+	unsigned flags;
+};
+
+static int op_rename2(const char *p, const void *a)
+{
+	const struct rename2_arg *r = a;
+	char to[8192];
+	path_of(to, sizeof(to), r->to);
+	return renameat2(AT_FDCWD, p, AT_FDCWD, to, r->flags);
+}
+
+struct step {
+	op_fn fn;
+	const char *name;  /* the path fn gets */
+	const void *arg;
+};
+
+struct link_case {
+	const char *what;
+	int t;              /* x's type; -1: no x */
+	int owner;          /* x's owner: 0 root, 1 the acting user, 2 somebody else */
+	mode_t mode;        /* x's mode */
+	const char *links;  /* names root gives x first, separated by spaces */
+	int t2;             /* the type of a node name2 of the acting user; -1: none */
+	const char *name2;
+	mode_t dmode;       /* d's mode; 0 for 0777 */
+	struct step step[3];
+	const char *look;   /* the names reported, separated by spaces */
+};
+
+/* Runs a link case: a line per step ("what", or "what: n" when several). */
+static void link_case(const struct link_case *c)
+{
+	new_case(0777, 0);
+	char p[8192], q[8192];
+	path_of(p, sizeof(p), "d");
+	if (mkdir(p, 0700) || chmod(p, c->dmode ? c->dmode : 0777) || mkdir(tdir, 0700) ||
+	    chmod(tdir, 0777))
+		die("mkdir %s, %s", p, tdir);
+	if (c->t >= 0) {
+		uid_t u = c->owner == 0 ? 0 : c->owner == 1 ? act_uid : OTHER_UID;
+		gid_t g = c->owner == 0 ? 0 : c->owner == 1 ? act_gid : OTHER_GID;
+		make(c->t, "x", c->mode, u, g);
+		path_of(p, sizeof(p), "x");
+		if (c->t == T_REG && lsetxattr(p, "user.k", "v", 1, 0))
+			die("setxattr %s", p);
+	}
+	if (c->t2 >= 0)
+		make(c->t2, c->name2, c->t2 == T_DIR ? 0755 : 0644, act_uid, act_gid);
+	path_of(p, sizeof(p), "x");
+	for (const char *l = c->links ? c->links : ""; *l;) {
+		char name[64];
+		size_t len = strcspn(l, " ");
+		snprintf(name, sizeof(name), "%.*s", (int)len, l);
+		path_of(q, sizeof(q), name);
+		if (link(p, q))
+			die("link %s %s", p, q);
+		l += len;
+		l += *l == ' ';
+	}
+	int nsteps = 0;
+	while (nsteps < 3 && c->step[nsteps].fn)
+		nsteps++;
+	for (int i = 0; i < nsteps; i++) {
+		struct names before;
+		take_names(&before, c->look);
+		tick();
+		int e = as_user(c->step[i].fn, c->step[i].name, c->step[i].arg);
+		char what[256];
+		snprintf(what, sizeof(what), nsteps > 1 ? "%s: %d" : "%s", c->what, i + 1);
+		/* A step that follows a symlink reads it: no atimes, as
+		 * golitefs does not stamp reads (fs/README-fs.md). */
+		bool follows = c->step[i].fn == op_link &&
+			       (((const struct link_arg *)c->step[i].arg)->flags & AT_SYMLINK_FOLLOW);
+		report_names(what, e, &before, c->look, !follows);
+	}
+}
+
+/* The places of a second name: beside x, in another directory, in
+ * another table. */
+static const char *const places[3] = { "y", "d/y", "@y" };
+static const char *const zplaces[3] = { "z", "d/z", "@z" };
+static const char *const wplaces[3] = { "w", "d/w", "@w" };
+static const char *const place_says[3] = { "beside it", "into another dir", "into another table" };
+static const struct link_arg link_to[3] = { { "y", 0, false }, { "d/y", 0, true }, { "@y", 0, true } };
+
+static void link_walk(void)
+{
+	char w[256], look[64];
+	static const int ltypes[] = { T_REG, T_LNK, T_FIFO, T_SOCK, T_CHR, T_BLK };
+	const int nl = sizeof(ltypes) / sizeof(ltypes[0]);
+#define L(...) (snprintf(w, sizeof(w), __VA_ARGS__), w)
+#define LOOK(...) (snprintf(look, sizeof(look), __VA_ARGS__), look)
+
+	/* link(2) and linkat(2) of every type, by every owner, to every
+	 * place; modes that fs.protected_hardlinks tells apart. */
+	for (int k = 0; k < nl; k++) {
+		int t = ltypes[k];
+		for (int o = 0; o < 3; o++) {
+			if (o == 0 && act_uid == 0)
+				continue;
+			for (int pl = 0; pl < 3; pl++)
+				link_case(&(struct link_case){
+					L("link %s %s %s", owners[o], tname[t], place_says[pl]), t, o,
+					0644, NULL, -1, NULL, 0,
+					{ { op_link, "x", &link_to[pl] } }, LOOK("x %s", places[pl]) });
+			static const mode_t reg_modes[] = { 0600, 0666, 04666, 02666, 02676 };
+			static const mode_t other_modes[] = { 0666 };
+			const mode_t *modes = t == T_REG ? reg_modes : other_modes;
+			int nm = t == T_REG ? 5 : 1;
+			for (int i = 0; i < nm && t != T_LNK; i++)
+				link_case(&(struct link_case){
+					L("link %s %s %04o beside it", owners[o], tname[t], modes[i]), t,
+					o, modes[i], NULL, -1, NULL, 0, { { op_link, "x", &link_to[0] } },
+					"x y" });
+		}
+	}
+	for (int o = 0; o < 3; o++) {
+		if (o == 0 && act_uid == 0)
+			continue;
+		link_case(&(struct link_case){ L("link %s dir", owners[o]), T_DIR, o, 0755, NULL, -1,
+					       NULL, 0, { { op_link, "x", &link_to[0] } }, "x y" });
+	}
+	/* Over an existing name, of every type, and over itself. */
+	for (int t2 = 0; t2 < NTYPES; t2++)
+		link_case(&(struct link_case){ L("link own reg over own %s", tname[t2]), T_REG, 1,
+					       0644, NULL, t2, "y", 0,
+					       { { op_link, "x", &link_to[0] } }, "x y" });
+	link_case(&(struct link_case){ "link own reg over itself", T_REG, 1, 0644, NULL, -1, NULL,
+				       0, { { op_link, "x", &(struct link_arg){ "x", 0, false } } },
+				       "x" });
+	link_case(&(struct link_case){ "link own reg over its other name", T_REG, 1, 0644, "y", -1,
+				       NULL, 0, { { op_link, "x", &link_to[0] } }, "x y" });
+	/* What fails on the way. */
+	link_case(&(struct link_case){ "link a missing name", -1, 1, 0, NULL, -1, NULL, 0,
+				       { { op_link, "x", &link_to[0] } }, "x y" });
+	link_case(&(struct link_case){ "link own reg into a dir 0555", T_REG, 1, 0644, NULL, -1,
+				       NULL, 0555, { { op_link, "x", &link_to[1] } }, "x d/y" });
+	link_case(&(struct link_case){ "link own reg into a missing dir", T_REG, 1, 0644, NULL, -1,
+				       NULL, 0,
+				       { { op_link, "x", &(struct link_arg){ "q/y", 0, false } } },
+				       "x" });
+	link_case(&(struct link_case){ "link own reg under a reg", T_REG, 1, 0644, NULL, T_REG,
+				       "f", 0,
+				       { { op_link, "x", &(struct link_arg){ "f/y", 0, false } } },
+				       "x f" });
+	{
+		static char longname[300];
+		memset(longname, 'n', 256);
+		longname[256] = '\0';
+		link_case(&(struct link_case){
+			"link own reg to a 256-byte name", T_REG, 1, 0644, NULL, -1, NULL, 0,
+			{ { op_link, "x", &(struct link_arg){ longname, 0, false } } }, "x" });
+	}
+	link_case(&(struct link_case){ "link own reg into a sticky dir", T_REG, 1, 0644, NULL, -1,
+				       NULL, 01777, { { op_link, "x", &link_to[1] } }, "x d/y" });
+	/* The symlink itself, or with AT_SYMLINK_FOLLOW what it names. */
+	for (int o = 0; o < 3; o++) {
+		if (o == 0 && act_uid == 0)
+			continue;
+		link_case(&(struct link_case){
+			L("linkat FOLLOW %s lnk to own reg", owners[o]), T_LNK, o, 0644, NULL, T_REG,
+			"target-of-link", 0,
+			{ { op_link, "x", &(struct link_arg){ "@y", AT_SYMLINK_FOLLOW, true } } },
+			"x @y target-of-link" });
+	}
+
+	/* Unlinking one name leaves the other whole, with one link less. */
+	for (int k = 0; k < nl; k++) {
+		int t = ltypes[k];
+		for (int pl = 0; pl < 3; pl++) {
+			link_case(&(struct link_case){
+				L("unlink own %s linked %s: the first", tname[t], place_says[pl]), t, 1,
+				0640, places[pl], -1, NULL, 0, { { op_unlink, "x", NULL } },
+				LOOK("x %s", places[pl]) });
+			link_case(&(struct link_case){
+				L("unlink own %s linked %s: the new", tname[t], place_says[pl]), t, 1,
+				0640, places[pl], -1, NULL, 0, { { op_unlink, places[pl], NULL } },
+				LOOK("x %s", places[pl]) });
+		}
+	}
+	/* A write, and changes of attributes, through one name seen through
+	 * the other. */
+	for (int pl = 0; pl < 3; pl++) {
+		link_case(&(struct link_case){ L("write through a name %s", place_says[pl]), T_REG, 1,
+					       0644, places[pl], -1, NULL, 0,
+					       { { op_write, places[pl], NULL } },
+					       LOOK("x %s", places[pl]) });
+		link_case(&(struct link_case){ L("truncate through a name %s", place_says[pl]), T_REG,
+					       1, 0644, places[pl], -1, NULL, 0,
+					       { { op_truncate, places[pl], &(off_t){ 2 } } },
+					       LOOK("x %s", places[pl]) });
+	}
+	for (int k = 0; k < nl; k++) {
+		int t = ltypes[k];
+		struct timespec set2[2] = { { 1000000000, 5 }, { 1000000000, 7 } };
+		struct timespec now2[2] = { { 0, UTIME_NOW }, { 0, UTIME_NOW } };
+		for (int pl = 0; pl < 3 && t != T_LNK; pl++)
+			link_case(&(struct link_case){
+				L("chmod 0600 own %s through a name %s", tname[t], place_says[pl]), t,
+				1, 0644, places[pl], -1, NULL, 0,
+				{ { op_chmod, places[pl], &(mode_t){ 0600 } } },
+				LOOK("x %s", places[pl]) });
+		link_case(&(struct link_case){ L("chown me:me own %s through another", tname[t]), t, 1,
+					       0644, "@y", -1, NULL, 0,
+					       { { op_chown, "@y", (unsigned[]){ act_uid, act_gid } } },
+					       "x @y" });
+		link_case(&(struct link_case){ L("utimensat set own %s through another", tname[t]), t,
+					       1, 0644, "@y", -1, NULL, 0,
+					       { { op_utimens, "@y", set2 } }, "x @y" });
+		link_case(&(struct link_case){ L("utimensat NOW own %s through another", tname[t]), t,
+					       1, 0644, "@y", -1, NULL, 0,
+					       { { op_utimens, "@y", now2 } }, "x @y" });
+	}
+
+	/* Renames: over a name of an inode with other names, of such a name
+	 * over another file, onto another name of the same inode (nothing
+	 * happens), across directories and tables, of a directory holding a
+	 * name. */
+	for (int k = 0; k < nl; k++) {
+		int t = ltypes[k];
+		for (int pl = 0; pl < 3; pl++)
+			link_case(&(struct link_case){
+				L("rename own reg over own %s linked %s", tname[t], place_says[pl]), t,
+				1, 0644, zplaces[pl], T_REG, "y", 0, { { op_rename, "y", "x" } },
+				LOOK("x %s y", zplaces[pl]) });
+		link_case(&(struct link_case){ L("rename own %s linked over own reg", tname[t]), t, 1,
+					       0644, "@z", T_REG, "y", 0, { { op_rename, "x", "y" } },
+					       "x @z y" });
+		for (int pl = 0; pl < 3; pl++)
+			link_case(&(struct link_case){
+				L("rename own %s onto its name %s", tname[t], place_says[pl]), t, 1,
+				0644, places[pl], -1, NULL, 0, { { op_rename, "x", places[pl] } },
+				LOOK("x %s", places[pl]) });
+		for (int pl = 1; pl < 3; pl++)
+			link_case(&(struct link_case){
+				L("rename own %s's 2nd name %s", tname[t], place_says[pl]), t, 1,
+				0644, "y", -1, NULL, 0, { { op_rename, "y", wplaces[pl] } },
+				LOOK("x y %s", wplaces[pl]) });
+	}
+	link_case(&(struct link_case){ "renameat2 NOREPLACE onto its other name", T_REG, 1, 0644,
+				       "y", -1, NULL, 0,
+				       { { op_rename2, "x",
+					   &(struct rename2_arg){ "y", RENAME_NOREPLACE } } },
+				       "x y" });
+	link_case(&(struct link_case){ "renameat2 EXCHANGE with its other name", T_REG, 1, 0644,
+				       "@y", -1, NULL, 0,
+				       { { op_rename2, "x",
+					   &(struct rename2_arg){ "@y", RENAME_EXCHANGE } } },
+				       "x @y" });
+	link_case(&(struct link_case){ "renameat2 EXCHANGE with another reg", T_REG, 1, 0644, "d/z",
+				       T_REG, "@y", 0,
+				       { { op_rename2, "x",
+					   &(struct rename2_arg){ "@y", RENAME_EXCHANGE } } },
+				       "x d/z @y" });
+	for (int k = 0; k < 2; k++) {
+		int t = k ? T_FIFO : T_REG;
+		link_case(&(struct link_case){ L("rename the dir of a %s's name", tname[t]), t, 1, 0644,
+					       "d/y", -1, NULL, 0, { { op_rename, "d", "e" } },
+					       "x d/y e/y" });
+		link_case(&(struct link_case){ L("rename the dir of a %s's name to another table",
+						 tname[t]),
+					       t, 1, 0644, "d/y", -1, NULL, 0,
+					       { { op_rename, "d", "@e" } }, "x d/y @e/y" });
+	}
+
+	/* Three names lost one by one. */
+	for (int k = 0; k < nl; k++) {
+		int t = ltypes[k];
+		link_case(&(struct link_case){ L("unlink the three names of own %s", tname[t]), t, 1,
+					       0644, "d/y @z", -1, NULL, 0,
+					       { { op_unlink, "x", NULL },
+						 { op_unlink, "d/y", NULL },
+						 { op_unlink, "@z", NULL } },
+					       "x d/y @z" });
+	}
+
+	/* Directories' link counts (shown with --dir-nlink). */
+	link_case(&(struct link_case){ "mkdir in a dir", -1, 1, 0, NULL, -1, NULL, 0,
+				       { { op_mkdir, "d/n", NULL }, { op_mkdir, "@n", NULL } },
+				       "d d/n @n" });
+	link_case(&(struct link_case){ "rmdir a dir", -1, 1, 0, NULL, -1, NULL, 0,
+				       { { op_rmdir, "d", NULL } }, "d" });
+	link_case(&(struct link_case){ "rename a dir beside it", -1, 1, 0, NULL, -1, NULL, 0,
+				       { { op_rename, "d", "e" } }, "d e" });
+	link_case(&(struct link_case){ "rename a dir into another table", -1, 1, 0, NULL, -1, NULL,
+				       0, { { op_rename, "d", "@e" } }, "d @e" });
+	link_case(&(struct link_case){ "rename a dir over an empty dir", -1, 1, 0, NULL, T_DIR,
+				       "e", 0, { { op_rename, "d", "e" } }, "d e" });
+	link_case(&(struct link_case){ "rename a dir over one in another table", -1, 1, 0, NULL,
+				       T_DIR, "@e", 0, { { op_rename, "d", "@e" } }, "d @e" });
+	link_case(&(struct link_case){ "rename a dir into a dir in another table", -1, 1, 0, NULL,
+				       T_DIR, "@e", 0, { { op_rename, "d", "@e/d" } },
+				       "d @e @e/d" });
+#undef L
+#undef LOOK
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "--bind") == 0) {
@@ -389,13 +901,20 @@ int main(int argc, char **argv)
 	}
 	if (argc == 3 && strcmp(argv[1], "--talk") == 0)
 		return talk(argv[2]);
-	if (argc != 4) {
-		fprintf(stderr, "usage: posix DIR UID GID | --bind PATH | --talk PATH\n");
+	if (argc > 1 && strcmp(argv[1], "--dir-nlink") == 0) {
+		dir_nlink = true;
+		argc--;
+		argv++;
+	}
+	if (argc != 5) {
+		fprintf(stderr, "usage: posix [--dir-nlink] DIR OTHER UID GID | --bind PATH | "
+				"--talk PATH\n");
 		return 2;
 	}
 	base = argv[1];
-	act_uid = (uid_t)atoi(argv[2]);
-	act_gid = (gid_t)atoi(argv[3]);
+	other = argv[2];
+	act_uid = (uid_t)atoi(argv[3]);
+	act_gid = (gid_t)atoi(argv[4]);
 	if (geteuid() != 0) {
 		fprintf(stderr, "posix: must run as root (it sets up as root and acts as UID)\n");
 		return 2;
@@ -540,5 +1059,6 @@ int main(int argc, char **argv)
 		e = as_user(op_creat, "loop1/x", NULL);
 		report("create under a symlink loop", e, &before, "loop1", false);
 	}
+	link_walk();
 	return 0;
 }
