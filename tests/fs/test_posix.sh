@@ -20,15 +20,21 @@
 #   every name). It runs as root and as two other users (uid 1001 and
 #   1002, no groups) on golitefs (-o allow_other,dev) and on tmpfs, and the
 #   outputs must be the same; a difference fails the test and is printed.
+# - The names the walk leaves, after a remount: which names share an
+#   inode, link counts, types, modes, owners, sizes, the bytes of files
+#   with several names — the same as tmpfs's.
 # - FIFOs, sockets and devices through the mount: a FIFO carries bytes
 #   between two processes, a Unix socket binds and connects, a device
 #   node keeps its number across a remount; with the default nodev a
 #   device does not open (EACCES), with -o dev it does.
-# - cp -a, rsync -a and tar of a tree of files, directories, symlinks,
-#   FIFOs, sockets and devices onto the mount and back, compared with the
-#   source after a remount (types, modes, owners, device numbers, bytes,
-#   symlink targets, mtimes); tar's copy has no socket (GNU tar leaves
-#   them out).
+# - cp -a, rsync -aH and tar of a tree of files, directories, symlinks,
+#   FIFOs, sockets and devices, with hard links (across subdirectories,
+#   of a file with three names, a FIFO, devices, a symlink), onto the
+#   mount and back off it, compared with the source after a remount
+#   (types, modes, owners, device numbers, bytes, symlink targets,
+#   mtimes, which names share an inode and link counts); tar's copies
+#   have no socket and a node for each name of a FIFO or device (GNU tar
+#   1.34 does so on any file system: compared with its copy onto tmpfs).
 #
 # Not compared unless POSIX_FLAGS=--dir-nlink: the link count of
 # directories (golitefs gave 1 until it counted 2 + subdirectories).
@@ -87,6 +93,24 @@ for who in 0:0 1001:1001 1002:1002; do
 	same_lines "$T/kernel.$u" "$T/golite.$u" "golitefs differs from tmpfs as $who"
 done
 
+# links DIR: every name below DIR's walk and walk2 but directories, with
+# the first name of its inode, its link count, type, mode, owner and size;
+# then the bytes of the files with more than one name.
+links() {
+	(cd "$1" && find walk walk2 ! -type d -printf '%i %n %y %#m %U:%G %s %p\n' | sort -k7 |
+		awk '{ if (!($1 in first)) first[$1] = $7; $1 = first[$1]; print }')
+	(cd "$1" && find walk walk2 -type f -links +1 | sort | xargs -r md5sum)
+}
+links "$T/kernel" >"$T/links.kernel"
+links "$MNT" >"$T/links.golite"
+same_lines "$T/links.kernel" "$T/links.golite" "the names the walk left, before a remount"
+umount_fs
+mount_fs -o allow_other,dev
+links "$MNT" >"$T/links.golite"
+check "the walk left names with several links ($(grep -c '^[^ ]* [2-9] ' "$T/links.kernel"))" \
+	grep -q '^[^ ]* [2-9] ' "$T/links.kernel"
+same_lines "$T/links.kernel" "$T/links.golite" "the names the walk left, after a remount"
+
 # ---- special files at work ----
 mkdir "$MNT/sp"
 mkfifo "$MNT/sp/pipe"
@@ -118,7 +142,7 @@ check "golite get of a FIFO is an empty value" eq "$("$BUILD/golite" get "$DATA"
 check "golite check: clean" sh -c "'$BUILD/golite' check '$DATA' | tail -n 1 | grep -q 'clean'"
 mount_fs -o dev
 
-# ---- cp -a, rsync -a, tar of a tree with every type ----
+# ---- cp -a, rsync -aH, tar of a tree with every type and hard links ----
 SRC=$T/kernel/tree
 mkdir -p "$SRC/a/b"
 printf 'one' >"$SRC/a/f1"
@@ -132,11 +156,24 @@ mknod -m 0660 "$SRC/a/loop" b 7 0
 "$POSIX" --bind "$SRC/a/sock"
 touch -h -d '2001-02-03 04:05:06' "$SRC/a/b/link"
 touch -d '2002-03-04 05:06:07' "$SRC/a/f1" "$SRC/a/pipe" "$SRC/a/null"
+# hard links: across subdirectories, three names, a FIFO, both kinds of
+# device, a symlink
+ln "$SRC/a/f1" "$SRC/a/b/f1-too"
+ln "$SRC/a/b/big" "$SRC/a/big-too"
+ln "$SRC/a/b/big" "$SRC/a/b/big-three"
+ln "$SRC/a/pipe" "$SRC/a/b/pipe-too"
+ln "$SRC/a/null" "$SRC/a/b/null-too"
+ln "$SRC/a/loop" "$SRC/a/loop-too"
+ln "$SRC/a/b/link" "$SRC/a/link-too"
 
-# describe DIR: one line per entry (find's own, not its inode or ctime).
+# describe DIR: one line per entry (find's own, not its inode or ctime),
+# then the names of every inode with more than one (the first name of its
+# inode and its link count), device numbers and bytes.
 describe() {
 	(cd "$1" && find . -mindepth 1 -printf '%p %y %#m %u:%g %s %TY-%Tm-%Td %l\n' |
 		sed 's/ [0-9]* \([0-9-]*\) / SIZE \1 /' | sort)
+	(cd "$1" && find . -mindepth 1 ! -type d -printf '%i %n %p\n' | sort -k3 |
+		awk '{ if (!($1 in first)) first[$1] = $3; print $3, "links", $2, first[$1] }')
 	(cd "$1" && find . -type b -o -type c | sort | xargs -r stat -c '%n %t:%T')
 	(cd "$1" && find . -type f | sort | xargs -r md5sum)
 }
@@ -145,11 +182,19 @@ describe() {
 describe "$SRC" >"$T/src.txt"
 cp -a "$SRC" "$MNT/cp-tree" 2>"$T/cp.err"
 check "cp -a onto the mount: no error" eq "$(cat "$T/cp.err")" ""
-rsync -a --devices --specials "$SRC/" "$MNT/rsync-tree/" 2>"$T/rsync.err"
-check "rsync -a onto the mount: no error" eq "$(cat "$T/rsync.err")" ""
-# GNU tar leaves sockets out ("socket ignored"): its copy has none.
+rsync -aH --devices --specials "$SRC/" "$MNT/rsync-tree/" 2>"$T/rsync.err"
+check "rsync -aH onto the mount: no error" eq "$(cat "$T/rsync.err")" ""
+# GNU tar leaves sockets out ("socket ignored"), and makes every name of
+# a FIFO or device a node of its own (1.34 keeps the hard links of files
+# and symlinks only): its copies are compared with its copy onto tmpfs,
+# which must be the source but for the socket and the names' links.
 (cd "$T/kernel" && tar -cf "$T/tree.tar" tree 2>"$T/tarc.err")
-grep -v '^\./a/sock ' "$T/src.txt" >"$T/src-tar.txt"
+mkdir "$T/kernel/tar-ref"
+tar -xpf "$T/tree.tar" -C "$T/kernel/tar-ref"
+describe "$T/kernel/tar-ref/tree" >"$T/src-tar.txt"
+grep -v '^\./a/sock \| links ' "$T/src.txt" >"$T/want.txt"
+grep -v ' links ' "$T/src-tar.txt" >"$T/got.txt"
+same_lines "$T/want.txt" "$T/got.txt" "tar's copy onto tmpfs differs from the source"
 mkdir "$MNT/tar-tree"
 tar -xpf "$T/tree.tar" -C "$MNT/tar-tree" 2>"$T/tar.err"
 check "tar -x onto the mount: no error" eq "$(cat "$T/tar.err")" ""
@@ -161,10 +206,20 @@ for d in cp-tree rsync-tree tar-tree/tree; do
 	[ $d = tar-tree/tree ] && want=$T/src-tar.txt
 	same_lines "$want" "$T/got.txt" "$d after a remount differs from the source"
 done
-rm -rf "$T/kernel/back"
-cp -a "$MNT/cp-tree" "$T/kernel/back"
-describe "$T/kernel/back" >"$T/back.txt"
-check "cp -a back off the mount: the same tree" diff "$T/src.txt" "$T/back.txt"
+cp -a "$MNT/cp-tree" "$T/kernel/cp-back"
+rsync -aH --devices --specials "$MNT/rsync-tree/" "$T/kernel/rsync-back/" 2>"$T/rsync.err"
+check "rsync -aH off the mount: no error" eq "$(cat "$T/rsync.err")" ""
+(cd "$MNT/tar-tree" && tar -cf "$T/back.tar" tree 2>"$T/tarc.err")
+check "tar -c of the mount: no error" eq "$(cat "$T/tarc.err")" ""
+mkdir "$T/kernel/tar-back"
+tar -xpf "$T/back.tar" -C "$T/kernel/tar-back" 2>"$T/tar.err"
+check "tar -x off the mount: no error" eq "$(cat "$T/tar.err")" ""
+for d in cp-back rsync-back tar-back/tree; do
+	describe "$T/kernel/$d" >"$T/back.txt"
+	want=$T/src.txt
+	[ $d = tar-back/tree ] && want=$T/src-tar.txt
+	same_lines "$want" "$T/back.txt" "$d (back off the mount) differs from the source"
+done
 umount_fs
 umount "$T/kernel"
 
