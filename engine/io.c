@@ -194,7 +194,7 @@ static const char *const op_names[IO_OP_COUNT] = {
 	[IO_PWRITE] = "pwrite",     [IO_FDATASYNC] = "fdatasync",
 	[IO_FSYNC] = "fsync",       [IO_SYNCDIR] = "syncdir", [IO_RENAME] = "rename",
 	[IO_UNLINK] = "unlink",     [IO_TRUNCATE] = "truncate", [IO_MKDIR] = "mkdir",
-	[IO_LOCK] = "lock",         [IO_FALLOCATE] = "fallocate",
+	[IO_LOCK] = "lock",         [IO_FALLOCATE] = "fallocate", [IO_LINK] = "link",
 };
 
 const char *io_op_name(enum io_op op)
@@ -444,6 +444,47 @@ int io_rename(const char *from, const char *to)
 	}
 	TRACK_UNLOCK();
 	return r;
+}
+
+static int rename2(const char *from, const char *to, unsigned flags)
+{
+	int e = fault(IO_RENAME, from, -1, NULL);
+	if (e)
+		return -e;
+	return renameat2(AT_FDCWD, from, AT_FDCWD, to, flags) < 0 ? -errno : 0;
+}
+
+int io_rename_noreplace(const char *from, const char *to)
+{
+	return rename2(from, to, RENAME_NOREPLACE);
+}
+
+int io_rename_exchange(const char *a, const char *b)
+{
+	return rename2(a, b, RENAME_EXCHANGE);
+}
+
+int io_link(const char *from, const char *to)
+{
+	TRACK_LOCK();
+	int e = fault(IO_LINK, to, -1, NULL);
+	int r = e ? -e : link(from, to) < 0 ? -errno : 0;
+	if (locked_ && r == 0) {
+		int i = track_path(to);
+		struct stat st;
+		crash.files[i].created = true;
+		crash.files[i].synced = stat(to, &st) == 0 ? (uint64_t)st.st_size : 0;
+	}
+	TRACK_UNLOCK();
+	return r;
+}
+
+int io_rmdir(const char *path)
+{
+	int e = fault(IO_UNLINK, path, -1, NULL);
+	if (e)
+		return -e;
+	return rmdir(path) < 0 ? -errno : 0;
 }
 
 int io_unlink(const char *path)

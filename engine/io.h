@@ -32,6 +32,7 @@ enum io_op {
 	IO_MKDIR,
 	IO_LOCK,
 	IO_FALLOCATE,
+	IO_LINK,
 	IO_OP_COUNT,
 };
 
@@ -89,7 +90,20 @@ int io_fsync(int fd);
 /* fsyncs a directory, making renames, creations and unlinks in it durable. */
 int io_sync_dir(const char *dir);
 int io_rename(const char *from, const char *to);
+/* rename(2) that fails with -EEXIST instead of replacing `to`
+ * (RENAME_NOREPLACE), and one that swaps the two names atomically
+ * (RENAME_EXCHANGE): -EINVAL or -ENOSYS where the file system or kernel
+ * cannot. Both are faulted as IO_RENAME; the power-cut simulation does not
+ * track them (they move directories, which it does not model). */
+int io_rename_noreplace(const char *from, const char *to);
+int io_rename_exchange(const char *a, const char *b);
+/* A new name `to` for the file `from` (link(2)). For the power-cut
+ * simulation the name is a creation, undone unless its directory is
+ * synced; the data is as synced as the file's. */
+int io_link(const char *from, const char *to);
 int io_unlink(const char *path);
+/* Removes an empty directory; faulted as IO_UNLINK. */
+int io_rmdir(const char *path);
 int io_ftruncate(int fd, uint64_t size);
 int io_mkdir(const char *path, mode_t mode);
 /* Takes an exclusive (or shared) non-blocking flock on fd. -EWOULDBLOCK if
