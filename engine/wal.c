@@ -62,6 +62,8 @@ struct wal_seg {
 	uint64_t written;     /* bytes written to the file (log thread only) */
 	uint64_t zeroed;      /* end of the zeros written ahead (by rounds) */
 	uint64_t synced;      /* bytes known on disk (protected by mu; inv. 6) */
+	uint64_t data_end;    /* end of the last record that is not a mark
+			       * (protected by mu; wal_position) */
 	char path[PATH_MAX];
 };
 
@@ -196,6 +198,7 @@ static int seg_create(struct wal *w, uint64_t segno, struct wal_seg **out)
 	if (r < 0)
 		goto out_unlink;
 	s->size = WAL_SEGMENT_HEADER;
+	s->data_end = WAL_SEGMENT_HEADER;
 	s->written = WAL_SEGMENT_HEADER;
 	s->synced = WAL_SEGMENT_HEADER;
 	*out = s;
@@ -709,6 +712,7 @@ int wal_append(struct wal *w, const uint8_t *payload, size_t len, bool frees,
 	}
 	b->records++;
 	w->seg->size += size;
+	w->seg->data_end = w->seg->size;
 	w->appended_lsn += size;
 	w->pending_bytes += size;
 	w->st.records++;
@@ -802,6 +806,25 @@ int wal_rotate(struct wal *w, void (*fn)(void *ctx, uint64_t segno), void *ctx)
 		r = rotate_locked(w);
 		if (r == 0)
 			fn(ctx, w->seg->segno);
+	}
+	mutex_unlock(&w->mu);
+	return r;
+}
+
+int wal_position(struct wal *w, void (*fn)(void *ctx), void *ctx, struct wal_position *pos)
+{
+	mutex_lock(&w->mu);
+	int r = 0;
+	if (w->failed) {
+		r = failed_error(w);
+	} else if (w->closing) {
+		r = set_error(GOLITE_ECLOSED, "the store is closing");
+	} else {
+		if (fn)
+			fn(ctx);
+		pos->segno = w->seg->segno;
+		pos->end = w->seg->data_end;
+		pos->lsn = w->appended_lsn;
 	}
 	mutex_unlock(&w->mu);
 	return r;

@@ -200,6 +200,25 @@ int wal_sync(struct wal *w);
  */
 int wal_rotate(struct wal *w, void (*fn)(void *ctx, uint64_t segno), void *ctx);
 
+/* A point in the log: where the records appended so far end. */
+struct wal_position {
+	uint64_t segno;    /* the segment appends go to */
+	uint64_t end;      /* offset just past its last record that is not a
+			    * mark (WAL_SEGMENT_HEADER if it holds none) */
+	uint64_t lsn;      /* log position of that point, for wal_sync_to */
+};
+
+/*
+ * Calls fn(ctx) (may be NULL) with the log lock held, so that no record is
+ * appended meanwhile (the store reads its last sequence there: the point
+ * then splits the log by sequence), and fills *pos with the point. Records
+ * of earlier segments all lie before it. After wal_sync_to(pos->lsn) every
+ * record before the point is written to its file, with the marks between
+ * them; a mark after the last record of an earlier segment may still be
+ * on its way. Errors: GOLITE_EFAILED, GOLITE_ECLOSED.
+ */
+int wal_position(struct wal *w, void (*fn)(void *ctx), void *ctx, struct wal_position *pos);
+
 /* The log's failure (0 if healthy). */
 int wal_failed(struct wal *w);
 
