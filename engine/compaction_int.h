@@ -41,7 +41,8 @@ void bg_give_back_heap(void);
 
 /* ---- flush.c ---- */
 
-/* Removes the log segments below log_number (their data is in tables). */
+/* Removes the log segments below log_number (their data is in tables);
+ * nothing while a checkpoint holds them (db->ckpt_holds). */
 void bg_remove_old_segments(struct golite *db, uint64_t log_number);
 /* The flush thread (started by bg_start). */
 void *bg_flush_thread(void *arg);

@@ -119,6 +119,10 @@ struct golite {
 	bool space_deferred;                     /* bg_mu: a compaction waits
 						  * for space */
 	int manual_running;                      /* bg_mu */
+	int ckpt_holds;                          /* bg_mu: checkpoints at work
+						  * (checkpoint.c); while any
+						  * is, no log segment is
+						  * removed */
 	int bg_error;                            /* bg_mu: last failure of
 						  * background work, 0 if none */
 	uint64_t bg_error_ns;                    /* when it happened */

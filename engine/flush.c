@@ -212,9 +212,16 @@ static int flush_oldest(struct golite *db)
 	return 0;
 }
 
-/* Removes log segments below log_number (their data is in tables). */
+/* Removes log segments below log_number (their data is in tables), unless
+ * a checkpoint is copying them: then the next call (after the next flush,
+ * at close or at the next open) removes them. */
 void bg_remove_old_segments(struct golite *db, uint64_t log_number)
 {
+	mutex_lock(&db->bg_mu);
+	bool held = db->ckpt_holds > 0;
+	mutex_unlock(&db->bg_mu);
+	if (held)
+		return;
 	uint64_t *nums;
 	size_t count;
 	if (file_list(db->path, FILE_WAL, &nums, &count) < 0)
