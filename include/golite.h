@@ -437,6 +437,43 @@ int golite_compact_range(golite *db, const char *table, const void *lower,
 			 size_t lower_len, const void *upper, size_t upper_len);
 
 /*
+ * Makes a checkpoint: a consistent copy of the store, as of one sequence
+ * number, in the new directory dir, while the store stays open and other
+ * threads go on writing. *seq_out (may be NULL) gets that sequence: the
+ * checkpoint holds every write whose sequence is <= it, which includes
+ * every write acknowledged before this call began, and no write after it.
+ * golite_stats.last_sequence tells the sequence of the store now.
+ *
+ * The checkpoint is a store of its own, which golite_open opens (replaying
+ * its log) and `golite check` checks: its tables (hard links to the
+ * store's, or copies where dir is on another file system), a MANIFEST
+ * naming exactly them, the part of the log that leads from them to the
+ * sequence (copies of the log segments, the last one cut just past the
+ * record of that sequence) and the STORE marker. It is synced (files and
+ * directories) before the call returns, and neither locked nor held open
+ * afterwards. Tables are immutable, so a hard link shares no later change
+ * with the store; the tables and log segments it copies are kept from
+ * deletion by flushes and compactions while it works. The log is synced
+ * once (as golite_sync does); no write waits for the copying.
+ *
+ * dir must not exist; its parent must. The checkpoint is built in
+ * DIR.tmp-PID-N beside it and renamed to dir once complete, so dir appears
+ * whole or not at all; on any error nothing is left behind. (A process
+ * killed meanwhile leaves its DIR.tmp-PID-N directory, which may be
+ * removed.) Errors: GOLITE_EEXIST if dir exists, GOLITE_ENOTFOUND if its
+ * parent does not, GOLITE_EIO for a parent that is not writable (the
+ * message says so) and other failed calls, GOLITE_EROFS for a read-only
+ * file system, GOLITE_ENOSPC when the disk fills up, GOLITE_ECLOSED for a
+ * store that is closing, GOLITE_EFAILED for a store whose log failed,
+ * GOLITE_ECORRUPT if the store's own log is damaged, GOLITE_EINVAL for dir
+ * NULL, empty or the store's own directory. A store opened read-only can
+ * be checkpointed too (its log is copied as it is on disk).
+ * golite_tools.h's golite_checkpoint_ex adds options (copies only, and
+ * replacing an earlier checkpoint incrementally: `golite backup`).
+ */
+int golite_checkpoint(golite *db, const char *dir, uint64_t *seq_out);
+
+/*
  * Writes the store's live figures as text, one "name value" line each, into
  * a malloc()ed NUL-terminated string the caller frees with golite_free().
  * The names are stable; fs/README-fs.md ("/.golite/stats") and

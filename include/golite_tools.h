@@ -208,4 +208,75 @@ int golite_store_info(const char *dir, golite_info **out);
 /* Frees what golite_store_info() returned. NULL is accepted. */
 void golite_store_info_free(golite_info *info);
 
+/* ---- checkpoints for backup and restore ----
+ *
+ * golite_checkpoint (golite.h) with options, for `golite backup` and
+ * `golite restore`: a checkpoint made of copies only, and one that
+ * replaces an earlier checkpoint of the store atomically, keeping the
+ * tables they share. Unlike the calls above it works on an open store
+ * (opened read-only is enough).
+ */
+
+/* How a file got into a checkpoint (golite_checkpoint_options.report). */
+enum golite_checkpoint_how {
+	GOLITE_CKPT_LINKED = 0,  /* a table hard-linked to the store's */
+	GOLITE_CKPT_COPIED = 1,  /* a table copied from the store */
+	GOLITE_CKPT_KEPT = 2,    /* a table of the checkpoint being replaced, kept */
+	GOLITE_CKPT_LOG = 3,     /* a log segment (always copied) */
+};
+
+/* Options of golite_checkpoint_ex(). Zeroed is the default. */
+typedef struct golite_checkpoint_options {
+	/* Copy every table, never hard-link to the store's files: the
+	 * checkpoint then shares no inode with the store (a backup). Default
+	 * false: link where dir is on the store's file system. */
+	bool copy;
+	/*
+	 * dir may exist: an empty directory, or an earlier checkpoint (a
+	 * directory holding a STORE marker); anything else still fails with
+	 * GOLITE_EEXIST. The new checkpoint is built beside it in
+	 * DIR.tmp-PID-N; each table the old one holds under the same file
+	 * number, of the same size, with the same properties, index and footer
+	 * bytes, and whose every block checksum holds, is hard-linked from it
+	 * instead of copied (GOLITE_CKPT_KEPT); then the two directories are
+	 * swapped in one rename (RENAME_EXCHANGE) and the old one removed with
+	 * its tables the new one does not keep. So dir holds, at every moment,
+	 * either the old checkpoint or the new one. The new directory takes
+	 * the old one's mode and owner. If dir holds a LOCK file it is locked
+	 * for the time (GOLITE_ELOCKED if a process has dir open). Where the
+	 * file system cannot swap (RENAME_EXCHANGE), the old directory is
+	 * renamed to DIR.old-PID-N first: a crash in between leaves no dir,
+	 * and the old checkpoint there. Default false: dir must not exist.
+	 */
+	bool replace;
+	/* Called for each table and log segment once it is in place, from the
+	 * calling thread; name is the file's name (valid during the call),
+	 * bytes its size. Default NULL. */
+	void (*report)(void *ctx, const char *name, enum golite_checkpoint_how how,
+		       uint64_t bytes);
+	void *report_ctx;
+	/* Progress: stage "checkpoint", bytes of tables and log placed so far
+	 * and their total. Default NULL. */
+	void (*progress)(void *ctx, const char *stage, uint64_t done, uint64_t total);
+	void *progress_ctx;
+} golite_checkpoint_options;
+
+/* What a checkpoint holds and how it was made. */
+typedef struct golite_checkpoint_stats {
+	uint64_t sequence;       /* the checkpoint's sequence number */
+	uint64_t tables, table_bytes;
+	uint64_t tables_linked, tables_copied, tables_kept;
+	uint64_t log_segments, log_bytes;
+	uint64_t bytes_copied;   /* of tables and log segments */
+	bool replaced;           /* dir existed and was replaced */
+} golite_checkpoint_stats;
+
+/*
+ * golite_checkpoint (golite.h: what a checkpoint holds, its consistency,
+ * its errors) with options o (may be NULL) and figures in *st (may be
+ * NULL; filled on success).
+ */
+int golite_checkpoint_ex(golite *db, const char *dir, const golite_checkpoint_options *o,
+			 golite_checkpoint_stats *st);
+
 #endif /* GOLITE_TOOLS_H */
