@@ -18,15 +18,12 @@
  * user.k attribute of regular files, and the times of the three
  * directories involved.
  *
- *   posix [--dir-nlink] DIR OTHER UID GID
+ *   posix DIR OTHER UID GID
  *                          (run as root; DIR and OTHER empty, on the file
  *                          system under test, OTHER in another table)
  *   posix --bind PATH      makes a Unix socket file at PATH
  *   posix --talk PATH      binds a Unix socket at PATH, connects to it,
  *                          sends a line through and prints what came
- *
- * --dir-nlink adds directories' link counts to the lines (off by
- * default: golitefs gave 1 until it counted 2 plus the subdirectories).
  *
  * Invariants:
  *  1. Every case gets a directory of its own under DIR (cNNN), made by
@@ -70,7 +67,6 @@ static const char *base;
 static const char *other;  /* a directory in another table */
 static uid_t act_uid;
 static gid_t act_gid;
-static bool dir_nlink;     /* --dir-nlink: directories' link counts too */
 static int ncase;
 static char cdir[4096];  /* the current case's directory */
 static char tdir[4096];  /* its namesake under other (made by link cases) */
@@ -207,16 +203,14 @@ static const char *type_of(mode_t m)
 	}
 }
 
-/* Prints a node: type, mode, owner, link count (of a directory only with
- * --dir-nlink), size, device number. */
+/* Prints a node: type, mode, owner, link count, size, device number. */
 static void print_node(const struct stat *s)
 {
 	printf(" %s %04o %s:%s", type_of(s->st_mode), (unsigned)(s->st_mode & 07777),
 	       s->st_uid == 0 ? "root" : s->st_uid == act_uid ? "me" : "other",
 	       s->st_gid == 0 ? "root" : s->st_gid == act_gid ? "me"
 				 : s->st_gid == GROUP_GID ? "group" : "other");
-	if (!S_ISDIR(s->st_mode) || dir_nlink)
-		printf(" nlink=%lu", (unsigned long)s->st_nlink);
+	printf(" nlink=%lu", (unsigned long)s->st_nlink);
 	if (S_ISREG(s->st_mode) || S_ISLNK(s->st_mode))
 		printf(" size=%lld", (long long)s->st_size);
 	if (S_ISCHR(s->st_mode) || S_ISBLK(s->st_mode))
@@ -232,7 +226,7 @@ static void print_times(const struct stat *now, const struct stat *was, bool sho
 }
 
 /* Prints a directory around a case as label[mc] (which times changed),
- * with --dir-nlink its link count after it, "label[gone]" if it went. */
+ * and its link count after it, "label[gone]" if it went. */
 static void print_dir(const char *label, bool was, const struct stat *b, bool is,
 		      const struct stat *a)
 {
@@ -242,8 +236,7 @@ static void print_dir(const char *label, bool was, const struct stat *b, bool is
 	}
 	printf(" %s[%s%s]", label, was && ts_differ(&a->st_mtim, &b->st_mtim) ? "m" : "",
 	       was && ts_differ(&a->st_ctim, &b->st_ctim) ? "c" : "");
-	if (dir_nlink)
-		printf("=%lu", (unsigned long)a->st_nlink);
+	printf("=%lu", (unsigned long)a->st_nlink);
 }
 
 /* Prints the case's line: what, the result, the node named name now and
@@ -872,7 +865,7 @@ static void link_walk(void)
 					       "x d/y @z" });
 	}
 
-	/* Directories' link counts (shown with --dir-nlink). */
+	/* Directories' link counts. */
 	link_case(&(struct link_case){ "mkdir in a dir", -1, 1, 0, NULL, -1, NULL, 0,
 				       { { op_mkdir, "d/n", NULL }, { op_mkdir, "@n", NULL } },
 				       "d d/n @n" });
@@ -901,14 +894,8 @@ int main(int argc, char **argv)
 	}
 	if (argc == 3 && strcmp(argv[1], "--talk") == 0)
 		return talk(argv[2]);
-	if (argc > 1 && strcmp(argv[1], "--dir-nlink") == 0) {
-		dir_nlink = true;
-		argc--;
-		argv++;
-	}
 	if (argc != 5) {
-		fprintf(stderr, "usage: posix [--dir-nlink] DIR OTHER UID GID | --bind PATH | "
-				"--talk PATH\n");
+		fprintf(stderr, "usage: posix DIR OTHER UID GID | --bind PATH | --talk PATH\n");
 		return 2;
 	}
 	base = argv[1];

@@ -36,10 +36,7 @@
 #   have no socket and a node for each name of a FIFO or device (GNU tar
 #   1.34 does so on any file system: compared with its copy onto tmpfs).
 #
-# Not compared unless POSIX_FLAGS=--dir-nlink: the link count of
-# directories (golitefs gave 1 until it counted 2 + subdirectories).
-#
-#   [POSIX_FLAGS=--dir-nlink] sh tests/fs/test_posix.sh BUILD
+#   sh tests/fs/test_posix.sh BUILD
 . "$(dirname "$0")/lib.sh"
 
 POSIX=$TESTBIN/posix
@@ -58,7 +55,6 @@ same_lines() {
 	fi
 }
 
-POSIX_FLAGS=${POSIX_FLAGS:-}
 mkdir -p "$T/kernel"
 mount -t tmpfs -o mode=0755 golite-test-tmpfs "$T/kernel" || die "cannot mount a tmpfs at $T/kernel"
 mount_fs -o allow_other,dev
@@ -68,7 +64,7 @@ chmod 755 "$MNT/walk" "$MNT/walk2" "$T/kernel/walk" "$T/kernel/walk2"
 
 # The kernel decides for both file systems whether a user may link a file
 # it does not own: the walk's expectations come from tmpfs.
-echo "fs.protected_hardlinks=$(cat /proc/sys/fs/protected_hardlinks)${POSIX_FLAGS:+, $POSIX_FLAGS}"
+echo "fs.protected_hardlinks=$(cat /proc/sys/fs/protected_hardlinks)"
 
 # ---- the walk, as three users ----
 for who in 0:0 1001:1001 1002:1002; do
@@ -79,11 +75,11 @@ for who in 0:0 1001:1001 1002:1002; do
 		chmod 755 "$d/u$u"
 	done
 	# shellcheck disable=SC2086
-	"$POSIX" $POSIX_FLAGS "$T/kernel/walk/u$u" "$T/kernel/walk2/u$u" "$u" "$g" \
+	"$POSIX" "$T/kernel/walk/u$u" "$T/kernel/walk2/u$u" "$u" "$g" \
 		>"$T/kernel.$u" 2>"$T/kernel.$u.err" ||
 		die "the walk failed on tmpfs as $who: $(cat "$T/kernel.$u.err")"
 	# shellcheck disable=SC2086
-	"$POSIX" $POSIX_FLAGS "$MNT/walk/u$u" "$MNT/walk2/u$u" "$u" "$g" \
+	"$POSIX" "$MNT/walk/u$u" "$MNT/walk2/u$u" "$u" "$g" \
 		>"$T/golite.$u" 2>"$T/golite.$u.err" ||
 		die "the walk failed on golitefs as $who: $(cat "$T/golite.$u.err")"
 	n=$(wc -l <"$T/kernel.$u")
