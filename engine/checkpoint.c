@@ -17,6 +17,8 @@
  *                    the checkpoint's sequence number, each earlier one
  *                    just past its last record
  *     MANIFEST       that version's tables and counters
+ *     CHECKPOINT     the `label` option's text, if given (golite backup's:
+ *                    what it copied, when); the store ignores it
  *     STORE          the marker, written last (db_open.c invariant 1)
  *
  * No LOCK and no RESERVE: the process that opens the checkpoint makes them.
@@ -135,13 +137,15 @@ static int io_error(int err, const char *what, const char *path)
 
 /* ---- the directory ---- */
 
-/* True for the names a store directory holds (filename.h), and for their
- * temporary files: what remove_store_dir may remove. */
+/* True for the names a checkpoint directory holds (filename.h, and the
+ * label file), and for their temporary files: what remove_store_dir may
+ * remove. */
 static bool store_file_name(const char *name)
 {
 	enum file_kind kind;
 	uint64_t no;
-	if (parse_file_name(name, &kind, &no))
+	if (parse_file_name(name, &kind, &no) || strcmp(name, GOLITE_CHECKPOINT_LABEL_FILE) == 0 ||
+	    strcmp(name, GOLITE_CHECKPOINT_LABEL_FILE TEMP_SUFFIX) == 0)
 		return true;
 	size_t n = strlen(name), t = strlen(TEMP_SUFFIX);
 	if (n <= t || strcmp(name + n - t, TEMP_SUFFIX) != 0)
@@ -649,12 +653,24 @@ static int copy_log(struct ckpt *c)
 	return 0;
 }
 
-/* MANIFEST, then the STORE marker that says the directory is complete. */
+/* MANIFEST, the label, then the STORE marker that says the directory is
+ * complete. */
 static int write_marks(struct ckpt *c)
 {
 	int r = manifest_write(c->tmp, &c->m);
 	if (r)
 		return r;
+	if (c->o->label) {
+		char *text;
+		int n = asprintf(&text, "%ssequence %llu\n", c->o->label,
+				 (unsigned long long)c->seq);
+		if (n < 0)
+			FATAL("out of memory");
+		r = io_write_file_atomic(c->tmp, GOLITE_CHECKPOINT_LABEL_FILE, text, (size_t)n);
+		free(text);
+		if (r < 0)
+			return io_error(-r, "write the label in", c->tmp);
+	}
 	r = io_write_file_atomic(c->tmp, STORE_FILE, STORE_TEXT, strlen(STORE_TEXT));
 	if (r < 0)
 		return io_error(-r, "write the STORE marker in", c->tmp);

@@ -12,6 +12,8 @@
  *                    its pid
  *     RESERVE        disk space kept for deletes (space.h)
  *     NAME.tmp       NAME being replaced atomically (io_write_file_atomic)
+ *     CHECKPOINT     in a checkpoint only: who made it (golite_tools.h,
+ *                    GOLITE_CHECKPOINT_LABEL_FILE); not read by the store
  *     lost/          files `golite repair` moved aside
  *
  * NNNNNNNN is a file number from the store's one counter (log segments and

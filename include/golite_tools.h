@@ -225,6 +225,9 @@ enum golite_checkpoint_how {
 	GOLITE_CKPT_LOG = 3,     /* a log segment (always copied) */
 };
 
+/* The file of a checkpoint holding golite_checkpoint_options.label. */
+#define GOLITE_CHECKPOINT_LABEL_FILE "CHECKPOINT"
+
 /* Options of golite_checkpoint_ex(). Zeroed is the default. */
 typedef struct golite_checkpoint_options {
 	/* Copy every table, never hard-link to the store's files: the
@@ -249,6 +252,13 @@ typedef struct golite_checkpoint_options {
 	 * and the old checkpoint there. Default false: dir must not exist.
 	 */
 	bool replace;
+	/* Text written (synced, before the STORE marker) to the file
+	 * GOLITE_CHECKPOINT_LABEL_FILE of the checkpoint, followed by a line
+	 * "sequence N" with its sequence number: who made it, from what,
+	 * when (`golite backup` writes one, and replaces only a directory
+	 * holding one). The store ignores the file. Default NULL: no such
+	 * file. */
+	const char *label;
 	/* Called for each table and log segment once it is in place, from the
 	 * calling thread; name is the file's name (valid during the call),
 	 * bytes its size. Default NULL. */
