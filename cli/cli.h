@@ -102,6 +102,8 @@ int cmd_check(int argc, char **argv);
 int cmd_compact(int argc, char **argv);
 int cmd_repair(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 
 /* Prints the help of a subcommand (or the overview for NULL) to f.

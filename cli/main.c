@@ -125,6 +125,41 @@ static const struct command commands[] = {
 	  "Every file replaced is first moved aside into DATADIR/lost/TIMESTAMP/.\n"
 	  "Each problem, each dropped range (file and offset) and each change is\n"
 	  "printed. Exit status 0 if the store is now clean, 2 otherwise.\n" },
+	{ "backup", cmd_backup, "backup [-v] SRC DEST",
+	  "copy a store to a backup directory, incrementally",
+	  "Copies the store SRC, as of one sequence number, to the directory DEST:\n"
+	  "its tables, the part of its log that leads to that sequence, a MANIFEST\n"
+	  "naming those tables, and a file CHECKPOINT saying what was copied and\n"
+	  "when. DEST is a store of its own: `golite check DEST` checks it, `golite\n"
+	  "restore` copies it back, and any golite command or golitefs opens it.\n"
+	  "Everything is copied (DEST shares no file with SRC) and synced.\n"
+	  "\n"
+	  "DEST may exist: an empty directory, or an earlier backup. Then the new\n"
+	  "backup is built beside it in DEST.tmp-PID-N, each table the earlier one\n"
+	  "holds unchanged (same number and size, same index and footer, every\n"
+	  "block checksum verified) is kept (hard-linked) instead of copied, and the\n"
+	  "two directories are swapped in one rename; the earlier backup goes, with\n"
+	  "the tables the new one no longer holds. A backup cut short at any point\n"
+	  "leaves DEST the earlier backup or the new one; the next backup to DEST\n"
+	  "removes what it left. A DEST that holds a store which is not a backup, or\n"
+	  "anything else, is refused.\n"
+	  "\n"
+	  "SRC must not be in use (it is opened read-only). The last line printed\n"
+	  "says the sequence, the tables kept and copied, and the bytes copied.\n"
+	  "\n"
+	  "  -v, --verbose   print each file as it is placed: \"kept NAME\" or\n"
+	  "                  \"copied NAME\", with its size\n" },
+	{ "restore", cmd_restore, "restore [-v] BACKUP DATADIR",
+	  "copy a backup to a new data directory, check it and open it",
+	  "Checks the backup BACKUP (a directory `golite backup` made, or any store),\n"
+	  "copies it to DATADIR, which must not exist or be empty (its parent must\n"
+	  "exist), checks the copy and opens it, which replays its log. The copy is\n"
+	  "built in DATADIR.tmp-PID-N and renamed into place, so an interrupted\n"
+	  "restore leaves DATADIR as it was; an empty DATADIR is replaced by the new\n"
+	  "directory, which takes its mode and owner. Exit status 2 if the backup or\n"
+	  "the copy has problems.\n"
+	  "\n"
+	  "  -v, --verbose   print each file as it is copied\n" },
 	{ "dump", cmd_dump, "dump [--hex] FILE",
 	  "print a log segment, table or MANIFEST",
 	  "Prints FILE in human-readable form. The kind of file is told by its\n"
