@@ -117,7 +117,7 @@ gen 1 40000 a >"$tmp/d1"
 run 0 "load" "$G" $O load -c "$src" t <"$tmp/d1"
 run 0 "a write left in the log" "$G" -q -o flush_on_close=0 --sync put "$src" t logged --value "only in the log"
 n1=$(tables_of "$src" | wc -l)
-if [ "$n1" -ge 3 ]; then pass; else fail "the store has $n1 tables, want 3 or more"; fi
+if [ "$n1" -ge 1 ]; then pass; else fail "the store has no table"; fi
 contents "$src" "$tmp/c1"
 has "$tmp/c1" "only in the log" "the store holds its logged write"
 
