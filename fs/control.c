@@ -1,5 +1,5 @@
 /*
- * control.c — /.golite, the read-only control directory.
+ * control.c — /.golite, the control directory.
  *
  *   /.golite/stats   figures, one "name value" line each, the value a
  *                    number (or a word for durability, memtable_kind,
@@ -18,7 +18,7 @@
  *                                            the 10 s window
  *                      fs_nodes, fs_nodes_cold, fs_open_files, fs_dirty_files, fs_files,
  *                      fs_files_counted, fs_bytes_read, fs_bytes_written,
- *                      fs_inline_max, fs_chunk_size, fs_sweep_*,
+ *                      fs_inline_max, fs_chunk_size, fs_sweep_*, fs_checkpoint*,
  *                      fs_trim_chunks_deleted, fs_persist_failures,
  *                      fs_events_buffer, fs_events, fs_events_readers,
  *                      fs_pid, fs_mount_uptime_seconds
@@ -33,17 +33,29 @@
  *                    with attribute timeout 0, so that tail -f (which polls
  *                    on FUSE) sees it move.
  *
- * Neither file takes a lock that writers of the store take.
+ *   /.golite/checkpoint
+ *                    a write of a directory's absolute path takes a
+ *                    checkpoint of the store there (golite_checkpoint), the
+ *                    write returning once it is complete and synced, or
+ *                    with its error; a read tells the last result. Mode
+ *                    0600, owned by the mounting user (the kernel checks:
+ *                    default_permissions). A path inside the mount is
+ *                    refused (the checkpoint would copy into the store
+ *                    being copied).
+ *
+ * None of them takes a lock that writers of the store take.
  */
 #include "fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "persist.h"
 #include "util.h"
 
 const char *const gfs_op_names[OP_COUNT] = {
@@ -56,6 +68,11 @@ const char *const gfs_op_names[OP_COUNT] = {
 void ctl_init(struct gfs *fs)
 {
 	struct node *d = &fs->ctl, *s = &fs->ctl_stats, *ev = &fs->ctl_events;
+	struct node *ck = &fs->ctl_checkpoint;
+	ck->src = SRC_CTL;
+	attr_defaults_file(fs, &ck->a, GFS_INO_CTL_CHECKPOINT, 0);
+	ck->a.mode = S_IFREG | 0600;
+	mutex_init(&fs->ckpt_mu);
 	d->src = SRC_CTL;
 	attr_defaults_dir(fs, &d->a, GFS_INO_CTL);
 	d->a.mode = S_IFDIR | 0555;
@@ -89,6 +106,10 @@ int ctl_lookup(struct gfs *fs, struct node *dir, const char *name, struct fuse_e
 	}
 	if (dir == &fs->ctl && strcmp(name, "events") == 0) {
 		node_fill_entry(fs, &fs->ctl_events, e);
+		return 0;
+	}
+	if (dir == &fs->ctl && strcmp(name, "checkpoint") == 0) {
+		node_fill_entry(fs, &fs->ctl_checkpoint, e);
 		return 0;
 	}
 	if (dir != &fs->ctl)
@@ -138,6 +159,11 @@ static char *stats_text(struct gfs *fs, size_t *len)
 	FIG("sweep_runs", atomic_load(&fs->sweep_runs));
 	FIG("sweep_orphan_inodes", atomic_load(&fs->sweep_orphans));
 	FIG("sweep_stale_names", atomic_load(&fs->sweep_stale_names));
+	mutex_lock(&fs->ckpt_mu);
+	uint64_t ckpts = fs->ckpt_count, ckpt_failed = fs->ckpt_failures;
+	mutex_unlock(&fs->ckpt_mu);
+	FIG("checkpoints", ckpts);
+	FIG("checkpoint_failures", ckpt_failed);
 	FIG("sweep_chunks_deleted", atomic_load(&fs->sweep_chunks));
 	FIG("trim_chunks_deleted", atomic_load(&fs->trim_chunks));
 	FIG("persist_failures", atomic_load(&fs->persist_failures));
@@ -162,13 +188,27 @@ static void ctl_file_free(void *p)
 	free(cf);
 }
 
+/* What a read of /.golite/checkpoint shows: the last result. */
+static char *checkpoint_text(struct gfs *fs, size_t *len)
+{
+	mutex_lock(&fs->ckpt_mu);
+	char *t = xstrdup(fs->ckpt_last ? fs->ckpt_last : "none\n");
+	mutex_unlock(&fs->ckpt_mu);
+	*len = strlen(t);
+	return t;
+}
+
 int ctl_open(struct gfs *fs, struct node *n, struct fuse_file_info *fi)
 {
-	if (n != &fs->ctl_stats && n != &fs->ctl_events)
+	if (n != &fs->ctl_stats && n != &fs->ctl_events && n != &fs->ctl_checkpoint)
 		return -EISDIR;
-	if ((fi->flags & O_ACCMODE) != O_RDONLY)
+	if ((fi->flags & O_ACCMODE) != O_RDONLY && n != &fs->ctl_checkpoint)
 		return -EACCES;
-	if (n == &fs->ctl_events) {
+	if (n == &fs->ctl_checkpoint) {
+		struct ctl_file *cf = xmalloc(sizeof(*cf));
+		cf->text = checkpoint_text(fs, &cf->len);
+		fi->fh = handle_new(cf, ctl_file_free);
+	} else if (n == &fs->ctl_events) {
 		int r = ev_open(fs, &fi->fh);
 		if (r)
 			return r;
@@ -205,6 +245,100 @@ int ctl_read(struct gfs *fs, struct node *n, struct fuse_file_info *fi, size_t s
 	}
 	handle_put(fi->fh);
 	return 0;
+}
+
+/* True if path lies in the mount (its deepest existing directory does). */
+static bool inside_mount(struct gfs *fs, const char *path)
+{
+	char *p = xstrdup(path);
+	char *real = NULL;
+	while (!real) {
+		char *slash = strrchr(p, '/');
+		if (!slash)
+			break;
+		*slash = '\0';
+		real = realpath(*p ? p : "/", NULL);
+	}
+	size_t ml = strlen(fs->mountpoint);
+	bool in = real && strncmp(real, fs->mountpoint, ml) == 0 &&
+		  (real[ml] == '\0' || real[ml] == '/');
+	free(real);
+	free(p);
+	return in;
+}
+
+/* Records the result of a checkpoint for reads of the file and stats. */
+static void checkpoint_result(struct gfs *fs, const char *dir, bool ok, uint64_t seq,
+			      double ms, const char *err)
+{
+	char *line;
+	if (ok)
+		line = xasprintf("ok %s sequence %llu %.0f ms\n", dir, (unsigned long long)seq, ms);
+	else
+		line = xasprintf("failed %s: %s\n", dir, err);
+	mutex_lock(&fs->ckpt_mu);
+	free(fs->ckpt_last);
+	fs->ckpt_last = line;
+	if (ok)
+		fs->ckpt_count++;
+	else
+		fs->ckpt_failures++;
+	mutex_unlock(&fs->ckpt_mu);
+}
+
+int ctl_write(struct gfs *fs, struct node *n, const char *buf, size_t size)
+{
+	if (n != &fs->ctl_checkpoint)
+		return -EPERM;
+	/* One path a write, as echo writes it: a trailing newline is not
+	 * part of it. */
+	if (size && buf[size - 1] == '\n')
+		size--;
+	if (size == 0 || size >= PATH_MAX || memchr(buf, '\0', size) || memchr(buf, '\n', size)) {
+		checkpoint_result(fs, "-", false, 0, 0, "not one path (one line, no NUL byte)");
+		return -EINVAL;
+	}
+	char *dir = xmemdup(buf, size + 1);
+	dir[size] = '\0';
+	int r = 0;
+	if (dir[0] != '/') {
+		gfs_log(LOG_LVL_WARN, "checkpoint %s: the directory must be an absolute path", dir);
+		r = -EINVAL;
+	} else if (inside_mount(fs, dir)) {
+		gfs_log(LOG_LVL_WARN, "checkpoint %s: inside the mount, which it would copy into "
+			"itself", dir);
+		r = -EINVAL;
+	}
+	if (r) {
+		checkpoint_result(fs, dir, false, 0, 0, "not an absolute path outside the mount");
+		free(dir);
+		return r;
+	}
+	/* Sizes and times the daemon still holds go into the store first. */
+	dirty_flush_all(fs);
+	uint64_t start = now_ns(), seq = 0;
+	int e = golite_checkpoint(fs->db, dir, &seq);
+	double ms = (double)(now_ns() - start) / 1e6;
+	if (e) {
+		const char *why = golite_last_error();
+		gfs_log(LOG_LVL_WARN, "checkpoint %s failed: %s", dir, why);
+		checkpoint_result(fs, dir, false, 0, ms, why);
+		r = e == GOLITE_EEXIST ? -EEXIST : e == GOLITE_ENOTFOUND ? -ENOENT
+						  : -gfs_errno(e, "take a checkpoint");
+	} else {
+		gfs_log(LOG_LVL_INFO, "checkpoint %s: sequence %llu, %.0f ms", dir,
+			(unsigned long long)seq, ms);
+		checkpoint_result(fs, dir, true, seq, ms, NULL);
+	}
+	free(dir);
+	return r;
+}
+
+void ctl_destroy(struct gfs *fs)
+{
+	free(fs->ckpt_last);
+	fs->ckpt_last = NULL;
+	pthread_mutex_destroy(&fs->ckpt_mu);
 }
 
 void ctl_release(struct fuse_file_info *fi)

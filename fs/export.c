@@ -107,7 +107,7 @@ static int parent_node(struct gfs *fs, const struct kbuf *k, struct entry *p, st
 
 int export_parent(struct gfs *fs, struct node *dir, struct fuse_entry_param *ep)
 {
-	if (dir == &fs->ctl_stats || dir == &fs->ctl_events) {
+	if (dir == &fs->ctl_stats || dir == &fs->ctl_events || dir == &fs->ctl_checkpoint) {
 		node_fill_entry(fs, &fs->ctl, ep);
 		return 0;
 	}

@@ -172,15 +172,16 @@ void gfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 	if (!n)
 		return;
 	int r;
-	if (is_ctl(fs, n))
-		r = -EPERM;
+	bool ctl = is_ctl(fs, n);
+	if (ctl)
+		r = ctl_write(fs, n, buf, size);
 	else if (fs->o.read_only)
 		r = -EROFS;
 	else
 		r = attr_kill_priv(fs, req, n, kio_kill_suidgid());
-	if (!r)
+	if (!r && !ctl)
 		r = data_write(fs, n, buf, size, off);
-	if (!r)
+	if (!r && !ctl)
 		ev_node(fs, EV_WRITE, n, NULL);
 	metrics_latency(fs, LAT_WRITE, start);
 	if (r)

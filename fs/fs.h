@@ -110,6 +110,7 @@
 #define GFS_INO_CTL 2u
 #define GFS_INO_CTL_STATS 3u
 #define GFS_INO_CTL_EVENTS 4u
+#define GFS_INO_CTL_CHECKPOINT 5u
 #define GFS_INO_FIRST 1024u
 #define GFS_INO_TABLE (UINT64_C(1) << 62)
 #define GFS_INO_HASHED (UINT64_C(1) << 63)
@@ -278,7 +279,7 @@ struct gfs {
 	gid_t gid;
 	int64_t mount_ns;            /* times of entries without a record */
 
-	struct node root, ctl, ctl_stats, ctl_events;
+	struct node root, ctl, ctl_stats, ctl_events, ctl_checkpoint;
 
 	struct ns_lock ns;
 	pthread_mutex_t nodes_mu;
@@ -327,6 +328,11 @@ struct gfs {
 	_Atomic bool files_counted;
 	_Atomic uint64_t sweep_runs, sweep_orphans, sweep_chunks, trim_chunks;
 	_Atomic uint64_t sweep_stale_names;  /* back references of names gone */
+
+	/* checkpoints taken through /.golite/checkpoint (control.c) */
+	pthread_mutex_t ckpt_mu;
+	uint64_t ckpt_count, ckpt_failures;  /* protected by ckpt_mu */
+	char *ckpt_last;             /* protected by ckpt_mu: the last result's line */
 	_Atomic uint64_t errors;
 	_Atomic uint64_t bytes_read, bytes_written;
 	_Atomic uint64_t persist_failures;
@@ -567,13 +573,17 @@ int ctl_open(struct gfs *fs, struct node *n, struct fuse_file_info *fi);
  * malloc()ed). */
 int ctl_read(struct gfs *fs, struct node *n, struct fuse_file_info *fi, size_t size, off_t off,
 	     char **data, size_t *len);
+/* A write to control file n: a checkpoint's directory to /.golite/checkpoint. */
+int ctl_write(struct gfs *fs, struct node *n, const char *buf, size_t size);
+void ctl_destroy(struct gfs *fs);
 void ctl_release(struct fuse_file_info *fi);
 /* The attributes of a control node as stat shows them now. */
 void ctl_stat(struct gfs *fs, struct node *n, struct stat *st);
 
 static inline bool node_is_ctl(const struct gfs *fs, const struct node *n)
 {
-	return n == &fs->ctl || n == &fs->ctl_stats || n == &fs->ctl_events;
+	return n == &fs->ctl || n == &fs->ctl_stats || n == &fs->ctl_events ||
+	       n == &fs->ctl_checkpoint;
 }
 
 /* Control files whose attributes change without a request (attribute

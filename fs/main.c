@@ -350,6 +350,7 @@ static int fs_shutdown(struct gfs *fs)
 		status = 1;
 	}
 	metrics_destroy(fs);
+	ctl_destroy(fs);
 	return status;
 }
 

@@ -205,7 +205,8 @@ void nodes_init(struct gfs *fs)
 	fs->ids_size = 1024;
 	fs->ids = xcalloc(fs->ids_size, sizeof(*fs->ids));
 	fs->generation = mount_generation();
-	struct node *st[] = { &fs->root, &fs->ctl, &fs->ctl_stats, &fs->ctl_events };
+	struct node *st[] = { &fs->root, &fs->ctl, &fs->ctl_stats, &fs->ctl_events,
+			      &fs->ctl_checkpoint };
 	for (size_t i = 0; i < ARRAY_SIZE(st); i++) {
 		node_init_locks(st[i]);
 		st[i]->flavor = FL_STATIC;

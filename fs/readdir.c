@@ -228,6 +228,7 @@ static int dh_start(struct gfs *fs, struct dirh *dh, struct node *dir)
 		return 0;
 	}
 	if (dir == &fs->ctl) {
+		dh_add_special(dh, "checkpoint", &fs->ctl_checkpoint);
 		dh_add_special(dh, "events", &fs->ctl_events);
 		dh_add_special(dh, "stats", &fs->ctl_stats);
 		dh->done = true;
