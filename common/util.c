@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define XXH_INLINE_ALL
@@ -170,6 +171,24 @@ void cond_signal(pthread_cond_t *c)
 {
 	if (pthread_cond_signal(c))
 		FATAL("pthread_cond_signal");
+}
+
+bool path_inside(const char *path, const char *dir)
+{
+	char *p = xstrdup(path);
+	char *real = NULL;
+	while (!real) {
+		char *slash = strrchr(p, '/');
+		if (!slash)
+			break;
+		*slash = '\0';
+		real = realpath(*p ? p : "/", NULL);
+	}
+	size_t dl = strlen(dir);
+	bool in = real && strncmp(real, dir, dl) == 0 && (real[dl] == '\0' || real[dl] == '/');
+	free(real);
+	free(p);
+	return in;
 }
 
 unsigned usable_cpus(void)

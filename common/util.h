@@ -60,6 +60,11 @@ void cond_signal(pthread_cond_t *c);
  * thread per CPU from it. */
 unsigned usable_cpus(void);
 
+/* True if path (absolute; it need not exist) lies in directory dir (an
+ * absolute path without symlinks, as realpath gives): its deepest
+ * existing ancestor, symlinks resolved, is dir or below it. */
+bool path_inside(const char *path, const char *dir);
+
 /* ---- clocks ----
  * now_ns: monotonic, for intervals, deadlines and latencies.
  * wall_ns: the calendar time, for timestamps that outlive the process. */

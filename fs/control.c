@@ -247,26 +247,6 @@ int ctl_read(struct gfs *fs, struct node *n, struct fuse_file_info *fi, size_t s
 	return 0;
 }
 
-/* True if path lies in the mount (its deepest existing directory does). */
-static bool inside_mount(struct gfs *fs, const char *path)
-{
-	char *p = xstrdup(path);
-	char *real = NULL;
-	while (!real) {
-		char *slash = strrchr(p, '/');
-		if (!slash)
-			break;
-		*slash = '\0';
-		real = realpath(*p ? p : "/", NULL);
-	}
-	size_t ml = strlen(fs->mountpoint);
-	bool in = real && strncmp(real, fs->mountpoint, ml) == 0 &&
-		  (real[ml] == '\0' || real[ml] == '/');
-	free(real);
-	free(p);
-	return in;
-}
-
 /* Records the result of a checkpoint for reads of the file and stats. */
 static void checkpoint_result(struct gfs *fs, const char *dir, bool ok, uint64_t seq,
 			      double ms, const char *err)
@@ -304,7 +284,7 @@ int ctl_write(struct gfs *fs, struct node *n, const char *buf, size_t size)
 	if (dir[0] != '/') {
 		gfs_log(LOG_LVL_WARN, "checkpoint %s: the directory must be an absolute path", dir);
 		r = -EINVAL;
-	} else if (inside_mount(fs, dir)) {
+	} else if (path_inside(dir, fs->mountpoint)) {
 		gfs_log(LOG_LVL_WARN, "checkpoint %s: inside the mount, which it would copy into "
 			"itself", dir);
 		r = -EINVAL;
@@ -314,24 +294,33 @@ int ctl_write(struct gfs *fs, struct node *n, const char *buf, size_t size)
 		free(dir);
 		return r;
 	}
+	uint64_t seq;
+	int e = ctl_checkpoint(fs, dir, &seq);
+	if (e)
+		r = e == GOLITE_EEXIST ? -EEXIST : e == GOLITE_ENOTFOUND ? -ENOENT
+						  : -gfs_errno(e, "take a checkpoint");
+	free(dir);
+	return r;
+}
+
+int ctl_checkpoint(struct gfs *fs, const char *dir, uint64_t *seq)
+{
 	/* Sizes and times the daemon still holds go into the store first. */
 	dirty_flush_all(fs);
-	uint64_t start = now_ns(), seq = 0;
-	int e = golite_checkpoint(fs->db, dir, &seq);
+	uint64_t start = now_ns();
+	*seq = 0;
+	int e = golite_checkpoint(fs->db, dir, seq);
 	double ms = (double)(now_ns() - start) / 1e6;
 	if (e) {
 		const char *why = golite_last_error();
 		gfs_log(LOG_LVL_WARN, "checkpoint %s failed: %s", dir, why);
 		checkpoint_result(fs, dir, false, 0, ms, why);
-		r = e == GOLITE_EEXIST ? -EEXIST : e == GOLITE_ENOTFOUND ? -ENOENT
-						  : -gfs_errno(e, "take a checkpoint");
 	} else {
 		gfs_log(LOG_LVL_INFO, "checkpoint %s: sequence %llu, %.0f ms", dir,
-			(unsigned long long)seq, ms);
-		checkpoint_result(fs, dir, true, seq, ms, NULL);
+			(unsigned long long)*seq, ms);
+		checkpoint_result(fs, dir, true, *seq, ms, NULL);
 	}
-	free(dir);
-	return r;
+	return e;
 }
 
 void ctl_destroy(struct gfs *fs)

@@ -575,6 +575,10 @@ int ctl_read(struct gfs *fs, struct node *n, struct fuse_file_info *fi, size_t s
 	     char **data, size_t *len);
 /* A write to control file n: a checkpoint's directory to /.golite/checkpoint. */
 int ctl_write(struct gfs *fs, struct node *n, const char *buf, size_t size);
+/* Takes a checkpoint in dir (an absolute path outside the mount), after
+ * the daemon's pending sizes and times; counts and logs it. Returns 0 or
+ * the GOLITE_E* code (golite_last_error says why). */
+int ctl_checkpoint(struct gfs *fs, const char *dir, uint64_t *seq);
 void ctl_destroy(struct gfs *fs);
 void ctl_release(struct fuse_file_info *fi);
 /* The attributes of a control node as stat shows them now. */

@@ -201,6 +201,11 @@ static void changed(void *ctx, const char *table, const void *keyp, size_t klen)
 	}
 }
 
+static int checkpoint(void *ctx, const char *dir, uint64_t *seq)
+{
+	return ctl_checkpoint(ctx, dir, seq);
+}
+
 int netglue_start(struct gfs *fs)
 {
 	if (ro.listen) {
@@ -220,7 +225,8 @@ int netglue_start(struct gfs *fs)
 	if (!wanted)
 		return 0;
 	hc.hooks = (struct http_hooks){ .changed = changed, .write_begin = write_begin,
-					.write_end = write_end, .ctx = fs };
+					.write_end = write_end, .checkpoint = checkpoint,
+					.mountpoint = fs->mountpoint, .ctx = fs };
 	char err[512];
 	if (http_start(fs->db, &hc, &server, err, sizeof(err)) < 0) {
 		fprintf(stderr, "golitefs: %s\n", err);

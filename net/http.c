@@ -326,6 +326,10 @@ static enum route_err route_of(const char *url, struct http_route *r)
 		r->kind = R_EVENTS;
 		return ROUTE_OK;
 	}
+	if (!strcmp(url, "/v1/checkpoint")) {
+		r->kind = R_CHECKPOINT;
+		return ROUTE_OK;
+	}
 	if (strncmp(url, "/v1/t/", 6) != 0)
 		return ROUTE_NONE;
 	const char *t = url + 6;
@@ -368,6 +372,7 @@ static bool has_body(const struct http_route *r, const char *method)
 {
 	return (r->kind == R_KEY && !strcmp(method, "PUT")) ||
 	       (r->kind == R_BATCH && !strcmp(method, "POST")) ||
+	       (r->kind == R_CHECKPOINT && !strcmp(method, "POST")) ||
 	       (r->kind == R_TABLE && !strcmp(method, "PUT"));
 }
 
@@ -414,6 +419,10 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
 		if (!strcmp(method, "GET"))
 			return http_events(s, c);
 		return bad_method(s, c, method, "GET");
+	case R_CHECKPOINT:
+		if (!strcmp(method, "POST"))
+			return http_checkpoint(s, c, body, len);
+		return bad_method(s, c, method, "POST");
 	case R_METRICS:
 		if (get)
 			return http_metrics(s, c);

@@ -35,6 +35,11 @@ struct http_hooks {
 	void (*changed)(void *ctx, const char *table, const void *key, size_t klen);
 	void (*write_begin)(void *ctx);
 	void (*write_end)(void *ctx);
+	/* POST /v1/checkpoint: takes the checkpoint (0 or a GOLITE_E* code)
+	 * instead of golite_checkpoint, and paths inside mountpoint are
+	 * refused (both NULL without a mount). */
+	int (*checkpoint)(void *ctx, const char *dir, uint64_t *seq);
+	const char *mountpoint;
 	void *ctx;
 };
 

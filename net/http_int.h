@@ -53,7 +53,8 @@ struct http_token {
 /* Requests answered, by status class, for /metrics. */
 enum { HTTP_CLASS_2XX, HTTP_CLASS_3XX, HTTP_CLASS_4XX, HTTP_CLASS_5XX, HTTP_CLASSES };
 enum http_route_kind {
-	R_KEY, R_LIST, R_TABLE, R_TABLES, R_BATCH, R_EVENTS, R_METRICS, R_HEALTH, R_OTHER,
+	R_KEY, R_LIST, R_TABLE, R_TABLES, R_BATCH, R_EVENTS, R_METRICS, R_HEALTH, R_CHECKPOINT,
+	R_OTHER,
 	R_COUNT
 };
 
@@ -142,6 +143,8 @@ enum MHD_Result http_list(struct http_server *s, struct MHD_Connection *c,
 			  const struct http_route *r);
 
 /* http_batch.c */
+enum MHD_Result http_checkpoint(struct http_server *s, struct MHD_Connection *c,
+				const uint8_t *body, size_t len);
 enum MHD_Result http_batch(struct http_server *s, struct MHD_Connection *c,
 			   const uint8_t *body, size_t len);
 

@@ -195,6 +195,23 @@ check "rename of a missing key" status_is 404 not_found POST /v1/batch \
 check "  nothing applied" status_is 404 not_found GET /v1/t/users/z1
 check "oversize batch" status_is 413 too_large POST /v1/batch --data-binary "@$T/toobig"
 
+# ---- checkpoint ------------------------------------------------------------
+
+check "a checkpoint" status_is 201 - POST /v1/checkpoint --data-binary "{\"dir\":\"$T/ckpt\"}"
+check "  its reply" grep -q "^{\"dir\":\"$T/ckpt\",\"sequence\":[0-9][0-9]*}$" "$T/body"
+check "  it exists" test -f "$T/ckpt/MANIFEST"
+check "  an existing directory" status_is 409 exists POST /v1/checkpoint \
+	--data-binary "{\"dir\":\"$T/ckpt\"}"
+check "  a relative path" status_is 400 bad_dir POST /v1/checkpoint --data-binary '{"dir":"rel"}'
+check "  a missing parent" status_is 404 not_found POST /v1/checkpoint \
+	--data-binary "{\"dir\":\"$T/missing/ckpt\"}"
+check "  a body without dir" status_is 400 bad_request POST /v1/checkpoint --data-binary '{"x":1}'
+check "  bad JSON" status_is 400 bad_json POST /v1/checkpoint --data-binary '{"dir":'
+check "  GET" status_is 405 bad_method GET /v1/checkpoint
+check "  nothing left by them" sh -c "! ls -d '$T'/ckpt.tmp* '$T/missing' 2>/dev/null"
+check "  the checkpoint checks clean" sh -c "'$G' check -q '$T/ckpt' >/dev/null"
+check "  it holds the batch's keys" eq "$("$G" get "$T/ckpt" bin moved)" one
+
 # ---- tables: drop ----------------------------------------------------------
 
 check "drop a table with keys" status_is 409 not_empty DELETE /v1/t/list
@@ -345,6 +362,9 @@ check "ro token cannot delete" status_is 403 forbidden DELETE /v1/t/bin/moved \
 	-H 'Authorization: Bearer ro-token-0123456789'
 check "ro token cannot batch" status_is 403 forbidden POST /v1/batch --data-binary '[]' \
 	-H 'Authorization: Bearer ro-token-0123456789'
+check "ro token cannot checkpoint" status_is 403 forbidden POST /v1/checkpoint \
+	--data-binary "{\"dir\":\"$T/ckpt-ro\"}" -H 'Authorization: Bearer ro-token-0123456789'
+check "  nothing made" test ! -e "$T/ckpt-ro"
 check "  value unchanged" eq "$(curl -s -H 'Authorization: Bearer ro-token-0123456789' \
 	"$URL/v1/t/bin/moved")" one
 check "rw token writes" status_is 204 - PUT /v1/t/bin/moved --data-binary two \

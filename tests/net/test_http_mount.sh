@@ -58,6 +58,16 @@ head -c 200000 /dev/urandom >"$T/big"
 cp "$T/big" "$MNT/t/big"
 check "a large (chunked) file over HTTP" sh -c "curl -s '$URL/v1/t/t/big' | cmp -s - '$T/big'"
 
+# A checkpoint over HTTP beside the mount: the mount takes it (counted in
+# its stats); a directory inside the mount is refused.
+check "a checkpoint over HTTP" eq "$(curl -s -o /dev/null -w '%{http_code}' -X POST \
+	--data-binary "{\"dir\":\"$T/ckpt\"}" "$URL/v1/checkpoint")" 201
+check "  counted by the mount" grep -q '^fs_checkpoints 1$' "$MNT/.golite/stats"
+check "  shown by /.golite/checkpoint" grep -q "^ok $T/ckpt sequence " "$MNT/.golite/checkpoint"
+check "  a directory inside the mount is refused" eq "$(curl -s -o /dev/null -w '%{http_code}' \
+	-X POST --data-binary "{\"dir\":\"$MNT/t/ckpt\"}" "$URL/v1/checkpoint")" 400
+check "  it holds the chunked file" sh -c "'$BUILD/golite' get '$T/ckpt' t big | cmp -s - '$T/big'"
+
 # Overwrite over HTTP a file made through the mount: the new bytes show,
 # and stay after the daemon writes back what it held for the old file.
 curl -s -X PUT --data-binary replaced "$URL/v1/t/t/f"
