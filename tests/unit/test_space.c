@@ -391,7 +391,7 @@ Test(space, a_batch_that_frees_space_is_bounded_and_goes_ahead_of_refusals, .tim
 		char key[16];
 		snprintf(key, sizeof(key), "note%d", attempt);
 		for (int n = 0; n < 1024 && !r; n++) {
-			char fill[16];
+			char fill[32];
 			snprintf(fill, sizeof(fill), "f%02d-%05d", attempt, n);
 			r = golite_put(db, "t", fill, strlen(fill), buf, sizeof(buf));
 		}
