@@ -172,13 +172,11 @@ static int cmp_unsigned(const void *a, const void *b)
 enum MHD_Result http_batch(struct http_server *s, struct MHD_Connection *c,
 			   const uint8_t *body, size_t len)
 {
-	json_error_t jerr;
-	json_t *root = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root)
-		return http_error(s, c, 400, "bad_json", "line %d, column %d: %s", jerr.line,
-				  jerr.column, jerr.text);
-	json_t *list = json_is_object(root) ? json_object_get(root, "ops") : root;
 	enum MHD_Result res;
+	json_t *root = http_json_body(s, c, body, len, &res);
+	if (!root)
+		return res;
+	json_t *list = json_is_object(root) ? json_object_get(root, "ops") : root;
 	struct op *ops = NULL;
 	size_t n = 0;
 	unsigned *stripes = NULL;

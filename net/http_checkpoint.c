@@ -23,14 +23,12 @@
 enum MHD_Result http_checkpoint(struct http_server *s, struct MHD_Connection *c,
 				const uint8_t *body, size_t len)
 {
-	json_error_t jerr;
-	json_t *root = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
+	enum MHD_Result res;
+	json_t *root = http_json_body(s, c, body, len, &res);
 	if (!root)
-		return http_error(s, c, 400, "bad_json", "line %d, column %d: %s", jerr.line,
-				  jerr.column, jerr.text);
+		return res;
 	json_t *jdir = json_is_object(root) ? json_object_get(root, "dir") : NULL;
 	const char *dir = json_string_value(jdir);
-	enum MHD_Result res;
 	if (!dir || json_object_size(root) != 1) {
 		res = http_error(s, c, 400, "bad_request",
 				 "the body is {\"dir\": \"/absolute/path\"} and nothing else");

@@ -143,6 +143,12 @@ enum MHD_Result http_list(struct http_server *s, struct MHD_Connection *c,
 			  const struct http_route *r);
 
 /* http_batch.c */
+/* A JSON request body parsed (duplicate names refused): the value, or
+ * NULL once a 400 bad_json reply is queued (*res: what the handler
+ * returns). */
+struct json_t;
+struct json_t *http_json_body(struct http_server *s, struct MHD_Connection *c,
+			      const uint8_t *body, size_t len, enum MHD_Result *res);
 enum MHD_Result http_checkpoint(struct http_server *s, struct MHD_Connection *c,
 				const uint8_t *body, size_t len);
 enum MHD_Result http_batch(struct http_server *s, struct MHD_Connection *c,

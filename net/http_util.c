@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
@@ -360,4 +362,15 @@ const struct http_token *http_token_find(const struct http_server *s, const char
 		if (same_secret(s->tokens[i].token, s->tokens[i].len, t, len))
 			found = &s->tokens[i];
 	return found;
+}
+
+json_t *http_json_body(struct http_server *s, struct MHD_Connection *c, const uint8_t *body,
+		       size_t len, enum MHD_Result *res)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		*res = http_error(s, c, 400, "bad_json", "line %d, column %d: %s", jerr.line,
+				  jerr.column, jerr.text);
+	return root;
 }
