@@ -96,7 +96,8 @@ int manifest_write(const char *dir, const struct manifest *m)
 	uint32_t count = 0;
 	buf_reserve(&b, MANIFEST_HEADER);
 	memcpy(b.p, MANIFEST_MAGIC, MANIFEST_MAGIC_SIZE);
-	put_le32(b.p + MANIFEST_HDR_VERSION_OFF, MANIFEST_VERSION);
+	put_le32(b.p + MANIFEST_HDR_VERSION_OFF,
+		 m->nsnaps ? MANIFEST_VERSION_SNAPSHOTS : MANIFEST_VERSION);
 	b.len = MANIFEST_HEADER;
 
 	size_t at = begin_edit(&b, MF_TAG_LOG_NUMBER);
@@ -136,6 +137,14 @@ int manifest_write(const char *dir, const struct manifest *m)
 		at = begin_edit(&b, MF_TAG_COMPACT_POINTER);
 		put_u8(&b, (uint8_t)l);
 		put_key(&b, m->compact_ptr[l], m->compact_ptr_len[l]);
+		end_edit(&b, at, &count);
+	}
+	for (size_t i = 0; i < m->nsnaps; i++) {
+		const struct manifest_snapshot *sn = &m->snaps[i];
+		at = begin_edit(&b, MF_TAG_SNAPSHOT);
+		put_u64(&b, sn->seq);
+		put_u64(&b, (uint64_t)sn->time_ns);
+		put_key(&b, (const uint8_t *)sn->name, strlen(sn->name));
 		end_edit(&b, at, &count);
 	}
 	put_le32(b.p + MANIFEST_HDR_COUNT_OFF, count);
@@ -216,9 +225,9 @@ static void mf_get_file(struct mf_reader *r, struct manifest_file *f)
 	f->meta.largest = mf_get_key(r, &f->meta.largest_len);
 }
 
-/* True if a whole, checksummed edit with a known tag starts at off (*len:
- * its body). */
-static bool edit_at(const uint8_t *d, size_t n, size_t off, uint32_t *len)
+/* True if a whole, checksummed edit with a tag known to format version
+ * starts at off (*len: its body). */
+static bool edit_at(const uint8_t *d, size_t n, size_t off, uint32_t version, uint32_t *len)
 {
 	if (n - off < MANIFEST_EDIT_HEADER + 1)
 		return false;
@@ -230,7 +239,44 @@ static bool edit_at(const uint8_t *d, size_t n, size_t off, uint32_t *len)
 		return false;
 	*len = l;
 	uint8_t tag = d[off + MANIFEST_EDIT_HEADER];
-	return tag >= MF_TAG_FIRST && tag <= MF_TAG_LAST;
+	return tag >= MF_TAG_FIRST &&
+	       tag <= (version >= MANIFEST_VERSION_SNAPSHOTS ? MF_TAG_LAST : MF_TAG_LAST_V1);
+}
+
+int manifest_snapshot_name_check(const char *name)
+{
+	if (!name)
+		return set_error(GOLITE_EINVAL, "snapshot name is NULL");
+	size_t n = strnlen(name, MF_SNAPSHOT_NAME_MAX + 1);
+	if (n == 0)
+		return set_error(GOLITE_ENAME, "snapshot name is empty");
+	if (n > MF_SNAPSHOT_NAME_MAX)
+		return set_error(GOLITE_ENAME, "snapshot name longer than %u bytes",
+				 MF_SNAPSHOT_NAME_MAX);
+	if (memchr(name, '/', n))
+		return set_error(GOLITE_ENAME, "snapshot name \"%s\" contains '/'", name);
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return set_error(GOLITE_ENAME, "snapshot name \"%s\" is reserved", name);
+	return 0;
+}
+
+struct manifest_snapshot *manifest_snaps_dup(const struct manifest_snapshot *s, size_t n)
+{
+	if (!n)
+		return NULL;
+	struct manifest_snapshot *d = xcalloc(n, sizeof(*d));
+	for (size_t i = 0; i < n; i++) {
+		d[i] = s[i];
+		d[i].name = xstrdup(s[i].name);
+	}
+	return d;
+}
+
+void manifest_snaps_free(struct manifest_snapshot *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(s[i].name);
+	free(s);
 }
 
 /* Applies one checksummed edit (e, len bytes, at offset off) to ms; false
@@ -273,6 +319,26 @@ static bool apply_edit(struct manifest_scan *ms, const uint8_t *e, uint32_t len,
 		}
 		ms->file_off[m->nfiles] = off;
 		m->files[m->nfiles++] = f;
+		return true;
+	}
+	case MF_TAG_SNAPSHOT: {
+		struct manifest_snapshot sn = { 0 };
+		sn.seq = mf_get_u64(&r);
+		sn.time_ns = (int64_t)mf_get_u64(&r);
+		uint64_t n;
+		const uint8_t *p = r.bad ? NULL : get_varint(r.p, r.end, &n, VARINT64_MAX);
+		if (!p || n == 0 || n > MF_SNAPSHOT_NAME_MAX || n != (uint64_t)(r.end - p) ||
+		    memchr(p, '/', n) || memchr(p, 0, n) || (n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		for (size_t i = 0; i < m->nsnaps; i++)
+			if (strlen(m->snaps[i].name) == n && memcmp(m->snaps[i].name, p, n) == 0)
+				return false;
+		sn.name = xmalloc(n + 1);
+		memcpy(sn.name, p, n);
+		sn.name[n] = '\0';
+		m->snaps = xrealloc(m->snaps, (m->nsnaps + 1) * sizeof(*m->snaps));
+		m->snaps[m->nsnaps++] = sn;
 		return true;
 	}
 	case MF_TAG_COMPACT_POINTER: {
@@ -319,25 +385,28 @@ int manifest_scan(const char *path, const uint8_t *d, size_t n,
 	memset(ms, 0, sizeof(*ms));
 	ms->clean = true;
 	size_t cap = 0, off = MANIFEST_HEADER;
-	uint32_t count = 0;
+	uint32_t count = 0, version = MANIFEST_VERSION;
 	if (n < MANIFEST_HEADER || memcmp(d, MANIFEST_MAGIC, MANIFEST_MAGIC_SIZE) != 0) {
 		if (!scan_problem(ms, rep, path, 0, GOLITE_ECORRUPT, "not a manifest (bad magic)"))
 			goto out;
 		off = MIN(n, (size_t)MANIFEST_HEADER);
-	} else if (get_le32(d + MANIFEST_HDR_VERSION_OFF) != MANIFEST_VERSION) {
+	} else if (get_le32(d + MANIFEST_HDR_VERSION_OFF) != MANIFEST_VERSION &&
+		   get_le32(d + MANIFEST_HDR_VERSION_OFF) != MANIFEST_VERSION_SNAPSHOTS) {
 		scan_problem(ms, rep, path, MANIFEST_HDR_VERSION_OFF, GOLITE_EVERSION,
-			     "manifest format %u, this build reads %u",
-			     get_le32(d + MANIFEST_HDR_VERSION_OFF), MANIFEST_VERSION);
+			     "manifest format %u, this build reads %u and %u",
+			     get_le32(d + MANIFEST_HDR_VERSION_OFF), MANIFEST_VERSION,
+			     MANIFEST_VERSION_SNAPSHOTS);
 		goto out;
 	} else {
+		version = get_le32(d + MANIFEST_HDR_VERSION_OFF);
 		count = get_le32(d + MANIFEST_HDR_COUNT_OFF);
 	}
 	while (off < n) {
 		uint32_t len;
-		if (!edit_at(d, n, off, &len)) {
+		if (!edit_at(d, n, off, version, &len)) {
 			/* Resynchronise at the next offset where an edit starts. */
 			size_t next = off + 1;
-			while (next < n && !edit_at(d, n, next, &len))
+			while (next < n && !edit_at(d, n, next, version, &len))
 				next++;
 			if (!scan_problem(ms, rep, path, off, GOLITE_ECORRUPT,
 					  "damaged edit (%zu bytes skipped)", next - off))
@@ -402,6 +471,7 @@ void manifest_free(struct manifest *m)
 	free(m->files);
 	for (int l = 0; l < NUM_LEVELS; l++)
 		free(m->compact_ptr[l]);
+	manifest_snaps_free(m->snaps, m->nsnaps);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -444,5 +514,19 @@ void manifest_print(const struct manifest *m, FILE *out)
 		fprintf(out, " .. ");
 		print_key(out, f->meta.largest, f->meta.largest_len);
 		fprintf(out, "]\n");
+	}
+	for (size_t i = 0; i < m->nsnaps; i++) {
+		const struct manifest_snapshot *sn = &m->snaps[i];
+		fprintf(out, "snapshot seq %llu time %lld.%09lld name ",
+			(unsigned long long)sn->seq, (long long)(sn->time_ns / 1000000000),
+			(long long)(sn->time_ns % 1000000000));
+		for (const char *c = sn->name; *c; c++) {
+			unsigned char ch = (unsigned char)*c;
+			if (ch > 0x20 && ch < 0x7f && ch != '\\')
+				fputc(ch, out);
+			else
+				fprintf(out, "\\x%02x", ch);
+		}
+		fputc('\n', out);
 	}
 }

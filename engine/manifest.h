@@ -28,6 +28,13 @@ struct manifest_file {
 	struct sst_meta meta;       /* keys owned by the manifest */
 };
 
+/* A named snapshot (manifest_format.h, SNAPSHOT). */
+struct manifest_snapshot {
+	char *name;                 /* NUL-terminated, owned by the manifest */
+	uint64_t seq;
+	int64_t time_ns;
+};
+
 struct manifest {
 	uint64_t log_number;        /* log segments below this are flushed */
 	uint64_t next_file_no;
@@ -41,7 +48,16 @@ struct manifest {
 	uint8_t *compact_ptr[NUM_LEVELS];   /* where the next compaction of a
 					     * level starts (round robin) */
 	size_t compact_ptr_len[NUM_LEVELS];
+	struct manifest_snapshot *snaps;    /* named snapshots, by name */
+	size_t nsnaps;
 };
+
+/* A copy of the named snapshots of m (for a manifest of its own). */
+struct manifest_snapshot *manifest_snaps_dup(const struct manifest_snapshot *s, size_t n);
+void manifest_snaps_free(struct manifest_snapshot *s, size_t n);
+/* Checks the form of a snapshot name (golite.h rules): 0 or GOLITE_ENAME
+ * (or GOLITE_EINVAL for NULL) with a message. */
+int manifest_snapshot_name_check(const char *name);
 
 /* Writes m as dir/MANIFEST atomically. */
 int manifest_write(const char *dir, const struct manifest *m);
