@@ -372,6 +372,18 @@ int check_dir(const char *dir, const golite_check_options *o, golite_check_stats
 	/* The table catalog, from every source open would read. */
 	ck_cat_check(&r, dir, &cat);
 
+	/* Named snapshots (snapshot.h): none may see past the store's newest
+	 * sequence, or writes after it would take sequences it claims. */
+	if (have_manifest) {
+		uint64_t newest = MAX(cat.max_seq, ms.have_last ? ms.m.last_seq : 0);
+		for (size_t i = 0; i < ms.m.nsnaps; i++)
+			if (ms.m.snaps[i].seq > newest)
+				ck_found(&r, GOLITE_FINDING_PROBLEM, mpath, GOLITE_NO_OFFSET,
+					 "snapshot \"%s\" has sequence %" PRIu64
+					 ", beyond the store's newest %" PRIu64,
+					 ms.m.snaps[i].name, ms.m.snaps[i].seq, newest);
+	}
+
 	/* Hard links, in the store's contents (check_links.c): looked at if
 	 * the files hold a record of one, and if they check out (the store is
 	 * opened read-only for it). */

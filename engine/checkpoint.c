@@ -25,8 +25,9 @@
  *
  * How it is made:
  *   1. Under bg_mu: a reference on the current version, a copy of the
- *      manifest state that goes with it (compaction.c invariant 1), and a
- *      hold on the log (db->ckpt_holds: flushes remove no segment).
+ *      manifest state that goes with it (compaction.c invariant 1; the
+ *      named snapshots included), and a hold on the log (db->ckpt_holds:
+ *      flushes remove no segment).
  *   2. Under the log lock (wal_position): the sequence number S, the
  *      store's last_seq, and the point in the log just past its record.
  *   3. wal_sync_to that point: every record before it is in its file.
@@ -319,6 +320,10 @@ static int take_snapshot(struct ckpt *c)
 		c->m.compact_ptr[l] = db->ms.compact_ptr[l]
 					      ? xmemdup(db->ms.compact_ptr[l], db->ms.compact_ptr_len[l])
 					      : NULL;
+	/* The named snapshots go with it: every one was registered before
+	 * this version was current, so its tables and the log after them
+	 * hold what each sees (snapshot.h invariant 1). */
+	c->m.snaps = manifest_snaps_dup(db->ms.snaps, db->ms.nsnaps);
 	db->ckpt_holds++;
 	c->held = true;
 	mutex_unlock(&db->bg_mu);
@@ -369,6 +374,9 @@ static void release_snapshot(struct ckpt *c)
 	for (int l = 0; l < NUM_LEVELS; l++)
 		free(c->m.compact_ptr[l]);
 	free(c->m.files);
+	manifest_snaps_free(c->m.snaps, c->m.nsnaps);
+	c->m.snaps = NULL;
+	c->m.nsnaps = 0;
 }
 
 /* ---- step 4: the files ---- */

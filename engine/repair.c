@@ -909,7 +909,12 @@ int golite_repair(const char *dir, const golite_check_options *o, golite_repair_
 	uint64_t max_named = 0;
 	for (size_t i = 0; i < ms.m.nfiles; i++)
 		max_named = MAX(max_named, ms.m.files[i].meta.file_no);
-	bool rewrite = !mf_ok || tables_changed || cat_changed ||
+	/* Named snapshots are kept, but for one beyond the store's newest
+	 * sequence (snapshot.h invariant 4 broken), which is dropped. */
+	bool snap_beyond = false;
+	for (size_t i = 0; i < ms.m.nsnaps; i++)
+		snap_beyond |= ms.m.snaps[i].seq > max_seq;
+	bool rewrite = !mf_ok || tables_changed || cat_changed || snap_beyond ||
 		       ms.m.next_file_no <= max_named || ms.m.last_seq < tables_last_seq;
 	if (rewrite) {
 		struct manifest m;
@@ -933,9 +938,21 @@ int golite_repair(const char *dir, const golite_check_options *o, golite_repair_
 		for (size_t i = 0; i < nlive && !merged.n; i++)
 			m.files[m.nfiles++] = (struct manifest_file){ (uint32_t)live[i]->level,
 								      live[i]->meta };
+		m.snaps = xcalloc(ms.m.nsnaps + 1, sizeof(*m.snaps));
+		for (size_t i = 0; i < ms.m.nsnaps; i++) {
+			if (ms.m.snaps[i].seq <= max_seq) {
+				m.snaps[m.nsnaps++] = ms.m.snaps[i];   /* borrowed */
+				continue;
+			}
+			ck_found(&r, GOLITE_FINDING_FIXED, mpath, GOLITE_NO_OFFSET,
+				 "snapshot \"%s\" dropped: its sequence %" PRIu64
+				 " is beyond the store's newest %" PRIu64,
+				 ms.m.snaps[i].name, ms.m.snaps[i].seq, max_seq);
+		}
 		e = manifest_write(dir, &m);
 		size_t nfiles = m.nfiles;
 		free(m.files);   /* the metas stay owned by rt and merged */
+		free(m.snaps);   /* the names stay owned by ms */
 		if (e)
 			goto out_wal;
 		st->manifest_rebuilt = !mf_ok;
