@@ -7,10 +7,18 @@
  * compaction_int.h.
  *
  * A table that overlaps nothing in the next level moves down without being
- * rewritten. A merge keeps only the newest version of each key (an
- * iterator pins the tables of its own snapshot, so no older version is ever
- * needed), drops tombstones when no deeper level can hold the key, and drops
- * the keys of dropped tables once the drop itself is durable.
+ * rewritten. A merge keeps, of each key, the newest version and, for each
+ * live snapshot (snapshot.h), the newest version at or below its sequence:
+ * the live snapshots' sequences cut the sequence numbers into stripes
+ * (snap_stripe), and of the versions of one key in one stripe only the
+ * newest is kept (LevelDB's rule, with every snapshot instead of the
+ * smallest). An iterator not at a snapshot pins the tables of its own, so
+ * it needs nothing more. A tombstone is dropped when it is in the oldest
+ * stripe (no snapshot is older: every older version of its key is hidden
+ * from everyone) and no deeper level can hold the key; the keys of dropped
+ * tables are dropped once the drop itself is durable and no live snapshot
+ * sees the table. The versions of one key are never cut between two
+ * output tables (invariant 4).
  *
  * Publishing a new version: the manifest (all live tables) is written to a
  * temporary file, synced, renamed and the directory synced; only then is the
@@ -29,6 +37,9 @@
  *   3. Tables being compacted are flagged; no two compactions share a
  *      table, and a level-0 compaction includes every level-0 table that
  *      overlaps its inputs, so a moved table never hides a newer one.
+ *   4. All versions of a key a merge keeps go to one output table, so a
+ *      level's tables never share a key and a point read at a snapshot
+ *      finds every version of it in the one table it consults.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -291,6 +302,11 @@ static int run(struct golite *db, struct compaction *c, struct table_file ***out
 	upto = db->ms.last_seq;
 	mutex_unlock(&db->bg_mu);
 
+	/* Read after the inputs were picked: snapshot.h invariant 1. */
+	size_t nseqs;
+	uint64_t *seqs = snap_seqs(db, &nseqs);
+	uint64_t kept = 0, kept_bytes = 0;
+
 	struct merge m = { .n = c->nin[0] + c->nin[1] };
 	m.its = xcalloc(m.n ? m.n : 1, sizeof(*m.its));
 	size_t k = 0;
@@ -314,6 +330,7 @@ static int run(struct golite *db, struct compaction *c, struct table_file ***out
 	bool have_last = false;
 	uint32_t last_table = UINT32_MAX;
 	bool drop_table = false;
+	size_t last_stripe = 0;
 	for (merge_find(&m); m.cur >= 0 && !r; merge_find(&m)) {
 		if (atomic_load(&db->closing) && !c->manual) {
 			r = set_error(GOLITE_ECLOSED, "compaction stopped: the store is closing");
@@ -323,25 +340,40 @@ static int run(struct golite *db, struct compaction *c, struct table_file ***out
 		size_t sklen, vlen;
 		const uint8_t *skey = sst_iter_key(it, &sklen);
 		size_t iklen = sklen - TRAILER_SIZE;
-		/* Only the newest version of each key survives. */
-		if (have_last && ikey_cmp(skey, iklen, last, last_len) == 0) {
+		uint64_t trailer = get_le64(skey + iklen);
+		size_t stripe = snap_stripe(seqs, nseqs, trailer_seq(trailer));
+		bool newest = !have_last || ikey_cmp(skey, iklen, last, last_len) != 0;
+		/* Of the versions of a key in one stripe only the newest
+		 * survives (versions come newest first). */
+		if (!newest && stripe == last_stripe) {
 			sst_iter_next(it);
 			continue;
 		}
-		memcpy(last, skey, iklen);
-		last_len = iklen;
-		have_last = true;
+		last_stripe = stripe;
+		if (newest) {
+			memcpy(last, skey, iklen);
+			last_len = iklen;
+			have_last = true;
+		}
 		uint32_t table = ikey_table(skey);
 		if (table != last_table) {
 			last_table = table;
 			drop_table = bg_discardable(db, table, upto);
 		}
-		unsigned kind = trailer_kind(get_le64(skey + iklen));
-		bool drop = drop_table ||
-			    (kind == KIND_DELETE &&
-			     !version_overlaps_below(c->base, c->out_level, skey, iklen, skey, iklen));
+		unsigned kind = trailer_kind(trailer);
+		bool tomb_dead = kind == KIND_DELETE &&
+				 !version_overlaps_below(c->base, c->out_level, skey, iklen, skey, iklen);
+		bool drop = drop_table || (tomb_dead && stripe == 0);
 		if (!drop) {
-			if (b && sst_builder_size(b) >= db->o.sstable_size) {
+			/* Kept only for a snapshot: an older version, or a
+			 * tombstone that would go without them. */
+			if (!newest || tomb_dead) {
+				size_t kvlen;
+				sst_iter_value(it, &kvlen);
+				kept++;
+				kept_bytes += sklen + kvlen;
+			}
+			if (newest && b && sst_builder_size(b) >= db->o.sstable_size) {
 				r = finish_output(db, b, file_no, c->out_level, outs, nouts);
 				b = NULL;
 				if (r)
@@ -365,8 +397,11 @@ static int run(struct golite *db, struct compaction *c, struct table_file ***out
 	}
 	atomic_fetch_sub_explicit(&db->compact_merged_bytes, merged_shown, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&db->compact_in_bytes, *read_bytes, memory_order_relaxed);
+	free(seqs);
 	if (!r)
 		r = merge_status(&m);
+	if (!r)
+		snap_note_kept(db, kept, kept_bytes);
 	if (!r && b) {
 		r = finish_output(db, b, file_no, c->out_level, outs, nouts);
 		b = NULL;
@@ -832,10 +867,10 @@ void bg_prefetch(struct golite *db, const uint8_t *ikey, size_t iklen, uint64_t 
 	version_prefetch(rcu_fetch(db->current), ikey, iklen, hash);
 }
 
-int bg_get(struct golite *db, const uint8_t *ikey, size_t iklen, uint64_t hash,
+int bg_get(struct golite *db, const uint8_t *ikey, size_t iklen, uint64_t hash, uint64_t snap,
 	   struct mt_entry *e)
 {
-	return version_get(rcu_fetch(db->current), ikey, iklen, hash, e);
+	return version_get(rcu_fetch(db->current), ikey, iklen, hash, snap, e);
 }
 
 /* Bytes over the level targets: levels 1.. above their size, and all of

@@ -153,10 +153,14 @@ static int check_write(golite *db, const void *key, size_t klen, bool value_too,
 
 int db_table_id(struct golite *db, const char *table, uint32_t *id)
 {
+	return db_table_id_in(rcu_fetch(db->catalog), table, id);
+}
+
+int db_table_id_in(const struct catalog *c, const char *table, uint32_t *id)
+{
 	if (unlikely(!table))
 		return set_error(GOLITE_EINVAL, "table name is NULL");
 	size_t len = strnlen(table, GOLITE_MAX_TABLE_NAME + 1);
-	struct catalog *c = rcu_fetch(db->catalog);
 	if (likely(catalog_lookup(c, table, len, id)))
 		return 0;
 	size_t l;
@@ -471,22 +475,24 @@ uint64_t db_newest_seq(struct golite *db, const uint8_t *ikey, size_t iklen)
 	uint64_t seq = 0;
 	rcu_read_lock();
 	if (lookup_memtables(db, ikey, iklen, hash, SEQ_MAX, &e) ||
-	    bg_get(db, ikey, iklen, hash, &e) == 1)
+	    bg_get(db, ikey, iklen, hash, SEQ_MAX, &e) == 1)
 		seq = e.seq;
 	rcu_read_unlock();
 	return seq;
 }
 
 /*
- * The common lookup of every read: the newest record of (id, key).
- * raw: return the record as stored, with *kind. Otherwise interpret file
+ * The common lookup of every read: the newest record of (id, key) at
+ * snapshot snap (NULL: now). raw: return the record as stored, with *kind. Otherwise interpret file
  * records (file_read_value). With buf non-NULL copies the value there (if
  * it fits in cap); with alloc non-NULL returns a malloc()ed copy; with
  * neither only *vlen (and *kind) are set.
  */
-static int lookup(struct golite *db, uint32_t id, const void *key, size_t klen, bool raw,
-		  unsigned *kind, void *buf, size_t cap, void **alloc, size_t *vlen)
+static int lookup(struct golite *db, const golite_snapshot *snap, uint32_t id, const void *key,
+		  size_t klen, bool raw, unsigned *kind, void *buf, size_t cap, void **alloc,
+		  size_t *vlen)
 {
+	uint64_t seq = snap_read_seq(snap);
 	uint8_t ikey[IKEY_MAX];
 	size_t iklen = ikey_make(ikey, id, key, klen);
 	uint64_t hash = hash64(ikey, iklen);
@@ -498,8 +504,8 @@ static int lookup(struct golite *db, uint32_t id, const void *key, size_t klen, 
 	 * misses overlap. */
 	memtable_prefetch(rcu_fetch(db->mem), hash);
 	bg_prefetch(db, ikey, iklen, hash);
-	if (!lookup_memtables(db, ikey, iklen, hash, SEQ_MAX, &e)) {
-		r = bg_get(db, ikey, iklen, hash, &e);
+	if (!lookup_memtables(db, ikey, iklen, hash, seq, &e)) {
+		r = bg_get(db, ikey, iklen, hash, seq, &e);
 		if (r < 0)
 			goto out_unlock;
 		if (r == 0) {
@@ -539,7 +545,7 @@ out_unlock:
 	rcu_read_unlock();
 	db_count(db, C_GETS, 1);
 	if (meta) {
-		r = file_read_value(db, tl_rec.buf, tl_rec.len, buf, cap, alloc, vlen);
+		r = file_read_value(db, snap, tl_rec.buf, tl_rec.len, buf, cap, alloc, vlen);
 		if (tl_rec.cap > (1u << 20))
 			rep_free(&tl_rec);
 		return r;
@@ -551,8 +557,9 @@ out_unlock:
 	return r;
 }
 
-static int get_common(struct golite *db, const char *table, const void *key, size_t klen,
-		      void *buf, size_t cap, void **alloc, size_t *vlen)
+static int get_common(struct golite *db, const golite_snapshot *snap, const char *table,
+		      const void *key, size_t klen, void *buf, size_t cap, void **alloc,
+		      size_t *vlen)
 {
 	int r = db_check_handle(db);
 	if (!r)
@@ -561,11 +568,11 @@ static int get_common(struct golite *db, const char *table, const void *key, siz
 		return r;
 	uint32_t id;
 	rcu_read_lock();
-	r = db_table_id(db, table, &id);
+	r = db_table_id_in(snap_catalog(db, snap), table, &id);
 	rcu_read_unlock();
 	if (r)
 		return r;
-	return lookup(db, id, key, klen, false, NULL, buf, cap, alloc, vlen);
+	return lookup(db, snap, id, key, klen, false, NULL, buf, cap, alloc, vlen);
 }
 
 int golite_get(golite *db, const char *table, const void *key, size_t klen, void **value,
@@ -575,7 +582,17 @@ int golite_get(golite *db, const char *table, const void *key, size_t klen, void
 		return set_error(GOLITE_EINVAL, "value or vlen is NULL");
 	*value = NULL;
 	*vlen = 0;
-	return get_common(db, table, key, klen, NULL, 0, value, vlen);
+	return get_common(db, NULL, table, key, klen, NULL, 0, value, vlen);
+}
+
+int golite_get_at(golite *db, const golite_snapshot *snap, const char *table, const void *key,
+		  size_t klen, void **value, size_t *vlen)
+{
+	if (!value || !vlen)
+		return set_error(GOLITE_EINVAL, "value or vlen is NULL");
+	*value = NULL;
+	*vlen = 0;
+	return get_common(db, snap, table, key, klen, NULL, 0, value, vlen);
 }
 
 int golite_get_into(golite *db, const char *table, const void *key, size_t klen, void *buf,
@@ -584,7 +601,7 @@ int golite_get_into(golite *db, const char *table, const void *key, size_t klen,
 	if (!vlen || (!buf && cap))
 		return set_error(GOLITE_EINVAL, "vlen or buf is NULL");
 	*vlen = 0;
-	return get_common(db, table, key, klen, buf ? buf : (void *)"", cap, NULL, vlen);
+	return get_common(db, NULL, table, key, klen, buf ? buf : (void *)"", cap, NULL, vlen);
 }
 
 bool golite_exists(golite *db, const char *table, const void *key, size_t klen)
@@ -599,23 +616,36 @@ bool golite_exists(golite *db, const char *table, const void *key, size_t klen)
 		r = db_table_id(db, table, &id);
 		rcu_read_unlock();
 	}
-	return !r && lookup(db, id, key, klen, true, NULL, NULL, 0, NULL, &vlen) == 0;
+	return !r && lookup(db, NULL, id, key, klen, true, NULL, NULL, 0, NULL, &vlen) == 0;
 }
 
 /* ---- raw access (golite_raw.h) ---- */
 
 int golite_table_id(golite *db, const char *name, uint32_t *id)
 {
+	return golite_table_id_at(db, NULL, name, id);
+}
+
+int golite_table_id_at(golite *db, const golite_snapshot *snap, const char *name, uint32_t *id)
+{
 	int r = db_check_handle(db);
 	if (r)
 		return r;
+	if (!id)
+		return set_error(GOLITE_EINVAL, "id is NULL");
 	rcu_read_lock();
-	r = db_table_id(db, name, id);
+	r = db_table_id_in(snap_catalog(db, snap), name, id);
 	rcu_read_unlock();
 	return r;
 }
 
 int golite_table_name(golite *db, uint32_t id, char *buf, size_t cap)
+{
+	return golite_table_name_at(db, NULL, id, buf, cap);
+}
+
+int golite_table_name_at(golite *db, const golite_snapshot *snap, uint32_t id, char *buf,
+			 size_t cap)
 {
 	int r = db_check_handle(db);
 	if (r)
@@ -625,7 +655,7 @@ int golite_table_name(golite *db, uint32_t id, char *buf, size_t cap)
 	r = GOLITE_ENOTABLE;
 	uint32_t len = 0;
 	rcu_read_lock();
-	const struct catalog *c = rcu_fetch(db->catalog);
+	const struct catalog *c = snap_catalog(db, snap);
 	for (size_t i = 0; i < c->count; i++) {
 		if (c->entries[i].id != id)
 			continue;
@@ -650,6 +680,13 @@ int golite_table_name(golite *db, uint32_t id, char *buf, size_t cap)
 int golite_get_raw(golite *db, uint32_t table_id, const void *key, size_t klen,
 		   unsigned *kind, void *buf, size_t cap, void **alloc, size_t *vlen)
 {
+	return golite_get_raw_at(db, NULL, table_id, key, klen, kind, buf, cap, alloc, vlen);
+}
+
+int golite_get_raw_at(golite *db, const golite_snapshot *snap, uint32_t table_id,
+		      const void *key, size_t klen, unsigned *kind, void *buf, size_t cap,
+		      void **alloc, size_t *vlen)
+{
 	int r = db_check_handle(db);
 	if (!r)
 		r = check_key(key, klen);
@@ -660,7 +697,7 @@ int golite_get_raw(golite *db, uint32_t table_id, const void *key, size_t klen,
 	if (alloc)
 		*alloc = NULL;
 	*vlen = 0;
-	return lookup(db, table_id, key, klen, true, kind, buf, cap, alloc, vlen);
+	return lookup(db, snap, table_id, key, klen, true, kind, buf, cap, alloc, vlen);
 }
 
 int golite_put_raw(golite *db, uint32_t table_id, unsigned kind, const void *key, size_t klen,
@@ -729,6 +766,9 @@ int golite_stats_get(golite *db, golite_stats *s)
 	s->stall_micros = atomic_load(&db->stall_micros);
 	s->failed = atomic_load(&db->failed) != 0;
 	space_figures(db, s);
+	snap_figures(db, &s->snapshots, &s->snapshot_oldest_sequence);
+	s->snapshot_kept_versions = atomic_load(&db->snap_kept_versions);
+	s->snapshot_kept_bytes = atomic_load(&db->snap_kept_bytes);
 	return 0;
 }
 
@@ -784,6 +824,11 @@ int golite_stats_text(golite *db, char **text)
 	fprintf(f, "recovery_records %llu\n", (unsigned long long)db->replay.records);
 	bg_stats(db, f);
 	space_stats(db, f);
+	fprintf(f, "snapshots %llu\n", (unsigned long long)s.snapshots);
+	fprintf(f, "snapshot_oldest_sequence %llu\n",
+		(unsigned long long)s.snapshot_oldest_sequence);
+	fprintf(f, "snapshot_kept_versions %llu\n", (unsigned long long)s.snapshot_kept_versions);
+	fprintf(f, "snapshot_kept_bytes %llu\n", (unsigned long long)s.snapshot_kept_bytes);
 	fprintf(f, "failed %d\n", s.failed ? 1 : 0);
 	fclose(f);
 	*text = buf;

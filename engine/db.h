@@ -10,7 +10,8 @@
  * wait for the log's fdatasync -> acknowledge.
  *
  * Read path: RCU read-side section -> catalog lookup -> active memtable ->
- * immutable memtables (newest first) -> SSTables.
+ * immutable memtables (newest first) -> SSTables; each gives its newest
+ * version at or below the read's sequence (a snapshot's, or SEQ_MAX).
  *
  * Invariants:
  *   1. last_seq is assigned only under the log lock (wal_append's prepare),
@@ -28,7 +29,10 @@
  *      sources and reads last_seq between two equal even readings of it,
  *      so the sequence it reads belongs to exactly the sources it pinned:
  *      no write up to it sits in a memtable it missed, and no table it
- *      pinned holds a write after it (tables keep one version per key).
+ *      pinned holds a write after it (a table may keep only the newest
+ *      version of a key, which would hide the one it needs). An iterator
+ *      or read at a snapshot (snapshot.h) needs no such pairing: while the
+ *      snapshot lives, every source keeps the versions it sees.
  *   4. The memtable a write goes to is chosen under the log lock; a switch
  *      of memtable happens under the same lock together with a new log
  *      segment, so each segment's records belong to one memtable or to
@@ -54,6 +58,7 @@
 #include "manifest.h"
 #include "memtable.h"
 #include "rcu.h"
+#include "snapshot.h"
 #include "space.h"
 #include "sstable.h"
 #include "util.h"
@@ -150,6 +155,12 @@ struct golite {
 
 	struct feed feed;                        /* the change feed (feed.h) */
 
+	/* Snapshots (snapshot.h). */
+	pthread_mutex_t snap_mu;
+	struct snap *snaps;                      /* snap_mu: live, by seq */
+	_Atomic uint64_t snap_kept_versions;     /* kept only for snapshots */
+	_Atomic uint64_t snap_kept_bytes;
+
 	struct db_shard shards[DB_SHARDS];
 	uint64_t open_ns;
 	struct wal_replay_info replay;
@@ -180,6 +191,8 @@ static inline void db_sources_change_end(struct golite *db)
 
 /* Resolves a table name inside an RCU read-side section. */
 int db_table_id(struct golite *db, const char *table, uint32_t *id);
+/* The same in catalog c (a snapshot's: snap_catalog()). */
+int db_table_id_in(const struct catalog *c, const char *table, uint32_t *id);
 
 /* The checks every entry point starts with: a handle that is open (and the
  * calling thread registered with RCU), and a store that takes writes. 0 or
@@ -237,8 +250,9 @@ void bg_figures(struct golite *db, golite_stats *s);
 /* Starts fetching what bg_get() of ikey will read first (inside an RCU
  * read-side section); a hint only. */
 void bg_prefetch(struct golite *db, const uint8_t *ikey, size_t iklen, uint64_t hash);
-/* Point lookup in the tables (inside an RCU read-side section). */
-int bg_get(struct golite *db, const uint8_t *ikey, size_t iklen, uint64_t hash,
+/* Point lookup in the tables at sequence snap (SEQ_MAX: the newest), inside
+ * an RCU read-side section. */
+int bg_get(struct golite *db, const uint8_t *ikey, size_t iklen, uint64_t hash, uint64_t snap,
 	   struct mt_entry *e);
 
 /* Shared with reclaim.c (space.h). compaction.c: */
@@ -272,6 +286,10 @@ void bg_request_flush(struct golite *db);
 /* The sequence number of the newest version of ikey in the store (0 if
  * none is found or the lookup fails). */
 uint64_t db_newest_seq(struct golite *db, const uint8_t *ikey, size_t iklen);
+/* db_open.c: */
+struct db_iter;
+/* Builds a catalog (*out) from table 0 as the iterator it sees it. */
+int db_catalog_read(struct golite *db, struct db_iter *it, struct catalog **out);
 
 /* Logs a message through golite_options.log (or stderr). */
 __attribute__((format(printf, 3, 4))) void db_log(struct golite *db, enum golite_log_level lvl,

@@ -72,13 +72,11 @@ static int check_options(const golite_options *o)
 	return 0;
 }
 
-/* Builds the in-memory catalog from table 0 as of now (at open). */
-static int load_catalog(struct golite *db)
+int db_catalog_read(struct golite *db, struct db_iter *it, struct catalog **out)
 {
 	struct catalog_entry *v = NULL;
 	size_t n = 0, cap = 0;
 	uint32_t next_id = TABLE_ID_FIRST_USER;
-	struct db_iter *it = db_iter_new(db, true);
 	uint8_t prefix[IKEY_PREFIX];
 	put_be32(prefix, TABLE_ID_CATALOG);
 	int r = 0;
@@ -115,11 +113,19 @@ static int load_catalog(struct golite *db)
 					      db->path, v[i].id, next_id);
 	}
 	if (!r)
-		db->catalog = catalog_build(v, n, next_id);
-	db_iter_free(it);
+		*out = catalog_build(v, n, next_id);
 	for (size_t i = 0; i < n; i++)
 		free(v[i].name);
 	free(v);
+	return r;
+}
+
+/* Builds the in-memory catalog from table 0 as of now (at open). */
+static int load_catalog(struct golite *db)
+{
+	struct db_iter *it = db_iter_new(db, true);
+	int r = db_catalog_read(db, it, &db->catalog);
+	db_iter_free(it);
 	return r;
 }
 
@@ -267,6 +273,7 @@ static void db_free(struct golite *db)
 		db->imm = m->next;
 		memtable_unref(m);
 	}
+	snap_close(db);
 	catalog_free(db->catalog);
 	if (db->cache || db->current)
 		bg_close(db);
@@ -276,6 +283,7 @@ static void db_free(struct golite *db)
 		io_close(db->lock_fd);
 	feed_destroy(&db->feed);
 	pthread_mutex_destroy(&db->ddl_mu);
+	pthread_mutex_destroy(&db->snap_mu);
 	free(db->path);
 	free(db);
 }
@@ -296,6 +304,7 @@ int golite_open(const char *path, const golite_options *opts, golite **out)
 	db->path = xstrdup(path);
 	db->open_ns = now_ns();
 	mutex_init(&db->ddl_mu);
+	mutex_init(&db->snap_mu);
 	if (opts)
 		db->o = *opts;
 	else
@@ -399,6 +408,9 @@ int golite_open(const char *path, const golite_options *opts, golite **out)
 	atomic_store(&db->next_file_no, MAX(next, 1));
 
 	r = load_catalog(db);
+	if (r)
+		goto out_free;
+	r = snap_open(db);
 	if (r)
 		goto out_free;
 

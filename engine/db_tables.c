@@ -17,6 +17,7 @@
 #include "batch.h"
 #include "error.h"
 #include "format.h"
+#include "golite_raw.h"
 #include "iter.h"
 #include "util.h"
 
@@ -201,13 +202,18 @@ bool golite_table_exists(golite *db, const char *name)
 
 int golite_table_list(golite *db, char ***names, size_t *count)
 {
+	return golite_table_list_at(db, NULL, names, count);
+}
+
+int golite_table_list_at(golite *db, const golite_snapshot *snap, char ***names, size_t *count)
+{
 	int r = db_check_handle(db);
 	if (r)
 		return r;
 	if (!names || !count)
 		return set_error(GOLITE_EINVAL, "names or count is NULL");
 	rcu_read_lock();
-	struct catalog *c = rcu_fetch(db->catalog);
+	const struct catalog *c = snap_catalog(db, snap);
 	size_t bytes = (c->count + 1) * sizeof(char *);
 	for (size_t i = 0; i < c->count; i++)
 		bytes += c->entries[i].len + 1;

@@ -40,7 +40,8 @@ static int chunk_too_long(uint64_t ino, uint32_t idx, size_t vlen)
 
 /* golite_chunks_read by point lookups, one a chunk; fills every byte of
  * out (whole chunks are read in place, without zeroing them first). */
-static int read_by_lookups(golite *db, uint64_t ino, uint64_t off, uint8_t *out, size_t len)
+static int read_by_lookups(golite *db, const golite_snapshot *snap, uint64_t ino, uint64_t off,
+			   uint8_t *out, size_t len)
 {
 	uint8_t tmp[VFILE_CHUNK];
 	uint32_t first = (uint32_t)(off / VFILE_CHUNK);
@@ -54,8 +55,8 @@ static int read_by_lookups(golite *db, uint64_t ino, uint64_t off, uint8_t *out,
 		vfile_chunk_key(key, ino, idx);
 		unsigned kind;
 		size_t vlen = 0;
-		int r = golite_get_raw(db, TABLE_ID_CHUNKS, key, sizeof(key), &kind, dst,
-				       VFILE_CHUNK, NULL, &vlen);
+		int r = golite_get_raw_at(db, snap, TABLE_ID_CHUNKS, key, sizeof(key), &kind, dst,
+					  VFILE_CHUNK, NULL, &vlen);
 		if (r == GOLITE_ERANGE)
 			return chunk_too_long(ino, idx, vlen);
 		if (r && r != GOLITE_ENOTFOUND)
@@ -72,13 +73,14 @@ static int read_by_lookups(golite *db, uint64_t ino, uint64_t off, uint8_t *out,
 
 /* golite_chunks_read by one iterator over the file's chunks from the
  * first one in the range; out is zeroed. */
-static int read_by_scan(golite *db, uint64_t ino, uint64_t off, uint8_t *out, size_t len)
+static int read_by_scan(golite *db, const golite_snapshot *snap, uint64_t ino, uint64_t off,
+			uint8_t *out, size_t len)
 {
 	uint8_t prefix[8], start[VFILE_CHUNK_KEY];
 	put_be64(prefix, ino);
 	uint32_t last = (uint32_t)((off + len - 1) / VFILE_CHUNK);
 	vfile_chunk_key(start, ino, (uint32_t)(off / VFILE_CHUNK));
-	golite_iter_options o = { .prefix = prefix, .prefix_len = 8 };
+	golite_iter_options o = { .prefix = prefix, .prefix_len = 8, .snapshot = snap };
 	golite_iter *it;
 	int r = golite_iter_new_raw(db, TABLE_ID_CHUNKS, &o, &it);
 	if (r)
@@ -107,6 +109,12 @@ static int read_by_scan(golite *db, uint64_t ino, uint64_t off, uint8_t *out, si
 
 int golite_chunks_read(golite *db, uint64_t ino, uint64_t off, void *buf, size_t len)
 {
+	return golite_chunks_read_at(db, NULL, ino, off, buf, len);
+}
+
+int golite_chunks_read_at(golite *db, const golite_snapshot *snap, uint64_t ino, uint64_t off,
+			  void *buf, size_t len)
+{
 	if (!buf && len)
 		return set_error(GOLITE_EINVAL, "buf is NULL");
 	if (len == 0)
@@ -115,14 +123,14 @@ int golite_chunks_read(golite *db, uint64_t ino, uint64_t off, void *buf, size_t
 		return set_error(GOLITE_EINVAL, "range past the largest file (2^32 chunks)");
 	uint64_t chunks = (off + len - 1) / VFILE_CHUNK - off / VFILE_CHUNK + 1;
 	if (chunks < CHUNKS_SCAN_MIN)
-		return read_by_lookups(db, ino, off, buf, len);
+		return read_by_lookups(db, snap, ino, off, buf, len);
 	memset(buf, 0, len);
-	return read_by_scan(db, ino, off, buf, len);
+	return read_by_scan(db, snap, ino, off, buf, len);
 }
 
 /* The value of decoded record f (not a directory, not a hard link). */
-static int file_read_shared(golite *db, struct vfile *f0, void *buf, size_t cap, void **alloc,
-			    size_t *vlen)
+static int file_read_shared(golite *db, const golite_snapshot *snap, struct vfile *f0, void *buf,
+			    size_t cap, void **alloc, size_t *vlen)
 {
 	struct vfile f = *f0;
 	int r = 0;
@@ -145,7 +153,7 @@ static int file_read_shared(golite *db, struct vfile *f0, void *buf, size_t cap,
 		return 0;
 	}
 	if (f.flags & VFILE_F_CHUNKED && f.type == VFILE_REG)
-		r = golite_chunks_read(db, f.ino, 0, out, (size_t)f.size);
+		r = golite_chunks_read_at(db, snap, f.ino, 0, out, (size_t)f.size);
 	else
 		memcpy(out, f.data, f.data_len);
 	if (r) {
@@ -158,8 +166,8 @@ static int file_read_shared(golite *db, struct vfile *f0, void *buf, size_t cap,
 	return 0;
 }
 
-int file_read_value(golite *db, const uint8_t *rec, size_t len, void *buf, size_t cap,
-		    void **alloc, size_t *vlen)
+int file_read_value(golite *db, const golite_snapshot *snap, const uint8_t *rec, size_t len,
+		    void *buf, size_t cap, void **alloc, size_t *vlen)
 {
 	struct vfile f;
 	int r = vfile_decode(rec, len, &f);
@@ -174,8 +182,8 @@ int file_read_value(golite *db, const uint8_t *rec, size_t len, void *buf, size_
 		vfile_inode_key(ikey, f.ino);
 		unsigned kind;
 		size_t slen;
-		r = golite_get_raw(db, TABLE_ID_FS, ikey, sizeof(ikey), &kind, NULL, 0,
-				   (void **)&shared, &slen);
+		r = golite_get_raw_at(db, snap, TABLE_ID_FS, ikey, sizeof(ikey), &kind, NULL, 0,
+				      (void **)&shared, &slen);
 		if (r == GOLITE_ENOTFOUND)
 			return set_error(GOLITE_ECORRUPT, "hard link to inode %llu, which is missing",
 					 (unsigned long long)f.ino);
@@ -190,7 +198,7 @@ int file_read_value(golite *db, const uint8_t *rec, size_t len, void *buf, size_
 					 vfile_strerror(r));
 		}
 	}
-	r = file_read_shared(db, &f, buf, cap, alloc, vlen);
+	r = file_read_shared(db, snap, &f, buf, cap, alloc, vlen);
 	free(shared);
 	return r;
 }

@@ -17,10 +17,11 @@
  * (assembled from chunks if CHUNKED), the target of a symlink, or
  * GOLITE_EISDIR for a directory. Writes into buf (if it fits cap, else
  * GOLITE_ERANGE) or returns a malloc()ed copy in *alloc; *vlen is the size.
- * A record that does not decode is GOLITE_ECORRUPT. Called outside any
- * RCU read-side section.
+ * A record that does not decode is GOLITE_ECORRUPT. Chunks and shared
+ * records are read at snapshot snap (NULL: now). Called outside any RCU
+ * read-side section.
  */
-int file_read_value(golite *db, const uint8_t *rec, size_t len, void *buf, size_t cap,
-		    void **alloc, size_t *vlen);
+int file_read_value(golite *db, const golite_snapshot *snap, const uint8_t *rec, size_t len,
+		    void *buf, size_t cap, void **alloc, size_t *vlen);
 
 #endif /* GOLITE_FILE_READ_H */

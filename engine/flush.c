@@ -94,18 +94,53 @@ static void wait_inserts(struct golite *db, uint64_t upto)
 	}
 }
 
-/* True if keys of table id may be dropped by work covering upto. */
+/* True if keys of table id may be dropped by work covering upto: the table
+ * is dropped, durably so, and no live snapshot sees it. */
 bool bg_discardable(struct golite *db, uint32_t id, uint64_t upto)
 {
 	rcu_read_lock();
 	bool d = catalog_id_discardable(rcu_fetch(db->catalog), id, upto);
 	rcu_read_unlock();
-	return d;
+	return d && !snap_pins_table(db, id);
+}
+
+/* What write_memtable keeps of one key: its versions newest first, the
+ * newest of each stripe between live snapshots (snapshot.h). */
+struct keep_ctx {
+	struct sst_builder *b;
+	const uint8_t *ikey;
+	size_t iklen;
+	const uint64_t *seqs;
+	size_t nseqs;
+	size_t stripe;           /* of the last version seen; SIZE_MAX: none */
+	uint64_t kept, kept_bytes;
+	int r;
+};
+
+static bool keep_version(void *arg, const struct mt_entry *e)
+{
+	struct keep_ctx *k = arg;
+	size_t stripe = snap_stripe(k->seqs, k->nseqs, e->seq);
+	if (stripe == k->stripe)
+		return true;   /* a newer version of its stripe hides it */
+	bool newest = k->stripe == SIZE_MAX;
+	k->stripe = stripe;
+	uint8_t skey[IKEY_MAX + TRAILER_SIZE];
+	memcpy(skey, k->ikey, k->iklen);
+	put_le64(skey + k->iklen, trailer_pack(e->seq, e->kind));
+	k->r = sst_builder_add(k->b, skey, k->iklen + TRAILER_SIZE, e->value, e->vlen);
+	if (!newest) {
+		k->kept++;
+		k->kept_bytes += k->iklen + TRAILER_SIZE + e->vlen;
+	}
+	/* Stripes only go down: none is left below the oldest. */
+	return !k->r && stripe > 0;
 }
 
 /*
- * Writes the newest version of every key of m into a new level-0 table.
- * *out is NULL if nothing was left to write.
+ * Writes the newest version of every key of m into a new level-0 table,
+ * and the older ones live snapshots see (snapshot.h). *out is NULL if
+ * nothing was left to write.
  */
 static int write_memtable(struct golite *db, struct memtable *m, struct table_file **out)
 {
@@ -117,10 +152,12 @@ static int write_memtable(struct golite *db, struct memtable *m, struct table_fi
 	int r = sst_builder_new(path, file_no, &db->sst_opts, &b);
 	if (r)
 		return r;
+	/* Read after m was frozen: snapshot.h invariant 1. */
+	struct keep_ctx k = { .b = b };
+	k.seqs = snap_seqs(db, &k.nseqs);
 	struct mt_iter *it = m->ops->iter_new(m);
 	uint32_t last_table = UINT32_MAX;
 	bool drop_table = false;
-	uint8_t skey[IKEY_MAX + TRAILER_SIZE];
 	for (m->ops->iter_seek_first(it); m->ops->iter_valid(it) && !r; m->ops->iter_next(it)) {
 		size_t iklen;
 		const uint8_t *ikey = m->ops->iter_key(it, &iklen);
@@ -129,14 +166,18 @@ static int write_memtable(struct golite *db, struct memtable *m, struct table_fi
 			last_table = table;
 			drop_table = bg_discardable(db, table, m->switch_seq);
 		}
-		struct mt_entry e;
-		if (drop_table || !m->ops->iter_version(it, SEQ_MAX, &e))
+		if (drop_table)
 			continue;
-		memcpy(skey, ikey, iklen);
-		put_le64(skey + iklen, trailer_pack(e.seq, e.kind));
-		r = sst_builder_add(b, skey, iklen + TRAILER_SIZE, e.value, e.vlen);
+		k.ikey = ikey;
+		k.iklen = iklen;
+		k.stripe = SIZE_MAX;
+		m->ops->iter_versions(it, keep_version, &k);
+		r = k.r;
 	}
 	m->ops->iter_free(it);
+	free((void *)k.seqs);
+	if (!r)
+		snap_note_kept(db, k.kept, k.kept_bytes);
 	if (r) {
 		sst_builder_abandon(b);
 		return r;

@@ -291,9 +291,13 @@ static void add_source(struct db_iter *it, struct iter_source s)
 	it->src[it->n++] = s;
 }
 
-/* Pins the sources of a snapshot (db.h invariant 3); returns the snapshot's
- * sequence in *snap, or false if they changed meanwhile. */
-static bool pin_sources(struct golite *db, struct db_iter *it, bool latest)
+/* How an iterator chooses its sequence. */
+enum iter_at { AT_NOW, AT_LATEST, AT_SEQ };
+
+/* Pins the sources of a snapshot (db.h invariant 3); sets it->snap to the
+ * sequence (AT_SEQ: seq, which a live snapshot keeps readable in whatever
+ * sources are current), or returns false if they changed meanwhile. */
+static bool pin_sources(struct golite *db, struct db_iter *it, enum iter_at at, uint64_t seq)
 {
 	uint64_t gen = atomic_load_explicit(&db->src_gen, memory_order_acquire);
 	if (gen & 1)
@@ -306,8 +310,9 @@ static bool pin_sources(struct golite *db, struct db_iter *it, bool latest)
 	     m = rcu_fetch(m->next))
 		mems[nm++] = m;
 	struct version *v = rcu_fetch(db->current);
-	uint64_t snap = latest ? SEQ_MAX
-			       : atomic_load_explicit(&db->last_seq, memory_order_acquire);
+	uint64_t snap = at == AT_LATEST ? SEQ_MAX
+			: at == AT_SEQ	? seq
+					: atomic_load_explicit(&db->last_seq, memory_order_acquire);
 	atomic_thread_fence(memory_order_acquire);
 	bool same = atomic_load_explicit(&db->src_gen, memory_order_relaxed) == gen;
 	if (same) {
@@ -329,15 +334,15 @@ static bool pin_sources(struct golite *db, struct db_iter *it, bool latest)
 	return true;
 }
 
-struct db_iter *db_iter_new(struct golite *db, bool latest)
+static struct db_iter *iter_make(struct golite *db, enum iter_at at, uint64_t seq)
 {
 	struct db_iter *it = xcalloc(1, sizeof(*it));
 	it->db = db;
 	it->cur = -1;
-	for (int spins = 0; !pin_sources(db, it, latest); spins++)
+	for (int spins = 0; !pin_sources(db, it, at, seq); spins++)
 		if (spins > 16)
 			sched_yield();
-	if (!latest)
+	if (at == AT_NOW)
 		db_wait_writes(db, it->snap);
 	/* An SSTable iterator holds its own reference on the table. */
 	struct version *v = it->version;
@@ -347,6 +352,16 @@ struct db_iter *db_iter_new(struct golite *db, bool latest)
 		if (v->n[l])
 			add_source(it, iter_source_level(v, l, it->snap));
 	return it;
+}
+
+struct db_iter *db_iter_new(struct golite *db, bool latest)
+{
+	return iter_make(db, latest ? AT_LATEST : AT_NOW, 0);
+}
+
+struct db_iter *db_iter_new_at(struct golite *db, uint64_t seq)
+{
+	return iter_make(db, AT_SEQ, seq);
 }
 
 void db_iter_free(struct db_iter *it)
@@ -496,6 +511,7 @@ struct golite_iter {
 	size_t lower_len, upper_len, prefix_len;
 	bool valid;
 	int status;
+	golite_snapshot *snap; /* a handle of its own on opts->snapshot, or NULL */
 	uint8_t *value;        /* a file's bytes, assembled by golite_iter_value */
 	size_t value_len;
 };
@@ -528,9 +544,10 @@ static int iter_new(golite *db, const char *table, uint32_t id, const golite_ite
 		  o->prefix_len > GOLITE_MAX_KEY_SIZE))
 		return set_error(GOLITE_EKEYSIZE, "iterator bound longer than %u bytes",
 				 GOLITE_MAX_KEY_SIZE);
+	const golite_snapshot *snap = o ? o->snapshot : NULL;
 	if (table) {
 		rcu_read_lock();
-		int r = db_table_id(db, table, &id);
+		int r = db_table_id_in(snap_catalog(db, snap), table, &id);
 		rcu_read_unlock();
 		if (r)
 			return r;
@@ -538,13 +555,18 @@ static int iter_new(golite *db, const char *table, uint32_t id, const golite_ite
 	golite_iter *gi = xcalloc(1, sizeof(*gi));
 	gi->db = db;
 	gi->table = id;
+	if (snap) {
+		gi->snap = xmalloc(sizeof(*gi->snap));
+		*gi->snap = *snap;
+		snap_ref(snap->s);
+	}
 	if (o && o->lower_len)
 		gi->lower = bound_ikey(id, o->lower, o->lower_len, &gi->lower_len);
 	if (o && o->upper_len)
 		gi->upper = bound_ikey(id, o->upper, o->upper_len, &gi->upper_len);
 	if (o && o->prefix_len)
 		gi->prefix = bound_ikey(id, o->prefix, o->prefix_len, &gi->prefix_len);
-	gi->it = db_iter_new(db, false);
+	gi->it = snap ? db_iter_new_at(db, snap->s->seq) : db_iter_new(db, false);
 	db_count(db, C_ITERS, 1);
 	*out = gi;
 	return 0;
@@ -651,7 +673,7 @@ const void *golite_iter_value(golite_iter *gi, size_t *vlen)
 	gi->value = NULL;
 	void *out;
 	size_t n;
-	if (file_read_value(gi->db, v, len, NULL, 0, &out, &n)) {
+	if (file_read_value(gi->db, gi->snap, v, len, NULL, 0, &out, &n)) {
 		gi->status = GOLITE_EIO;
 		return NULL;
 	}
@@ -689,6 +711,7 @@ void golite_iter_free(golite_iter *gi)
 	if (!gi)
 		return;
 	db_iter_free(gi->it);
+	golite_snapshot_free(gi->snap);
 	free(gi->lower);
 	free(gi->upper);
 	free(gi->prefix);

@@ -59,6 +59,9 @@ struct db_iter;
  * before the call and nothing after it; with latest, over everything (only
  * while no writer runs, at open). */
 struct db_iter *db_iter_new(struct golite *db, bool latest);
+/* Creates an iterator reading at sequence seq over the sources current now:
+ * for a seq a live snapshot holds (snapshot.h), or at open. */
+struct db_iter *db_iter_new_at(struct golite *db, uint64_t seq);
 void db_iter_free(struct db_iter *it);
 void db_iter_seek(struct db_iter *it, const uint8_t *ikey, size_t len);
 bool db_iter_valid(const struct db_iter *it);

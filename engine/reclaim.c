@@ -18,7 +18,8 @@
  *
  * Why it is safe (space.h invariant 3): an entry is dropped only if a newer
  * version of its key is durable, so no reader of the newest version can
- * miss it and no crash can bring back a state that needs it; iterators
+ * miss it and no crash can bring back a state that needs it, and no live
+ * snapshot's sequence lies between the two (snapshot.h); iterators
  * pin the tables they read, so an open iterator keeps reading the old
  * table until it lets go. The table being rewritten is flagged as
  * compacting, so no compaction takes it meanwhile, and the output covers a
@@ -37,7 +38,9 @@ struct scan {
 	uint64_t bytes, dead_bytes;   /* key and value bytes */
 };
 
-/* True if the entry (skey with its trailer) may go (space.h inv. 3). */
+/* True if the entry (skey with its trailer) may go (space.h inv. 3): a
+ * newer version is durable and no live snapshot sits between them, or its
+ * table is dropped and no snapshot sees it (bg_discardable). */
 static bool entry_dead(struct golite *db, const uint8_t *skey, size_t sklen, uint64_t upto,
 		       uint32_t *last_table, bool *table_dropped)
 {
@@ -51,7 +54,8 @@ static bool entry_dead(struct golite *db, const uint8_t *skey, size_t sklen, uin
 		return true;
 	uint64_t seq = trailer_seq(get_le64(skey + iklen));
 	uint64_t newest = db_newest_seq(db, skey, iklen);
-	return newest > seq && newest <= upto;
+	/* A snapshot in [seq, newest) may see it (snapshot.h). */
+	return newest > seq && newest <= upto && !snap_between(db, seq, newest);
 }
 
 static int scan_table(struct golite *db, struct table_file *f, uint64_t upto, struct scan *sc)

@@ -126,10 +126,10 @@ size_t version_find_file(const struct version *v, int l, const uint8_t *ikey, si
 }
 
 static int file_get(struct table_file *f, const uint8_t *ikey, size_t iklen, uint64_t hash,
-		    struct mt_entry *e)
+		    uint64_t snap, struct mt_entry *e)
 {
 	struct sst_get_result res;
-	int r = sst_get(f->reader, ikey, iklen, hash, SEQ_MAX, &res);
+	int r = sst_get(f->reader, ikey, iklen, hash, snap, &res);
 	if (r == 1) {
 		e->seq = res.seq;
 		e->kind = res.kind;
@@ -180,13 +180,13 @@ void version_prefetch(const struct version *v, const uint8_t *ikey, size_t iklen
 }
 
 int version_get(struct version *v, const uint8_t *ikey, size_t iklen, uint64_t hash,
-		struct mt_entry *e)
+		uint64_t snap, struct mt_entry *e)
 {
 	int l = 0;
 	size_t i = 0;
 	struct table_file *f;
 	while ((f = next_candidate(v, ikey, iklen, &l, &i))) {
-		int r = file_get(f, ikey, iklen, hash, e);
+		int r = file_get(f, ikey, iklen, hash, snap, e);
 		if (r)
 			return r;
 	}

@@ -67,12 +67,15 @@ struct version *version_apply(const struct version *base, struct table_file **de
 
 /*
  * Point lookup of ikey (hash = hash64(ikey)) in the tables: the newest
- * entry. Inside an RCU read-side section; the value stays valid until it
+ * entry with sequence <= snap (SEQ_MAX: the newest). A table holds the
+ * versions of a key together (compaction never cuts a table between
+ * them), so the first table holding one visible at snap holds the newest
+ * one. Inside an RCU read-side section; the value stays valid until it
  * ends. Returns 1 found (*e filled, maybe a tombstone), 0 absent, or an
  * error.
  */
 int version_get(struct version *v, const uint8_t *ikey, size_t iklen, uint64_t hash,
-		struct mt_entry *e);
+		uint64_t snap, struct mt_entry *e);
 
 /*
  * Starts fetching the filter line of every table version_get() would

@@ -386,13 +386,18 @@ typedef struct golite_iter_options {
 	size_t upper_len;
 	const void *prefix;  /* only keys starting with prefix */
 	size_t prefix_len;
+	/* Read at this snapshot (golite_snapshot_new, golite_snapshot_open)
+	 * instead of now; NULL: now. The iterator keeps what it needs of the
+	 * snapshot: the handle may be freed before the iterator. */
+	const struct golite_snapshot *snapshot;
 } golite_iter_options;
 
 /*
  * Creates an iterator over table, positioned before the first key (call
  * golite_iter_seek_first() or golite_iter_seek()). The iterator sees a
  * consistent snapshot: every write acknowledged before this call, and
- * nothing written after. The bounds are copied. Free with golite_iter_free()
+ * nothing written after; with opts->snapshot, the store as of that
+ * snapshot (table is then resolved in the catalog as it was). The bounds are copied. Free with golite_iter_free()
  * before closing the store. opts may be NULL.
  */
 int golite_iter_new(golite *db, const char *table, const golite_iter_options *opts,
@@ -425,6 +430,70 @@ int golite_iter_status(const golite_iter *it);
 
 /* Frees the iterator. NULL is accepted. */
 void golite_iter_free(golite_iter *it);
+
+/* ---- Snapshots --------------------------------------------------------- */
+
+/*
+ * A snapshot is the store as of one sequence number: a read at it returns,
+ * for every key, the newest version written at or before that sequence
+ * (not found if that version is a delete), and table names resolve in the
+ * table catalog as it was then. While a snapshot lives, flushes and
+ * compactions keep the versions it sees (and the keys of tables dropped
+ * after it); those versions become collectable again at the next
+ * compaction that reaches them once it is released (golite_stats:
+ * snapshots, snapshot_kept_bytes). Reads at a snapshot take no lock, as
+ * reads of now do. A handle is the caller's until golite_snapshot_free,
+ * which must come before golite_close; a handle may be used from several
+ * threads at once.
+ */
+typedef struct golite_snapshot golite_snapshot;
+
+/* An unnamed snapshot: the store as of now (every write acknowledged
+ * before the call, nothing after). Lives until freed; not durable. */
+int golite_snapshot_new(golite *db, golite_snapshot **out);
+
+/* Releases a handle (NULL is accepted). */
+void golite_snapshot_free(golite_snapshot *s);
+
+/* The sequence number a snapshot reads at. */
+uint64_t golite_snapshot_sequence(const golite_snapshot *s);
+
+/*
+ * Named snapshots: durable. golite_snapshot_create records a snapshot of
+ * now (as golite_snapshot_new) under name, syncs the log up to its
+ * sequence and writes it to the MANIFEST before it returns, so it survives
+ * close, kill -9 and power loss. *seq_out (may be NULL) gets its sequence.
+ * Names: 1..255 bytes, no '/', not "." or ".." (GOLITE_ENAME otherwise);
+ * GOLITE_EEXIST if the name is taken, GOLITE_EROFS on a read-only store.
+ */
+#define GOLITE_MAX_SNAPSHOT_NAME 255u
+int golite_snapshot_create(golite *db, const char *name, uint64_t *seq_out);
+
+/* Drops the named snapshot name (GOLITE_ENOTFOUND if there is none),
+ * durably before it returns. Handles open on it (golite_snapshot_open)
+ * keep reading it; its versions are released when the last is freed. */
+int golite_snapshot_drop(golite *db, const char *name);
+
+/* One named snapshot: its name (NUL-terminated), sequence, and the wall
+ * time it was created (ns since the epoch). */
+typedef struct golite_snapshot_info {
+	char name[256];
+	uint64_t sequence;
+	int64_t time_ns;
+} golite_snapshot_info;
+
+/* The named snapshots, sorted by name, in a malloc()ed array (*out, NULL
+ * when *count is 0) freed with golite_free. */
+int golite_snapshot_list(golite *db, golite_snapshot_info **out, size_t *count);
+
+/* A handle reading at named snapshot name (GOLITE_ENOTFOUND if there is
+ * none). The named snapshot stays until dropped; a drop while handles are
+ * open takes effect when the last is freed. */
+int golite_snapshot_open(golite *db, const char *name, golite_snapshot **out);
+
+/* golite_get at a snapshot (snap NULL: now); the same contract. */
+int golite_get_at(golite *db, const golite_snapshot *snap, const char *table, const void *key,
+		  size_t klen, void **value, size_t *vlen);
 
 /* ---- Maintenance and figures ------------------------------------------- */
 
@@ -539,6 +608,14 @@ typedef struct golite_stats {
 				      * the last reclaim pass found */
 	uint64_t space_reclaimed;    /* table bytes given back by reclaim */
 	uint64_t space_refused;      /* writes refused for space */
+	/* Snapshots (golite_snapshot_*): live ones (named, and unnamed not
+	 * yet freed, each counted once), the sequence of the oldest (0 if
+	 * none), and the versions (and their key and value bytes) flushes and
+	 * compactions kept since open only because a snapshot could see them. */
+	uint64_t snapshots;
+	uint64_t snapshot_oldest_sequence;
+	uint64_t snapshot_kept_versions;
+	uint64_t snapshot_kept_bytes;
 } golite_stats;
 
 int golite_stats_get(golite *db, golite_stats *out);

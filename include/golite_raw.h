@@ -78,6 +78,28 @@ int golite_table_name(golite *db, uint32_t id, char *buf, size_t cap);
  */
 int golite_chunks_read(golite *db, uint64_t ino, uint64_t off, void *buf, size_t len);
 
+/*
+ * Reads at a snapshot (golite.h; snap NULL: now), for the mount's
+ * snapshot view: the same contracts as the calls without _at, with table
+ * names and ids resolved in the catalog as it was at the snapshot (tables
+ * created after it are absent, tables dropped or renamed after it appear
+ * as they were). golite_iter_new_raw honours opts->snapshot.
+ * golite_table_list_at's names are one malloc()ed block (freed with
+ * golite_free), NULL-terminated, sorted, as golite_table_list's.
+ */
+int golite_get_raw_at(golite *db, const golite_snapshot *snap, uint32_t table_id,
+		      const void *key, size_t klen, unsigned *kind, void *buf, size_t cap,
+		      void **alloc, size_t *vlen);
+int golite_table_id_at(golite *db, const golite_snapshot *snap, const char *name,
+		       uint32_t *id);
+int golite_table_name_at(golite *db, const golite_snapshot *snap, uint32_t id, char *buf,
+			 size_t cap);
+int golite_table_list_at(golite *db, const golite_snapshot *snap, char ***names,
+			 size_t *count);
+/* golite_chunks_read at a snapshot: every chunk as of it (one snapshot). */
+int golite_chunks_read_at(golite *db, const golite_snapshot *snap, uint64_t ino, uint64_t off,
+			  void *buf, size_t len);
+
 /* Sequence number of the newest acknowledged write (for change feeds). */
 uint64_t golite_last_sequence(golite *db);
 

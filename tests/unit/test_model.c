@@ -362,7 +362,7 @@ static void op_scan(struct run *r)
 		}
 	}
 	golite_iter_options o = { lol ? lo : NULL, lol, hil ? hi : NULL, hil,
-				  prel ? pre : NULL, prel };
+				  prel ? pre : NULL, prel, NULL };
 	golite_iter *it;
 	int e = golite_iter_new(r->db, t, &o, &it);
 	cr_assert_eq(e, 0, "iter_new %s: %s%s", t, golite_strerror(e), context(r));
