@@ -6,7 +6,8 @@
  * name) and returning the process's exit status:
  *
  *     0  success, or the key/table was found
- *     1  not found (get, rm, ls, drop), or problems found (check)
+ *     1  not found (get, rm, ls, drop, snapshot drop), or problems found
+ *        (check)
  *     2  an error: bad usage, a store that cannot be opened (held by a
  *        running process, damaged, missing), a failed write
  *
@@ -96,6 +97,7 @@ int cmd_ls(int argc, char **argv);
 int cmd_tables(int argc, char **argv);
 int cmd_create(int argc, char **argv);
 int cmd_drop(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
 int cmd_load(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_check(int argc, char **argv);

@@ -1,12 +1,13 @@
 /*
- * kv.c — golite get, put, rm, ls, tables, create, drop: keys and tables
- * of a store that is not mounted.
+ * kv.c — golite get, put, rm, ls, tables, create, drop, snapshot: keys,
+ * tables and named snapshots of a store that is not mounted.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -35,18 +36,40 @@ static bool key_size_ok(size_t len)
 	return false;
 }
 
+/* Opens a handle on named snapshot name: 0, or (after a message) the exit
+ * status, EXIT_NOTFOUND if there is none. */
+static int open_snapshot(golite *db, const char *name, golite_snapshot **snap)
+{
+	int r = golite_snapshot_open(db, name, snap);
+	if (r == GOLITE_ENOTFOUND) {
+		cli_error("no snapshot \"%s\"", name);
+		return EXIT_NOTFOUND;
+	}
+	if (r) {
+		cli_fail(name, r);
+		return EXIT_ERROR;
+	}
+	return 0;
+}
+
 /* ---- get ---- */
 
 int cmd_get(int argc, char **argv)
 {
 	static const struct option longs[] = {
-		{ "escaped", no_argument, NULL, 'e' }, HELP_OPTION, END_OPTIONS,
+		{ "escaped", no_argument, NULL, 'e' },
+		{ "snapshot", required_argument, NULL, 's' },
+		HELP_OPTION, END_OPTIONS,
 	};
 	bool escaped = false;
+	const char *snapshot = NULL;
 	int c, status = -1;
-	while ((c = cli_getopt(argc, argv, "eh", longs, &status)) != -1)
+	while ((c = cli_getopt(argc, argv, "es:h", longs, &status)) != -1) {
 		if (c == 'e')
 			escaped = true;
+		else if (c == 's')
+			snapshot = optarg;
+	}
 	if (status >= 0)
 		return status;
 	if (!cli_operands(argc, 3, 3))
@@ -65,10 +88,15 @@ int cmd_get(int argc, char **argv)
 		free(key);
 		return EXIT_ERROR;
 	}
+	golite_snapshot *snap = NULL;
+	int st = snapshot ? open_snapshot(db, snapshot, &snap) : 0;
+	if (st) {
+		free(key);
+		return cli_close(db, st);
+	}
 	void *val;
 	size_t vlen;
-	int r = golite_get(db, table, key, klen, &val, &vlen);
-	int st = EXIT_FOUND;
+	int r = golite_get_at(db, snap, table, key, klen, &val, &vlen);
 	if (r == 0) {
 		if (!cli_write_out(val, vlen))
 			st = EXIT_ERROR;
@@ -85,6 +113,7 @@ int cmd_get(int argc, char **argv)
 		st = EXIT_ERROR;
 	}
 	free(key);
+	golite_snapshot_free(snap);
 	return cli_close(db, st);
 }
 
@@ -247,11 +276,11 @@ int cmd_rm(int argc, char **argv)
 
 /* ---- ls and tables ---- */
 
-static int list_tables(golite *db)
+static int list_tables(golite *db, const golite_snapshot *snap)
 {
 	char **names;
 	size_t n;
-	int r = golite_table_list(db, &names, &n);
+	int r = golite_table_list_at(db, snap, &names, &n);
 	if (r) {
 		cli_fail("listing tables", r);
 		return EXIT_ERROR;
@@ -266,11 +295,12 @@ static int list_tables(golite *db)
 
 /* The link count of inode ino (common/vfile.h): its back references
  * whose name still holds a type 8 record of that inode. */
-static uint64_t link_count(golite *db, uint64_t ino)
+static uint64_t link_count(golite *db, const golite_snapshot *snap, uint64_t ino)
 {
 	uint8_t prefix[VFILE_BACKREF_PREFIX];
 	vfile_backref_key(prefix, ino, false, 0, NULL, 0);
-	golite_iter_options o = { .prefix = prefix, .prefix_len = sizeof(prefix) };
+	golite_iter_options o = { .prefix = prefix, .prefix_len = sizeof(prefix),
+				  .snapshot = snap };
 	golite_iter *it;
 	if (golite_iter_new_raw(db, GOLITE_TABLE_FS, &o, &it))
 		return 0;
@@ -284,7 +314,8 @@ static uint64_t link_count(golite *db, uint64_t ino)
 		unsigned kind;
 		struct vfile f;
 		if (vfile_backref_parse(k, klen, &got, &table, &name, &nklen) &&
-		    golite_get_raw(db, table, name, nklen, &kind, rec, sizeof(rec), NULL, &len) == 0 &&
+		    golite_get_raw_at(db, snap, table, name, nklen, &kind, rec, sizeof(rec), NULL,
+				      &len) == 0 &&
 		    kind == GOLITE_KIND_META && vfile_decode(rec, len, &f) == 0 &&
 		    f.type == VFILE_HLINK && f.ino == ino)
 			n++;
@@ -296,8 +327,8 @@ static uint64_t link_count(golite *db, uint64_t ino)
 /* The kind of a name of inode ino (a type 8 record): its shared record's
  * type and size, and its link count. False, and the kind "?", if the
  * shared record is missing or no file record. */
-static bool linked_kind(golite *db, uint64_t ino, const char **kind, uint64_t *size,
-			uint64_t *links)
+static bool linked_kind(golite *db, const golite_snapshot *snap, uint64_t ino, const char **kind,
+			uint64_t *size, uint64_t *links)
 {
 	uint8_t key[VFILE_INODE_KEY];
 	vfile_inode_key(key, ino);
@@ -305,7 +336,8 @@ static bool linked_kind(golite *db, uint64_t ino, const char **kind, uint64_t *s
 	void *rec;
 	size_t len;
 	*kind = "?";
-	if (golite_get_raw(db, GOLITE_TABLE_FS, key, sizeof(key), &skind, NULL, 0, &rec, &len))
+	if (golite_get_raw_at(db, snap, GOLITE_TABLE_FS, key, sizeof(key), &skind, NULL, 0, &rec,
+			      &len))
 		return false;
 	struct vfile f;
 	bool ok = skind == GOLITE_KIND_META && vfile_decode(rec, len, &f) == 0 &&
@@ -313,7 +345,7 @@ static bool linked_kind(golite *db, uint64_t ino, const char **kind, uint64_t *s
 	if (ok) {
 		*kind = vfile_type_name(f.type);
 		*size = vfile_value_size(&f);
-		*links = link_count(db, ino);
+		*links = link_count(db, snap, ino);
 	}
 	free(rec);
 	return ok;
@@ -321,8 +353,8 @@ static bool linked_kind(golite *db, uint64_t ino, const char **kind, uint64_t *s
 
 /* Kind, size and, for a name of a linked file (*linked), link count of
  * the current key, for ls -l. */
-static void entry_kind(golite *db, golite_iter *it, const char **kind, uint64_t *size,
-		       bool *linked, uint64_t *links)
+static void entry_kind(golite *db, const golite_snapshot *snap, golite_iter *it,
+		       const char **kind, uint64_t *size, bool *linked, uint64_t *links)
 {
 	size_t vlen;
 	const void *v = golite_iter_value_raw(it, &vlen);
@@ -339,17 +371,17 @@ static void entry_kind(golite *db, golite_iter *it, const char **kind, uint64_t 
 	}
 	if (f.type == VFILE_HLINK) {
 		*size = 0;
-		*linked = linked_kind(db, f.ino, kind, size, links);
+		*linked = linked_kind(db, snap, f.ino, kind, size, links);
 		return;
 	}
 	*kind = vfile_type_name(f.type);
 	*size = vfile_value_size(&f);
 }
 
-static int list_keys(golite *db, const char *table, const char *prefix, bool lng, bool nul,
-		     bool values)
+static int list_keys(golite *db, const golite_snapshot *snap, const char *table,
+		     const char *prefix, bool lng, bool nul, bool values)
 {
-	golite_iter_options io = { 0 };
+	golite_iter_options io = { .snapshot = snap };
 	if (prefix) {
 		io.prefix = prefix;
 		io.prefix_len = strlen(prefix);
@@ -376,7 +408,7 @@ static int list_keys(golite *db, const char *table, const char *prefix, bool lng
 			const char *kind;
 			uint64_t size, links;
 			bool linked;
-			entry_kind(db, it, &kind, &size, &linked, &links);
+			entry_kind(db, snap, it, &kind, &size, &linked, &links);
 			if (linked)
 				printf("%s (%llu link%s)\t", kind, (unsigned long long)links,
 				       links == 1 ? "" : "s");
@@ -408,17 +440,21 @@ int cmd_ls(int argc, char **argv)
 		{ "long", no_argument, NULL, 'l' },
 		{ "null", no_argument, NULL, '0' },
 		{ "values", no_argument, NULL, 'v' },
+		{ "snapshot", required_argument, NULL, 's' },
 		HELP_OPTION, END_OPTIONS,
 	};
 	bool lng = false, nul = false, values = false;
+	const char *snapshot = NULL;
 	int c, status = -1;
-	while ((c = cli_getopt(argc, argv, "l0vh", longs, &status)) != -1) {
+	while ((c = cli_getopt(argc, argv, "l0vs:h", longs, &status)) != -1) {
 		if (c == 'l')
 			lng = true;
 		else if (c == '0')
 			nul = true;
 		else if (c == 'v')
 			values = true;
+		else if (c == 's')
+			snapshot = optarg;
 	}
 	if (status >= 0)
 		return status;
@@ -427,10 +463,15 @@ int cmd_ls(int argc, char **argv)
 	golite *db = cli_open(argv[optind], CLI_READ);
 	if (!db)
 		return EXIT_ERROR;
-	int st = optind + 1 < argc
-			 ? list_keys(db, argv[optind + 1], optind + 2 < argc ? argv[optind + 2] : NULL,
-				     lng, nul, values)
-			 : list_tables(db);
+	golite_snapshot *snap = NULL;
+	int st = snapshot ? open_snapshot(db, snapshot, &snap) : 0;
+	if (st)
+		return cli_close(db, st);
+	st = optind + 1 < argc
+			 ? list_keys(db, snap, argv[optind + 1],
+				     optind + 2 < argc ? argv[optind + 2] : NULL, lng, nul, values)
+			 : list_tables(db, snap);
+	golite_snapshot_free(snap);
 	return cli_close(db, st);
 }
 
@@ -442,7 +483,7 @@ int cmd_tables(int argc, char **argv)
 	golite *db = cli_open(argv[optind], CLI_READ);
 	if (!db)
 		return EXIT_ERROR;
-	return cli_close(db, list_tables(db));
+	return cli_close(db, list_tables(db, NULL));
 }
 
 /* ---- create and drop ---- */
@@ -613,5 +654,76 @@ int cmd_load(int argc, char **argv)
 	golite_batch_free(b);
 	if (!st)
 		cli_note("loaded %llu keys into \"%s\"", (unsigned long long)loaded, table);
+	return cli_close(db, st);
+}
+
+/* ---- snapshot ---- */
+
+/* golite snapshot ls DATADIR | create DATADIR NAME | drop DATADIR NAME:
+ * the action, then the store and the name, in the order of `golite create
+ * DATADIR TABLE`. */
+int cmd_snapshot(int argc, char **argv)
+{
+	int status = cli_plain_args(argc, argv, 2, 3);
+	if (status >= 0)
+		return status;
+	const char *action = argv[optind];
+	bool ls = strcmp(action, "ls") == 0;
+	bool create = strcmp(action, "create") == 0, drop = strcmp(action, "drop") == 0;
+	if (!ls && !create && !drop) {
+		cli_error("unknown action \"%s\" (ls, create or drop)", action);
+		return EXIT_ERROR;
+	}
+	if (argc - optind != (ls ? 2 : 3)) {
+		cli_error(ls ? "usage: golite snapshot ls DATADIR"
+			     : "usage: golite snapshot create|drop DATADIR NAME");
+		return EXIT_ERROR;
+	}
+	const char *dir = argv[optind + 1], *name = ls ? NULL : argv[optind + 2];
+	golite *db = cli_open(dir, ls ? CLI_READ : CLI_WRITE);
+	if (!db)
+		return EXIT_ERROR;
+	int st = 0, r;
+	if (ls) {
+		golite_snapshot_info *v;
+		size_t n;
+		r = golite_snapshot_list(db, &v, &n);
+		if (r) {
+			cli_fail("snapshot ls", r);
+			return cli_close(db, EXIT_ERROR);
+		}
+		for (size_t i = 0; i < n; i++) {
+			char when[64] = "?";
+			time_t t = (time_t)(v[i].time_ns / 1000000000);
+			struct tm tm;
+			if (gmtime_r(&t, &tm))
+				strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			printf("%llu\t%s\t", (unsigned long long)v[i].sequence, when);
+			cli_put_escaped(stdout, v[i].name, strlen(v[i].name));
+			fputc('\n', stdout);
+		}
+		golite_free(v);
+	} else if (create) {
+		uint64_t seq;
+		r = golite_snapshot_create(db, name, &seq);
+		if (r == GOLITE_EEXIST) {
+			cli_error("a snapshot \"%s\" exists", name);
+			st = EXIT_ERROR;
+		} else if (r) {
+			cli_fail(name, r);
+			st = EXIT_ERROR;
+		} else {
+			printf("%llu\n", (unsigned long long)seq);
+		}
+	} else {
+		r = golite_snapshot_drop(db, name);
+		if (r == GOLITE_ENOTFOUND) {
+			cli_error("no snapshot \"%s\"", name);
+			st = EXIT_NOTFOUND;
+		} else if (r) {
+			cli_fail(name, r);
+			st = EXIT_ERROR;
+		}
+	}
 	return cli_close(db, st);
 }

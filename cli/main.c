@@ -26,12 +26,15 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "get", cmd_get, "get [-e] DATADIR TABLE KEY",
+	{ "get", cmd_get, "get [-e] [--snapshot NAME] DATADIR TABLE KEY",
 	  "print a key's value",
 	  "Writes the value of KEY in TABLE to standard output, byte for byte.\n"
-	  "Exit status 0 if found, 1 if the key or the table does not exist.\n"
+	  "Exit status 0 if found, 1 if the key, the table or the snapshot does\n"
+	  "not exist.\n"
 	  "\n"
-	  "  -e, --escaped   KEY is written in the escaped form `ls` prints\n" },
+	  "  -e, --escaped   KEY is written in the escaped form `ls` prints\n"
+	  "  -s, --snapshot NAME  read at named snapshot NAME (`golite snapshot`):\n"
+	  "                  the value KEY had then, in TABLE as it was named then\n" },
 	{ "put", cmd_put, "put [-e] [-c] [--value STRING] DATADIR TABLE KEY",
 	  "set a key's value",
 	  "Sets KEY in TABLE to the bytes read from standard input (to its end), or\n"
@@ -47,15 +50,15 @@ static const struct command commands[] = {
 	  "\n"
 	  "  -f, --force     a missing key is not an error\n"
 	  "  -e, --escaped   KEYs are written in the escaped form `ls` prints\n" },
-	{ "ls", cmd_ls, "ls [-l] [-v] [-0] DATADIR [TABLE [PREFIX]]",
+	{ "ls", cmd_ls, "ls [-l] [-v] [-0] [--snapshot NAME] DATADIR [TABLE [PREFIX]]",
 	  "list tables, or the keys of a table",
 	  "Without TABLE, lists the tables. With TABLE, lists its keys in order, one\n"
 	  "per line (only those starting with PREFIX, if given). A key that is not\n"
 	  "plain printable text is escaped: a backslash is \\\\, tab, newline and\n"
 	  "carriage return are \\t, \\n and \\r, and any other byte that is not\n"
 	  "printable ASCII or part of a printable UTF-8 character is \\xHH. `get -e`,\n"
-	  "`put -e` and `rm -e` read that form back. Exit status 1 if the table does\n"
-	  "not exist.\n"
+	  "`put -e` and `rm -e` read that form back. Exit status 1 if the table (or\n"
+	  "the snapshot) does not exist.\n"
 	  "\n"
 	  "  -l, --long      also show each key's kind (value, file, dir, link)\n"
 	  "                  and size in bytes, tab-separated before the key; a\n"
@@ -64,7 +67,9 @@ static const struct command commands[] = {
 	  "  -v, --values    also show each value, escaped, after a tab (the form\n"
 	  "                  `golite load` reads)\n"
 	  "  -0, --null      print keys raw, each followed by a NUL byte\n"
-	  "                  (for xargs -0), instead of escaped lines\n" },
+	  "                  (for xargs -0), instead of escaped lines\n"
+	  "  -s, --snapshot NAME  list the tables, or the keys, as they were at\n"
+	  "                  named snapshot NAME (`golite snapshot`)\n" },
 	{ "load", cmd_load, "load [-c] [-b BYTES] DATADIR TABLE < FILE",
 	  "write many keys from standard input",
 	  "Reads lines of the form KEY<TAB>VALUE from standard input, both in the\n"
@@ -88,6 +93,25 @@ static const struct command commands[] = {
 	  "exist.\n"
 	  "\n"
 	  "      --if-empty  refuse to drop a table that holds keys\n" },
+	{ "snapshot", cmd_snapshot,
+	  "snapshot ls DATADIR | snapshot create DATADIR NAME | snapshot drop DATADIR NAME",
+	  "list, create or drop named snapshots",
+	  "A named snapshot keeps the store as it was when it was made: `get` and\n"
+	  "`ls` with --snapshot NAME read it, golitefs shows it under\n"
+	  "/.golite/snapshots/NAME, and compaction keeps the versions it sees until\n"
+	  "it is dropped. Named snapshots are recorded in the MANIFEST and survive\n"
+	  "restarts and crashes; checkpoints and backups carry them.\n"
+	  "\n"
+	  "  ls DATADIR           one line per snapshot: its sequence number, the\n"
+	  "                       time it was made (UTC) and its name, escaped as\n"
+	  "                       `ls` escapes keys, tab-separated, sorted by name\n"
+	  "  create DATADIR NAME  makes snapshot NAME of the store as it is now and\n"
+	  "                       prints its sequence number; NAME is 1 to 255\n"
+	  "                       bytes without '/', not \".\" or \"..\"\n"
+	  "  drop DATADIR NAME    drops it; the next compactions give back the\n"
+	  "                       space of what only it kept\n"
+	  "Exit status 1 if drop finds no such snapshot; 2 if create finds one\n"
+	  "exists or the name is not allowed.\n" },
 	{ "stats", cmd_stats, "stats DATADIR",
 	  "show figures and the tables of each level",
 	  "Prints the store's figures (one \"name value\" line each: files and bytes\n"
