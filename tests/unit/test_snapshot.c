@@ -17,6 +17,8 @@
  * and dump of a MANIFEST holding them.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,6 +339,121 @@ Test(snapshot, model_lockfree)
 Test(snapshot, model_locked_memtable)
 {
 	model_run("snapshot.model_locked_memtable", 7, 3000, true);
+}
+
+/* ---- snapshots taken while a writer and compactions run ---- */
+
+/* The writer's n-th batch puts "c" = n and "k<n>", atomically: a
+ * snapshot that reads c = N must hold k0..kN and nothing after. */
+struct writer {
+	golite *db;
+	int n;
+	_Atomic bool done;
+};
+
+static void *write_counter(void *arg)
+{
+	struct writer *w = arg;
+	golite_batch *b = golite_batch_new();
+	char key[16], val[64];
+	for (int i = 0; i < w->n; i++) {
+		golite_batch_clear(b);
+		int vl = snprintf(val, sizeof(val), "%d", i);
+		cr_assert_eq(golite_batch_put(b, "t", "c", 1, val, (size_t)vl), 0);
+		int kl = snprintf(key, sizeof(key), "k%06d", i);
+		memset(val, 'x', sizeof(val));
+		cr_assert_eq(golite_batch_put(b, "t", key, (size_t)kl, val, sizeof(val)), 0);
+		cr_assert_eq(golite_write(w->db, b), 0, "write: %s", golite_last_error());
+		/* Some overwrites of older keys, for compactions to merge. */
+		if (i % 3 == 0) {
+			kl = snprintf(key, sizeof(key), "k%06d", i / 2);
+			cr_assert_eq(golite_put(w->db, "t", key, (size_t)kl, val, 10), 0);
+		}
+	}
+	golite_batch_free(b);
+	atomic_store(&w->done, true);
+	return NULL;
+}
+
+/* Checks snapshot s against counter value n: k0..kn present, k(n+1)
+ * absent, a scan of the k keys counting n + 1. */
+static void check_counter(golite *db, const golite_snapshot *s, int n)
+{
+	void *v;
+	size_t vlen;
+	char key[16];
+	cr_assert_eq(golite_get_at(db, s, "t", "c", 1, &v, &vlen), 0);
+	char num[32];
+	snprintf(num, sizeof(num), "%.*s", (int)vlen, (char *)v);
+	golite_free(v);
+	cr_assert_eq(atoi(num), n, "c: %s, want %d", num, n);
+	int kl = snprintf(key, sizeof(key), "k%06d", n);
+	cr_assert_eq(golite_get_at(db, s, "t", key, (size_t)kl, &v, &vlen), 0, "%s", key);
+	golite_free(v);
+	kl = snprintf(key, sizeof(key), "k%06d", n + 1);
+	cr_assert_eq(golite_get_at(db, s, "t", key, (size_t)kl, &v, &vlen), GOLITE_ENOTFOUND,
+		     "%s at a snapshot of c = %d", key, n);
+	golite_iter_options o = { .prefix = "k", .prefix_len = 1, .snapshot = s };
+	golite_iter *it;
+	cr_assert_eq(golite_iter_new(db, "t", &o, &it), 0);
+	int count = 0;
+	for (golite_iter_seek_first(it); golite_iter_valid(it); golite_iter_next(it))
+		count++;
+	cr_assert_eq(golite_iter_status(it), 0);
+	golite_iter_free(it);
+	cr_assert_eq(count, n + 1, "scan at a snapshot of c = %d", n);
+}
+
+Test(snapshot, taken_while_a_writer_and_compactions_run)
+{
+	golite_options o;
+	small_options(&o);
+	golite *db = tu_open(dir, &o);
+	cr_assert_eq(golite_table_create(db, "t"), 0);
+	cr_assert_eq(golite_put(db, "t", "c", 1, "-1", 2), 0);
+	struct writer w = { .db = db, .n = 20000 };
+	atomic_init(&w.done, false);
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, write_counter, &w), 0);
+	enum { KEEP = 6 };
+	golite_snapshot *s[KEEP] = { 0 };
+	int at[KEEP];
+	int rounds = 0;
+	for (int i = 0; !atomic_load(&w.done) || i < KEEP; i++, rounds++) {
+		int slot = i % KEEP;
+		golite_snapshot_free(s[slot]);
+		cr_assert_eq(golite_snapshot_new(db, &s[slot]), 0);
+		void *v;
+		size_t vlen;
+		cr_assert_eq(golite_get_at(db, s[slot], "t", "c", 1, &v, &vlen), 0);
+		char num[32];
+		snprintf(num, sizeof(num), "%.*s", (int)vlen, (char *)v);
+		golite_free(v);
+		at[slot] = atoi(num);
+		if (at[slot] < 0) {
+			golite_snapshot_free(s[slot]);
+			s[slot] = NULL;
+			i--;
+			continue;
+		}
+		/* Every live one still reads what it read when taken. */
+		for (int j = 0; j < KEEP; j++)
+			if (s[j])
+				check_counter(db, s[j], at[j]);
+	}
+	pthread_join(th, NULL);
+	cr_assert_eq(golite_compact_range(db, NULL, NULL, 0, NULL, 0), 0);
+	for (int j = 0; j < KEEP; j++) {
+		check_counter(db, s[j], at[j]);
+		golite_snapshot_free(s[j]);
+	}
+	golite_stats st;
+	cr_assert_eq(golite_stats_get(db, &st), 0);
+	printf("snapshot.taken_while_a_writer_and_compactions_run: %d snapshots, %llu flushes, "
+	       "%llu compactions, %llu versions kept for them\n",
+	       rounds, (unsigned long long)st.flushes, (unsigned long long)st.compactions,
+	       (unsigned long long)st.snapshot_kept_versions);
+	cr_assert_eq(golite_close(db), 0);
 }
 
 /* ---- named snapshots ---- */
