@@ -56,16 +56,15 @@ void snap_unref(struct golite *db, struct snap *s)
 }
 
 /* A new entry as of now, registered with one reference (invariants 1, 2):
- * under ddl_mu, so that the catalog copied is the catalog at its sequence. */
+ * under ddl_mu, so that the catalog copied is the catalog at its sequence.
+ * A name is only kept: the caller marks the entry named. */
 static struct snap *snap_take(struct golite *db, const char *name)
 {
 	struct snap *s = xcalloc(1, sizeof(*s));
 	atomic_init(&s->refs, 1);
 	s->time_ns = (int64_t)wall_ns();
-	if (name) {
-		s->name = xstrdup(name);
-		s->named = true;
-	}
+	if (name)
+		s->name = xstrdup(name);   /* named once it is durable */
 	const struct catalog *c = db->catalog;   /* ddl_mu held: stable */
 	s->catalog = catalog_build(c->entries, c->count, c->next_id);
 	mutex_lock(&db->snap_mu);
@@ -317,15 +316,17 @@ int golite_snapshot_create(golite *db, const char *name, uint64_t *seq_out)
 	mutex_unlock(&db->bg_mu);
 	if (r)
 		goto out_drop;
+	/* Listed and opened from now on; its reference is the name's
+	 * (invariant 3). */
+	mutex_lock(&db->snap_mu);
+	s->named = true;
+	mutex_unlock(&db->snap_mu);
 	if (seq_out)
 		*seq_out = s->seq;
 	mutex_unlock(&db->ddl_mu);
 	return 0;
 
 out_drop:
-	mutex_lock(&db->snap_mu);
-	s->named = false;
-	mutex_unlock(&db->snap_mu);
 	snap_unref(db, s);
 out_unlock:
 	mutex_unlock(&db->ddl_mu);

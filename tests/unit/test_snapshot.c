@@ -19,6 +19,7 @@
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -671,6 +672,49 @@ Test(snapshot, bad_names_and_missing)
 	golite_snapshot_free(s);
 	cr_assert_eq(golite_snapshot_new(db, &s), 0);
 	golite_snapshot_free(s);
+	cr_assert_eq(golite_close(db), 0);
+}
+
+/* Fails the rename that replaces MANIFEST. */
+static int fail_manifest_rename(void *ctx, enum io_op op, const char *path, int fd, size_t *len)
+{
+	(void)ctx;
+	(void)fd;
+	(void)len;
+	return op == IO_RENAME && path && strstr(path, "MANIFEST") ? EIO : 0;
+}
+
+Test(snapshot, failed_manifest_write_leaves_no_snapshot)
+{
+	golite_options o;
+	small_options(&o);
+	o.compaction_threads = 0;
+	golite *db = tu_open(dir, &o);
+	cr_assert_eq(golite_table_create(db, "t"), 0);
+	put_str(db, "t", "k", "v");
+	cr_assert_eq(golite_snapshot_create(db, "kept", NULL), 0);
+	io_set_fault_hook(fail_manifest_rename, NULL);
+	cr_assert_eq(golite_snapshot_create(db, "lost", NULL), GOLITE_EIO);
+	cr_assert_eq(golite_snapshot_drop(db, "kept"), GOLITE_EIO);
+	io_set_fault_hook(NULL, NULL);
+	golite_snapshot_info *v;
+	size_t n;
+	cr_assert_eq(golite_snapshot_list(db, &v, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(v[0].name, "kept");
+	golite_free(v);
+	golite_snapshot *s;
+	cr_assert_eq(golite_snapshot_open(db, "lost", &s), GOLITE_ENOTFOUND);
+	golite_stats st;
+	cr_assert_eq(golite_stats_get(db, &st), 0);
+	cr_assert_eq(st.snapshots, 1);
+	/* The name is free, and the failure is not the store's. */
+	cr_assert_eq(golite_snapshot_create(db, "lost", NULL), 0);
+	cr_assert_eq(golite_close(db), 0);
+	db = tu_open(dir, &o);
+	cr_assert_eq(golite_snapshot_list(db, &v, &n), 0);
+	cr_assert_eq(n, 2);
+	golite_free(v);
 	cr_assert_eq(golite_close(db), 0);
 }
 
