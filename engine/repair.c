@@ -910,7 +910,8 @@ int golite_repair(const char *dir, const golite_check_options *o, golite_repair_
 	for (size_t i = 0; i < ms.m.nfiles; i++)
 		max_named = MAX(max_named, ms.m.files[i].meta.file_no);
 	/* Named snapshots are kept, but for one beyond the store's newest
-	 * sequence (snapshot.h invariant 4 broken), which is dropped. */
+	 * sequence (snapshot.h invariant 4 broken), and all of them when the
+	 * tables had to be merged: those are dropped. */
 	bool snap_beyond = false;
 	for (size_t i = 0; i < ms.m.nsnaps; i++)
 		snap_beyond |= ms.m.snaps[i].seq > max_seq;
@@ -940,14 +941,20 @@ int golite_repair(const char *dir, const golite_check_options *o, golite_repair_
 								      live[i]->meta };
 		m.snaps = xcalloc(ms.m.nsnaps + 1, sizeof(*m.snaps));
 		for (size_t i = 0; i < ms.m.nsnaps; i++) {
-			if (ms.m.snaps[i].seq <= max_seq) {
+			if (merged.n)
+				/* merge_tables keeps the newest version of each key
+				 * only: what a snapshot saw is gone. */
+				ck_found(&r, GOLITE_FINDING_FIXED, mpath, GOLITE_NO_OFFSET,
+					 "snapshot \"%s\" dropped: the tables were merged, "
+					 "keeping only the newest version of each key",
+					 ms.m.snaps[i].name);
+			else if (ms.m.snaps[i].seq > max_seq)
+				ck_found(&r, GOLITE_FINDING_FIXED, mpath, GOLITE_NO_OFFSET,
+					 "snapshot \"%s\" dropped: its sequence %" PRIu64
+					 " is beyond the store's newest %" PRIu64,
+					 ms.m.snaps[i].name, ms.m.snaps[i].seq, max_seq);
+			else
 				m.snaps[m.nsnaps++] = ms.m.snaps[i];   /* borrowed */
-				continue;
-			}
-			ck_found(&r, GOLITE_FINDING_FIXED, mpath, GOLITE_NO_OFFSET,
-				 "snapshot \"%s\" dropped: its sequence %" PRIu64
-				 " is beyond the store's newest %" PRIu64,
-				 ms.m.snaps[i].name, ms.m.snaps[i].seq, max_seq);
 		}
 		e = manifest_write(dir, &m);
 		size_t nfiles = m.nfiles;

@@ -1058,6 +1058,21 @@ Test(snapshot, check_finds_a_snapshot_beyond_the_store)
 	manifest_free(&m);
 	cr_assert_eq(golite_check(dir, NULL, &cs), 0);
 	cr_assert_eq(cs.problems, 1);
+	/* Repair (of a copy) drops it. */
+	golite_check_options co = { 0 };
+	golite_repair_stats rs;
+	char copy[PATH_MAX + 16], cp[2 * PATH_MAX + 32];
+	snprintf(cp, sizeof(cp), "cp -a %s %s.copy", dir, dir);
+	cr_assert_eq(system(cp), 0);
+	snprintf(copy, sizeof(copy), "%s.copy", dir);
+	cr_assert_eq(golite_repair(copy, &co, &rs), 0);
+	cr_assert_eq(rs.problems_after, 0);
+	cr_assert_eq(manifest_read(copy, &m), 0);
+	cr_assert_eq(m.nsnaps, 0);
+	manifest_free(&m);
+	char rm[PATH_MAX + 32];
+	snprintf(rm, sizeof(rm), "rm -rf %s", copy);
+	cr_assert_eq(system(rm), 0);
 	/* Open warns and keeps later writes above it. */
 	golite_options o;
 	golite_options_init(&o);
