@@ -115,7 +115,8 @@ static const struct command commands[] = {
 	{ "stats", cmd_stats, "stats DATADIR",
 	  "show figures and the tables of each level",
 	  "Prints the store's figures (one \"name value\" line each: files and bytes\n"
-	  "per level, write and space amplification, log and memtable figures),\n"
+	  "per level, write and space amplification, log, memtable and snapshot\n"
+	  "figures),\n"
 	  "then a summary per level and one line per table from the manifest:\n"
 	  "level, file, size, entries, deletions, sequence range and key range.\n" },
 	{ "check", cmd_check, "check [-q] DATADIR | FILE",

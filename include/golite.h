@@ -56,13 +56,13 @@ extern "C" {
 /* Error codes. Every failing call returns one of these (all negative). */
 enum golite_error {
 	GOLITE_OK            = 0,
-	GOLITE_ENOTFOUND     = -1,   /* key or table not found */
+	GOLITE_ENOTFOUND     = -1,   /* key, table or named snapshot not found */
 	GOLITE_EINVAL        = -2,   /* invalid argument (NULL, bad option) */
 	GOLITE_EKEYSIZE      = -3,   /* key empty or longer than GOLITE_MAX_KEY_SIZE */
 	GOLITE_EVALSIZE      = -4,   /* value longer than GOLITE_MAX_VALUE_SIZE */
-	GOLITE_ENAME         = -5,   /* table name invalid (see golite_table_create) */
+	GOLITE_ENAME         = -5,   /* table or snapshot name invalid */
 	GOLITE_ENOTABLE      = -6,   /* no table of that name */
-	GOLITE_EEXIST        = -7,   /* table already exists */
+	GOLITE_EEXIST        = -7,   /* table (or named snapshot) already exists */
 	GOLITE_EIO           = -8,   /* I/O error; details in golite_last_error() */
 	GOLITE_ENOSPC        = -9,   /* no space left on the device */
 	GOLITE_ECORRUPT      = -10,  /* damaged file; golite_last_error() names file and offset */
