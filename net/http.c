@@ -299,7 +299,9 @@ void http_changed(struct http_server *s, const char *table, const void *key, siz
 static __thread char table_buf[GOLITE_MAX_TABLE_NAME + 1];
 static __thread uint8_t key_buf[3 * GOLITE_MAX_KEY_SIZE + 1];
 
-enum route_err { ROUTE_OK, ROUTE_NONE, ROUTE_BAD_TABLE, ROUTE_BAD_KEY, ROUTE_KEY_SIZE };
+enum route_err {
+	ROUTE_OK, ROUTE_NONE, ROUTE_BAD_TABLE, ROUTE_BAD_KEY, ROUTE_KEY_SIZE, ROUTE_BAD_SNAPSHOT
+};
 
 static enum route_err route_of(const char *url, struct http_route *r)
 {
@@ -328,6 +330,26 @@ static enum route_err route_of(const char *url, struct http_route *r)
 	}
 	if (!strcmp(url, "/v1/checkpoint")) {
 		r->kind = R_CHECKPOINT;
+		return ROUTE_OK;
+	}
+	if (!strcmp(url, "/v1/snapshots") || !strcmp(url, "/v1/snapshots/")) {
+		r->kind = R_SNAPSHOTS;
+		return ROUTE_OK;
+	}
+	if (!strncmp(url, "/v1/snapshots/", 14)) {
+		/* A snapshot's name, decoded into the table's buffer. */
+		const char *n = url + 14;
+		size_t nlen = strlen(n);
+		r->kind = R_SNAPSHOTS;
+		if (nlen > 3 * GOLITE_MAX_SNAPSHOT_NAME)
+			return ROUTE_BAD_SNAPSHOT;
+		uint8_t nb[3 * GOLITE_MAX_SNAPSHOT_NAME];
+		long nl = http_pct_decode(nb, n, nlen, false);
+		if (nl <= 0 || (size_t)nl > GOLITE_MAX_SNAPSHOT_NAME || memchr(nb, 0, (size_t)nl))
+			return ROUTE_BAD_SNAPSHOT;
+		memcpy(table_buf, nb, (size_t)nl);
+		table_buf[nl] = '\0';
+		r->table = table_buf;
 		return ROUTE_OK;
 	}
 	if (strncmp(url, "/v1/t/", 6) != 0)
@@ -376,8 +398,8 @@ static bool has_body(const struct http_route *r, const char *method)
 	       (r->kind == R_TABLE && !strcmp(method, "PUT"));
 }
 
-static enum MHD_Result bad_method(struct http_server *s, struct MHD_Connection *c,
-				  const char *method, const char *allow)
+enum MHD_Result http_bad_method(struct http_server *s, struct MHD_Connection *c,
+				const char *method, const char *allow)
 {
 	char msg[160];
 	snprintf(msg, sizeof(msg), "%.32s is not allowed here (allowed: %s)", method, allow);
@@ -398,7 +420,7 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
 			return http_key_put(s, c, r, body, len);
 		if (!strcmp(method, "DELETE"))
 			return http_key_delete(s, c, r);
-		return bad_method(s, c, method, "GET, HEAD, PUT, DELETE");
+		return http_bad_method(s, c, method, "GET, HEAD, PUT, DELETE");
 	case R_TABLE:
 		if (get)
 			return http_list(s, c, r);
@@ -406,31 +428,33 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
 			return http_table_put(s, c, r);
 		if (!strcmp(method, "DELETE"))
 			return http_table_delete(s, c, r);
-		return bad_method(s, c, method, "GET, HEAD, PUT, DELETE");
+		return http_bad_method(s, c, method, "GET, HEAD, PUT, DELETE");
 	case R_TABLES:
 		if (get)
 			return http_tables_get(s, c);
-		return bad_method(s, c, method, "GET, HEAD");
+		return http_bad_method(s, c, method, "GET, HEAD");
 	case R_BATCH:
 		if (!strcmp(method, "POST"))
 			return http_batch(s, c, body, len);
-		return bad_method(s, c, method, "POST");
+		return http_bad_method(s, c, method, "POST");
 	case R_EVENTS:
 		if (!strcmp(method, "GET"))
 			return http_events(s, c);
-		return bad_method(s, c, method, "GET");
+		return http_bad_method(s, c, method, "GET");
 	case R_CHECKPOINT:
 		if (!strcmp(method, "POST"))
 			return http_checkpoint(s, c, body, len);
-		return bad_method(s, c, method, "POST");
+		return http_bad_method(s, c, method, "POST");
+	case R_SNAPSHOTS:
+		return http_snapshots(s, c, method, r);
 	case R_METRICS:
 		if (get)
 			return http_metrics(s, c);
-		return bad_method(s, c, method, "GET, HEAD");
+		return http_bad_method(s, c, method, "GET, HEAD");
 	case R_HEALTH:
 		if (get)
 			return http_health(s, c, r->ready);
-		return bad_method(s, c, method, "GET, HEAD");
+		return http_bad_method(s, c, method, "GET, HEAD");
 	default:
 		return http_error(s, c, 404, "no_route", "no such resource (see docs/api.md)");
 	}
@@ -469,7 +493,13 @@ static enum MHD_Result check(struct http_server *s, struct MHD_Connection *c,
 	case ROUTE_KEY_SIZE:
 		return http_error(s, c, 400, "bad_key", "a key is 1..%u bytes",
 				  GOLITE_MAX_KEY_SIZE);
+	case ROUTE_BAD_SNAPSHOT:
+		return http_error(s, c, 400, "bad_snapshot",
+				  "a snapshot's name is 1..%u bytes without NUL or a bad %%-escape",
+				  GOLITE_MAX_SNAPSHOT_NAME);
 	}
+	if (is_write(method) && MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "snapshot"))
+		return http_error(s, c, 400, "bad_argument", "a snapshot is read-only");
 	if (is_write(method) && s->c.read_only && r->kind != R_OTHER)
 		return http_error(s, c, 403, "read_only", "the store is served read-only");
 	if (atomic_load_explicit(&s->stopping, memory_order_relaxed))

@@ -54,7 +54,7 @@ struct http_token {
 enum { HTTP_CLASS_2XX, HTTP_CLASS_3XX, HTTP_CLASS_4XX, HTTP_CLASS_5XX, HTTP_CLASSES };
 enum http_route_kind {
 	R_KEY, R_LIST, R_TABLE, R_TABLES, R_BATCH, R_EVENTS, R_METRICS, R_HEALTH, R_CHECKPOINT,
-	R_OTHER,
+	R_SNAPSHOTS, R_OTHER,
 	R_COUNT
 };
 
@@ -81,7 +81,8 @@ struct http_server {
 struct http_route {
 	enum http_route_kind kind;
 	const char *table;           /* decoded, NUL-terminated (R_KEY, R_LIST,
-				      * R_TABLE) */
+				      * R_TABLE); R_SNAPSHOTS: the snapshot's
+				      * name, NULL for the list */
 	const uint8_t *key;          /* decoded (R_KEY) */
 	size_t klen;
 	bool ready;                  /* R_HEALTH: /readyz */
@@ -143,6 +144,15 @@ enum MHD_Result http_list(struct http_server *s, struct MHD_Connection *c,
 			  const struct http_route *r);
 
 /* http_batch.c */
+/* The 405 answer, with Allow: allow. */
+enum MHD_Result http_bad_method(struct http_server *s, struct MHD_Connection *c,
+				const char *method, const char *allow);
+/* ?snapshot=NAME: *snap a handle on it (to free), or NULL without the
+ * argument. Returns 0, or -1 once an error reply is queued (*res). */
+int http_snapshot_arg(struct http_server *s, struct MHD_Connection *c, golite_snapshot **snap,
+		      enum MHD_Result *res);
+enum MHD_Result http_snapshots(struct http_server *s, struct MHD_Connection *c,
+			       const char *method, const struct http_route *rt);
 /* A JSON request body parsed (duplicate names refused): the value, or
  * NULL once a 400 bad_json reply is queued (*res: what the handler
  * returns). */

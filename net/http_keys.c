@@ -59,7 +59,8 @@ static void value_free(struct value *v)
  * missing or no file record (as golite_get answers for such a name), or
  * the error of the read; v is freed on an error.
  */
-static int shared_read(golite *db, uint64_t ino, struct value *v, struct vfile *f)
+static int shared_read(golite *db, const golite_snapshot *snap, uint64_t ino, struct value *v,
+		       struct vfile *f)
 {
 	uint8_t key[VFILE_INODE_KEY];
 	vfile_inode_key(key, ino);
@@ -67,7 +68,8 @@ static int shared_read(golite *db, uint64_t ino, struct value *v, struct vfile *
 	size_t len;
 	void *rec;
 	value_free(v);
-	int r = golite_get_raw(db, GOLITE_TABLE_FS, key, sizeof(key), &kind, NULL, 0, &rec, &len);
+	int r = golite_get_raw_at(db, snap, GOLITE_TABLE_FS, key, sizeof(key), &kind, NULL, 0, &rec,
+				  &len);
 	if (r)
 		return r == GOLITE_ENOTFOUND ? GOLITE_ECORRUPT : r;
 	v->heap = rec;
@@ -79,19 +81,20 @@ static int shared_read(golite *db, uint64_t ino, struct value *v, struct vfile *
 	return 0;
 }
 
-/* Reads table[key] (table id tid). Returns 0 or a GOLITE_E* code. */
-static int value_read(golite *db, uint32_t tid, const char *table, const uint8_t *key,
-		      size_t klen, struct value *v)
+/* Reads table[key] (table id tid) at snap (NULL: now). Returns 0 or a
+ * GOLITE_E* code. */
+static int value_read(golite *db, const golite_snapshot *snap, uint32_t tid, const char *table,
+		      const uint8_t *key, size_t klen, struct value *v)
 {
 	unsigned kind;
 	size_t len;
 	memset(v, 0, sizeof(*v));
 	v->mtime_ns = -1;
-	int r = golite_get_raw(db, tid, key, klen, &kind, small_buf, sizeof(small_buf), NULL,
-			       &len);
+	int r = golite_get_raw_at(db, snap, tid, key, klen, &kind, small_buf, sizeof(small_buf),
+				  NULL, &len);
 	const uint8_t *raw = small_buf;
 	if (r == GOLITE_ERANGE) {
-		r = golite_get_raw(db, tid, key, klen, &kind, NULL, 0, &v->heap, &len);
+		r = golite_get_raw_at(db, snap, tid, key, klen, &kind, NULL, 0, &v->heap, &len);
 		raw = v->heap;
 	}
 	if (r)
@@ -111,7 +114,7 @@ static int value_read(golite *db, uint32_t tid, const char *table, const uint8_t
 	if (f.type == VFILE_HLINK) {
 		/* A name of a linked file (common/vfile.h): times and bytes
 		 * are the shared record's. */
-		r = shared_read(db, f.ino, v, &f);
+		r = shared_read(db, snap, f.ino, v, &f);
 		if (r)
 			return r;
 	}
@@ -126,7 +129,7 @@ static int value_read(golite *db, uint32_t tid, const char *table, const uint8_t
 		return 0;
 	}
 	void *whole;
-	r = golite_get(db, table, key, klen, &whole, &len);
+	r = golite_get_at(db, snap, table, key, klen, &whole, &len);
 	value_free(v);
 	if (r)
 		return r;
@@ -157,14 +160,18 @@ static void add_last_modified(struct MHD_Response *resp, int64_t ns)
 enum MHD_Result http_key_get(struct http_server *s, struct MHD_Connection *c,
 			     const struct http_route *rt)
 {
+	golite_snapshot *snap;
+	enum MHD_Result res;
+	if (http_snapshot_arg(s, c, &snap, &res))
+		return res;
 	uint32_t tid;
-	int r = golite_table_id(s->db, rt->table, &tid);
-	if (r)
-		return http_store_error(s, c, r, rt->table);
+	int r = golite_table_id_at(s->db, snap, rt->table, &tid);
 	struct value v;
-	r = value_read(s->db, tid, rt->table, rt->key, rt->klen, &v);
+	if (!r)
+		r = value_read(s->db, snap, tid, rt->table, rt->key, rt->klen, &v);
+	golite_snapshot_free(snap);
 	if (r)
-		return http_store_error(s, c, r, "get");
+		return http_store_error(s, c, r, r == GOLITE_ENOTABLE ? rt->table : "get");
 	char etag[HTTP_ETAG_LEN + 1];
 	http_etag(v.val, v.len, etag);
 	struct MHD_Response *resp;
@@ -204,7 +211,7 @@ static int check_conditions(struct http_server *s, struct MHD_Connection *c,
 	if (r)
 		return r;
 	struct value v;
-	r = value_read(s->db, tid, rt->table, rt->key, rt->klen, &v);
+	r = value_read(s->db, NULL, tid, rt->table, rt->key, rt->klen, &v);
 	if (r && r != GOLITE_ENOTFOUND)
 		return r;
 	(void)c;

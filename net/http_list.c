@@ -90,6 +90,7 @@ enum MHD_Result http_table_delete(struct http_server *s, struct MHD_Connection *
 
 struct list_stream {
 	golite_iter *it;
+	golite_snapshot *snap;       /* ?snapshot=: held until the stream ends */
 	uint64_t limit;              /* 0: no limit */
 	uint64_t count;
 	bool values;
@@ -173,6 +174,7 @@ static void list_free(void *cls)
 {
 	struct list_stream *ls = cls;
 	golite_iter_free(ls->it);
+	golite_snapshot_free(ls->snap);
 	free(ls->line.p);
 	free(ls);
 }
@@ -227,7 +229,19 @@ enum MHD_Result http_list(struct http_server *s, struct MHD_Connection *c,
 	ls = xcalloc(1, sizeof(*ls));
 	ls->limit = lim;
 	ls->values = vals;
-	int r = golite_iter_new(s->db, rt->table, &o, &ls->it);
+	if (http_snapshot_arg(s, c, &ls->snap, &res))
+		goto out;
+	int r;
+	if (ls->snap) {
+		/* The table as it was then, read at the snapshot. */
+		uint32_t tid;
+		o.snapshot = ls->snap;
+		r = golite_table_id_at(s->db, ls->snap, rt->table, &tid);
+		if (!r)
+			r = golite_iter_new_raw(s->db, tid, &o, &ls->it);
+	} else {
+		r = golite_iter_new(s->db, rt->table, &o, &ls->it);
+	}
 	if (r) {
 		res = http_store_error(s, c, r, rt->table);
 		goto out;

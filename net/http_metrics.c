@@ -105,7 +105,7 @@ enum MHD_Result http_metrics(struct http_server *s, struct MHD_Connection *c)
 	/* The server's own. */
 	static const char *const routes[R_COUNT] = {
 		"key", "list", "table", "tables", "batch", "events", "metrics", "health",
-		"checkpoint", "other"
+		"checkpoint", "snapshots", "other"
 	};
 	static const char *const classes[HTTP_CLASSES] = { "2xx", "3xx", "4xx", "5xx" };
 	head(&b, "http_requests_total", "counter", "HTTP requests answered, by route and status class.");

@@ -212,6 +212,32 @@ check "  nothing left by them" sh -c "! ls -d '$T'/ckpt.tmp* '$T/missing' 2>/dev
 check "  the checkpoint checks clean" sh -c "'$G' check -q '$T/ckpt' >/dev/null"
 check "  it holds the batch's keys" eq "$("$G" get "$T/ckpt" bin moved)" one
 
+# ---- snapshots ---------------------------------------------------------------
+
+req PUT /v1/t/snap >/dev/null
+req PUT /v1/t/snap/k --data-binary old >/dev/null
+req PUT /v1/t/snap/gone --data-binary here >/dev/null
+check "a snapshot" status_is 201 - PUT /v1/snapshots/s1
+check "  its reply" grep -q '^{"name":"s1","sequence":[0-9][0-9]*}$' "$T/body"
+req PUT /v1/t/snap/k --data-binary new >/dev/null
+req DELETE /v1/t/snap/gone >/dev/null
+req PUT /v1/t/snap/later --data-binary x >/dev/null
+check "a GET now" eq "$(curl -s "$URL/v1/t/snap/k")" new
+check "a GET at the snapshot" eq "$(curl -s "$URL/v1/t/snap/k?snapshot=s1")" old
+check "  a key deleted since" eq "$(curl -s "$URL/v1/t/snap/gone?snapshot=s1")" here
+check "  a key written since" status_is 404 not_found GET "/v1/t/snap/later?snapshot=s1"
+check "a listing at the snapshot" eq "$(curl -s "$URL/v1/t/snap?snapshot=s1&values=1" | tr '\n' ' ')" \
+	'{"key":"gone","value":"here"} {"key":"k","value":"old"} '
+check "the list of snapshots" sh -c "curl -s '$URL/v1/snapshots' | grep -q '^{\"snapshots\":\[{\"name\":\"s1\",\"sequence\":[0-9]*,\"time\":[0-9.]*}\]}\$'"
+check "  a name taken" status_is 409 exists PUT /v1/snapshots/s1
+check "  a bad name" status_is 400 bad_snapshot PUT /v1/snapshots/a%2Fb
+check "  a missing one" status_is 404 no_snapshot GET "/v1/t/snap/k?snapshot=nope"
+check "  a write at one" status_is 400 bad_argument PUT "/v1/t/snap/k?snapshot=s1" --data-binary x
+check "  nothing written" eq "$(curl -s "$URL/v1/t/snap/k")" new
+check "  drop" status_is 204 - DELETE /v1/snapshots/s1
+check "  dropped" status_is 404 no_snapshot GET "/v1/t/snap/k?snapshot=s1"
+check "  drop again" status_is 404 no_snapshot DELETE /v1/snapshots/s1
+
 # ---- tables: drop ----------------------------------------------------------
 
 check "drop a table with keys" status_is 409 not_empty DELETE /v1/t/list
@@ -361,6 +387,8 @@ check "ro token cannot put" status_is 403 forbidden PUT /v1/t/bin/moved --data-b
 check "ro token cannot delete" status_is 403 forbidden DELETE /v1/t/bin/moved \
 	-H 'Authorization: Bearer ro-token-0123456789'
 check "ro token cannot batch" status_is 403 forbidden POST /v1/batch --data-binary '[]' \
+	-H 'Authorization: Bearer ro-token-0123456789'
+check "ro token cannot make a snapshot" status_is 403 forbidden PUT /v1/snapshots/ro \
 	-H 'Authorization: Bearer ro-token-0123456789'
 check "ro token cannot checkpoint" status_is 403 forbidden POST /v1/checkpoint \
 	--data-binary "{\"dir\":\"$T/ckpt-ro\"}" -H 'Authorization: Bearer ro-token-0123456789'
