@@ -5,7 +5,8 @@
 # "name value" with a number (or one of a few words), the documented lines
 # are there, counters and latency percentiles move, rates are non-zero
 # while the workload runs and fall to zero once it stops.
-# /.golite/events: the exact lines, in order, of creates, writes, renames
+# /.golite/events: the exact lines, in order, of creates, writes, renames,
+# hard links (a line per name for a change to a linked file)
 # (within and across tables), unlinks, mkdir, rmdir and attribute changes;
 # the real `tail -f` follows it; cat of it ends; a reader of a 16-event
 # ring that falls behind gets one "missed" line and the newest 16 events,
@@ -159,6 +160,11 @@ setfattr -n user.k -v 1 "$MNT/archive/42"
 setfattr -x user.k "$MNT/archive/42"
 truncate -s 1 "$MNT/archive/42"
 ln -s 42 "$MNT/archive/ln"
+# A second name in another table: a change to the file is a line per name
+# (in the order of their back references: table id, then key).
+ln "$MNT/archive/42" "$MNT/users/h"
+chmod 640 "$MNT/users/h"
+rm "$MNT/users/h"
 rm "$MNT/users/eu/seoul/c" "$MNT/users/back\\slash"
 rmdir "$MNT/users/eu/seoul"
 mv "$MNT/users/eu" "$MNT/archive/eu"
@@ -187,6 +193,10 @@ setxattr archive 42 user.k
 removexattr archive 42 user.k
 truncate archive 42
 symlink archive ln
+link users h
+chmod users h
+chmod archive 42
+unlink users h
 unlink users eu/seoul/c
 unlink users back\\slash
 rmdir users eu/seoul
