@@ -5,9 +5,9 @@
 # "name value" with a number (or one of a few words), the documented lines
 # are there, counters and latency percentiles move, rates are non-zero
 # while the workload runs and fall to zero once it stops.
-# /.golite/events: the exact lines, in order, of creates, writes, renames,
-# hard links (a line per name for a change to a linked file)
-# (within and across tables), unlinks, mkdir, rmdir and attribute changes;
+# /.golite/events: the exact lines, in order, of creates, writes, renames
+# (within and across tables), unlinks, mkdir, rmdir, attribute changes and
+# hard links (a change to a linked file is a line per name);
 # the real `tail -f` follows it; cat of it ends; a reader of a 16-event
 # ring that falls behind gets one "missed" line and the newest 16 events,
 # while writers went on with the file held open and unread.
