@@ -45,6 +45,7 @@ void gfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		dir_nlink_fill(fs, n);
 		mutex_lock(&n->mu);
 		attr_to_stat(fs, &n->a, &st);
+		st.st_ino = snap_ino(n->table, st.st_ino);
 		if (n->unlinked)
 			st.st_nlink = 0;
 		mutex_unlock(&n->mu);
@@ -90,7 +91,7 @@ static int edit_record(struct gfs *fs, struct node *n,
 {
 	if (n->flavor == FL_STATIC && n != &fs->root)
 		return -EPERM;
-	if (fs->o.read_only)
+	if (fs->o.read_only || node_frozen(n))
 		return -EROFS;
 	struct kbuf *k = xmalloc(sizeof(*k));
 	ns_rdlock(fs);
@@ -214,7 +215,7 @@ static int do_setattr(struct gfs *fs, fuse_req_t req, struct node *n, struct sta
 			"attributes of its own to change");
 		return -EPERM;
 	}
-	if (fs->o.read_only)
+	if (fs->o.read_only || node_frozen(n))
 		return -EROFS;
 	int r = 0;
 	if (to_set & FUSE_SET_ATTR_SIZE) {
@@ -365,7 +366,7 @@ void gfs_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	uint32_t mode = n->a.mode, uid = n->a.uid, gid = n->a.gid;
 	mutex_unlock(&n->mu);
 	int r = 0;
-	if ((mask & W_OK) && fs->o.read_only) {
+	if ((mask & W_OK) && (fs->o.read_only || node_frozen(n))) {
 		r = EROFS;
 	} else if (mask != F_OK) {
 		unsigned want = (unsigned)mask & 7u, have;

@@ -112,6 +112,10 @@ int ctl_lookup(struct gfs *fs, struct node *dir, const char *name, struct fuse_e
 		node_fill_entry(fs, &fs->ctl_checkpoint, e);
 		return 0;
 	}
+	if (dir == &fs->ctl && strcmp(name, "snapshots") == 0) {
+		node_fill_entry(fs, &fs->ctl_snapshots, e);
+		return 0;
+	}
 	if (dir != &fs->ctl)
 		return -ENOTDIR;
 	e->ino = 0;
@@ -201,7 +205,7 @@ static char *checkpoint_text(struct gfs *fs, size_t *len)
 int ctl_open(struct gfs *fs, struct node *n, struct fuse_file_info *fi)
 {
 	if (n != &fs->ctl_stats && n != &fs->ctl_events && n != &fs->ctl_checkpoint)
-		return -EISDIR;
+		return -EISDIR;   /* /.golite and /.golite/snapshots */
 	if ((fi->flags & O_ACCMODE) != O_RDONLY && n != &fs->ctl_checkpoint)
 		return -EACCES;
 	if (n == &fs->ctl_checkpoint) {

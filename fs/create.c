@@ -103,7 +103,7 @@ static int do_make(fuse_req_t req, struct node *dir, const char *name, mode_t mo
 	}
 	if (dir->flavor == FL_STATIC)
 		return -EPERM;
-	if (fs->o.read_only)
+	if (fs->o.read_only || node_frozen(dir))
 		return -EROFS;
 	if (link && strlen(link) > GFS_MAX_SYMLINK)
 		return -ENAMETOOLONG;
@@ -199,6 +199,8 @@ void gfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 		r = fs->o.read_only ? -EROFS : do_mktable(req, name, mode, &e);
 		if (!r)
 			ev_child(fs, EV_MKDIR, dir, name);
+	} else if (dir == &fs->ctl_snapshots) {
+		r = snapview_mkdir(fs, name, &e);
 	} else {
 		struct node *n;
 		r = do_make(req, dir, name, S_IFDIR | (mode & 07777), NULL, 0, &n);

@@ -61,7 +61,8 @@ int data_read(struct gfs *fs, struct node *n, char *buf, size_t size, off_t off,
 		if (chunked) {
 			/* node->rw held shared: no truncation, hole punch or
 			 * move to inline runs meanwhile (invariant 3). */
-			r = golite_chunks_read(fs->db, ino, (uint64_t)off, buf, len);
+			r = golite_chunks_read_at(fs->db, gfs_snap(fs, n->table), ino,
+						  (uint64_t)off, buf, len);
 			if (r)
 				r = -gfs_errno(r, "read a file");
 			else

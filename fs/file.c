@@ -42,7 +42,7 @@ static int do_open(fuse_req_t req, struct gfs *fs, struct node *n, struct fuse_f
 	if (S_ISDIR(n->a.mode))
 		return -EISDIR;
 	int acc = fi->flags & O_ACCMODE;
-	if (fs->o.read_only && (acc != O_RDONLY || (fi->flags & O_TRUNC)))
+	if ((fs->o.read_only || node_frozen(n)) && (acc != O_RDONLY || (fi->flags & O_TRUNC)))
 		return -EROFS;
 	/*
 	 * The open count is taken first, under the lock unlink and rename
@@ -175,7 +175,7 @@ void gfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off
 	bool ctl = is_ctl(fs, n);
 	if (ctl)
 		r = ctl_write(fs, n, buf, size);
-	else if (fs->o.read_only)
+	else if (fs->o.read_only || node_frozen(n))
 		r = -EROFS;
 	else
 		r = attr_kill_priv(fs, req, n, kio_kill_suidgid());
@@ -271,7 +271,7 @@ void gfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t
 		r = -EPERM;
 	else if (!S_ISREG(n->a.mode))
 		r = -ENODEV;
-	else if (fs->o.read_only)
+	else if (fs->o.read_only || node_frozen(n))
 		r = -EROFS;
 	else
 		r = data_fallocate(fs, n, mode, offset, length);

@@ -111,6 +111,20 @@
 #define GFS_INO_CTL_STATS 3u
 #define GFS_INO_CTL_EVENTS 4u
 #define GFS_INO_CTL_CHECKPOINT 5u
+#define GFS_INO_CTL_SNAPSHOTS 6u
+
+/* Snapshot views (snapview.c). A node under /.golite/snapshots/NAME has
+ * the view's slot (1..GFS_SNAP_MAX) in the top bits of its table id, so
+ * that its identity differs from the live entry's, and every read of the
+ * store made for it (rec_get, gfs_iter_new, chunk reads) is made at the
+ * view's snapshot. Table ids of the store stay below 2^GFS_SNAP_SHIFT. */
+#define GFS_SNAP_SHIFT 24
+#define GFS_SNAP_MAX 255u
+#define GFS_TABLE_MASK ((UINT32_C(1) << GFS_SNAP_SHIFT) - 1)
+static inline unsigned snap_slot(uint32_t table)
+{
+	return table >> GFS_SNAP_SHIFT;
+}
 #define GFS_INO_FIRST 1024u
 #define GFS_INO_TABLE (UINT64_C(1) << 62)
 #define GFS_INO_HASHED (UINT64_C(1) << 63)
@@ -168,6 +182,7 @@ enum node_flavor {
 	FL_PARTIAL = 2,  /* a "%+" piece: key ends inside a long component */
 	FL_TABLE = 3,    /* a table directory: empty key */
 	FL_STATIC = 4,   /* root and control nodes, never in the map */
+	FL_SNAPROOT = 5, /* /.golite/snapshots/NAME: the tables as they were */
 };
 
 /* Attributes as stat shows them. */
@@ -279,7 +294,15 @@ struct gfs {
 	gid_t gid;
 	int64_t mount_ns;            /* times of entries without a record */
 
-	struct node root, ctl, ctl_stats, ctl_events, ctl_checkpoint;
+	struct node root, ctl, ctl_stats, ctl_events, ctl_checkpoint, ctl_snapshots;
+
+	/* snapshot views (snapview.c): slot -> handle, opened at the first
+	 * lookup of a name, kept until unmount (slots are not reused) */
+	pthread_mutex_t snap_mu;
+	golite_snapshot *_Atomic snaps[GFS_SNAP_MAX + 1];
+	char *snap_names[GFS_SNAP_MAX + 1];    /* protected by snap_mu */
+	bool snap_dropped[GFS_SNAP_MAX + 1];   /* protected by snap_mu */
+	unsigned snap_count;                   /* protected by snap_mu */
 
 	struct ns_lock ns;
 	pthread_mutex_t nodes_mu;
@@ -462,6 +485,32 @@ static inline void dir_nlink_forget(struct node *n)
 void attr_defaults_dir(const struct gfs *fs, struct nattr *a, uint64_t ino);
 void attr_defaults_file(const struct gfs *fs, struct nattr *a, uint64_t ino, uint64_t size);
 
+/* ---- snapview.c: /.golite/snapshots ---- */
+void snapview_init(struct gfs *fs);
+void snapview_destroy(struct gfs *fs);
+/* The snapshot the reads for table (an id with a view's slot, or not)
+ * are made at: NULL for the live store. */
+const golite_snapshot *gfs_snap(struct gfs *fs, uint32_t table);
+/* lookup, mkdir and rmdir of NAME in /.golite/snapshots (-errno or 0). */
+int snapview_lookup(struct gfs *fs, const char *name, struct fuse_entry_param *e);
+int snapview_mkdir(struct gfs *fs, const char *name, struct fuse_entry_param *e);
+int snapview_rmdir(struct gfs *fs, const char *name);
+/* lookup of table name in a view's root. */
+int snapview_table(struct gfs *fs, struct node *root, const char *name,
+		   struct fuse_entry_param *e);
+/* True for the nodes of a snapshot view: nothing below changes (EROFS). */
+static inline bool node_frozen(const struct node *n)
+{
+	return snap_slot(n->table) != 0;
+}
+/* The inode number stat shows for ino of an entry of table: in a view,
+ * made different from the live entry's (tools take equal st_ino for one
+ * file: hard links in rsync -H, cp -a, tar). */
+static inline uint64_t snap_ino(uint32_t table, uint64_t ino)
+{
+	return ino ^ ((uint64_t)snap_slot(table) << 48);
+}
+
 /* ---- record.c ---- */
 /* A record read from the store. */
 struct rec {
@@ -471,8 +520,13 @@ struct rec {
 	uint8_t *heap;               /* data when it did not fit small */
 	uint8_t small[GFS_INLINE_MAX + 512];
 };
-/* Reads (table, key): 0, -ENOENT, or another -errno (logged). */
+/* Reads (table, key): 0, -ENOENT, or another -errno (logged). A table
+ * with a view's slot is read at its snapshot. */
 int rec_get(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen, struct rec *r);
+/* golite_iter_new_raw for table, at its view's snapshot if it has one
+ * (o may be NULL). */
+int gfs_iter_new(struct gfs *fs, uint32_t table, const golite_iter_options *o,
+		 golite_iter **it);
 void rec_free(struct rec *r);
 /* Attributes of a record found at (table, key). -EIO if it is damaged. */
 int rec_attr(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen,
@@ -587,7 +641,7 @@ void ctl_stat(struct gfs *fs, struct node *n, struct stat *st);
 static inline bool node_is_ctl(const struct gfs *fs, const struct node *n)
 {
 	return n == &fs->ctl || n == &fs->ctl_stats || n == &fs->ctl_events ||
-	       n == &fs->ctl_checkpoint;
+	       n == &fs->ctl_checkpoint || n == &fs->ctl_snapshots;
 }
 
 /* Control files whose attributes change without a request (attribute

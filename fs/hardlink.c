@@ -44,9 +44,9 @@ bool node_is_shared(const struct node *n)
 	       n->klen == VFILE_INODE_KEY && n->key[0] == VFILE_KEY_INODE;
 }
 
-void hlink_key(uint64_t ino, struct kbuf *k)
+void hlink_key(uint64_t ino, uint32_t view, struct kbuf *k)
 {
-	k->table = GOLITE_TABLE_FS;
+	k->table = GOLITE_TABLE_FS | view;
 	k->flavor = FL_NORMAL;
 	k->comp_off = 0;
 	vfile_inode_key(k->b, ino);
@@ -86,7 +86,7 @@ struct backref_key {
 	size_t len;
 };
 
-static int walk_backrefs(struct gfs *fs, uint64_t ino, hlink_name_fn fn, void *ctx,
+static int walk_backrefs(struct gfs *fs, uint64_t ino, uint32_t view, hlink_name_fn fn, void *ctx,
 			 const struct kbuf *except, uint32_t stop_at, uint32_t *live,
 			 uint32_t *stale, struct backref_key **stale_out)
 {
@@ -95,7 +95,7 @@ static int walk_backrefs(struct gfs *fs, uint64_t ino, hlink_name_fn fn, void *c
 	golite_iter_options o = { .prefix = prefix, .prefix_len = sizeof(prefix) };
 	golite_iter *it;
 	*live = *stale = 0;
-	int r = golite_iter_new_raw(fs->db, GOLITE_TABLE_FS, &o, &it);
+	int r = gfs_iter_new(fs, GOLITE_TABLE_FS | view, &o, &it);
 	if (r)
 		return -gfs_errno(r, "list the names of a file");
 	size_t cap = 0;
@@ -111,7 +111,7 @@ static int walk_backrefs(struct gfs *fs, uint64_t ino, hlink_name_fn fn, void *c
 		if (except && except->table == table && except->len == nlen &&
 		    memcmp(except->b, name, nlen) == 0)
 			continue;
-		if (is_name_of(fs, ino, table, name, nlen)) {
+		if (is_name_of(fs, ino, table | view, name, nlen)) {
 			(*live)++;
 			if (fn)
 				fn(ctx, table, name, nlen);
@@ -133,24 +133,24 @@ static int walk_backrefs(struct gfs *fs, uint64_t ino, hlink_name_fn fn, void *c
 	return r ? -gfs_errno(r, "list the names of a file") : 0;
 }
 
-int hlink_count_others(struct gfs *fs, uint64_t ino, const struct kbuf *except,
+int hlink_count_others(struct gfs *fs, uint64_t ino, uint32_t view, const struct kbuf *except,
 		       uint32_t *count)
 {
 	uint32_t stale;
-	return walk_backrefs(fs, ino, NULL, NULL, except && except->len ? except : NULL, 0, count,
+	return walk_backrefs(fs, ino, view, NULL, NULL, except && except->len ? except : NULL, 0, count,
 			     &stale, NULL);
 }
 
 int hlink_names(struct gfs *fs, uint64_t ino, hlink_name_fn fn, void *ctx)
 {
 	uint32_t live, stale;
-	return walk_backrefs(fs, ino, fn, ctx, NULL, 0, &live, &stale, NULL);
+	return walk_backrefs(fs, ino, 0, fn, ctx, NULL, 0, &live, &stale, NULL);
 }
 
-int hlink_load(struct gfs *fs, uint64_t ino, struct nattr *a)
+int hlink_load(struct gfs *fs, uint64_t ino, uint32_t view, struct nattr *a)
 {
 	struct kbuf *k = xmalloc(sizeof(*k));
-	hlink_key(ino, k);
+	hlink_key(ino, view, k);
 	struct rec rec;
 	int r = rec_get(fs, k->table, k->b, k->len, &rec);
 	if (r == 0 && rec.kind != GOLITE_KIND_META)
@@ -168,20 +168,20 @@ int hlink_load(struct gfs *fs, uint64_t ino, struct nattr *a)
 		return r == -ENOENT ? -EIO : r;
 	}
 	uint32_t n;
-	r = hlink_count_others(fs, ino, NULL, &n);
+	r = hlink_count_others(fs, ino, view, NULL, &n);
 	a->nlink = n ? n : 1;
 	return r;
 }
 
-int hlink_node(struct gfs *fs, uint64_t ino, bool lookup, struct node **out)
+int hlink_node(struct gfs *fs, uint64_t ino, uint32_t view, bool lookup, struct node **out)
 {
 	struct kbuf *k = xmalloc(sizeof(*k));
-	hlink_key(ino, k);
+	hlink_key(ino, view, k);
 	*out = node_find(fs, k->table, k->b, k->len, FL_NORMAL, lookup);
 	int r = 0;
 	if (!*out) {
 		struct nattr a;
-		r = hlink_load(fs, ino, &a);
+		r = hlink_load(fs, ino, view, &a);
 		if (!r)
 			*out = node_get(fs, k->table, k->b, k->len, FL_NORMAL, 0, SRC_META, &a,
 					lookup);
@@ -233,7 +233,7 @@ int hlink_drop_name(struct gfs *fs, golite_batch *b, struct node *n, const struc
 	 * less this one (a walk of every name would make each unlink of a
 	 * file with many names cost them all). */
 	uint32_t others, stale;
-	int r = walk_backrefs(fs, n->a.ino, NULL, NULL, k, 1, &others, &stale, NULL);
+	int r = walk_backrefs(fs, n->a.ino, 0, NULL, NULL, k, 1, &others, &stale, NULL);
 	*left = others ? (n->a.nlink > 2 ? n->a.nlink - 1 : 1) : 0;
 	if (!r)
 		r = hlink_backref_delete(b, n->a.ino, k->table, k->b, k->len);
@@ -279,7 +279,7 @@ static int make_shared(struct gfs *fs, struct node *n, const struct kbuf *k, gol
 		r = name_put(b, v->f.ino, v->f.mode | vfile_mode_type(v->f.type), k);
 	if (!r && v->f.type == VFILE_REG && (v->f.flags & VFILE_F_CHUNKED)) {
 		struct kbuf *sk = xmalloc(sizeof(*sk));
-		hlink_key(v->f.ino, sk);
+		hlink_key(v->f.ino, 0, sk);
 		r = owner_put(b, v->f.ino, sk->table, sk->b, sk->len);
 		free(sk);
 	}
@@ -293,9 +293,10 @@ static int do_link(struct gfs *fs, struct node *n, struct node *dir, const char 
 			newname);
 		return -EPERM;
 	}
-	if (dir->flavor == FL_STATIC || n->flavor != FL_NORMAL || node_is_ctl(fs, n))
-		return -EPERM;
-	if (fs->o.read_only)
+	if (dir->flavor == FL_STATIC || dir->flavor == FL_SNAPROOT || n->flavor != FL_NORMAL ||
+	    node_is_ctl(fs, n))
+		return node_frozen(dir) ? -EROFS : -EPERM;
+	if (fs->o.read_only || node_frozen(dir) || node_frozen(n))
 		return -EROFS;
 	struct entry *e = xmalloc(sizeof(*e));
 	struct kbuf *nk = xmalloc(sizeof(*nk));
@@ -350,7 +351,7 @@ static int do_link(struct gfs *fs, struct node *n, struct node *dir, const char 
 	/* link(2) changes the file's ctime. */
 	v.f.ctime_ns = now;
 	struct kbuf *sk = xmalloc(sizeof(*sk));
-	hlink_key(v.f.ino, sk);
+	hlink_key(v.f.ino, 0, sk);
 	r = vrec_put(fs, b, sk->table, sk->b, sk->len, &v);
 	free(sk);
 	if (!r)
@@ -365,7 +366,7 @@ static int do_link(struct gfs *fs, struct node *n, struct node *dir, const char 
 	node_commit_vrec_locked(n, &v);
 	n->a.nlink = names + 1;
 	if (!shared) {
-		hlink_key(v.f.ino, nk);
+		hlink_key(v.f.ino, 0, nk);
 		node_rekey(fs, n, nk->table, nk->b, nk->len, FL_NORMAL, 0);
 	}
 	atomic_fetch_add(&fs->files, 1);
@@ -414,10 +415,10 @@ static void sweep_inode(struct gfs *fs, uint64_t ino, uint64_t *stale, uint64_t 
 {
 	uint32_t live, nstale;
 	struct backref_key *keys = NULL;
-	if (walk_backrefs(fs, ino, NULL, NULL, NULL, 0, &live, &nstale, &keys))
+	if (walk_backrefs(fs, ino, 0, NULL, NULL, NULL, 0, &live, &nstale, &keys))
 		goto out;
 	struct kbuf *sk = xmalloc(sizeof(*sk));
-	hlink_key(ino, sk);
+	hlink_key(ino, 0, sk);
 	struct node *n = live ? NULL : node_find(fs, sk->table, sk->b, sk->len, FL_NORMAL, false);
 	bool open = n && n->opens > 0;
 	golite_batch *b = gfs_batch();
@@ -492,7 +493,7 @@ void hlink_sweep(struct gfs *fs, uint64_t *stale, uint64_t *orphans)
 		 * it held exclusive (no name can move meanwhile). */
 		uint32_t live, nstale;
 		ns_rdlock(fs);
-		int r = walk_backrefs(fs, inos[i], NULL, NULL, NULL, 0, &live, &nstale, NULL);
+		int r = walk_backrefs(fs, inos[i], 0, NULL, NULL, NULL, 0, &live, &nstale, NULL);
 		ns_rdunlock(fs);
 		if (r || (live && !nstale))
 			continue;

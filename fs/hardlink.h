@@ -10,20 +10,21 @@
 /* True if n is a linked file's node (keyed by its shared record). */
 bool node_is_shared(const struct node *n);
 
-/* The key of inode ino's shared record, as a node's key. */
-void hlink_key(uint64_t ino, struct kbuf *k);
+/* The key of inode ino's shared record, as a node's key; view: a
+ * snapshot view's slot bits (fs.h), 0 for the live store (so below). */
+void hlink_key(uint64_t ino, uint32_t view, struct kbuf *k);
 
 /* The attributes of linked inode ino: its shared record's, with the link
  * count. -EIO (logged) if the shared record is missing or damaged. */
-int hlink_load(struct gfs *fs, uint64_t ino, struct nattr *a);
+int hlink_load(struct gfs *fs, uint64_t ino, uint32_t view, struct nattr *a);
 
 /* The node of linked inode ino, with one more lookup count (lookup) or
  * reference: the one in the map, or a new one from its shared record. */
-int hlink_node(struct gfs *fs, uint64_t ino, bool lookup, struct node **out);
+int hlink_node(struct gfs *fs, uint64_t ino, uint32_t view, bool lookup, struct node **out);
 
 /* Counts the live names of ino other than (table, key) (pass klen 0 to
  * count them all). */
-int hlink_count_others(struct gfs *fs, uint64_t ino, const struct kbuf *except,
+int hlink_count_others(struct gfs *fs, uint64_t ino, uint32_t view, const struct kbuf *except,
 		       uint32_t *count);
 
 /* Adds to b the back reference of the name (table, key) of ino (put), or

@@ -115,7 +115,8 @@ void implied_add_key(struct gfs *fs, uint32_t table, const uint8_t *key, size_t 
 
 bool implied_maybe(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen)
 {
-	if (!atomic_load_explicit(&fs->implied_ready, memory_order_acquire))
+	/* The index is of the live store: a snapshot view asks the store. */
+	if (snap_slot(table) || !atomic_load_explicit(&fs->implied_ready, memory_order_acquire))
 		return true;
 	uint64_t h = ihash(table, key, klen);
 	bool found = false;

@@ -46,10 +46,12 @@ void table_fskey(uint32_t id, uint8_t key[5])
 void table_attr(struct gfs *fs, uint32_t id, struct nattr *a)
 {
 	uint8_t key[5];
-	table_fskey(id, key);
+	table_fskey(id & GFS_TABLE_MASK, key);
 	struct rec r;
 	attr_defaults_dir(fs, a, GFS_INO_TABLE | id);
-	if (rec_get(fs, GOLITE_TABLE_FS, key, sizeof(key), &r) == 0 && r.kind == GOLITE_KIND_META) {
+	/* (A view's table: its record as it was, through the view's bits.) */
+	uint32_t fst = GOLITE_TABLE_FS | (id & ~GFS_TABLE_MASK);
+	if (rec_get(fs, fst, key, sizeof(key), &r) == 0 && r.kind == GOLITE_KIND_META) {
 		struct nattr t;
 		if (rec_attr(fs, GOLITE_TABLE_FS, key, sizeof(key), &r, &t) == 0 && S_ISDIR(t.mode)) {
 			*a = t;
@@ -93,7 +95,7 @@ int has_children(struct gfs *fs, uint32_t table, const uint8_t *prefix, size_t p
 	golite_iter_options o = { .prefix = prefix, .prefix_len = plen };
 	golite_iter *it;
 	*yes = false;
-	int r = golite_iter_new_raw(fs->db, table, &o, &it);
+	int r = gfs_iter_new(fs, table, &o, &it);
 	if (r)
 		return -gfs_errno(r, "list a directory");
 	golite_iter_seek_first(it);
@@ -140,7 +142,7 @@ int entry_load(struct gfs *fs, struct entry *e)
 		if (a.hlink) {
 			/* A name of a linked file: the file is its shared record. */
 			e->link = a.ino;
-			return hlink_load(fs, e->link, &e->a);
+			return hlink_load(fs, e->link, k->table & ~GFS_TABLE_MASK, &e->a);
 		}
 		return 0;
 	}
@@ -206,7 +208,7 @@ int entry_node(struct gfs *fs, struct entry *e, bool lookup, struct node **out)
 	if (r || e->src == SRC_NONE)
 		return r;
 	if (e->link)
-		return hlink_node(fs, e->link, lookup, out);
+		return hlink_node(fs, e->link, k->table & ~GFS_TABLE_MASK, lookup, out);
 	*out = node_get(fs, k->table, k->b, k->len, k->flavor, k->comp_off, e->src, &e->a, lookup);
 	return 0;
 }
@@ -246,6 +248,10 @@ static int do_lookup(struct gfs *fs, struct node *dir, const char *name,
 		node_fill_entry(fs, n, ep);
 		return 0;
 	}
+	if (dir == &fs->ctl_snapshots)
+		return snapview_lookup(fs, name, ep);
+	if (dir->flavor == FL_SNAPROOT)
+		return snapview_table(fs, dir, name, ep);
 	if (node_is_ctl(fs, dir))
 		return ctl_lookup(fs, dir, name, ep);
 	struct entry *e = xmalloc(sizeof(*e));

@@ -320,6 +320,7 @@ static int fs_setup(struct gfs *fs)
 	}
 	root_init(fs);
 	ctl_init(fs);
+	snapview_init(fs);
 	r = sweep_at_mount(fs);
 	if (r) {
 		fprintf(stderr, "golitefs: cannot check the chunked files of %s: %s\n",
@@ -342,6 +343,7 @@ static int fs_shutdown(struct gfs *fs)
 	} else if (sweep_at_unmount(fs)) {
 		status = 1;
 	}
+	snapview_destroy(fs);   /* its handles before the store */
 	int r = golite_close(fs->db);
 	fs->db = NULL;
 	if (r) {

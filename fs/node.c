@@ -206,7 +206,7 @@ void nodes_init(struct gfs *fs)
 	fs->ids = xcalloc(fs->ids_size, sizeof(*fs->ids));
 	fs->generation = mount_generation();
 	struct node *st[] = { &fs->root, &fs->ctl, &fs->ctl_stats, &fs->ctl_events,
-			      &fs->ctl_checkpoint };
+			      &fs->ctl_checkpoint, &fs->ctl_snapshots };
 	for (size_t i = 0; i < ARRAY_SIZE(st); i++) {
 		node_init_locks(st[i]);
 		st[i]->flavor = FL_STATIC;
@@ -737,6 +737,7 @@ void node_fill_entry_cached(struct gfs *fs, struct node *n, struct fuse_entry_pa
 	} else {
 		mutex_lock(&n->mu);
 		attr_to_stat(fs, &n->a, &e->attr);
+		e->attr.st_ino = snap_ino(n->table, e->attr.st_ino);
 		if (n->unlinked)
 			e->attr.st_nlink = 0;
 		bool uncounted = node_is_dir(n) && n->a.nlink < 2;

@@ -198,6 +198,52 @@ static int dh_step(struct gfs *fs, struct dirh *dh)
 	return 0;
 }
 
+/* Adds the tables, of the live store (view 0) or of a snapshot view's
+ * (its slot's bits), and ends the listing. */
+static int dh_tables(struct gfs *fs, struct dirh *dh, uint32_t view)
+{
+	const golite_snapshot *snap = gfs_snap(fs, view);
+	char **names;
+	size_t count;
+	int r = golite_table_list_at(fs->db, snap, &names, &count);
+	if (r)
+		return -gfs_errno(r, "list tables");
+	for (size_t i = 0; i < count; i++) {
+		uint32_t id;
+		if (golite_table_id_at(fs->db, snap, names[i], &id) || id > GFS_TABLE_MASK)
+			continue;
+		struct dent *d = dh_add(dh, names[i]);
+		d->flavor = FL_TABLE;
+		d->src = SRC_TABLE;
+		d->table = id | view;
+		d->key = xmalloc(1);
+		table_attr(fs, id | view, &d->a);
+	}
+	golite_free(names);
+	dh->done = true;
+	return 0;
+}
+
+/* Adds the named snapshots (their entries carry no attributes: the
+ * kernel looks a name up, which opens its view, only when it needs it). */
+static int dh_snapshots(struct gfs *fs, struct dirh *dh)
+{
+	golite_snapshot_info *v;
+	size_t n;
+	int r = golite_snapshot_list(fs->db, &v, &n);
+	if (r)
+		return -gfs_errno(r, "list snapshots");
+	for (size_t i = 0; i < n; i++) {
+		struct dent *d = dh_add(dh, v[i].name);
+		d->flavor = FL_SNAPROOT;
+		d->a.mode = S_IFDIR | 0555;
+		d->a.ino = hash_ino(0, (const uint8_t *)v[i].name, strlen(v[i].name), FL_SNAPROOT);
+	}
+	golite_free(v);
+	dh->done = true;
+	return 0;
+}
+
 /* Starts a listing of dir (offset 0). */
 static int dh_start(struct gfs *fs, struct dirh *dh, struct node *dir)
 {
@@ -207,28 +253,15 @@ static int dh_start(struct gfs *fs, struct dirh *dh, struct node *dir)
 	dh_add_special(dh, "..", &fs->root);
 	if (dir == &fs->root) {
 		dh_add_special(dh, CTL_NAME, &fs->ctl);
-		char **names;
-		size_t count;
-		int r = golite_table_list(fs->db, &names, &count);
-		if (r)
-			return -gfs_errno(r, "list tables");
-		for (size_t i = 0; i < count; i++) {
-			uint32_t id;
-			if (golite_table_id(fs->db, names[i], &id))
-				continue;
-			struct dent *d = dh_add(dh, names[i]);
-			d->flavor = FL_TABLE;
-			d->src = SRC_TABLE;
-			d->table = id;
-			d->key = xmalloc(1);
-			table_attr(fs, id, &d->a);
-		}
-		golite_free(names);
-		dh->done = true;
-		return 0;
+		return dh_tables(fs, dh, 0);
 	}
+	if (dir == &fs->ctl_snapshots)
+		return dh_snapshots(fs, dh);
+	if (dir->flavor == FL_SNAPROOT)
+		return dh_tables(fs, dh, dir->table);
 	if (dir == &fs->ctl) {
 		dh_add_special(dh, "checkpoint", &fs->ctl_checkpoint);
+		dh_add_special(dh, "snapshots", &fs->ctl_snapshots);
 		dh_add_special(dh, "events", &fs->ctl_events);
 		dh_add_special(dh, "stats", &fs->ctl_stats);
 		dh->done = true;
@@ -244,7 +277,7 @@ static int dh_start(struct gfs *fs, struct dirh *dh, struct node *dir)
 	dh->partial = dk->flavor == FL_PARTIAL;
 	free(dk);
 	golite_iter_options o = { .prefix = dh->prefix->b, .prefix_len = dh->prefix->len };
-	int r = golite_iter_new_raw(fs->db, dh->prefix->table, &o, &dh->it);
+	int r = gfs_iter_new(fs, dh->prefix->table, &o, &dh->it);
 	if (r) {
 		dh->it = NULL;
 		return -gfs_errno(r, "list a directory");
@@ -368,7 +401,7 @@ static int do_readdir(fuse_req_t req, struct node *dir, struct dirh *dh, size_t 
 		if (!plus) {
 			struct stat st;
 			memset(&st, 0, sizeof(st));
-			st.st_ino = d->a.ino;
+			st.st_ino = snap_ino(d->table, d->a.ino);
 			st.st_mode = d->a.mode;
 			need = fuse_add_direntry(req, buf + *used, rem, d->name, &st, (off_t)pos + 1);
 		} else {
@@ -384,15 +417,21 @@ static int do_readdir(fuse_req_t req, struct node *dir, struct dirh *dh, size_t 
 				attr_to_stat(fs, &d->a, &e.attr);
 			} else if (d->special) {
 				node_fill_entry(fs, d->special, &e);
+			} else if (d->flavor == FL_SNAPROOT) {
+				memset(&e, 0, sizeof(e));  /* the kernel looks it up */
+				e.attr.st_mode = d->a.mode;
+				e.attr.st_ino = d->a.ino;  /* (readdir skips inode 0) */
 			} else if (d->a.hlink) {
 				/* A name of a linked file: the file's node. */
 				struct node *n;
 				ns_rdlock(fs);
-				int lr = hlink_node(fs, d->a.ino, true, &n);
+				int lr = hlink_node(fs, d->a.ino, d->table & ~GFS_TABLE_MASK,
+						    true, &n);
 				ns_rdunlock(fs);
 				if (lr) {
 					memset(&e, 0, sizeof(e));  /* the kernel looks it up */
 					e.attr.st_mode = d->a.mode;
+					e.attr.st_ino = snap_ino(d->table, d->a.ino);
 				} else {
 					node_fill_entry_cached(fs, n, &e);
 				}

@@ -20,11 +20,13 @@ int rec_get(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen, str
 	if (klen == 0 || klen > GOLITE_MAX_KEY_SIZE)
 		return -ENOENT;
 	size_t vlen;
-	int e = golite_get_raw(fs->db, table, key, klen, &r->kind, r->small, sizeof(r->small),
-			       NULL, &vlen);
+	const golite_snapshot *snap = gfs_snap(fs, table);
+	table &= GFS_TABLE_MASK;
+	int e = golite_get_raw_at(fs->db, snap, table, key, klen, &r->kind, r->small,
+				  sizeof(r->small), NULL, &vlen);
 	if (e == GOLITE_ERANGE) {
 		void *p = NULL;
-		e = golite_get_raw(fs->db, table, key, klen, &r->kind, NULL, 0, &p, &vlen);
+		e = golite_get_raw_at(fs->db, snap, table, key, klen, &r->kind, NULL, 0, &p, &vlen);
 		if (!e) {
 			r->heap = p;
 			r->data = p;
@@ -39,6 +41,16 @@ int rec_get(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen, str
 	if (e)
 		return -gfs_errno(e, "read a record");
 	return 0;
+}
+
+int gfs_iter_new(struct gfs *fs, uint32_t table, const golite_iter_options *o,
+		 golite_iter **it)
+{
+	golite_iter_options a = { 0 };
+	if (o)
+		a = *o;
+	a.snapshot = gfs_snap(fs, table);
+	return golite_iter_new_raw(fs->db, table & GFS_TABLE_MASK, &a, it);
 }
 
 void rec_free(struct rec *r)

@@ -118,7 +118,7 @@ static int do_unlink(struct gfs *fs, struct node *dir, const char *name)
 {
 	if (dir == &fs->root || dir->flavor == FL_STATIC)
 		return dir == &fs->root ? -EISDIR : -EPERM;
-	if (fs->o.read_only)
+	if (fs->o.read_only || node_frozen(dir))
 		return -EROFS;
 	struct entry *e = xmalloc(sizeof(*e));
 	ns_rdlock(fs);
@@ -133,7 +133,7 @@ static int do_unlink(struct gfs *fs, struct node *dir, const char *name)
 		/* A name of a linked file: the file's node is held and locked
 		 * while its names are counted (hardlink.c, invariant 2). */
 		if (!r && !victim && e->link)
-			r = hlink_node(fs, e->link, false, &victim);
+			r = hlink_node(fs, e->link, 0, false, &victim);
 	}
 	if (!r) {
 		bool was = gfs_frees_space(true);
@@ -183,9 +183,11 @@ static int do_rmdir(struct gfs *fs, struct node *dir, const char *name)
 {
 	if (dir == &fs->root)
 		return do_rmtable(fs, name);
+	if (dir == &fs->ctl_snapshots)
+		return snapview_rmdir(fs, name);
 	if (dir->flavor == FL_STATIC)
 		return -EPERM;
-	if (fs->o.read_only)
+	if (fs->o.read_only || node_frozen(dir))
 		return -EROFS;
 	struct entry *e = xmalloc(sizeof(*e));
 	ns_rdlock(fs);

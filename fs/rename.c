@@ -337,7 +337,7 @@ static struct node *entry_state(struct gfs *fs, struct entry *e, int *r)
 		return NULL;
 	/* A name of a linked file: the file's node, held and locked while
 	 * its names change (hardlink.c, invariant 2). */
-	*r = hlink_node(fs, e->link, false, &n);
+	*r = hlink_node(fs, e->link, 0, false, &n);
 	return n;
 }
 
@@ -583,9 +583,9 @@ static int do_rename(struct gfs *fs, fuse_ino_t parent, const char *name, fuse_i
 	}
 	if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))
 		return -EINVAL;
-	if (fs->o.read_only)
+	if (fs->o.read_only || node_frozen(sdir) || node_frozen(tdir))
 		return -EROFS;
-	if (sdir == &fs->ctl || tdir == &fs->ctl)
+	if (node_is_ctl(fs, sdir) || node_is_ctl(fs, tdir))
 		return -EPERM;
 	if (sdir == &fs->root && tdir == &fs->root)
 		return rename_tables(fs, name, newname, flags);
