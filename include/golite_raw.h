@@ -119,7 +119,7 @@ uint64_t golite_last_sequence(golite *db);
  *   the mount (fs/README-fs.md "/.golite/events"): TABLE PATH, with PATH
  *     the entry as the mount shows it ("." for the table itself):
  *       create mkdir symlink write truncate fallocate unlink rmdir chmod
- *       chown utimens                             TABLE PATH
+ *       chown utimens link                        TABLE PATH
  *       rename exchange                           TABLE PATH TABLE2 PATH2
  *       setxattr removexattr                      TABLE PATH ATTR
  *   the network front ends (net/http*, net/resp*), with KEY the key's bytes:
