@@ -9,6 +9,8 @@
 #   make bench      engine and fio benchmarks
 #   make bench-net  the HTTP API under wrk beside nginx, and the Redis
 #                   front end under redis-benchmark beside redis-server
+#   make bench-snapshot  space and bytes written by a snapshot held across
+#                   overwrites (bench/results/snapshot.txt)
 #   make torture    the long reliability runs (bench/results/torture.txt)
 #   make install    PREFIX=/usr/local DESTDIR=
 
@@ -65,7 +67,9 @@ ENGINE_SRC := $(sort $(wildcard engine/*.c))
 FS_SRC     := $(sort $(wildcard fs/*.c))
 NET_SRC    := $(sort $(wildcard net/*.c))
 CLI_SRC    := $(sort $(wildcard cli/*.c))
-BENCH_SRC  := $(sort $(wildcard bench/*.c))
+# bench_snapshot.c is a program of its own (golite-bench-snapshot).
+BENCH_SNAPSHOT_SRC := bench/bench_snapshot.c
+BENCH_SRC  := $(sort $(filter-out $(BENCH_SNAPSHOT_SRC),$(wildcard bench/*.c)))
 TEST_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 TEST_LIB_SRC := $(sort $(filter-out tests/unit/test_%,$(wildcard tests/unit/*.c)))
 
@@ -88,6 +92,7 @@ LIB        := $(BUILD)/libgolite.a
 GOLITEFS   := $(BUILD)/golitefs
 GOLITE     := $(BUILD)/golite
 BENCH_BIN  := $(BUILD)/golite-bench
+BENCH_SNAPSHOT_BIN := $(BUILD)/golite-bench-snapshot
 
 PROGRAMS := $(LIB)
 ifneq ($(FS_SRC),)
@@ -100,7 +105,7 @@ endif
 FUZZ_TIME ?= 60
 
 .PHONY: all deps test unit-test fs-test asan asan-test run bench bench-engine \
-        bench-fio bench-net install uninstall clean torture fuzz tsan-test valgrind-test
+        bench-fio bench-net bench-snapshot install uninstall clean torture fuzz tsan-test valgrind-test
 
 all: $(PROGRAMS) $(TEST_BIN) $(FSTEST_BIN) $(RESPTEST_BIN)
 
@@ -219,6 +224,19 @@ bench-fio: all
 	@scripts/bench-fio.sh $(BUILD)
 
 bench: bench-engine bench-fio
+
+# Space and bytes written by a snapshot held across overwrites, and after
+# its release (bench/bench_snapshot.c); bytes only, no times. SNAPSHOT_NUM
+# keys (10m: about 1.2 GB live, a few GB in a directory under /tmp,
+# removed afterwards). Writes bench/results/snapshot.txt.
+SNAPSHOT_NUM ?= 10m
+
+$(BENCH_SNAPSHOT_BIN): $(BUILD)/obj/bench/bench_snapshot.o $(BUILD)/obj/bench/bench_util.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+bench-snapshot: $(BENCH_SNAPSHOT_BIN)
+	$(BENCH_SNAPSHOT_BIN) --num $(SNAPSHOT_NUM) --out bench/results/snapshot.txt \
+	    --commit "$$(git rev-parse --short HEAD)$$(git diff --quiet HEAD || echo ' (with uncommitted changes)')"
 
 # wrk against the HTTP API, beside nginx serving the same values as files;
 # redis-benchmark against the Redis-protocol front end, beside redis-server.
