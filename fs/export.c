@@ -107,8 +107,22 @@ static int parent_node(struct gfs *fs, const struct kbuf *k, struct entry *p, st
 
 int export_parent(struct gfs *fs, struct node *dir, struct fuse_entry_param *ep)
 {
-	if (dir == &fs->ctl_stats || dir == &fs->ctl_events || dir == &fs->ctl_checkpoint) {
+	if (dir == &fs->ctl_stats || dir == &fs->ctl_events || dir == &fs->ctl_checkpoint ||
+	    dir == &fs->ctl_snapshots) {
 		node_fill_entry(fs, &fs->ctl, ep);
+		return 0;
+	}
+	if (dir->flavor == FL_SNAPROOT) {
+		node_fill_entry(fs, &fs->ctl_snapshots, ep);
+		return 0;
+	}
+	if (dir->flavor == FL_TABLE && node_frozen(dir)) {
+		/* A table of a snapshot view: the view's root. */
+		struct node *v = node_find(fs, dir->table & ~GFS_TABLE_MASK, (const uint8_t *)"", 0,
+					   FL_SNAPROOT, true);
+		if (!v)
+			return -ESTALE;
+		node_fill_entry(fs, v, ep);
 		return 0;
 	}
 	if (dir->flavor == FL_STATIC || dir->flavor == FL_TABLE) {
