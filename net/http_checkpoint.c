@@ -52,11 +52,8 @@ enum MHD_Result http_checkpoint(struct http_server *s, struct MHD_Connection *c,
 		} else if (r) {
 			res = http_store_error(s, c, r, "checkpoint");
 		} else {
-			json_t *out = json_pack("{s:s, s:I}", "dir", dir, "sequence", (json_int_t)seq);
-			char *text = json_dumps(out, JSON_COMPACT);
-			res = text ? http_json(s, c, 201, text, strlen(text)) : MHD_NO;
-			free(text);
-			json_decref(out);
+			res = http_json_value(s, c, 201, json_pack("{s:s, s:I}", "dir", dir,
+								   "sequence", (json_int_t)seq));
 		}
 	}
 	json_decref(root);

@@ -159,6 +159,9 @@ enum MHD_Result http_snapshots(struct http_server *s, struct MHD_Connection *c,
 struct json_t;
 struct json_t *http_json_body(struct http_server *s, struct MHD_Connection *c,
 			      const uint8_t *body, size_t len, enum MHD_Result *res);
+/* Queues the JSON value v (compact) with status, and frees v. */
+enum MHD_Result http_json_value(struct http_server *s, struct MHD_Connection *c,
+				unsigned status, struct json_t *v);
 enum MHD_Result http_checkpoint(struct http_server *s, struct MHD_Connection *c,
 				const uint8_t *body, size_t len);
 enum MHD_Result http_batch(struct http_server *s, struct MHD_Connection *c,

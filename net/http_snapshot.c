@@ -55,12 +55,7 @@ static enum MHD_Result snapshots_list(struct http_server *s, struct MHD_Connecti
 						      "sequence", (json_int_t)v[i].sequence,
 						      "time", (double)v[i].time_ns / 1e9));
 	golite_free(v);
-	json_t *root = json_pack("{s:o}", "snapshots", list);
-	char *text = json_dumps(root, JSON_COMPACT);
-	json_decref(root);
-	enum MHD_Result res = text ? http_json(s, c, 200, text, strlen(text)) : MHD_NO;
-	free(text);
-	return res;
+	return http_json_value(s, c, 200, json_pack("{s:o}", "snapshots", list));
 }
 
 static enum MHD_Result snapshot_create(struct http_server *s, struct MHD_Connection *c,
@@ -76,12 +71,8 @@ static enum MHD_Result snapshot_create(struct http_server *s, struct MHD_Connect
 				  GOLITE_MAX_SNAPSHOT_NAME);
 	if (r)
 		return http_store_error(s, c, r, "snapshot");
-	json_t *out = json_pack("{s:s, s:I}", "name", name, "sequence", (json_int_t)seq);
-	char *text = json_dumps(out, JSON_COMPACT);
-	json_decref(out);
-	enum MHD_Result res = text ? http_json(s, c, 201, text, strlen(text)) : MHD_NO;
-	free(text);
-	return res;
+	return http_json_value(s, c, 201, json_pack("{s:s, s:I}", "name", name, "sequence",
+						    (json_int_t)seq));
 }
 
 static enum MHD_Result snapshot_drop(struct http_server *s, struct MHD_Connection *c,

@@ -374,3 +374,13 @@ json_t *http_json_body(struct http_server *s, struct MHD_Connection *c, const ui
 				  jerr.column, jerr.text);
 	return root;
 }
+
+enum MHD_Result http_json_value(struct http_server *s, struct MHD_Connection *c,
+				unsigned status, json_t *v)
+{
+	char *text = json_dumps(v, JSON_COMPACT);
+	json_decref(v);
+	enum MHD_Result res = text ? http_json(s, c, status, text, strlen(text)) : MHD_NO;
+	free(text);
+	return res;
+}
