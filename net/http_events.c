@@ -143,16 +143,20 @@ void feed_shutdown(struct http_feed *f)
 	golite_feed_watch_free(f->watch);
 	f->watch = NULL;
 	mutex_lock(&f->mu);
+	bool joined = f->stop;
 	f->stop = true;
 	wake_all(f);
 	cond_broadcast(&f->cv);
 	mutex_unlock(&f->mu);
-	pthread_join(f->ticker, NULL);
+	if (!joined)
+		pthread_join(f->ticker, NULL);
 }
 
 void feed_free(struct http_feed *f)
 {
-	golite_feed_watch_free(f->watch);
+	/* A server that failed to start frees its feed without a shutdown:
+	 * its ticker must be gone before the feed is. */
+	feed_shutdown(f);
 	pthread_cond_destroy(&f->cv);
 	pthread_mutex_destroy(&f->mu);
 	free(f);

@@ -173,8 +173,10 @@ enum MHD_Result http_batch(struct http_server *s, struct MHD_Connection *c,
  * keepalive_s seconds when idle. */
 struct http_feed *feed_new(golite *db, unsigned keepalive_s);
 /* Ends every stream (they return end-of-stream at their next call) and
- * wakes them; called before MHD_stop_daemon. */
+ * wakes them, and stops the keepalive ticker; called before
+ * MHD_stop_daemon. A second call does nothing. */
 void feed_shutdown(struct http_feed *f);
+/* Frees the feed, shut down first if it was not. */
 void feed_free(struct http_feed *f);
 /* Publishes a change made over HTTP to the store's feed (golite_raw.h
  * lists the ops): "put" and "delete" of table/key, "move" of table/key to
