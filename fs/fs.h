@@ -427,8 +427,9 @@ void node_table_gone(struct gfs *fs, uint32_t id);
 /* Gives n a new identity (nodes_mu taken here; see invariant 1). */
 void node_rekey(struct gfs *fs, struct node *n, uint32_t table, const uint8_t *key,
 		size_t klen, unsigned flavor, uint32_t comp_off);
-/* Returns the hashed nodes of table whose key lies below key + "/", each
- * with a reference (drop with node_unref); free the array. */
+/* Returns the hashed nodes of table whose key lies below key + "/" (klen
+ * 0: every node of the table but its directory's), each with a reference
+ * (drop with node_unref); free the array. */
 struct node **nodes_collect_below(struct gfs *fs, uint32_t table, const uint8_t *key,
 				  size_t klen, size_t *count);
 

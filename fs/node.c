@@ -543,8 +543,11 @@ struct node **nodes_collect_below(struct gfs *fs, uint32_t table, const uint8_t 
 	mutex_lock(&fs->nodes_mu);
 	for (size_t i = 0; i < fs->map_size; i++) {
 		for (struct node *m = fs->map[i]; m; m = m->hnext) {
-			if (m->table != table || m->klen <= klen || m->key[klen] != '/' ||
-			    memcmp(m->key, key, klen) != 0)
+			bool below = klen == 0 ? m->table == table && m->flavor != FL_TABLE
+					       : m->table == table && m->klen > klen &&
+							 m->key[klen] == '/' &&
+							 memcmp(m->key, key, klen) == 0;
+			if (!below)
 				continue;
 			if (n == cap)
 				v = xrealloc(v, (cap *= 2) * sizeof(*v));

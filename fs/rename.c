@@ -13,7 +13,10 @@
  *   - Across tables, the same, in one batch over both tables.
  *   - At the root, renaming a table directory is golite_table_rename();
  *     replacing an existing, empty table drops it first (two steps).
- *     Moving an entry between the root and a table is EXDEV.
+ *     A directory moved to the root becomes a table (created first, then
+ *     the keys move in one batch); a table moved into a table becomes a
+ *     directory (the keys move in one batch, then the emptied table is
+ *     dropped). A file cannot move to the root (EPERM).
  * Flags: RENAME_NOREPLACE and RENAME_EXCHANGE are supported within
  * tables (EXCHANGE not for tables themselves: EINVAL); other flags are
  * EINVAL.
@@ -118,23 +121,19 @@ static void moves_free(struct moves *m)
 }
 
 /*
- * Collects the keys below from + "/" (a directory's contents) as moves to
- * to + the rest of the key: deletes of the old keys into b, the new
- * records into m. EXDEV past the limits.
+ * Collects the keys that start with prefix from (of from's table) as moves
+ * to prefix to + the rest of the key (of to's table): deletes of the old
+ * keys into b, the new records into m. EXDEV past the limits. A
+ * directory's contents are child_prefix(dir); a table's, the empty one.
  */
-static int collect_below(struct gfs *fs, const struct kbuf *from, const struct kbuf *to,
-			 golite_batch *b, struct moves *m)
+static int collect_prefix(struct gfs *fs, const struct kbuf *from, const struct kbuf *to,
+			  golite_batch *b, struct moves *m)
 {
-	uint8_t *prefix = xmalloc(from->len + 1);
-	memcpy(prefix, from->b, from->len);
-	prefix[from->len] = '/';
-	golite_iter_options o = { .prefix = prefix, .prefix_len = from->len + 1 };
+	golite_iter_options o = { .prefix = from->len ? from->b : NULL, .prefix_len = from->len };
 	golite_iter *it;
-	int r = golite_iter_new_raw(fs->db, from->table, &o, &it);
-	if (r) {
-		free(prefix);
+	int r = gfs_iter_new(fs, from->table, &o, &it);
+	if (r)
 		return -gfs_errno(r, "list a directory to rename");
-	}
 	uint8_t *nk = xmalloc(GOLITE_MAX_KEY_SIZE + 1);
 	for (golite_iter_seek_first(it); golite_iter_valid(it); golite_iter_next(it)) {
 		size_t klen, vlen;
@@ -161,7 +160,7 @@ static int collect_below(struct gfs *fs, const struct kbuf *from, const struct k
 		if (hlink_parse(golite_iter_kind(it), v, vlen, &ino)) {
 			/* A name of a linked file: its back reference moves
 			 * too (the new one is put with the record). */
-			r = hlink_backref_delete(b, ino, from->table, k, klen);
+			r = hlink_backref_delete(b, ino, from->table & GFS_TABLE_MASK, k, klen);
 			if (r)
 				break;
 		}
@@ -174,7 +173,22 @@ static int collect_below(struct gfs *fs, const struct kbuf *from, const struct k
 		r = -gfs_errno(golite_iter_status(it), "list a directory to rename");
 	golite_iter_free(it);
 	free(nk);
-	free(prefix);
+	return r;
+}
+
+/* Collects the keys below directory from (its contents) as moves below
+ * directory to. */
+static int collect_below(struct gfs *fs, const struct kbuf *from, const struct kbuf *to,
+			 golite_batch *b, struct moves *m)
+{
+	struct kbuf *fp = xmalloc(sizeof(*fp)), *tp = xmalloc(sizeof(*tp));
+	struct kbuf fd = *from, td = *to;
+	fd.flavor = td.flavor = FL_NORMAL;
+	child_prefix(&fd, fp);
+	child_prefix(&td, tp);
+	int r = collect_prefix(fs, fp, tp, b, m);
+	free(fp);
+	free(tp);
 	return r;
 }
 
@@ -182,13 +196,16 @@ static int collect_below(struct gfs *fs, const struct kbuf *from, const struct k
  * the back references of names of linked files. */
 static int moves_apply(struct gfs *fs, golite_batch *b, const struct moves *m)
 {
-	(void)fs;
 	for (size_t i = 0; i < m->n; i++) {
 		const struct move *mv = &m->v[i];
 		int e = golite_batch_put_raw(b, mv->table, mv->kind, mv->key, mv->klen, mv->val,
 					     mv->vlen);
 		if (e)
 			return -gfs_errno(e, "rename");
+		/* Directories implied by moved keys are implied at their new
+		 * names too (implied.c, invariant 1). */
+		if (memchr(mv->key, '/', mv->klen))
+			implied_add_key(fs, mv->table, mv->key, mv->klen);
 		if (mv->kind != GOLITE_KIND_META)
 			continue;
 		uint64_t ino;
@@ -571,6 +588,237 @@ out:
 	return r;
 }
 
+/* ---- between the root and a table ---- */
+
+/* The record of table id's directory ("T" + id) holding a: into b. */
+static int table_record_put(struct gfs *fs, golite_batch *b, uint32_t id, const struct nattr *a)
+{
+	uint8_t key[5];
+	table_fskey(id, key);
+	struct vrec v;
+	vrec_from_attr(&v, a);
+	int r = vrec_put(fs, b, GOLITE_TABLE_FS, key, sizeof(key), &v);
+	vrec_free(&v);
+	return r;
+}
+
+/*
+ * A directory of a table renamed to the root becomes table newname: its
+ * keys move to the new table (the directory's prefix cut off), its
+ * attributes become the table's. The table is created first, then one
+ * batch moves the keys; a crash between leaves an empty table. ns held
+ * exclusive.
+ */
+static int dir_to_table(struct gfs *fs, struct node *sdir, const char *name, const char *newname,
+			unsigned flags)
+{
+	struct entry *s = xcalloc(1, sizeof(*s));
+	struct kbuf *from = xmalloc(sizeof(*from)), *to = xmalloc(sizeof(*to));
+	struct moves m = { 0 };
+	struct rekey_plan p = { 0 };
+	struct node *sn = NULL;
+	bool created = false;
+	uint32_t id = 0;
+	int r = resolve_child(fs, sdir, name, false, s);
+	if (!r && s->k.flavor == FL_PARTIAL)
+		r = -EINVAL;
+	if (!r)
+		sn = entry_state(fs, s, &r);
+	if (!r && s->src == SRC_NONE)
+		r = -ENOENT;
+	if (!r && !S_ISDIR(s->a.mode)) {
+		gfs_log(LOG_LVL_WARN, "rename to /%s: the root holds only tables (directories)",
+			newname);
+		r = -EPERM;
+	}
+	if (r)
+		goto out;
+	uint32_t old;
+	if (golite_table_id(fs->db, newname, &old) == 0) {
+		if (flags & RENAME_NOREPLACE) {
+			r = -EEXIST;
+			goto out;
+		}
+		/* Replaced only when empty, as a directory would be. */
+		r = golite_table_drop(fs->db, newname, GOLITE_DROP_IF_EMPTY);
+		if (r) {
+			r = r == GOLITE_ENOTEMPTY ? -ENOTEMPTY : -gfs_errno(r, "replace a table");
+			goto out;
+		}
+		node_table_gone(fs, old);
+	}
+	r = golite_table_create(fs->db, newname);
+	if (r == GOLITE_ENAME)
+		r = -EINVAL;
+	else if (r)
+		r = -gfs_errno(r, "create a table");
+	if (!r)
+		r = golite_table_id(fs->db, newname, &id) ? -EIO : 0;
+	if (r)
+		goto out;
+	created = true;
+	struct node *locked[2] = { sdir, sn };
+	lock_nodes(locked, 2);
+	int64_t now = wall_ns();
+	golite_batch *b = gfs_batch();
+	r = dir_touch_locked(fs, sdir, b, true, now);
+	b = gfs_batch_current();
+	struct kbuf sd = s->k;
+	sd.flavor = FL_NORMAL;
+	child_prefix(&sd, from);
+	to->table = id;
+	to->flavor = FL_NORMAL;
+	to->comp_off = 0;
+	to->len = 0;
+	if (!r && s->src == SRC_META) {
+		int e = golite_batch_delete_raw(b, s->k.table, s->k.b, s->k.len);
+		r = e ? -gfs_errno(e, "rename") : 0;
+	}
+	if (!r)
+		r = collect_prefix(fs, from, to, b, &m);
+	if (!r)
+		r = moves_apply(fs, b, &m);
+	struct nattr ta = s->a;
+	ta.ino = GFS_INO_TABLE | id;
+	ta.ctime = now;
+	if (!r)
+		r = table_record_put(fs, b, id, &ta);
+	if (!r) {
+		p.below = nodes_collect_below(fs, s->k.table, s->k.b, s->k.len, &p.nbelow);
+		p.from = from;
+		p.to = to;
+		r = gfs_write_batch(fs, b, "rename a directory to a table");
+	}
+	if (!r) {
+		dir_touch_commit(sdir, now);
+		dir_nlink_adjust(sdir, -1);
+		rekey_below(fs, &p);
+		if (sn) {
+			sn->src = SRC_TABLE;
+			sn->a = ta;
+			sn->a.nlink = 0;
+			node_rekey(fs, sn, id, (const uint8_t *)"", 0, FL_TABLE, 0);
+		}
+		created = false;
+	}
+	unlock_nodes(locked, 2);
+out:
+	if (created && golite_table_drop(fs->db, newname, GOLITE_DROP_IF_EMPTY))
+		gfs_log(LOG_LVL_WARN, "rename to /%s failed and left the table it made", newname);
+	plan_free(fs, &p);
+	moves_free(&m);
+	node_unref(fs, sn);
+	free(from);
+	free(to);
+	free(s);
+	return r;
+}
+
+/*
+ * Table name renamed into directory tdir as newname: its keys move below
+ * the new directory, whose record takes the table's attributes, and the
+ * emptied table is dropped after the batch (a crash between leaves it,
+ * empty). ns held exclusive.
+ */
+static int table_to_dir(struct gfs *fs, const char *name, struct node *tdir, const char *newname,
+			unsigned flags)
+{
+	struct entry *t = xcalloc(1, sizeof(*t));
+	struct kbuf *from = xmalloc(sizeof(*from)), *to = xmalloc(sizeof(*to));
+	struct moves m = { 0 };
+	struct rekey_plan p = { 0 };
+	struct node *tn = NULL, *sn = NULL;
+	uint32_t id;
+	int r = strcmp(name, CTL_NAME) == 0 ? -EPERM : 0;
+	if (!r)
+		r = golite_table_id(fs->db, name, &id) ? -ENOENT : 0;
+	if (!r)
+		r = resolve_child(fs, tdir, newname, true, t);
+	if (!r && t->k.table == id)
+		r = -EINVAL;   /* into itself */
+	if (!r)
+		tn = entry_state(fs, t, &r);
+	if (r)
+		goto out;
+	if (t->src != SRC_NONE) {
+		bool yes = t->src != SRC_META;
+		if (flags & RENAME_NOREPLACE)
+			r = -EEXIST;
+		else if (!S_ISDIR(t->a.mode))
+			r = -ENOTDIR;
+		else if (!yes) {
+			t->k.b[t->k.len] = '/';
+			r = has_children(fs, t->k.table, t->k.b, t->k.len + 1, &yes);
+		}
+		if (!r && yes)
+			r = -ENOTEMPTY;
+		if (r)
+			goto out;
+	}
+	sn = table_node(fs, id, false);
+	struct node *locked[3] = { tdir, tn, sn };
+	lock_nodes(locked, 3);
+	int64_t now = wall_ns();
+	golite_batch *b = gfs_batch();
+	r = dir_touch_locked(fs, tdir, b, false, now);
+	from->table = id;
+	from->flavor = FL_NORMAL;
+	from->comp_off = 0;
+	from->len = 0;
+	struct kbuf td = t->k;
+	td.flavor = FL_NORMAL;
+	child_prefix(&td, to);
+	if (!r && t->src == SRC_META) {
+		int e = golite_batch_delete_raw(b, t->k.table, t->k.b, t->k.len);
+		r = e ? -gfs_errno(e, "rename") : 0;
+	}
+	if (!r)
+		r = collect_prefix(fs, from, to, b, &m);
+	if (!r)
+		r = moves_apply(fs, b, &m);
+	uint8_t tkey[5];
+	table_fskey(id, tkey);
+	if (!r) {
+		int e = golite_batch_delete_raw(b, GOLITE_TABLE_FS, tkey, sizeof(tkey));
+		r = e ? -gfs_errno(e, "rename") : 0;
+	}
+	struct nattr da, sa = sn->a;
+	if (!r)
+		r = dir_record_put(fs, b, &t->k, &sa, now, &da);
+	if (!r) {
+		p.below = nodes_collect_below(fs, id, (const uint8_t *)"", 0, &p.nbelow);
+		p.from = from;
+		p.to = to;
+		r = gfs_write_batch(fs, b, "rename a table to a directory");
+	}
+	if (!r) {
+		dir_touch_commit(tdir, now);
+		dir_nlink_adjust(tdir, t->src == SRC_NONE ? +1 : 0);
+		if (tn && t->src != SRC_NONE) {
+			tn->src = SRC_NONE;
+			tn->unlinked = true;
+			node_unhash(fs, tn);
+		}
+		rekey_below(fs, &p);
+		sn->src = SRC_META;
+		sn->a = da;
+		node_rekey(fs, sn, t->k.table, t->k.b, t->k.len, FL_NORMAL, 0);
+	}
+	unlock_nodes(locked, 3);
+	if (!r && golite_table_drop(fs->db, name, GOLITE_DROP_IF_EMPTY))
+		gfs_log(LOG_LVL_WARN, "rename /%s: its keys moved, the emptied table stays (%s)", name,
+			golite_last_error());
+out:
+	plan_free(fs, &p);
+	moves_free(&m);
+	node_unref(fs, tn);
+	node_unref(fs, sn);
+	free(from);
+	free(to);
+	free(t);
+	return r;
+}
+
 static int do_rename(struct gfs *fs, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		     const char *newname, unsigned flags)
 {
@@ -589,8 +837,18 @@ static int do_rename(struct gfs *fs, fuse_ino_t parent, const char *name, fuse_i
 		return -EPERM;
 	if (sdir == &fs->root && tdir == &fs->root)
 		return rename_tables(fs, name, newname, flags);
-	if (sdir == &fs->root || tdir == &fs->root)
-		return -EXDEV;
+	if (sdir == &fs->root || tdir == &fs->root) {
+		/* A directory becomes a table, or a table a directory. */
+		if (flags & RENAME_EXCHANGE)
+			return -EINVAL;
+		if (strlen(newname) > ESC_NAME_MAX)
+			return -ENAMETOOLONG;
+		ns_wrlock(fs);
+		int r = sdir == &fs->root ? table_to_dir(fs, name, tdir, newname, flags)
+					  : dir_to_table(fs, sdir, name, newname, flags);
+		ns_wrunlock(fs);
+		return r;
+	}
 	if (strlen(newname) > ESC_NAME_MAX)
 		return -ENAMETOOLONG;
 	bool need_excl = false;

@@ -116,6 +116,24 @@ expect_fail "a fifo at the root" "Operation not permitted" mkfifo "$MNT/rootfifo
 expect_fail "cat of a missing key" "No such file" cat "$MNT/users/missing"
 check "rmdir of an empty table" sh -c "mkdir '$MNT/gone' && rmdir '$MNT/gone' && ! test -e '$MNT/gone'"
 check "a table can be renamed" sh -c "mkdir '$MNT/old' && echo v > '$MNT/old/k' && mv '$MNT/old' '$MNT/new' && test \"\$(cat '$MNT/new/k')\" = v && ! test -e '$MNT/old'"
+# A directory moved to the root becomes a table, a table moved into a
+# table a directory: renames, never EXDEV.
+mkdir -p "$MNT/users/promo/in"
+echo p > "$MNT/users/promo/k"
+head -c 20000 /dev/urandom > "$T/promo.big"
+cp "$T/promo.big" "$MNT/users/promo/in/big"
+ln "$MNT/users/promo/k" "$MNT/users/promo-link"
+check "a directory renamed to the root" mv "$MNT/users/promo" "$MNT/promo"
+check "  is a table" sh -c "ls '$MNT' | grep -qx promo && ! test -e '$MNT/users/promo'"
+check "  with its keys" eq "$(cat "$MNT/promo/k")" p
+check "  and its chunked file" cmp -s "$T/promo.big" "$MNT/promo/in/big"
+check "  a hard link across it holds" eq "$(stat -c '%i %h' "$MNT/promo/k")" \
+	"$(stat -c '%i %h' "$MNT/users/promo-link")"
+check "a table renamed into a table" mv "$MNT/promo" "$MNT/users/demo"
+check "  is a directory" sh -c "! ls '$MNT' | grep -qx promo && test -d '$MNT/users/demo/in'"
+check "  with its keys" cmp -s "$T/promo.big" "$MNT/users/demo/in/big"
+expect_fail "a file renamed to the root" "Operation not permitted" mv "$MNT/users/demo/k" "$MNT/k"
+rm -rf "$MNT/users/demo" "$MNT/users/promo-link"
 
 # ---- copies of a tree ----
 mkdir "$MNT/t"
