@@ -49,7 +49,8 @@ check "a sparse file near the limit" truncate -s 15T "$MNT/t/sparse15t"
 check "reads zeros at its end" eq "$(tail -c 4 "$MNT/t/sparse15t" | od -An -tx1 | tr -d ' ')" 00000000
 expect_fail "a reserved %+ name" "Invalid argument" touch "$MNT/t/%+00"
 expect_fail "a reserved %_ name" "Invalid argument" mkdir "$MNT/t/%_78"
-expect_fail "moving a table into a table" "Invalid cross-device link\|cross-device" sh -c "mkdir '$MNT/u' && perl -e 'rename(\$ARGV[0], \$ARGV[1]) or die \"\$!\\n\"' '$MNT/u' '$MNT/t/u'"
+check "rename(2) of a table into a table: a directory, not EXDEV" sh -c "mkdir '$MNT/u' && perl -e 'rename(\$ARGV[0], \$ARGV[1]) or die \"\$!\\n\"' '$MNT/u' '$MNT/t/u' && test -d '$MNT/t/u' && ! test -e '$MNT/u'"
+expect_fail "rename(2) of a file to the root" "Operation not permitted" perl -e 'rename($ARGV[0], $ARGV[1]) or die "$!\n"' "$MNT/t/keep" "$MNT/keep"
 check "the mount still works" eq "$(cat "$MNT/t/keep")" keep
 check "unmount" umount_fs
 
