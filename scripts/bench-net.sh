@@ -56,7 +56,7 @@ trap 'exit 1' INT TERM
 
 free_port() {
 	while :; do
-		p=$(( ($(od -An -N2 -tu2 /dev/urandom) % 30000) + 20000 ))
+		p=$(( ($(od -An -N2 -tu2 /dev/urandom) % 12000) + 20000 ))  # below ephemeral ports
 		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
 	done
 }
