@@ -10,6 +10,7 @@
 #include "format.h"
 #include "golite.h"
 #include "catalog.h"
+#include "expire.h"
 #include "golite_raw.h"
 #include "util.h"
 
@@ -80,7 +81,7 @@ int rep_iterate(const uint8_t *p, size_t len, rep_entry_fn fn, void *ctx, uint32
 		if (q >= end)
 			return GOLITE_ECORRUPT;
 		unsigned kind = *q++;
-		if (kind > KIND_MAX)
+		if (!kind_valid(kind))
 			return GOLITE_ECORRUPT;
 		uint32_t iklen, vlen = 0;
 		q = get_varint32(q, end, &iklen);
@@ -94,6 +95,8 @@ int rep_iterate(const uint8_t *p, size_t len, rep_entry_fn fn, void *ctx, uint32
 				return GOLITE_ECORRUPT;
 			value = q;
 			q += vlen;
+			if ((kind & KIND_EXPIRES) && vlen < EXPIRES_PREFIX)
+				return GOLITE_ECORRUPT;
 		}
 		if (fn) {
 			int r = fn(ctx, seq + i, kind, ikey, iklen, value, vlen);
@@ -134,7 +137,8 @@ golite_batch *golite_batch_new(void)
 }
 
 static int batch_add(golite_batch *b, unsigned kind, const char *table, uint32_t table_id,
-		     const void *key, size_t klen, const void *value, size_t vlen)
+		     const void *key, size_t klen, const void *value, size_t vlen,
+		     uint64_t expires)
 {
 	clear_error();
 	if (!b || !key)
@@ -153,8 +157,11 @@ static int batch_add(golite_batch *b, unsigned kind, const char *table, uint32_t
 				 GOLITE_MAX_VALUE_SIZE);
 	if (vlen && !value)
 		return set_error(GOLITE_EINVAL, "value is NULL");
-	size_t add = 1 + 4 + nlen + 2 * VARINT32_MAX + klen + vlen;
-	size_t enc = 1 + 2 * VARINT32_MAX + IKEY_PREFIX + klen + vlen;
+	size_t pre = expires ? EXPIRES_PREFIX : 0;
+	size_t add = 1 + 4 + nlen + 2 * VARINT32_MAX + klen + pre + vlen;
+	size_t enc = 1 + 2 * VARINT32_MAX + IKEY_PREFIX + klen + pre + vlen;
+	if (expires)   /* and its entry in the expiry index */
+		enc += 1 + 2 * VARINT32_MAX + IKEY_PREFIX + EXPIRE_INDEX_KEY + klen;
 	if (b->encoded + enc + 12 > GOLITE_MAX_BATCH_SIZE)
 		return set_error(GOLITE_EBATCH, "batch would exceed %u bytes",
 				 GOLITE_MAX_BATCH_SIZE);
@@ -166,6 +173,8 @@ static int batch_add(golite_batch *b, unsigned kind, const char *table, uint32_t
 		b->cap = cap;
 	}
 	uint8_t *p = b->buf + b->len;
+	if (expires)
+		kind |= KIND_EXPIRES;
 	if (table) {
 		*p++ = (uint8_t)kind;
 		*p++ = (uint8_t)nlen;
@@ -180,7 +189,11 @@ static int batch_add(golite_batch *b, unsigned kind, const char *table, uint32_t
 	memcpy(p, key, klen);
 	p += klen;
 	if (kind != KIND_DELETE) {
-		p = put_varint(p, vlen);
+		p = put_varint(p, pre + vlen);
+		if (expires) {
+			put_le64(p, expires);
+			p += EXPIRES_PREFIX;
+		}
 		if (vlen)
 			memcpy(p, value, vlen);
 		p += vlen;
@@ -196,14 +209,23 @@ static int batch_add(golite_batch *b, unsigned kind, const char *table, uint32_t
 int golite_batch_put_raw(golite_batch *b, uint32_t table_id, unsigned kind, const void *key,
 			 size_t klen, const void *value, size_t vlen)
 {
+	return golite_batch_put_raw_ex(b, table_id, kind, key, klen, value, vlen, 0);
+}
+
+int golite_batch_put_raw_ex(golite_batch *b, uint32_t table_id, unsigned kind, const void *key,
+			    size_t klen, const void *value, size_t vlen, uint64_t expires)
+{
 	if (kind != KIND_VALUE && kind != KIND_META)
 		return set_error(GOLITE_EINVAL, "record kind %u cannot be put", kind);
-	return batch_add(b, kind, NULL, table_id, key, klen, value, vlen);
+	if (expires && table_id < TABLE_ID_FIRST_USER)
+		return set_error(GOLITE_EINVAL, "keys of the store's table %u cannot expire",
+				 table_id);
+	return batch_add(b, kind, NULL, table_id, key, klen, value, vlen, expires);
 }
 
 int golite_batch_delete_raw(golite_batch *b, uint32_t table_id, const void *key, size_t klen)
 {
-	return batch_add(b, KIND_DELETE, NULL, table_id, key, klen, NULL, 0);
+	return batch_add(b, KIND_DELETE, NULL, table_id, key, klen, NULL, 0, 0);
 }
 
 int golite_batch_put(golite_batch *b, const char *table, const void *key, size_t klen,
@@ -211,14 +233,24 @@ int golite_batch_put(golite_batch *b, const char *table, const void *key, size_t
 {
 	if (!table)
 		return set_error(GOLITE_EINVAL, "table name is NULL");
-	return batch_add(b, KIND_VALUE, table, 0, key, klen, value, vlen);
+	return batch_add(b, KIND_VALUE, table, 0, key, klen, value, vlen, 0);
+}
+
+int golite_batch_put_expiring(golite_batch *b, const char *table, const void *key, size_t klen,
+			      const void *value, size_t vlen, uint64_t expires_at_ms)
+{
+	if (!table)
+		return set_error(GOLITE_EINVAL, "table name is NULL");
+	if (!expires_at_ms)
+		return set_error(GOLITE_EINVAL, "an expiry time of 0");
+	return batch_add(b, KIND_VALUE, table, 0, key, klen, value, vlen, expires_at_ms);
 }
 
 int golite_batch_delete(golite_batch *b, const char *table, const void *key, size_t klen)
 {
 	if (!table)
 		return set_error(GOLITE_EINVAL, "table name is NULL");
-	return batch_add(b, KIND_DELETE, table, 0, key, klen, NULL, 0);
+	return batch_add(b, KIND_DELETE, table, 0, key, klen, NULL, 0, 0);
 }
 
 size_t golite_batch_count(const golite_batch *b)

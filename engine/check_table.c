@@ -138,8 +138,10 @@ static bool tscan_block(struct tscan *t, uint64_t off, size_t size,
 		uint64_t tr = get_le64(c.key + iklen);
 		unsigned kind = trailer_kind(tr);
 		const char *bad = NULL;
-		if (kind > KIND_MAX)
+		if (!kind_valid(kind))
 			bad = "unknown entry kind";
+		else if ((kind & KIND_EXPIRES) && c.vlen < EXPIRES_PREFIX)
+			bad = "expiring entry without its expiry";
 		else if (kind == KIND_DELETE && c.vlen)
 			bad = "tombstone with a value";
 		else if (iklen <= IKEY_PREFIX)
@@ -158,9 +160,10 @@ static bool tscan_block(struct tscan *t, uint64_t off, size_t size,
 			tproblem(t, off, "data block: %s (entry at byte %u of the block)", bad, c.off);
 			break;
 		}
-		if (kind == KIND_META) {
+		if (kind_base(kind) == KIND_META) {
 			struct vfile vf;
-			if (vfile_decode(c.value, c.vlen, &vf) && !quiet)
+			size_t pre = (kind & KIND_EXPIRES) ? EXPIRES_PREFIX : 0;
+			if (vfile_decode(c.value + pre, c.vlen - pre, &vf) && !quiet)
 				ck_found(t->r, GOLITE_FINDING_PROBLEM, t->path, off,
 				      "data block: file record that does not decode (entry at byte %u "
 				      "of the block)", c.off);
@@ -219,7 +222,7 @@ static bool plausible_block_start(const uint8_t *d, uint64_t off, uint64_t limit
 	uint32_t shared, ns, vlen;
 	const uint8_t *k = block_entry_header(p, end, &shared, &ns, &vlen);
 	return k && shared == 0 && ns > TRAILER_SIZE + IKEY_PREFIX && ns <= SKEY_MAX &&
-	       trailer_kind(get_le64(k + ns - TRAILER_SIZE)) <= KIND_MAX;
+	       kind_valid(trailer_kind(get_le64(k + ns - TRAILER_SIZE)));
 }
 
 /* Without a usable index: finds the data blocks by their trailers. */

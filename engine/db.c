@@ -178,6 +178,7 @@ struct write_ctx {
 	uint64_t first_seq;
 	struct memtable *mem;
 	struct db_slot *slot;
+	const struct db_cond *cond;   /* NULL: unconditional */
 };
 
 static __thread unsigned tl_slot_hint;
@@ -245,11 +246,37 @@ struct single {
 	size_t vlen;
 };
 
+static bool lookup_memtables(struct golite *db, const uint8_t *ikey, size_t iklen,
+			     uint64_t hash, uint64_t snap, struct mt_entry *e);
+
+/*
+ * A conditional write's check, with the log lock held (no sequence can be
+ * assigned meanwhile): waits for the writes under way to reach their
+ * memtable (invariant 2), then the condition holds if no source changed
+ * since the caller read src_gen (so no version left the memtables) and no
+ * memtable holds a version of the key newer than the one the caller read.
+ */
+static int check_cond(void *arg)
+{
+	struct write_ctx *c = arg;
+	struct golite *db = c->db;
+	const struct db_cond *k = c->cond;
+	db_wait_writes(db, atomic_load_explicit(&db->last_seq, memory_order_relaxed));
+	if (atomic_load_explicit(&db->src_gen, memory_order_acquire) != k->src_gen)
+		return GOLITE_EBUSY;
+	struct mt_entry e;
+	rcu_read_lock();
+	bool found = lookup_memtables(db, k->ikey, k->iklen, hash64(k->ikey, k->iklen), SEQ_MAX,
+				      &e);
+	rcu_read_unlock();
+	return found && e.seq != k->seq ? GOLITE_EBUSY : 0;
+}
+
 static int commit(struct golite *db, struct rep *rep, const struct single *one, bool frees,
-		  uint64_t *first_seq)
+		  uint64_t *first_seq, const struct db_cond *cond)
 {
 	size_t len = rep_finish(rep);
-	struct write_ctx c = { .db = db, .count = rep->count };
+	struct write_ctx c = { .db = db, .count = rep->count, .cond = cond };
 	uint64_t lsn;
 	int r = 0;
 	/* A write that frees space goes ahead of the space checks and of
@@ -265,7 +292,10 @@ static int commit(struct golite *db, struct rep *rep, const struct single *one, 
 		if (r)
 			return r;
 	}
-	r = wal_append(db->wal, rep->buf, len, frees, assign_seq, &c, &lsn);
+	r = wal_append_if(db->wal, rep->buf, len, frees, cond ? check_cond : NULL, assign_seq, &c,
+			  &lsn);
+	if (r == GOLITE_EBUSY && cond)
+		return r;
 	if (r) {
 		if (r == GOLITE_EFAILED || r == GOLITE_EIO)
 			atomic_store(&db->failed, 1);
@@ -294,7 +324,12 @@ static int commit(struct golite *db, struct rep *rep, const struct single *one, 
 
 int db_commit_batch(struct golite *db, struct rep *rep, bool frees, uint64_t *first_seq)
 {
-	return commit(db, rep, NULL, frees, first_seq);
+	return commit(db, rep, NULL, frees, first_seq, NULL);
+}
+
+int db_commit_if(struct golite *db, struct rep *rep, bool frees, const struct db_cond *cond)
+{
+	return commit(db, rep, NULL, frees, NULL, cond);
 }
 
 /* A per-thread payload buffer, so single writes allocate nothing. */
@@ -324,7 +359,7 @@ static int write_id(struct golite *db, uint32_t id, unsigned kind, const void *k
 	rep_reset(&tl_rep);
 	rep_add(&tl_rep, kind, ikey, iklen, value, vlen);
 	struct single one = { ikey, iklen, kind, value, vlen };
-	int r = commit(db, &tl_rep, &one, kind == KIND_DELETE, NULL);
+	int r = commit(db, &tl_rep, &one, kind == KIND_DELETE, NULL, NULL);
 	tl_rep_trim();
 	return r;
 }
@@ -370,7 +405,21 @@ struct batch_encode {
 	const char *last_table;
 	size_t last_len;
 	uint32_t last_id;
+	uint64_t expires_min;   /* earliest expiry among its puts, 0 if none */
 };
+
+/* Adds one operation of a batch: an expiring one with its index entry. */
+static void encode_add(struct batch_encode *e, unsigned kind, const uint8_t *ikey, size_t iklen,
+		       const uint8_t *value, size_t vlen)
+{
+	rep_add(e->rep, kind, ikey, iklen, value, vlen);
+	if (kind & KIND_EXPIRES) {
+		uint64_t at = get_le64(value);
+		expire_index_add(e->rep, at, ikey, iklen);
+		if (!e->expires_min || at < e->expires_min)
+			e->expires_min = at;
+	}
+}
 
 static int encode_op(void *arg, unsigned kind, const char *table, size_t tlen,
 		     uint32_t table_id, const uint8_t *key, size_t klen, const uint8_t *value,
@@ -380,7 +429,7 @@ static int encode_op(void *arg, unsigned kind, const char *table, size_t tlen,
 	if (!table) {
 		uint8_t ikey[IKEY_MAX];
 		size_t iklen = ikey_make(ikey, table_id, key, klen);
-		rep_add(e->rep, kind, ikey, iklen, value, vlen);
+		encode_add(e, kind, ikey, iklen, value, vlen);
 		return 0;
 	}
 	if (!e->last_table || e->last_len != tlen || memcmp(e->last_table, table, tlen) != 0) {
@@ -395,7 +444,7 @@ static int encode_op(void *arg, unsigned kind, const char *table, size_t tlen,
 	}
 	uint8_t ikey[IKEY_MAX];
 	size_t iklen = ikey_make(ikey, e->last_id, key, klen);
-	rep_add(e->rep, kind, ikey, iklen, value, vlen);
+	encode_add(e, kind, ikey, iklen, value, vlen);
 	return 0;
 }
 
@@ -424,8 +473,10 @@ int golite_write(golite *db, const golite_batch *b)
 	r = batch_ops(b, encode_op, &e);
 	rcu_read_unlock();
 	if (!r)
-		r = commit(db, rp, NULL, frees, NULL);
+		r = commit(db, rp, NULL, frees, NULL, NULL);
 	tl_rep_trim();
+	if (!r && e.expires_min)
+		expire_note(db, e.expires_min);
 	if (!r) {
 		db_count(db, C_BATCHES, 1);
 		db_count(db, C_BATCH_ENTRIES, n);
@@ -468,6 +519,32 @@ static bool lookup_memtables(struct golite *db, const uint8_t *ikey, size_t ikle
 }
 
 
+int db_newest_entry(struct golite *db, const uint8_t *ikey, size_t iklen, struct db_newest *n,
+		    bool copy)
+{
+	uint64_t hash = hash64(ikey, iklen);
+	struct mt_entry e;
+	int r = 1;
+	memset(n, 0, sizeof(*n));
+	rcu_read_lock();
+	if (!lookup_memtables(db, ikey, iklen, hash, SEQ_MAX, &e))
+		r = bg_get(db, ikey, iklen, hash, SEQ_MAX, &e);
+	if (r == 1) {
+		n->seq = e.seq;
+		n->kind = e.kind;
+		if ((e.kind & KIND_EXPIRES) && e.vlen < EXPIRES_PREFIX)
+			r = set_error(GOLITE_ECORRUPT, "an expiring entry of %zu bytes", e.vlen);
+		else if (e.kind & KIND_EXPIRES)
+			n->expires = get_le64(e.value);
+		if (r == 1 && copy) {
+			n->value = xmemdup(e.value, e.vlen ? e.vlen : 1);
+			n->vlen = e.vlen;
+		}
+	}
+	rcu_read_unlock();
+	return r;
+}
+
 uint64_t db_newest_seq(struct golite *db, const uint8_t *ikey, size_t iklen)
 {
 	uint64_t hash = hash64(ikey, iklen);
@@ -489,8 +566,8 @@ uint64_t db_newest_seq(struct golite *db, const uint8_t *ikey, size_t iklen)
  * neither only *vlen (and *kind) are set.
  */
 static int lookup(struct golite *db, const golite_snapshot *snap, uint32_t id, const void *key,
-		  size_t klen, bool raw, unsigned *kind, void *buf, size_t cap, void **alloc,
-		  size_t *vlen)
+		  size_t klen, bool raw, unsigned *kind, uint64_t *expires, void *buf, size_t cap,
+		  void **alloc, size_t *vlen)
 {
 	uint64_t seq = snap_read_seq(snap);
 	uint8_t ikey[IKEY_MAX];
@@ -517,6 +594,25 @@ static int lookup(struct golite *db, const golite_snapshot *snap, uint32_t id, c
 	if (e.kind == KIND_DELETE) {
 		r = GOLITE_ENOTFOUND;
 		goto out_unlock;
+	}
+	if (expires)
+		*expires = 0;
+	if (e.kind & KIND_EXPIRES) {
+		/* An expired entry reads as a tombstone (format.h). */
+		if (unlikely(e.vlen < EXPIRES_PREFIX)) {
+			r = set_error(GOLITE_ECORRUPT, "an expiring entry of %zu bytes", e.vlen);
+			goto out_unlock;
+		}
+		uint64_t at = get_le64(e.value);
+		if (at <= db_read_clock_ms(db, snap)) {
+			r = GOLITE_ENOTFOUND;
+			goto out_unlock;
+		}
+		if (expires)
+			*expires = at;
+		e.kind = kind_base(e.kind);
+		e.value = (const uint8_t *)e.value + EXPIRES_PREFIX;
+		e.vlen -= EXPIRES_PREFIX;
 	}
 	if (kind)
 		*kind = e.kind;
@@ -572,7 +668,7 @@ static int get_common(struct golite *db, const golite_snapshot *snap, const char
 	rcu_read_unlock();
 	if (r)
 		return r;
-	return lookup(db, snap, id, key, klen, false, NULL, buf, cap, alloc, vlen);
+	return lookup(db, snap, id, key, klen, false, NULL, NULL, buf, cap, alloc, vlen);
 }
 
 int golite_get(golite *db, const char *table, const void *key, size_t klen, void **value,
@@ -616,7 +712,7 @@ bool golite_exists(golite *db, const char *table, const void *key, size_t klen)
 		r = db_table_id(db, table, &id);
 		rcu_read_unlock();
 	}
-	return !r && lookup(db, NULL, id, key, klen, true, NULL, NULL, 0, NULL, &vlen) == 0;
+	return !r && lookup(db, NULL, id, key, klen, true, NULL, NULL, NULL, 0, NULL, &vlen) == 0;
 }
 
 /* ---- raw access (golite_raw.h) ---- */
@@ -687,6 +783,13 @@ int golite_get_raw_at(golite *db, const golite_snapshot *snap, uint32_t table_id
 		      const void *key, size_t klen, unsigned *kind, void *buf, size_t cap,
 		      void **alloc, size_t *vlen)
 {
+	return golite_get_raw_ex(db, snap, table_id, key, klen, kind, NULL, buf, cap, alloc, vlen);
+}
+
+int golite_get_raw_ex(golite *db, const golite_snapshot *snap, uint32_t table_id,
+		      const void *key, size_t klen, unsigned *kind, uint64_t *expires, void *buf,
+		      size_t cap, void **alloc, size_t *vlen)
+{
 	int r = db_check_handle(db);
 	if (!r)
 		r = check_key(key, klen);
@@ -697,7 +800,7 @@ int golite_get_raw_at(golite *db, const golite_snapshot *snap, uint32_t table_id
 	if (alloc)
 		*alloc = NULL;
 	*vlen = 0;
-	return lookup(db, snap, table_id, key, klen, true, kind, buf, cap, alloc, vlen);
+	return lookup(db, snap, table_id, key, klen, true, kind, expires, buf, cap, alloc, vlen);
 }
 
 int golite_put_raw(golite *db, uint32_t table_id, unsigned kind, const void *key, size_t klen,
@@ -769,6 +872,8 @@ int golite_stats_get(golite *db, golite_stats *s)
 	snap_figures(db, &s->snapshots, &s->snapshot_oldest_sequence);
 	s->snapshot_kept_versions = atomic_load(&db->snap_kept_versions);
 	s->snapshot_kept_bytes = atomic_load(&db->snap_kept_bytes);
+	s->expired_keys = atomic_load(&db->expirer.expired);
+	s->expiry_next_ms = atomic_load(&db->expirer.next_ms);
 	return 0;
 }
 
@@ -829,6 +934,8 @@ int golite_stats_text(golite *db, char **text)
 		(unsigned long long)s.snapshot_oldest_sequence);
 	fprintf(f, "snapshot_kept_versions %llu\n", (unsigned long long)s.snapshot_kept_versions);
 	fprintf(f, "snapshot_kept_bytes %llu\n", (unsigned long long)s.snapshot_kept_bytes);
+	fprintf(f, "expired_keys %llu\n", (unsigned long long)s.expired_keys);
+	fprintf(f, "expiry_next_ms %llu\n", (unsigned long long)s.expiry_next_ms);
 	fprintf(f, "failed %d\n", s.failed ? 1 : 0);
 	fclose(f);
 	*text = buf;

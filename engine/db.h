@@ -53,6 +53,7 @@
 #include "cache.h"
 #include "catalog.h"
 #include "error.h"
+#include "expire.h"
 #include "feed.h"
 #include "golite.h"
 #include "manifest.h"
@@ -154,6 +155,7 @@ struct golite {
 	bool space_opened;
 
 	struct feed feed;                        /* the change feed (feed.h) */
+	struct expirer expirer;                  /* keys that expire (expire.h) */
 
 	/* Snapshots (snapshot.h). */
 	pthread_mutex_t snap_mu;
@@ -222,6 +224,18 @@ struct rep;
 /* Logs and applies an encoded batch (batch.h) as one write; *first_seq
  * gets its first sequence. frees: the batch frees space (space.h). */
 int db_commit_batch(struct golite *db, struct rep *rep, bool frees, uint64_t *first_seq);
+/* A condition on one key for db_commit_if: its newest version is still
+ * seq (0: it has none), and no source changed since src_gen was read
+ * (before the read that found seq). */
+struct db_cond {
+	const uint8_t *ikey;
+	size_t iklen;
+	uint64_t seq;
+	uint64_t src_gen;
+};
+/* db_commit_batch if cond holds when the write would be logged (checked
+ * under the log lock); GOLITE_EBUSY, with nothing written, if it does not. */
+int db_commit_if(struct golite *db, struct rep *rep, bool frees, const struct db_cond *cond);
 /* Adds one entry to the memtable mem (a rep_iterate() callback). */
 int db_add_entry(void *mem, uint64_t seq, unsigned kind, const uint8_t *ikey, size_t iklen,
 		 const uint8_t *value, size_t vlen);
@@ -286,6 +300,19 @@ void bg_request_flush(struct golite *db);
 /* The sequence number of the newest version of ikey in the store (0 if
  * none is found or the lookup fails). */
 uint64_t db_newest_seq(struct golite *db, const uint8_t *ikey, size_t iklen);
+/* The newest version of ikey as stored, expired or not (a tombstone
+ * included): seq, kind, expiry (0 if none) and, with copy, a malloc()ed
+ * copy of the stored value (value NULL otherwise, and on 0 or an error).
+ * Returns 1 if found, 0 if not, or an error. */
+struct db_newest {
+	uint64_t seq;
+	unsigned kind;
+	uint64_t expires;
+	void *value;
+	size_t vlen;
+};
+int db_newest_entry(struct golite *db, const uint8_t *ikey, size_t iklen, struct db_newest *n,
+		    bool copy);
 /* db_open.c: */
 struct db_iter;
 /* Builds a catalog (*out) from table 0 as the iterator it sees it. */

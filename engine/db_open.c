@@ -259,6 +259,7 @@ static int check_store(struct golite *db, bool *created)
 
 static void db_free(struct golite *db)
 {
+	expire_stop(db);
 	if (db->space_opened)
 		space_stop(db);
 	bg_stop(db);
@@ -282,6 +283,7 @@ static void db_free(struct golite *db)
 	if (db->lock_fd >= 0)
 		io_close(db->lock_fd);
 	feed_destroy(&db->feed);
+	expire_destroy(db);
 	pthread_mutex_destroy(&db->ddl_mu);
 	pthread_mutex_destroy(&db->snap_mu);
 	free(db->path);
@@ -305,6 +307,7 @@ int golite_open(const char *path, const golite_options *opts, golite **out)
 	db->open_ns = now_ns();
 	mutex_init(&db->ddl_mu);
 	mutex_init(&db->snap_mu);
+	expire_init(db);
 	if (opts)
 		db->o = *opts;
 	else
@@ -440,6 +443,9 @@ int golite_open(const char *path, const golite_options *opts, golite **out)
 		if (r)
 			goto out_free;
 		space_start(db);
+		r = expire_start(db);
+		if (r)
+			goto out_free;
 	}
 	*out = db;
 	return 0;
@@ -459,6 +465,7 @@ int golite_close(golite *db)
 	 * log still holds the writes); it is reported by the log below. */
 	/* Deletes made on a full disk get their space back before the store
 	 * closes (a `golite rm` is over before the space thread looks). */
+	expire_stop(db);
 	space_stop(db);
 	if (db->wal && space_pressure(db))
 		reclaim_pass(db);

@@ -23,6 +23,23 @@
  *      the shorter first.
  *   2. Entries compare by ikey ascending, then sequence descending.
  *   3. Sequence 0 is never assigned; SEQ_MAX means "newest".
+ *
+ * Expiring entries (format note: kinds 0x11 and 0x12 are read by stores
+ * of this version on; an older binary stops at them with "unknown entry
+ * kind", it never misreads them). A value or file record with a time to
+ * live is stored with KIND_EXPIRES added to its kind, and its stored
+ * value starts with the time it expires at:
+ *
+ *     +------------------------------+---------------------------+
+ *     | expires at LE64 (ms since    | the value (0..64 MiB)     |
+ *     | the epoch, wall clock, >= 1) |                           |
+ *     +------------------------------+---------------------------+
+ *
+ * Reads strip the 8 bytes and hide the entry once the store's clock
+ * (db_clock_ms) has reached the time, as if it were a tombstone (reads
+ * at a snapshot judge by the snapshot's creation time instead). The
+ * expiry index (TABLE_ID_EXPIRY, expire.c) finds expired keys, which
+ * are then deleted with a tombstone like any other key.
  */
 #ifndef GOLITE_FORMAT_H
 #define GOLITE_FORMAT_H
@@ -45,12 +62,33 @@ enum entry_kind {
 	KIND_VALUE = GOLITE_KIND_VALUE,    /* a plain value written through the API */
 	KIND_META = GOLITE_KIND_META,      /* a file record written through the mount */
 	KIND_MAX = KIND_META,
+	KIND_EXPIRES = 0x10,               /* added to VALUE or META: the value
+					    * starts with its expiry (above) */
 };
+
+#define EXPIRES_PREFIX 8u
+
+/* True for a kind an entry may have on disk. */
+static inline bool kind_valid(unsigned kind)
+{
+	if (kind & KIND_EXPIRES)
+		kind &= ~(unsigned)KIND_EXPIRES;
+	else
+		return kind <= KIND_MAX;
+	return kind == KIND_VALUE || kind == KIND_META;
+}
+
+/* The kind without its expiry flag. */
+static inline unsigned kind_base(unsigned kind)
+{
+	return kind & ~(unsigned)KIND_EXPIRES;
+}
 
 /* Table ids. 0..15 are the store's own; user tables start at 16. */
 #define TABLE_ID_CATALOG    GOLITE_TABLE_CATALOG  /* table names -> ids (catalog.h) */
 #define TABLE_ID_CHUNKS     GOLITE_TABLE_CHUNKS  /* chunks of large files (vfile.h) */
 #define TABLE_ID_FS         GOLITE_TABLE_FS      /* the mount's own records (fs/) */
+#define TABLE_ID_EXPIRY     3u   /* expiring keys by time (expire.c) */
 #define TABLE_ID_FIRST_USER 16u
 
 #define IKEY_PREFIX 4u                                   /* table id bytes */

@@ -277,7 +277,9 @@ struct db_iter {
 	size_t n, cap;
 	struct iter_source *src;
 	int cur;                /* invariant 2 */
-	struct mt_entry e;      /* the current entry */
+	struct mt_entry e;      /* the current entry (an expiring one stripped) */
+	uint64_t expires;       /* its expiry, 0 if none */
+	uint64_t clock_ms;      /* entries expiring by then are skipped */
 	int status;
 	uint64_t gen;           /* invariant 3 */
 };
@@ -339,6 +341,7 @@ static struct db_iter *iter_make(struct golite *db, enum iter_at at, uint64_t se
 	struct db_iter *it = xcalloc(1, sizeof(*it));
 	it->db = db;
 	it->cur = -1;
+	it->clock_ms = db_clock_ms(db);
 	for (int spins = 0; !pin_sources(db, it, at, seq); spins++)
 		if (spins > 16)
 			sched_yield();
@@ -448,9 +451,28 @@ static void find_current(struct db_iter *it)
 				}
 			}
 		}
-		if (be.kind != KIND_DELETE) {
+		if (be.kind != KIND_DELETE && !(be.kind & KIND_EXPIRES)) {
 			it->e = be;
+			it->expires = 0;
 			return;
+		}
+		if (be.kind & KIND_EXPIRES) {
+			if (unlikely(be.vlen < EXPIRES_PREFIX)) {
+				it->status = set_error(GOLITE_ECORRUPT,
+						       "an expiring entry of %zu bytes", be.vlen);
+				it->cur = -1;
+				return;
+			}
+			uint64_t at = get_le64(be.value);
+			if (at > it->clock_ms) {
+				/* Not expired: shown without its expiry. */
+				be.kind = kind_base(be.kind);
+				be.value = (const uint8_t *)be.value + EXPIRES_PREFIX;
+				be.vlen -= EXPIRES_PREFIX;
+				it->e = be;
+				it->expires = at;
+				return;
+			}
 		}
 		skip_current(it);
 	}
@@ -494,6 +516,16 @@ const uint8_t *db_iter_value(const struct db_iter *it, size_t *len)
 unsigned db_iter_kind(const struct db_iter *it)
 {
 	return it->e.kind;
+}
+
+uint64_t db_iter_expires(const struct db_iter *it)
+{
+	return it->expires;
+}
+
+void db_iter_set_clock(struct db_iter *it, uint64_t ms)
+{
+	it->clock_ms = ms;
 }
 
 int db_iter_status(const struct db_iter *it)
@@ -567,6 +599,8 @@ static int iter_new(golite *db, const char *table, uint32_t id, const golite_ite
 	if (o && o->prefix_len)
 		gi->prefix = bound_ikey(id, o->prefix, o->prefix_len, &gi->prefix_len);
 	gi->it = snap ? db_iter_new_at(db, snap->s->seq) : db_iter_new(db, false);
+	if (snap)
+		db_iter_set_clock(gi->it, db_read_clock_ms(db, snap));
 	db_count(db, C_ITERS, 1);
 	*out = gi;
 	return 0;
@@ -690,6 +724,11 @@ const void *golite_iter_value_raw(const golite_iter *gi, size_t *vlen)
 unsigned golite_iter_kind(const golite_iter *gi)
 {
 	return db_iter_kind(gi->it);
+}
+
+uint64_t golite_iter_expires(const golite_iter *gi)
+{
+	return db_iter_expires(gi->it);
 }
 
 bool golite_iter_is_dir(const golite_iter *gi)

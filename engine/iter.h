@@ -70,6 +70,12 @@ const uint8_t *db_iter_key(const struct db_iter *it, size_t *len);
 /* The current version's value and kind (never KIND_DELETE). */
 const uint8_t *db_iter_value(const struct db_iter *it, size_t *len);
 unsigned db_iter_kind(const struct db_iter *it);
+/* The current entry's expiry (0 if none; entries expired by the
+ * iterator's clock are skipped, format.h). */
+uint64_t db_iter_expires(const struct db_iter *it);
+/* Sets the clock expiry is judged by (db_clock_ms at creation; a
+ * snapshot's time for a read at a snapshot). Before the first seek. */
+void db_iter_set_clock(struct db_iter *it, uint64_t ms);
 int db_iter_status(const struct db_iter *it);
 
 #endif /* GOLITE_ITER_H */

@@ -716,7 +716,7 @@ int sst_get(struct sst_reader *r, const void *ikey, size_t iklen, uint64_t hash,
 	uint64_t t = get_le64(c.key + c.klen - TRAILER_SIZE);
 	res->kind = trailer_kind(t);
 	res->seq = trailer_seq(t);
-	if (unlikely(res->kind > KIND_MAX))
+	if (unlikely(!kind_valid(res->kind)))
 		return sst_corrupt(r->path, r->ix[bi].off, "unknown entry kind %u at byte %u of the data block",
 			       res->kind, c.off);
 	if (res->kind == KIND_DELETE) {

@@ -202,7 +202,7 @@ int sst_builder_add(struct sst_builder *b, const void *skey, size_t sklen, const
 		return set_error(GOLITE_EINVAL, "%s: key of %zu bytes", b->path, sklen);
 	uint64_t trailer = get_le64(k + sklen - TRAILER_SIZE);
 	unsigned kind = trailer_kind(trailer);
-	if (kind > KIND_MAX)
+	if (!kind_valid(kind))
 		return set_error(GOLITE_EINVAL, "%s: unknown entry kind %u", b->path, kind);
 	if (kind == KIND_DELETE)
 		vlen = 0;

@@ -60,7 +60,8 @@ int sst_verify(const char *path, uint64_t *entries)
 		uint64_t t = get_le64(key + iklen);
 		unsigned kind = trailer_kind(t);
 		uint64_t at = r->ix[it->bi].off;
-		if (kind > KIND_MAX) {
+		if (!kind_valid(kind) ||
+		    ((kind & KIND_EXPIRES) && it->c.vlen < EXPIRES_PREFIX)) {
 			e = sst_corrupt(path, at, "unknown entry kind %u (entry at byte %u of the data block)",
 				    kind, it->c.off);
 			goto out;
@@ -140,6 +141,8 @@ static const char *kind_name(unsigned kind)
 	case KIND_DELETE: return "del";
 	case KIND_VALUE: return "val";
 	case KIND_META: return "meta";
+	case KIND_VALUE | KIND_EXPIRES: return "val+ttl";
+	case KIND_META | KIND_EXPIRES: return "meta+ttl";
 	default: return "?";
 	}
 }
@@ -199,7 +202,12 @@ int sst_dump(const char *path, FILE *out, bool hex)
 	for (sst_iter_seek_first(it); sst_iter_valid(it); sst_iter_next(it)) {
 		fputs("  ", out);
 		put_skey(out, it->c.key, it->c.klen, hex);
-		if (trailer_kind(get_le64(it->c.key + it->c.klen - TRAILER_SIZE)) != KIND_DELETE) {
+		unsigned kind = trailer_kind(get_le64(it->c.key + it->c.klen - TRAILER_SIZE));
+		if ((kind & KIND_EXPIRES) && it->c.vlen >= EXPIRES_PREFIX) {
+			fprintf(out, " expires %" PRIu64 " ms = ", get_le64(it->c.value));
+			sst_put_bytes(out, it->c.value + EXPIRES_PREFIX, it->c.vlen - EXPIRES_PREFIX,
+				      hex);
+		} else if (kind != KIND_DELETE) {
 			fputs(" = ", out);
 			sst_put_bytes(out, it->c.value, it->c.vlen, hex);
 		}

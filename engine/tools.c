@@ -96,11 +96,18 @@ static int dump_op(void *ctx, uint64_t seq, unsigned kind, const uint8_t *ikey, 
 	struct wal_dump *w = ctx;
 	static const char *const kinds[] = { "delete", "put", "meta" };
 	uint32_t id = ikey_table(ikey);
-	fprintf(w->out, "  %-6s @%" PRIu64 " t%u ", kinds[kind <= KIND_MAX ? kind : 0], seq, id);
+	unsigned base = kind_base(kind);
+	fprintf(w->out, "  %-6s @%" PRIu64 " t%u ", kinds[base <= KIND_MAX ? base : 0], seq, id);
 	sst_put_bytes(w->out, ikey + IKEY_PREFIX, iklen - IKEY_PREFIX, w->hex);
 	if (kind == KIND_DELETE) {
 		fputc('\n', w->out);
 		return 0;
+	}
+	if ((kind & KIND_EXPIRES) && vlen >= EXPIRES_PREFIX) {
+		fprintf(w->out, " (expires %" PRIu64 " ms)", get_le64(value));
+		value += EXPIRES_PREFIX;
+		vlen -= EXPIRES_PREFIX;
+		kind = base;
 	}
 	fputs(" = ", w->out);
 	if (kind == KIND_META)

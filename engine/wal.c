@@ -640,6 +640,12 @@ size_t wal_logical_encode(uint8_t *out, const uint8_t *p, size_t len, uint32_t s
 int wal_append(struct wal *w, const uint8_t *payload, size_t len, bool frees,
 	       wal_prepare_fn prepare, void *ctx, uint64_t *lsn)
 {
+	return wal_append_if(w, payload, len, frees, NULL, prepare, ctx, lsn);
+}
+
+int wal_append_if(struct wal *w, const uint8_t *payload, size_t len, bool frees,
+		  int (*check)(void *ctx), wal_prepare_fn prepare, void *ctx, uint64_t *lsn)
+{
 	if (len < 8)
 		return set_error(GOLITE_EINVAL, "log record shorter than its trailer");
 	size_t body = len - 8;
@@ -672,6 +678,11 @@ int wal_append(struct wal *w, const uint8_t *payload, size_t len, bool frees,
 	if (w->closing) {
 		r = set_error(GOLITE_ECLOSED, "the store is closing");
 		goto out_unlock;
+	}
+	if (check) {
+		r = check(ctx);
+		if (r)
+			goto out_unlock;
 	}
 	if (w->seg->size + size > w->o.segment_size && w->seg->size > WAL_SEGMENT_HEADER) {
 		r = rotate_locked(w);

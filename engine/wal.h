@@ -183,6 +183,13 @@ typedef void (*wal_prepare_fn)(void *ctx, uint8_t trailer[8]);
 int wal_append(struct wal *w, const uint8_t *payload, size_t len, bool frees,
 	       wal_prepare_fn prepare, void *ctx, uint64_t *lsn);
 
+/* wal_append, after check(ctx) returned 0 with the log lock held (before
+ * anything is appended); its non-zero result is returned instead, with
+ * nothing appended. For writes that must see the log stand still while
+ * they check a condition (expire.c). */
+int wal_append_if(struct wal *w, const uint8_t *payload, size_t len, bool frees,
+		  int (*check)(void *ctx), wal_prepare_fn prepare, void *ctx, uint64_t *lsn);
+
 /* Waits until the log is durable up to lsn. */
 int wal_sync_to(struct wal *w, uint64_t lsn);
 

@@ -332,6 +332,55 @@ bool golite_exists(golite *db, const char *table, const void *key, size_t klen);
 /* Removes table[key]. Removing an absent key is not an error. */
 int golite_delete(golite *db, const char *table, const void *key, size_t klen);
 
+/* ---- Keys that expire ----------------------------------------------------
+ *
+ * A key may carry a time to live. Once the store's clock reaches its
+ * expiry the key is absent to every read, listing and iterator (at once,
+ * to the millisecond; nothing waits for compaction), and the store
+ * deletes it soon after (within a few milliseconds while it is open
+ * for writing, else at the next open), which the change feed reports as
+ * "expire TABLE KEY" (golite_raw.h) and compaction then reclaims like any
+ * delete.
+ *
+ * The clock is the wall clock, never let to run backwards: the store
+ * reads the time as the latest of the wall clock and the latest time it
+ * read before (since open). A clock set forward expires keys early, and
+ * they stay expired; a clock set back does not bring an expired key
+ * back, but keys expire later by the jump. A snapshot judges expiry by
+ * its own creation time: it shows a key that had not expired when it
+ * was taken.
+ *
+ * golite_put and golite_batch_put write a key without a time to live (an
+ * overwrite clears it), as Redis's SET does.
+ */
+
+/* The longest time to live: 100 years, in milliseconds. */
+#define GOLITE_TTL_MAX_MS (UINT64_C(3155760000) * 1000)
+
+/* golite_put with a time to live of ttl_ms milliseconds
+ * (1..GOLITE_TTL_MAX_MS; GOLITE_EINVAL otherwise). */
+int golite_put_ttl(golite *db, const char *table, const void *key, size_t klen,
+		   const void *value, size_t vlen, uint64_t ttl_ms);
+
+/*
+ * Sets the time to live of an existing key to ttl_ms from now
+ * (1..GOLITE_TTL_MAX_MS), or with ttl_ms 0 removes it (the key then lives
+ * until deleted). The value is kept. GOLITE_ENOTFOUND if the key is
+ * absent or expired, GOLITE_EISDIR for a directory created through the
+ * mount, GOLITE_EINVAL for a ttl_ms out of range; a key overwritten
+ * concurrently keeps the overwrite (the call then retries on it).
+ */
+int golite_expire(golite *db, const char *table, const void *key, size_t klen,
+		  uint64_t ttl_ms);
+
+/*
+ * The time to live left of a key: *ms_left is the milliseconds until it
+ * expires (at least 1), or -1 if it has none. GOLITE_ENOTFOUND if the key
+ * is absent or expired.
+ */
+int golite_ttl(golite *db, const char *table, const void *key, size_t klen,
+	       int64_t *ms_left);
+
 /* ---- Batches ----------------------------------------------------------- */
 
 /* Returns a new, empty batch. Free with golite_batch_free(). */
@@ -344,6 +393,11 @@ int golite_batch_put(golite_batch *b, const char *table, const void *key,
 		     size_t klen, const void *value, size_t vlen);
 int golite_batch_delete(golite_batch *b, const char *table, const void *key,
 			size_t klen);
+/* A put of a key that expires at expires_at_ms (ms since the epoch, as
+ * golite_ttl counts; "Keys that expire" below). */
+int golite_batch_put_expiring(golite_batch *b, const char *table, const void *key,
+			      size_t klen, const void *value, size_t vlen,
+			      uint64_t expires_at_ms);
 
 /* Number of operations in the batch. */
 size_t golite_batch_count(const golite_batch *b);
@@ -616,6 +670,11 @@ typedef struct golite_stats {
 	uint64_t snapshot_oldest_sequence;
 	uint64_t snapshot_kept_versions;
 	uint64_t snapshot_kept_bytes;
+	/* Keys that expire: deleted at their expiry since open, and the
+	 * earliest expiry waiting in the expiry index (ms since the epoch; 0
+	 * if none; an overwritten key's may still be waiting there). */
+	uint64_t expired_keys;
+	uint64_t expiry_next_ms;
 } golite_stats;
 
 int golite_stats_get(golite *db, golite_stats *out);

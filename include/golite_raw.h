@@ -44,6 +44,15 @@ int golite_table_id(golite *db, const char *name, uint32_t *id);
 int golite_get_raw(golite *db, uint32_t table_id, const void *key, size_t klen,
 		   unsigned *kind, void *buf, size_t cap, void **alloc, size_t *vlen);
 
+/*
+ * golite_get_raw_at, and *expires (if not NULL) gets the time the record
+ * expires at (ms since the epoch; 0 if it does not expire; golite.h "Keys
+ * that expire"). An expired record is GOLITE_ENOTFOUND as a deleted one.
+ */
+int golite_get_raw_ex(golite *db, const golite_snapshot *snap, uint32_t table_id,
+		      const void *key, size_t klen, unsigned *kind, uint64_t *expires, void *buf,
+		      size_t cap, void **alloc, size_t *vlen);
+
 /* Writes one record of the given kind (GOLITE_KIND_VALUE or GOLITE_KIND_META). */
 int golite_put_raw(golite *db, uint32_t table_id, unsigned kind, const void *key,
 		   size_t klen, const void *value, size_t vlen);
@@ -52,12 +61,40 @@ int golite_put_raw(golite *db, uint32_t table_id, unsigned kind, const void *key
 int golite_batch_put_raw(golite_batch *b, uint32_t table_id, unsigned kind, const void *key,
 			 size_t klen, const void *value, size_t vlen);
 int golite_batch_delete_raw(golite_batch *b, uint32_t table_id, const void *key, size_t klen);
+/* golite_batch_put_raw of a record that expires at expires (ms since the
+ * epoch, as the store's clock reads it; 0: never), in a user table. */
+int golite_batch_put_raw_ex(golite_batch *b, uint32_t table_id, unsigned kind, const void *key,
+			    size_t klen, const void *value, size_t vlen, uint64_t expires);
+
+/* The store's clock (golite.h "Keys that expire"), ms since the epoch. */
+uint64_t golite_clock_ms(golite *db);
+
+/*
+ * What the store calls when it deletes a key at its expiry (from its
+ * expirer thread): begin(ctx) before it reads the key, expired(ctx, ...)
+ * after the delete is in the store with the record it deleted (its kind,
+ * GOLITE_KIND_VALUE or GOLITE_KIND_META, and value without the expiry),
+ * then end(ctx). Any may be NULL. The mount uses them to take its
+ * namespace lock, drop its cached entries and free a file's chunks.
+ */
+typedef struct golite_expire_hooks {
+	void (*begin)(void *ctx);
+	void (*expired)(void *ctx, uint32_t table_id, const void *key, size_t klen,
+			unsigned kind, const void *value, size_t vlen);
+	void (*end)(void *ctx);
+	void *ctx;
+} golite_expire_hooks;
+
+/* Sets the hooks (NULL: none); returns once no call of the old ones runs. */
+void golite_expire_hooks_set(golite *db, const golite_expire_hooks *h);
 
 /* An iterator over a table by id (hidden tables included); its values are
  * raw (golite_iter_value_raw) and golite_iter_kind tells their kind. */
 int golite_iter_new_raw(golite *db, uint32_t table_id, const golite_iter_options *o,
 			golite_iter **out);
 unsigned golite_iter_kind(const golite_iter *it);
+/* The current record's expiry (ms since the epoch), 0 if it has none. */
+uint64_t golite_iter_expires(const golite_iter *it);
 const void *golite_iter_value_raw(const golite_iter *it, size_t *vlen);
 
 /* Copies the name of table id into buf (cap bytes, NUL-terminated).
@@ -122,6 +159,10 @@ uint64_t golite_last_sequence(golite *db);
  *       chown utimens link                        TABLE PATH
  *       rename exchange                           TABLE PATH TABLE2 PATH2
  *       setxattr removexattr                      TABLE PATH ATTR
+ *   the store itself, when it deletes a key at its expiry (golite.h "Keys
+ *     that expire"), with KEY the key's bytes (for a file of the mount,
+ *     its path in the table):
+ *       expire                                    TABLE KEY
  *   the network front ends (net/http*, net/resp*), with KEY the key's bytes:
  *       put delete                                TABLE KEY
  *       move    (a key's value now under KEY2)    TABLE KEY TABLE2 KEY2

@@ -1,0 +1,373 @@
+/*
+ * test_ttl.c — keys that expire (golite.h "Keys that expire"; engine/expire.h).
+ *
+ * An expiring key is readable until its expiry and absent from gets,
+ * exists, iterators and listings from then on; the store deletes it soon
+ * after (stats, the change feed's "expire" line) and compaction reclaims
+ * it; golite_expire sets and removes a time to live and keeps the value;
+ * an overwrite clears it; times to live survive close, reopen, flushes
+ * and compactions; keys that expired while the store was closed are gone
+ * at open; a snapshot shows a key that had not expired when it was taken;
+ * writes racing with the expirer are never lost (the race test prints its
+ * seed); bad input changes nothing. Waits for the expirer are bounded
+ * polls, never timing assertions.
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "golite.h"
+#include "golite_raw.h"
+#include "golite_tools.h"
+#include "testutil.h"
+
+static char *dir;
+
+static void setup(void)
+{
+	dir = tu_tmpdir("ttl");
+}
+
+static void teardown(void)
+{
+	tu_rmtree(dir);
+}
+
+TestSuite(ttl, .init = setup, .fini = teardown, .timeout = 300);
+
+static void small_options(golite_options *o)
+{
+	golite_options_init(o);
+	o->memtable_size = 64u << 10;
+	o->sstable_size = 64u << 10;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+	while (nanosleep(&ts, &ts))
+		;
+}
+
+static bool present(golite *db, const char *table, const char *key)
+{
+	void *v;
+	size_t n;
+	int r = golite_get(db, table, key, strlen(key), &v, &n);
+	if (r == 0) {
+		golite_free(v);
+		return true;
+	}
+	cr_assert_eq(r, GOLITE_ENOTFOUND, "get %s: %s", key, golite_last_error());
+	return false;
+}
+
+static size_t count_keys(golite *db, const char *table, const golite_snapshot *snap)
+{
+	golite_iter_options o = { .snapshot = snap };
+	golite_iter *it;
+	cr_assert_eq(golite_iter_new(db, table, &o, &it), 0);
+	size_t n = 0;
+	for (golite_iter_seek_first(it); golite_iter_valid(it); golite_iter_next(it))
+		n++;
+	cr_assert_eq(golite_iter_status(it), 0);
+	golite_iter_free(it);
+	return n;
+}
+
+/* Waits (bounded) until the store deleted `want` keys at expiry. */
+static void wait_expired(golite *db, uint64_t want)
+{
+	golite_stats s;
+	for (int i = 0; i < 3000; i++) {
+		cr_assert_eq(golite_stats_get(db, &s), 0);
+		if (s.expired_keys >= want)
+			break;
+		sleep_ms(10);
+	}
+	cr_assert_eq(s.expired_keys, want, "expired_keys %llu, want %llu",
+		     (unsigned long long)s.expired_keys, (unsigned long long)want);
+}
+
+Test(ttl, expires_from_reads_listings_and_feed)
+{
+	golite *db = tu_open(dir, NULL);
+	cr_assert_eq(golite_table_create(db, "t"), 0);
+	golite_feed_reader *fr;
+	cr_assert_eq(golite_feed_reader_new(db, 0, &fr), 0);
+	cr_assert_eq(golite_put_ttl(db, "t", "short", 5, "v1", 2, 300), 0);
+	cr_assert_eq(golite_put_ttl(db, "t", "long", 4, "v2", 2, 3600 * 1000), 0);
+	cr_assert_eq(golite_put(db, "t", "plain", 5, "v3", 2), 0);
+	int64_t left;
+	cr_assert_eq(golite_ttl(db, "t", "short", 5, &left), 0);
+	cr_assert(left >= 1 && left <= 300, "left %lld", (long long)left);
+	cr_assert_eq(golite_ttl(db, "t", "plain", 5, &left), 0);
+	cr_assert_eq(left, -1);
+	void *v;
+	size_t n;
+	cr_assert_eq(golite_get(db, "t", "short", 5, &v, &n), 0);
+	cr_assert(n == 2 && memcmp(v, "v1", 2) == 0, "the value comes back without its expiry");
+	golite_free(v);
+	cr_assert_eq(count_keys(db, "t", NULL), 3);
+
+	/* Past its expiry: gone from every read at once. */
+	while (golite_exists(db, "t", "short", 5))
+		sleep_ms(5);
+	cr_assert(!present(db, "t", "short"));
+	cr_assert_eq(golite_ttl(db, "t", "short", 5, &left), GOLITE_ENOTFOUND);
+	cr_assert_eq(count_keys(db, "t", NULL), 2);
+	cr_assert(present(db, "t", "long"));
+	cr_assert(present(db, "t", "plain"));
+
+	wait_expired(db, 1);
+	char buf[4096];
+	size_t len = 0, got;
+	for (int i = 0; i < 500 && !strstr(buf, "expire t short"); i++) {
+		cr_assert_eq(golite_feed_read(fr, buf + len, sizeof(buf) - 1 - len, &got), 0);
+		len += got;
+		buf[len] = '\0';
+		if (!strstr(buf, "expire t short"))
+			sleep_ms(10);
+	}
+	cr_assert(strstr(buf, " expire t short\n"), "feed: %s", buf);
+	golite_feed_reader_free(fr);
+	cr_assert_eq(golite_close(db), 0);
+}
+
+Test(ttl, overwrite_clears_and_expire_sets_and_removes)
+{
+	golite *db = tu_open(dir, NULL);
+	cr_assert_eq(golite_table_create(db, "t"), 0);
+	cr_assert_eq(golite_put_ttl(db, "t", "a", 1, "old", 3, 200), 0);
+	cr_assert_eq(golite_put(db, "t", "a", 1, "new", 3), 0);
+	int64_t left;
+	cr_assert_eq(golite_ttl(db, "t", "a", 1, &left), 0);
+	cr_assert_eq(left, -1, "an overwrite clears the time to live");
+
+	cr_assert_eq(golite_put(db, "t", "b", 1, "bee", 3), 0);
+	cr_assert_eq(golite_expire(db, "t", "b", 1, 3600 * 1000), 0);
+	cr_assert_eq(golite_ttl(db, "t", "b", 1, &left), 0);
+	cr_assert(left > 3500 * 1000 && left <= 3600 * 1000, "left %lld", (long long)left);
+	void *v;
+	size_t n;
+	cr_assert_eq(golite_get(db, "t", "b", 1, &v, &n), 0);
+	cr_assert(n == 3 && memcmp(v, "bee", 3) == 0, "golite_expire keeps the value");
+	golite_free(v);
+	cr_assert_eq(golite_expire(db, "t", "b", 1, 0), 0);
+	cr_assert_eq(golite_ttl(db, "t", "b", 1, &left), 0);
+	cr_assert_eq(left, -1, "ttl 0 removes the time to live");
+	cr_assert_eq(golite_expire(db, "t", "b", 1, 0), 0, "removing none is no error");
+
+	cr_assert_eq(golite_expire(db, "t", "c", 1, 100), GOLITE_ENOTFOUND);
+	cr_assert_eq(golite_expire(db, "t", "b", 1, 150), 0);
+	sleep_ms(400);
+	cr_assert(present(db, "t", "a"), "the overwritten key outlives its old expiry");
+	cr_assert(!present(db, "t", "b"));
+	wait_expired(db, 1);
+	/* The index entry of a's old version goes too: what is left is b's
+	 * hour, removed from the key but waiting in the index. */
+	golite_stats s;
+	uint64_t hour = golite_clock_ms(db) + 3000 * 1000;
+	for (int i = 0; i < 500; i++) {
+		golite_stats_get(db, &s);
+		if (s.expiry_next_ms > hour)
+			break;
+		sleep_ms(10);
+	}
+	cr_assert_gt(s.expiry_next_ms, hour);
+	cr_assert(present(db, "t", "a"));
+	cr_assert_eq(golite_close(db), 0);
+}
+
+Test(ttl, bad_input_changes_nothing)
+{
+	golite *db = tu_open(dir, NULL);
+	cr_assert_eq(golite_table_create(db, "t"), 0);
+	cr_assert_eq(golite_put(db, "t", "k", 1, "v", 1), 0);
+	cr_assert_eq(golite_put_ttl(db, "t", "z", 1, "v", 1, 0), GOLITE_EINVAL);
+	cr_assert_eq(golite_put_ttl(db, "t", "z", 1, "v", 1, GOLITE_TTL_MAX_MS + 1),
+		     GOLITE_EINVAL);
+	cr_assert(strstr(golite_last_error(), "time to live"), "%s", golite_last_error());
+	cr_assert_eq(golite_expire(db, "t", "k", 1, GOLITE_TTL_MAX_MS + 1), GOLITE_EINVAL);
+	cr_assert_eq(golite_put_ttl(db, "nope", "z", 1, "v", 1, 1000), GOLITE_ENOTABLE);
+	cr_assert_eq(golite_expire(db, "nope", "k", 1, 1000), GOLITE_ENOTABLE);
+	cr_assert_eq(golite_put_ttl(db, "t", "", 0, "v", 1, 1000), GOLITE_EKEYSIZE);
+	cr_assert_eq(golite_ttl(db, "t", "k", 1, NULL), GOLITE_EINVAL);
+	cr_assert(!present(db, "t", "z"));
+	int64_t left;
+	cr_assert_eq(golite_ttl(db, "t", "k", 1, &left), 0);
+	cr_assert_eq(left, -1);
+	cr_assert_eq(golite_put_ttl(db, "t", "max", 3, "v", 1, GOLITE_TTL_MAX_MS), 0);
+	cr_assert_eq(golite_close(db), 0);
+
+	golite_options o;
+	golite_options_init(&o);
+	o.read_only = true;
+	db = tu_open(dir, &o);
+	cr_assert_eq(golite_expire(db, "t", "k", 1, 1000), GOLITE_EROFS);
+	cr_assert_eq(golite_put_ttl(db, "t", "k", 1, "v", 1, 1000), GOLITE_EROFS);
+	cr_assert_eq(golite_close(db), 0);
+}
+
+Test(ttl, survives_reopen_flush_and_compaction)
+{
+	golite_options o;
+	small_options(&o);
+	golite *db = tu_open(dir, &o);
+	cr_assert_eq(golite_table_create(db, "t"), 0);
+	char key[32], val[200];
+	memset(val, 'x', sizeof(val));
+	/* Enough to reach tables: half expire soon, half in an hour. */
+	for (int i = 0; i < 2000; i++) {
+		int n = snprintf(key, sizeof(key), "k%05d", i);
+		cr_assert_eq(golite_put_ttl(db, "t", key, (size_t)n, val, sizeof(val),
+					    i % 2 ? 3600 * 1000 : 700), 0);
+	}
+	cr_assert_eq(golite_compact_range(db, "t", NULL, 0, NULL, 0), 0);
+	cr_assert_eq(count_keys(db, "t", NULL), 2000);
+	cr_assert_eq(golite_close(db), 0);
+
+	/* Closed while they expire: gone at open, deleted by the expirer. */
+	sleep_ms(900);
+	db = tu_open(dir, &o);
+	cr_assert_eq(count_keys(db, "t", NULL), 1000);
+	cr_assert(!present(db, "t", "k00000"));
+	cr_assert(present(db, "t", "k00001"));
+	int64_t left;
+	cr_assert_eq(golite_ttl(db, "t", "k00001", 6, &left), 0);
+	cr_assert(left > 3000 * 1000, "the long ones keep theirs: %lld", (long long)left);
+	wait_expired(db, 1000);
+	cr_assert_eq(golite_compact_range(db, "t", NULL, 0, NULL, 0), 0);
+	cr_assert_eq(count_keys(db, "t", NULL), 1000);
+	cr_assert_eq(golite_close(db), 0);
+
+	golite_check_options co = { .quiet = true };
+	golite_check_stats cs;
+	cr_assert_eq(golite_check(dir, &co, &cs), 0);
+	cr_assert_eq(cs.problems, 0);
+}
+
+Test(ttl, snapshot_sees_key_as_it_was)
+{
+	golite *db = tu_open(dir, NULL);
+	cr_assert_eq(golite_table_create(db, "t"), 0);
+	cr_assert_eq(golite_put_ttl(db, "t", "k", 1, "v", 1, 300), 0);
+	golite_snapshot *s;
+	cr_assert_eq(golite_snapshot_new(db, &s), 0);
+	while (golite_exists(db, "t", "k", 1))
+		sleep_ms(5);
+	wait_expired(db, 1);
+	void *v;
+	size_t n;
+	cr_assert_eq(golite_get_at(db, s, "t", "k", 1, &v, &n), 0,
+		     "the snapshot was taken before the expiry");
+	golite_free(v);
+	cr_assert_eq(count_keys(db, "t", s), 1);
+	cr_assert_eq(count_keys(db, "t", NULL), 0);
+	golite_snapshot_free(s);
+
+	/* Taken after the expiry: absent there too. */
+	cr_assert_eq(golite_snapshot_new(db, &s), 0);
+	cr_assert_eq(golite_get_at(db, s, "t", "k", 1, &v, &n), GOLITE_ENOTFOUND);
+	golite_snapshot_free(s);
+	cr_assert_eq(golite_close(db), 0);
+}
+
+Test(ttl, batch_put_expiring)
+{
+	golite *db = tu_open(dir, NULL);
+	cr_assert_eq(golite_table_create(db, "t"), 0);
+	golite_batch *b = golite_batch_new();
+	uint64_t now = golite_clock_ms(db);
+	cr_assert_eq(golite_batch_put_expiring(b, "t", "a", 1, "1", 1, now + 200), 0);
+	cr_assert_eq(golite_batch_put(b, "t", "b", 1, "2", 1), 0);
+	cr_assert_eq(golite_batch_put_expiring(b, "t", "c", 1, "3", 1, 0), GOLITE_EINVAL);
+	cr_assert_eq(golite_write(db, b), 0);
+	golite_batch_free(b);
+	cr_assert(present(db, "t", "a"));
+	wait_expired(db, 1);
+	cr_assert(!present(db, "t", "a"));
+	cr_assert(present(db, "t", "b"));
+	cr_assert_eq(golite_close(db), 0);
+}
+
+struct racer {
+	golite *db;
+	int nkeys;
+	uint64_t seed;
+	_Atomic int done;
+	bool *rewritten;
+};
+
+/* Overwrites random keys without a time to live while they expire. */
+static void *race_writer(void *arg)
+{
+	struct racer *rc = arg;
+	struct tu_rng rng;
+	tu_rng_init(&rng, rc->seed);
+	char key[16];
+	for (int i = 0; i < rc->nkeys; i++) {
+		int k = (int)tu_below(&rng, (uint64_t)rc->nkeys);
+		int n = snprintf(key, sizeof(key), "r%05d", k);
+		cr_assert_eq(golite_put(rc->db, "t", key, (size_t)n, "keep", 4), 0);
+		rc->rewritten[k] = true;
+		if (tu_chance(&rng, 10))
+			sleep_ms(1);
+	}
+	atomic_store(&rc->done, 1);
+	return NULL;
+}
+
+Test(ttl, writes_racing_with_the_expirer_are_kept)
+{
+	uint64_t seed = tu_seed("ttl.race", (uint64_t)time(NULL));
+	golite_options o;
+	small_options(&o);
+	golite *db = tu_open(dir, &o);
+	cr_assert_eq(golite_table_create(db, "t"), 0);
+	enum { N = 4000 };
+	static bool rewritten[N];
+	memset(rewritten, 0, sizeof(rewritten));
+	char key[16];
+	for (int i = 0; i < N; i++) {
+		int n = snprintf(key, sizeof(key), "r%05d", i);
+		/* Spread over ~400 ms so that the expirer works while the
+		 * writer overwrites. */
+		cr_assert_eq(golite_put_ttl(db, "t", key, (size_t)n, "gone", 4, 50 + (uint64_t)i / 10),
+			     0);
+	}
+	struct racer rc = { .db = db, .nkeys = N, .seed = seed, .rewritten = rewritten };
+	pthread_t t;
+	pthread_create(&t, NULL, race_writer, &rc);
+	pthread_join(t, NULL);
+	sleep_ms(500);   /* every first version has expired */
+	for (int i = 0; i < N; i++) {
+		int n = snprintf(key, sizeof(key), "r%05d", i);
+		void *v;
+		size_t vl;
+		int r = golite_get(db, "t", key, (size_t)n, &v, &vl);
+		if (rewritten[i]) {
+			cr_assert_eq(r, 0, "seed %llu: %s was overwritten but is gone",
+				     (unsigned long long)seed, key);
+			cr_assert(vl == 4 && memcmp(v, "keep", 4) == 0);
+			golite_free(v);
+		} else {
+			cr_assert_eq(r, GOLITE_ENOTFOUND, "seed %llu: %s", (unsigned long long)seed,
+				     key);
+		}
+	}
+	cr_assert_eq(golite_close(db), 0);
+	/* And after a reopen (the log and the tables agree). */
+	db = tu_open(dir, &o);
+	for (int i = 0; i < N; i++) {
+		int n = snprintf(key, sizeof(key), "r%05d", i);
+		cr_assert_eq(golite_exists(db, "t", key, (size_t)n), rewritten[i],
+			     "seed %llu: %s after reopen", (unsigned long long)seed, key);
+	}
+	cr_assert_eq(golite_close(db), 0);
+}
