@@ -162,14 +162,28 @@ int cmd_put(int argc, char **argv)
 		{ "value", required_argument, NULL, 'v' },
 		{ "create", no_argument, NULL, 'c' },
 		{ "escaped", no_argument, NULL, 'e' },
+		{ "ttl", required_argument, NULL, 't' },
 		HELP_OPTION, END_OPTIONS,
 	};
 	bool escaped = false, create = false;
 	const char *value = NULL;
+	uint64_t ttl_ms = 0;
 	int c, status = -1;
-	while ((c = cli_getopt(argc, argv, "v:ceh", longs, &status)) != -1) {
-		if (c == 'v')
+	while ((c = cli_getopt(argc, argv, "v:cet:h", longs, &status)) != -1) {
+		if (c == 'v') {
 			value = optarg;
+		} else if (c == 't') {
+			char *end;
+			errno = 0;
+			unsigned long long s = strtoull(optarg, &end, 10);
+			if (!*optarg || *end || errno || optarg[0] == '-' || s == 0 ||
+			    s > GOLITE_TTL_MAX_MS / 1000) {
+				cli_error("--ttl %s: a time to live is a number of seconds from 1 to %llu",
+					  optarg, (unsigned long long)(GOLITE_TTL_MAX_MS / 1000));
+				return EXIT_ERROR;
+			}
+			ttl_ms = s * 1000;
+		}
 		else if (c == 'c')
 			create = true;
 		else if (c == 'e')
@@ -200,11 +214,13 @@ int cmd_put(int argc, char **argv)
 	golite *db = cli_open(dir, create ? CLI_CREATE : CLI_WRITE);
 	if (!db)
 		goto out_val;
-	int r = golite_put(db, table, key, klen, val, vlen);
+	int r = ttl_ms ? golite_put_ttl(db, table, key, klen, val, vlen, ttl_ms)
+		       : golite_put(db, table, key, klen, val, vlen);
 	if (r == GOLITE_ENOTABLE && create) {
 		r = golite_table_create(db, table);
 		if (r == 0 || r == GOLITE_EEXIST)
-			r = golite_put(db, table, key, klen, val, vlen);
+			r = ttl_ms ? golite_put_ttl(db, table, key, klen, val, vlen, ttl_ms)
+				   : golite_put(db, table, key, klen, val, vlen);
 	}
 	if (r == GOLITE_ENOTABLE)
 		cli_error("no table \"%s\" (create it with `golite create`, or use put -c)", table);
@@ -213,6 +229,54 @@ int cmd_put(int argc, char **argv)
 	st = cli_close(db, r ? EXIT_ERROR : 0);
 out_val:
 	free(val);
+out_key:
+	free(key);
+	return st;
+}
+
+/* ---- ttl ---- */
+
+int cmd_ttl(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{ "escaped", no_argument, NULL, 'e' },
+		{ "ms", no_argument, NULL, 'm' },
+		HELP_OPTION, END_OPTIONS,
+	};
+	bool escaped = false, ms = false;
+	int c, status = -1;
+	while ((c = cli_getopt(argc, argv, "emh", longs, &status)) != -1) {
+		if (c == 'e')
+			escaped = true;
+		else if (c == 'm')
+			ms = true;
+	}
+	if (status >= 0)
+		return status;
+	if (!cli_operands(argc, 3, 3))
+		return EXIT_ERROR;
+	const char *dir = argv[optind], *table = argv[optind + 1];
+	size_t klen;
+	uint8_t *key = key_arg(argv[optind + 2], escaped, &klen);
+	if (!key)
+		return EXIT_ERROR;
+	int st = EXIT_ERROR;
+	if (!key_size_ok(klen))
+		goto out_key;
+	golite *db = cli_open(dir, CLI_READ);
+	if (!db)
+		goto out_key;
+	int64_t left;
+	int r = golite_ttl(db, table, key, klen, &left);
+	if (r == GOLITE_ENOTFOUND || r == GOLITE_ENOTABLE)
+		cli_error("%s", golite_last_error());
+	else if (r)
+		cli_fail("ttl", r);
+	else if (left < 0)
+		puts("-1");
+	else
+		printf("%lld\n", ms ? (long long)left : (long long)((left + 999) / 1000));
+	st = cli_close(db, r ? EXIT_ERROR : 0);
 out_key:
 	free(key);
 	return st;

@@ -35,14 +35,26 @@ static const struct command commands[] = {
 	  "  -e, --escaped   KEY is written in the escaped form `ls` prints\n"
 	  "  -s, --snapshot NAME  read at named snapshot NAME (`golite snapshot`):\n"
 	  "                  the value KEY had then, in TABLE as it was named then\n" },
-	{ "put", cmd_put, "put [-e] [-c] [--value STRING] DATADIR TABLE KEY",
+	{ "put", cmd_put, "put [-e] [-c] [--ttl SECONDS] [--value STRING] DATADIR TABLE KEY",
 	  "set a key's value",
 	  "Sets KEY in TABLE to the bytes read from standard input (to its end), or\n"
-	  "to STRING. The write is on disk when the command returns.\n"
+	  "to STRING. The write is on disk when the command returns. A key put\n"
+	  "without --ttl has no time to live (a previous one is cleared).\n"
 	  "\n"
 	  "  -v, --value STRING  the value (instead of standard input)\n"
+	  "  -t, --ttl SECONDS   the key expires SECONDS from now (1 to 100 years):\n"
+	  "                      it is absent to every read from then on and\n"
+	  "                      deleted by the store\n"
 	  "  -c, --create        create the store and the table if missing\n"
 	  "  -e, --escaped       KEY is written in the escaped form `ls` prints\n" },
+	{ "ttl", cmd_ttl, "ttl [-e] [-m] DATADIR TABLE KEY",
+	  "print the time a key has left",
+	  "Prints the seconds KEY in TABLE has left before it expires (rounded up),\n"
+	  "or -1 if it does not expire. Exit status 1 if the key (or the table)\n"
+	  "does not exist or has expired.\n"
+	  "\n"
+	  "  -m, --ms        print milliseconds\n"
+	  "  -e, --escaped   KEY is written in the escaped form `ls` prints\n" },
 	{ "rm", cmd_rm, "rm [-e] [-f] DATADIR TABLE KEY...",
 	  "remove keys",
 	  "Removes each KEY from TABLE. Exit status 1 if a key or the table did not\n"

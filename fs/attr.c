@@ -85,9 +85,8 @@ static const int ATTR_META = FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_A
 			     FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
 			     FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME;
 
-/* Changes a node's record with fn (which edits v); ns not held. */
-static int edit_record(struct gfs *fs, struct node *n,
-		       int (*fn)(struct vrec *v, void *ctx), void *ctx)
+int edit_record(struct gfs *fs, struct node *n, int (*fn)(struct vrec *v, void *ctx),
+		void *ctx)
 {
 	if (n->flavor == FL_STATIC && n != &fs->root)
 		return -EPERM;
@@ -434,9 +433,12 @@ void gfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *
 	if (!n)
 		return;
 	int r = xattr_allowed(req, name, true);
+	bool ttl = !r && strcmp(name, TTL_XATTR) == 0;
 	if (!r && (n->flavor == FL_PARTIAL || n->flavor == FL_VIEW || n->unlinked))
 		r = -EPERM;
-	if (!r) {
+	if (!r && ttl) {
+		r = ttl_setxattr(fs, n, value, size, flags);
+	} else if (!r) {
 		struct xattr_set_ctx c = { name, value, size, flags, wall_ns() };
 		r = edit_record(fs, n, xattr_set_fn, &c);
 	}
@@ -453,6 +455,14 @@ void gfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	if (!n)
 		return;
 	int r = xattr_allowed(req, name, true);
+	bool ttl = !r && strcmp(name, TTL_XATTR) == 0;
+	if (ttl) {
+		r = ttl_removexattr(fs, n);
+		if (!r)
+			ev_node(fs, EV_REMOVEXATTR, n, name);
+		fuse_reply_err(req, -r);
+		return;
+	}
 	if (!r) {
 		mutex_lock(&n->mu);
 		bool none = n->a.nxattr == 0;
@@ -508,6 +518,8 @@ static int do_getxattr(fuse_req_t req, struct gfs *fs, struct node *n, const cha
 	int r = xattr_allowed(req, name, false);
 	if (r)
 		return r == -EOPNOTSUPP ? -ENODATA : r;
+	if (strcmp(name, TTL_XATTR) == 0)
+		return ttl_getxattr(fs, n, size, out, len);
 	struct vrec v;
 	r = xattr_load(fs, n, &v);
 	if (r)
@@ -537,29 +549,34 @@ static int do_listxattr(struct gfs *fs, struct node *n, size_t size, char **out,
 	*len = 0;
 	struct vrec v;
 	int r = xattr_load(fs, n, &v);
-	if (r == -ENODATA)
-		return 0;
-	if (r)
+	bool loaded = r == 0;
+	if (r && r != -ENODATA)
 		return r;
-	size_t total = 0, pos = 0;
+	r = 0;
+	/* The time to live shows as an attribute (ttl.c). */
+	bool ttl = !node_is_ctl(fs, n) && ttl_has(n);
+	size_t total = ttl ? sizeof(TTL_XATTR) : 0, pos = 0;
 	struct vfile_xattr x;
-	while (vfile_xattr_next(&v.f, &pos, &x))
+	while (loaded && vfile_xattr_next(&v.f, &pos, &x))
 		total += x.name_len + 1;
 	*len = total;
 	if (size && size < total) {
 		r = -ERANGE;
-	} else if (size) {
-		char *buf = xmalloc(total ? total : 1);
+	} else if (size && total) {
+		char *buf = xmalloc(total);
 		size_t off = 0;
 		pos = 0;
-		while (vfile_xattr_next(&v.f, &pos, &x)) {
+		while (loaded && vfile_xattr_next(&v.f, &pos, &x)) {
 			memcpy(buf + off, x.name, x.name_len);
 			off += x.name_len;
 			buf[off++] = '\0';
 		}
+		if (ttl)
+			memcpy(buf + off, TTL_XATTR, sizeof(TTL_XATTR));
 		*out = buf;
 	}
-	vrec_free(&v);
+	if (loaded)
+		vrec_free(&v);
 	return r;
 }
 

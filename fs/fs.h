@@ -201,6 +201,8 @@ struct nattr {
 	bool caps;                   /* has a security.capability attribute */
 	bool hlink;                  /* read from a name of a linked file (a
 					* type 8 record): only mode and ino hold */
+	uint64_t expires;            /* when the entry expires (ttl.c), ms
+				      * since the epoch; 0: never */
 };
 
 struct node {
@@ -455,6 +457,27 @@ void child_prefix(const struct kbuf *dir, struct kbuf *p);
 
 uint64_t hash_ino(uint32_t table, const uint8_t *key, size_t klen, unsigned flavor);
 int ino_alloc(struct gfs *fs, uint64_t *ino);
+struct vrec;
+/* attr.c: changes a node's record with fn (which edits v, and returns 0
+ * or a -errno that leaves everything as it was); ns not held. */
+int edit_record(struct gfs *fs, struct node *n, int (*fn)(struct vrec *v, void *ctx),
+		void *ctx);
+/* ttl.c: the time to live of an entry, as the extended attribute
+ * user.golite.ttl (TTL_XATTR), and the store's deletes at expiry. */
+#define TTL_XATTR "user.golite.ttl"
+int ttl_setxattr(struct gfs *fs, struct node *n, const char *value, size_t size, int flags);
+int ttl_getxattr(struct gfs *fs, struct node *n, size_t size, char **out, size_t *len);
+int ttl_removexattr(struct gfs *fs, struct node *n);
+/* True if n has a time to live (listxattr then names TTL_XATTR). */
+bool ttl_has(struct node *n);
+/* Installs the store's expiry hooks for the mount, and removes them. */
+void ttl_hooks_install(struct gfs *fs);
+void ttl_hooks_remove(struct gfs *fs);
+/* inval.c: forgets what the daemon and the kernel cached about the key
+ * (tid, key), changed behind the mount's back (a network write, an
+ * expiry). Call without the namespace lock: the kernel's invalidation may
+ * wait for a directory a process holds while its request waits for it. */
+void gfs_key_changed(struct gfs *fs, uint32_t tid, const uint8_t *key, size_t klen);
 int ino_load(struct gfs *fs);
 
 bool node_is_dir(const struct node *n);
@@ -516,6 +539,7 @@ static inline uint64_t snap_ino(uint32_t table, uint64_t ino)
 /* A record read from the store. */
 struct rec {
 	unsigned kind;               /* GOLITE_KIND_VALUE or GOLITE_KIND_META */
+	uint64_t expires;            /* when it expires (ttl.c), 0: never */
 	uint8_t *data;
 	size_t len;
 	uint8_t *heap;               /* data when it did not fit small */
@@ -538,6 +562,7 @@ int rec_attr_raw(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen
 /* A record under construction: vfile fields plus owned buffers. */
 struct vrec {
 	struct vfile f;
+	uint64_t expires;            /* written with the record (ttl.c) */
 	uint8_t *xattrs;             /* owned copy */
 	uint8_t *data;               /* owned copy (inline bytes or target) */
 };

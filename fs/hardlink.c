@@ -328,6 +328,13 @@ static int do_link(struct gfs *fs, struct node *n, struct node *dir, const char 
 		r = -EPERM;
 		goto out;
 	}
+	if (n->a.expires) {
+		/* A time to live belongs to one name (ttl.c). */
+		gfs_log(LOG_LVL_INFO, "link: a file that expires cannot have another name "
+			"(remove user.golite.ttl first)");
+		r = -EPERM;
+		goto out;
+	}
 	node_key_locked(n, nk);
 	bool shared = node_is_shared(n);
 	uint32_t names = 1;

@@ -438,12 +438,14 @@ static int serve(struct cli *cp, struct fuse_args *argsp)
 		return 1;
 	}
 	fs->se = se;
+	ttl_hooks_install(fs);
 	if (kio_attach(se) < 0)
 		gfs_log(LOG_LVL_INFO, "libfuse refused custom I/O: the kernel will ask for "
 			"security.capability before each write");
 	/* Started before the detach, so that an address in use is reported
 	 * on the terminal and the mount fails with it. */
 	if (netglue_start(fs) < 0) {
+		ttl_hooks_remove(fs);
 		fuse_session_unmount(se);
 		fuse_remove_signal_handlers(se);
 		fs->se = NULL;
@@ -462,6 +464,7 @@ static int serve(struct cli *cp, struct fuse_args *argsp)
 	int r = fuse_session_loop_mt(se, lc);
 	fuse_loop_cfg_destroy(lc);
 	netglue_stop(fs);
+	ttl_hooks_remove(fs);
 
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);

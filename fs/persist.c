@@ -150,6 +150,7 @@ int node_materialize_locked(struct gfs *fs, struct node *n, const struct kbuf *k
 		}
 		a.size = rec.len;
 		a.chunked = rec.len > GFS_INLINE_MAX;
+		a.expires = rec.expires;
 		vrec_from_attr(&v, &a);
 		if (a.chunked) {
 			r = chunks_put_data(fs, b, ino, rec.data, rec.len);

@@ -157,9 +157,11 @@ static int dh_step(struct gfs *fs, struct dirh *dh)
 			const uint8_t *v = golite_iter_value_raw(dh->it, &vlen);
 			struct nattr a;
 			unsigned kind = golite_iter_kind(dh->it);
-			if (rec_attr_raw(fs, p->table, key, klen, kind, v, vlen, &a) == 0)
+			if (rec_attr_raw(fs, p->table, key, klen, kind, v, vlen, &a) == 0) {
+				a.expires = golite_iter_expires(dh->it);
 				dh_emit(fs, dh, c, clen, acclen, false, key, klen,
 					kind == GOLITE_KIND_META ? SRC_META : SRC_VALUE, &a);
+			}
 		}
 		golite_iter_next(dh->it);
 		return 0;

@@ -22,11 +22,13 @@ int rec_get(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen, str
 	size_t vlen;
 	const golite_snapshot *snap = gfs_snap(fs, table);
 	table &= GFS_TABLE_MASK;
-	int e = golite_get_raw_at(fs->db, snap, table, key, klen, &r->kind, r->small,
+	r->expires = 0;
+	int e = golite_get_raw_ex(fs->db, snap, table, key, klen, &r->kind, &r->expires, r->small,
 				  sizeof(r->small), NULL, &vlen);
 	if (e == GOLITE_ERANGE) {
 		void *p = NULL;
-		e = golite_get_raw_at(fs->db, snap, table, key, klen, &r->kind, NULL, 0, &p, &vlen);
+		e = golite_get_raw_ex(fs->db, snap, table, key, klen, &r->kind, &r->expires, NULL, 0,
+				      &p, &vlen);
 		if (!e) {
 			r->heap = p;
 			r->data = p;
@@ -119,7 +121,9 @@ int rec_attr_raw(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen
 int rec_attr(struct gfs *fs, uint32_t table, const uint8_t *key, size_t klen,
 	     const struct rec *r, struct nattr *a)
 {
-	return rec_attr_raw(fs, table, key, klen, r->kind, r->data, r->len, a);
+	int e = rec_attr_raw(fs, table, key, klen, r->kind, r->data, r->len, a);
+	a->expires = r->expires;
+	return e;
 }
 
 /* ---- records under construction ---- */
@@ -139,6 +143,7 @@ int vrec_from_rec(const struct rec *r, struct vrec *v)
 		v->data = xmemdup(v->f.data, v->f.data_len);
 	v->f.xattrs = v->xattrs;
 	v->f.data = v->data;
+	v->expires = r->expires;
 	return 0;
 }
 
@@ -159,11 +164,13 @@ void vrec_from_attr(struct vrec *v, const struct nattr *a)
 	v->f.mtime_ns = a->mtime;
 	v->f.ctime_ns = a->ctime;
 	v->f.atime_ns = a->atime;
+	v->expires = a->expires;
 }
 
 void vrec_to_attr(const struct vrec *v, struct nattr *a)
 {
 	attr_from_vfile(&v->f, a);
+	a->expires = v->expires;
 }
 
 void vrec_set_data(struct vrec *v, const void *data, size_t len)
@@ -196,8 +203,20 @@ int vrec_put(struct gfs *fs, golite_batch *b, uint32_t table, const uint8_t *key
 {
 	size_t len;
 	uint8_t *buf = vrec_encode(v, &len);
-	int r = b ? golite_batch_put_raw(b, table, GOLITE_KIND_META, key, klen, buf, len)
-		  : gfs_put_raw(fs, table, GOLITE_KIND_META, key, klen, buf, len);
+	int r;
+	if (b) {
+		r = golite_batch_put_raw_ex(b, table, GOLITE_KIND_META, key, klen, buf, len,
+					    v->expires);
+	} else if (v->expires) {
+		b = golite_batch_new();
+		r = golite_batch_put_raw_ex(b, table, GOLITE_KIND_META, key, klen, buf, len,
+					    v->expires);
+		if (!r)
+			r = golite_write(fs->db, b);
+		golite_batch_free(b);
+	} else {
+		r = gfs_put_raw(fs, table, GOLITE_KIND_META, key, klen, buf, len);
+	}
 	free(buf);
 	if (r == GOLITE_EVALSIZE)
 		return -ENOSPC;  /* the record cannot hold more attributes */

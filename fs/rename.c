@@ -85,6 +85,7 @@ struct move {
 	unsigned kind;
 	uint8_t *val;
 	size_t vlen;
+	uint64_t expires;   /* the record's time to live goes with it */
 };
 
 struct moves {
@@ -94,7 +95,7 @@ struct moves {
 };
 
 static void moves_add(struct moves *m, uint32_t table, const uint8_t *key, size_t klen,
-		      unsigned kind, uint8_t *val, size_t vlen)
+		      unsigned kind, uint8_t *val, size_t vlen, uint64_t expires)
 {
 	if (m->n == m->cap) {
 		m->cap = m->cap ? m->cap * 2 : 16;
@@ -107,6 +108,7 @@ static void moves_add(struct moves *m, uint32_t table, const uint8_t *key, size_
 	mv->kind = kind;
 	mv->val = val;
 	mv->vlen = vlen;
+	mv->expires = expires;
 	m->bytes += klen + vlen + 32;
 }
 
@@ -167,7 +169,7 @@ static int collect_prefix(struct gfs *fs, const struct kbuf *from, const struct 
 		memcpy(nk, to->b, to->len);
 		memcpy(nk + to->len, k + from->len, klen - from->len);
 		moves_add(m, to->table, nk, nlen, golite_iter_kind(it), xmemdup(v, vlen ? vlen : 1),
-			  vlen);
+			  vlen, golite_iter_expires(it));
 	}
 	if (!r && golite_iter_status(it))
 		r = -gfs_errno(golite_iter_status(it), "list a directory to rename");
@@ -198,8 +200,8 @@ static int moves_apply(struct gfs *fs, golite_batch *b, const struct moves *m)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		const struct move *mv = &m->v[i];
-		int e = golite_batch_put_raw(b, mv->table, mv->kind, mv->key, mv->klen, mv->val,
-					     mv->vlen);
+		int e = golite_batch_put_raw_ex(b, mv->table, mv->kind, mv->key, mv->klen, mv->val,
+						mv->vlen, mv->expires);
 		if (e)
 			return -gfs_errno(e, "rename");
 		/* Directories implied by moved keys are implied at their new
@@ -247,7 +249,7 @@ static int collect_entry(struct gfs *fs, const struct entry *s, struct node *sn,
 			r = hlink_backref_delete(b, s->link, s->k.table, s->k.b, s->k.len);
 		if (!r)
 			moves_add(m, t->table, t->b, t->len, rec.kind,
-				  xmemdup(rec.data, rec.len ? rec.len : 1), rec.len);
+				  xmemdup(rec.data, rec.len ? rec.len : 1), rec.len, rec.expires);
 		rec_free(&rec);
 		if (r || !sn)
 			return r;
@@ -259,7 +261,7 @@ static int collect_entry(struct gfs *fs, const struct entry *s, struct node *sn,
 			v.f.ctime_ns = now;
 			size_t len;
 			uint8_t *buf = vrec_encode(&v, &len);
-			moves_add(m, sk->table, sk->b, sk->len, GOLITE_KIND_META, buf, len);
+			moves_add(m, sk->table, sk->b, sk->len, GOLITE_KIND_META, buf, len, v.expires);
 			vrec_free(&v);
 		}
 		free(sk);
@@ -277,8 +279,9 @@ static int collect_entry(struct gfs *fs, const struct entry *s, struct node *sn,
 			v.f.ctime_ns = now;
 			size_t len;
 			uint8_t *buf = vrec_encode(&v, &len);
+			uint64_t expires = v.expires;
 			vrec_free(&v);
-			moves_add(m, t->table, t->b, t->len, GOLITE_KIND_META, buf, len);
+			moves_add(m, t->table, t->b, t->len, GOLITE_KIND_META, buf, len, expires);
 		} else {
 			struct rec rec;
 			int r = rec_get(fs, s->k.table, s->k.b, s->k.len, &rec);
@@ -287,7 +290,7 @@ static int collect_entry(struct gfs *fs, const struct entry *s, struct node *sn,
 				return r;
 			}
 			moves_add(m, t->table, t->b, t->len, rec.kind,
-				  xmemdup(rec.data, rec.len ? rec.len : 1), rec.len);
+				  xmemdup(rec.data, rec.len ? rec.len : 1), rec.len, rec.expires);
 			rec_free(&rec);
 		}
 	}
