@@ -92,7 +92,7 @@ uint8_t *cli_unescape(const char *s, size_t *len);
 
 int cmd_get(int argc, char **argv);
 int cmd_put(int argc, char **argv);
-int cmd_ttl(int argc, char **argv);
+int cmd_ttl_left(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_tables(int argc, char **argv);

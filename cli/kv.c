@@ -236,7 +236,7 @@ out_key:
 
 /* ---- ttl ---- */
 
-int cmd_ttl(int argc, char **argv)
+int cmd_ttl_left(int argc, char **argv)
 {
 	static const struct option longs[] = {
 		{ "escaped", no_argument, NULL, 'e' },

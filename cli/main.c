@@ -47,7 +47,7 @@ static const struct command commands[] = {
 	  "                      deleted by the store\n"
 	  "  -c, --create        create the store and the table if missing\n"
 	  "  -e, --escaped       KEY is written in the escaped form `ls` prints\n" },
-	{ "ttl", cmd_ttl, "ttl [-e] [-m] DATADIR TABLE KEY",
+	{ "ttl", cmd_ttl_left, "ttl [-e] [-m] DATADIR TABLE KEY",
 	  "print the time a key has left",
 	  "Prints the seconds KEY in TABLE has left before it expires (rounded up),\n"
 	  "or -1 if it does not expire. Exit status 1 if the key (or the table)\n"

@@ -165,6 +165,7 @@ uint64_t golite_last_sequence(golite *db);
  *       expire                                    TABLE KEY
  *   the network front ends (net/http*, net/resp*), with KEY the key's bytes:
  *       put delete                                TABLE KEY
+ *       ttl persist (a time to live set, removed) TABLE KEY
  *       move    (a key's value now under KEY2)    TABLE KEY TABLE2 KEY2
  *       create-table drop-table                   TABLE
  *

@@ -5,7 +5,8 @@
  * Databases are tables: SELECT NAME selects the table NAME ("SELECT 0"
  * selects table "0", the default), any name golite accepts for a table
  * except its hidden ones. INFO's keyspace section has a line per table,
- * "db<TABLE>:keys=N,expires=0,avg_ttl=0".
+ * "db<TABLE>:keys=N,expires=E,avg_ttl=MS" (E keys with a time to live, MS
+ * their mean time left).
  */
 #include "resp_int.h"
 
@@ -29,15 +30,33 @@ bool table_name_ok(const char *name)
 
 int count_keys(golite *db, const char *table, uint64_t *n)
 {
+	uint64_t x, ttl;
+	return count_keys_ttl(db, table, n, &x, &ttl);
+}
+
+int count_keys_ttl(golite *db, const char *table, uint64_t *n, uint64_t *expiring,
+		   uint64_t *avg_ttl)
+{
 	golite_iter *it;
-	*n = 0;
+	*n = *expiring = *avg_ttl = 0;
 	int r = golite_iter_new(db, table, NULL, &it);
 	if (r == GOLITE_ENOTABLE)
 		return 0;
 	if (r)
 		return r;
-	for (golite_iter_seek_first(it); golite_iter_valid(it); golite_iter_next(it))
-		*n += !golite_iter_is_dir(it);
+	uint64_t now = golite_clock_ms(db), sum = 0;
+	for (golite_iter_seek_first(it); golite_iter_valid(it); golite_iter_next(it)) {
+		if (golite_iter_is_dir(it))
+			continue;
+		++*n;
+		uint64_t at = golite_iter_expires(it);
+		if (at) {
+			++*expiring;
+			sum += at > now ? at - now : 0;
+		}
+	}
+	if (*expiring)
+		*avg_ttl = sum / *expiring;
 	r = golite_iter_status(it);
 	golite_iter_free(it);
 	return r;
@@ -233,6 +252,9 @@ static void key_spec(const char *name, int *first, int *last, int *step)
 		{ "exists", 1, -1, 1 }, { "get", 1, 1, 1 },  { "incr", 1, 1, 1 },
 		{ "incrby", 1, 1, 1 }, { "mget", 1, -1, 1 }, { "mset", 1, -1, 2 },
 		{ "rename", 1, 2, 1 }, { "set", 1, 1, 1 },   { "type", 1, 1, 1 },
+		{ "expire", 1, 1, 1 }, { "pexpire", 1, 1, 1 }, { "expireat", 1, 1, 1 },
+		{ "pexpireat", 1, 1, 1 }, { "ttl", 1, 1, 1 }, { "pttl", 1, 1, 1 },
+		{ "persist", 1, 1, 1 }, { "setex", 1, 1, 1 }, { "psetex", 1, 1, 1 },
 	};
 	*first = *last = *step = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(specs); i++) {
@@ -402,10 +424,11 @@ static void info_keyspace(struct resp_server *s, struct obuf *b)
 	ob_put(b, "# Keyspace\r\n", 12);
 	if (golite_table_list(s->db, &names, &count) == 0) {
 		for (size_t i = 0; i < count; i++) {
-			uint64_t n;
-			if (count_keys(s->db, names[i], &n) == 0 && n)
-				infof(b, "db%s:keys=%llu,expires=0,avg_ttl=0\r\n", names[i],
-				      (unsigned long long)n);
+			uint64_t n, x, ttl;
+			if (count_keys_ttl(s->db, names[i], &n, &x, &ttl) == 0 && n)
+				infof(b, "db%s:keys=%llu,expires=%llu,avg_ttl=%llu\r\n", names[i],
+				      (unsigned long long)n, (unsigned long long)x,
+				      (unsigned long long)ttl);
 		}
 		golite_free(names);
 	}

@@ -1,7 +1,7 @@
 /*
  * resp_cmd.c — the command table, dispatch, and the key-value commands:
  * GET SET DEL EXISTS MGET MSET INCR INCRBY DECR DECRBY RENAME TYPE SCAN
- * KEYS.
+ * KEYS (the commands of times to live are in resp_ttl.c).
  *
  * Keys are the keys of the connection's selected table, verbatim (a '/'
  * is part of the key, as in the mount's subdirectories). A table that
@@ -132,6 +132,32 @@ static int put(struct conn *c, const struct arg *k, const void *v, size_t vlen)
 	return r;
 }
 
+static int write_batch(struct conn *c, golite_batch *b);
+
+int resp_put_at(struct conn *c, const void *key, size_t klen, const void *v, size_t vlen,
+		uint64_t at)
+{
+	if (!at) {
+		struct arg k = { .len = klen, .p = key };
+		return put(c, &k, v, vlen);
+	}
+	golite_batch *b = golite_batch_new();
+	int r = golite_batch_put_expiring(b, c->table, key, klen, v, vlen, at);
+	if (!r)
+		r = write_batch(c, b);
+	golite_batch_free(b);
+	return r;
+}
+
+uint64_t resp_expiry_of(struct conn *c, const void *key, size_t klen)
+{
+	golite *db = c->w->s->db;
+	int64_t left;
+	if (golite_ttl(db, c->table, key, klen, &left) || left < 0)
+		return 0;
+	return golite_clock_ms(db) + (uint64_t)left;
+}
+
 static int write_once(struct conn *c, golite_batch *b)
 {
 	struct resp_server *s = c->w->s;
@@ -215,7 +241,8 @@ static void cmd_mget(struct conn *c)
 
 static void cmd_set(struct conn *c)
 {
-	bool nx = false, xx = false, get = false;
+	bool nx = false, xx = false, get = false, keepttl = false, expiry = false;
+	uint64_t at = 0;
 	for (size_t i = 3; i < c->argc; i++) {
 		if (arg_is(c, i, "nx") && !xx) {
 			nx = true;
@@ -223,21 +250,26 @@ static void cmd_set(struct conn *c)
 			xx = true;
 		} else if (arg_is(c, i, "get")) {
 			get = true;
-		} else if (arg_is(c, i, "keepttl")) {
-			/* No key has a time to live: keeping it is keeping nothing. */
-		} else if (arg_is(c, i, "ex") || arg_is(c, i, "px") || arg_is(c, i, "exat") ||
-			   arg_is(c, i, "pxat")) {
-			reply_error(&c->out, "expiry (EX, PX, EXAT, PXAT) is not supported: "
-					     "GoLite keys do not expire");
-			return;
+		} else if (arg_is(c, i, "keepttl") && !expiry) {
+			keepttl = true;
+		} else if ((arg_is(c, i, "ex") || arg_is(c, i, "px") || arg_is(c, i, "exat") ||
+			    arg_is(c, i, "pxat")) && !expiry && !keepttl) {
+			if (i + 1 >= c->argc) {
+				reply_error(&c->out, "syntax error");
+				return;
+			}
+			if (!resp_expiry_arg(c, i, i + 1, &at))
+				return;
+			expiry = true;
+			i++;
 		} else {
 			reply_error(&c->out, "syntax error");
 			return;
 		}
 	}
 	const struct arg *k = &c->argv[1], *v = &c->argv[2];
-	if (!nx && !xx && !get) {
-		int r = put(c, k, v->p, v->len);
+	if (!nx && !xx && !get && !keepttl) {
+		int r = resp_put_at(c, k->p, k->len, v->p, v->len, at);
 		if (r) {
 			reply_golite_error(c, r);
 			return;
@@ -260,8 +292,10 @@ static void cmd_set(struct conn *c)
 		return;
 	}
 	bool do_set = !(nx && exists) && !(xx && !exists);
+	if (do_set && keepttl)
+		at = resp_expiry_of(c, k->p, k->len);
 	if (do_set)
-		r = put(c, k, v->p, v->len);
+		r = resp_put_at(c, k->p, k->len, v->p, v->len, at);
 	else
 		r = 0;
 	mutex_unlock(mu);
@@ -375,7 +409,8 @@ static void incr_by(struct conn *c, long long by)
 	if (v < 0)
 		out[n++] = '-';
 	n += u64_to_dec(out + n, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v);
-	r = put(c, k, out, n);
+	/* As in Redis, the key keeps its time to live. */
+	r = resp_put_at(c, k->p, k->len, out, n, resp_expiry_of(c, k->p, k->len));
 	mutex_unlock(mu);
 	if (r) {
 		reply_golite_error(c, r);
@@ -435,8 +470,11 @@ static void cmd_rename(struct conn *c)
 	int r = golite_get(s->db, c->table, from->p, from->len, &v, &vlen);
 	bool same = from->len == to->len && !memcmp(from->p, to->p, to->len);
 	if (r == 0 && !same) {
+		/* The time to live goes with the value, as in Redis. */
+		uint64_t at = resp_expiry_of(c, from->p, from->len);
 		b = golite_batch_new();
-		r = golite_batch_put(b, c->table, to->p, to->len, v, vlen);
+		r = at ? golite_batch_put_expiring(b, c->table, to->p, to->len, v, vlen, at)
+		       : golite_batch_put(b, c->table, to->p, to->len, v, vlen);
 		if (!r)
 			r = golite_batch_delete(b, c->table, from->p, from->len);
 		if (!r)
@@ -657,6 +695,8 @@ const struct command resp_commands[] = {
 	{ "del", -2, CMD_WRITE, cmd_del },
 	{ "echo", 2, 0, cmd_echo },
 	{ "exists", -2, 0, cmd_exists },
+	{ "expire", -3, CMD_WRITE, cmd_expire },
+	{ "expireat", -3, CMD_WRITE, cmd_expireat },
 	{ "flushdb", -1, CMD_WRITE, cmd_flushdb },
 	{ "get", 2, 0, cmd_get },
 	{ "hello", -1, CMD_NOAUTH, cmd_hello },
@@ -666,7 +706,12 @@ const struct command resp_commands[] = {
 	{ "keys", 2, 0, cmd_keys },
 	{ "mget", -2, 0, cmd_mget },
 	{ "mset", -3, CMD_WRITE, cmd_mset },
+	{ "persist", 2, CMD_WRITE, cmd_persist },
+	{ "pexpire", -3, CMD_WRITE, cmd_pexpire },
+	{ "pexpireat", -3, CMD_WRITE, cmd_pexpireat },
 	{ "ping", -1, CMD_PUBSUB, cmd_ping },
+	{ "psetex", 4, CMD_WRITE, cmd_psetex },
+	{ "pttl", 2, 0, cmd_pttl },
 	{ "psubscribe", -2, CMD_PUBSUB, cmd_psubscribe },
 	{ "publish", 3, 0, cmd_publish },
 	{ "punsubscribe", -1, CMD_PUBSUB, cmd_punsubscribe },
@@ -675,7 +720,9 @@ const struct command resp_commands[] = {
 	{ "scan", -2, 0, cmd_scan },
 	{ "select", 2, 0, cmd_select },
 	{ "set", -3, CMD_WRITE, cmd_set },
+	{ "setex", 4, CMD_WRITE, cmd_setex },
 	{ "subscribe", -2, CMD_PUBSUB, cmd_subscribe },
+	{ "ttl", 2, 0, cmd_ttl },
 	{ "type", 2, 0, cmd_type },
 	{ "unsubscribe", -1, CMD_PUBSUB, cmd_unsubscribe },
 };

@@ -18,6 +18,10 @@
  *   put TABLE KEY; the mount's create, write, truncate, fallocate,
  *     symlink TABLE PATH                 "set" on KEY (PATH)
  *   delete TABLE KEY; unlink TABLE PATH  "del"
+ *   ttl TABLE KEY (EXPIRE and friends)   "expire"
+ *   persist TABLE KEY (PERSIST)          "persist"
+ *   expire TABLE KEY (the store's delete
+ *     at a key's expiry)                 "expired"
  *   move and the mount's rename          "rename_from" on the source,
  *                                        "rename_to" on the destination
  *   drop-table TABLE; rmdir TABLE .      "flushdb" (no key)
@@ -123,6 +127,12 @@ static const char *key_event(const struct feedline *l)
 			return "set";
 	if (feedline_op_is(l, "delete") || feedline_op_is(l, "unlink"))
 		return "del";
+	if (feedline_op_is(l, "expire"))
+		return "expired";   /* the store deleted it at its expiry */
+	if (feedline_op_is(l, "ttl"))
+		return "expire";    /* a time to live was set */
+	if (feedline_op_is(l, "persist"))
+		return "persist";
 	return NULL;
 }
 

@@ -273,8 +273,31 @@ void cmd_flushdb(struct conn *c);
 void cmd_hello(struct conn *c);
 /* Table names a client may select: golite's rules, hidden tables excluded. */
 bool table_name_ok(const char *name);
+
+/* resp_cmd.c: a put into the selected table (created if needed) that
+ * expires at at (ms since the epoch; 0: never); the expiry of a key (0:
+ * none, or absent). */
+int resp_put_at(struct conn *c, const void *key, size_t klen, const void *v, size_t vlen,
+		uint64_t at);
+uint64_t resp_expiry_of(struct conn *c, const void *key, size_t klen);
+/* resp_ttl.c: the times to live (golite.h "Keys that expire"). */
+/* Reads the expiry of SET's option argv[opt] (EX, PX, EXAT or PXAT) from
+ * argv[val] into *at; false after replying with the error. */
+bool resp_expiry_arg(struct conn *c, size_t opt, size_t val, uint64_t *at);
+void cmd_expire(struct conn *c);
+void cmd_pexpire(struct conn *c);
+void cmd_expireat(struct conn *c);
+void cmd_pexpireat(struct conn *c);
+void cmd_ttl(struct conn *c);
+void cmd_pttl(struct conn *c);
+void cmd_persist(struct conn *c);
+void cmd_setex(struct conn *c);
+void cmd_psetex(struct conn *c);
 /* Counts the keys of a table (0 if it does not exist). */
 int count_keys(golite *db, const char *table, uint64_t *n);
+/* count_keys, and how many of them expire, and their mean time left (ms). */
+int count_keys_ttl(golite *db, const char *table, uint64_t *n, uint64_t *expiring,
+		   uint64_t *avg_ttl);
 
 /* Pub/sub (resp_pubsub.c). */
 void cmd_subscribe(struct conn *c);

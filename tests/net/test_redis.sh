@@ -133,10 +133,55 @@ check "set xx absent kept" "0" "$(cli exists c)"
 check "set xx get" "2" "$(cli set b 22 xx get)"
 check "set xx get wrote" "22" "$(cli get b)"
 check "set keepttl" "OK" "$(cli set b 23 keepttl)"
-check_has "set ex refused" "ERR expiry" "$(cli set t 1 ex 10)"
-check_has "set px refused" "ERR expiry" "$(cli set t 1 px 10)"
 check_has "set syntax" "ERR syntax error" "$(cli set t 1 bogus)"
-check "set ex wrote nothing" "0" "$(cli exists t)"
+check_has "set ex not a number" "ERR value is not an integer" "$(cli set t 1 ex ten)"
+check_has "set ex 0" "ERR invalid expire time in 'set'" "$(cli set t 1 ex 0)"
+check_has "set px negative" "ERR invalid expire time in 'set'" "$(cli set t 1 px -5)"
+check_has "set ex too large" "ERR invalid expire time in 'set'" "$(cli set t 1 ex 9999999999999)"
+check_has "set ex and px" "ERR syntax error" "$(cli set t 1 ex 10 px 10)"
+check_has "set ex without a time" "ERR syntax error" "$(cli set t 1 ex)"
+check "bad expiries wrote nothing" "0" "$(cli exists t)"
+
+# ---- keys that expire ---------------------------------------------------
+check "set ex" "OK" "$(cli set tx v ex 100)"
+check "ttl" "100" "$(cli ttl tx)"
+check "pttl in range" "yes" "$(p=$(cli pttl tx); [ "$p" -gt 99000 ] && [ "$p" -le 100000 ] && echo yes)"
+check "ttl of a key without one" "-1" "$(cli ttl a)"
+check "ttl of a missing key" "-2" "$(cli ttl nope)"
+check "incr keeps the time to live" "yes" "$(cli set cnt 5 ex 100 >/dev/null; cli incr cnt >/dev/null; [ "$(cli ttl cnt)" -ge 99 ] && echo yes)"
+check "set clears it" "-1" "$(cli set cnt 7 >/dev/null; cli ttl cnt)"
+check "set keepttl keeps it" "yes" "$(cli set cnt 8 ex 50 >/dev/null; cli set cnt 9 keepttl >/dev/null; [ "$(cli ttl cnt)" -ge 49 ] && echo yes)"
+check "keepttl kept the value" "9" "$(cli get cnt)"
+check "expire" "1" "$(cli expire a 1000)"
+check "expire nx on one with a time" "0" "$(cli expire a 10 nx)"
+check "expire gt smaller" "0" "$(cli expire a 10 gt)"
+check "expire lt smaller" "1" "$(cli expire a 500 lt)"
+check "ttl after lt" "500" "$(cli ttl a)"
+check "expire of a missing key" "0" "$(cli expire nope 10)"
+check_has "expire not a number" "ERR value is not an integer" "$(cli expire a x)"
+check_has "expire too large" "ERR invalid expire time in 'expire'" "$(cli expire a 9999999999999)"
+check_has "expire bad option" "ERR Unsupported option" "$(cli expire a 10 sometimes)"
+check_has "expire nx xx" "ERR NX and XX" "$(cli expire a 10 nx xx)"
+check "the value was kept" "1" "$(cli get a)"
+check "persist" "1" "$(cli persist a)"
+check "persist again" "0" "$(cli persist a)"
+check "ttl after persist" "-1" "$(cli ttl a)"
+check "setex" "OK" "$(cli setex sx 100 v)"
+check "psetex" "OK" "$(cli psetex psx 100000 v)"
+check_has "setex 0" "ERR invalid expire time in 'setex'" "$(cli setex sx 0 v)"
+check "pexpireat in the future" "1" "$(cli pexpireat sx $(( $(date +%s) * 1000 + 200000 )))"
+check "expireat in the past deletes" "1" "$(cli expireat psx 1)"
+check "the key is gone" "0" "$(cli exists psx)"
+check "expire 0 deletes" "1" "$(cli expire tx 0)"
+check "gone too" "" "$(cli get tx)"
+check "set px short" "OK" "$(cli set short v px 300)"
+n=0
+while [ "$(cli exists short)" = 1 ] && [ $n -lt 600 ]; do n=$((n + 1)); sleep 0.05; done
+check "a key is gone at its expiry" "0" "$(cli exists short)"
+check "get of an expired key" "" "$(cli get short)"
+check "ttl of an expired key" "-2" "$(cli ttl short)"
+check "info keyspace counts expiring keys" "yes" "$(cli info keyspace | grep -q 'expires=[1-9]' && echo yes)"
+cli del sx cnt >/dev/null
 check "exists" "3" "$(cli exists a b a nope)"
 check "type string" "string" "$(cli type a)"
 check "type none" "none" "$(cli type nope)"
@@ -208,7 +253,7 @@ check "config get save" "$(printf 'save\n')" "$(cli config get save)"
 check "config get appendonly" "$(printf 'appendonly\nno')" "$(cli config get appendonly)"
 check_has "config set refused" "ERR CONFIG SET is not supported" "$(cli config set save x)"
 check_has "command" "get" "$(cli command)"
-check "command count" "31" "$(cli command count)"
+check "command count" "40" "$(cli command count)"
 printf 'CLIENT SETNAME me\r\nCLIENT GETNAME\r\nCLIENT SETNAME "a b"\r\n' >"$tmp/cl.in"
 check "client name" "$(printf '+OK\n$2\nme\n-ERR Client names cannot contain spaces, newlines or special characters.')" \
 	"$("$SEND" 127.0.0.1 "$PORT" <"$tmp/cl.in" | tr -d '\r')"
@@ -323,6 +368,32 @@ check "keyspace notifications" \
 		pmessage '__keyevent@0__:del' '__keyevent@0__:del' ev \
 		pmessage '__keyspace@0__:*' '__keyspace@0__:last' set)" \
 	"$(cat "$tmp/sub.out")"
+# Times to live: EXPIRE is "expire", the store's delete at expiry "expired".
+timeout 60 redis-cli -p "$PORT" psubscribe '__keyevent@0__:expire*' >"$tmp/sub2.out" 2>&1 &
+subpid=$!
+bg_pids=$subpid
+n=0
+while ! cli info stats | grep -q '^pubsub_subscriptions:1'; do
+	n=$((n + 1))
+	[ $n -gt 1200 ] && break
+	sleep 0.05
+done
+cli set soon 1 >/dev/null
+cli pexpire soon 200 >/dev/null
+n=0
+while ! grep -q ':expired$' "$tmp/sub2.out"; do
+	n=$((n + 1))
+	[ $n -gt 1200 ] && break
+	sleep 0.05
+done
+kill $subpid 2>/dev/null
+wait $subpid 2>/dev/null
+bg_pids=""
+check "expire and expired notifications" \
+	"$(printf '%s\n' psubscribe '__keyevent@0__:expire*' 1 \
+		pmessage '__keyevent@0__:expire*' '__keyevent@0__:expire' soon \
+		pmessage '__keyevent@0__:expire*' '__keyevent@0__:expired' soon)" \
+	"$(cat "$tmp/sub2.out")"
 check "subscriptions dropped with the client" "pubsub_subscriptions:0" \
 	"$(cli info stats | tr -d '\r' | grep '^pubsub_subscriptions')"
 check "subscribed mode" \
