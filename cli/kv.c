@@ -276,7 +276,9 @@ int cmd_ttl_left(int argc, char **argv)
 		puts("-1");
 	else
 		printf("%lld\n", ms ? (long long)left : (long long)((left + 999) / 1000));
-	st = cli_close(db, r ? EXIT_ERROR : 0);
+	st = cli_close(db, r == GOLITE_ENOTFOUND || r == GOLITE_ENOTABLE ? EXIT_NOTFOUND
+			   : r					      ? EXIT_ERROR
+								      : 0);
 out_key:
 	free(key);
 	return st;

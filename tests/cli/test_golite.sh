@@ -169,6 +169,24 @@ run 1 "get a missing key" "$G" get "$s" users 43
 run 1 "get from a missing table" "$G" get "$s" nosuch 42
 run 2 "put to a missing table" "$G" put --value x "$s" nosuch 1
 run 0 "put -c creates the table" "$G" put -c --value x "$s" made 1
+run 0 "put --ttl" "$G" put --ttl 3600 --value t "$s" users ttlkey
+run 0 "ttl" "$G" ttl "$s" users ttlkey
+has "$tmp/out" '^36[0-9][0-9]$' "ttl prints the seconds left"
+run 0 "ttl -m" "$G" ttl -m "$s" users ttlkey
+has "$tmp/out" '^3[0-9]\{6\}$' "ttl -m prints milliseconds"
+run 0 "ttl of a key without one" "$G" ttl "$s" users 42
+has "$tmp/out" '^-1$' "ttl -1"
+run 1 "ttl of a missing key" "$G" ttl "$s" users nope
+run 1 "ttl in a missing table" "$G" ttl "$s" nope k
+run 2 "put --ttl not a number" "$G" put --ttl soon --value v "$s" users bad
+has "$tmp/err" "time to live" "put --ttl says why"
+run 2 "put --ttl negative" "$G" put --ttl -1 --value v "$s" users bad
+run 2 "put --ttl zero" "$G" put --ttl 0 --value v "$s" users bad
+run 2 "put --ttl too large" "$G" put --ttl 3155760001 --value v "$s" users bad
+run 1 "bad --ttl wrote nothing" "$G" get "$s" users bad
+run 0 "put without --ttl clears it" "$G" put --value u "$s" users ttlkey
+run 0 "ttl after" "$G" ttl "$s" users ttlkey
+has "$tmp/out" '^-1$' "cleared"
 printf 'a\000b\377\001\n' >"$tmp/bin"
 run 0 "put from stdin" sh -c '"$1" put "$2" users bin <"$3"' sh "$G" "$s" "$tmp/bin"
 run 0 "get binary" "$G" get "$s" users bin
