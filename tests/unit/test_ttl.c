@@ -9,7 +9,10 @@
  * and compactions; keys that expired while the store was closed are gone
  * at open; a snapshot shows a key that had not expired when it was taken;
  * writes racing with the expirer are never lost (the race test prints its
- * seed); bad input changes nothing. Waits for the expirer are bounded
+ * seed); a kill -9 or a power cut while the expirer works loses no
+ * acknowledged write, resurrects nothing, and the expirer finishes after
+ * the restart; the space of expired keys is reclaimed by compaction; bad
+ * input changes nothing. Waits for the expirer are bounded
  * polls, never timing assertions.
  */
 #include <criterion/criterion.h>
@@ -18,12 +21,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "golite.h"
 #include "golite_raw.h"
 #include "golite_tools.h"
+#include "io.h"
 #include "testutil.h"
 
 static char *dir;
@@ -241,9 +246,19 @@ Test(ttl, survives_reopen_flush_and_compaction)
 	int64_t left;
 	cr_assert_eq(golite_ttl(db, "t", "k00001", 6, &left), 0);
 	cr_assert(left > 3000 * 1000, "the long ones keep theirs: %lld", (long long)left);
+	golite_stats before, after;
+	cr_assert_eq(golite_stats_get(db, &before), 0);
 	wait_expired(db, 1000);
 	cr_assert_eq(golite_compact_range(db, "t", NULL, 0, NULL, 0), 0);
 	cr_assert_eq(count_keys(db, "t", NULL), 1000);
+	/* Their space is reclaimed: half the values are gone from the tables
+	 * (and the expiry index holds only the long ones). */
+	cr_assert_eq(golite_compact_range(db, NULL, NULL, 0, NULL, 0), 0);
+	cr_assert_eq(golite_stats_get(db, &after), 0);
+	cr_assert_lt(after.sstable_bytes, before.sstable_bytes * 3 / 4,
+		     "tables %llu bytes before the expiry, %llu after",
+		     (unsigned long long)before.sstable_bytes,
+		     (unsigned long long)after.sstable_bytes);
 	cr_assert_eq(golite_close(db), 0);
 
 	golite_check_options co = { .quiet = true };
@@ -370,4 +385,122 @@ Test(ttl, writes_racing_with_the_expirer_are_kept)
 			     "seed %llu: %s after reopen", (unsigned long long)seed, key);
 	}
 	cr_assert_eq(golite_close(db), 0);
+}
+
+/* A child writes keys that expire soon, keys that expire in an hour,
+ * plain keys, and overwrites half the short ones without a time to live;
+ * the expirer is at work when the child dies: with kill -9's equivalent
+ * (_exit: the page cache keeps what was written) or a power cut
+ * (io_crash_now: what was not synced is lost). Every write is in sync
+ * mode, so every one acknowledged must survive. */
+static void ttl_crash_child(bool cut, int tell)
+{
+	if (cut)
+		io_crash_tracking(true);
+	golite_options o;
+	small_options(&o);
+	o.durability = GOLITE_SYNC;
+	golite *db;
+	if (golite_open(dir, &o, &db) || golite_table_create(db, "t")) {
+		fprintf(stderr, "child: %s\n", golite_last_error());
+		_exit(3);
+	}
+	char k[16];
+	uint64_t now = golite_clock_ms(db);
+	if (write(tell, &now, sizeof(now)) != (ssize_t)sizeof(now))
+		_exit(6);
+	for (int base = 0; base < 600; base += 50) {
+		golite_batch *b = golite_batch_new();
+		for (int i = base; i < base + 50; i++) {
+			int n = snprintf(k, sizeof(k), "s%04d", i);
+			golite_batch_put_expiring(b, "t", k, (size_t)n, "short", 5, now + 100 + (uint64_t)i);
+			n = snprintf(k, sizeof(k), "l%04d", i);
+			golite_batch_put_expiring(b, "t", k, (size_t)n, "long", 4, now + 3600 * 1000);
+			n = snprintf(k, sizeof(k), "p%04d", i);
+			golite_batch_put(b, "t", k, (size_t)n, "plain", 5);
+		}
+		if (golite_write(db, b))
+			_exit(4);
+		golite_batch_free(b);
+	}
+	/* Overwrite every other short key while they expire. */
+	for (int i = 0; i < 600; i += 2) {
+		int n = snprintf(k, sizeof(k), "s%04d", i);
+		if (golite_put(db, "t", k, (size_t)n, "kept", 4))
+			_exit(5);
+	}
+	sleep_ms(400);
+	if (cut)
+		io_crash_now();
+	_exit(0);
+}
+
+static void ttl_crash_and_check(bool cut)
+{
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0)
+		ttl_crash_child(cut, p[1]);
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+	uint64_t child_now = 0;
+	cr_assert_eq(read(p[0], &child_now, sizeof(child_now)), (ssize_t)sizeof(child_now));
+	close(p[0]);
+	close(p[1]);
+	golite_options o;
+	small_options(&o);
+	golite *db = tu_open(dir, &o);
+	/* Past the last short expiry (child_now + 100 + 599 ms). */
+	while (golite_clock_ms(db) <= child_now + 700)
+		sleep_ms(10);
+	char k[16];
+	for (int i = 0; i < 600; i++) {
+		int n = snprintf(k, sizeof(k), "s%04d", i);
+		void *v;
+		size_t vl;
+		int r = golite_get(db, "t", k, (size_t)n, &v, &vl);
+		if (i % 2 == 0) {
+			cr_assert_eq(r, 0, "%s was overwritten without a time to live", k);
+			cr_assert(vl == 4 && memcmp(v, "kept", 4) == 0);
+			golite_free(v);
+		} else {
+			cr_assert_eq(r, GOLITE_ENOTFOUND, "%s has expired", k);
+		}
+		n = snprintf(k, sizeof(k), "l%04d", i);
+		int64_t left;
+		cr_assert_eq(golite_ttl(db, "t", k, (size_t)n, &left), 0, "%s", k);
+		cr_assert_gt(left, 3000 * 1000, "%s keeps its hour", k);
+		n = snprintf(k, sizeof(k), "p%04d", i);
+		cr_assert(golite_exists(db, "t", k, (size_t)n), "%s", k);
+	}
+	/* Whatever the expirer had not done before the crash it does now:
+	 * the index drains down to the hour-long keys. */
+	golite_stats st;
+	uint64_t hour = golite_clock_ms(db) + 3000 * 1000;
+	for (int i = 0; i < 3000; i++) {
+		cr_assert_eq(golite_stats_get(db, &st), 0);
+		if (st.expiry_next_ms > hour)
+			break;
+		sleep_ms(10);
+	}
+	cr_assert_gt(st.expiry_next_ms, hour);
+	cr_assert_eq(count_keys(db, "t", NULL), 300 + 600 + 600);
+	cr_assert_eq(golite_close(db), 0);
+	golite_check_stats cs;
+	cr_assert_eq(golite_check(dir, NULL, &cs), 0);
+	cr_assert_eq(cs.problems, 0);
+}
+
+Test(ttl, expiry_survives_kill)
+{
+	ttl_crash_and_check(false);
+}
+
+Test(ttl, expiry_survives_power_cut)
+{
+	ttl_crash_and_check(true);
 }
