@@ -18,6 +18,11 @@
  *
  * Last-Modified is sent for keys written through the mount (their file
  * record keeps an mtime); values written through the API have none.
+ *
+ * Times to live (golite.h "Keys that expire"): PUT ?ttl=SECONDS writes a
+ * key that expires (1 to 100 years; anything else is 400 bad_ttl); a PUT
+ * without it clears one, as golite_put does. GET and HEAD of a key that
+ * expires send Golite-Expires-In: the seconds left, rounded up.
  */
 #include "http_int.h"
 
@@ -45,6 +50,7 @@ struct value {
 	size_t len;
 	void *heap;
 	int64_t mtime_ns;            /* -1: not known */
+	uint64_t expires;            /* ms since the epoch; 0: never */
 };
 
 static void value_free(struct value *v)
@@ -90,11 +96,12 @@ static int value_read(golite *db, const golite_snapshot *snap, uint32_t tid, con
 	size_t len;
 	memset(v, 0, sizeof(*v));
 	v->mtime_ns = -1;
-	int r = golite_get_raw_at(db, snap, tid, key, klen, &kind, small_buf, sizeof(small_buf),
-				  NULL, &len);
+	int r = golite_get_raw_ex(db, snap, tid, key, klen, &kind, &v->expires, small_buf,
+				  sizeof(small_buf), NULL, &len);
 	const uint8_t *raw = small_buf;
 	if (r == GOLITE_ERANGE) {
-		r = golite_get_raw_at(db, snap, tid, key, klen, &kind, NULL, 0, &v->heap, &len);
+		r = golite_get_raw_ex(db, snap, tid, key, klen, &kind, &v->expires, NULL, 0,
+				      &v->heap, &len);
 		raw = v->heap;
 	}
 	if (r)
@@ -196,6 +203,13 @@ enum MHD_Result http_key_get(struct http_server *s, struct MHD_Connection *c,
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
 	add_last_modified(resp, v.mtime_ns);
+	if (v.expires) {
+		uint64_t now = golite_clock_ms(s->db);
+		char left[24];
+		snprintf(left, sizeof(left), "%llu",
+			 (unsigned long long)(v.expires > now ? (v.expires - now + 999) / 1000 : 0));
+		MHD_add_response_header(resp, "Golite-Expires-In", left);
+	}
 	return http_queue(s, c, status, resp);
 }
 
@@ -236,6 +250,19 @@ static enum MHD_Result key_write(struct http_server *s, struct MHD_Connection *c
 						     MHD_HTTP_HEADER_IF_MATCH);
 	const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						      MHD_HTTP_HEADER_IF_NONE_MATCH);
+	uint64_t ttl_ms = 0;
+	const char *ttl = value ? MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "ttl")
+				: NULL;
+	if (ttl) {
+		char *end;
+		unsigned long long sec = strtoull(ttl, &end, 10);
+		if (!*ttl || *end || *ttl == '-' || sec == 0 || sec > GOLITE_TTL_MAX_MS / 1000)
+			return http_error(s, c, 400, "bad_ttl",
+					  "ttl=%.32s: a time to live is a number of seconds from 1 "
+					  "to %llu", ttl,
+					  (unsigned long long)(GOLITE_TTL_MAX_MS / 1000));
+		ttl_ms = (uint64_t)sec * 1000;
+	}
 	pthread_mutex_t *mu = &s->key_mu[http_lock_index(rt->table, rt->key, rt->klen)];
 	bool existed = false;
 	int r = 0;
@@ -243,7 +270,9 @@ static enum MHD_Result key_write(struct http_server *s, struct MHD_Connection *c
 	mutex_lock(mu);
 	if (im || inm)
 		r = check_conditions(s, c, rt, im, inm, &existed);
-	if (!r)
+	if (!r && value && ttl_ms)
+		r = golite_put_ttl(s->db, rt->table, rt->key, rt->klen, value, len, ttl_ms);
+	else if (!r)
 		r = value ? golite_put(s->db, rt->table, rt->key, rt->klen, value, len)
 			  : golite_delete(s->db, rt->table, rt->key, rt->klen);
 	mutex_unlock(mu);

@@ -87,6 +87,25 @@ check "oversize chunked body" status_is 413 too_large PUT /v1/t/users/huge \
 	--data-binary "@$T/toobig" -H 'Transfer-Encoding: chunked'
 check "nothing written" status_is 404 not_found GET /v1/t/users/huge
 
+# Times to live: ?ttl=SECONDS, Golite-Expires-In on reads, bad ones 400.
+check "put with a ttl" status_is 204 - PUT '/v1/t/users/tmp?ttl=100' --data-binary t
+check "get shows the time left" status_is 200 - GET /v1/t/users/tmp
+check "Golite-Expires-In" eq "$(header Golite-Expires-In)" 100
+check "a plain put clears it" status_is 204 - PUT /v1/t/users/tmp --data-binary u
+check "no header then" status_is 200 - GET /v1/t/users/tmp
+check "Golite-Expires-In gone" eq "$(header Golite-Expires-In)" ""
+for bad in x -1 0 1.5 3155760001 ''; do
+	check "ttl=$bad refused" status_is 400 bad_ttl PUT "/v1/t/users/badttl?ttl=$bad" --data-binary x
+done
+check "bad ttls wrote nothing" status_is 404 not_found GET /v1/t/users/badttl
+check "a short ttl" status_is 204 - PUT '/v1/t/users/short?ttl=1' --data-binary s
+n=0
+while [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/t/users/short")" = 200 ] && [ $n -lt 600 ]; do
+	n=$((n + 1))
+	sleep 0.05
+done
+check "gone at its expiry" status_is 404 not_found GET /v1/t/users/short
+
 # ---- conditional writes ----------------------------------------------------
 
 check "create-only: new" status_is 201 - PUT /v1/t/users/c1 -H 'If-None-Match: *' --data-binary a
