@@ -66,6 +66,12 @@ static const struct fig figs[] = {
 	G(space_reclaimable, "Bytes of deleted data in tables, as the last reclaim pass found."),
 	C(space_reclaimed, "Table bytes given back by reclaim."),
 	C(space_refused, "Writes refused for space."),
+	G(snapshots, "Live snapshots (named, and unnamed not yet freed)."),
+	G(snapshot_oldest_sequence, "Sequence number of the oldest live snapshot, 0 if none."),
+	C(snapshot_kept_versions, "Versions kept only because a snapshot could see them."),
+	C(snapshot_kept_bytes, "Key and value bytes of the versions kept for snapshots."),
+	C(expired_keys, "Keys deleted at their expiry."),
+	G(expiry_next_ms, "Earliest expiry waiting in the expiry index, ms since the epoch (0: none)."),
 };
 #undef C
 #undef G
