@@ -178,6 +178,8 @@ static int inode_cmp(const void *pa, const void *pb)
 static struct lk_inode *find_inode(const struct links *L, uint64_t ino)
 {
 	struct lk_inode key = { .ino = ino };
+	if (!L->ninodes)
+		return NULL;   /* (bsearch's array may not be NULL) */
 	return bsearch(&key, L->inodes, L->ninodes, sizeof(key), inode_cmp);
 }
 
@@ -346,11 +348,13 @@ static int links_scan(golite *db, struct links *L)
 		e = scan_names(db, L);
 	if (e)
 		return e;
-	qsort(L->names, L->nnames, sizeof(*L->names), name_cmp);
+	if (L->nnames)
+		qsort(L->names, L->nnames, sizeof(*L->names), name_cmp);
 	for (size_t i = 0; i < L->nnames; i++) {
 		struct lk_name *n = &L->names[i];
 		struct lk_ref want = { n->ino, n->table, n->key, n->klen, false };
-		struct lk_ref *ref = bsearch(&want, L->refs, L->nrefs, sizeof(want), ref_cmp);
+		struct lk_ref *ref =
+			L->nrefs ? bsearch(&want, L->refs, L->nrefs, sizeof(want), ref_cmp) : NULL;
 		n->has_ref = ref != NULL;
 		if (ref)
 			ref->live = true;
