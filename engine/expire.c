@@ -50,11 +50,20 @@ void expire_destroy(struct golite *db)
 
 /* ---- the clock ---- */
 
+/* Added to the wall clock's reading (expire_clock_shift). */
+static _Atomic int64_t clock_shift_ms;
+
+void expire_clock_shift(int64_t ms)
+{
+	atomic_fetch_add(&clock_shift_ms, ms);
+}
+
 uint64_t db_clock_ms(struct golite *db)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	uint64_t now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	now += (uint64_t)atomic_load_explicit(&clock_shift_ms, memory_order_relaxed);
 	uint64_t hw = atomic_load_explicit(&db->expirer.clock_ms, memory_order_relaxed);
 	while (now > hw)
 		if (atomic_compare_exchange_weak_explicit(&db->expirer.clock_ms, &hw, now,

@@ -74,6 +74,10 @@ int expire_start(struct golite *db);
 void expire_stop(struct golite *db);
 void expire_destroy(struct golite *db);
 
+/* Moves the wall clock as every store of the process reads it by ms
+ * (either way), as a clock set forward or back would: for the tests of
+ * clock jumps. */
+void expire_clock_shift(int64_t ms);
 /* The store's clock in ms since the epoch (invariant 3). */
 uint64_t db_clock_ms(struct golite *db);
 /* The clock a read at snap judges expiry by: the snapshot's creation

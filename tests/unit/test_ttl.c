@@ -27,6 +27,7 @@
 
 #include "golite.h"
 #include "golite_raw.h"
+#include "expire.h"
 #include "golite_tools.h"
 #include "io.h"
 #include "testutil.h"
@@ -503,4 +504,38 @@ Test(ttl, expiry_survives_kill)
 Test(ttl, expiry_survives_power_cut)
 {
 	ttl_crash_and_check(true);
+}
+
+/* The clock set forward expires keys early, for good; set back, it
+ * brings nothing back and keys expire later by the jump (golite.h). */
+Test(ttl, clock_jumps)
+{
+	golite *db = tu_open(dir, NULL);
+	cr_assert_eq(golite_table_create(db, "t"), 0);
+	cr_assert_eq(golite_put_ttl(db, "t", "a", 1, "v", 1, 3600 * 1000), 0);
+	cr_assert_eq(golite_put_ttl(db, "t", "b", 1, "v", 1, 3 * 3600 * 1000), 0);
+	expire_clock_shift(2 * 3600 * 1000);   /* two hours forward */
+	cr_assert(!present(db, "t", "a"), "expired by the jump");
+	cr_assert(present(db, "t", "b"));
+	wait_expired(db, 1);
+	expire_clock_shift(-2 * 3600 * 1000);  /* and back */
+	cr_assert(!present(db, "t", "a"), "a clock set back brings nothing back");
+	int64_t left;
+	cr_assert_eq(golite_ttl(db, "t", "b", 1, &left), 0);
+	cr_assert_leq(left, 3600 * 1000, "the store's clock did not go back: %lld",
+		      (long long)left);
+	/* While the wall clock is behind, the store's clock stands still: a
+	 * key of 100 ms outlives 300 ms. */
+	cr_assert_eq(golite_put_ttl(db, "t", "c", 1, "v", 1, 100), 0);
+	sleep_ms(300);
+	cr_assert(present(db, "t", "c"), "expires later by the jump");
+	cr_assert_eq(golite_close(db), 0);
+	/* A new open starts from the wall clock: c was given its 100 ms on
+	 * the clock two hours ahead, so it has two hours left now. */
+	db = tu_open(dir, NULL);
+	cr_assert(!present(db, "t", "a"));
+	cr_assert(present(db, "t", "b"));
+	cr_assert_eq(golite_ttl(db, "t", "c", 1, &left), 0);
+	cr_assert(left > 7000 * 1000 && left <= 7201 * 1000, "c: %lld ms left", (long long)left);
+	cr_assert_eq(golite_close(db), 0);
 }
