@@ -11,8 +11,13 @@
  *
  * Extended attributes: "user.*" for anyone the permissions allow (the
  * kernel checks them), "trusted.*" and "security.*" for root only;
- * "system.*" (POSIX ACLs) and other namespaces are EOPNOTSUPP. Names up to
- * 255 bytes, values up to 65535 bytes, 1 MiB and 1024 attributes per file.
+ * "system.*" (POSIX ACLs), "security.selinux" (no SELinux labels) and
+ * other namespaces are EOPNOTSUPP, to reads too: `ls -l` asks for
+ * system.posix_acl_access and security.selinux of every file, a round
+ * trip each that the kernel does not cache, and stops asking for the rest
+ * of the file system once one answer says it is not supported (coreutils'
+ * per-device cache). Names up to 255 bytes, values up to 65535 bytes,
+ * 1 MiB and 1024 attributes per file.
  */
 #include "fs.h"
 
@@ -390,6 +395,8 @@ static int xattr_allowed(fuse_req_t req, const char *name, bool write)
 {
 	if (strncmp(name, "user.", 5) == 0)
 		return 0;
+	if (strcmp(name, "security.selinux") == 0)
+		return -EOPNOTSUPP;
 	if (strncmp(name, "trusted.", 8) == 0 || strncmp(name, "security.", 9) == 0) {
 		if (!write)
 			return 0;
@@ -517,7 +524,7 @@ static int do_getxattr(fuse_req_t req, struct gfs *fs, struct node *n, const cha
 	*len = 0;
 	int r = xattr_allowed(req, name, false);
 	if (r)
-		return r == -EOPNOTSUPP ? -ENODATA : r;
+		return r;
 	if (strcmp(name, TTL_XATTR) == 0)
 		return ttl_getxattr(fs, n, size, out, len);
 	struct vrec v;

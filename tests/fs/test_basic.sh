@@ -258,6 +258,22 @@ check "chown clears set-user-ID" eq "$(stat -c %a "$f")" 777
 check "execute bit honoured" eq "$("$MNT/t/cp/exec/run.sh")" run
 expect_fail "no execute bit, no exec" "Permission denied" $NOBODY "$MNT/t/cp/a"
 
+# ---- extended attributes the mount does not support, and ls -l ----
+expect_fail "no POSIX ACLs" "Operation not supported" getfattr -n system.posix_acl_access "$MNT/perm/mine"
+expect_fail "no SELinux labels" "Operation not supported" getfattr -n security.selinux "$MNT/perm/mine"
+expect_fail "nor set" "Operation not supported" setfattr -n security.selinux -v x "$MNT/perm/mine"
+check "getfacl shows the mode" sh -c "getfacl -p '$MNT/perm/mine' 2>/dev/null | grep -q '^user::'"
+mkdir "$MNT/t/many"
+i=0
+while [ $i -lt 300 ]; do : > "$MNT/t/many/f$i"; i=$((i + 1)); done
+gx0=$(awk '$1 == "fs_op_getxattr" { print $2 }' "$MNT/.golite/stats")
+ls -l "$MNT/t/many" > /dev/null
+gx1=$(awk '$1 == "fs_op_getxattr" { print $2 }' "$MNT/.golite/stats")
+# Two for the first file (ACL and SELinux label, both "not supported"),
+# then none: ls remembers the answer for the file system.
+check "ls -l of 300 files asks for $((gx1 - gx0)) attributes (at most 4)" test $((gx1 - gx0)) -le 4
+rm -r "$MNT/t/many"
+
 # ---- /.golite ----
 check "stats are readable" sh -c "grep -q '^fs_op_lookup [0-9]' '$MNT/.golite/stats' && grep -q '^puts [0-9]' '$MNT/.golite/stats'"
 check "stats: open files figure" sh -c "grep -q '^fs_open_files 0' '$MNT/.golite/stats'"
