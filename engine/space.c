@@ -323,8 +323,12 @@ int space_refused(struct golite *db)
 {
 	struct space *sp = &db->space;
 	/* Space freed since the last look (a file removed beside the store)
-	 * lets writes in at once. */
-	if (now_ns() - atomic_load(&sp->refreshed_ns) > STALE_NS)
+	 * lets writes in at once: a look older than STALE_NS is taken again,
+	 * and so is a newer one if the file system's free bytes changed since
+	 * (one statfs; a file removed right after the last look counts). */
+	uint64_t size = 0, avail = 0;
+	if (now_ns() - atomic_load(&sp->refreshed_ns) > STALE_NS ||
+	    (fs_space(db->path, &size, &avail) == 0 && avail != atomic_load(&sp->fs_free)))
 		space_refresh(db);
 	mutex_lock(&sp->mu);
 	int r = 0;
