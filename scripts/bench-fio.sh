@@ -20,7 +20,11 @@
 #
 # Jobs, in this order (bench/fio/JOB.fio): smallfiles-create,
 # smallfiles-read, smallfiles-stat, randread, randwrite, randwrite-fsync-1,
-# randwrite-fsync-4, seqwrite, seqread, mixed-70-30.
+# randwrite-fsync-4, seqwrite, seqread, mixed-70-30; then ls-l, which is not
+# fio's: LS_FILES (default 100,000) empty files made in one directory, then
+# `ls -l` of it timed with cold caches (after sync; echo 3 > drop_caches)
+# and again warm, reported as the rows ls-l-cold and ls-l-warm (IOPS =
+# entries listed per second, p50 = the listing's time in microseconds).
 #
 # Caches: every job starts after a sync. The jobs that read what an earlier
 # phase wrote (smallfiles-read, smallfiles-stat, randread, seqread,
@@ -79,7 +83,7 @@ esac
 
 ALL_TARGETS="golitefs golitefs-sync passthrough_ll tmpfs ext4"
 ALL_JOBS="smallfiles-create smallfiles-read smallfiles-stat randread randwrite
-randwrite-fsync-1 randwrite-fsync-4 seqwrite seqread mixed-70-30"
+randwrite-fsync-1 randwrite-fsync-4 seqwrite seqread mixed-70-30 ls-l"
 targets=${FIO_TARGETS:-$ALL_TARGETS}
 jobs=$(echo ${FIO_JOBS:-$ALL_JOBS})
 base=${FIO_BASE:-/var/tmp}
@@ -102,7 +106,7 @@ for t in $targets; do
 	case " $ALL_TARGETS " in *" $t "*) ;; *) die "unknown target $t" ;; esac
 done
 for j in $jobs; do
-	[ -f "$jobdir/$j.fio" ] || die "no job file $jobdir/$j.fio"
+	[ "$j" = ls-l ] || [ -f "$jobdir/$j.fio" ] || die "no job file $jobdir/$j.fio"
 done
 case $runs in
 '' | *[!0-9]* | 0*) die "FIO_RUNS=$runs: give a number of runs, 1 or more" ;;
@@ -210,7 +214,9 @@ target_up() {
 		mkdir -p "$d/src" "$d/mnt"
 		mount -t tmpfs -o size=4g,mode=0755 golite-fio "$d/src"
 		mounts="$d/src $mounts"
-		"$ptll" -f -o source="$d/src" "$d/mnt" >"$d/log" 2>&1 &
+		# It keeps a descriptor open per inode it knows: the ls-l job's
+		# 100,000 files need more than the default limit.
+		(ulimit -n "$(ulimit -Hn)"; exec "$ptll" -f -o source="$d/src" "$d/mnt") >"$d/log" 2>&1 &
 		daemon=$!
 		daemon_name=passthrough_ll
 		wait_mounted "$d/mnt" || die "passthrough_ll did not mount: $(cat "$d/log")"
@@ -256,11 +262,44 @@ job_cold() {
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
+# The ls-l job on target $1, run $2: LS_FILES empty files, then ls -l
+# cold and warm; two rows of figures.
+ls_job() {
+	local t=$1 run=$2 n=${LS_FILES:-100000} d=$dir/many t0 t1 cold warm
+	if [ "$t" = passthrough_ll ] && [ "$(ulimit -Hn)" != unlimited ] &&
+		[ "$n" -gt $(($(ulimit -Hn) - 100)) ]; then
+		# One descriptor per inode it knows: more files than it may open.
+		echo "ls-l on passthrough_ll skipped: it holds a descriptor per file and may open $(ulimit -Hn) (LS_FILES=$n)" >>"$skips"
+		say "[$step/$total] $t ls-l skipped (open file limit $(ulimit -Hn))"
+		return
+	fi
+	say "[$step/$total] $t ls-l: making $n files (load $(loadavg))"
+	mkdir "$d"
+	(cd "$d" && seq -f 'f%06.0f' 1 "$n" | xargs touch) ||
+		{ echo "ls-l on $t (run $run): making the files failed" >>"$failures"; status=1; return; }
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	t0=$(date +%s%N)
+	ls -l "$d" >/dev/null
+	t1=$(date +%s%N)
+	cold=$(((t1 - t0) / 1000))
+	t0=$(date +%s%N)
+	ls -l "$d" >/dev/null
+	t1=$(date +%s%N)
+	warm=$(((t1 - t0) / 1000))
+	echo "$run,ls-l-cold,$t,$((n * 1000000 / cold)),,$cold,$cold" >>"$raw"
+	echo "$run,ls-l-warm,$t,$((n * 1000000 / warm)),,$warm,$warm" >>"$raw"
+	say "[$step/$total] $t ls-l: cold $((cold / 1000)) ms, warm $((warm / 1000)) ms"
+	rm -rf "$d"
+}
+
 csv=$out/fio.csv.tmp
 raw=$out/fio-runs.csv.tmp
 echo "run,job,target,iops,mb_per_s,lat_p50_us,lat_p99_us" >"$raw"
 failures=$T/failures
+skips=$T/skips
 loads=$T/loads
+: >"$skips"
 : >"$failures"
 : >"$loads"
 
@@ -286,6 +325,10 @@ for t in $targets; do
 	echo "run $run, $t: load average $(loadavg) at start" >>"$loads"
 	for j in $jobs; do
 		step=$((step + 1))
+		if [ "$j" = ls-l ]; then
+			ls_job "$t" "$run"
+			continue
+		fi
 		ddir=$(job_dir "$j")
 		json=$T/json/$t.$j.$run.json
 		err=$T/json/$t.$j.$run.err
@@ -414,6 +457,7 @@ txt=$out/fio.txt.tmp
 		if (j == "smallfiles-read" || j == "randread") return "1.5 pt"
 		if (j == "randwrite-fsync-4") return "1 pt, 2 ext4"
 		if (j == "seqwrite" || j == "seqread") return "0.8 pt"
+		if (j ~ /^ls-l/) return "0.67 ext4"
 		return "1 pt"
 	}
 	function met(j, g, p, e,   np, ne) {
@@ -422,6 +466,7 @@ txt=$out/fio.txt.tmp
 		if (j == "smallfiles-read" || j == "randread") np = 1.5
 		if (j == "randwrite-fsync-4") ne = 2
 		if (j == "seqwrite" || j == "seqread") np = 0.8
+		if (j ~ /^ls-l/) { np = 0; ne = 1 / 1.5 }
 		if (g == "" || (np && p == "") || (ne && e == "")) return "?"
 		if ((np && g < np * p) || (ne && g < ne * e)) return "BELOW"
 		return "met"
@@ -439,6 +484,11 @@ txt=$out/fio.txt.tmp
 			    r(s, p), r(s, e), need(j), met(j, g, p, e)
 		}
 	}' "$csv"
+	if [ -s "$skips" ]; then
+		echo
+		echo "Skipped:"
+		sed 's/^/  /' "$skips"
+	fi
 	if [ -s "$failures" ]; then
 		echo
 		echo "Failures:"
