@@ -67,7 +67,9 @@ bool path_inside(const char *path, const char *dir);
 
 /* ---- clocks ----
  * now_ns: monotonic, for intervals, deadlines and latencies.
- * wall_ns: the calendar time, for timestamps that outlive the process. */
+ * wall_ns: the calendar time, for timestamps that outlive the process.
+ * wall_coarse_ns: the calendar time as the kernel stamps files with it
+ * (current_time(): the coarse clock, one tick of resolution). */
 static inline uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -79,6 +81,13 @@ static inline int64_t wall_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+static inline int64_t wall_coarse_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
 	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
 }
 

@@ -145,7 +145,11 @@ static int do_make(fuse_req_t req, struct node *dir, const char *name, mode_t mo
 		if (S_ISDIR(a.mode))
 			a.mode |= S_ISGID;
 	}
-	int64_t now = wall_ns();
+	/* Stamped as the kernel stamps: with the writeback cache the kernel
+	 * keeps a file's times, and a first write in the same tick then
+	 * leaves them as they are, so that the close sends no setattr of
+	 * the times (a round trip the closer waits for). */
+	int64_t now = wall_coarse_ns();
 	a.mtime = a.ctime = a.atime = now;
 	struct vrec v;
 	vrec_from_attr(&v, &a);

@@ -146,9 +146,9 @@ static int write_chunked(struct gfs *fs, struct node *n, const char *buf, size_t
 		golite_batch *b = gfs_batch();
 		r = node_load_vrec_locked(fs, n, &k, &v);
 		if (!r) {
-			int64_t now = wall_ns();
 			v.f.size = MAX(v.f.size, end);
-			v.f.mtime_ns = v.f.ctime_ns = now;
+			if (!fs->kernel_times)
+				v.f.mtime_ns = v.f.ctime_ns = wall_ns();
 			r = node_store_vrec(fs, n, &k, b, &v);
 		}
 		if (!r)
@@ -165,8 +165,10 @@ static int write_chunked(struct gfs *fs, struct node *n, const char *buf, size_t
 			bool grew = end > n->a.size;
 			if (grew)
 				n->a.size = end;
-			n->a.mtime = n->a.ctime = wall_ns();
-			node_mark_dirty(fs, n, grew);
+			if (!fs->kernel_times)
+				n->a.mtime = n->a.ctime = wall_ns();
+			if (grew || !fs->kernel_times)
+				node_mark_dirty(fs, n, grew);
 			mutex_unlock(&n->mu);
 		}
 	}
@@ -195,8 +197,8 @@ static int write_inline(struct gfs *fs, struct node *n, const char *buf, size_t 
 		goto out_unlock;
 	uint64_t cur = v.f.size, end = MAX(cur, (uint64_t)off + size);
 	golite_batch *b = gfs_batch();
-	int64_t now = wall_ns();
-	v.f.mtime_ns = v.f.ctime_ns = now;
+	if (!fs->kernel_times)
+		v.f.mtime_ns = v.f.ctime_ns = wall_ns();
 	bool to_chunks = end > GFS_INLINE_MAX;
 	if (!to_chunks) {
 		uint8_t *data = xmalloc(end ? end : 1);

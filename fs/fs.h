@@ -295,6 +295,10 @@ struct gfs {
 	uid_t uid;                   /* owner of entries without a record */
 	gid_t gid;
 	int64_t mount_ns;            /* times of entries without a record */
+	/* The writeback cache was negotiated (gfs_init): the kernel keeps
+	 * the times of regular files and sends them with a setattr when they
+	 * change, so a write request does not stamp them. */
+	bool kernel_times;
 
 	struct node root, ctl, ctl_stats, ctl_events, ctl_checkpoint, ctl_snapshots;
 

@@ -129,6 +129,7 @@ static void gfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * stays true, so it need not drop pages when times change. The kernel
 	 * clears set-user-ID bits itself (we do not take that over). */
 	conn->want &= ~(unsigned)(FUSE_CAP_AUTO_INVAL_DATA | FUSE_CAP_HANDLE_KILLPRIV);
+	fs->kernel_times = (conn->want & FUSE_CAP_WRITEBACK_CACHE) != 0;
 	conn->max_write = GFS_MAX_IO;
 	/* Sequential reads in requests of up to 1 MiB (the kernel caps it). */
 	conn->max_readahead = GFS_MAX_IO;
