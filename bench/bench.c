@@ -42,6 +42,8 @@ static const struct bench_system *const systems[] = {
 	&bench_rocksdb,
 	&bench_lmdb,
 	&bench_sqlite,
+	&bench_leveldb_nofilter,
+	&bench_rocksdb_nofilter,
 };
 #define NSYSTEMS (sizeof(systems) / sizeof(systems[0]))
 #define MAX_WORKLOADS 32
@@ -70,7 +72,10 @@ static void usage(FILE *f)
 "                     suffixes k and m: 10m)\n"
 "  --sync-num N       operations of the synced fills (default 10000)\n"
 "  --systems LIST     comma-separated, default all: golite,golite-locked,\n"
-"                     leveldb,rocksdb,lmdb,sqlite\n"
+"                     leveldb,rocksdb,lmdb,sqlite (LevelDB and RocksDB with a\n"
+"                     bloom filter of 10 bits a key); extras, run only when\n"
+"                     named: leveldb-nofilter,rocksdb-nofilter (db_bench's\n"
+"                     default of no filter)\n"
 "  --workloads LIST   comma-separated names, NAME:THREADS for one thread\n"
 "                     count, or all (default); see the list below\n"
 "  --dir DIR          where the stores are made, one directory per system\n"
@@ -445,7 +450,7 @@ static void print_header(FILE *f, const struct report *rep)
 	fprintf(f, "machine: %s, %ld cores, Linux %s; data in %s\n", cpu,
 		sysconf(_SC_NPROCESSORS_ONLN), u.release, rep->cfg.dir);
 	for (size_t i = 0; i < rep->nselected; i++)
-		fprintf(f, "  %-14s %s\n", systems[rep->order[i]]->name,
+		fprintf(f, "  %-16s %s\n", systems[rep->order[i]]->name,
 			rep->describe[rep->order[i]]);
 	double fastest = 0;
 	for (size_t i = 0; i < rep->nselected; i++) {
@@ -522,7 +527,7 @@ static void print_table(FILE *f, const struct report *rep)
 		uint64_t n = wl->kind == BENCH_FILL_SYNC ? rep->cfg.sync_num : rep->cfg.num;
 		fprintf(f, "\n%s, %d thread%s, %" PRIu64 " ops: %s\n", wl->name,
 			wl->threads, wl->threads > 1 ? "s" : "", n, wl->what);
-		fprintf(f, "  %-14s %9s %9s %5s %9s %9s %8s %8s %8s", "system", "ops/s",
+		fprintf(f, "  %-16s %9s %9s %5s %9s %9s %8s %8s %8s", "system", "ops/s",
 			"ns/op", "cpu%", "allocs/op", "B/op", "RSS MiB", "anon MiB", "peak MiB");
 		if (writes)
 			fprintf(f, " %9s %9s", "write-amp", "space-amp");
@@ -539,12 +544,12 @@ static void print_table(FILE *f, const struct report *rep)
 				continue;
 			const struct bench_result *r = &rep->results[w][s];
 			if (r->failed) {
-				fprintf(f, "  %-14s FAILED: %s\n", systems[s]->name, r->message);
+				fprintf(f, "  %-16s FAILED: %s\n", systems[s]->name, r->message);
 				continue;
 			}
 			char rate[32], vs[32], vsl[32];
 			human_rate(rate, sizeof(rate), ops_per_sec(r));
-			fprintf(f, "  %-14s %9s %9.0f %5.0f %9.2f %9.0f %8.1f %8.1f %8.1f",
+			fprintf(f, "  %-16s %9s %9.0f %5.0f %9.2f %9.0f %8.1f %8.1f %8.1f",
 				systems[s]->name, rate, ns_per_op(r),
 				r->elapsed_ns ? 100.0 * (double)r->cpu_ns /
 						(double)r->elapsed_ns : 0.0,
@@ -676,9 +681,10 @@ int main(int argc, char **argv)
 	if (bench_workload_count > MAX_WORKLOADS)
 		abort();
 	if (systems_arg == NULL) {
-		rep.nselected = NSYSTEMS;
+		rep.nselected = 0;
 		for (size_t i = 0; i < NSYSTEMS; i++)
-			rep.order[i] = i;
+			if (!systems[i]->extra)
+				rep.order[rep.nselected++] = i;
 	} else if (select_systems(&rep, systems_arg) < 0) {
 		return 2;
 	}

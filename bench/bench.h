@@ -88,6 +88,7 @@ static inline void bench_scan_entry(struct bench_scan *s, const void *key,
 
 struct bench_system {
 	const char *name;          /* as given to --systems */
+	bool extra;                /* run only when named in --systems */
 	/* Fills buf with one line: library version and the options that matter. */
 	void (*describe)(char *buf, size_t len);
 	/* Opens (creating) the store in the existing, empty directory dir. */
@@ -118,6 +119,8 @@ extern const struct bench_system bench_golite;
 extern const struct bench_system bench_golite_locked;
 extern const struct bench_system bench_leveldb;
 extern const struct bench_system bench_rocksdb;
+extern const struct bench_system bench_leveldb_nofilter;
+extern const struct bench_system bench_rocksdb_nofilter;
 extern const struct bench_system bench_lmdb;
 extern const struct bench_system bench_sqlite;
 
