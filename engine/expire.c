@@ -127,14 +127,11 @@ void expire_note(struct golite *db, uint64_t at)
 /* ---- the expirer ---- */
 
 /* Publishes "expire TABLE KEY" (golite_raw.h). */
-static void publish(struct golite *db, uint32_t tid, const uint8_t *key, size_t klen)
+static void publish(struct golite *db, const char *table, const uint8_t *key, size_t klen)
 {
 	if (!golite_feed_wanted(db))
 		return;
-	char name[GOLITE_MAX_TABLE_NAME + 1];
-	if (golite_table_name(db, tid, name, sizeof(name)))
-		return;   /* the table was dropped */
-	golite_feed_field f[2] = { { name, strlen(name) }, { key, klen } };
+	golite_feed_field f[2] = { { table, strlen(table) }, { key, klen } };
 	golite_feed_publish(db, "expire", f, 2);
 }
 
@@ -153,6 +150,16 @@ static int expire_one(struct golite *db, uint64_t at, uint32_t tid, const uint8_
 	uint8_t ix[IKEY_PREFIX + EXPIRE_INDEX_KEY];
 	index_key(ix, at, ikey, iklen);
 	struct rep rep = { 0 };
+	char table[GOLITE_MAX_TABLE_NAME + 1];
+	if (golite_table_name(db, tid, table, sizeof(table))) {
+		/* The table was dropped: its keys go with it (compaction
+		 * discards them); only the index entry is left to delete. */
+		rep_reset(&rep);
+		rep_add(&rep, KIND_DELETE, ix, sizeof(ix), NULL, 0);
+		int r = db_commit_batch(db, &rep, true, NULL);
+		rep_free(&rep);
+		return r;
+	}
 	int r = GOLITE_EBUSY;
 	for (int attempt = 0; attempt < ATTEMPTS && r == GOLITE_EBUSY; attempt++) {
 		if (x->hooks.begin)
@@ -175,7 +182,7 @@ static int expire_one(struct golite *db, uint64_t at, uint32_t tid, const uint8_
 		if (!r && due) {
 			atomic_fetch_add_explicit(&x->expired, 1, memory_order_relaxed);
 			db_count(db, C_DELETES, 1);
-			publish(db, tid, key, klen);
+			publish(db, table, key, klen);
 			if (x->hooks.expired)
 				x->hooks.expired(x->hooks.ctx, tid, key, klen, kind_base(n.kind),
 						 (const uint8_t *)n.value + EXPIRES_PREFIX,

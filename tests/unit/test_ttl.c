@@ -539,3 +539,28 @@ Test(ttl, clock_jumps)
 	cr_assert(left > 7000 * 1000 && left <= 7201 * 1000, "c: %lld ms left", (long long)left);
 	cr_assert_eq(golite_close(db), 0);
 }
+
+/* Keys of a dropped table leave nothing behind in the expiry index. */
+Test(ttl, dropped_table)
+{
+	golite *db = tu_open(dir, NULL);
+	cr_assert_eq(golite_table_create(db, "gone"), 0);
+	for (int i = 0; i < 50; i++) {
+		char k[8];
+		int n = snprintf(k, sizeof(k), "k%d", i);
+		cr_assert_eq(golite_put_ttl(db, "gone", k, (size_t)n, "v", 1, 200), 0);
+	}
+	cr_assert_eq(golite_table_drop(db, "gone", 0), 0);
+	golite_stats s;
+	for (int i = 0; i < 3000; i++) {
+		cr_assert_eq(golite_stats_get(db, &s), 0);
+		if (s.expiry_next_ms == 0)
+			break;
+		sleep_ms(10);
+	}
+	cr_assert_eq(s.expiry_next_ms, 0, "the index drained");
+	cr_assert_eq(s.expired_keys, 0, "nothing was counted as expired");
+	cr_assert_eq(golite_table_create(db, "gone"), 0);
+	cr_assert_eq(count_keys(db, "gone", NULL), 0);
+	cr_assert_eq(golite_close(db), 0);
+}
