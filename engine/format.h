@@ -24,11 +24,11 @@
  *   2. Entries compare by ikey ascending, then sequence descending.
  *   3. Sequence 0 is never assigned; SEQ_MAX means "newest".
  *
- * Expiring entries (format note: kinds 0x11 and 0x12 are read by stores
- * of this version on; an older binary stops at them with "unknown entry
- * kind", it never misreads them). A value or file record with a time to
- * live is stored with KIND_EXPIRES added to its kind, and its stored
- * value starts with the time it expires at:
+ * Expiring entries (log segments and tables of format version 2 on:
+ * wal_format.h, table_format.h; a build that reads only version 1 refuses
+ * those files as a newer version, never misreads them). A value or file
+ * record with a time to live is stored with KIND_EXPIRES added to its
+ * kind, and its stored value starts with the time it expires at:
  *
  *     +------------------------------+---------------------------+
  *     | expires at LE64 (ms since    | the value (0..64 MiB)     |

@@ -187,10 +187,10 @@ int sst_parse_footer(const uint8_t *f, uint64_t file_size, struct sst_footer *fo
 		return problem(why, GOLITE_ECORRUPT, foff + SST_FOOTER_MAGIC_OFF,
 			       "footer: bad magic number (not a table, or truncated)");
 	uint32_t version = get_le32(f + SST_FOOTER_VERSION_OFF);
-	if (version != SST_FORMAT_VERSION)
+	if (version < SST_FORMAT_VERSION_MIN || version > SST_FORMAT_VERSION)
 		return problem(why, GOLITE_EVERSION, foff + SST_FOOTER_VERSION_OFF,
-			       "footer: sstable format version %u, this build reads version %u",
-			       version, SST_FORMAT_VERSION);
+			       "footer: sstable format version %u, this build reads versions %u to %u",
+			       version, SST_FORMAT_VERSION_MIN, SST_FORMAT_VERSION);
 	if (crc32c_unmask(get_le32(f + SST_FOOTER_CRC_OFF)) != crc32c(f, SST_FOOTER_CRC_OFF))
 		return problem(why, GOLITE_ECORRUPT, foff, "footer checksum mismatch");
 	sst_footer_decode(f, foot);

@@ -352,8 +352,8 @@ int sst_builder_finish(struct sst_builder *b, struct sst_meta *meta)
 
 	/* Footer. */
 	uint8_t f[SST_FOOTER_SIZE];
-	struct sst_footer h = { filter_off, filter_size, props_off, props_size, index_off,
-				b->index_len };
+	struct sst_footer h = { filter_off, filter_size, props_off,  props_size,
+				index_off,  b->index_len, SST_FORMAT_VERSION };
 	sst_footer_encode(f, &h);
 	put_le32(f + SST_FOOTER_VERSION_OFF, SST_FORMAT_VERSION);
 	put_le32(f + SST_FOOTER_CRC_OFF, crc32c_mask(crc32c(f, SST_FOOTER_CRC_OFF)));

@@ -173,7 +173,7 @@ int sst_dump(const char *path, FILE *out, bool hex)
 	fprintf(out, "sstable %s (%" PRIu64 " bytes)\n", path, r->file_size);
 	fprintf(out, "footer: version %u, filter @%" PRIu64 " +%" PRIu64 ", properties @%" PRIu64
 		" +%" PRIu64 ", index @%" PRIu64 " +%" PRIu64 "\n",
-		SST_FORMAT_VERSION, r->foot.filter_off, r->foot.filter_size, r->foot.props_off,
+		r->foot.version, r->foot.filter_off, r->foot.filter_size, r->foot.props_off,
 		r->foot.props_size, r->foot.index_off, r->foot.index_size);
 	fprintf(out, "properties: file_no %" PRIu64 ", entries %" PRIu64 ", deletions %" PRIu64
 		", seq %" PRIu64 "..%" PRIu64 ", raw keys %" PRIu64 " B, raw values %" PRIu64

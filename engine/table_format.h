@@ -71,7 +71,7 @@
  *      0 u64 filter_off (= data_end)     8 u64 filter_size (0 = no filter)
  *     16 u64 props_off                  24 u64 props_size
  *     32 u64 index_off                  40 u64 index_size
- *     48 u32 format version (1)         52 u32 masked CRC32C of bytes 0..51
+ *     48 u32 format version (2)         52 u32 masked CRC32C of bytes 0..51
  *     56 u64 magic SST_MAGIC, the bytes "\x89GLSST\r\n"
  *
  *     Sizes are payload sizes, trailers excluded. A reader checks the magic,
@@ -91,7 +91,11 @@
  * PNG's signature does. Stored as these 8 bytes, i.e. this LE64 value. */
 #define SST_MAGIC            UINT64_C(0x0a0d5453534c4789)
 #define SST_MAGIC_SIZE       8u
-#define SST_FORMAT_VERSION   1u
+/* Version 2 (2026-12-07): entries may be expiring ones (kinds 0x11 and
+ * 0x12, format.h); nothing else changed, and version 1 tables, which
+ * hold none, are read as before. */
+#define SST_FORMAT_VERSION   2u
+#define SST_FORMAT_VERSION_MIN 1u
 #define SST_BLOCK_TRAILER    5u      /* u8 type, u32 masked CRC32C */
 #define SST_PROPS_FIXED      96u     /* fixed part of the properties block */
 
@@ -129,6 +133,7 @@ _Static_assert(SST_PROPS_FIXED == 9 * 8 + 6 * 4, "nine u64 and six u32 propertie
 /* The block handles of the footer. */
 struct sst_footer {
 	uint64_t filter_off, filter_size, props_off, props_size, index_off, index_size;
+	uint32_t version;
 };
 
 /* The fixed part of the properties block, and where its keys are. */
@@ -162,6 +167,7 @@ static inline void sst_footer_decode(const uint8_t *f, struct sst_footer *h)
 	h->props_size = get_le64(f + 24);
 	h->index_off = get_le64(f + 32);
 	h->index_size = get_le64(f + 40);
+	h->version = get_le32(f + SST_FOOTER_VERSION_OFF);
 }
 
 /* Writes the fixed part of a properties block (SST_PROPS_FIXED bytes); the

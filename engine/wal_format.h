@@ -9,7 +9,7 @@
  *
  *     offset  size  field
  *     0       8     magic "GOLITEWL"
- *     8       4     format version, LE32 = 1
+ *     8       4     format version, LE32 = 2 (1 is read too)
  *     12      4     flags, LE32 = 0
  *     16      8     segment number, LE64 (equals the file name's number)
  *     24      4     masked CRC32C of bytes 0..23
@@ -58,7 +58,11 @@
 
 #define WAL_MAGIC "GOLITEWL"
 #define WAL_MAGIC_SIZE 8u
-#define WAL_VERSION 1u
+/* Version 2 (2026-12-07): records may carry expiring entries (kinds 0x11
+ * and 0x12, format.h); nothing else changed, and version 1 segments,
+ * which hold none, are read as before. */
+#define WAL_VERSION 2u
+#define WAL_VERSION_MIN 1u
 
 /* The segment header: offsets of its fields, and its size. */
 #define WAL_HDR_VERSION_OFF 8u

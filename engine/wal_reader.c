@@ -134,7 +134,8 @@ enum wal_header wal_header_parse(const uint8_t *d, size_t n, uint32_t *version, 
 		return WAL_HEADER_BAD;
 	*version = get_le32(d + WAL_HDR_VERSION_OFF);
 	*segno = get_le64(d + WAL_HDR_SEGNO_OFF);
-	return *version == WAL_VERSION ? WAL_HEADER_OK : WAL_HEADER_VERSION;
+	return *version >= WAL_VERSION_MIN && *version <= WAL_VERSION ? WAL_HEADER_OK
+									: WAL_HEADER_VERSION;
 }
 
 int wal_seg_check_header(const struct wal_seg_data *s)
@@ -149,8 +150,8 @@ int wal_seg_check_header(const struct wal_seg_data *s)
 				 s->path);
 	case WAL_HEADER_VERSION:
 		return set_error(GOLITE_EVERSION,
-				 "log segment %s has format version %u; this build reads version %u",
-				 s->path, version, WAL_VERSION);
+				 "log segment %s has format version %u; this build reads versions %u to %u",
+				 s->path, version, WAL_VERSION_MIN, WAL_VERSION);
 	case WAL_HEADER_OK:
 		break;
 	}

@@ -402,6 +402,25 @@ Test(wal, unknown_version_is_refused)
 	cr_expect_eq(replay(&s, &info), GOLITE_EVERSION, "%s", golite_last_error());
 }
 
+/* A version 1 segment (before expiring entries) replays as before. */
+Test(wal, version_1_is_read)
+{
+	write_hundred();
+	int fd = open(segment_path(1), O_RDWR);
+	uint8_t h[32];
+	cr_assert_eq(pread(fd, h, 32, 0), 32);
+	put_le32(h + 8, 1);
+	extern uint32_t crc32c_extend(uint32_t, const void *, size_t);
+	uint32_t crc = crc32c_extend(0, h, 24);
+	put_le32(h + 24, ((crc >> 15) | (crc << 17)) + 0xa282ead8u);
+	cr_assert_eq(pwrite(fd, h, 32, 0), 32);
+	close(fd);
+	static struct seen s;
+	struct wal_replay_info info;
+	cr_expect_eq(replay(&s, &info), 0, "%s", golite_last_error());
+	cr_expect_eq(s.count, 100);
+}
+
 Test(wal, empty_segment_created_before_a_crash_is_ignored)
 {
 	write_hundred();
