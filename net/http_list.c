@@ -15,6 +15,8 @@
  *   {"key":"k","value":"hello"}             the value instead of its size)
  *   {"key_b64":"AAE=","value_b64":"..."}    bytes that are not UTF-8 text
  *   {"key":"d","dir":true}                  a directory made through the mount
+ *   ...,"expires_in":S}                     a key that expires: seconds left
+ *                                           (rounded up), after its size or value
  *   {"next":"TOKEN"}                        the last line when keys remain:
  *                                           ?cursor=TOKEN reads the next page
  *   {"error":{...}}                         the iterator failed midway
@@ -89,6 +91,7 @@ enum MHD_Result http_table_delete(struct http_server *s, struct MHD_Connection *
 /* ---- listings ---- */
 
 struct list_stream {
+	golite *db;
 	golite_iter *it;
 	golite_snapshot *snap;       /* ?snapshot=: held until the stream ends */
 	uint64_t limit;              /* 0: no limit */
@@ -142,6 +145,12 @@ static void next_line(struct list_stream *ls)
 			sb_json_bytes(b, "value", v ? v : "", vlen);
 		} else {
 			sb_printf(b, ",\"size\":%zu", vlen);
+		}
+		uint64_t at = golite_iter_expires(it);
+		if (at) {
+			uint64_t now = golite_clock_ms(ls->db);
+			sb_printf(b, ",\"expires_in\":%llu",
+				  (unsigned long long)(at > now ? (at - now + 999) / 1000 : 0));
 		}
 	}
 	sb_puts(b, "}\n");
@@ -227,6 +236,7 @@ enum MHD_Result http_list(struct http_server *s, struct MHD_Connection *c,
 		.prefix = prefix, .prefix_len = plen,
 	};
 	ls = xcalloc(1, sizeof(*ls));
+	ls->db = s->db;
 	ls->limit = lim;
 	ls->values = vals;
 	if (http_snapshot_arg(s, c, &ls->snap, &res))

@@ -91,6 +91,8 @@ check "nothing written" status_is 404 not_found GET /v1/t/users/huge
 check "put with a ttl" status_is 204 - PUT '/v1/t/users/tmp?ttl=100' --data-binary t
 check "get shows the time left" status_is 200 - GET /v1/t/users/tmp
 check "Golite-Expires-In" eq "$(header Golite-Expires-In)" 100
+check "listed with its time left" status_is 200 - GET '/v1/t/users?prefix=tmp'
+check "expires_in in the listing" grep -q '"key":"tmp","size":1,"expires_in":100}' "$T/body"
 check "a plain put clears it" status_is 204 - PUT /v1/t/users/tmp --data-binary u
 check "no header then" status_is 200 - GET /v1/t/users/tmp
 check "Golite-Expires-In gone" eq "$(header Golite-Expires-In)" ""
