@@ -475,11 +475,18 @@ static int list_keys(golite *db, const golite_snapshot *snap, const char *table,
 			uint64_t size, links;
 			bool linked;
 			entry_kind(db, snap, it, &kind, &size, &linked, &links);
+			uint64_t at = golite_iter_expires(it);
+			printf("%s", kind);
 			if (linked)
-				printf("%s (%llu link%s)\t", kind, (unsigned long long)links,
+				printf(" (%llu link%s)", (unsigned long long)links,
 				       links == 1 ? "" : "s");
-			else
-				printf("%s\t", kind);
+			if (at) {
+				/* At a snapshot, the time left as of now. */
+				uint64_t now = golite_clock_ms(db);
+				printf(" (expires in %llus)",
+				       (unsigned long long)(at > now ? (at - now + 999) / 1000 : 0));
+			}
+			fputc('\t', stdout);
 			printf("%llu\t", (unsigned long long)size);
 		}
 		cli_put_escaped(stdout, k, klen);

@@ -174,6 +174,8 @@ run 0 "ttl" "$G" ttl "$s" users ttlkey
 has "$tmp/out" '^36[0-9][0-9]$' "ttl prints the seconds left"
 run 0 "ttl -m" "$G" ttl -m "$s" users ttlkey
 has "$tmp/out" '^3[0-9]\{6\}$' "ttl -m prints milliseconds"
+run 0 "ls -l" "$G" ls -l "$s" users ttlkey
+has "$tmp/out" '^value (expires in 36[0-9][0-9]s)	1	ttlkey$' "ls -l shows the time left"
 run 0 "ttl of a key without one" "$G" ttl "$s" users 42
 has "$tmp/out" '^-1$' "ttl -1"
 run 1 "ttl of a missing key" "$G" ttl "$s" users nope
