@@ -64,9 +64,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-# free_port: a port nobody listens on (redis-cli cannot connect to it).
+# free_port: a port nobody listens on (redis-cli cannot connect to it),
+# below the kernel's ephemeral range (a port in it may be the local end of
+# a connection, and a bind() to it fails though nothing listens).
 free_port() {
-	p=$((30000 + ($$ + $1 * 97) % 20000))
+	eph=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+	[ "$eph" -gt 12000 ] || eph=32768
+	p=$((10000 + ($$ + $1 * 97) % (eph - 11000)))
 	while redis-cli -p $p ping >/dev/null 2>&1; do
 		p=$((p + 1))
 	done

@@ -82,7 +82,12 @@ check_has() {
 
 # start_server [OPTIONS...]: starts resp_serve on DATA at a free port
 # (PORT); returns 1 if it did not start.
-port_base=$((20000 + $$ % 20000))
+# Below the kernel's ephemeral range: a port in it may be the local end of
+# some client's connection, and a bind() to it fails though nothing
+# listens there (tests/net/lib.sh free_port says the same).
+eph=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+[ "$eph" -gt 12000 ] || eph=32768
+port_base=$((10000 + $$ % (eph - 11000)))
 start_server() {
 	tries=0
 	while [ $tries -lt 20 ]; do
@@ -483,20 +488,30 @@ stop_server
 # RESP shows in /v1/events.
 if command -v curl >/dev/null 2>&1; then
 	G=$build/golite
-	HPORT=$((port_base + 501))
-	RPORT=$((port_base + 503))
-	"$G" serve -c -l "127.0.0.1:$HPORT" --redis "127.0.0.1:$RPORT" "$tmp/both" \
-		>"$tmp/both.log" 2>&1 &
-	pid=$!
-	n=0
-	while ! grep -q 'Redis protocol on' "$tmp/both.log"; do
-		n=$((n + 1))
-		if [ $n -gt 1200 ] || ! kill -0 "$pid" 2>/dev/null; then
-			break
-		fi
-		sleep 0.05
+	# Both listeners up (RESP starts after HTTP); a port found in use
+	# is tried again with others.
+	tries=0
+	while [ $tries -lt 10 ]; do
+		HPORT=$((port_base + 501 + tries * 11))
+		RPORT=$((port_base + 503 + tries * 11))
+		tries=$((tries + 1))
+		"$G" serve -c -l "127.0.0.1:$HPORT" --redis "127.0.0.1:$RPORT" "$tmp/both" \
+			>"$tmp/both.log" 2>&1 &
+		pid=$!
+		n=0
+		while ! grep -q 'Redis protocol on .* (port' "$tmp/both.log"; do
+			n=$((n + 1))
+			if [ $n -gt 1200 ] || ! kill -0 "$pid" 2>/dev/null; then
+				break
+			fi
+			sleep 0.05
+		done
+		kill -0 "$pid" 2>/dev/null && break
+		wait "$pid" 2>/dev/null
+		pid=""
+		grep -q 'in use' "$tmp/both.log" || break
 	done
-	check_has "serve --redis starts" "Redis protocol on 127.0.0.1:$RPORT" "$(cat "$tmp/both.log")"
+	check_has "serve --redis starts" "Redis protocol on 127.0.0.1:$RPORT (port $RPORT)" "$(cat "$tmp/both.log")"
 	check "serve --redis: set" "OK" "$(redis-cli -p "$RPORT" set r 1)"
 	check "serve --redis: seen over HTTP" "1" "$(curl -s "http://127.0.0.1:$HPORT/v1/t/0/r")"
 	timeout 60 redis-cli -p "$RPORT" psubscribe '__key*@0__:*' >"$tmp/both.sub" 2>&1 &
