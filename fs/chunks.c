@@ -95,8 +95,9 @@ int chunks_put_data(struct gfs *fs, golite_batch *b, uint64_t ino, const uint8_t
 	return 0;
 }
 
-int chunks_release_name(struct gfs *fs, golite_batch *b, const struct kbuf *k, mode_t mode,
-			bool open, uint64_t *ino, bool *chunked)
+int chunks_release_bytes(struct gfs *fs, golite_batch *b, uint32_t table, const uint8_t *key,
+			 size_t klen, mode_t mode, bool open, const uint8_t *data, size_t dlen,
+			 bool new_ino, uint64_t *ino, bool *chunked)
 {
 	if (*chunked && !open) {
 		int r = chunks_delete_from(fs, b, *ino, 0, NULL);
@@ -104,25 +105,34 @@ int chunks_release_name(struct gfs *fs, golite_batch *b, const struct kbuf *k, m
 	}
 	if (*chunked || !open || !S_ISREG(mode))
 		return 0;
-	struct rec rec;
-	int r = rec_get(fs, k->table, k->b, k->len, &rec);
-	const uint8_t *data = rec.data;
-	size_t dlen = rec.len;
-	if (!r && rec.kind == GOLITE_KIND_META) {
-		struct vfile f;
-		if (vfile_decode(rec.data, rec.len, &f))
-			r = -EIO;
-		data = f.data;
-		dlen = f.data_len;
-	} else if (!r) {
-		r = ino_alloc(fs, ino);
-	}
+	int r = new_ino ? ino_alloc(fs, ino) : 0;
 	if (!r)
 		r = chunks_put_data(fs, b, *ino, data, dlen);
 	if (!r)
-		r = owner_put(b, *ino, k->table, k->b, k->len);
-	rec_free(&rec);
+		r = owner_put(b, *ino, table, key, klen);
 	*chunked = true;
+	return r;
+}
+
+int chunks_release_name(struct gfs *fs, golite_batch *b, const struct kbuf *k, mode_t mode,
+			bool open, uint64_t *ino, bool *chunked)
+{
+	if (*chunked || !open || !S_ISREG(mode))
+		return chunks_release_bytes(fs, b, k->table, k->b, k->len, mode, open, NULL, 0,
+					    false, ino, chunked);
+	/* Open with its bytes inline: they move to chunks. */
+	struct rec rec;
+	int r = rec_get(fs, k->table, k->b, k->len, &rec);
+	struct vfile f;
+	if (!r && rec.kind == GOLITE_KIND_META && vfile_decode(rec.data, rec.len, &f))
+		r = -EIO;
+	if (!r) {
+		bool meta = rec.kind == GOLITE_KIND_META;
+		r = chunks_release_bytes(fs, b, k->table, k->b, k->len, mode, open,
+					 meta ? f.data : rec.data, meta ? f.data_len : rec.len,
+					 !meta, ino, chunked);
+	}
+	rec_free(&rec);
 	return r;
 }
 

@@ -36,6 +36,13 @@ int chunks_delete_from(struct gfs *fs, golite_batch *b, uint64_t ino, uint32_t f
  */
 int chunks_release_name(struct gfs *fs, golite_batch *b, const struct kbuf *k, mode_t mode,
 			bool open, uint64_t *ino, bool *chunked);
+/* chunks_release_name with the file's inline bytes given (data, dlen:
+ * its record is already gone) for the key (table, key); new_ino: the
+ * bytes need an inode number of their own (a value written through the
+ * API has none). */
+int chunks_release_bytes(struct gfs *fs, golite_batch *b, uint32_t table, const uint8_t *key,
+			 size_t klen, mode_t mode, bool open, const uint8_t *data, size_t dlen,
+			 bool new_ino, uint64_t *ino, bool *chunked);
 /* Adds to b what cuts the chunks of ino to size bytes. */
 int chunks_trim(struct gfs *fs, golite_batch *b, uint64_t ino, uint64_t size);
 

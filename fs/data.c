@@ -404,6 +404,18 @@ int data_fallocate(struct gfs *fs, struct node *n, int mode, off_t off, off_t le
 
 /* ---- files unlinked while open ---- */
 
+void node_name_gone_locked(struct gfs *fs, struct node *n, uint64_t ino, bool chunked)
+{
+	bool open = n->opens > 0;
+	n->src = SRC_NONE;
+	n->unlinked = true;
+	n->a.ino = ino;
+	n->a.chunked = chunked && open;
+	node_unhash(fs, n);
+	if (open && chunked && !S_ISDIR(n->a.mode))
+		open_inos_add(fs, ino);
+}
+
 void open_inos_add(struct gfs *fs, uint64_t ino)
 {
 	mutex_lock(&fs->open_mu);

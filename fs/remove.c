@@ -91,14 +91,8 @@ static int unlink_entry(struct gfs *fs, struct node *dir, struct entry *e, struc
 		goto out_unlock;
 	dir_touch_commit(dir, now);
 	if (victim && !left) {
-		victim->src = SRC_NONE;
-		victim->unlinked = true;
-		victim->a.ino = ino;
-		victim->a.chunked = chunked && open;
 		victim->a.ctime = now;
-		node_unhash(fs, victim);
-		if (open && chunked)
-			open_inos_add(fs, ino);
+		node_name_gone_locked(fs, victim, ino, chunked);
 	}
 	atomic_fetch_sub(&fs->files, 1);
 out_unlock:

@@ -536,14 +536,7 @@ static int do_rename_entries(struct gfs *fs, struct node *sdir, const char *name
 		if (!exchange && tn && tleft) {
 			hlink_drop_commit(fs, tn, tleft, &tv);
 		} else if (!exchange && tn) {
-			bool open = tn->opens > 0;
-			tn->src = SRC_NONE;
-			tn->unlinked = true;
-			tn->a.ino = tino;
-			tn->a.chunked = tchunked && open;
-			node_unhash(fs, tn);
-			if (open && tchunked && !S_ISDIR(tn->a.mode))
-				open_inos_add(fs, tino);
+			node_name_gone_locked(fs, tn, tino, tchunked);
 		}
 		if (!exchange && texists)
 			atomic_fetch_sub(&fs->files, 1);

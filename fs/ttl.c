@@ -170,7 +170,8 @@ static void hook_expired(void *ctx, uint32_t tid, const void *key, size_t klen, 
 {
 	struct gfs *fs = ctx;
 	uint64_t ino = 0;
-	bool chunked = false, reg = true;
+	bool chunked = false;
+	mode_t mode = S_IFREG;
 	const uint8_t *data = value;
 	size_t dlen = vlen;
 	if (kind == GOLITE_KIND_META) {
@@ -178,31 +179,18 @@ static void hook_expired(void *ctx, uint32_t tid, const void *key, size_t klen, 
 		if (vfile_decode(value, vlen, &f))
 			return;
 		ino = f.ino;
-		reg = f.type == VFILE_REG;
-		chunked = reg && (f.flags & VFILE_F_CHUNKED);
+		mode = vfile_mode_type(f.type);
+		chunked = f.type == VFILE_REG && (f.flags & VFILE_F_CHUNKED);
 		data = f.data;
 		dlen = f.data_len;
 	}
 	struct node *n = node_find(fs, tid, key, klen, FL_NORMAL, false);
 	if (n)
 		mutex_lock(&n->mu);
-	bool open = n && n->opens > 0;
 	golite_batch *b = golite_batch_new();
 	bool was = gfs_frees_space(true);
-	int r = 0;
-	if (chunked && !open) {
-		r = chunks_delete_from(fs, b, ino, 0, NULL);
-		if (!r)
-			r = owner_delete(b, ino);
-	} else if (!chunked && open && reg) {
-		if (!ino)
-			r = ino_alloc(fs, &ino);
-		if (!r)
-			r = chunks_put_data(fs, b, ino, data, dlen);
-		if (!r)
-			r = owner_put(b, ino, tid, key, klen);
-		chunked = !r;
-	}
+	int r = chunks_release_bytes(fs, b, tid, key, klen, mode, n && n->opens > 0, data, dlen,
+				     kind != GOLITE_KIND_META, &ino, &chunked);
 	if (!r && golite_batch_count(b))
 		r = gfs_write_batch(fs, b, "free an expired file");
 	gfs_frees_space(was);
@@ -211,15 +199,8 @@ static void hook_expired(void *ctx, uint32_t tid, const void *key, size_t klen, 
 		gfs_log(LOG_LVL_WARN, "freeing an expired file failed (%s); the sweep frees "
 			"what is left", strerror(-r));
 	if (n) {
-		n->src = SRC_NONE;
-		n->unlinked = true;
-		if (ino)
-			n->a.ino = ino;
-		n->a.chunked = chunked && open;
-		node_unhash(fs, n);
+		node_name_gone_locked(fs, n, !r && ino ? ino : n->a.ino, !r && chunked);
 		mutex_unlock(&n->mu);
-		if (open && chunked && !r)
-			open_inos_add(fs, ino);
 		node_unref(fs, n);
 	}
 	pending.set = true;
