@@ -18,6 +18,7 @@
 
 #include "golite.h"
 #include "io.h"
+#include "testutil.h"
 
 static char dir[64];
 
@@ -35,15 +36,6 @@ static void teardown(void)
 }
 
 TestSuite(lsm, .init = setup, .fini = teardown, .timeout = 240);
-
-static void small_options(golite_options *o)
-{
-	golite_options_init(o);
-	o->memtable_size = 64 << 10;
-	o->sstable_size = 64 << 10;
-	o->wal_segment_size = 1 << 20;
-	o->wal_buffer_size = 64 << 10;
-}
 
 /* Deterministic operation i of a workload: a put or a delete of one of
  * `keys` keys, with a value that names the operation. */
@@ -130,7 +122,7 @@ static int kill_at(void *ctx, enum io_op op, const char *path, int fd, size_t *l
 static void child(unsigned seed, uint64_t from, uint64_t total, int keys, long budget, int fd)
 {
 	golite_options o;
-	small_options(&o);
+	tu_small_options(&o);
 	o.durability = GOLITE_SYNC;
 	golite *db;
 	if (golite_open(dir, &o, &db))
@@ -186,7 +178,7 @@ Test(lsm, crash_between_any_two_io_calls_loses_nothing_acknowledged)
 			  "round %d: child failed with status %d", round, status);
 
 		golite_options o;
-		small_options(&o);
+		tu_small_options(&o);
 		golite *db;
 		cr_assert_eq(golite_open(dir, &o, &db), 0, "round %d: reopen: %s", round,
 			     golite_last_error());
@@ -244,7 +236,7 @@ static uint64_t dir_bytes(void)
 Test(lsm, overwritten_and_deleted_data_goes_away)
 {
 	golite_options o;
-	small_options(&o);
+	tu_small_options(&o);
 	o.memtable_size = 256 << 10;
 	o.sstable_size = 256 << 10;
 	golite *db;
@@ -307,7 +299,7 @@ Test(lsm, overwritten_and_deleted_data_goes_away)
 Test(lsm, reads_see_every_level)
 {
 	golite_options o;
-	small_options(&o);
+	tu_small_options(&o);
 	o.compaction_threads = 1;
 	golite *db;
 	cr_assert_eq(golite_open(dir, &o, &db), 0);

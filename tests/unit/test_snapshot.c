@@ -20,7 +20,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,15 +48,6 @@ static void teardown(void)
 
 TestSuite(snapshot, .init = setup, .fini = teardown, .timeout = 300);
 
-static void small_options(golite_options *o)
-{
-	golite_options_init(o);
-	o->memtable_size = 64u << 10;
-	o->sstable_size = 64u << 10;
-	o->wal_segment_size = 1u << 20;
-	o->wal_buffer_size = 64u << 10;
-}
-
 /* ---- a model of the store at one moment ---- */
 
 static void model_copy(struct tu_model *dst, const struct tu_model *src)
@@ -81,16 +71,6 @@ static size_t key_of(unsigned i, char *buf)
 	return (size_t)snprintf(buf, 16, "key%03u", i);
 }
 
-__attribute__((format(printf, 3, 4))) static int differ(char *msg, size_t cap, const char *fmt,
-							 ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, cap, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /*
  * Compares what the store shows at snap (NULL: now) with model m: the
  * table list, a scan of each table, golite_get_at of every key of the key
@@ -103,13 +83,13 @@ static int compare_at(golite *db, const golite_snapshot *snap, const struct tu_m
 	size_t count;
 	int r = golite_table_list_at(db, snap, &names, &count);
 	if (r)
-		return differ(msg, cap, "table_list_at: %s", golite_strerror(r));
+		return tu_differ(msg, cap, "table_list_at: %s", golite_strerror(r));
 	bool same = count == m->n;
 	for (size_t i = 0; same && i < count; i++)
 		same = strcmp(names[i], m->t[i].name) == 0;
 	golite_free(names);
 	if (!same)
-		return differ(msg, cap, "table list: %zu tables, model %zu", count, m->n);
+		return tu_differ(msg, cap, "table list: %zu tables, model %zu", count, m->n);
 	for (size_t p = 0; p < NPOOL; p++) {
 		const struct tu_table *t = NULL;
 		for (size_t i = 0; i < m->n; i++)
@@ -120,7 +100,7 @@ static int compare_at(golite *db, const golite_snapshot *snap, const struct tu_m
 		if (!t) {
 			r = golite_get_at(db, snap, pool[p], "key000", 6, &v, &vlen);
 			if (r != GOLITE_ENOTABLE)
-				return differ(msg, cap, "table %s absent from the model: get gives %s",
+				return tu_differ(msg, cap, "table %s absent from the model: get gives %s",
 					      pool[p], golite_strerror(r));
 			continue;
 		}
@@ -130,14 +110,14 @@ static int compare_at(golite *db, const golite_snapshot *snap, const struct tu_m
 		if (!r)
 			r = golite_table_name_at(db, snap, id, nbuf, sizeof(nbuf));
 		if (r || strcmp(nbuf, t->name) != 0)
-			return differ(msg, cap, "table %s: id/name at the snapshot: %s", t->name,
+			return tu_differ(msg, cap, "table %s: id/name at the snapshot: %s", t->name,
 				      golite_strerror(r));
 		/* A scan. */
 		golite_iter_options o = { .snapshot = snap };
 		golite_iter *it;
 		r = golite_iter_new(db, t->name, &o, &it);
 		if (r)
-			return differ(msg, cap, "iter_new %s: %s", t->name, golite_strerror(r));
+			return tu_differ(msg, cap, "iter_new %s: %s", t->name, golite_strerror(r));
 		size_t i = 0;
 		for (golite_iter_seek_first(it); golite_iter_valid(it); golite_iter_next(it), i++) {
 			size_t klen;
@@ -147,14 +127,14 @@ static int compare_at(golite *db, const golite_snapshot *snap, const struct tu_m
 			    vlen != t->kv[i].vlen || (vlen && memcmp(val, t->kv[i].val, vlen) != 0)) {
 				char kb[64];
 				golite_iter_free(it);
-				return differ(msg, cap, "table %s: scan position %zu: key %s differs",
+				return tu_differ(msg, cap, "table %s: scan position %zu: key %s differs",
 					      t->name, i, tu_show(k, klen, kb, sizeof(kb)));
 			}
 		}
 		r = golite_iter_status(it);
 		golite_iter_free(it);
 		if (r || i != t->n)
-			return differ(msg, cap, "table %s: scan finds %zu keys, model %zu (%s)", t->name,
+			return tu_differ(msg, cap, "table %s: scan finds %zu keys, model %zu (%s)", t->name,
 				      i, t->n, golite_strerror(r));
 		/* Every key of the key space. */
 		for (unsigned k = 0; k < NKEYS; k++) {
@@ -163,11 +143,11 @@ static int compare_at(golite *db, const golite_snapshot *snap, const struct tu_m
 			const struct tu_kv *e = tu_model_get(m, t->name, key, klen);
 			r = golite_get_at(db, snap, t->name, key, klen, &v, &vlen);
 			if (!e && r != GOLITE_ENOTFOUND)
-				return differ(msg, cap, "table %s: get_at(%s): %s, model: absent",
+				return tu_differ(msg, cap, "table %s: get_at(%s): %s, model: absent",
 					      t->name, key, golite_strerror(r));
 			if (e && (r || vlen != e->vlen || (vlen && memcmp(v, e->val, vlen) != 0))) {
 				golite_free(v);
-				return differ(msg, cap, "table %s: get_at(%s): %s, %zu bytes, model %zu",
+				return tu_differ(msg, cap, "table %s: get_at(%s): %s, %zu bytes, model %zu",
 					      t->name, key, golite_strerror(r), vlen, e->vlen);
 			}
 			golite_free(v);
@@ -290,7 +270,7 @@ static void model_run(const char *name, uint64_t dflt, long ops, bool locked)
 	r.seed = tu_seed(name, dflt);
 	tu_rng_init(&r.rng, r.seed);
 	golite_options o;
-	small_options(&o);
+	tu_small_options(&o);
 	if (locked)
 		o.memtable = GOLITE_MEMTABLE_LOCKED;
 	r.db = tu_open(dir, &o);
@@ -408,7 +388,7 @@ static void check_counter(golite *db, const golite_snapshot *s, int n)
 Test(snapshot, taken_while_a_writer_and_compactions_run)
 {
 	golite_options o;
-	small_options(&o);
+	tu_small_options(&o);
 	golite *db = tu_open(dir, &o);
 	cr_assert_eq(golite_table_create(db, "t"), 0);
 	cr_assert_eq(golite_put(db, "t", "c", 1, "-1", 2), 0);
@@ -467,7 +447,7 @@ Test(snapshot, taken_while_a_writer_and_compactions_run)
 Test(snapshot, a_checkpoint_under_load_holds_the_named_snapshot_as_the_store_does)
 {
 	golite_options o;
-	small_options(&o);
+	tu_small_options(&o);
 	golite *db = tu_open(dir, &o);
 	cr_assert_eq(golite_table_create(db, "t"), 0);
 	cr_assert_eq(golite_put(db, "t", "c", 1, "-1", 2), 0);
@@ -575,7 +555,7 @@ static void expect_named(golite *db, const char *name, const char *t, const char
 Test(snapshot, named_survive_close_and_reopen)
 {
 	golite_options o;
-	small_options(&o);
+	tu_small_options(&o);
 	golite *db = tu_open(dir, &o);
 	cr_assert_eq(golite_table_create(db, "t"), 0);
 	put_str(db, "t", "k", "one");
@@ -639,7 +619,7 @@ static void crash_child(bool cut)
 	if (cut)
 		io_crash_tracking(true);
 	golite_options o;
-	small_options(&o);
+	tu_small_options(&o);
 	o.durability = GOLITE_PERIODIC;
 	o.sync_interval_ms = 60000;
 	golite *db;
@@ -680,7 +660,7 @@ static void crash_and_check(bool cut)
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
 	golite_options o;
-	small_options(&o);
+	tu_small_options(&o);
 	golite *db = tu_open(dir, &o);
 	golite_snapshot *s;
 	cr_assert_eq(golite_snapshot_open(db, "snap", &s), 0, "%s", golite_last_error());
@@ -767,7 +747,7 @@ static int fail_manifest_rename(void *ctx, enum io_op op, const char *path, int 
 Test(snapshot, failed_manifest_write_leaves_no_snapshot)
 {
 	golite_options o;
-	small_options(&o);
+	tu_small_options(&o);
 	o.compaction_threads = 0;
 	golite *db = tu_open(dir, &o);
 	cr_assert_eq(golite_table_create(db, "t"), 0);
@@ -801,7 +781,7 @@ Test(snapshot, failed_manifest_write_leaves_no_snapshot)
 Test(snapshot, drop_while_open_takes_effect_at_free)
 {
 	golite_options o;
-	small_options(&o);
+	tu_small_options(&o);
 	golite *db = tu_open(dir, &o);
 	cr_assert_eq(golite_table_create(db, "t"), 0);
 	put_str(db, "t", "k", "old");
@@ -839,7 +819,7 @@ static uint64_t table_bytes(golite *db)
 Test(snapshot, compaction_reclaims_versions_after_release)
 {
 	golite_options o;
-	small_options(&o);
+	tu_small_options(&o);
 	golite *db = tu_open(dir, &o);
 	cr_assert_eq(golite_table_create(db, "t"), 0);
 	enum { KEYS = 400, VLEN = 500 };
@@ -915,7 +895,7 @@ Test(snapshot, compaction_reclaims_versions_after_release)
 Test(snapshot, versions_of_a_key_stay_in_one_table)
 {
 	golite_options o;
-	small_options(&o);
+	tu_small_options(&o);
 	o.sstable_size = 16u << 10;
 	golite *db = tu_open(dir, &o);
 	cr_assert_eq(golite_table_create(db, "t"), 0);
@@ -972,7 +952,7 @@ Test(snapshot, versions_of_a_key_stay_in_one_table)
 Test(snapshot, iterator_bounds_and_prefix)
 {
 	golite_options o;
-	small_options(&o);
+	tu_small_options(&o);
 	golite *db = tu_open(dir, &o);
 	cr_assert_eq(golite_table_create(db, "t"), 0);
 	const char *keys[] = { "a1", "a2", "a3", "b1", "b2", "c1" };
@@ -1076,7 +1056,7 @@ static void check_chunks(golite *db, const golite_snapshot *s, uint64_t ino, uin
 Test(snapshot, chunks_read_at_a_snapshot)
 {
 	golite_options o;
-	small_options(&o);
+	tu_small_options(&o);
 	golite *db = tu_open(dir, &o);
 	enum { N = 520 };  /* past the reader's scan threshold (512) */
 	for (uint32_t i = 0; i < N; i++)
@@ -1099,7 +1079,7 @@ Test(snapshot, chunks_read_at_a_snapshot)
 Test(snapshot, checkpoint_carries_named_snapshots)
 {
 	golite_options o;
-	small_options(&o);
+	tu_small_options(&o);
 	golite *db = tu_open(dir, &o);
 	cr_assert_eq(golite_table_create(db, "t"), 0);
 	put_str(db, "t", "k", "old");

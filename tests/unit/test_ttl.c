@@ -46,13 +46,6 @@ static void teardown(void)
 
 TestSuite(ttl, .init = setup, .fini = teardown, .timeout = 300);
 
-static void small_options(golite_options *o)
-{
-	golite_options_init(o);
-	o->memtable_size = 64u << 10;
-	o->sstable_size = 64u << 10;
-}
-
 static void sleep_ms(unsigned ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
@@ -223,7 +216,7 @@ Test(ttl, bad_input_changes_nothing)
 Test(ttl, survives_reopen_flush_and_compaction)
 {
 	golite_options o;
-	small_options(&o);
+	tu_small_options(&o);
 	golite *db = tu_open(dir, &o);
 	cr_assert_eq(golite_table_create(db, "t"), 0);
 	char key[32], val[200];
@@ -343,7 +336,7 @@ Test(ttl, writes_racing_with_the_expirer_are_kept)
 {
 	uint64_t seed = tu_seed("ttl.race", (uint64_t)time(NULL));
 	golite_options o;
-	small_options(&o);
+	tu_small_options(&o);
 	golite *db = tu_open(dir, &o);
 	cr_assert_eq(golite_table_create(db, "t"), 0);
 	enum { N = 4000 };
@@ -399,7 +392,7 @@ static void ttl_crash_child(bool cut, int tell)
 	if (cut)
 		io_crash_tracking(true);
 	golite_options o;
-	small_options(&o);
+	tu_small_options(&o);
 	o.durability = GOLITE_SYNC;
 	golite *db;
 	if (golite_open(dir, &o, &db) || golite_table_create(db, "t")) {
@@ -453,7 +446,7 @@ static void ttl_crash_and_check(bool cut)
 	close(p[0]);
 	close(p[1]);
 	golite_options o;
-	small_options(&o);
+	tu_small_options(&o);
 	golite *db = tu_open(dir, &o);
 	/* Past the last short expiry (child_now + 100 + 599 ms). */
 	while (golite_clock_ms(db) <= child_now + 700)

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "crc32c.h"
 #include "io.h"
 #include "util.h"
 #include "wal.h"
@@ -384,19 +385,24 @@ Test(wal, records_of_a_later_segment_make_damage_real)
 	cr_expect_eq(replay(&s, &info), GOLITE_ECORRUPT);
 }
 
+/* Rewrites the format version in segment segno's header, keeping the
+ * header checksum valid so that only the version changes. */
+static void set_segment_version(uint64_t segno, uint32_t version)
+{
+	int fd = open(segment_path(segno), O_RDWR);
+	uint8_t h[32];
+	cr_assert_eq(pread(fd, h, 32, 0), 32);
+	put_le32(h + 8, version);
+	uint32_t crc = crc32c_extend(0, h, 24);
+	put_le32(h + 24, crc32c_mask(crc));
+	cr_assert_eq(pwrite(fd, h, 32, 0), 32);
+	close(fd);
+}
+
 Test(wal, unknown_version_is_refused)
 {
 	write_hundred();
-	int fd = open(segment_path(1), O_RDWR);
-	uint8_t h[32];
-	cr_assert_eq(pread(fd, h, 32, 0), 32);
-	put_le32(h + 8, 99);
-	/* Keep the header checksum valid so that only the version is wrong. */
-	extern uint32_t crc32c_extend(uint32_t, const void *, size_t);
-	uint32_t crc = crc32c_extend(0, h, 24);
-	put_le32(h + 24, ((crc >> 15) | (crc << 17)) + 0xa282ead8u);
-	cr_assert_eq(pwrite(fd, h, 32, 0), 32);
-	close(fd);
+	set_segment_version(1, 99);
 	static struct seen s;
 	struct wal_replay_info info;
 	cr_expect_eq(replay(&s, &info), GOLITE_EVERSION, "%s", golite_last_error());
@@ -406,15 +412,7 @@ Test(wal, unknown_version_is_refused)
 Test(wal, version_1_is_read)
 {
 	write_hundred();
-	int fd = open(segment_path(1), O_RDWR);
-	uint8_t h[32];
-	cr_assert_eq(pread(fd, h, 32, 0), 32);
-	put_le32(h + 8, 1);
-	extern uint32_t crc32c_extend(uint32_t, const void *, size_t);
-	uint32_t crc = crc32c_extend(0, h, 24);
-	put_le32(h + 24, ((crc >> 15) | (crc << 17)) + 0xa282ead8u);
-	cr_assert_eq(pwrite(fd, h, 32, 0), 32);
-	close(fd);
+	set_segment_version(1, 1);
 	static struct seen s;
 	struct wal_replay_info info;
 	cr_expect_eq(replay(&s, &info), 0, "%s", golite_last_error());

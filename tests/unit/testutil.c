@@ -331,8 +331,7 @@ const char *tu_show(const void *key, size_t klen, char *buf, size_t cap)
 	return buf;
 }
 
-__attribute__((format(printf, 3, 4))) static int differ(char *msg, size_t cap, const char *fmt,
-							  ...)
+int tu_differ(char *msg, size_t cap, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -347,7 +346,7 @@ static int compare_table(golite *db, const struct tu_table *t, char *msg, size_t
 	golite_iter *it = NULL;
 	int r = golite_iter_new(db, t->name, NULL, &it);
 	if (r)
-		return differ(msg, cap, "golite_iter_new(%s): %s", t->name, golite_strerror(r));
+		return tu_differ(msg, cap, "golite_iter_new(%s): %s", t->name, golite_strerror(r));
 	size_t i = 0;
 	for (golite_iter_seek_first(it); golite_iter_valid(it); golite_iter_next(it), i++) {
 		size_t klen, vlen;
@@ -355,20 +354,20 @@ static int compare_table(golite *db, const struct tu_table *t, char *msg, size_t
 		const void *v = golite_iter_value(it, &vlen);
 		if (i >= t->n) {
 			golite_iter_free(it);
-			return differ(msg, cap, "table %s: scan finds extra key %s (model has %zu)",
+			return tu_differ(msg, cap, "table %s: scan finds extra key %s (model has %zu)",
 				      t->name, tu_show(k, klen, kb, sizeof(kb)), t->n);
 		}
 		const struct tu_kv *e = &t->kv[i];
 		if (tu_keycmp(k, klen, e->key, e->klen) != 0) {
 			char eb[256];
 			golite_iter_free(it);
-			return differ(msg, cap, "table %s: scan position %zu has key %s, model %s",
+			return tu_differ(msg, cap, "table %s: scan position %zu has key %s, model %s",
 				      t->name, i, tu_show(k, klen, kb, sizeof(kb)),
 				      tu_show(e->key, e->klen, eb, sizeof(eb)));
 		}
 		if (vlen != e->vlen || (vlen && memcmp(v, e->val, vlen) != 0)) {
 			golite_iter_free(it);
-			return differ(msg, cap,
+			return tu_differ(msg, cap,
 				      "table %s: scan value of %s differs (%zu bytes, model %zu)",
 				      t->name, tu_show(k, klen, kb, sizeof(kb)), vlen, e->vlen);
 		}
@@ -376,10 +375,10 @@ static int compare_table(golite *db, const struct tu_table *t, char *msg, size_t
 	r = golite_iter_status(it);
 	golite_iter_free(it);
 	if (r)
-		return differ(msg, cap, "table %s: iterator status %s", t->name,
+		return tu_differ(msg, cap, "table %s: iterator status %s", t->name,
 			      golite_strerror(r));
 	if (i != t->n)
-		return differ(msg, cap, "table %s: scan finds %zu keys, model has %zu (missing %s)",
+		return tu_differ(msg, cap, "table %s: scan finds %zu keys, model has %zu (missing %s)",
 			      t->name, i, t->n, tu_show(t->kv[i].key, t->kv[i].klen, kb, sizeof(kb)));
 
 	for (i = 0; i < t->n; i++) {
@@ -388,22 +387,22 @@ static int compare_table(golite *db, const struct tu_table *t, char *msg, size_t
 		size_t vlen = 0;
 		r = golite_get(db, t->name, e->key, e->klen, &v, &vlen);
 		if (r)
-			return differ(msg, cap, "table %s: golite_get(%s): %s", t->name,
+			return tu_differ(msg, cap, "table %s: golite_get(%s): %s", t->name,
 				      tu_show(e->key, e->klen, kb, sizeof(kb)), golite_strerror(r));
 		bool same = vlen == e->vlen && (vlen == 0 || memcmp(v, e->val, vlen) == 0);
 		golite_free(v);
 		if (!same)
-			return differ(msg, cap, "table %s: golite_get(%s) gives %zu bytes, model %zu",
+			return tu_differ(msg, cap, "table %s: golite_get(%s) gives %zu bytes, model %zu",
 				      t->name, tu_show(e->key, e->klen, kb, sizeof(kb)), vlen, e->vlen);
 		if (!golite_exists(db, t->name, e->key, e->klen))
-			return differ(msg, cap, "table %s: golite_exists(%s) is false", t->name,
+			return tu_differ(msg, cap, "table %s: golite_exists(%s) is false", t->name,
 				      tu_show(e->key, e->klen, kb, sizeof(kb)));
 		if (e->vlen <= 4096) {
 			uint8_t buf[4096];
 			size_t got = 0;
 			r = golite_get_into(db, t->name, e->key, e->klen, buf, sizeof(buf), &got);
 			if (r || got != e->vlen || (got && memcmp(buf, e->val, got) != 0))
-				return differ(msg, cap,
+				return tu_differ(msg, cap,
 					      "table %s: golite_get_into(%s): %s, %zu bytes, model %zu",
 					      t->name, tu_show(e->key, e->klen, kb, sizeof(kb)),
 					      golite_strerror(r), got, e->vlen);
@@ -414,7 +413,7 @@ static int compare_table(golite *db, const struct tu_table *t, char *msg, size_t
 			r = golite_get_into(db, t->name, e->key, e->klen, small, e->vlen - 1 ? 1 : 0,
 					    &got);
 			if (e->vlen > 1 && (r != GOLITE_ERANGE || got != e->vlen))
-				return differ(msg, cap,
+				return tu_differ(msg, cap,
 					      "table %s: golite_get_into(%s) into 1 byte: %s with size "
 					      "%zu, want ERANGE with %zu",
 					      t->name, tu_show(e->key, e->klen, kb, sizeof(kb)),
@@ -430,12 +429,12 @@ int tu_compare(golite *db, const struct tu_model *m, char *msg, size_t cap)
 	size_t count = 0;
 	int r = golite_table_list(db, &names, &count);
 	if (r)
-		return differ(msg, cap, "golite_table_list: %s", golite_strerror(r));
+		return tu_differ(msg, cap, "golite_table_list: %s", golite_strerror(r));
 	for (size_t i = 0; i < count || i < m->n; i++) {
 		const char *s = i < count ? names[i] : "(none)";
 		const char *e = i < m->n ? m->t[i].name : "(none)";
 		if (i >= count || i >= m->n || strcmp(s, e) != 0) {
-			differ(msg, cap, "table list position %zu: store %s, model %s (%zu vs %zu tables)",
+			tu_differ(msg, cap, "table list position %zu: store %s, model %s (%zu vs %zu tables)",
 			       i, s, e, count, m->n);
 			golite_free(names);
 			return -1;
@@ -447,4 +446,13 @@ int tu_compare(golite *db, const struct tu_model *m, char *msg, size_t cap)
 			return -1;
 	}
 	return 0;
+}
+
+void tu_small_options(golite_options *o)
+{
+	golite_options_init(o);
+	o->memtable_size = 64u << 10;
+	o->sstable_size = 64u << 10;
+	o->wal_segment_size = 1u << 20;
+	o->wal_buffer_size = 64u << 10;
 }

@@ -101,6 +101,16 @@ int tu_keycmp(const void *a, size_t alen, const void *b, size_t blen);
  */
 int tu_compare(golite *db, const struct tu_model *m, char *msg, size_t cap);
 
+/* Writes the message of a difference into msg (cap bytes); returns -1,
+ * for comparisons that report their first difference. */
+__attribute__((format(printf, 3, 4))) int tu_differ(char *msg, size_t cap, const char *fmt,
+						    ...);
+
+/* Options of a store small enough that a test's few thousand keys go
+ * through flushes and compactions: 64 KiB memtables and tables, 1 MiB
+ * log segments, a 64 KiB log buffer. */
+void tu_small_options(golite_options *o);
+
 /* Renders a key for messages: printable bytes as is, others as \xNN,
  * shortened past 40 bytes. Returns buf. */
 const char *tu_show(const void *key, size_t klen, char *buf, size_t cap);
