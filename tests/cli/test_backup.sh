@@ -19,53 +19,13 @@ set -u
 LC_ALL=C
 export LC_ALL
 
-build=${1:-build}
-here=$(cd "$(dirname "$0")/../.." && pwd)
-case $build in /*) ;; *) build=$here/$build ;; esac
-G=$build/golite
-if [ ! -x "$G" ]; then
-	echo "no $G: build it first (make)"
-	exit 1
-fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/golite-backup.XXXXXX")
+TEST_NAME=backup
+. "$(dirname "$0")/lib.sh"
 small=
-cleanup() {
+cleanup_extra() {
 	if [ -n "$small" ]; then
 		umount "$small" 2>/dev/null
 	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-passed=0
-failed=0
-
-pass() { passed=$((passed + 1)); }
-fail() {
-	failed=$((failed + 1))
-	printf 'FAIL: %s\n' "$*"
-}
-
-# run WANT DESC CMD...: runs CMD (stdout in $tmp/out, stderr in $tmp/err)
-# and checks its exit status.
-run() {
-	want=$1
-	desc=$2
-	shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" -eq "$want" ]; then
-		pass
-	else
-		fail "$desc: exit status $got, want $want; stderr: $(head -c 600 "$tmp/err")"
-	fi
-}
-
-has() {
-	if grep -q -e "$2" "$1"; then pass; else fail "$3: no \"$2\" in: $(head -c 600 "$1")"; fi
-}
-
-same() {
-	if cmp -s "$1" "$2"; then pass; else fail "$3: $1 and $2 differ"; fi
 }
 
 check_eq() {
@@ -321,5 +281,4 @@ else
 fi
 small=
 
-printf '%d passed, %d failed\n' "$passed" "$failed"
-[ "$failed" -eq 0 ]
+finish

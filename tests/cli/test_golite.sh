@@ -13,57 +13,12 @@
 # only if every assertion passed.
 set -u
 
-build=${1:-build}
-here=$(cd "$(dirname "$0")/../.." && pwd)
-case $build in /*) ;; *) build=$here/$build ;; esac
-G=$build/golite
-if [ ! -x "$G" ]; then
-	echo "no $G: build it first (make)"
-	exit 1
-fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/golite-cli.XXXXXX")
-cleanup() {
+TEST_NAME=cli
+. "$(dirname "$0")/lib.sh"
+cleanup_extra() {
 	if [ -d "$tmp/mnt" ] && command -v fusermount3 >/dev/null 2>&1; then
 		fusermount3 -u -z "$tmp/mnt" 2>/dev/null
 	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-passed=0
-failed=0
-
-pass() { passed=$((passed + 1)); }
-fail() {
-	failed=$((failed + 1))
-	printf 'FAIL: %s\n' "$*"
-}
-
-# run WANT DESC CMD...: runs CMD (stdout in $tmp/out, stderr in $tmp/err)
-# and checks its exit status.
-run() {
-	want=$1
-	desc=$2
-	shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" -eq "$want" ]; then
-		pass
-	else
-		fail "$desc: exit status $got, want $want; stderr: $(head -c 600 "$tmp/err")"
-	fi
-}
-
-# has FILE PATTERN DESC: FILE holds a line matching the grep pattern.
-has() {
-	if grep -q -e "$2" "$1"; then pass; else fail "$3: no \"$2\" in: $(head -c 600 "$1")"; fi
-}
-
-hasnt() {
-	if grep -q -e "$2" "$1"; then fail "$3: unexpected \"$2\" in: $(head -c 600 "$1")"; else pass; fi
-}
-
-same() {
-	if cmp -s "$1" "$2"; then pass; else fail "$3: $1 and $2 differ"; fi
 }
 
 # flip FILE OFFSET: overwrites 4 bytes at OFFSET with their complement-ish.
@@ -481,5 +436,4 @@ else
 	echo "skipped: the mount part (needs root, /dev/fuse and build/golitefs)"
 fi
 
-printf '%d passed, %d failed\n' "$passed" "$failed"
-[ "$failed" -eq 0 ]
+finish

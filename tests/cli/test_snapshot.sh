@@ -10,50 +10,8 @@
 # Prints one line per failed assertion and "N passed, N failed"; exit 0
 # only if every assertion passed.
 set -u
-
-build=${1:-build}
-here=$(cd "$(dirname "$0")/../.." && pwd)
-case $build in /*) ;; *) build=$here/$build ;; esac
-G=$build/golite
-if [ ! -x "$G" ]; then
-	echo "no $G: build it first (make)"
-	exit 1
-fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/golite-snap.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT INT TERM
-passed=0
-failed=0
-
-pass() { passed=$((passed + 1)); }
-fail() {
-	failed=$((failed + 1))
-	printf 'FAIL: %s\n' "$*"
-}
-
-# run WANT DESC CMD...: runs CMD (stdout in $tmp/out, stderr in $tmp/err)
-# and checks its exit status.
-run() {
-	want=$1
-	desc=$2
-	shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	if [ "$got" -eq "$want" ]; then
-		pass
-	else
-		fail "$desc: exit status $got, want $want; stderr: $(head -c 600 "$tmp/err")"
-	fi
-}
-
-# out TEXT DESC: standard output of the last run is TEXT (trailing
-# newlines aside).
-out() {
-	if [ "$(cat "$tmp/out")" = "$1" ]; then pass; else fail "$2: got \"$(head -c 300 "$tmp/out")\", want \"$1\""; fi
-}
-
-has() {
-	if grep -q -e "$2" "$1"; then pass; else fail "$3: no \"$2\" in: $(head -c 600 "$1")"; fi
-}
+TEST_NAME=snap
+. "$(dirname "$0")/lib.sh"
 
 s=$tmp/store
 run 0 "create" "$G" -q create "$s" t gone
@@ -124,5 +82,4 @@ run 0 "compact after the drop" "$G" -q compact "$s"
 run 0 "check after the drop" "$G" -q check -q "$s"
 run 1 "get -s of the dropped one" "$G" -q get -s before "$s" t k
 
-printf '%d passed, %d failed\n' "$passed" "$failed"
-[ "$failed" -eq 0 ]
+finish
