@@ -51,6 +51,24 @@ void rep_add(struct rep *r, unsigned kind, const void *ikey, size_t iklen, const
 	r->count++;
 }
 
+void rep_add_expiring(struct rep *r, unsigned kind, const void *ikey, size_t iklen, uint64_t at,
+		      const void *value, size_t vlen)
+{
+	rep_reserve(r, 1 + 2 * VARINT32_MAX + iklen + EXPIRES_PREFIX + vlen);
+	uint8_t *p = r->buf + r->len;
+	*p++ = (uint8_t)(kind | KIND_EXPIRES);
+	p = put_varint(p, iklen);
+	memcpy(p, ikey, iklen);
+	p += iklen;
+	p = put_varint(p, EXPIRES_PREFIX + vlen);
+	put_le64(p, at);
+	p += EXPIRES_PREFIX;
+	if (vlen)
+		memcpy(p, value, vlen);
+	r->len = (size_t)(p + vlen - r->buf);
+	r->count++;
+}
+
 size_t rep_finish(struct rep *r)
 {
 	rep_reserve(r, 8);

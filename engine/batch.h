@@ -31,6 +31,10 @@ void rep_reset(struct rep *r);
 /* Appends an entry. */
 void rep_add(struct rep *r, unsigned kind, const void *ikey, size_t iklen, const void *value,
 	     size_t vlen);
+/* rep_add of an expiring entry (format.h): kind (VALUE or META) with
+ * KIND_EXPIRES, its value prefixed with the expiry at. */
+void rep_add_expiring(struct rep *r, unsigned kind, const void *ikey, size_t iklen, uint64_t at,
+		      const void *value, size_t vlen);
 /* Finishes the payload: writes the count and reserves the trailer. Returns
  * the payload length. */
 size_t rep_finish(struct rep *r);

@@ -547,15 +547,8 @@ int db_newest_entry(struct golite *db, const uint8_t *ikey, size_t iklen, struct
 
 uint64_t db_newest_seq(struct golite *db, const uint8_t *ikey, size_t iklen)
 {
-	uint64_t hash = hash64(ikey, iklen);
-	struct mt_entry e;
-	uint64_t seq = 0;
-	rcu_read_lock();
-	if (lookup_memtables(db, ikey, iklen, hash, SEQ_MAX, &e) ||
-	    bg_get(db, ikey, iklen, hash, SEQ_MAX, &e) == 1)
-		seq = e.seq;
-	rcu_read_unlock();
-	return seq;
+	struct db_newest n;
+	return db_newest_entry(db, ikey, iklen, &n, false) == 1 ? n.seq : 0;
 }
 
 /*

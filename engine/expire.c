@@ -410,17 +410,13 @@ int golite_expire(golite *db, const char *table, const void *key, size_t klen, u
 			r = 0;   /* no time to live to remove */
 			break;
 		}
-		uint8_t *nv = xmalloc(EXPIRES_PREFIX + vlen + 1);
-		put_le64(nv, at);
-		memcpy(nv + EXPIRES_PREFIX, v, vlen);
 		rep_reset(&rep);
 		if (at) {
-			rep_add(&rep, base | KIND_EXPIRES, ikey, iklen, nv, EXPIRES_PREFIX + vlen);
+			rep_add_expiring(&rep, base, ikey, iklen, at, v, vlen);
 			expire_index_add(&rep, at, ikey, iklen);
 		} else {
-			rep_add(&rep, base, ikey, iklen, nv + EXPIRES_PREFIX, vlen);
+			rep_add(&rep, base, ikey, iklen, v, vlen);
 		}
-		free(nv);
 		free(n.value);
 		struct db_cond cond = { ikey, iklen, n.seq, gen };
 		r = db_commit_if(db, &rep, false, &cond);
