@@ -480,12 +480,9 @@ static int list_keys(golite *db, const golite_snapshot *snap, const char *table,
 			if (linked)
 				printf(" (%llu link%s)", (unsigned long long)links,
 				       links == 1 ? "" : "s");
-			if (at) {
-				/* At a snapshot, the time left as of now. */
-				uint64_t now = golite_clock_ms(db);
+			if (at)   /* at a snapshot too: the time left as of now */
 				printf(" (expires in %llus)",
-				       (unsigned long long)(at > now ? (at - now + 999) / 1000 : 0));
-			}
+				       (unsigned long long)golite_seconds_left(db, at));
 			fputc('\t', stdout);
 			printf("%llu\t", (unsigned long long)size);
 		}

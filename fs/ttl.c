@@ -135,8 +135,7 @@ int ttl_getxattr(struct gfs *fs, struct node *n, size_t size, char **out, size_t
 	mutex_unlock(&n->mu);
 	if (!at)
 		return -ENODATA;
-	uint64_t now = golite_clock_ms(fs->db);
-	uint64_t left = at > now ? (at - now + 999) / 1000 : 0;
+	uint64_t left = golite_seconds_left(fs->db, at);
 	char buf[24];
 	int w = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)left);
 	*len = (size_t)w;

@@ -69,6 +69,15 @@ int golite_batch_put_raw_ex(golite_batch *b, uint32_t table_id, unsigned kind, c
 /* The store's clock (golite.h "Keys that expire"), ms since the epoch. */
 uint64_t golite_clock_ms(golite *db);
 
+/* The whole seconds left until an expiry at (ms, by the store's clock),
+ * rounded up, 0 once it has passed: what the mount, the command and HTTP
+ * show of a time to live. */
+static inline uint64_t golite_seconds_left(golite *db, uint64_t at)
+{
+	uint64_t now = golite_clock_ms(db);
+	return at > now ? (at - now + 999) / 1000 : 0;
+}
+
 /*
  * What the store calls when it deletes a key at its expiry (from its
  * expirer thread): begin(ctx) before it reads the key, expired(ctx, ...)

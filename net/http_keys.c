@@ -204,10 +204,9 @@ enum MHD_Result http_key_get(struct http_server *s, struct MHD_Connection *c,
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
 	add_last_modified(resp, v.mtime_ns);
 	if (v.expires) {
-		uint64_t now = golite_clock_ms(s->db);
 		char left[24];
 		snprintf(left, sizeof(left), "%llu",
-			 (unsigned long long)(v.expires > now ? (v.expires - now + 999) / 1000 : 0));
+			 (unsigned long long)golite_seconds_left(s->db, v.expires));
 		MHD_add_response_header(resp, "Golite-Expires-In", left);
 	}
 	return http_queue(s, c, status, resp);

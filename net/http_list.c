@@ -147,11 +147,9 @@ static void next_line(struct list_stream *ls)
 			sb_printf(b, ",\"size\":%zu", vlen);
 		}
 		uint64_t at = golite_iter_expires(it);
-		if (at) {
-			uint64_t now = golite_clock_ms(ls->db);
+		if (at)
 			sb_printf(b, ",\"expires_in\":%llu",
-				  (unsigned long long)(at > now ? (at - now + 999) / 1000 : 0));
-		}
+				  (unsigned long long)golite_seconds_left(ls->db, at));
 	}
 	sb_puts(b, "}\n");
 	ls->count++;
