@@ -99,7 +99,7 @@ int rep_iterate(const uint8_t *p, size_t len, rep_entry_fn fn, void *ctx, uint32
 		if (q >= end)
 			return GOLITE_ECORRUPT;
 		unsigned kind = *q++;
-		if (!kind_valid(kind))
+		if (!kind_valid(kind) || (kind & KIND_SEPARATE))  /* tables only */
 			return GOLITE_ECORRUPT;
 		uint32_t iklen, vlen = 0;
 		q = get_varint32(q, end, &iklen);

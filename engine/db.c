@@ -532,11 +532,27 @@ int db_newest_entry(struct golite *db, const uint8_t *ikey, size_t iklen, struct
 	if (r == 1) {
 		n->seq = e.seq;
 		n->kind = e.kind;
-		if ((e.kind & KIND_EXPIRES) && e.vlen < EXPIRES_PREFIX)
+		if (e.kind & KIND_SEPARATE) {
+			n->kind = kind_base(e.kind);
+			n->separated = true;
+			int d = vptr_decode(e.value, e.vlen, &n->ptr);
+			if (d)
+				r = d;
+		} else if ((e.kind & KIND_EXPIRES) && e.vlen < EXPIRES_PREFIX) {
 			r = set_error(GOLITE_ECORRUPT, "an expiring entry of %zu bytes", e.vlen);
-		else if (e.kind & KIND_EXPIRES)
+		} else if (e.kind & KIND_EXPIRES) {
 			n->expires = get_le64(e.value);
-		if (r == 1 && copy) {
+		}
+		if (r == 1 && copy && n->separated) {
+			n->value = xmalloc(n->ptr.len);
+			n->vlen = n->ptr.len;
+			int d = vlog_read(db, &n->ptr, n->value);
+			if (d) {
+				free(n->value);
+				n->value = NULL;
+				r = d;
+			}
+		} else if (r == 1 && copy) {
 			n->value = xmemdup(e.value, e.vlen ? e.vlen : 1);
 			n->vlen = e.vlen;
 		}
@@ -606,6 +622,28 @@ static int lookup(struct golite *db, const golite_snapshot *snap, uint32_t id, c
 		e.kind = kind_base(e.kind);
 		e.value = (const uint8_t *)e.value + EXPIRES_PREFIX;
 		e.vlen -= EXPIRES_PREFIX;
+	}
+	if (e.kind & KIND_SEPARATE) {
+		/* Read inside the section that found the pointer (vlog.h
+		 * invariant 2). */
+		struct vptr p;
+		r = vptr_decode(e.value, e.vlen, &p);
+		if (r)
+			goto out_unlock;
+		if (kind)
+			*kind = KIND_VALUE;
+		*vlen = p.len;
+		if (alloc) {
+			*alloc = xmalloc(p.len);
+			r = vlog_read(db, &p, *alloc);
+			if (r) {
+				free(*alloc);
+				*alloc = NULL;
+			}
+		} else if (buf) {
+			r = p.len > cap ? GOLITE_ERANGE : vlog_read(db, &p, buf);
+		}
+		goto out_unlock;
 	}
 	if (kind)
 		*kind = e.kind;
@@ -867,6 +905,7 @@ int golite_stats_get(golite *db, golite_stats *s)
 	s->snapshot_kept_bytes = atomic_load(&db->snap_kept_bytes);
 	s->expired_keys = atomic_load(&db->expirer.expired);
 	s->expiry_next_ms = atomic_load(&db->expirer.next_ms);
+	vlog_figures(db, s);
 	return 0;
 }
 
@@ -929,6 +968,16 @@ int golite_stats_text(golite *db, char **text)
 	fprintf(f, "snapshot_kept_bytes %llu\n", (unsigned long long)s.snapshot_kept_bytes);
 	fprintf(f, "expired_keys %llu\n", (unsigned long long)s.expired_keys);
 	fprintf(f, "expiry_next_ms %llu\n", (unsigned long long)s.expiry_next_ms);
+	fprintf(f, "values_separated %llu\n", (unsigned long long)s.values_separated);
+	fprintf(f, "value_files %llu\n", (unsigned long long)s.value_files);
+	fprintf(f, "value_file_bytes %llu\n", (unsigned long long)s.value_file_bytes);
+	fprintf(f, "value_live_bytes %llu\n", (unsigned long long)s.value_live_bytes);
+	fprintf(f, "value_gc_passes %llu\n", (unsigned long long)s.value_gc_passes);
+	fprintf(f, "value_gc_rewritten_files %llu\n",
+		(unsigned long long)s.value_gc_rewritten_files);
+	fprintf(f, "value_gc_rewritten_bytes %llu\n",
+		(unsigned long long)s.value_gc_rewritten_bytes);
+	fprintf(f, "value_gc_deleted_files %llu\n", (unsigned long long)s.value_gc_deleted_files);
 	fprintf(f, "failed %d\n", s.failed ? 1 : 0);
 	fclose(f);
 	*text = buf;

@@ -58,6 +58,7 @@
 #include "golite.h"
 #include "manifest.h"
 #include "memtable.h"
+#include "vlog.h"
 #include "rcu.h"
 #include "snapshot.h"
 #include "space.h"
@@ -156,6 +157,7 @@ struct golite {
 
 	struct feed feed;                        /* the change feed (feed.h) */
 	struct expirer expirer;                  /* keys that expire (expire.h) */
+	struct vlog vlog;                        /* separated values (vlog.h) */
 
 	/* Snapshots (snapshot.h). */
 	pthread_mutex_t snap_mu;
@@ -306,10 +308,12 @@ uint64_t db_newest_seq(struct golite *db, const uint8_t *ikey, size_t iklen);
  * Returns 1 if found, 0 if not, or an error. */
 struct db_newest {
 	uint64_t seq;
-	unsigned kind;
+	unsigned kind;           /* without KIND_SEPARATE */
 	uint64_t expires;
-	void *value;
+	void *value;             /* copy: the value (a separated one read) */
 	size_t vlen;
+	bool separated;          /* the value is in a value file, at ptr */
+	struct vptr ptr;
 };
 int db_newest_entry(struct golite *db, const uint8_t *ikey, size_t iklen, struct db_newest *n,
 		    bool copy);

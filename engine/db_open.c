@@ -260,6 +260,7 @@ static int check_store(struct golite *db, bool *created)
 static void db_free(struct golite *db)
 {
 	expire_stop(db);
+	vlog_stop(db);
 	if (db->space_opened)
 		space_stop(db);
 	bg_stop(db);
@@ -284,6 +285,7 @@ static void db_free(struct golite *db)
 		io_close(db->lock_fd);
 	feed_destroy(&db->feed);
 	expire_destroy(db);
+	vlog_destroy(db);
 	pthread_mutex_destroy(&db->ddl_mu);
 	pthread_mutex_destroy(&db->snap_mu);
 	free(db->path);
@@ -312,6 +314,7 @@ int golite_open(const char *path, const golite_options *opts, golite **out)
 		db->o = *opts;
 	else
 		golite_options_init(&db->o);
+	vlog_init(db);
 	int r = check_options(&db->o);
 	if (r)
 		goto out_free;
@@ -444,6 +447,8 @@ int golite_open(const char *path, const golite_options *opts, golite **out)
 			goto out_free;
 		space_start(db);
 		r = expire_start(db);
+		if (!r)
+			r = vlog_start(db);
 		if (r)
 			goto out_free;
 	}
@@ -466,6 +471,7 @@ int golite_close(golite *db)
 	/* Deletes made on a full disk get their space back before the store
 	 * closes (a `golite rm` is over before the space thread looks). */
 	expire_stop(db);
+	vlog_stop(db);
 	space_stop(db);
 	if (db->wal && space_pressure(db))
 		reclaim_pass(db);

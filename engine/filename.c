@@ -39,7 +39,10 @@ static const char *const fixed_names[] = {
 
 static const char *suffix_of(enum file_kind kind)
 {
-	return kind == FILE_WAL ? WAL_SUFFIX : kind == FILE_TABLE ? SST_SUFFIX : NULL;
+	return kind == FILE_WAL     ? WAL_SUFFIX
+	       : kind == FILE_TABLE ? SST_SUFFIX
+	       : kind == FILE_VALUE ? VAL_SUFFIX
+				    : NULL;
 }
 
 bool file_name(char *out, size_t cap, enum file_kind kind, uint64_t no)
@@ -93,11 +96,14 @@ bool parse_file_name(const char *name, enum file_kind *kind, uint64_t *no)
 {
 	size_t len = strlen(name);
 	*no = 0;
-	for (enum file_kind k = FILE_WAL; k <= FILE_TABLE; k++)
+	static const enum file_kind numbered[] = { FILE_WAL, FILE_TABLE, FILE_VALUE };
+	for (size_t i = 0; i < ARRAY_SIZE(numbered); i++) {
+		enum file_kind k = numbered[i];
 		if (parse_numbered(name, len, suffix_of(k), no)) {
 			*kind = k;
 			return true;
 		}
+	}
 	for (size_t k = 0; k < ARRAY_SIZE(fixed_names); k++)
 		if (fixed_names[k] && strcmp(name, fixed_names[k]) == 0) {
 			*kind = (enum file_kind)k;
@@ -156,6 +162,8 @@ enum file_kind file_kind_of(const char *path, const uint8_t *head, size_t head_l
 		return FILE_TABLE;
 	if (strstr(base, WAL_SUFFIX))
 		return FILE_WAL;
+	if (strstr(base, VAL_SUFFIX))
+		return FILE_VALUE;
 	for (size_t k = 0; k < ARRAY_SIZE(fixed_names); k++)
 		if (fixed_names[k] && strcmp(base, fixed_names[k]) == 0)
 			return (enum file_kind)k;

@@ -5,6 +5,10 @@
  *
  *     NNNNNNNN.wal   a log segment (wal_format.h)
  *     NNNNNNNN.sst   a table (table_format.h)
+ *     NNNNNNNN.val   a value file: a log segment kept after its memtable
+ *                    was flushed, because tables point at values in it
+ *                    (vlog.h); a second name of NNNNNNNN.wal until that
+ *                    name is removed
  *     MANIFEST       the live tables and counters (manifest_format.h)
  *     STORE          the marker saying the directory is a complete store:
  *                    STORE_TEXT
@@ -29,6 +33,7 @@
 
 #define WAL_SUFFIX ".wal"
 #define SST_SUFFIX ".sst"
+#define VAL_SUFFIX ".val"
 #define MANIFEST_FILE "MANIFEST"
 #define STORE_FILE "STORE"
 #define LOCK_FILE "LOCK"
@@ -54,6 +59,7 @@ enum file_kind {
 	FILE_STORE,
 	FILE_LOCK,
 	FILE_RESERVE,
+	FILE_VALUE,      /* numbered */
 };
 
 /*

@@ -114,6 +114,8 @@ struct keep_ctx {
 	size_t nseqs;
 	size_t stripe;           /* of the last version seen; SIZE_MAX: none */
 	uint64_t kept, kept_bytes;
+	struct vlog_map *map;    /* where the log wrote large values */
+	uint64_t separated;
 	int r;
 };
 
@@ -127,8 +129,17 @@ static bool keep_version(void *arg, const struct mt_entry *e)
 	k->stripe = stripe;
 	uint8_t skey[IKEY_MAX + TRAILER_SIZE];
 	memcpy(skey, k->ikey, k->iklen);
-	put_le64(skey + k->iklen, trailer_pack(e->seq, e->kind));
-	k->r = sst_builder_add(k->b, skey, k->iklen + TRAILER_SIZE, e->value, e->vlen);
+	struct vptr p;
+	if (e->kind == KIND_VALUE && vlog_map_find(k->map, e->seq, e->value, e->vlen, &p)) {
+		uint8_t ptr[VPTR_SIZE];
+		vptr_encode(ptr, &p);
+		put_le64(skey + k->iklen, trailer_pack(e->seq, KIND_VALUE | KIND_SEPARATE));
+		k->r = sst_builder_add(k->b, skey, k->iklen + TRAILER_SIZE, ptr, sizeof(ptr));
+		k->separated++;
+	} else {
+		put_le64(skey + k->iklen, trailer_pack(e->seq, e->kind));
+		k->r = sst_builder_add(k->b, skey, k->iklen + TRAILER_SIZE, e->value, e->vlen);
+	}
 	if (!newest) {
 		k->kept++;
 		k->kept_bytes += k->iklen + TRAILER_SIZE + e->vlen;
@@ -139,10 +150,12 @@ static bool keep_version(void *arg, const struct mt_entry *e)
 
 /*
  * Writes the newest version of every key of m into a new level-0 table,
- * and the older ones live snapshots see (snapshot.h). *out is NULL if
- * nothing was left to write.
+ * and the older ones live snapshots see (snapshot.h); large values as
+ * pointers into map's segments (vlog.h). *out is NULL if nothing was left
+ * to write.
  */
-static int write_memtable(struct golite *db, struct memtable *m, struct table_file **out)
+static int write_memtable(struct golite *db, struct memtable *m, struct vlog_map *map,
+			  struct table_file **out)
 {
 	*out = NULL;
 	uint64_t file_no = bg_new_file_no(db);
@@ -153,7 +166,7 @@ static int write_memtable(struct golite *db, struct memtable *m, struct table_fi
 	if (r)
 		return r;
 	/* Read after m was frozen: snapshot.h invariant 1. */
-	struct keep_ctx k = { .b = b };
+	struct keep_ctx k = { .b = b, .map = map };
 	k.seqs = snap_seqs(db, &k.nseqs);
 	struct mt_iter *it = m->ops->iter_new(m);
 	uint32_t last_table = UINT32_MAX;
@@ -176,8 +189,10 @@ static int write_memtable(struct golite *db, struct memtable *m, struct table_fi
 	}
 	m->ops->iter_free(it);
 	free((void *)k.seqs);
-	if (!r)
+	if (!r) {
 		snap_note_kept(db, k.kept, k.kept_bytes);
+		atomic_fetch_add(&db->vlog.separated, k.separated);
+	}
 	if (r) {
 		sst_builder_abandon(b);
 		return r;
@@ -201,16 +216,37 @@ static int flush_oldest(struct golite *db)
 		return 0;
 
 	wait_inserts(db, m->switch_seq);
-	struct table_file *tf;
-	int r = write_memtable(db, m, &tf);
-	if (r)
-		return r;
-
 	mutex_lock(&db->bg_mu);
-	/* The memtable after m (newer) holds the oldest unflushed writes. */
+	/* The memtable after m (newer) holds the oldest unflushed writes:
+	 * m's are in the segments before its first. */
 	struct memtable *newer = db->mem;
 	for (struct memtable *x = db->imm; x != m; x = x->next)
 		newer = x;
+	uint64_t segs_end = newer->wal_segno;
+	mutex_unlock(&db->bg_mu);
+
+	/* Every record of m's segments is in its file first. */
+	int r = wal_sync(db->wal);
+	struct vlog_map *map = NULL;
+	if (!r)
+		r = vlog_map_build(db, m->wal_segno, segs_end, &map);
+	struct table_file *tf = NULL;
+	if (!r)
+		r = write_memtable(db, m, map, &tf);
+	/* Before a table that points into them is published (vlog.h
+	 * invariant 1). */
+	if (!r)
+		r = vlog_map_keep(db, map);
+	vlog_map_free(map);
+	if (r) {
+		/* Its file stays until the next open removes it: no manifest
+		 * names it. */
+		if (tf)
+			table_file_unref(tf);
+		return r;
+	}
+
+	mutex_lock(&db->bg_mu);
 	struct manifest saved = db->ms;
 	db->ms.log_number = newer->wal_segno;
 	db->ms.last_seq = MAX(db->ms.last_seq, m->switch_seq);

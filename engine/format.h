@@ -40,6 +40,14 @@
  * at a snapshot judge by the snapshot's creation time instead). The
  * expiry index (TABLE_ID_EXPIRY, expire.c) finds expired keys, which
  * are then deleted with a tombstone like any other key.
+ *
+ * Separated values (tables of format version 3 on: table_format.h). A
+ * plain value (KIND_VALUE, not expiring) of at least
+ * golite_options.separate_values_from bytes is not copied into the table
+ * its memtable is flushed to: the table gets an entry of kind
+ * KIND_VALUE | KIND_SEPARATE whose stored value is a pointer to the bytes
+ * where the log wrote them (vlog.h draws it). Reads follow the pointer;
+ * flushes, compactions and reclaim copy the pointer, never the value.
  */
 #ifndef GOLITE_FORMAT_H
 #define GOLITE_FORMAT_H
@@ -64,6 +72,10 @@ enum entry_kind {
 	KIND_MAX = KIND_META,
 	KIND_EXPIRES = 0x10,               /* added to VALUE or META: the value
 					    * starts with its expiry (above) */
+	KIND_SEPARATE = 0x20,              /* added to VALUE in tables only: the
+					    * stored value is a pointer to the
+					    * value's bytes in a value file
+					    * (vlog.h) */
 };
 
 #define EXPIRES_PREFIX 8u
@@ -71,6 +83,8 @@ enum entry_kind {
 /* True for a kind an entry may have on disk. */
 static inline bool kind_valid(unsigned kind)
 {
+	if (kind == (KIND_VALUE | KIND_SEPARATE))
+		return true;
 	if (kind & KIND_EXPIRES)
 		kind &= ~(unsigned)KIND_EXPIRES;
 	else
@@ -78,10 +92,10 @@ static inline bool kind_valid(unsigned kind)
 	return kind == KIND_VALUE || kind == KIND_META;
 }
 
-/* The kind without its expiry flag. */
+/* The kind without its expiry and separation flags. */
 static inline unsigned kind_base(unsigned kind)
 {
-	return kind & ~(unsigned)KIND_EXPIRES;
+	return kind & ~(unsigned)(KIND_EXPIRES | KIND_SEPARATE);
 }
 
 /* Table ids. 0..15 are the store's own; user tables start at 16. */

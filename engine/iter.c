@@ -282,6 +282,12 @@ struct db_iter {
 	uint64_t clock_ms;      /* entries expiring by then are skipped */
 	int status;
 	uint64_t gen;           /* invariant 3 */
+	uint64_t vepoch;        /* vlog_iter_enter's */
+	bool separated;         /* e.value is a pointer, ptr (vlog.h) */
+	bool fetched;           /* and the value it points at is in vbuf */
+	struct vptr ptr;
+	uint8_t *vbuf;
+	size_t vcap;
 };
 
 static void add_source(struct db_iter *it, struct iter_source s)
@@ -342,6 +348,8 @@ static struct db_iter *iter_make(struct golite *db, enum iter_at at, uint64_t se
 	it->db = db;
 	it->cur = -1;
 	it->clock_ms = db_clock_ms(db);
+	/* Before the sources are pinned (vlog.h invariant 2). */
+	it->vepoch = vlog_iter_enter(db);
 	for (int spins = 0; !pin_sources(db, it, at, seq); spins++)
 		if (spins > 16)
 			sched_yield();
@@ -375,6 +383,8 @@ void db_iter_free(struct db_iter *it)
 		it->src[i].ops->free(it->src[i].s);
 	free(it->src);
 	version_unref(it->version);
+	vlog_iter_leave(it->db, it->vepoch);
+	free(it->vbuf);
 	free(it);
 }
 
@@ -451,6 +461,22 @@ static void find_current(struct db_iter *it)
 				}
 			}
 		}
+		it->separated = false;
+		if (be.kind == (KIND_VALUE | KIND_SEPARATE)) {
+			int r = vptr_decode(be.value, be.vlen, &it->ptr);
+			if (r) {
+				it->status = r;
+				it->cur = -1;
+				return;
+			}
+			it->separated = true;
+			it->fetched = false;
+			be.kind = KIND_VALUE;
+			it->e = be;
+			it->e.vlen = it->ptr.len;
+			it->expires = 0;
+			return;
+		}
 		if (be.kind != KIND_DELETE && !(be.kind & KIND_EXPIRES)) {
 			it->e = be;
 			it->expires = 0;
@@ -507,10 +533,37 @@ const uint8_t *db_iter_key(const struct db_iter *it, size_t *len)
 	return s->key;
 }
 
-const uint8_t *db_iter_value(const struct db_iter *it, size_t *len)
+const uint8_t *db_iter_value(const struct db_iter *cit, size_t *len)
 {
+	/* Reading a separated value fills the iterator's buffer: a cache
+	 * of what the current entry reads as, so the iterator stays
+	 * logically const. */
+	struct db_iter *it = (struct db_iter *)cit;
+	if (it->separated && !it->fetched) {
+		if (it->vcap < it->ptr.len) {
+			free(it->vbuf);
+			it->vcap = it->ptr.len;
+			it->vbuf = xmalloc(it->vcap);
+		}
+		int r = vlog_read(it->db, &it->ptr, it->vbuf);
+		if (r) {
+			it->status = r;
+			it->cur = -1;
+			*len = 0;
+			return NULL;
+		}
+		it->fetched = true;
+	}
 	*len = it->e.vlen;
-	return it->e.value;
+	return it->separated ? it->vbuf : it->e.value;
+}
+
+bool db_iter_vptr(const struct db_iter *it, struct vptr *p)
+{
+	if (!it->separated)
+		return false;
+	*p = it->ptr;
+	return true;
 }
 
 unsigned db_iter_kind(const struct db_iter *it)

@@ -70,6 +70,11 @@ const uint8_t *db_iter_key(const struct db_iter *it, size_t *len);
 /* The current version's value and kind (never KIND_DELETE). */
 const uint8_t *db_iter_value(const struct db_iter *it, size_t *len);
 unsigned db_iter_kind(const struct db_iter *it);
+/* True with *p filled if the current value is separated (vlog.h); its
+ * bytes are read only when db_iter_value asks for them, which fails the
+ * iterator (db_iter_status) if they cannot be read. */
+struct vptr;
+bool db_iter_vptr(const struct db_iter *it, struct vptr *p);
 /* The current entry's expiry (0 if none; entries expired by the
  * iterator's clock are skipped, format.h). */
 uint64_t db_iter_expires(const struct db_iter *it);

@@ -71,7 +71,7 @@
  *      0 u64 filter_off (= data_end)     8 u64 filter_size (0 = no filter)
  *     16 u64 props_off                  24 u64 props_size
  *     32 u64 index_off                  40 u64 index_size
- *     48 u32 format version (2)         52 u32 masked CRC32C of bytes 0..51
+ *     48 u32 format version (3)         52 u32 masked CRC32C of bytes 0..51
  *     56 u64 magic SST_MAGIC, the bytes "\x89GLSST\r\n"
  *
  *     Sizes are payload sizes, trailers excluded. A reader checks the magic,
@@ -94,7 +94,9 @@
 /* Version 2 (2026-12-07): entries may be expiring ones (kinds 0x11 and
  * 0x12, format.h); nothing else changed, and version 1 tables, which
  * hold none, are read as before. */
-#define SST_FORMAT_VERSION   2u
+/* Version 3 (2026-12-08): entries may be separated values (kind 0x21,
+ * format.h; the value is a pointer, vlog.h); nothing else changed. */
+#define SST_FORMAT_VERSION   3u
 #define SST_FORMAT_VERSION_MIN 1u
 #define SST_BLOCK_TRAILER    5u      /* u8 type, u32 masked CRC32C */
 #define SST_PROPS_FIXED      96u     /* fixed part of the properties block */

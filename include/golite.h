@@ -231,6 +231,16 @@ typedef struct golite_options {
 	 * 8192 (0 also means the default); at most 16777216. Costs a pointer
 	 * a slot at open, and the lines kept while someone reads the feed. */
 	size_t feed_events;
+	/* Plain values (not expiring) of at least this many bytes are not
+	 * copied from the log into tables when their memtable is flushed: the
+	 * table points at them where the log wrote them, so they are written
+	 * to disk once, and compaction moves only the pointer (the file
+	 * mount's chunks, 4 KiB, are such values). Default 4096 (0 also means
+	 * the default); SIZE_MAX keeps every value in the tables. Costs a
+	 * read of the value file for each such value read (through the page
+	 * cache) and a collector thread that frees value files as their
+	 * values are overwritten or deleted (docs/design.md). */
+	size_t separate_values_from;
 } golite_options;
 
 /* Fills *opts with the defaults documented above. */
@@ -675,6 +685,20 @@ typedef struct golite_stats {
 	 * if none; an overwritten key's may still be waiting there). */
 	uint64_t expired_keys;
 	uint64_t expiry_next_ms;
+	/* Separated values (golite_options.separate_values_from): values
+	 * flushed as pointers into value files since open; the value files
+	 * now, their bytes on disk and the bytes of values the newest
+	 * versions point at in them (as the collector's last pass found);
+	 * the collector's passes, the values it wrote again to empty files
+	 * (files and bytes) and the files it deleted, since open. */
+	uint64_t values_separated;
+	uint64_t value_files;
+	uint64_t value_file_bytes;
+	uint64_t value_live_bytes;
+	uint64_t value_gc_passes;
+	uint64_t value_gc_rewritten_files;
+	uint64_t value_gc_rewritten_bytes;
+	uint64_t value_gc_deleted_files;
 } golite_stats;
 
 int golite_stats_get(golite *db, golite_stats *out);
