@@ -393,6 +393,19 @@ int check_dir(const char *dir, const golite_check_options *o, golite_check_stats
 		ck_found(&r, GOLITE_FINDING_NOTE, dir, GOLITE_NO_OFFSET,
 			 "hard links not checked: the files have problems (repair them first)");
 
+	/* Separated values (check_values.c): read if the store has value
+	 * files and its files check out. */
+	uint64_t *vals;
+	size_t nvals = 0;
+	if (file_list(dir, FILE_VALUE, &vals, &nvals) == 0)
+		free(vals);
+	if (nvals && !st->problems)
+		ck_values_check(&r, dir);
+	else if (nvals)
+		ck_found(&r, GOLITE_FINDING_NOTE, dir, GOLITE_NO_OFFSET,
+			 "separated values not read: the files have problems (repair them "
+			 "first)");
+
 	static const char *const replaced[] = { MANIFEST_FILE, STORE_FILE };
 	for (size_t i = 0; i < ARRAY_SIZE(replaced); i++) {
 		file_temp_path(path, PATH_MAX, dir, replaced[i]);

@@ -143,6 +143,10 @@ int ck_check_one_file(const char *path, const golite_check_options *o, golite_ch
  * A store that does not open is a problem reported, not an error.
  */
 void ck_links_check(struct run *r, const char *dir);
+/* Separated values (check_values.c): opens the store read-only, as
+ * ck_links_check, and reads every value a reader can reach from its value
+ * file, checking its checksum. */
+void ck_values_check(struct run *r, const char *dir);
 int ck_links_repair(struct run *r, const char *dir, bool *changed);
 
 int ck_cat_check(struct run *r, const char *dir, const struct catalog_view *c);

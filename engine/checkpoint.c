@@ -12,6 +12,7 @@
  *                    its files, or copies (another file system, or the
  *                    `copy` option), or links to the identical tables of
  *                    the checkpoint it replaces (the `replace` option)
+ *     NNNNNNNN.val   the value files (vlog.h): hard links or copies
  *     NNNNNNNN.wal   copies of the log segments from that version's log
  *                    number on: the last cut just past the record holding
  *                    the checkpoint's sequence number, each earlier one
@@ -545,6 +546,49 @@ static int place_tables(struct ckpt *c)
 	return 0;
 }
 
+/* The value files (vlog.h): linked or copied like tables. They are never
+ * written again, and none is deleted while a checkpoint holds the store
+ * (vlog.h invariant 2). Every one is taken: those the checkpoint's tables
+ * no longer reach are collected when it is opened for writing. */
+static int place_values(struct ckpt *c)
+{
+	uint64_t *nums;
+	size_t count;
+	int e = file_list(c->db->path, FILE_VALUE, &nums, &count);
+	if (e < 0)
+		return io_error(-e, "list", c->db->path);
+	int r = 0;
+	for (size_t i = 0; i < count && !r; i++) {
+		char name[FILE_NAME_MAX], src[PATH_MAX], dst[PATH_MAX];
+		file_name(name, sizeof(name), FILE_VALUE, nums[i]);
+		file_path(src, sizeof(src), c->db->path, FILE_VALUE, nums[i]);
+		file_path(dst, sizeof(dst), c->tmp, FILE_VALUE, nums[i]);
+		struct stat st;
+		if (stat(src, &st) < 0) {
+			r = io_error(errno, "stat", src);
+			break;
+		}
+		uint64_t size = (uint64_t)st.st_size;
+		enum golite_checkpoint_how how = GOLITE_CKPT_LINKED;
+		int l = c->o->copy ? -EXDEV : io_link(src, dst);
+		if (l < 0 && !link_unsupported(-l)) {
+			r = io_error(-l, "link", dst);
+			break;
+		}
+		if (l < 0) {
+			how = GOLITE_CKPT_COPIED;
+			r = copy_file(c, src, dst, size);
+			c->st.bytes_copied += size;
+		} else {
+			progress(c, size);
+		}
+		if (!r)
+			report(c, name, how, size);
+	}
+	free(nums);
+	return r;
+}
+
 /* What the copied log holds (invariant 2). */
 struct log_seen {
 	uint64_t newest;        /* newest sequence of a record */
@@ -778,6 +822,8 @@ int golite_checkpoint_ex(golite *db, const char *dir, const golite_checkpoint_op
 	r = take_snapshot(c);
 	if (!r)
 		r = place_tables(c);
+	if (!r)
+		r = place_values(c);
 	if (!r)
 		r = copy_log(c);
 	if (!r)

@@ -95,6 +95,7 @@ typedef struct golite_check_stats {
 	uint64_t wal_segments, wal_records, wal_bytes;
 	uint64_t tables, blocks, entries, table_bytes;
 	uint64_t manifest_edits;
+	uint64_t values_checked;     /* separated values read (vlog.h) */
 } golite_check_stats;
 
 /*
