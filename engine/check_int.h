@@ -147,6 +147,11 @@ void ck_links_check(struct run *r, const char *dir);
  * ck_links_check, and reads every value a reader can reach from its value
  * file, checking its checksum. */
 void ck_values_check(struct run *r, const char *dir);
+/* Opens the store for writing (the caller holds no lock) and deletes each
+ * key whose newest value cannot be read from its value file, counting
+ * them in *dropped; sets *changed if it wrote. Returns 0 or the error of
+ * the write. */
+int ck_values_repair(struct run *r, const char *dir, bool *changed, uint64_t *dropped);
 int ck_links_repair(struct run *r, const char *dir, bool *changed);
 
 int ck_cat_check(struct run *r, const char *dir, const struct catalog_view *c);

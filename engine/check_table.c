@@ -31,6 +31,7 @@
 #include "io.h"
 #include "sstable.h"
 #include "util.h"
+#include "vlog.h"
 #include "vfile.h"
 
 #define RESYNC_WINDOW (1u << 20)
@@ -142,6 +143,8 @@ static bool tscan_block(struct tscan *t, uint64_t off, size_t size,
 			bad = "unknown entry kind";
 		else if ((kind & KIND_EXPIRES) && c.vlen < EXPIRES_PREFIX)
 			bad = "expiring entry without its expiry";
+		else if ((kind & KIND_SEPARATE) && c.vlen != VPTR_SIZE)
+			bad = "separated value whose pointer is not 28 bytes";
 		else if (kind == KIND_DELETE && c.vlen)
 			bad = "tombstone with a value";
 		else if (iklen <= IKEY_PREFIX)

@@ -10,6 +10,7 @@
 #include "check_int.h"
 #include "db.h"
 #include "filename.h"
+#include "golite_raw.h"
 #include "iter.h"
 #include "snapshot.h"
 #include "util.h"
@@ -85,4 +86,65 @@ void ck_values_check(struct run *r, const char *dir)
 	free(seqs);
 	r->st->values_checked += checked;
 	golite_close(h);
+}
+
+/* ---- repair ---- */
+
+int ck_values_repair(struct run *r, const char *dir, bool *changed, uint64_t *dropped)
+{
+	*changed = false;
+	golite_options o;
+	golite_options_init(&o);
+	o.create_if_missing = false;
+	o.compaction_threads = 0;
+	o.block_cache_size = 8u << 20;
+	o.log = discard_log;
+	golite *h;
+	int e = golite_open(dir, &o, &h);
+	if (e) {
+		ck_found(r, GOLITE_FINDING_PROBLEM, dir, GOLITE_NO_OFFSET,
+			 "the store does not open (%s), so its separated values were not read",
+			 golite_last_error());
+		return 0;
+	}
+	struct golite *db = h;
+	/* The keys whose newest value cannot be read: deleted, so that the
+	 * rest of the store reads (a snapshot keeps what it saw). */
+	golite_batch *del = golite_batch_new();
+	static const uint8_t first[IKEY_PREFIX];
+	struct db_iter *it = db_iter_new(db, false);
+	uint8_t *buf = NULL;
+	size_t cap = 0;
+	for (db_iter_seek(it, first, sizeof(first)); db_iter_valid(it); db_iter_next(it)) {
+		struct vptr p;
+		if (!db_iter_vptr(it, &p))
+			continue;
+		if (p.len > cap) {
+			free(buf);
+			cap = p.len;
+			buf = xmalloc(cap);
+		}
+		if (vlog_read(db, &p, buf) == 0)
+			continue;
+		char path[PATH_MAX];
+		file_path(path, sizeof(path), db->path, FILE_VALUE, p.file);
+		ck_found(r, GOLITE_FINDING_PROBLEM, path, p.record,
+			 "%s: the key's value is lost and the key deleted", golite_last_error());
+		size_t iklen;
+		const uint8_t *ikey = db_iter_key(it, &iklen);
+		golite_batch_delete_raw(del, ikey_table(ikey), ikey + IKEY_PREFIX,
+					iklen - IKEY_PREFIX);
+		(*dropped)++;
+	}
+	free(buf);
+	e = db_iter_status(it);
+	db_iter_free(it);
+	if (!e && golite_batch_count(del)) {
+		e = golite_write(h, del);
+		if (!e)
+			*changed = true;
+	}
+	golite_batch_free(del);
+	int c = golite_close(h);
+	return e ? e : c;
 }

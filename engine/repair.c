@@ -1018,6 +1018,18 @@ out:
 		if (e)
 			return e;
 	}
+	/* Separated values (check_values.c): likewise. */
+	uint64_t *vals;
+	size_t nvals = 0;
+	if (file_list(dir, FILE_VALUE, &vals, &nvals) == 0)
+		free(vals);
+	if (nvals) {
+		bool changed;
+		e = ck_values_repair(&r, dir, &changed, &st->values_dropped);
+		st->changed |= changed;
+		if (e)
+			return e;
+	}
 	if (!st->changed)
 		ck_found(&r, GOLITE_FINDING_NOTE, dir, GOLITE_NO_OFFSET, "every file checks out: nothing to repair");
 	ck_flush_suppressed(&r);

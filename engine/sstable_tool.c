@@ -11,6 +11,7 @@
 #include "error.h"
 #include "sstable_int.h"
 #include "util.h"
+#include "vlog.h"
 
 /* ======================================================================
  * Verify and dump
@@ -61,7 +62,8 @@ int sst_verify(const char *path, uint64_t *entries)
 		unsigned kind = trailer_kind(t);
 		uint64_t at = r->ix[it->bi].off;
 		if (!kind_valid(kind) ||
-		    ((kind & KIND_EXPIRES) && it->c.vlen < EXPIRES_PREFIX)) {
+		    ((kind & KIND_EXPIRES) && it->c.vlen < EXPIRES_PREFIX) ||
+		    ((kind & KIND_SEPARATE) && it->c.vlen != VPTR_SIZE)) {
 			e = sst_corrupt(path, at, "unknown entry kind %u (entry at byte %u of the data block)",
 				    kind, it->c.off);
 			goto out;
@@ -143,6 +145,7 @@ static const char *kind_name(unsigned kind)
 	case KIND_META: return "meta";
 	case KIND_VALUE | KIND_EXPIRES: return "val+ttl";
 	case KIND_META | KIND_EXPIRES: return "meta+ttl";
+	case KIND_VALUE | KIND_SEPARATE: return "val+sep";
 	default: return "?";
 	}
 }
@@ -203,7 +206,12 @@ int sst_dump(const char *path, FILE *out, bool hex)
 		fputs("  ", out);
 		put_skey(out, it->c.key, it->c.klen, hex);
 		unsigned kind = trailer_kind(get_le64(it->c.key + it->c.klen - TRAILER_SIZE));
-		if ((kind & KIND_EXPIRES) && it->c.vlen >= EXPIRES_PREFIX) {
+		struct vptr vp;
+		if ((kind & KIND_SEPARATE) && vptr_decode(it->c.value, it->c.vlen, &vp) == 0) {
+			fprintf(out,
+				" -> %08" PRIu64 ".val record %" PRIu64 " +%u, %u bytes, crc %08x",
+				vp.file, vp.record, vp.offset, vp.len, vp.crc);
+		} else if ((kind & KIND_EXPIRES) && it->c.vlen >= EXPIRES_PREFIX) {
 			fprintf(out, " expires %" PRIu64 " ms = ", get_le64(it->c.value));
 			sst_put_bytes(out, it->c.value + EXPIRES_PREFIX, it->c.vlen - EXPIRES_PREFIX,
 				      hex);

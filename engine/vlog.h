@@ -78,7 +78,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VPTR_SIZE 28u
+#define VPTR_SIZE 28u   /* the drawing above */
 /* Default golite_options.separate_values_from. */
 #define VLOG_MIN_DEFAULT 4096u
 /* The collector rewrites live values while the value files hold more than

@@ -121,6 +121,8 @@ typedef struct golite_repair_stats {
 	uint64_t files_moved;
 	bool manifest_rebuilt;
 	bool catalog_fixed;
+	uint64_t values_dropped;     /* keys deleted because their separated
+				      * value could not be read (vlog.h) */
 	bool changed;                /* anything at all was changed */
 	uint64_t problems_after;     /* problems a check finds afterwards */
 	char lost_dir[PATH_MAX];     /* where damaged files went; "" if none */

@@ -299,6 +299,22 @@ Test(vlog, a_damaged_value_reads_as_an_error)
 	}
 	cr_assert_gt(bad, 0);
 	golite_close(db);
+
+	/* Repair deletes the keys whose values are lost; the rest reads. */
+	golite_check_options ro = { 0 };
+	golite_repair_stats rs;
+	cr_assert_eq(golite_repair(dir, &ro, &rs), 0, "%s", golite_last_error());
+	cr_assert_eq(rs.values_dropped, (uint64_t)bad);
+	cr_assert_eq(rs.problems_after, 0);
+	db = tu_open(dir, &o);
+	int gone = 0;
+	for (int i = 0; i < 100; i++) {
+		int r = get_big(db, NULL, i, (uint64_t)i, 5000);
+		cr_assert(r == 0 || r == GOLITE_ENOTFOUND, "key %d: %d", i, r);
+		gone += r == GOLITE_ENOTFOUND;
+	}
+	cr_assert_eq(gone, bad);
+	golite_close(db);
 }
 
 Test(vlog, a_checkpoint_carries_the_value_files)
