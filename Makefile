@@ -104,7 +104,7 @@ endif
 
 FUZZ_TIME ?= 60
 
-.PHONY: all deps test unit-test fs-test asan asan-test run bench bench-engine \
+.PHONY: all deps test unit-test fs-test asan asan-test run bench bench-engine bench-values \
         bench-fio bench-net bench-snapshot install uninstall clean torture fuzz tsan-test valgrind-test
 
 all: $(PROGRAMS) $(TEST_BIN) $(FSTEST_BIN) $(RESPTEST_BIN)
@@ -219,6 +219,11 @@ $(BENCH_BIN): $(BENCH_OBJ) $(LIB)
 
 bench-engine: all $(BENCH_BIN)
 	@scripts/bench-engine.sh $(BUILD)
+
+# Large values (4 KiB and 64 KiB): GoLite's separated values against
+# RocksDB's blob files (scripts/bench-values.sh; about 5 minutes).
+bench-values: all $(BENCH_BIN)
+	@scripts/bench-values.sh $(BUILD)
 
 bench-fio: all
 	@scripts/bench-fio.sh $(BUILD)

@@ -44,6 +44,7 @@ static const struct bench_system *const systems[] = {
 	&bench_sqlite,
 	&bench_leveldb_nofilter,
 	&bench_rocksdb_nofilter,
+	&bench_rocksdb_blob,
 };
 #define NSYSTEMS (sizeof(systems) / sizeof(systems[0]))
 #define MAX_WORKLOADS 32
@@ -75,7 +76,8 @@ static void usage(FILE *f)
 "                     leveldb,rocksdb,lmdb,sqlite (LevelDB and RocksDB with a\n"
 "                     bloom filter of 10 bits a key); extras, run only when\n"
 "                     named: leveldb-nofilter,rocksdb-nofilter (db_bench's\n"
-"                     default of no filter)\n"
+"                     default of no filter), rocksdb-blob (blob files for\n"
+"                     values of 4096 bytes and more)\n"
 "  --workloads LIST   comma-separated names, NAME:THREADS for one thread\n"
 "                     count, or all (default); see the list below\n"
 "  --dir DIR          where the stores are made, one directory per system\n"

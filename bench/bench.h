@@ -121,6 +121,7 @@ extern const struct bench_system bench_leveldb;
 extern const struct bench_system bench_rocksdb;
 extern const struct bench_system bench_leveldb_nofilter;
 extern const struct bench_system bench_rocksdb_nofilter;
+extern const struct bench_system bench_rocksdb_blob;
 extern const struct bench_system bench_lmdb;
 extern const struct bench_system bench_sqlite;
 

@@ -16,6 +16,9 @@
  *      rewrite needs at most one table's size of free space, which the
  *      reserve provides on a full disk.
  *
+ *   5. runs a pass of the value collector (vlog.h), which deletes the
+ *      value files no reader reaches any more.
+ *
  * Why it is safe (space.h invariant 3): an entry is dropped only if a newer
  * version of its key is durable, so no reader of the newest version can
  * miss it and no crash can bring back a state that needs it, and no live
@@ -166,11 +169,9 @@ static bool candidate(struct table_file *f, bool all, bool pressed)
 	return all || atomic_load(&f->reclaim_dead) * (pressed ? 4 : 2) >= f->meta.entries;
 }
 
-bool reclaim_pass(struct golite *db)
+static bool reclaim_tables(struct golite *db)
 {
 	struct space *sp = &db->space;
-	if (!db->wal || atomic_load(&db->failed))
-		return false;
 	size_t nr;
 	bool all;
 	struct space_range *ranges = space_ranges_take(db, &nr, &all);
@@ -260,5 +261,19 @@ out:
 	atomic_store(&sp->reclaimable_bytes, reclaimable);
 	version_unref(v);
 	/* A table busy with compaction meanwhile is tried again soon. */
+	return again;
+}
+
+bool reclaim_pass(struct golite *db)
+{
+	if (!db->wal || atomic_load(&db->failed))
+		return false;
+	bool again = reclaim_tables(db);
+	/* Deleted values in value files come back when the collector deletes
+	 * the files no reader reaches (vlog.h). */
+	int r = vlog_collect(db);
+	if (r && r != GOLITE_ENOSPC)
+		db_log(db, GOLITE_LOG_WARN, "space: collecting value files failed: %s",
+		       golite_strerror(r));
 	return again;
 }
