@@ -387,6 +387,7 @@ int check_dir(const char *dir, const golite_check_options *o, golite_check_stats
 	/* Hard links, in the store's contents (check_links.c): looked at if
 	 * the files hold a record of one, and if they check out (the store is
 	 * opened read-only for it). */
+	bool files_ok = !st->problems;
 	if (cat.links_seen && !st->problems)
 		ck_links_check(&r, dir);
 	else if (cat.links_seen)
@@ -399,7 +400,7 @@ int check_dir(const char *dir, const golite_check_options *o, golite_check_stats
 	size_t nvals = 0;
 	if (file_list(dir, FILE_VALUE, &vals, &nvals) == 0)
 		free(vals);
-	if (nvals && !st->problems)
+	if (nvals && files_ok)
 		ck_values_check(&r, dir);
 	else if (nvals)
 		ck_found(&r, GOLITE_FINDING_NOTE, dir, GOLITE_NO_OFFSET,
