@@ -148,6 +148,14 @@ static bool keep_version(void *arg, const struct mt_entry *e)
 	return !k->r && stripe > 0;
 }
 
+/* The newest version of a key, for vlog_map_count. */
+static bool count_newest(void *arg, const struct mt_entry *e)
+{
+	if (e->kind == KIND_VALUE)
+		vlog_map_count(arg, e->seq, e->vlen);
+	return false;
+}
+
 /*
  * Writes the newest version of every key of m into a new level-0 table,
  * and the older ones live snapshots see (snapshot.h); large values as
@@ -165,6 +173,14 @@ static int write_memtable(struct golite *db, struct memtable *m, struct vlog_map
 	int r = sst_builder_new(path, file_no, &db->sst_opts, &b);
 	if (r)
 		return r;
+	if (map) {
+		/* Which segments are worth keeping (vlog.h step 1). */
+		struct mt_iter *pre = m->ops->iter_new(m);
+		for (m->ops->iter_seek_first(pre); m->ops->iter_valid(pre); m->ops->iter_next(pre))
+			m->ops->iter_versions(pre, count_newest, map);
+		m->ops->iter_free(pre);
+		vlog_map_decide(map);
+	}
 	/* Read after m was frozen: snapshot.h invariant 1. */
 	struct keep_ctx k = { .b = b, .map = map };
 	k.seqs = snap_seqs(db, &k.nseqs);

@@ -20,6 +20,7 @@
 #include "io.h"
 #include "iter.h"
 #include "snapshot.h"
+#include "space.h"
 #include "util.h"
 #include "vlog.h"
 #include "wal.h"
@@ -215,6 +216,8 @@ struct vloc {
 struct vseg {
 	uint64_t no;
 	uint64_t end;      /* just past its last record */
+	uint64_t live;     /* bytes of large values the flush keeps */
+	bool keep;         /* worth keeping as a value file */
 	bool used;
 };
 
@@ -342,20 +345,51 @@ int vlog_map_build(struct golite *db, uint64_t lo, uint64_t hi, struct vlog_map 
 	return 0;
 }
 
-bool vlog_map_find(struct vlog_map *m, uint64_t seq, const uint8_t *value, size_t len,
-		   struct vptr *p)
+static const struct vloc *map_lookup(const struct vlog_map *m, uint64_t seq, size_t len)
 {
 	if (!m || !m->cap || len < m->min)
-		return false;
+		return NULL;
 	size_t i = slot_of(m, seq);
 	while (m->slots[i].seq && m->slots[i].seq != seq)
 		i = (i + 1) & (m->cap - 1);
 	const struct vloc *l = &m->slots[i];
-	if (l->seq != seq || l->len != len)
-		return false;
+	return l->seq == seq && l->len == len ? l : NULL;
+}
+
+static struct vseg *seg_of(struct vlog_map *m, uint64_t no)
+{
 	for (size_t s = 0; s < m->nsegs; s++)
-		if (m->segs[s].no == l->file)
-			m->segs[s].used = true;
+		if (m->segs[s].no == no)
+			return &m->segs[s];
+	return NULL;
+}
+
+void vlog_map_count(struct vlog_map *m, uint64_t seq, size_t len)
+{
+	const struct vloc *l = map_lookup(m, seq, len);
+	struct vseg *g = l ? seg_of(m, l->file) : NULL;
+	if (g)
+		g->live += len;
+}
+
+void vlog_map_decide(struct vlog_map *m)
+{
+	if (!m)
+		return;
+	for (size_t s = 0; s < m->nsegs; s++) {
+		struct vseg *g = &m->segs[s];
+		g->keep = (double)g->live >= VLOG_KEEP_LIVE * (double)g->end;
+	}
+}
+
+bool vlog_map_find(struct vlog_map *m, uint64_t seq, const uint8_t *value, size_t len,
+		   struct vptr *p)
+{
+	const struct vloc *l = map_lookup(m, seq, len);
+	struct vseg *g = l ? seg_of(m, l->file) : NULL;
+	if (!g || !g->keep)
+		return false;
+	g->used = true;
 	*p = (struct vptr){ l->file, l->record, l->offset, l->len,
 			    crc32c_mask(crc32c(value, len)) };
 	return true;
@@ -452,7 +486,7 @@ static int count_reach(struct db_iter *it, struct use *u, size_t n, bool now)
 /* Writes the value of ikey again if its newest version still points into
  * file no (a write conditional on that version, vlog.h step 3). */
 static int rewrite_one(struct golite *db, const uint8_t *ikey, size_t iklen, uint64_t no,
-		       struct rep *rep, uint64_t *bytes)
+		       bool frees, struct rep *rep, uint64_t *bytes)
 {
 	int r = GOLITE_EBUSY;
 	for (int attempt = 0; attempt < 16 && r == GOLITE_EBUSY; attempt++) {
@@ -469,7 +503,7 @@ static int rewrite_one(struct golite *db, const uint8_t *ikey, size_t iklen, uin
 			rep_reset(rep);
 			rep_add(rep, KIND_VALUE, ikey, iklen, buf, n.ptr.len);
 			struct db_cond cond = { ikey, iklen, n.seq, gen };
-			r = db_commit_if(db, rep, false, &cond);
+			r = db_commit_if(db, rep, frees, &cond);
 			if (!r)
 				*bytes += n.ptr.len;
 		}
@@ -478,8 +512,9 @@ static int rewrite_one(struct golite *db, const uint8_t *ikey, size_t iklen, uin
 	return r == GOLITE_EBUSY ? 0 : r;
 }
 
-/* Writes again every value the store points at in file no. */
-static int rewrite_file(struct golite *db, uint64_t no, uint64_t *bytes)
+/* Writes again every value the store points at in file no. frees: the
+ * writes go ahead of the space checks (space.h), as deletes do. */
+static int rewrite_file(struct golite *db, uint64_t no, bool frees, uint64_t *bytes)
 {
 	struct db_iter *it = db_iter_new(db, false);
 	struct rep rep = { 0 };
@@ -493,7 +528,7 @@ static int rewrite_file(struct golite *db, uint64_t no, uint64_t *bytes)
 		const uint8_t *ikey = db_iter_key(it, &iklen);
 		uint8_t copy[IKEY_MAX];
 		memcpy(copy, ikey, iklen);
-		r = rewrite_one(db, copy, iklen, no, &rep, bytes);
+		r = rewrite_one(db, copy, iklen, no, frees, &rep, bytes);
 		if (atomic_load(&db->closing) || db->vlog.stop)
 			break;
 	}
@@ -635,8 +670,14 @@ rewrite:;
 		}
 		if (!best)
 			break;
+		/* Short of space, the rewrite goes ahead of the space checks
+		 * (it gives back more than it takes) if the room left holds
+		 * twice what it writes. */
+		bool pressed = atomic_load(&db->space.state) != SPACE_NORMAL;
+		if (pressed && best->live * 2 > space_room(db))
+			break;
 		uint64_t done = 0;
-		r = rewrite_file(db, best->no, &done);
+		r = rewrite_file(db, best->no, pressed, &done);
 		moved += done;
 		atomic_fetch_add(&v->gc_rewritten, 1);
 		atomic_fetch_add(&v->gc_rewritten_bytes, done);

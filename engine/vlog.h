@@ -16,8 +16,12 @@
  *
  * 1. The flush of a memtable reads its log segments (wal_scan) and finds,
  *    for each plain value of at least separate_values_from bytes, where
- *    the log wrote it. The table gets a pointer (below) with kind
- *    KIND_VALUE | KIND_SEPARATE instead of the value. Before the table is
+ *    the log wrote it. A segment whose live large values (the newest
+ *    versions the flush writes) fill at least VLOG_KEEP_LIVE of it is
+ *    kept: the table gets a pointer (below) with kind
+ *    KIND_VALUE | KIND_SEPARATE instead of each of its values. (The values
+ *    of a segment mostly overwritten or deleted within its memtable are
+ *    copied into the table, as before, and the segment goes.) Before the table is
  *    published, each segment pointed into is fdatasynced, cut to its last
  *    record and given a second name NNNNNNNN.val (link(2), directory
  *    synced); when the segment's .wal name is removed with the other
@@ -84,6 +88,9 @@
 /* The collector rewrites live values while the value files hold more than
  * this many times the bytes readers can see. */
 #define VLOG_GC_RATIO 1.2
+/* A flushed segment is kept as a value file if its live large values fill
+ * at least this share of it (vlog_map_decide). */
+#define VLOG_KEEP_LIVE 0.75
 
 struct golite;
 struct table_file;
@@ -156,9 +163,17 @@ void vlog_iter_leave(struct golite *db, uint64_t epoch);
  * numbered [lo, hi). */
 struct vlog_map;
 int vlog_map_build(struct golite *db, uint64_t lo, uint64_t hi, struct vlog_map **out);
+/* Before the table is written: counts the newest version of each key
+ * (sequence seq, a plain value of len bytes) as live in its segment, then
+ * decides which segments are worth keeping as value files: those whose
+ * live values fill at least VLOG_KEEP_LIVE of them. The values of the
+ * others are copied into the table (once: a segment mostly overwritten or
+ * deleted within its memtable would only be collected later). */
+void vlog_map_count(struct vlog_map *m, uint64_t seq, size_t len);
+void vlog_map_decide(struct vlog_map *m);
 /* True with *p filled if the value of the entry with sequence seq, of
- * len bytes and checksum computed from value, is in the map; marks its
- * file as used. */
+ * len bytes and checksum computed from value, is in a segment kept; marks
+ * the segment as used. */
 bool vlog_map_find(struct vlog_map *m, uint64_t seq, const uint8_t *value, size_t len,
 		   struct vptr *p);
 /* Makes the files pointed into durable value files (invariant 1). */

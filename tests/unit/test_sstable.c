@@ -794,7 +794,7 @@ Test(sstable, damaged_footer_and_truncation_are_reported)
 
 	put_le32(d + len - 16, SST_FORMAT_VERSION + 1);
 	spit(p, d, len);
-	expect_open_error(p, GOLITE_EVERSION, "version 3");
+	expect_open_error(p, GOLITE_EVERSION, "version 4");
 	put_le32(d + len - 16, 0);
 	spit(p, d, len);
 	expect_open_error(p, GOLITE_EVERSION, "version 0");
