@@ -67,6 +67,9 @@ static int check_options(const golite_options *o)
 		return set_error(GOLITE_EINVAL, "max_size below 16 MiB");
 	if (o->space_reserve && o->space_reserve < (1u << 20))
 		return set_error(GOLITE_EINVAL, "space_reserve below 1 MiB");
+	if (o->separate_values_from && o->separate_values_from < VPTR_SIZE * 2)
+		return set_error(GOLITE_EINVAL, "separate_values_from below %u bytes",
+				 VPTR_SIZE * 2);
 	if (o->feed_events > FEED_EVENTS_MAX)
 		return set_error(GOLITE_EINVAL, "feed_events above %u", FEED_EVENTS_MAX);
 	return 0;

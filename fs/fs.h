@@ -152,6 +152,7 @@ struct gfs_options {
 	enum golite_durability durability;
 	unsigned sync_interval_ms;
 	size_t memtable_size;       /* 0: engine default */
+	size_t separate_values_from; /* 0: engine default; SIZE_MAX: off */
 	size_t cache_size;          /* 0: engine default */
 	size_t max_size;            /* 0: no limit but the file system's */
 	int compaction_threads;     /* -1: engine default */

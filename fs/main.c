@@ -244,6 +244,8 @@ static int open_store(struct gfs *fs, enum gfs_loglevel level)
 	go.sync_interval_ms = fs->o.sync_interval_ms;
 	if (fs->o.memtable_size)
 		go.memtable_size = fs->o.memtable_size;
+	if (fs->o.separate_values_from)
+		go.separate_values_from = fs->o.separate_values_from;
 	if (fs->o.cache_size)
 		go.block_cache_size = fs->o.cache_size;
 	if (fs->o.compaction_threads >= 0)

@@ -30,6 +30,7 @@ static const struct fuse_opt cli_opts[] = {
 	OPT("durability=%s", durability),
 	OPT("sync_interval_ms=%u", sync_interval_ms),
 	OPT("memtable_size=%s", memtable_size),
+	OPT("separate_values_from=%s", separate_values_from),
 	OPT("cache_size=%s", cache_size),
 	OPT("max_size=%s", max_size),
 	OPT("compaction_threads=%d", compaction_threads),
@@ -135,6 +136,8 @@ void cli_usage(const char *prog)
 	       "  sync_interval_ms=N     periodic mode window, 1..60000 (default 1000)\n"
 	       "  memtable_size=SIZE     engine memtable size (default 64M; K, M, G suffixes)\n"
 	       "  cache_size=SIZE        engine block cache size (default 64M)\n"
+	       "  separate_values_from=SIZE  values (file chunks) this large or larger are\n"
+	       "                         written once, kept in the log (default 4K; off)\n"
 	       "  max_size=SIZE          most disk space the store's files may take (default:\n"
 	       "                         the file system's); writes fail with ENOSPC near it\n"
 	       "  compaction_threads=N   engine background compaction threads (default 1)\n"
@@ -220,6 +223,7 @@ void cli_free(struct cli *c)
 	free(c->durability);
 	free(c->loglevel);
 	free(c->memtable_size);
+	free(c->separate_values_from);
 	free(c->cache_size);
 	free(c->max_size);
 	free(c->writeback);
@@ -259,6 +263,16 @@ int options_from_cli(const struct cli *c, struct gfs_options *o, enum gfs_loglev
 			return -1;
 		}
 		o->sync_interval_ms = c->sync_interval_ms;
+	}
+	if (c->separate_values_from) {
+		if (strcmp(c->separate_values_from, "off") == 0) {
+			o->separate_values_from = SIZE_MAX;
+		} else if (!parse_size(c->separate_values_from, &o->separate_values_from) ||
+			   o->separate_values_from == 0) {
+			fprintf(stderr, "golitefs: separate_values_from=%s: not a size or off\n",
+				c->separate_values_from);
+			return -1;
+		}
 	}
 	if (c->memtable_size && !parse_size(c->memtable_size, &o->memtable_size)) {
 		fprintf(stderr, "golitefs: memtable_size=%s: not a size\n", c->memtable_size);
