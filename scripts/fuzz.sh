@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-"wal manifest sstable records"}
+targets=${*:-"wal manifest sstable records vlog"}
 out=build-fuzz
 cc=clang
 flags="-std=gnu11 -O1 -g -fno-omit-frame-pointer -D_GNU_SOURCE -pthread -Iinclude -Iengine -Icommon \
