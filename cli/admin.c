@@ -141,13 +141,17 @@ int cmd_check(int argc, char **argv)
 	}
 	char a[32], b[32];
 #define PL(n) ((n) == 1 ? "" : "s")
+	char values[64] = "";
+	if (st.values_checked)
+		snprintf(values, sizeof(values), ", %" PRIu64 " separated value%s",
+			 st.values_checked, PL(st.values_checked));
 	printf("checked %" PRIu64 " log segment%s (%" PRIu64 " record%s, %s), %" PRIu64
 	       " table%s (%" PRIu64 " block%s, %" PRIu64 " entr%s, %s), %" PRIu64
-	       " manifest edit%s: %s",
+	       " manifest edit%s%s: %s",
 	       st.wal_segments, PL(st.wal_segments), st.wal_records, PL(st.wal_records),
 	       size_text(st.wal_bytes, a), st.tables, PL(st.tables), st.blocks, PL(st.blocks),
 	       st.entries, st.entries == 1 ? "y" : "ies", size_text(st.table_bytes, b),
-	       st.manifest_edits, PL(st.manifest_edits), st.problems ? "" : "clean");
+	       st.manifest_edits, PL(st.manifest_edits), values, st.problems ? "" : "clean");
 #undef PL
 	if (st.problems)
 		printf("%" PRIu64 " problem%s", st.problems, st.problems == 1 ? "" : "s");
@@ -197,6 +201,9 @@ int cmd_repair(int argc, char **argv)
 		if (st.tables_written)
 			printf(", %" PRIu64 " written by a merge", st.tables_written);
 		printf("\n");
+		if (st.values_dropped)
+			printf("separated values: %" PRIu64 " unreadable, their key%s deleted\n",
+			       st.values_dropped, st.values_dropped == 1 ? "" : "s");
 		if (st.manifest_rebuilt)
 			printf("manifest: rebuilt\n");
 		if (st.catalog_fixed)
