@@ -576,7 +576,7 @@ uint64_t db_newest_seq(struct golite *db, const uint8_t *ikey, size_t iklen)
  */
 static int lookup(struct golite *db, const golite_snapshot *snap, uint32_t id, const void *key,
 		  size_t klen, bool raw, unsigned *kind, uint64_t *expires, void *buf, size_t cap,
-		  void **alloc, size_t *vlen)
+		  void **alloc, size_t *vlen, struct vptr *defer)
 {
 	uint64_t seq = snap_read_seq(snap);
 	uint8_t ikey[IKEY_MAX];
@@ -633,7 +633,10 @@ static int lookup(struct golite *db, const golite_snapshot *snap, uint32_t id, c
 		if (kind)
 			*kind = KIND_VALUE;
 		*vlen = p.len;
-		if (alloc) {
+		if (defer) {
+			*defer = p;
+			r = 1;   /* separated: the caller reads it */
+		} else if (alloc) {
 			*alloc = xmalloc(p.len);
 			r = vlog_read(db, &p, *alloc);
 			if (r) {
@@ -699,7 +702,7 @@ static int get_common(struct golite *db, const golite_snapshot *snap, const char
 	rcu_read_unlock();
 	if (r)
 		return r;
-	return lookup(db, snap, id, key, klen, false, NULL, NULL, buf, cap, alloc, vlen);
+	return lookup(db, snap, id, key, klen, false, NULL, NULL, buf, cap, alloc, vlen, NULL);
 }
 
 int golite_get(golite *db, const char *table, const void *key, size_t klen, void **value,
@@ -743,7 +746,7 @@ bool golite_exists(golite *db, const char *table, const void *key, size_t klen)
 		r = db_table_id(db, table, &id);
 		rcu_read_unlock();
 	}
-	return !r && lookup(db, NULL, id, key, klen, true, NULL, NULL, NULL, 0, NULL, &vlen) == 0;
+	return !r && lookup(db, NULL, id, key, klen, true, NULL, NULL, NULL, 0, NULL, &vlen, NULL) == 0;
 }
 
 /* ---- raw access (golite_raw.h) ---- */
@@ -831,7 +834,19 @@ int golite_get_raw_ex(golite *db, const golite_snapshot *snap, uint32_t table_id
 	if (alloc)
 		*alloc = NULL;
 	*vlen = 0;
-	return lookup(db, snap, table_id, key, klen, true, kind, expires, buf, cap, alloc, vlen);
+	return lookup(db, snap, table_id, key, klen, true, kind, expires, buf, cap, alloc, vlen, NULL);
+}
+
+int db_chunk_lookup(struct golite *db, const golite_snapshot *snap, const void *key, size_t klen,
+		    void *buf, size_t cap, size_t *vlen, struct vptr *p)
+{
+	int r = db_check_handle(db);
+	if (r)
+		return r;
+	unsigned kind;
+	*vlen = 0;
+	return lookup(db, snap, TABLE_ID_CHUNKS, key, klen, true, &kind, NULL, buf, cap, NULL, vlen,
+		      p);
 }
 
 int golite_put_raw(golite *db, uint32_t table_id, unsigned kind, const void *key, size_t klen,

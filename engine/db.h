@@ -317,6 +317,12 @@ struct db_newest {
 };
 int db_newest_entry(struct golite *db, const uint8_t *ikey, size_t iklen, struct db_newest *n,
 		    bool copy);
+/* The chunk reader's point read (file_read.c): golite_get_raw_at of a
+ * chunk key into buf, except that a separated value is not read: returns
+ * 1 with *p its pointer (and *vlen its length), which the caller reads
+ * between vlog_iter_enter and vlog_iter_leave (vlog.h invariant 2). */
+int db_chunk_lookup(struct golite *db, const golite_snapshot *snap, const void *key, size_t klen,
+		    void *buf, size_t cap, size_t *vlen, struct vptr *p);
 /* db_open.c: */
 struct db_iter;
 /* Builds a catalog (*out) from table 0 as the iterator it sees it. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "error.h"
 #include "format.h"
 #include "golite_raw.h"
@@ -38,37 +39,88 @@ static int chunk_too_long(uint64_t ino, uint32_t idx, size_t vlen)
 			 idx, (unsigned long long)ino, vlen, VFILE_CHUNK);
 }
 
+/* Where separated chunks go once read (vlog_read_many). */
+struct placing {
+	uint8_t *out;
+	uint64_t off;
+	size_t len;
+};
+
+static void place_chunk(void *arg, const struct vref *r, const uint8_t *v)
+{
+	struct placing *pl = arg;
+	uint32_t idx = (uint32_t)r->tag;
+	/* The part of the chunk past its bytes reads as zeros. */
+	uint64_t cstart = (uint64_t)idx * VFILE_CHUNK;
+	uint64_t from = MAX(cstart + r->p.len, pl->off);
+	uint64_t to = MIN(cstart + VFILE_CHUNK, pl->off + pl->len);
+	if (from < to)
+		memset(pl->out + (from - pl->off), 0, (size_t)(to - from));
+	chunk_copy(pl->out, pl->off, pl->len, idx, v, r->p.len);
+}
+
 /* golite_chunks_read by point lookups, one a chunk; fills every byte of
- * out (whole chunks are read in place, without zeroing them first). */
+ * out (whole chunks are read in place, without zeroing them first).
+ * Separated chunks (engine/vlog.h) are read after the lookups, those
+ * that lie together in a value file with one read. */
 static int read_by_lookups(golite *db, const golite_snapshot *snap, uint64_t ino, uint64_t off,
 			   uint8_t *out, size_t len)
 {
 	uint8_t tmp[VFILE_CHUNK];
 	uint32_t first = (uint32_t)(off / VFILE_CHUNK);
 	uint32_t last = (uint32_t)((off + len - 1) / VFILE_CHUNK);
-	for (uint32_t idx = first;; idx++) {
+	struct vref stack[64], *refs = stack;
+	size_t nrefs = 0, cap = 64;
+	uint64_t epoch = vlog_iter_enter(db);
+	int r = 0;
+	for (uint32_t idx = first; r == 0; idx++) {
 		uint64_t cstart = (uint64_t)idx * VFILE_CHUNK;
 		/* A whole chunk inside the range goes straight to its place. */
 		bool whole = cstart >= off && cstart + VFILE_CHUNK <= off + len;
 		uint8_t *dst = whole ? out + (cstart - off) : tmp;
 		uint8_t key[VFILE_CHUNK_KEY];
 		vfile_chunk_key(key, ino, idx);
-		unsigned kind;
 		size_t vlen = 0;
-		int r = golite_get_raw_at(db, snap, TABLE_ID_CHUNKS, key, sizeof(key), &kind, dst,
-					  VFILE_CHUNK, NULL, &vlen);
-		if (r == GOLITE_ERANGE)
-			return chunk_too_long(ino, idx, vlen);
-		if (r && r != GOLITE_ENOTFOUND)
-			return r;
-		if (r)
-			vlen = 0;
-		memset(dst + vlen, 0, VFILE_CHUNK - vlen);
-		if (!whole)
-			chunk_copy(out, off, len, idx, tmp, VFILE_CHUNK);
+		struct vptr p;
+		r = db_chunk_lookup(db, snap, key, sizeof(key), dst, VFILE_CHUNK, &vlen, &p);
+		if (r == 1) {
+			r = 0;
+			if (p.len > VFILE_CHUNK) {
+				r = chunk_too_long(ino, idx, p.len);
+				break;
+			}
+			if (nrefs == cap) {
+				cap *= 2;
+				refs = refs == stack ? memcpy(xmalloc(cap * sizeof(*refs)), stack,
+							      sizeof(stack))
+						     : xrealloc(refs, cap * sizeof(*refs));
+			}
+			refs[nrefs++] = (struct vref){ .p = p, .tag = idx };
+		} else {
+			if (r == GOLITE_ERANGE) {
+				r = chunk_too_long(ino, idx, vlen);
+				break;
+			}
+			if (r && r != GOLITE_ENOTFOUND)
+				break;
+			if (r)
+				vlen = 0;
+			r = 0;
+			memset(dst + vlen, 0, VFILE_CHUNK - vlen);
+			if (!whole)
+				chunk_copy(out, off, len, idx, tmp, VFILE_CHUNK);
+		}
 		if (idx == last)
-			return 0;
+			break;
 	}
+	if (!r && nrefs) {
+		struct placing pl = { out, off, len };
+		r = vlog_read_many(db, refs, nrefs, place_chunk, &pl);
+	}
+	vlog_iter_leave(db, epoch);
+	if (refs != stack)
+		free(refs);
+	return r;
 }
 
 /* golite_chunks_read by one iterator over the file's chunks from the

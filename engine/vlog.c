@@ -55,9 +55,14 @@ int vptr_decode(const uint8_t *v, size_t n, struct vptr *p)
 
 /* ---- reading ---- */
 
+/* An open value file, mapped whole: value files never change once
+ * tables point into them, and a mapping saves a copy and a system call a
+ * read (its pages are the page cache's, as pread's would be). */
 struct vfile {
 	uint64_t no;
 	int fd;
+	const uint8_t *map;
+	size_t size;
 };
 
 struct vlog_files {
@@ -79,8 +84,11 @@ void vlog_files_free(struct vlog_files *f)
 {
 	if (!f)
 		return;
-	for (size_t i = 0; i < f->n; i++)
+	for (size_t i = 0; i < f->n; i++) {
+		if (f->v[i].map)
+			munmap((void *)f->v[i].map, f->v[i].size);
 		close(f->v[i].fd);
+	}
 	free(f->v);
 	free(f->dir);
 	pthread_mutex_destroy(&f->mu);
@@ -100,16 +108,16 @@ static size_t find_slot(const struct vlog_files *f, uint64_t no)
 	return lo;
 }
 
-/* The open file no (its .val name, or its .wal name while it has no other),
- * or a negative error. */
-static int file_fd(struct vlog_files *f, uint64_t no)
+/* The open file no (its .val name, or its .wal name while it has no other)
+ * in *out, or a negative error. */
+static int file_get(struct vlog_files *f, uint64_t no, struct vfile *out)
 {
 	mutex_lock(&f->mu);
 	size_t i = find_slot(f, no);
 	if (i < f->n && f->v[i].no == no) {
-		int fd = f->v[i].fd;
+		*out = f->v[i];
 		mutex_unlock(&f->mu);
-		return fd;
+		return 0;
 	}
 	char path[PATH_MAX];
 	file_path(path, sizeof(path), f->dir, FILE_VALUE, no);
@@ -125,15 +133,46 @@ static int file_fd(struct vlog_files *f, uint64_t no)
 		return set_error(e == ENOENT ? GOLITE_ECORRUPT : GOLITE_EIO,
 				 "value file %s: %s", path, strerror(e));
 	}
+	struct vfile vf = { no, fd, NULL, 0 };
+	struct stat st;
+	if (fstat(fd, &st) == 0 && st.st_size > 0) {
+		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+		if (m != MAP_FAILED) {
+			vf.map = m;
+			vf.size = (size_t)st.st_size;
+		}
+	}
 	if (f->n == f->cap) {
 		f->cap = f->cap ? f->cap * 2 : 16;
 		f->v = xrealloc(f->v, f->cap * sizeof(*f->v));
 	}
 	memmove(&f->v[i + 1], &f->v[i], (f->n - i) * sizeof(*f->v));
-	f->v[i] = (struct vfile){ no, fd };
+	f->v[i] = vf;
 	f->n++;
 	mutex_unlock(&f->mu);
-	return fd;
+	*out = vf;
+	return 0;
+}
+
+/* Bytes [at, at + n) of an open value file into buf. */
+static int file_bytes(const struct vfile *vf, uint8_t *buf, size_t n, uint64_t at)
+{
+	if (vf->map) {
+		if (at > vf->size || n > vf->size - at)
+			return set_error(GOLITE_ECORRUPT,
+					 "value file %08llu ends inside a value at %llu",
+					 (unsigned long long)vf->no, (unsigned long long)at);
+		memcpy(buf, vf->map + at, n);
+		return 0;
+	}
+	ssize_t got = io_pread(vf->fd, buf, n, at);
+	if (got < 0)
+		return set_error(GOLITE_EIO, "reading value file %08llu: %s",
+				 (unsigned long long)vf->no, strerror((int)-got));
+	if ((size_t)got < n)
+		return set_error(GOLITE_ECORRUPT, "value file %08llu ends inside a value at %llu",
+				 (unsigned long long)vf->no, (unsigned long long)at);
+	return 0;
 }
 
 void vlog_files_forget(struct vlog_files *f, uint64_t no)
@@ -141,6 +180,8 @@ void vlog_files_forget(struct vlog_files *f, uint64_t no)
 	mutex_lock(&f->mu);
 	size_t i = find_slot(f, no);
 	if (i < f->n && f->v[i].no == no) {
+		if (f->v[i].map)
+			munmap((void *)f->v[i].map, f->v[i].size);
 		close(f->v[i].fd);
 		memmove(&f->v[i], &f->v[i + 1], (f->n - i - 1) * sizeof(*f->v));
 		f->n--;
@@ -158,23 +199,18 @@ static uint64_t payload_at(uint64_t rec, uint64_t p)
 
 int vlog_files_read(struct vlog_files *f, const struct vptr *p, uint8_t *buf)
 {
-	int fd = file_fd(f, p->file);
-	if (fd < 0)
-		return fd;
+	struct vfile vf;
+	int r = file_get(f, p->file, &vf);
+	if (r)
+		return r;
 	uint64_t pos = p->offset;
 	size_t done = 0;
 	while (done < p->len) {
 		size_t in_frag = WAL_MAX_FRAGMENT - (size_t)(pos % WAL_MAX_FRAGMENT);
 		size_t n = MIN(in_frag, p->len - done);
-		ssize_t got = io_pread(fd, buf + done, n, payload_at(p->record, pos));
-		if (got < 0)
-			return set_error(GOLITE_EIO, "reading value file %08llu: %s",
-					 (unsigned long long)p->file, strerror((int)-got));
-		if ((size_t)got < n)
-			return set_error(GOLITE_ECORRUPT,
-					 "value file %08llu ends inside a value at %llu",
-					 (unsigned long long)p->file,
-					 (unsigned long long)payload_at(p->record, pos));
+		r = file_bytes(&vf, buf + done, n, payload_at(p->record, pos));
+		if (r)
+			return r;
 		done += n;
 		pos += n;
 	}
@@ -189,6 +225,99 @@ int vlog_files_read(struct vlog_files *f, const struct vptr *p, uint8_t *buf)
 int vlog_read(struct golite *db, const struct vptr *p, uint8_t *buf)
 {
 	return vlog_files_read(db->vlog.files, p, buf);
+}
+
+static int cmp_vref(const void *a, const void *b)
+{
+	const struct vref *x = a, *y = b;
+	if (x->p.file != y->p.file)
+		return x->p.file < y->p.file ? -1 : 1;
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* Bytes between two values that still join them into one read (the
+ * headers of the entries between them), and the longest read. */
+#define JOIN_GAP 256u
+#define JOIN_MAX (4u << 20)
+
+int vlog_read_many(struct golite *db, struct vref *refs, size_t n,
+		   void (*fn)(void *ctx, const struct vref *r, const uint8_t *value), void *ctx)
+{
+	for (size_t i = 0; i < n; i++)
+		refs[i].at = payload_at(refs[i].p.record, refs[i].p.offset);
+	qsort(refs, n, sizeof(*refs), cmp_vref);
+	uint8_t *buf = NULL;
+	size_t cap = 0;
+	int r = 0;
+	for (size_t i = 0; i < n && !r;) {
+		/* A value that crosses a fragment boundary is read alone. */
+		const struct vref *a = &refs[i];
+		bool alone = payload_at(a->p.record, (uint64_t)a->p.offset + a->p.len - 1) + 1 !=
+			     a->at + a->p.len;
+		size_t j = i + 1;
+		uint64_t end = a->at + a->p.len;
+		while (!alone && j < n && refs[j].p.file == a->p.file && refs[j].at >= end &&
+		       refs[j].at - end <= JOIN_GAP && refs[j].at + refs[j].p.len - a->at <= JOIN_MAX &&
+		       payload_at(refs[j].p.record, (uint64_t)refs[j].p.offset + refs[j].p.len - 1) +
+				       1 == refs[j].at + refs[j].p.len) {
+			end = refs[j].at + refs[j].p.len;
+			j++;
+		}
+		size_t span = alone ? a->p.len : (size_t)(end - a->at);
+		struct vfile vf;
+		r = file_get(db->vlog.files, a->p.file, &vf);
+		if (r)
+			break;
+		if ((alone || !vf.map) && span > cap) {
+			free(buf);
+			cap = span;
+			buf = xmalloc(cap);
+		}
+		if (alone) {
+			r = vlog_read(db, &a->p, buf);
+			if (!r)
+				fn(ctx, a, buf);
+			i++;
+			continue;
+		}
+		const uint8_t *base;
+		size_t got;
+		if (vf.map) {
+			/* Read in place. */
+			base = a->at <= vf.size ? vf.map + a->at : vf.map;
+			got = a->at <= vf.size ? MIN(span, vf.size - (size_t)a->at) : 0;
+		} else {
+			ssize_t g = io_pread(vf.fd, buf, span, a->at);
+			if (g < 0) {
+				r = set_error(GOLITE_EIO, "reading value file %08llu: %s",
+					      (unsigned long long)a->p.file, strerror((int)-g));
+				break;
+			}
+			base = buf;
+			got = (size_t)g;
+		}
+		for (; i < j; i++) {
+			const struct vref *x = &refs[i];
+			size_t o = (size_t)(x->at - a->at);
+			if (got < o + x->p.len) {
+				r = set_error(GOLITE_ECORRUPT,
+					      "value file %08llu ends inside a value at %llu",
+					      (unsigned long long)x->p.file, (unsigned long long)x->at);
+				break;
+			}
+			if (crc32c_mask(crc32c(base + o, x->p.len)) != x->p.crc) {
+				r = set_error(GOLITE_ECORRUPT,
+					      "value of %u bytes in record %llu of value file %08llu: "
+					      "checksum mismatch",
+					      x->p.len, (unsigned long long)x->p.record,
+					      (unsigned long long)x->p.file);
+				break;
+			}
+			fn(ctx, x, base + o);
+		}
+	}
+	free(buf);
+	return r;
 }
 
 /* ---- iterators ---- */

@@ -154,6 +154,20 @@ int vlog_collect(struct golite *db);
 /* Reads the value p points at (db's files); see vlog_files_read. */
 int vlog_read(struct golite *db, const struct vptr *p, uint8_t *buf);
 
+/* Reads many values at once (the chunk reader: the chunks of a file
+ * written in order lie in order in the log): refs[i] points at a value
+ * the caller will place by its tag; values that lie close together in one
+ * file are read with one pread. Calls fn for each value, checked, valid
+ * during the call. The caller holds an epoch (vlog_iter_enter) from
+ * before it found the pointers. Returns 0 or the first error. */
+struct vref {
+	struct vptr p;
+	uint64_t tag;
+	uint64_t at;       /* filled by vlog_read_many: the value's file offset */
+};
+int vlog_read_many(struct golite *db, struct vref *refs, size_t n,
+		   void (*fn)(void *ctx, const struct vref *r, const uint8_t *value), void *ctx);
+
 /* Iterators: entered when created, left when freed; returns the epoch to
  * leave with. */
 uint64_t vlog_iter_enter(struct golite *db);
