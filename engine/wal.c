@@ -304,7 +304,9 @@ static int reserve_locked(struct wal *w, uint64_t n, bool frees)
  */
 static void reserve_ahead(struct wal *w, struct wal_seg *s)
 {
-	uint64_t step = w->o.reserve_step;
+	/* Two steps ahead of the appenders, who may run a whole log buffer
+	 * ahead of the log thread. */
+	uint64_t step = 2 * (uint64_t)w->o.reserve_step;
 	mutex_lock(&w->mu);
 	bool go = !w->no_reserve && !w->failed && s == w->seg && s->fd >= 0 &&
 		  s->reserved < s->size + step && s->reserved < w->o.segment_size;
