@@ -767,6 +767,7 @@ int vlog_collect(struct golite *db)
 				vlog_files_forget(v->files, u[i].no);
 				if (io_unlink(path) == 0) {
 					atomic_fetch_add(&v->gc_deleted, 1);
+					atomic_fetch_add(&db->space.reclaimed_bytes, u[i].size);
 					atomic_fetch_sub(&v->file_count, 1);
 					atomic_fetch_sub(&v->file_bytes, u[i].size);
 				}

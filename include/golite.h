@@ -670,7 +670,9 @@ typedef struct golite_stats {
 	uint64_t space_reserve_target;
 	uint64_t space_reclaimable;  /* bytes of deleted data in tables, as
 				      * the last reclaim pass found */
-	uint64_t space_reclaimed;    /* table bytes given back by reclaim */
+	uint64_t space_reclaimed;    /* bytes given back by reclaim: tables
+				      * dropped or rewritten, value files
+				      * deleted (vlog.h) */
 	uint64_t space_refused;      /* writes refused for space */
 	/* Snapshots (golite_snapshot_*): live ones (named, and unnamed not
 	 * yet freed, each counted once), the sequence of the oldest (0 if
