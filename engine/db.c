@@ -225,11 +225,18 @@ void db_wait_writes(struct golite *db, uint64_t snap)
 	}
 }
 
+static inline void note_vlen(struct memtable *m, size_t vlen)
+{
+	if (vlen > atomic_load_explicit(&m->max_vlen, memory_order_relaxed))
+		atomic_store_explicit(&m->max_vlen, vlen, memory_order_relaxed);
+}
+
 int db_add_entry(void *mem, uint64_t seq, unsigned kind, const uint8_t *ikey, size_t iklen,
 		 const uint8_t *value, size_t vlen)
 {
 	struct memtable *m = mem;
 	m->ops->add(m, ikey, iklen, hash64(ikey, iklen), seq, kind, value, vlen);
+	note_vlen(m, vlen);
 	return 0;
 }
 
@@ -304,6 +311,7 @@ static int commit(struct golite *db, struct rep *rep, const struct single *one, 
 	if (one) {
 		c.mem->ops->add(c.mem, one->ikey, one->iklen, hash64(one->ikey, one->iklen),
 				c.first_seq, one->kind, one->value, one->vlen);
+		note_vlen(c.mem, one->vlen);
 	} else {
 		put_le64(rep->buf + len - 8, c.first_seq);
 		if (rep_iterate(rep->buf, len, db_add_entry, c.mem, NULL, NULL))

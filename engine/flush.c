@@ -241,11 +241,15 @@ static int flush_oldest(struct golite *db)
 	uint64_t segs_end = newer->wal_segno;
 	mutex_unlock(&db->bg_mu);
 
-	/* Every record of m's segments is in its file first. */
-	int r = wal_sync(db->wal);
+	/* Large values are looked for only in a memtable that has some;
+	 * every record of its segments is in its file first. */
+	int r = 0;
 	struct vlog_map *map = NULL;
-	if (!r)
-		r = vlog_map_build(db, m->wal_segno, segs_end, &map);
+	if (atomic_load(&m->max_vlen) >= db->vlog.min) {
+		r = wal_sync(db->wal);
+		if (!r)
+			r = vlog_map_build(db, m->wal_segno, segs_end, &map);
+	}
 	struct table_file *tf = NULL;
 	if (!r)
 		r = write_memtable(db, m, map, &tf);

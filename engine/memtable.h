@@ -95,6 +95,10 @@ struct memtable {
 	uint64_t wal_segno;            /* first WAL segment holding its writes */
 	uint64_t switch_seq;           /* last sequence it may hold, set when frozen */
 	_Atomic int full;              /* a flush was requested for it */
+	_Atomic size_t max_vlen;       /* about its largest value (a racing
+					* add may lower it): a flush looks for
+					* separable values only if it is large
+					* (vlog.h) */
 	struct memtable *next;         /* in the store's immutable list; see db.h */
 	/* A Bloom filter over hash64() of every ikey added, blocked by
 	 * 64-bit words: a key's MT_FILTER_PROBES bits all fall in one word,
@@ -118,6 +122,7 @@ static inline void memtable_init_common(struct memtable *m, const struct memtabl
 	m->wal_segno = 0;
 	m->switch_seq = 0;
 	atomic_init(&m->full, 0);
+	atomic_init(&m->max_vlen, 0);
 	m->next = NULL;
 	uint64_t keys = size_hint / MT_FILTER_BYTES_PER_KEY;
 	uint64_t words = (keys * MT_FILTER_BITS_PER_KEY + 63) / 64;
