@@ -5,7 +5,10 @@
  * faults and must hold exactly the writes that were acknowledged (in sync
  * mode every acknowledged write is durable), plus at most the one write in
  * flight when the fault hit. A fault must also never be hidden: once a log
- * write or sync failed, later writes are refused.
+ * write or sync failed, later writes are refused. The last test runs the
+ * EIO sweep with values of 256 bytes and more separated (engine/vlog.h),
+ * so that faults also hit the flush's scan of the log, the value files'
+ * links and syncs, and reads through pointers.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -25,6 +28,9 @@
 
 static char dir[64];
 
+/* 0: the default threshold (no value of this test is separated). */
+static size_t separate_from;
+
 static void options(golite_options *o)
 {
 	golite_options_init(o);
@@ -35,6 +41,7 @@ static void options(golite_options *o)
 	o->wal_segment_size = 1 << 20;
 	o->log_level = GOLITE_LOG_ERROR;
 	o->log = NULL;
+	o->separate_values_from = separate_from;
 }
 
 static void quiet(void *ctx, enum golite_log_level l, const char *m)
@@ -238,4 +245,10 @@ Test(faults, every_io_call_failing_with_enospc, .timeout = 600)
 Test(faults, every_write_cut_short, .timeout = 600)
 {
 	sweep(0, "short write");
+}
+
+Test(faults, every_io_call_failing_with_eio_with_separated_values, .timeout = 600)
+{
+	separate_from = 256;
+	sweep(EIO, "EIO, separated values");
 }
