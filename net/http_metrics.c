@@ -64,7 +64,7 @@ static const struct fig figs[] = {
 	G(space_reserve, "Bytes held for deletes now."),
 	G(space_reserve_target, "Bytes the reserve is kept at."),
 	G(space_reclaimable, "Bytes of deleted data in tables, as the last reclaim pass found."),
-	C(space_reclaimed, "Table bytes given back by reclaim."),
+	C(space_reclaimed, "Bytes given back by reclaim: tables dropped or rewritten, value files deleted."),
 	C(space_refused, "Writes refused for space."),
 	G(snapshots, "Live snapshots (named, and unnamed not yet freed)."),
 	G(snapshot_oldest_sequence, "Sequence number of the oldest live snapshot, 0 if none."),
@@ -72,6 +72,14 @@ static const struct fig figs[] = {
 	C(snapshot_kept_bytes, "Key and value bytes of the versions kept for snapshots."),
 	C(expired_keys, "Keys deleted at their expiry."),
 	G(expiry_next_ms, "Earliest expiry waiting in the expiry index, ms since the epoch (0: none)."),
+	C(values_separated, "Values flushed as pointers into value files."),
+	G(value_files, "Value files (log segments kept for large values)."),
+	G(value_file_bytes, "Bytes of the value files on disk."),
+	G(value_live_bytes, "Bytes of values the newest versions point at, as the collector last counted."),
+	C(value_gc_passes, "Passes of the value collector."),
+	C(value_gc_rewritten_files, "Value files whose live values the collector wrote again."),
+	C(value_gc_rewritten_bytes, "Bytes of values the collector wrote again."),
+	C(value_gc_deleted_files, "Value files the collector deleted."),
 };
 #undef C
 #undef G

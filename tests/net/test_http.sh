@@ -320,8 +320,9 @@ check "every figure has HELP and TYPE" awk '
 	/^# TYPE / { type[$3] = 1; next }
 	{ name = $1; sub(/\{.*/, "", name); if (!help[name] || !type[name]) { print "no HELP/TYPE: " name; bad = 1 } }
 	END { exit bad }' "$T/body"
-check "every figure: 49 of golite_stats, 6 of the server" \
-	eq "$(grep -c '^# TYPE golite_' "$T/body")" 55
+check "every figure: 57 of golite_stats, 6 of the server" \
+	eq "$(grep -c '^# TYPE golite_' "$T/body")" 63
+check "value files figured" grep -q '^golite_value_files [0-9]' "$T/body"
 check "expired keys counted" grep -q '^golite_expired_keys_total [1-9]' "$T/body"
 
 # ---- 32 concurrent writers -------------------------------------------------
