@@ -546,10 +546,38 @@ static int place_tables(struct ckpt *c)
 	return 0;
 }
 
-/* The value files (vlog.h): linked or copied like tables. They are never
- * written again, and none is deleted while a checkpoint holds the store
- * (vlog.h invariant 2). Every one is taken: those the checkpoint's tables
- * no longer reach are collected when it is opened for writing. */
+/* The value files (vlog.h): linked or copied like tables, or kept from the
+ * checkpoint replaced (same number and size: a value file never changes
+ * once tables point into it). None is deleted while a checkpoint holds
+ * the store (vlog.h invariant 2). Every one is taken: those the
+ * checkpoint's tables no longer reach are collected when it is opened for
+ * writing. */
+/* True if the files a and b both hold size bytes, the same ones. A value
+ * file never changes once tables point into it, but the checkpoint
+ * replaced may come from another store: its file of the same number is
+ * kept only if it reads the same (reading both costs less than writing
+ * one). */
+static bool same_bytes(const char *a, const char *b, uint64_t size)
+{
+	int fa = open(a, O_RDONLY | O_CLOEXEC), fb = open(b, O_RDONLY | O_CLOEXEC);
+	struct stat sa;
+	bool same = fa >= 0 && fb >= 0 && fstat(fa, &sa) == 0 && (uint64_t)sa.st_size == size;
+	const size_t step = 1u << 20;
+	uint8_t *x = same ? xmalloc(step) : NULL, *y = same ? xmalloc(step) : NULL;
+	for (uint64_t off = 0; same && off < size; off += step) {
+		size_t n = (size_t)MIN((uint64_t)step, size - off);
+		same = io_pread(fa, x, n, off) == (ssize_t)n && io_pread(fb, y, n, off) == (ssize_t)n &&
+		       memcmp(x, y, n) == 0;
+	}
+	free(x);
+	free(y);
+	if (fa >= 0)
+		close(fa);
+	if (fb >= 0)
+		close(fb);
+	return same;
+}
+
 static int place_values(struct ckpt *c)
 {
 	uint64_t *nums;
@@ -570,7 +598,18 @@ static int place_values(struct ckpt *c)
 		}
 		uint64_t size = (uint64_t)st.st_size;
 		enum golite_checkpoint_how how = GOLITE_CKPT_LINKED;
-		int l = c->o->copy ? -EXDEV : io_link(src, dst);
+		int l = -EXDEV;
+		if (c->old_is_store) {
+			char old[PATH_MAX];
+			file_path(old, sizeof(old), c->dir, FILE_VALUE, nums[i]);
+			if (same_bytes(old, src, size)) {
+				l = io_link(old, dst);
+				if (l == 0)
+					how = GOLITE_CKPT_KEPT;
+			}
+		}
+		if (l < 0 && !c->o->copy)
+			l = io_link(src, dst);
 		if (l < 0 && !link_unsupported(-l)) {
 			r = io_error(-l, "link", dst);
 			break;
@@ -582,8 +621,9 @@ static int place_values(struct ckpt *c)
 		} else {
 			progress(c, size);
 		}
-		if (!r)
-			report(c, name, how, size);
+		if (r)
+			break;
+		report(c, name, how, size);
 	}
 	free(nums);
 	return r;

@@ -244,7 +244,8 @@ typedef struct golite_checkpoint_options {
 	 * DIR.tmp-PID-N; each table the old one holds under the same file
 	 * number, of the same size, with the same properties, index and footer
 	 * bytes, and whose every block checksum holds, is hard-linked from it
-	 * instead of copied (GOLITE_CKPT_KEPT); then the two directories are
+	 * instead of copied (GOLITE_CKPT_KEPT), and so is each value file
+	 * (vlog.h) of the same number that holds the same bytes; then the two directories are
 	 * swapped in one rename (RENAME_EXCHANGE) and the old one removed with
 	 * its tables the new one does not keep. So dir holds, at every moment,
 	 * either the old checkpoint or the new one. The new directory takes
