@@ -446,6 +446,25 @@ static int kind_of_file(const char *path, enum file_kind *kind)
 	return 0;
 }
 
+static void discard_log(void *ctx, enum golite_log_level level, const char *msg)
+{
+	(void)ctx;
+	(void)level;
+	(void)msg;
+}
+
+int ck_store_open(const char *dir, bool writable, golite **db)
+{
+	golite_options o;
+	golite_options_init(&o);
+	o.create_if_missing = false;
+	o.read_only = !writable;
+	o.compaction_threads = 0;
+	o.block_cache_size = 8u << 20;
+	o.log = discard_log;
+	return golite_open(dir, &o, db);
+}
+
 int golite_check(const char *path, const golite_check_options *o, golite_check_stats *st)
 {
 	memset(st, 0, sizeof(*st));

@@ -142,6 +142,10 @@ int ck_check_one_file(const char *path, const golite_check_options *o, golite_ch
  * 0, or the error of a failed write (the fixes written before it stand).
  * A store that does not open is a problem reported, not an error.
  */
+/* Opens the store in dir for the checks done in its contents (hard links,
+ * separated values): no background compaction, a small cache, messages
+ * kept from stderr; read-only unless writable. */
+int ck_store_open(const char *dir, bool writable, golite **db);
 void ck_links_check(struct run *r, const char *dir);
 /* Separated values (check_values.c): opens the store read-only, as
  * ck_links_check, and reads every value a reader can reach from its value

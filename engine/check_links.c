@@ -578,31 +578,10 @@ static void links_report(struct run *r, const char *dir, golite *db, const struc
 		 inodes == 1 ? "" : "s", names, names == 1 ? "" : "s");
 }
 
-static void discard_log(void *ctx, enum golite_log_level level, const char *msg)
-{
-	(void)ctx;
-	(void)level;
-	(void)msg;
-}
-
-/* Opens the store in dir for this file's work: no background
- * compaction, a small cache, messages kept from stderr. */
-static int links_open(const char *dir, bool writable, golite **db)
-{
-	golite_options o;
-	golite_options_init(&o);
-	o.create_if_missing = false;
-	o.read_only = !writable;
-	o.compaction_threads = 0;
-	o.block_cache_size = 8u << 20;
-	o.log = discard_log;
-	return golite_open(dir, &o, db);
-}
-
 void ck_links_check(struct run *r, const char *dir)
 {
 	golite *db;
-	int e = links_open(dir, false, &db);
+	int e = ck_store_open(dir, false, &db);
 	if (e) {
 		ck_found(r, GOLITE_FINDING_PROBLEM, dir, GOLITE_NO_OFFSET,
 			 "the store does not open (%s), so its hard links were not checked",
@@ -792,7 +771,7 @@ int ck_links_repair(struct run *r, const char *dir, bool *changed)
 {
 	*changed = false;
 	golite *db;
-	int e = links_open(dir, false, &db);
+	int e = ck_store_open(dir, false, &db);
 	if (e) {
 		ck_found(r, GOLITE_FINDING_PROBLEM, dir, GOLITE_NO_OFFSET,
 			 "the store does not open (%s), so its hard links were not repaired",
@@ -809,7 +788,7 @@ int ck_links_repair(struct run *r, const char *dir, bool *changed)
 	if (!e && !faulty)
 		return 0;
 	if (!e)
-		e = links_open(dir, true, &db);
+		e = ck_store_open(dir, true, &db);
 	if (e) {
 		ck_found(r, GOLITE_FINDING_PROBLEM, dir, GOLITE_NO_OFFSET,
 			 "the store could not be read or opened for writing (%s), so its hard "

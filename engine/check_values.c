@@ -16,13 +16,6 @@
 #include "util.h"
 #include "vlog.h"
 
-static void discard_log(void *ctx, enum golite_log_level level, const char *msg)
-{
-	(void)ctx;
-	(void)level;
-	(void)msg;
-}
-
 /* Reads every value it reaches; returns how many failed. */
 static uint64_t read_reached(struct run *r, struct golite *db, struct db_iter *it,
 			     uint64_t *checked)
@@ -55,24 +48,10 @@ static uint64_t read_reached(struct run *r, struct golite *db, struct db_iter *i
 	return bad;
 }
 
-/* Opens the store in dir for this file's work: no background compaction,
- * a small cache, messages kept from stderr. */
-static int values_open(const char *dir, bool writable, golite **h)
-{
-	golite_options o;
-	golite_options_init(&o);
-	o.create_if_missing = false;
-	o.read_only = !writable;
-	o.compaction_threads = 0;
-	o.block_cache_size = 8u << 20;
-	o.log = discard_log;
-	return golite_open(dir, &o, h);
-}
-
 void ck_values_check(struct run *r, const char *dir)
 {
 	golite *h;
-	if (values_open(dir, false, &h)) {
+	if (ck_store_open(dir, false, &h)) {
 		ck_found(r, GOLITE_FINDING_PROBLEM, dir, GOLITE_NO_OFFSET,
 			 "the store does not open (%s), so its separated values were not read",
 			 golite_last_error());
@@ -101,7 +80,7 @@ int ck_values_repair(struct run *r, const char *dir, bool *changed, uint64_t *dr
 {
 	*changed = false;
 	golite *h;
-	int e = values_open(dir, true, &h);
+	int e = ck_store_open(dir, true, &h);
 	if (e) {
 		ck_found(r, GOLITE_FINDING_PROBLEM, dir, GOLITE_NO_OFFSET,
 			 "the store does not open (%s), so its separated values were not read",

@@ -154,14 +154,28 @@ static int file_get(struct vlog_files *f, uint64_t no, struct vfile *out)
 	return 0;
 }
 
+static int ends_inside(uint64_t file, uint64_t at)
+{
+	return set_error(GOLITE_ECORRUPT, "value file %08llu ends inside a value at %llu",
+			 (unsigned long long)file, (unsigned long long)at);
+}
+
+/* 0 if v holds the value p points at (its checksum), else ECORRUPT. */
+static int value_check(const struct vptr *p, const uint8_t *v)
+{
+	if (crc32c_mask(crc32c(v, p->len)) == p->crc)
+		return 0;
+	return set_error(GOLITE_ECORRUPT,
+			 "value of %u bytes in record %llu of value file %08llu: checksum mismatch",
+			 p->len, (unsigned long long)p->record, (unsigned long long)p->file);
+}
+
 /* Bytes [at, at + n) of an open value file into buf. */
 static int file_bytes(const struct vfile *vf, uint8_t *buf, size_t n, uint64_t at)
 {
 	if (vf->map) {
 		if (at > vf->size || n > vf->size - at)
-			return set_error(GOLITE_ECORRUPT,
-					 "value file %08llu ends inside a value at %llu",
-					 (unsigned long long)vf->no, (unsigned long long)at);
+			return ends_inside(vf->no, at);
 		memcpy(buf, vf->map + at, n);
 		return 0;
 	}
@@ -170,8 +184,7 @@ static int file_bytes(const struct vfile *vf, uint8_t *buf, size_t n, uint64_t a
 		return set_error(GOLITE_EIO, "reading value file %08llu: %s",
 				 (unsigned long long)vf->no, strerror((int)-got));
 	if ((size_t)got < n)
-		return set_error(GOLITE_ECORRUPT, "value file %08llu ends inside a value at %llu",
-				 (unsigned long long)vf->no, (unsigned long long)at);
+		return ends_inside(vf->no, at);
 	return 0;
 }
 
@@ -214,12 +227,7 @@ int vlog_files_read(struct vlog_files *f, const struct vptr *p, uint8_t *buf)
 		done += n;
 		pos += n;
 	}
-	if (crc32c_mask(crc32c(buf, p->len)) != p->crc)
-		return set_error(GOLITE_ECORRUPT,
-				 "value of %u bytes in record %llu of value file %08llu: checksum "
-				 "mismatch",
-				 p->len, (unsigned long long)p->record, (unsigned long long)p->file);
-	return 0;
+	return value_check(p, buf);
 }
 
 int vlog_read(struct golite *db, const struct vptr *p, uint8_t *buf)
@@ -299,20 +307,10 @@ int vlog_read_many(struct golite *db, struct vref *refs, size_t n,
 		for (; i < j; i++) {
 			const struct vref *x = &refs[i];
 			size_t o = (size_t)(x->at - a->at);
-			if (got < o + x->p.len) {
-				r = set_error(GOLITE_ECORRUPT,
-					      "value file %08llu ends inside a value at %llu",
-					      (unsigned long long)x->p.file, (unsigned long long)x->at);
+			r = got < o + x->p.len ? ends_inside(x->p.file, x->at)
+					       : value_check(&x->p, base + o);
+			if (r)
 				break;
-			}
-			if (crc32c_mask(crc32c(base + o, x->p.len)) != x->p.crc) {
-				r = set_error(GOLITE_ECORRUPT,
-					      "value of %u bytes in record %llu of value file %08llu: "
-					      "checksum mismatch",
-					      x->p.len, (unsigned long long)x->p.record,
-					      (unsigned long long)x->p.file);
-				break;
-			}
 			fn(ctx, x, base + o);
 		}
 	}
