@@ -167,8 +167,10 @@ typedef struct golite_options {
 	 * GOLITE_PERIODIC mode. Default 1000 ms; 1..60000. Shorter intervals
 	 * cost one fdatasync per interval. */
 	uint32_t sync_interval_ms;
-	/* Size of the in-memory write-ahead-log buffer. Writers wait when it is
-	 * full until the log thread has written it. Default 4 MiB. */
+	/* Size of the in-memory write-ahead-log buffer. A full buffer goes to
+	 * the log thread and appends go on in a new one; writers wait when
+	 * eight buffers' worth waits for the disk (the thread is in a slow
+	 * fdatasync). Default 4 MiB. */
 	size_t wal_buffer_size;
 	/* A WAL segment is closed and a new one started past this size. Default
 	 * 64 MiB. Larger segments mean fewer files; the space of a segment is
