@@ -21,6 +21,7 @@
  * operation, a missing source or a missing table answers 4xx naming the
  * operation, and nothing is written.
  */
+#include "base64.h"
 #include "http_int.h"
 
 #include <jansson.h>

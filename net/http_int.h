@@ -197,12 +197,6 @@ enum MHD_Result http_health(struct http_server *s, struct MHD_Connection *c, boo
  * malformed escape. */
 long http_pct_decode(uint8_t *out, const char *s, size_t n, bool plus);
 
-/* Base64 (RFC 4648, with padding) of p[0, n) into a malloc()ed string. */
-char *b64_encode(const void *p, size_t n, size_t *outlen);
-/* Decodes base64 (standard or URL alphabet, padding optional) into a
- * malloc()ed buffer; NULL if s is not base64. */
-uint8_t *b64_decode(const char *s, size_t n, size_t *outlen);
-
 /* True if p[0, n) is valid UTF-8 without NUL bytes. */
 bool utf8_valid(const uint8_t *p, size_t n);
 

@@ -21,6 +21,7 @@
  *                                           ?cursor=TOKEN reads the next page
  *   {"error":{...}}                         the iterator failed midway
  */
+#include "base64.h"
 #include "http_int.h"
 
 #include <stdio.h>
