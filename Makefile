@@ -23,7 +23,8 @@ DESTDIR  ?=
 MANDIR   ?= $(PREFIX)/share/man
 DOCDIR   ?= $(PREFIX)/share/doc/golite
 
-PKGS      := liburcu-memb liburcu-cds fuse3 liblz4 libzstd criterion libmicrohttpd jansson
+PKGS      := liburcu-memb liburcu-cds fuse3 liblz4 libzstd criterion libmicrohttpd jansson \
+             libcurl
 # Package flags are read when the Makefile is parsed, and a build never runs
 # the package manager: `make deps` (scripts/deps.sh) installs what is missing.
 # The targets that must work on a fresh machine (run, test, unit-test,
@@ -41,6 +42,8 @@ PKG_LIBS   := $(shell pkg-config --libs liburcu-memb liburcu-cds liblz4 libzstd 
 FUSE_LIBS  := $(shell pkg-config --libs fuse3 2>/dev/null)
 # The network front ends (net/): libmicrohttpd for HTTP, jansson for JSON.
 NET_LIBS   := $(shell pkg-config --libs libmicrohttpd jansson 2>/dev/null)
+# The store port's etcd backend (store/): libcurl for HTTP, jansson for JSON.
+STORE_LIBS := $(shell pkg-config --libs libcurl jansson 2>/dev/null)
 
 OPT      ?= -O2
 SAN      ?=
@@ -59,11 +62,13 @@ INC_engine := -Iengine -Iinclude -Icommon
 INC_fs     := -Ifs -Iinclude -Icommon -Inet
 INC_cli    := -Icli -Iinclude -Icommon -Inet
 INC_net    := -Inet -Iinclude -Icommon
+INC_store  := -Istore -Iinclude -Icommon
 # tests/ and bench/ see everything
 INC_inside := -Iinclude -Iengine -Icommon
 
 COMMON_SRC := $(sort $(wildcard common/*.c))
 ENGINE_SRC := $(sort $(wildcard engine/*.c))
+STORE_SRC  := $(sort $(wildcard store/*.c))
 FS_SRC     := $(sort $(wildcard fs/*.c))
 NET_SRC    := $(sort $(wildcard net/*.c))
 CLI_SRC    := $(sort $(wildcard cli/*.c))
@@ -75,6 +80,7 @@ TEST_LIB_SRC := $(sort $(filter-out tests/unit/test_%,$(wildcard tests/unit/*.c)
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(BUILD)/obj/%.o)
+STORE_OBJ  := $(STORE_SRC:%.c=$(BUILD)/obj/%.o)
 FS_OBJ     := $(FS_SRC:%.c=$(BUILD)/obj/%.o)
 NET_OBJ    := $(NET_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -83,6 +89,8 @@ TEST_LIB_OBJ := $(TEST_LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN   := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FSTEST_SRC := $(sort $(wildcard tests/fs/*.c))
 FSTEST_BIN := $(FSTEST_SRC:tests/fs/%.c=$(BUILD)/tests/fs/%)
+STORETEST_SRC := $(sort $(wildcard tests/store/*.c))
+STORETEST_BIN := $(STORETEST_SRC:tests/store/%.c=$(BUILD)/tests/store/%)
 # The Redis-protocol server (net/resp*) and the programs its tests run.
 RESP_SRC   := $(sort $(wildcard net/resp*.c))
 RESP_OBJ   := $(RESP_SRC:%.c=$(BUILD)/obj/%.o)
@@ -107,7 +115,7 @@ FUZZ_TIME ?= 60
 .PHONY: all deps test unit-test fs-test asan asan-test run bench bench-engine bench-values \
         bench-fio bench-net bench-snapshot install uninstall clean torture fuzz tsan-test valgrind-test
 
-all: $(PROGRAMS) $(TEST_BIN) $(FSTEST_BIN) $(RESPTEST_BIN)
+all: $(PROGRAMS) $(TEST_BIN) $(FSTEST_BIN) $(STORETEST_BIN) $(RESPTEST_BIN)
 
 deps:
 	@scripts/deps.sh
@@ -120,7 +128,7 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(call inc_of,$<) -MMD -MP -c -o $@ $<
 
-$(LIB): $(ENGINE_OBJ) $(COMMON_OBJ)
+$(LIB): $(ENGINE_OBJ) $(STORE_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@
 	ar rcs $@ $^
@@ -138,19 +146,26 @@ $(BUILD)/dist/libgolite.a: $(LIB)
 # The programs link common/ themselves: the installed library keeps only
 # its golite_ symbols (see dist above), and they build against it alone.
 $(GOLITEFS): $(FS_OBJ) $(NET_OBJ) $(COMMON_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $(FS_OBJ) $(NET_OBJ) $(COMMON_OBJ) $(LIB) $(FUSE_LIBS) $(NET_LIBS) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(FS_OBJ) $(NET_OBJ) $(COMMON_OBJ) $(LIB) $(FUSE_LIBS) $(NET_LIBS) \
+	    $(STORE_LIBS) $(LIBS)
 
 $(GOLITE): $(CLI_OBJ) $(NET_OBJ) $(COMMON_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(NET_OBJ) $(COMMON_OBJ) $(LIB) $(NET_LIBS) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(NET_OBJ) $(COMMON_OBJ) $(LIB) $(NET_LIBS) $(STORE_LIBS) \
+	    $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TEST_LIB_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(TEST_LIB_OBJ) $(LIB) -lcriterion $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(TEST_LIB_OBJ) $(LIB) -lcriterion $(STORE_LIBS) $(LIBS)
 
 # Programs the mount tests run: plain C, no criterion, may use the library.
 $(BUILD)/tests/fs/%: tests/fs/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INC_inside) -o $@ $< $(LIB) $(LIBS)
+
+# The store port's contract and load driver (tests/store/test_store.sh).
+$(BUILD)/tests/store/%: tests/store/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(INC_inside) -o $@ $< $(LIB) $(STORE_LIBS) $(LIBS)
 
 # The RESP server's test driver (tests/net/test_redis.sh runs it) and a
 # raw-bytes client for the protocol tests.

@@ -33,6 +33,7 @@ struct cli_globals {
 	golite_options opts;         /* for every open */
 	bool quiet;                  /* no progress display */
 	bool durability_set;         /* given with -o or --sync */
+	const char *store;           /* --store URI: the store port (store.c) */
 };
 extern struct cli_globals cli;
 
@@ -88,6 +89,15 @@ void cli_put_escaped(FILE *f, const void *key, size_t len);
  * length in *len, or NULL (after a message) for a malformed escape. */
 uint8_t *cli_unescape(const char *s, size_t *len);
 
+/* The key operand: as given, or decoded from the escaped form (NULL after
+ * a message if malformed). kv.c. */
+uint8_t *cli_key_arg(const char *s, bool escaped, size_t *len);
+/* True if len is a key's size; else false after a message. */
+bool cli_key_size_ok(size_t len);
+/* Reads standard input whole; NULL (after a message) if it is longer than
+ * a value may be or cannot be read. */
+uint8_t *cli_read_stdin(size_t *len);
+
 /* ---- subcommands ---- */
 
 int cmd_get(int argc, char **argv);
@@ -108,6 +118,9 @@ int cmd_dump(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+/* golite --store URI COMMAND ... (store.c): argv[0] is the command. */
+int cli_store_main(const char *uri, int argc, char **argv);
+void cli_store_help(FILE *f);
 
 /* Prints the help of a subcommand (or the overview for NULL) to f.
  * Returns false if there is no such subcommand. */

@@ -16,7 +16,7 @@
 
 
 /* The key operand: as given, or decoded from the escaped form. */
-static uint8_t *key_arg(const char *s, bool escaped, size_t *len)
+uint8_t *cli_key_arg(const char *s, bool escaped, size_t *len)
 {
 	if (escaped)
 		return cli_unescape(s, len);
@@ -28,7 +28,7 @@ static uint8_t *key_arg(const char *s, bool escaped, size_t *len)
 	return k;
 }
 
-static bool key_size_ok(size_t len)
+bool cli_key_size_ok(size_t len)
 {
 	if (len >= 1 && len <= GOLITE_MAX_KEY_SIZE)
 		return true;
@@ -76,10 +76,10 @@ int cmd_get(int argc, char **argv)
 		return EXIT_ERROR;
 	const char *dir = argv[optind], *table = argv[optind + 1];
 	size_t klen;
-	uint8_t *key = key_arg(argv[optind + 2], escaped, &klen);
+	uint8_t *key = cli_key_arg(argv[optind + 2], escaped, &klen);
 	if (!key)
 		return EXIT_ERROR;
-	if (!key_size_ok(klen)) {
+	if (!cli_key_size_ok(klen)) {
 		free(key);
 		return EXIT_ERROR;
 	}
@@ -121,7 +121,7 @@ int cmd_get(int argc, char **argv)
 
 /* Reads standard input whole; NULL (after a message) if it is too long or
  * cannot be read. */
-static uint8_t *read_stdin(size_t *len)
+uint8_t *cli_read_stdin(size_t *len)
 {
 	size_t cap = 1 << 16, n = 0;
 	uint8_t *buf = malloc(cap);
@@ -195,11 +195,11 @@ int cmd_put(int argc, char **argv)
 		return EXIT_ERROR;
 	const char *dir = argv[optind], *table = argv[optind + 1];
 	size_t klen, vlen;
-	uint8_t *key = key_arg(argv[optind + 2], escaped, &klen), *val = NULL;
+	uint8_t *key = cli_key_arg(argv[optind + 2], escaped, &klen), *val = NULL;
 	if (!key)
 		return EXIT_ERROR;
 	int st = EXIT_ERROR;
-	if (!key_size_ok(klen))
+	if (!cli_key_size_ok(klen))
 		goto out_key;
 	if (value) {
 		vlen = strlen(value);
@@ -207,7 +207,7 @@ int cmd_put(int argc, char **argv)
 	} else {
 		if (isatty(STDIN_FILENO))
 			cli_note("reading the value from standard input (end it with Ctrl-D)");
-		val = read_stdin(&vlen);
+		val = cli_read_stdin(&vlen);
 	}
 	if (!val)
 		goto out_key;
@@ -257,11 +257,11 @@ int cmd_ttl_left(int argc, char **argv)
 		return EXIT_ERROR;
 	const char *dir = argv[optind], *table = argv[optind + 1];
 	size_t klen;
-	uint8_t *key = key_arg(argv[optind + 2], escaped, &klen);
+	uint8_t *key = cli_key_arg(argv[optind + 2], escaped, &klen);
 	if (!key)
 		return EXIT_ERROR;
 	int st = EXIT_ERROR;
-	if (!key_size_ok(klen))
+	if (!cli_key_size_ok(klen))
 		goto out_key;
 	golite *db = cli_open(dir, CLI_READ);
 	if (!db)
@@ -317,8 +317,8 @@ int cmd_rm(int argc, char **argv)
 	int st = 0;
 	for (int i = optind + 2; i < argc && st != EXIT_ERROR; i++) {
 		size_t klen;
-		uint8_t *key = key_arg(argv[i], escaped, &klen);
-		if (!key || !key_size_ok(klen)) {
+		uint8_t *key = cli_key_arg(argv[i], escaped, &klen);
+		if (!key || !cli_key_size_ok(klen)) {
 			free(key);
 			st = EXIT_ERROR;
 			break;
@@ -690,7 +690,7 @@ int cmd_load(int argc, char **argv)
 		*tab = '\0';
 		size_t klen, vlen;
 		uint8_t *key = cli_unescape(line, &klen), *val = key ? cli_unescape(tab + 1, &vlen) : NULL;
-		if (!val || !key_size_ok(klen)) {
+		if (!val || !cli_key_size_ok(klen)) {
 			cli_error("line %llu: not loaded", (unsigned long long)lineno);
 			free(key);
 			free(val);

@@ -270,6 +270,9 @@ static const char overview_tail[] =
 	"                  writes in the log at close), max_size and\n"
 	"                  space_reserve (bytes; docs/operations.md)\n"
 	"      --sync      the same as -o durability=sync\n"
+	"      --store URI  work on the store URI names, local:DATADIR or\n"
+	"                  etcd://HOST:PORT[,HOST:PORT...]/PREFIX, through the\n"
+	"                  store port (`golite --store URI help`)\n"
 	"  -q, --quiet     no progress display\n"
 	"  -h, --help      this help; `golite help COMMAND` or `golite COMMAND --help`\n"
 	"                  for a command's\n"
@@ -546,6 +549,7 @@ int main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "store", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -563,6 +567,9 @@ int main(int argc, char **argv)
 		case 'q':
 			cli.quiet = true;
 			break;
+		case 'S':
+			cli.store = optarg;
+			break;
 		case 'h':
 			cli_help(stdout, NULL);
 			return 0;
@@ -579,6 +586,19 @@ int main(int argc, char **argv)
 		return EXIT_ERROR;
 	}
 	const char *name = argv[optind];
+	if (cli.store) {
+		cli_cmd = name;
+		if (strcmp(name, "help") == 0) {
+			cli_store_help(stdout);
+			return 0;
+		}
+		int st = cli_store_main(cli.store, argc - optind, argv + optind);
+		if (fflush(stdout) != 0) {
+			cli_error("cannot write to standard output: %s", strerror(errno));
+			st = EXIT_ERROR;
+		}
+		return st;
+	}
 	if (strcmp(name, "help") == 0) {
 		const char *what = optind + 1 < argc ? argv[optind + 1] : NULL;
 		if (!cli_help(stdout, what)) {

@@ -54,6 +54,7 @@ const char *golite_strerror(int err)
 	case GOLITE_EROFS: return "store is read-only";
 	case GOLITE_EISDIR: return "key is a directory";
 	case GOLITE_ENOTEMPTY: return "table is not empty";
+	case GOLITE_ECONFLICT: return "conflict: what the transaction read has changed";
 	default: return "unknown error";
 	}
 }

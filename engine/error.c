@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "golite.h"
+#include "golite_raw.h"
 #include "util.h"
 
 static __thread char error_msg[512];
@@ -19,6 +20,15 @@ int set_error_v(int err, const char *fmt, va_list ap)
 }
 
 int set_error(int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	set_error_v(err, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int golite_error_set(int err, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);

@@ -77,6 +77,8 @@ enum golite_error {
 	GOLITE_EISDIR        = -19,  /* key names a directory created through the mount */
 	GOLITE_ENOTEMPTY     = -20,  /* table is not empty (golite_table_drop with
 	                              * GOLITE_DROP_IF_EMPTY) */
+	GOLITE_ECONFLICT     = -21,  /* a transaction's reads changed before its
+	                              * commit (golite_store.h): retry */
 };
 
 /* Returns a static, human-readable description of an error code. Never NULL. */

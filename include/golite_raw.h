@@ -278,4 +278,8 @@ typedef struct golite_feed_stats {
 /* Fills *st; lock-free, each figure read on its own. */
 void golite_feed_stats_get(golite *db, golite_feed_stats *out);
 
+/* Sets the calling thread's golite_last_error() message and returns err:
+ * for layers built on the library (the store port) to report as it does. */
+__attribute__((format(printf, 2, 3))) int golite_error_set(int err, const char *fmt, ...);
+
 #endif /* GOLITE_RAW_H */

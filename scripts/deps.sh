@@ -19,6 +19,7 @@ rsync attr acl psmisc util-linux e2fsprogs groff-base man-db
 libmicrohttpd-dev libjansson-dev curl wrk nginx-light openssl iproute2
 redis-tools redis-server
 nfs-ganesha nfs-ganesha-vfs libnfs-utils
+libcurl4-openssl-dev etcd-server etcd-client
 "
 
 missing=""

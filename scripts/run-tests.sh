@@ -4,7 +4,8 @@
 #   scripts/run-tests.sh [--unit|--fs] BUILD
 #
 # --unit runs only the criterion suites (build/tests/test_*), --fs only the
-# shell suites (tests/cli/test_*.sh, tests/fs/test_*.sh, tests/net/test_*.sh). Without a flag both run. Exit status is 0
+# shell suites (tests/cli/test_*.sh, tests/fs/test_*.sh, tests/net/test_*.sh,
+# tests/store/test_*.sh). Without a flag both run. Exit status is 0
 # only if every suite passed.
 set -u
 
@@ -43,7 +44,8 @@ if [ "$what" != fs ]; then
 fi
 
 if [ "$what" != unit ]; then
-	for s in "$here"/tests/cli/test_*.sh "$here"/tests/fs/test_*.sh "$here"/tests/net/test_*.sh; do
+	for s in "$here"/tests/cli/test_*.sh "$here"/tests/fs/test_*.sh "$here"/tests/net/test_*.sh \
+		 "$here"/tests/store/test_*.sh; do
 		[ -f "$s" ] || continue
 		run_suite "$(basename "$s")" sh "$s" "$build"
 	done

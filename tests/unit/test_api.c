@@ -548,7 +548,7 @@ Test(api, overwrite_replaces_value)
 Test(api, strerror_explains_every_code)
 {
 	const char *seen[32] = { 0 };
-	for (int e = 0; e >= GOLITE_ENOTEMPTY; e--) {
+	for (int e = 0; e >= GOLITE_ECONFLICT; e--) {
 		const char *s = golite_strerror(e);
 		cr_assert_not_null(s, "code %d", e);
 		cr_assert_gt(strlen(s), 0, "code %d", e);
@@ -556,7 +556,7 @@ Test(api, strerror_explains_every_code)
 			cr_assert_str_neq(s, seen[-f], "codes %d and %d share \"%s\"", e, f, s);
 		seen[-e] = s;
 	}
-	const int odd[] = { 1, 2, GOLITE_ENOTEMPTY - 1, -1000, INT_MIN, INT_MAX };
+	const int odd[] = { 1, 2, GOLITE_ECONFLICT - 1, -1000, INT_MIN, INT_MAX };
 	for (size_t i = 0; i < ARRAY_LEN(odd); i++) {
 		const char *s = golite_strerror(odd[i]);
 		cr_assert_not_null(s, "code %d", odd[i]);
