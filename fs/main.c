@@ -32,6 +32,7 @@
 #include "lookup.h"
 #include "netglue.h"
 #include "options.h"
+#include "portfs.h"
 #include "persist.h"
 #include "progress.h"
 #include "readdir.h"
@@ -493,6 +494,17 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		fuse_lowlevel_version();
 		status = 0;
+	} else if (c.store) {
+		/* -o store=URI MOUNTPOINT: the one operand is the mount point */
+		if (!c.datadir || c.mountpoint) {
+			fprintf(stderr, "usage: %s [-f] [-d] -o store=URI[,OPTIONS] MOUNTPOINT "
+				"(--help for more)\n", argv[0]);
+			status = 1;
+		} else {
+			status = portfs_main(c.store, c.datadir,
+					     c.attr_timeout >= 0 ? c.attr_timeout : 1.0, c.foreground,
+					     &args);
+		}
 	} else if (!c.datadir || !c.mountpoint) {
 		fprintf(stderr, "usage: %s [-f] [-d] [-o OPTIONS] DATADIR MOUNTPOINT "
 			"(--help for more)\n", argv[0]);

@@ -31,6 +31,7 @@ static const struct fuse_opt cli_opts[] = {
 	OPT("sync_interval_ms=%u", sync_interval_ms),
 	OPT("memtable_size=%s", memtable_size),
 	OPT("separate_values_from=%s", separate_values_from),
+	OPT("store=%s", store),
 	OPT("cache_size=%s", cache_size),
 	OPT("max_size=%s", max_size),
 	OPT("compaction_threads=%d", compaction_threads),
@@ -120,6 +121,7 @@ static int cli_proc(void *data, const char *arg, int key, struct fuse_args *outa
 void cli_usage(const char *prog)
 {
 	printf("usage: %s [-f] [-d] [-o OPTIONS] DATADIR MOUNTPOINT\n"
+	       "       %s [-f] [-d] -o store=URI[,OPTIONS] MOUNTPOINT\n"
 	       "\n"
 	       "Mounts the GoLite store in DATADIR (created if missing) at MOUNTPOINT:\n"
 	       "tables are directories, keys are files, values are their contents.\n"
@@ -160,6 +162,11 @@ void cli_usage(const char *prog)
 	       "  dev, suid              honour device nodes and set-user-ID bits (root\n"
 	       "                         only; the default is nodev,nosuid)\n"
 	       "\n"
+	       "The mount on a shared store (docs/etcd.md): -o store=URI instead of DATADIR,\n"
+	       "  URI etcd://HOST:PORT[,HOST:PORT...]/PREFIX (or local:DATADIR). Many mounts of\n"
+	       "  one store, on many machines, see one tree; attr_timeout and entry_timeout\n"
+	       "  default to 1 there. The engine's own options do not apply.\n"
+	       "\n"
 	       "The HTTP API beside the mount (docs/api.md), started by -o http=...:\n"
 	       "%s"
 	       "\n"
@@ -176,7 +183,7 @@ void cli_usage(const char *prog)
 	       "Unmount with: fusermount3 -u MOUNTPOINT\n"
 	       "\n"
 	       "FUSE options:\n",
-	       prog, http_options_help);
+	       prog, prog, http_options_help);
 	fflush(stdout);
 	fuse_lowlevel_help();
 }
@@ -204,9 +211,46 @@ static bool parse_size(const char *s, size_t *out)
 	return true;
 }
 
+/*
+ * -o store=etcd://H:P,H:P/PREFIX: the commas between members belong to
+ * the URI, not to the option list. Each option string that holds
+ * "store=etcd://" gets those commas escaped ("\,", which fuse_opt_parse
+ * reads as a comma) before it is parsed.
+ */
+static void escape_store_commas(struct fuse_args *args)
+{
+	for (int i = 1; i < args->argc; i++) {
+		char *a = args->argv[i];
+		char *at = strstr(a, "store=etcd://");
+		bool opts = strncmp(a, "-o", 2) == 0 || (i > 1 && strcmp(args->argv[i - 1], "-o") == 0);
+		if (!at || !opts)
+			continue;
+		char *hosts = at + strlen("store=etcd://");
+		size_t hl = strcspn(hosts, "/");
+		size_t commas = 0;
+		for (size_t k = 0; k < hl; k++)
+			commas += hosts[k] == ',' && (k == 0 || hosts[k - 1] != '\\');
+		if (!commas)
+			continue;
+		char *out = xmalloc(strlen(a) + commas + 1), *o = out;
+		for (char *p = a; *p; p++) {
+			if (p >= hosts && p < hosts + hl && *p == ',' && p[-1] != '\\')
+				*o++ = '\\';
+			*o++ = *p;
+		}
+		*o = '\0';
+		/* argv of a fuse_args made from main's argv is main's: the new
+		 * string lives as long as the process */
+		if (args->allocated)
+			free(a);
+		args->argv[i] = out;
+	}
+}
+
 int cli_parse(struct fuse_args *args, struct cli *c)
 {
 	memset(c, 0, sizeof(*c));
+	escape_store_commas(args);
 	c->compaction_threads = -1;
 	c->attr_timeout = c->entry_timeout = c->negative_timeout = -1;
 	c->sweep_interval = UINT_MAX;
@@ -224,6 +268,7 @@ void cli_free(struct cli *c)
 	free(c->loglevel);
 	free(c->memtable_size);
 	free(c->separate_values_from);
+	free(c->store);
 	free(c->cache_size);
 	free(c->max_size);
 	free(c->writeback);

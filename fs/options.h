@@ -16,6 +16,7 @@ struct cli {
 	int foreground, debug, help, version, ro;
 	char *durability, *loglevel, *memtable_size, *cache_size, *max_size;
 	char *separate_values_from;
+	char *store;                 /* store=URI: the mount on the store port */
 	unsigned sync_interval_ms, sweep_interval, max_threads, max_idle_threads;
 	unsigned events_buffer;
 	int clone_fd;

@@ -125,6 +125,13 @@ int golite_txn_scan(golite_txn *t, const char *table, const void *start, size_t 
 		    int (*fn)(void *ctx, const golite_store_item *it), void *ctx, void **next,
 		    size_t *nlen);
 
+/* Adds to the commit's checks that table[key] is at version (0: absent),
+ * as if a get had read it, without reading it: for a caller that knows a
+ * version from an earlier read (a cache) and would rather not pay a round
+ * trip to read it again. */
+int golite_txn_expect(golite_txn *t, const char *table, const void *key, size_t klen,
+		      uint64_t version);
+
 int golite_txn_put(golite_txn *t, const char *table, const void *key, size_t klen,
 		   const void *value, size_t vlen);
 int golite_txn_delete(golite_txn *t, const char *table, const void *key, size_t klen);

@@ -188,6 +188,22 @@ int golite_txn_get(golite_txn *t, const char *table, const void *key, size_t kle
 	return 0;
 }
 
+int golite_txn_expect(golite_txn *t, const char *table, const void *key, size_t klen,
+		      uint64_t version)
+{
+	int r = store_check_table(table);
+	if (!r)
+		r = check_key(key, klen);
+	if (r)
+		return r;
+	GROW(t->reads, t->nreads, t->capreads);
+	t->reads[t->nreads++] = (struct txn_read){ .table = xstrdup(table),
+						   .key = xmemdup(key, klen),
+						   .klen = klen,
+						   .version = version };
+	return 0;
+}
+
 struct scan_rec {
 	struct txn_scan *sc;
 	size_t cap;

@@ -1,0 +1,1581 @@
+/*
+ * portfs.c — golitefs -o store=URI MOUNTPOINT: the mount on a store
+ * reached through the store port (include/golite_store.h), so that many
+ * mounts, on many machines, share one store kept in etcd.
+ *
+ * The tree (portfs_format.h): tables are the top directories, an entry's
+ * key is its path in its table, its value a record (kind, mode, owner,
+ * times, size; small data inline, larger data in chunks named by the
+ * file's number). Every change is one port transaction whose checks make
+ * it mean what it means on one machine, whichever mount runs it:
+ *
+ *   create, mkdir, symlink  the name was absent and the parent is as this
+ *                           mount last saw it (O_EXCL: exactly one of
+ *                           several mounts creating a name wins)
+ *   unlink, rmdir           the entry is the one read; rmdir: nothing was
+ *                           created below it since it was found empty
+ *   rename                  source and target are the ones read; the target
+ *                           is replaced and the source removed at once
+ *   close, fsync            the changed chunks are written first, then the
+ *                           record that names them: readers elsewhere see
+ *                           the old contents or the new, whole
+ *
+ * A transaction that loses to another mount is run again from its reads
+ * (with backoff), up to PF_ATTEMPTS times, then fails with EAGAIN.
+ *
+ * Consistency between mounts, as NFS's close-to-open: a file's contents
+ * are read afresh at each open (the kernel's page cache is dropped), and
+ * what a mount wrote is visible to every open that starts after its
+ * close or fsync returned. Names and attributes are cached by the kernel
+ * for attr_timeout / entry_timeout (1 s by default here); a watch on the
+ * store drops them from the cache as soon as another mount's change is
+ * committed (fuse_invalidate_path), so staleness is a watch round trip in
+ * practice and 1 s at most while the watch is down. fsync returns once the
+ * store has the data: on etcd, once a quorum has it in its log.
+ *
+ * Not supported here (the engine-backed mount has them): hard links,
+ * special files, extended attributes, snapshots, expiry, /.golite.
+ * Renaming across tables, or a directory holding more entries than one
+ * transaction carries, gives EXDEV (mv copies instead).
+ */
+#define FUSE_USE_VERSION 314
+
+#include <errno.h>
+#include <fuse.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "golite_store.h"
+#include "portfs.h"
+#include "portfs_format.h"
+#include "util.h"
+
+#define PF_ATTEMPTS 20
+#define VCACHE_SLOTS 4096
+
+struct ino_range {
+	char *table;
+	uint64_t next, end;
+};
+
+/* A path's record version as a getattr read it, kept for as long as the
+ * kernel keeps the attributes: a create below a directory checks the
+ * directory is still that version without reading it again. */
+struct vslot {
+	char *path;
+	uint64_t version;
+	uint64_t at_ns;
+};
+
+static struct {
+	golite_store *s;
+	struct fuse *fuse;
+	double timeout;
+	bool watching;
+	pthread_t watcher;
+	volatile int stop;
+	pthread_mutex_t mu;           /* ino ranges, vcache */
+	struct ino_range *inos;
+	size_t ninos;
+	struct vslot vcache[VCACHE_SLOTS];
+	uid_t uid;
+	gid_t gid;
+	struct timespec mounted;
+} pf;
+
+/* ---- records ---- */
+
+struct rec {
+	int kind;
+	uint32_t mode, uid, gid, nchunks;
+	uint64_t ino, size, mtime, ctime;
+	uint32_t *gen;        /* nchunks generations */
+	uint8_t *data;        /* inline data (size bytes) when nchunks == 0 */
+	uint64_t version;
+};
+
+static void rec_free(struct rec *r)
+{
+	free(r->gen);
+	free(r->data);
+	r->gen = NULL;
+	r->data = NULL;
+}
+
+static uint64_t now_real_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void rec_decode(struct rec *r, const uint8_t *v, size_t n, uint64_t version)
+{
+	memset(r, 0, sizeof(*r));
+	r->version = version;
+	if (n >= PF_HEADER && memcmp(v, PF_MAGIC, 4) == 0 && v[4] == PF_VERSION &&
+	    v[5] >= PF_FILE && v[5] <= PF_LINK) {
+		r->kind = v[5];
+		r->mode = get_le32(v + 8);
+		r->uid = get_le32(v + 12);
+		r->gid = get_le32(v + 16);
+		r->nchunks = get_le32(v + 20);
+		r->ino = get_le64(v + 24);
+		r->size = get_le64(v + 32);
+		r->mtime = get_le64(v + 40);
+		r->ctime = get_le64(v + 48);
+		size_t need = PF_HEADER + (size_t)r->nchunks * 4;
+		size_t inl = r->nchunks ? 0 : (size_t)r->size;
+		if (need + inl <= n && (r->nchunks == 0 || r->kind == PF_FILE)) {
+			r->gen = r->nchunks ? xmalloc(r->nchunks * 4u) : NULL;
+			for (uint32_t i = 0; i < r->nchunks; i++)
+				r->gen[i] = get_le32(v + PF_HEADER + 4 * i);
+			r->data = inl ? xmemdup(v + need, inl) : NULL;
+			return;
+		}
+		/* damaged: shown as a plain file of its bytes */
+		memset(r, 0, sizeof(*r));
+		r->version = version;
+	}
+	r->kind = PF_FILE;
+	r->mode = S_IFREG | 0644;
+	r->size = n;
+	r->data = n ? xmemdup(v, n) : NULL;
+}
+
+static uint8_t *rec_encode(const struct rec *r, size_t *n)
+{
+	size_t inl = r->nchunks ? 0 : (size_t)r->size;
+	*n = PF_HEADER + (size_t)r->nchunks * 4 + inl;
+	uint8_t *v = xcalloc(1, *n);
+	memcpy(v, PF_MAGIC, 4);
+	v[4] = PF_VERSION;
+	v[5] = (uint8_t)r->kind;
+	put_le32(v + 8, r->mode);
+	put_le32(v + 12, r->uid);
+	put_le32(v + 16, r->gid);
+	put_le32(v + 20, r->nchunks);
+	put_le64(v + 24, r->ino);
+	put_le64(v + 32, r->size);
+	put_le64(v + 40, r->mtime);
+	put_le64(v + 48, r->ctime);
+	for (uint32_t i = 0; i < r->nchunks; i++)
+		put_le32(v + PF_HEADER + 4 * i, r->gen[i]);
+	if (inl)
+		memcpy(v + PF_HEADER + (size_t)r->nchunks * 4, r->data, inl);
+	return v;
+}
+
+static void chunk_key(uint8_t k[PF_CHUNK_KEY], uint64_t ino, uint32_t i, uint32_t gen)
+{
+	k[0] = 0;
+	for (int b = 0; b < 8; b++)
+		k[1 + b] = (uint8_t)(ino >> (56 - 8 * b));
+	for (int b = 0; b < 4; b++) {
+		k[9 + b] = (uint8_t)(i >> (24 - 8 * b));
+		k[13 + b] = (uint8_t)(gen >> (24 - 8 * b));
+	}
+}
+
+/* ---- paths ---- */
+
+/* "/T/rest": table T (in tbuf), key rest. Returns 0 for the root, 1 for a
+ * table, 2 for an entry; -errno for a name that cannot be one. */
+static int split(const char *path, char *tbuf, size_t tcap, const char **key)
+{
+	const char *p = path + 1;
+	if (!*p)
+		return 0;
+	const char *slash = strchr(p, '/');
+	size_t tl = slash ? (size_t)(slash - p) : strlen(p);
+	if (tl >= tcap)
+		return -ENAMETOOLONG;
+	memcpy(tbuf, p, tl);
+	tbuf[tl] = '\0';
+	if (!slash)
+		return 1;
+	*key = slash + 1;
+	if (strlen(*key) > GOLITE_MAX_KEY_SIZE)
+		return -ENAMETOOLONG;
+	return 2;
+}
+
+static int err_of(int r)
+{
+	switch (r) {
+	case 0: return 0;
+	case GOLITE_ENOTFOUND:
+	case GOLITE_ENOTABLE: return -ENOENT;
+	case GOLITE_EEXIST: return -EEXIST;
+	case GOLITE_ENOTEMPTY: return -ENOTEMPTY;
+	case GOLITE_EKEYSIZE: return -ENAMETOOLONG;
+	case GOLITE_ENAME: return -EINVAL;
+	case GOLITE_EVALSIZE:
+	case GOLITE_EBATCH: return -EFBIG;
+	case GOLITE_ECONFLICT: return -EAGAIN;
+	case GOLITE_ENOSPC: return -ENOSPC;
+	case GOLITE_EROFS: return -EROFS;
+	default: return -EIO;
+	}
+}
+
+/* ---- the version cache ---- */
+
+static size_t vslot_of(const char *path)
+{
+	return hash64(path, strlen(path)) % VCACHE_SLOTS;
+}
+
+static void vcache_put(const char *path, uint64_t version)
+{
+	size_t i = vslot_of(path);
+	mutex_lock(&pf.mu);
+	struct vslot *v = &pf.vcache[i];
+	if (!v->path || strcmp(v->path, path) != 0) {
+		free(v->path);
+		v->path = xstrdup(path);
+	}
+	v->version = version;
+	v->at_ns = now_ns();
+	mutex_unlock(&pf.mu);
+}
+
+static uint64_t vcache_get(const char *path)
+{
+	size_t i = vslot_of(path);
+	uint64_t ver = 0;
+	mutex_lock(&pf.mu);
+	struct vslot *v = &pf.vcache[i];
+	if (v->path && strcmp(v->path, path) == 0 &&
+	    now_ns() - v->at_ns < (uint64_t)(pf.timeout * 1e9))
+		ver = v->version;
+	mutex_unlock(&pf.mu);
+	return ver;
+}
+
+static void vcache_drop(const char *path)
+{
+	size_t i = vslot_of(path);
+	mutex_lock(&pf.mu);
+	struct vslot *v = &pf.vcache[i];
+	if (v->path && strcmp(v->path, path) == 0) {
+		free(v->path);
+		v->path = NULL;
+	}
+	mutex_unlock(&pf.mu);
+}
+
+/* ---- reads ---- */
+
+static int get_rec(golite_txn *t, const char *table, const char *key, struct rec *r)
+{
+	void *v = NULL;
+	size_t n = 0;
+	uint64_t ver = 0;
+	int e = golite_txn_get(t, table, key, strlen(key), &v, &n, &ver);
+	if (e)
+		return e;
+	rec_decode(r, v, n, ver);
+	golite_free(v);
+	return 0;
+}
+
+/* Reads path's record in a transaction of its own. */
+static int load(const char *table, const char *key, struct rec *r)
+{
+	golite_txn *t;
+	golite_txn_begin(pf.s, &t);
+	int e = get_rec(t, table, key, r);
+	golite_txn_free(t);
+	return e;
+}
+
+static int table_exists(const char *table)
+{
+	golite_txn *t;
+	golite_txn_begin(pf.s, &t);
+	int e = golite_txn_get(t, table, PF_COUNTER_KEY, PF_COUNTER_KEY_LEN, NULL, NULL, NULL);
+	golite_txn_free(t);
+	return e == GOLITE_ENOTFOUND ? 0 : e;
+}
+
+static void fill_stat(struct stat *st, const struct rec *r)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_mode = r->mode;
+	st->st_nlink = r->kind == PF_DIR ? 2 : 1;
+	st->st_uid = r->uid;
+	st->st_gid = r->gid;
+	st->st_size = (off_t)r->size;
+	st->st_blocks = (blkcnt_t)((r->size + 511) / 512);
+	st->st_blksize = PF_CHUNK;
+	st->st_ino = r->ino;
+	st->st_mtim.tv_sec = (time_t)(r->mtime / 1000000000ull);
+	st->st_mtim.tv_nsec = (long)(r->mtime % 1000000000ull);
+	st->st_ctim.tv_sec = (time_t)(r->ctime / 1000000000ull);
+	st->st_ctim.tv_nsec = (long)(r->ctime % 1000000000ull);
+	st->st_atim = st->st_mtim;
+}
+
+/* The root and the tables: directories of the mount's owner, dated from
+ * the mount (the store keeps no times for them). */
+static void dir_stat(struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_mode = S_IFDIR | 0755;
+	st->st_nlink = 2;
+	st->st_uid = pf.uid;
+	st->st_gid = pf.gid;
+	st->st_mtim = st->st_ctim = st->st_atim = pf.mounted;
+}
+
+/* ---- open files ---- */
+
+struct chunk {
+	uint32_t i;
+	bool dirty;
+	uint8_t *data;      /* PF_CHUNK bytes */
+	struct chunk *next;
+};
+
+struct handle {
+	char table[256];
+	char *key;
+	pthread_mutex_t mu;
+	struct rec r;          /* as read at open, or as last flushed */
+	uint64_t size;         /* with this handle's writes */
+	bool dirty;            /* data or size changed since the last flush */
+	struct chunk *chunks;  /* read or written chunks */
+	size_t nchunks_cached;
+};
+
+static struct handle *H(struct fuse_file_info *fi)
+{
+	return (struct handle *)(uintptr_t)fi->fh;
+}
+
+static void handle_free(struct handle *h)
+{
+	while (h->chunks) {
+		struct chunk *c = h->chunks;
+		h->chunks = c->next;
+		free(c->data);
+		free(c);
+	}
+	rec_free(&h->r);
+	free(h->key);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+}
+
+/* Chunk i of the file as stored (zeros for a hole or past the end). */
+static int fetch_chunk(struct handle *h, uint32_t i, uint8_t *out)
+{
+	memset(out, 0, PF_CHUNK);
+	if (h->r.nchunks == 0) {
+		uint64_t off = (uint64_t)i * PF_CHUNK;
+		if (off < h->r.size && h->r.data)
+			memcpy(out, h->r.data + off, MIN(PF_CHUNK, h->r.size - off));
+		return 0;
+	}
+	if (i >= h->r.nchunks || h->r.gen[i] == 0)
+		return 0;
+	uint8_t k[PF_CHUNK_KEY];
+	chunk_key(k, h->r.ino, i, h->r.gen[i]);
+	golite_txn *t;
+	golite_txn_begin(pf.s, &t);
+	void *v = NULL;
+	size_t n = 0;
+	int e = golite_txn_get(t, h->table, k, sizeof k, &v, &n, NULL);
+	golite_txn_free(t);
+	if (e == GOLITE_ENOTFOUND || e == GOLITE_ENOTABLE)
+		return -ESTALE;   /* another mount replaced or removed the file */
+	if (e)
+		return err_of(e);
+	memcpy(out, v, MIN(n, (size_t)PF_CHUNK));
+	golite_free(v);
+	return 0;
+}
+
+/* The cached chunk i, fetched if absent. Clean chunks are dropped past a
+ * few, so that reading a large file keeps a few chunks in memory. */
+static int chunk_get(struct handle *h, uint32_t i, struct chunk **out)
+{
+	for (struct chunk *c = h->chunks; c; c = c->next) {
+		if (c->i == i) {
+			*out = c;
+			return 0;
+		}
+	}
+	if (h->nchunks_cached >= 8) {
+		struct chunk **pp = &h->chunks;
+		while (*pp) {
+			struct chunk *c = *pp;
+			if (!c->dirty) {
+				*pp = c->next;
+				free(c->data);
+				free(c);
+				h->nchunks_cached--;
+			} else {
+				pp = &c->next;
+			}
+		}
+	}
+	struct chunk *c = xcalloc(1, sizeof(*c));
+	c->i = i;
+	c->data = xmalloc(PF_CHUNK);
+	int e = fetch_chunk(h, i, c->data);
+	if (e) {
+		free(c->data);
+		free(c);
+		return e;
+	}
+	c->next = h->chunks;
+	h->chunks = c;
+	h->nchunks_cached++;
+	*out = c;
+	return 0;
+}
+
+/* Writes the handle's changes: changed chunks first (not yet named by any
+ * record), then the record, merged with what another mount may have
+ * committed since: this mount's chunks win where both wrote. */
+static int flush_handle(struct handle *h)
+{
+	if (!h->dirty)
+		return 0;
+	golite_store_limits lim;
+	golite_store_limits_get(pf.s, &lim);
+	bool inline_data = h->size <= PF_INLINE_MAX;
+	uint32_t nch = inline_data ? 0 : (uint32_t)((h->size + PF_CHUNK - 1) / PF_CHUNK);
+	uint8_t *inl = NULL;
+	uint32_t *newgen = NULL;
+	int e = 0;
+	/* generations this flush writes: one past anything seen */
+	uint32_t gen = 1;
+	for (uint32_t i = 0; i < h->r.nchunks; i++)
+		gen = MAX(gen, h->r.gen[i] + 1);
+	if (inline_data) {
+		inl = xcalloc(1, h->size ? h->size : 1);
+		for (uint64_t off = 0; off < h->size && e == 0; off += PF_CHUNK) {
+			struct chunk *c;
+			e = chunk_get(h, (uint32_t)(off / PF_CHUNK), &c);
+			if (!e)
+				memcpy(inl + off, c->data, MIN(PF_CHUNK, h->size - off));
+		}
+	} else {
+		newgen = xcalloc(nch, sizeof(uint32_t));
+		/* A file that was inline, or grew a chunk, writes every chunk it
+		 * has data for; otherwise only the changed ones. */
+		golite_txn *t;
+		golite_txn_begin(pf.s, &t);
+		size_t in_txn = 0, bytes = 0;
+		for (uint32_t i = 0; i < nch && e == 0; i++) {
+			bool had = h->r.nchunks > i && h->r.gen[i];
+			struct chunk *c = NULL;
+			for (struct chunk *x = h->chunks; x; x = x->next)
+				if (x->i == i)
+					c = x;
+			bool write = (c && c->dirty) || (!had && h->r.nchunks == 0 &&
+							 (uint64_t)i * PF_CHUNK < h->r.size);
+			if (!write) {
+				newgen[i] = had ? h->r.gen[i] : 0;
+				continue;
+			}
+			if (!c)
+				e = chunk_get(h, i, &c);
+			if (e)
+				break;
+			uint64_t off = (uint64_t)i * PF_CHUNK;
+			size_t len = (size_t)MIN(PF_CHUNK, h->size - off);
+			uint8_t k[PF_CHUNK_KEY];
+			chunk_key(k, h->r.ino, i, gen);
+			if (in_txn > 0 && (bytes + len + 64 > lim.max_txn_bytes ||
+					   in_txn + 1 > lim.max_txn_writes)) {
+				e = err_of(golite_txn_commit(t, NULL));
+				in_txn = bytes = 0;
+			}
+			if (!e)
+				e = err_of(golite_txn_put(t, h->table, k, sizeof k, c->data, len));
+			in_txn++;
+			bytes += len + 64;
+			newgen[i] = gen;
+		}
+		if (!e && in_txn)
+			e = err_of(golite_txn_commit(t, NULL));
+		golite_txn_free(t);
+	}
+	/* The record, merged with what is there now. */
+	for (unsigned attempt = 0; e == 0; attempt++) {
+		golite_txn *t;
+		golite_txn_begin(pf.s, &t);
+		struct rec cur;
+		int g = get_rec(t, h->table, h->key, &cur);
+		if (g) {
+			golite_txn_free(t);
+			e = g == GOLITE_ENOTFOUND ? -ESTALE : err_of(g);
+			break;
+		}
+		struct rec nr = cur;
+		nr.gen = NULL;
+		nr.data = NULL;
+		if (cur.ino != h->r.ino) {
+			/* replaced by another file (a rename over it): ours is gone */
+			rec_free(&cur);
+			golite_txn_free(t);
+			e = -ESTALE;
+			break;
+		}
+		nr.size = h->size;
+		nr.nchunks = nch;
+		nr.mtime = nr.ctime = now_real_ns();
+		if (inline_data) {
+			nr.data = inl;
+		} else {
+			nr.gen = newgen;
+			/* chunks this handle did not write: the newest record's */
+			for (uint32_t i = 0; i < nch; i++) {
+				bool ours = false;
+				for (struct chunk *x = h->chunks; x; x = x->next)
+					ours |= x->i == i && x->dirty;
+				if (!ours && !(h->r.nchunks == 0 && (uint64_t)i * PF_CHUNK < h->r.size))
+					newgen[i] = i < cur.nchunks ? cur.gen[i] : 0;
+			}
+		}
+		size_t n;
+		uint8_t *v = rec_encode(&nr, &n);
+		int c = golite_txn_put(t, h->table, h->key, strlen(h->key), v, n);
+		free(v);
+		/* chunks the old record named and the new one does not */
+		for (uint32_t i = 0; i < cur.nchunks && c == 0; i++) {
+			if (cur.gen[i] && (i >= nch || newgen[i] != cur.gen[i])) {
+				uint8_t k[PF_CHUNK_KEY];
+				chunk_key(k, cur.ino, i, cur.gen[i]);
+				c = golite_txn_delete(t, h->table, k, sizeof k);
+				if (c == GOLITE_EBATCH)
+					c = 0;   /* left over: the store's garbage */
+			}
+		}
+		uint64_t rev;
+		if (c == 0)
+			c = golite_txn_commit(t, &rev);
+		golite_txn_free(t);
+		if (c == 0) {
+			/* the handle now reads what it wrote */
+			rec_free(&h->r);
+			h->r = nr;
+			h->r.version = 0;
+			h->r.gen = nr.gen ? xmemdup(nr.gen, nch * sizeof(uint32_t)) : NULL;
+			h->r.data = inl ? xmemdup(inl, h->size ? h->size : 1) : NULL;
+			for (struct chunk *x = h->chunks; x; x = x->next)
+				x->dirty = false;
+			h->dirty = false;
+			rec_free(&cur);
+			break;
+		}
+		rec_free(&cur);
+		if (c != GOLITE_ECONFLICT || attempt + 1 >= PF_ATTEMPTS) {
+			e = err_of(c);
+			break;
+		}
+		golite_store_backoff(attempt);
+	}
+	free(inl);
+	free(newgen);
+	return e;
+}
+
+/* ---- inode numbers ---- */
+
+static int alloc_ino(const char *table, uint64_t *ino)
+{
+	mutex_lock(&pf.mu);
+	for (size_t i = 0; i < pf.ninos; i++) {
+		struct ino_range *r = &pf.inos[i];
+		if (strcmp(r->table, table) == 0 && r->next < r->end) {
+			*ino = r->next++;
+			mutex_unlock(&pf.mu);
+			return 0;
+		}
+	}
+	mutex_unlock(&pf.mu);
+	uint64_t first = 0;
+	int e = 0;
+	for (unsigned attempt = 0;; attempt++) {
+		golite_txn *t;
+		golite_txn_begin(pf.s, &t);
+		void *v = NULL;
+		size_t n = 0;
+		e = golite_txn_get(t, table, PF_COUNTER_KEY, PF_COUNTER_KEY_LEN, &v, &n, NULL);
+		first = 1;
+		if (e == 0 && n == 8)
+			first = get_le64(v);
+		golite_free(v);
+		if (e == 0 || e == GOLITE_ENOTFOUND) {
+			uint8_t buf[8];
+			put_le64(buf, first + PF_INO_BATCH);
+			e = golite_txn_put(t, table, PF_COUNTER_KEY, PF_COUNTER_KEY_LEN, buf, 8);
+			if (!e)
+				e = golite_txn_commit(t, NULL);
+		}
+		golite_txn_free(t);
+		if (e != GOLITE_ECONFLICT || attempt + 1 >= PF_ATTEMPTS)
+			break;
+		golite_store_backoff(attempt);
+	}
+	if (e)
+		return err_of(e);
+	mutex_lock(&pf.mu);
+	size_t i;
+	for (i = 0; i < pf.ninos && strcmp(pf.inos[i].table, table) != 0; i++)
+		;
+	if (i == pf.ninos) {
+		pf.inos = xrealloc(pf.inos, (pf.ninos + 1) * sizeof(*pf.inos));
+		pf.inos[pf.ninos++].table = xstrdup(table);
+	}
+	pf.inos[i].next = first + 1;
+	pf.inos[i].end = first + PF_INO_BATCH;
+	mutex_unlock(&pf.mu);
+	*ino = first;
+	return 0;
+}
+
+/* n bytes of p and a NUL. */
+static char *xmemdup0(const void *p, size_t n)
+{
+	char *s = xmalloc(n + 1);
+	memcpy(s, p, n);
+	s[n] = '\0';
+	return s;
+}
+
+static int count_one(void *arg, const golite_store_item *it)
+{
+	(void)it;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* Adds to t a scan of what lies below directory key ("key/" .. "key0"):
+ * 0 if nothing does (and the commit checks nothing appears), -ENOTEMPTY,
+ * or an error. */
+static int expect_empty(golite_txn *t, const char *table, const char *key)
+{
+	size_t kl = strlen(key), n = 0;
+	char *lo = xmalloc(kl + 1), *hi = xmalloc(kl + 1);
+	memcpy(lo, key, kl);
+	memcpy(hi, key, kl);
+	lo[kl] = '/';
+	hi[kl] = '0';
+	int e = err_of(golite_txn_scan(t, table, lo, kl + 1, hi, kl + 1, 1, 1, count_one, &n, NULL,
+				       NULL));
+	free(lo);
+	free(hi);
+	return e ? e : n ? -ENOTEMPTY : 0;
+}
+
+/* ---- the operations ---- */
+
+static int pf_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	if (fi && fi->fh) {
+		struct handle *h = H(fi);
+		mutex_lock(&h->mu);
+		fill_stat(st, &h->r);
+		st->st_size = (off_t)h->size;
+		st->st_blocks = (blkcnt_t)((h->size + 511) / 512);
+		mutex_unlock(&h->mu);
+		return 0;
+	}
+	char table[256];
+	const char *key;
+	int w = split(path, table, sizeof table, &key);
+	if (w < 0)
+		return w;
+	if (w == 0) {
+		dir_stat(st);
+		return 0;
+	}
+	if (w == 1) {
+		int e = table_exists(table);
+		if (e)
+			return err_of(e);
+		dir_stat(st);
+		return 0;
+	}
+	struct rec r;
+	int e = load(table, key, &r);
+	if (e)
+		return err_of(e);
+	fill_stat(st, &r);
+	vcache_put(path, r.version);
+	rec_free(&r);
+	return 0;
+}
+
+struct dir_fill {
+	void *buf;
+	fuse_fill_dir_t filler;
+	size_t plen;
+	char *skip_to;       /* a deeper key was met: resume after its subtree */
+	size_t skip_len;
+};
+
+static int dir_one(void *arg, const golite_store_item *it)
+{
+	struct dir_fill *d = arg;
+	const char *k = (const char *)it->key + d->plen;
+	size_t n = it->klen - d->plen;
+	const char *slash = memchr(k, '/', n);
+	if (slash) {
+		/* below a child: skip the child's subtree, "child/" .. "child0" */
+		size_t cl = (size_t)(slash - k);
+		d->skip_len = d->plen + cl + 1;
+		d->skip_to = xmalloc(d->skip_len);
+		memcpy(d->skip_to, it->key, d->plen + cl);
+		d->skip_to[d->plen + cl] = '0';   /* '/' + 1 */
+		return 1;
+	}
+	char name[NAME_MAX + 1];
+	if (n == 0 || n > NAME_MAX)
+		return 0;
+	memcpy(name, k, n);
+	name[n] = '\0';
+	d->filler(d->buf, name, NULL, 0, 0);
+	return 0;
+}
+
+static int pf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t off,
+		      struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	(void)off, (void)fi, (void)flags;
+	char table[256];
+	const char *key = "";
+	int w = split(path, table, sizeof table, &key);
+	if (w < 0)
+		return w;
+	filler(buf, ".", NULL, 0, 0);
+	filler(buf, "..", NULL, 0, 0);
+	if (w == 0) {
+		char **names;
+		size_t n;
+		int e = golite_store_table_list(pf.s, &names, &n);
+		if (e)
+			return err_of(e);
+		for (size_t i = 0; i < n; i++)
+			filler(buf, names[i], NULL, 0, 0);
+		golite_free(names);
+		return 0;
+	}
+	/* [prefix, prefix's end): "dir/" .. "dir0"; a table: "\x01" .. */
+	size_t plen = w == 1 ? 0 : strlen(key) + 1;
+	char *start = xmalloc(plen + 2);
+	size_t slen;
+	char *end = NULL;
+	size_t elen = 0;
+	if (w == 1) {
+		start[0] = 1;
+		slen = 1;
+	} else {
+		memcpy(start, key, plen - 1);
+		start[plen - 1] = '/';
+		slen = plen;
+		end = xmemdup(start, plen);
+		end[plen - 1] = '0';
+		elen = plen;
+	}
+	int e = 0;
+	for (;;) {
+		golite_txn *t;
+		golite_txn_begin(pf.s, &t);
+		struct dir_fill d = { .buf = buf, .filler = filler, .plen = plen };
+		void *next = NULL;
+		size_t nlen = 0;
+		int r = golite_txn_scan(t, table, start, slen, end, elen, 1000, 1, dir_one, &d,
+					&next, &nlen);
+		golite_txn_free(t);
+		if (r < 0) {
+			e = err_of(r);
+			free(next);
+			free(d.skip_to);
+			break;
+		}
+		free(start);
+		if (d.skip_to) {
+			free(next);
+			start = d.skip_to;
+			slen = d.skip_len;
+			continue;
+		}
+		start = next;
+		slen = nlen;
+		if (!next)
+			break;
+	}
+	free(start);
+	free(end);
+	if (e == 0 && w == 2) {
+		/* an empty listing of something that is not a directory */
+		struct rec r;
+		int g = load(table, key, &r);
+		if (g)
+			return err_of(g);
+		int kind = r.kind;
+		rec_free(&r);
+		if (kind != PF_DIR)
+			return -ENOTDIR;
+	}
+	return e;
+}
+
+/* The parent of key ("a/b/c" -> "a/b"); NULL for an entry at a table's
+ * top. */
+static char *parent_of(const char *key)
+{
+	const char *slash = strrchr(key, '/');
+	return slash ? xmemdup0(key, (size_t)(slash - key)) : NULL;
+}
+
+/* Adds to t the check that key's parent directory exists (as cached, or
+ * read now). */
+static int expect_parent(golite_txn *t, const char *path, const char *table, const char *key)
+{
+	char *parent = parent_of(key);
+	if (!parent)
+		return 0;
+	size_t pl = strlen(path) - strlen(key) + strlen(parent);
+	char *ppath = xmemdup0(path, pl);
+	uint64_t ver = vcache_get(ppath);
+	int e;
+	if (ver) {
+		e = err_of(golite_txn_expect(t, table, parent, strlen(parent), ver));
+	} else {
+		struct rec r;
+		e = err_of(get_rec(t, table, parent, &r));
+		if (!e && r.kind != PF_DIR)
+			e = -ENOTDIR;
+		if (!e)
+			vcache_put(ppath, r.version);
+		rec_free(&r);
+	}
+	free(ppath);
+	free(parent);
+	return e;
+}
+
+/* Creates the entry of record r at path (absent), retrying on conflicts.
+ * -EEXIST if it exists. */
+static int create_entry(const char *path, const char *table, const char *key, struct rec *r)
+{
+	size_t n;
+	uint8_t *v = rec_encode(r, &n);
+	int e = 0;
+	for (unsigned attempt = 0;; attempt++) {
+		golite_txn *t;
+		golite_txn_begin(pf.s, &t);
+		e = expect_parent(t, path, table, key);
+		if (!e)
+			e = err_of(golite_txn_expect(t, table, key, strlen(key), 0));
+		if (!e)
+			e = err_of(golite_txn_put(t, table, key, strlen(key), v, n));
+		uint64_t rev = 0;
+		if (!e)
+			e = err_of(golite_txn_commit(t, &rev));
+		golite_txn_free(t);
+		if (e != -EAGAIN || attempt + 1 >= PF_ATTEMPTS)
+			break;
+		/* lost: is it the name (EEXIST) or the parent (read again)? */
+		char *parent = parent_of(key);
+		if (parent) {
+			size_t pl = strlen(path) - strlen(key) + strlen(parent);
+			char *ppath = xmemdup0(path, pl);
+			vcache_drop(ppath);
+			free(ppath);
+			free(parent);
+		}
+		struct rec x;
+		int g = load(table, key, &x);
+		if (g == 0) {
+			rec_free(&x);
+			e = -EEXIST;
+			break;
+		}
+		golite_store_backoff(attempt);
+	}
+	free(v);
+	return e;
+}
+
+static int new_rec(struct rec *r, int kind, mode_t mode, const char *table)
+{
+	memset(r, 0, sizeof(*r));
+	struct fuse_context *fc = fuse_get_context();
+	r->kind = kind;
+	r->mode = (uint32_t)mode;
+	r->uid = fc ? fc->uid : 0;
+	r->gid = fc ? fc->gid : 0;
+	r->mtime = r->ctime = now_real_ns();
+	return alloc_ino(table, &r->ino);
+}
+
+static int pf_mkdir(const char *path, mode_t mode)
+{
+	char table[256];
+	const char *key;
+	int w = split(path, table, sizeof table, &key);
+	if (w <= 0)
+		return w < 0 ? w : -EEXIST;
+	if (w == 1)
+		return err_of(golite_store_table_create(pf.s, table));
+	struct rec r;
+	int e = new_rec(&r, PF_DIR, S_IFDIR | (mode & 07777), table);
+	if (!e)
+		e = create_entry(path, table, key, &r);
+	rec_free(&r);
+	return e;
+}
+
+static int pf_symlink(const char *target, const char *path)
+{
+	char table[256];
+	const char *key;
+	int w = split(path, table, sizeof table, &key);
+	if (w != 2)
+		return w < 0 ? w : -EPERM;
+	struct rec r;
+	int e = new_rec(&r, PF_LINK, S_IFLNK | 0777, table);
+	if (!e) {
+		r.size = strlen(target);
+		r.data = xmemdup(target, r.size);
+		e = create_entry(path, table, key, &r);
+	}
+	rec_free(&r);
+	return e;
+}
+
+static int pf_readlink(const char *path, char *buf, size_t size)
+{
+	char table[256];
+	const char *key;
+	int w = split(path, table, sizeof table, &key);
+	if (w != 2)
+		return w < 0 ? w : -EINVAL;
+	struct rec r;
+	int e = err_of(load(table, key, &r));
+	if (e)
+		return e;
+	if (r.kind != PF_LINK) {
+		rec_free(&r);
+		return -EINVAL;
+	}
+	size_t n = MIN(size - 1, (size_t)r.size);
+	memcpy(buf, r.data, n);
+	buf[n] = '\0';
+	rec_free(&r);
+	return 0;
+}
+
+static struct handle *handle_new(const char *table, const char *key, struct rec *r)
+{
+	struct handle *h = xcalloc(1, sizeof(*h));
+	snprintf(h->table, sizeof h->table, "%s", table);
+	h->key = xstrdup(key);
+	mutex_init(&h->mu);
+	h->r = *r;
+	h->size = r->size;
+	return h;
+}
+
+static int pf_open(const char *path, struct fuse_file_info *fi)
+{
+	char table[256];
+	const char *key;
+	int w = split(path, table, sizeof table, &key);
+	if (w != 2)
+		return w < 0 ? w : -EISDIR;
+	struct rec r;
+	int e = err_of(load(table, key, &r));
+	if (e)
+		return e;
+	if (r.kind == PF_DIR) {
+		rec_free(&r);
+		return -EISDIR;
+	}
+	struct handle *h = handle_new(table, key, &r);
+	if (fi->flags & O_TRUNC && h->size) {
+		h->size = 0;
+		h->dirty = true;
+	}
+	fi->fh = (uint64_t)(uintptr_t)h;
+	return 0;
+}
+
+static int pf_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	char table[256];
+	const char *key;
+	int w = split(path, table, sizeof table, &key);
+	if (w != 2)
+		return w < 0 ? w : -EPERM;
+	struct rec r;
+	int e = new_rec(&r, PF_FILE, S_IFREG | (mode & 07777), table);
+	if (!e)
+		e = create_entry(path, table, key, &r);
+	if (e == -EEXIST && !(fi->flags & O_EXCL)) {
+		rec_free(&r);
+		return pf_open(path, fi);
+	}
+	if (e) {
+		rec_free(&r);
+		return e;
+	}
+	fi->fh = (uint64_t)(uintptr_t)handle_new(table, key, &r);
+	return 0;
+}
+
+static int pf_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	(void)path;
+	struct handle *h = H(fi);
+	mutex_lock(&h->mu);
+	size_t done = 0;
+	int e = 0;
+	while (done < size && (uint64_t)off + done < h->size) {
+		uint64_t pos = (uint64_t)off + done;
+		uint32_t i = (uint32_t)(pos / PF_CHUNK);
+		size_t in = (size_t)(pos % PF_CHUNK);
+		size_t n = (size_t)MIN(MIN(size - done, (size_t)PF_CHUNK - in), h->size - pos);
+		struct chunk *c;
+		e = chunk_get(h, i, &c);
+		if (e)
+			break;
+		memcpy(buf + done, c->data + in, n);
+		done += n;
+	}
+	mutex_unlock(&h->mu);
+	return e && done == 0 ? e : (int)done;
+}
+
+static int pf_write(const char *path, const char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	(void)path;
+	struct handle *h = H(fi);
+	if ((uint64_t)off + size > (uint64_t)PF_CHUNK * (1u << 20))
+		return -EFBIG;
+	mutex_lock(&h->mu);
+	size_t done = 0;
+	int e = 0;
+	while (done < size) {
+		uint64_t pos = (uint64_t)off + done;
+		uint32_t i = (uint32_t)(pos / PF_CHUNK);
+		size_t in = (size_t)(pos % PF_CHUNK);
+		size_t n = MIN(size - done, (size_t)PF_CHUNK - in);
+		struct chunk *c;
+		e = chunk_get(h, i, &c);
+		if (e)
+			break;
+		memcpy(c->data + in, buf + done, n);
+		c->dirty = true;
+		done += n;
+	}
+	if (done) {
+		h->size = MAX(h->size, (uint64_t)off + done);
+		h->dirty = true;
+	}
+	mutex_unlock(&h->mu);
+	return e && done == 0 ? e : (int)done;
+}
+
+static int pf_flush(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	struct handle *h = H(fi);
+	mutex_lock(&h->mu);
+	int e = flush_handle(h);
+	mutex_unlock(&h->mu);
+	return e;
+}
+
+static int pf_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	(void)datasync;
+	return pf_flush(path, fi);
+}
+
+static int pf_release(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	struct handle *h = H(fi);
+	mutex_lock(&h->mu);
+	flush_handle(h);
+	mutex_unlock(&h->mu);
+	handle_free(h);
+	return 0;
+}
+
+/* Sets size to n in h: chunks past it dropped, the tail of the last one
+ * zeroed, so that a later extension reads zeros. */
+static int truncate_handle(struct handle *h, uint64_t n)
+{
+	if (n < h->size && n % PF_CHUNK) {
+		struct chunk *c;
+		int e = chunk_get(h, (uint32_t)(n / PF_CHUNK), &c);
+		if (e)
+			return e;
+		memset(c->data + n % PF_CHUNK, 0, PF_CHUNK - n % PF_CHUNK);
+		c->dirty = true;
+	}
+	for (struct chunk *c = h->chunks; c; c = c->next) {
+		if ((uint64_t)c->i * PF_CHUNK >= n && c->dirty) {
+			memset(c->data, 0, PF_CHUNK);
+			c->dirty = false;
+		}
+	}
+	if (n < h->size) {
+		/* the stored chunks past n are holes from now on */
+		for (uint32_t i = (uint32_t)((n + PF_CHUNK - 1) / PF_CHUNK); i < h->r.nchunks; i++) {
+			for (struct chunk *c = h->chunks; c; c = c->next)
+				if (c->i == i)
+					c->dirty = true;
+		}
+	}
+	h->size = n;
+	h->dirty = true;
+	return 0;
+}
+
+static int pf_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	if (size < 0)
+		return -EINVAL;
+	if (fi && fi->fh) {
+		struct handle *h = H(fi);
+		mutex_lock(&h->mu);
+		int e = truncate_handle(h, (uint64_t)size);
+		if (!e)
+			e = flush_handle(h);
+		mutex_unlock(&h->mu);
+		return e;
+	}
+	struct fuse_file_info tmp = { .flags = O_WRONLY };
+	int e = pf_open(path, &tmp);
+	if (e)
+		return e;
+	struct handle *h = H(&tmp);
+	e = truncate_handle(h, (uint64_t)size);
+	if (!e)
+		e = flush_handle(h);
+	handle_free(h);
+	return e;
+}
+
+/* Changes a record with fn, as a transaction retried on conflicts. */
+static int update(const char *path, void (*fn)(struct rec *r, const void *arg), const void *arg)
+{
+	char table[256];
+	const char *key;
+	int w = split(path, table, sizeof table, &key);
+	if (w != 2)
+		return w < 0 ? w : -EPERM;
+	for (unsigned attempt = 0;; attempt++) {
+		golite_txn *t;
+		golite_txn_begin(pf.s, &t);
+		struct rec r;
+		int e = err_of(get_rec(t, table, key, &r));
+		if (!e) {
+			fn(&r, arg);
+			r.ctime = now_real_ns();
+			size_t n;
+			uint8_t *v = rec_encode(&r, &n);
+			e = err_of(golite_txn_put(t, table, key, strlen(key), v, n));
+			free(v);
+			if (!e)
+				e = err_of(golite_txn_commit(t, NULL));
+			rec_free(&r);
+		}
+		golite_txn_free(t);
+		if (e != -EAGAIN || attempt + 1 >= PF_ATTEMPTS)
+			return e;
+		golite_store_backoff(attempt);
+	}
+}
+
+static void set_mode(struct rec *r, const void *arg)
+{
+	r->mode = (r->mode & S_IFMT) | (*(const mode_t *)arg & 07777);
+}
+
+static int pf_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	(void)fi;
+	return update(path, set_mode, &mode);
+}
+
+struct owner {
+	uid_t uid;
+	gid_t gid;
+};
+
+static void set_owner(struct rec *r, const void *arg)
+{
+	const struct owner *o = arg;
+	if (o->uid != (uid_t)-1)
+		r->uid = o->uid;
+	if (o->gid != (gid_t)-1)
+		r->gid = o->gid;
+}
+
+static int pf_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
+{
+	(void)fi;
+	struct owner o = { uid, gid };
+	return update(path, set_owner, &o);
+}
+
+static void set_times(struct rec *r, const void *arg)
+{
+	const struct timespec *ts = arg;
+	uint64_t now = now_real_ns();
+	if (ts[1].tv_nsec == UTIME_NOW)
+		r->mtime = now;
+	else if (ts[1].tv_nsec != UTIME_OMIT)
+		r->mtime = (uint64_t)ts[1].tv_sec * 1000000000ull + (uint64_t)ts[1].tv_nsec;
+}
+
+static int pf_utimens(const char *path, const struct timespec ts[2], struct fuse_file_info *fi)
+{
+	(void)fi;
+	return update(path, set_times, ts);
+}
+
+/* Deletes path's entry (a directory only if empty). */
+static int remove_entry(const char *path, bool dir)
+{
+	char table[256];
+	const char *key;
+	int w = split(path, table, sizeof table, &key);
+	if (w < 0)
+		return w;
+	if (w == 0)
+		return -EBUSY;
+	if (w == 1)
+		return dir ? err_of(golite_store_table_drop(pf.s, table, 0)) : -EISDIR;
+	for (unsigned attempt = 0;; attempt++) {
+		golite_txn *t;
+		golite_txn_begin(pf.s, &t);
+		struct rec r;
+		int e = err_of(get_rec(t, table, key, &r));
+		if (!e && dir && r.kind != PF_DIR)
+			e = -ENOTDIR;
+		if (!e && !dir && r.kind == PF_DIR)
+			e = -EISDIR;
+		if (!e && dir)   /* empty, and nothing made below it before the commit */
+			e = expect_empty(t, table, key);
+		if (!e)
+			e = err_of(golite_txn_delete(t, table, key, strlen(key)));
+		for (uint32_t i = 0; !e && i < r.nchunks; i++) {
+			if (!r.gen[i])
+				continue;
+			uint8_t k[PF_CHUNK_KEY];
+			chunk_key(k, r.ino, i, r.gen[i]);
+			if (golite_txn_delete(t, table, k, sizeof k) == GOLITE_EBATCH)
+				break;   /* left over: the store's garbage */
+		}
+		if (!e)
+			e = err_of(golite_txn_commit(t, NULL));
+		if (r.kind)
+			rec_free(&r);
+		golite_txn_free(t);
+		if (e == 0)
+			vcache_drop(path);
+		if (e != -EAGAIN || attempt + 1 >= PF_ATTEMPTS)
+			return e;
+		golite_store_backoff(attempt);
+	}
+}
+
+static int pf_unlink(const char *path)
+{
+	return remove_entry(path, false);
+}
+
+static int pf_rmdir(const char *path)
+{
+	return remove_entry(path, true);
+}
+
+struct moved {
+	golite_txn *t;
+	const char *table;
+	size_t from_len;
+	const char *to;
+	int e;
+};
+
+static int move_one(void *arg, const golite_store_item *it)
+{
+	struct moved *m = arg;
+	size_t tl = strlen(m->to);
+	size_t nl = tl + it->klen - m->from_len;
+	char *nk = xmalloc(nl);
+	memcpy(nk, m->to, tl);
+	memcpy(nk + tl, (const char *)it->key + m->from_len, it->klen - m->from_len);
+	m->e = golite_txn_put(m->t, m->table, nk, nl, it->value, it->vlen);
+	if (!m->e)
+		m->e = golite_txn_delete(m->t, m->table, it->key, it->klen);
+	free(nk);
+	return m->e ? 1 : 0;
+}
+
+static int pf_rename(const char *from, const char *to, unsigned int flags)
+{
+	if (flags & RENAME_EXCHANGE)
+		return -EINVAL;
+	char ft[256], tt[256];
+	const char *fk, *tk;
+	int fw = split(from, ft, sizeof ft, &fk), tw = split(to, tt, sizeof tt, &tk);
+	if (fw < 0 || tw < 0)
+		return fw < 0 ? fw : tw;
+	if (fw != 2 || tw != 2)
+		return -EPERM;   /* tables are not renamed here */
+	if (strcmp(ft, tt) != 0)
+		return -EXDEV;
+	size_t fl = strlen(fk);
+	if (strncmp(tk, fk, fl) == 0 && tk[fl] == '/')
+		return -EINVAL;   /* into itself */
+	for (unsigned attempt = 0;; attempt++) {
+		golite_txn *t;
+		golite_txn_begin(pf.s, &t);
+		struct rec src, dst;
+		memset(&dst, 0, sizeof dst);
+		int e = err_of(get_rec(t, ft, fk, &src));
+		int d = e ? 0 : get_rec(t, tt, tk, &dst);
+		if (!e && d && d != GOLITE_ENOTFOUND)
+			e = err_of(d);
+		bool target = !e && d == 0;
+		if (!e && target && (flags & RENAME_NOREPLACE))
+			e = -EEXIST;
+		if (!e && target && src.kind == PF_DIR && dst.kind != PF_DIR)
+			e = -ENOTDIR;
+		if (!e && target && src.kind != PF_DIR && dst.kind == PF_DIR)
+			e = -EISDIR;
+		if (!e && strcmp(fk, tk) == 0)
+			goto done;   /* same name: nothing to do */
+		if (!e)
+			e = expect_parent(t, to, tt, tk);
+		if (!e && target && dst.kind == PF_DIR)   /* a directory replaced must be empty */
+			e = expect_empty(t, tt, tk);
+		if (!e) {
+			size_t n;
+			uint8_t *v = rec_encode(&src, &n);
+			e = err_of(golite_txn_put(t, tt, tk, strlen(tk), v, n));
+			free(v);
+		}
+		if (!e)
+			e = err_of(golite_txn_delete(t, ft, fk, fl));
+		if (!e && target && dst.kind == PF_FILE) {
+			for (uint32_t i = 0; i < dst.nchunks; i++) {
+				if (!dst.gen[i])
+					continue;
+				uint8_t k[PF_CHUNK_KEY];
+				chunk_key(k, dst.ino, i, dst.gen[i]);
+				if (golite_txn_delete(t, tt, k, sizeof k) == GOLITE_EBATCH)
+					break;
+			}
+		}
+		if (!e && src.kind == PF_DIR) {
+			/* everything below moves in the same transaction */
+			char *lo = xmalloc(fl + 1), *hi = xmalloc(fl + 1);
+			memcpy(lo, fk, fl);
+			memcpy(hi, fk, fl);
+			lo[fl] = '/';
+			hi[fl] = '0';
+			char *tprefix = xasprintf("%s", tk);
+			struct moved m = { .t = t, .table = ft, .from_len = fl, .to = tprefix };
+			golite_store_limits lim;
+			golite_store_limits_get(pf.s, &lim);
+			void *next = NULL;
+			size_t nlen;
+			int r = golite_txn_scan(t, ft, lo, fl + 1, hi, fl + 1, lim.max_txn_writes / 2,
+						0, move_one, &m, &next, &nlen);
+			if (r < 0)
+				e = err_of(r);
+			else if (m.e == GOLITE_EBATCH || next)
+				e = -EXDEV;   /* too big for one transaction */
+			else if (m.e)
+				e = err_of(m.e);
+			free(next);
+			free(tprefix);
+			free(lo);
+			free(hi);
+		}
+		if (!e)
+			e = err_of(golite_txn_commit(t, NULL));
+done:
+		if (src.kind)
+			rec_free(&src);
+		if (dst.kind)
+			rec_free(&dst);
+		golite_txn_free(t);
+		if (e == 0) {
+			vcache_drop(from);
+			vcache_drop(to);
+		}
+		if (e != -EAGAIN || attempt + 1 >= PF_ATTEMPTS)
+			return e;
+		golite_store_backoff(attempt);
+	}
+}
+
+static int pf_statfs(const char *path, struct statvfs *st)
+{
+	(void)path;
+	memset(st, 0, sizeof(*st));
+	st->f_bsize = st->f_frsize = PF_CHUNK;
+	st->f_blocks = st->f_bfree = st->f_bavail = 1ull << 30;
+	st->f_files = st->f_ffree = st->f_favail = 1ull << 30;
+	st->f_namemax = NAME_MAX;
+	return 0;
+}
+
+/* ---- the watch: other mounts' changes leave the kernel's caches ---- */
+
+static int on_change(void *arg, const golite_store_event *ev)
+{
+	(void)arg;
+	uint64_t *last = arg;
+	*last = ev->revision;
+	if (ev->klen == 0 || ((const uint8_t *)ev->key)[0] == 0)
+		return 0;   /* chunks and counters: their record's event follows */
+	char *path = xasprintf("/%s/%.*s", ev->table, (int)ev->klen, (const char *)ev->key);
+	vcache_drop(path);
+	fuse_invalidate_path(pf.fuse, path);
+	char *slash = strrchr(path, '/');
+	*slash = '\0';
+	fuse_invalidate_path(pf.fuse, path);
+	free(path);
+	return pf.stop ? 1 : 0;
+}
+
+static void *watch_main(void *arg)
+{
+	(void)arg;
+	pthread_setname_np(pthread_self(), "golite-watch");
+	uint64_t last = 0;
+	for (unsigned attempt = 0; !pf.stop; attempt++) {
+		int r = golite_store_watch(pf.s, NULL, last ? last + 1 : 0, on_change, &last,
+					   &pf.stop);
+		if (pf.stop)
+			break;
+		if (r == GOLITE_ERANGE)
+			last = 0;   /* events lost: the cache timeouts bound the staleness */
+		fprintf(stderr, "golitefs: watch: %s; again\n", golite_last_error());
+		golite_store_backoff(attempt < 8 ? attempt : 8);
+	}
+	return NULL;
+}
+
+static void *pf_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	(void)conn;
+	cfg->attr_timeout = pf.timeout;
+	cfg->entry_timeout = pf.timeout;
+	cfg->negative_timeout = 0;
+	cfg->hard_remove = 1;
+	pf.fuse = fuse_get_context()->fuse;
+	if (strcmp(golite_store_backend(pf.s), "local") != 0) {
+		pf.watching = pthread_create(&pf.watcher, NULL, watch_main, NULL) == 0;
+	}
+	return NULL;
+}
+
+static void pf_destroy(void *data)
+{
+	(void)data;
+	pf.stop = 1;
+	if (pf.watching)
+		pthread_join(pf.watcher, NULL);
+}
+
+static const struct fuse_operations pf_ops = {
+	.init = pf_init,
+	.destroy = pf_destroy,
+	.getattr = pf_getattr,
+	.readdir = pf_readdir,
+	.mkdir = pf_mkdir,
+	.rmdir = pf_rmdir,
+	.unlink = pf_unlink,
+	.symlink = pf_symlink,
+	.readlink = pf_readlink,
+	.rename = pf_rename,
+	.create = pf_create,
+	.open = pf_open,
+	.read = pf_read,
+	.write = pf_write,
+	.flush = pf_flush,
+	.fsync = pf_fsync,
+	.release = pf_release,
+	.truncate = pf_truncate,
+	.chmod = pf_chmod,
+	.chown = pf_chown,
+	.utimens = pf_utimens,
+	.statfs = pf_statfs,
+};
+
+int portfs_main(const char *uri, const char *mountpoint, double timeout, bool foreground,
+		struct fuse_args *args)
+{
+	golite_store_options o;
+	golite_store_options_init(&o);
+	o.create = 1;
+	int r = golite_store_open(uri, &o, &pf.s);
+	if (r) {
+		fprintf(stderr, "golitefs: %s: %s\n", uri, golite_last_error());
+		return 1;
+	}
+	pf.timeout = timeout;
+	pf.uid = getuid();
+	clock_gettime(CLOCK_REALTIME, &pf.mounted);
+	pf.gid = getgid();
+	mutex_init(&pf.mu);
+	fuse_opt_add_arg(args, "-o");
+	fuse_opt_add_arg(args, "default_permissions,fsname=golite-store,subtype=golitefs");
+	struct fuse *f = fuse_new(args, &pf_ops, sizeof(pf_ops), NULL);
+	int status = 1;
+	if (!f) {
+		fprintf(stderr, "golitefs: cannot set up the mount\n");
+	} else if (fuse_mount(f, mountpoint) != 0) {
+		fprintf(stderr, "golitefs: cannot mount at %s\n", mountpoint);
+		fuse_destroy(f);
+	} else {
+		if (fuse_set_signal_handlers(fuse_get_session(f)) == 0) {
+			if (!foreground && fuse_daemonize(0) != 0)
+				fprintf(stderr, "golitefs: cannot detach\n");
+			else
+			{
+				struct fuse_loop_config *lc = fuse_loop_cfg_create();
+				fuse_loop_cfg_set_max_threads(lc, 16);
+				status = fuse_loop_mt(f, lc) == 0 ? 0 : 1;
+				fuse_loop_cfg_destroy(lc);
+			}
+			fuse_remove_signal_handlers(fuse_get_session(f));
+		}
+		fuse_unmount(f);
+		fuse_destroy(f);
+	}
+	golite_store_close(pf.s);
+	for (size_t i = 0; i < VCACHE_SLOTS; i++)
+		free(pf.vcache[i].path);
+	for (size_t i = 0; i < pf.ninos; i++)
+		free(pf.inos[i].table);
+	free(pf.inos);
+	return status;
+}
