@@ -452,6 +452,8 @@ static int watch_opt(int c, void *ctx)
 static int watch_one(void *arg, const golite_store_event *ev)
 {
 	struct watch_opts *o = arg;
+	if (!ev->table)
+		return 0;   /* the watch is in place */
 	printf("%llu %s %s ", (unsigned long long)ev->revision, ev->deleted ? "delete" : "put",
 	       ev->table);
 	cli_put_escaped(stdout, ev->key, ev->klen);

@@ -58,20 +58,18 @@
 #include "util.h"
 
 #define PF_ATTEMPTS 20
-#define VCACHE_SLOTS 4096
+#define RCACHE_SLOTS 65536
+
+#define TCACHE_SLOTS 256
+
+struct tslot {
+	char *name;
+	uint64_t at_ns;
+};
 
 struct ino_range {
 	char *table;
 	uint64_t next, end;
-};
-
-/* A path's record version as a getattr read it, kept for as long as the
- * kernel keeps the attributes: a create below a directory checks the
- * directory is still that version without reading it again. */
-struct vslot {
-	char *path;
-	uint64_t version;
-	uint64_t at_ns;
 };
 
 static struct {
@@ -81,10 +79,13 @@ static struct {
 	bool watching;
 	pthread_t watcher;
 	volatile int stop;
-	pthread_mutex_t mu;           /* ino ranges, vcache */
+	pthread_mutex_t mu;           /* ino ranges, rcache */
 	struct ino_range *inos;
 	size_t ninos;
-	struct vslot vcache[VCACHE_SLOTS];
+	struct rslot *rcache;         /* RCACHE_SLOTS */
+	struct tslot tcache[TCACHE_SLOTS];   /* tables known to exist */
+	uint64_t epoch;               /* rcache entries of an older one are void */
+	bool trusted;                 /* no writer goes unseen: entries do not age */
 	uid_t uid;
 	gid_t gid;
 	struct timespec mounted;
@@ -226,55 +227,112 @@ static int err_of(int r)
 	}
 }
 
-/* ---- the version cache ---- */
+/* ---- the record cache ----
+ *
+ * What this mount knows of entries, by path: a record's version and
+ * bytes (up to RCACHE_MAX_VALUE), or that the entry is absent. An entry
+ * is used only while nobody can have changed it unseen: with the watch in
+ * place (etcd), until the watch reports a change of its key, which then
+ * updates it; with no watch (it is down, or reconnecting), for the
+ * kernel's cache time. A local store has no other writer: entries stay.
+ * Transactions built on an entry check its version at commit (a stale
+ * entry makes the commit fail, drops the entry, and the retry reads).
+ * seen is the store revision the entry is known at (etcd), so that an
+ * older event arriving late does not undo a newer commit of this mount.
+ */
+#define RCACHE_MAX_VALUE 4096
 
-static size_t vslot_of(const char *path)
+struct rslot {
+	char *path;
+	bool absent;
+	uint64_t version, seen;
+	uint8_t *val;          /* NULL: bytes not kept */
+	size_t vlen;
+	uint64_t epoch, at_ns;
+};
+
+static size_t rslot_of(const char *path)
 {
-	return hash64(path, strlen(path)) % VCACHE_SLOTS;
+	return hash64(path, strlen(path)) % RCACHE_SLOTS;
 }
 
-static void vcache_put(const char *path, uint64_t version)
+static void rslot_clear(struct rslot *v)
 {
-	size_t i = vslot_of(path);
+	free(v->path);
+	free(v->val);
+	memset(v, 0, sizeof(*v));
+}
+
+/* Notes path as known at revision seen: absent, or at version with bytes
+ * val (NULL: unknown). Unless the entry is known at a later revision. */
+static void rc_put(const char *path, bool absent, uint64_t version, uint64_t seen,
+		   const void *val, size_t vlen)
+{
+	struct rslot *v = &pf.rcache[rslot_of(path)];
 	mutex_lock(&pf.mu);
-	struct vslot *v = &pf.vcache[i];
-	if (!v->path || strcmp(v->path, path) != 0) {
-		free(v->path);
-		v->path = xstrdup(path);
+	if (v->path && strcmp(v->path, path) == 0 && v->epoch == pf.epoch && seen &&
+	    v->seen > seen) {
+		mutex_unlock(&pf.mu);
+		return;
 	}
+	rslot_clear(v);
+	v->path = xstrdup(path);
+	v->absent = absent;
 	v->version = version;
+	v->seen = seen;
+	if (val && vlen <= RCACHE_MAX_VALUE) {
+		v->val = xmemdup(val, vlen ? vlen : 1);
+		v->vlen = vlen;
+	}
+	v->epoch = pf.epoch;
 	v->at_ns = now_ns();
 	mutex_unlock(&pf.mu);
 }
 
-static uint64_t vcache_get(const char *path)
+static void rc_drop(const char *path)
 {
-	size_t i = vslot_of(path);
-	uint64_t ver = 0;
+	struct rslot *v = &pf.rcache[rslot_of(path)];
 	mutex_lock(&pf.mu);
-	struct vslot *v = &pf.vcache[i];
-	if (v->path && strcmp(v->path, path) == 0 &&
-	    now_ns() - v->at_ns < (uint64_t)(pf.timeout * 1e9))
-		ver = v->version;
+	if (v->path && strcmp(v->path, path) == 0)
+		rslot_clear(v);
 	mutex_unlock(&pf.mu);
-	return ver;
 }
 
-static void vcache_drop(const char *path)
+/* Everything cached is in doubt (the watch went down): forget it. */
+static void rc_forget_all(void)
 {
-	size_t i = vslot_of(path);
 	mutex_lock(&pf.mu);
-	struct vslot *v = &pf.vcache[i];
-	if (v->path && strcmp(v->path, path) == 0) {
-		free(v->path);
-		v->path = NULL;
+	pf.epoch++;
+	mutex_unlock(&pf.mu);
+}
+
+/* The entry of path, if usable: true with *absent, *version and (if it
+ * was kept and val is not NULL) a copy of the bytes in *val. */
+static bool rc_get(const char *path, bool *absent, uint64_t *version, uint8_t **val, size_t *vlen)
+{
+	struct rslot *v = &pf.rcache[rslot_of(path)];
+	bool hit = false;
+	mutex_lock(&pf.mu);
+	if (v->path && strcmp(v->path, path) == 0 && v->epoch == pf.epoch &&
+	    (pf.trusted || now_ns() - v->at_ns < (uint64_t)(pf.timeout * 1e9))) {
+		hit = true;
+		*absent = v->absent;
+		*version = v->version;
+		if (val) {
+			*val = v->val ? xmemdup(v->val, v->vlen ? v->vlen : 1) : NULL;
+			*vlen = v->vlen;
+		}
 	}
 	mutex_unlock(&pf.mu);
+	return hit;
 }
 
 /* ---- reads ---- */
 
-static int get_rec(golite_txn *t, const char *table, const char *key, struct rec *r)
+/* Reads table[key]'s record into r (in t); *raw gets the value's bytes
+ * when raw is not NULL. */
+static int get_rec_raw(golite_txn *t, const char *table, const char *key, struct rec *r,
+		       void **raw, size_t *rawlen)
 {
 	void *v = NULL;
 	size_t n = 0;
@@ -283,27 +341,133 @@ static int get_rec(golite_txn *t, const char *table, const char *key, struct rec
 	if (e)
 		return e;
 	rec_decode(r, v, n, ver);
-	golite_free(v);
+	if (raw) {
+		*raw = v;
+		*rawlen = n;
+	} else {
+		golite_free(v);
+	}
 	return 0;
 }
 
-/* Reads path's record in a transaction of its own. */
-static int load(const char *table, const char *key, struct rec *r)
+static int get_rec(golite_txn *t, const char *table, const char *key, struct rec *r)
+{
+	return get_rec_raw(t, table, key, r, NULL, NULL);
+}
+
+/* Reads path's record (table, key) into r through the cache, and adds
+ * to t (if not NULL) the commit's check that it is still what was read:
+ * 0, GOLITE_ENOTFOUND, or an error. */
+static int read_rec(golite_txn *t, const char *path, const char *table, const char *key,
+		    struct rec *r)
+{
+	bool absent;
+	uint64_t ver;
+	uint8_t *val = NULL;
+	size_t vlen = 0;
+	memset(r, 0, sizeof(*r));
+	if (rc_get(path, &absent, &ver, &val, &vlen) && (absent || val)) {
+		int e = t ? golite_txn_expect(t, table, key, strlen(key), absent ? 0 : ver) : 0;
+		if (!e && absent)
+			e = GOLITE_ENOTFOUND;
+		if (!e)
+			rec_decode(r, val, vlen, ver);
+		free(val);
+		return e;
+	}
+	golite_txn *own = NULL;
+	if (!t) {
+		golite_txn_begin(pf.s, &own);
+		t = own;
+	}
+	void *raw = NULL;
+	size_t n = 0;
+	int e = get_rec_raw(t, table, key, r, &raw, &n);
+	if (e == GOLITE_ENOTFOUND)
+		rc_put(path, true, 0, 0, NULL, 0);
+	else if (e == 0)
+		rc_put(path, false, r->version, r->version, raw, n);
+	golite_free(raw);
+	golite_txn_free(own);
+	return e;
+}
+
+/* Notes that this mount's commit at revision rev wrote record bytes v
+ * (NULL: deleted) at path. */
+static void rc_wrote(const char *path, uint64_t rev, const void *v, size_t n)
+{
+	if (!v)
+		rc_put(path, true, 0, rev, NULL, 0);
+	else
+		rc_put(path, false, golite_store_version_after(pf.s, rev, v, n), rev, v, n);
+}
+
+/* Reads path's record from the store (not the cache, which it updates),
+ * in a transaction of its own: what an open must see. */
+static int load(const char *path, const char *table, const char *key, struct rec *r)
 {
 	golite_txn *t;
 	golite_txn_begin(pf.s, &t);
-	int e = get_rec(t, table, key, r);
+	void *raw = NULL;
+	size_t n = 0;
+	int e = get_rec_raw(t, table, key, r, &raw, &n);
+	if (e == GOLITE_ENOTFOUND)
+		rc_put(path, true, 0, 0, NULL, 0);
+	else if (e == 0)
+		rc_put(path, false, r->version, r->version, raw, n);
+	golite_free(raw);
 	golite_txn_free(t);
 	return e;
 }
 
+/* Whether table exists: 0 or GOLITE_ENOTABLE (or an error). Answers from
+ * the last check for the kernel's cache time (the kernel asks again after
+ * every create in the table): table changes reach no watch, and a write
+ * into a table dropped meanwhile fails on its own check. */
 static int table_exists(const char *table)
 {
+	uint64_t now = now_ns(), ttl = (uint64_t)(pf.timeout * 1e9);
+	size_t i = hash64(table, strlen(table)) % TCACHE_SLOTS;
+	mutex_lock(&pf.mu);
+	struct tslot *c = &pf.tcache[i];
+	bool hit = c->name && strcmp(c->name, table) == 0 && now - c->at_ns < ttl;
+	mutex_unlock(&pf.mu);
+	if (hit)
+		return 0;
 	golite_txn *t;
 	golite_txn_begin(pf.s, &t);
 	int e = golite_txn_get(t, table, PF_COUNTER_KEY, PF_COUNTER_KEY_LEN, NULL, NULL, NULL);
 	golite_txn_free(t);
-	return e == GOLITE_ENOTFOUND ? 0 : e;
+	if (e == GOLITE_ENOTFOUND)
+		e = 0;
+	mutex_lock(&pf.mu);
+	free(c->name);
+	c->name = e == 0 ? xstrdup(table) : NULL;
+	c->at_ns = now;
+	mutex_unlock(&pf.mu);
+	return e;
+}
+
+/* Forgets that table exists (dropped here, or a write found it gone). */
+static void table_forget(const char *table)
+{
+	size_t i = hash64(table, strlen(table)) % TCACHE_SLOTS;
+	mutex_lock(&pf.mu);
+	struct tslot *c = &pf.tcache[i];
+	if (c->name && strcmp(c->name, table) == 0) {
+		free(c->name);
+		c->name = NULL;
+	}
+	mutex_unlock(&pf.mu);
+}
+
+/* golite_txn_commit of a transaction writing into table. */
+static int pf_commit(golite_txn *t, const char *table, uint64_t *rev)
+{
+	int r = golite_txn_commit(t, rev);
+	if (r == GOLITE_ENOTABLE)
+		table_forget(table);
+	return r;
 }
 
 static void fill_stat(struct stat *st, const struct rec *r)
@@ -348,6 +512,7 @@ struct chunk {
 struct handle {
 	char table[256];
 	char *key;
+	char *path;
 	pthread_mutex_t mu;
 	struct rec r;          /* as read at open, or as last flushed */
 	uint64_t size;         /* with this handle's writes */
@@ -371,6 +536,7 @@ static void handle_free(struct handle *h)
 	}
 	rec_free(&h->r);
 	free(h->key);
+	free(h->path);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
 }
@@ -499,7 +665,7 @@ static int flush_handle(struct handle *h)
 			chunk_key(k, h->r.ino, i, gen);
 			if (in_txn > 0 && (bytes + len + 64 > lim.max_txn_bytes ||
 					   in_txn + 1 > lim.max_txn_writes)) {
-				e = err_of(golite_txn_commit(t, NULL));
+				e = err_of(pf_commit(t, h->table, NULL));
 				in_txn = bytes = 0;
 			}
 			if (!e)
@@ -509,7 +675,7 @@ static int flush_handle(struct handle *h)
 			newgen[i] = gen;
 		}
 		if (!e && in_txn)
-			e = err_of(golite_txn_commit(t, NULL));
+			e = err_of(pf_commit(t, h->table, NULL));
 		golite_txn_free(t);
 	}
 	/* The record, merged with what is there now. */
@@ -517,7 +683,16 @@ static int flush_handle(struct handle *h)
 		golite_txn *t;
 		golite_txn_begin(pf.s, &t);
 		struct rec cur;
-		int g = get_rec(t, h->table, h->key, &cur);
+		int g;
+		if (attempt == 0 && h->r.version) {
+			/* as this handle last read or wrote it, checked at commit */
+			cur = h->r;
+			cur.gen = h->r.nchunks ? xmemdup(h->r.gen, h->r.nchunks * 4u) : NULL;
+			cur.data = NULL;
+			g = golite_txn_expect(t, h->table, h->key, strlen(h->key), h->r.version);
+		} else {
+			g = get_rec(t, h->table, h->key, &cur);
+		}
 		if (g) {
 			golite_txn_free(t);
 			e = g == GOLITE_ENOTFOUND ? -ESTALE : err_of(g);
@@ -565,13 +740,17 @@ static int flush_handle(struct handle *h)
 		}
 		uint64_t rev;
 		if (c == 0)
-			c = golite_txn_commit(t, &rev);
+			c = pf_commit(t, h->table, &rev);
 		golite_txn_free(t);
 		if (c == 0) {
+			size_t vn;
+			uint8_t *vb = rec_encode(&nr, &vn);
+			rc_wrote(h->path, rev, vb, vn);
 			/* the handle now reads what it wrote */
 			rec_free(&h->r);
 			h->r = nr;
-			h->r.version = 0;
+			h->r.version = golite_store_version_after(pf.s, rev, vb, vn);
+			free(vb);
 			h->r.gen = nr.gen ? xmemdup(nr.gen, nch * sizeof(uint32_t)) : NULL;
 			h->r.data = inl ? xmemdup(inl, h->size ? h->size : 1) : NULL;
 			for (struct chunk *x = h->chunks; x; x = x->next)
@@ -623,7 +802,7 @@ static int alloc_ino(const char *table, uint64_t *ino)
 			put_le64(buf, first + PF_INO_BATCH);
 			e = golite_txn_put(t, table, PF_COUNTER_KEY, PF_COUNTER_KEY_LEN, buf, 8);
 			if (!e)
-				e = golite_txn_commit(t, NULL);
+				e = pf_commit(t, table, NULL);
 		}
 		golite_txn_free(t);
 		if (e != GOLITE_ECONFLICT || attempt + 1 >= PF_ATTEMPTS)
@@ -711,11 +890,10 @@ static int pf_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		return 0;
 	}
 	struct rec r;
-	int e = load(table, key, &r);
+	int e = read_rec(NULL, path, table, key, &r);
 	if (e)
 		return err_of(e);
 	fill_stat(st, &r);
-	vcache_put(path, r.version);
 	rec_free(&r);
 	return 0;
 }
@@ -824,7 +1002,7 @@ static int pf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	if (e == 0 && w == 2) {
 		/* an empty listing of something that is not a directory */
 		struct rec r;
-		int g = load(table, key, &r);
+		int g = read_rec(NULL, path, table, key, &r);
 		if (g)
 			return err_of(g);
 		int kind = r.kind;
@@ -852,22 +1030,27 @@ static int expect_parent(golite_txn *t, const char *path, const char *table, con
 		return 0;
 	size_t pl = strlen(path) - strlen(key) + strlen(parent);
 	char *ppath = xmemdup0(path, pl);
-	uint64_t ver = vcache_get(ppath);
-	int e;
-	if (ver) {
-		e = err_of(golite_txn_expect(t, table, parent, strlen(parent), ver));
-	} else {
-		struct rec r;
-		e = err_of(get_rec(t, table, parent, &r));
-		if (!e && r.kind != PF_DIR)
-			e = -ENOTDIR;
-		if (!e)
-			vcache_put(ppath, r.version);
-		rec_free(&r);
-	}
+	struct rec r;
+	int e = err_of(read_rec(t, ppath, table, parent, &r));
+	if (!e && r.kind != PF_DIR)
+		e = -ENOTDIR;
+	rec_free(&r);
 	free(ppath);
 	free(parent);
 	return e;
+}
+
+/* Forgets what is cached of key's parent (a commit that checked it lost). */
+static void drop_parent(const char *path, const char *key)
+{
+	char *parent = parent_of(key);
+	if (parent) {
+		size_t pl = strlen(path) - strlen(key) + strlen(parent);
+		char *ppath = xmemdup0(path, pl);
+		rc_drop(ppath);
+		free(ppath);
+		free(parent);
+	}
 }
 
 /* Creates the entry of record r at path (absent), retrying on conflicts.
@@ -887,21 +1070,17 @@ static int create_entry(const char *path, const char *table, const char *key, st
 			e = err_of(golite_txn_put(t, table, key, strlen(key), v, n));
 		uint64_t rev = 0;
 		if (!e)
-			e = err_of(golite_txn_commit(t, &rev));
+			e = err_of(pf_commit(t, table, &rev));
 		golite_txn_free(t);
+		if (e == 0)
+			rc_wrote(path, rev, v, n);
 		if (e != -EAGAIN || attempt + 1 >= PF_ATTEMPTS)
 			break;
 		/* lost: is it the name (EEXIST) or the parent (read again)? */
-		char *parent = parent_of(key);
-		if (parent) {
-			size_t pl = strlen(path) - strlen(key) + strlen(parent);
-			char *ppath = xmemdup0(path, pl);
-			vcache_drop(ppath);
-			free(ppath);
-			free(parent);
-		}
+		drop_parent(path, key);
+		rc_drop(path);
 		struct rec x;
-		int g = load(table, key, &x);
+		int g = load(path, table, key, &x);
 		if (g == 0) {
 			rec_free(&x);
 			e = -EEXIST;
@@ -968,7 +1147,7 @@ static int pf_readlink(const char *path, char *buf, size_t size)
 	if (w != 2)
 		return w < 0 ? w : -EINVAL;
 	struct rec r;
-	int e = err_of(load(table, key, &r));
+	int e = err_of(read_rec(NULL, path, table, key, &r));
 	if (e)
 		return e;
 	if (r.kind != PF_LINK) {
@@ -982,11 +1161,13 @@ static int pf_readlink(const char *path, char *buf, size_t size)
 	return 0;
 }
 
-static struct handle *handle_new(const char *table, const char *key, struct rec *r)
+static struct handle *handle_new(const char *path, const char *table, const char *key,
+				 struct rec *r)
 {
 	struct handle *h = xcalloc(1, sizeof(*h));
 	snprintf(h->table, sizeof h->table, "%s", table);
 	h->key = xstrdup(key);
+	h->path = xstrdup(path);
 	mutex_init(&h->mu);
 	h->r = *r;
 	h->size = r->size;
@@ -1001,14 +1182,14 @@ static int pf_open(const char *path, struct fuse_file_info *fi)
 	if (w != 2)
 		return w < 0 ? w : -EISDIR;
 	struct rec r;
-	int e = err_of(load(table, key, &r));
+	int e = err_of(load(path, table, key, &r));
 	if (e)
 		return e;
 	if (r.kind == PF_DIR) {
 		rec_free(&r);
 		return -EISDIR;
 	}
-	struct handle *h = handle_new(table, key, &r);
+	struct handle *h = handle_new(path, table, key, &r);
 	if (fi->flags & O_TRUNC && h->size) {
 		h->size = 0;
 		h->dirty = true;
@@ -1036,7 +1217,7 @@ static int pf_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		rec_free(&r);
 		return e;
 	}
-	fi->fh = (uint64_t)(uintptr_t)handle_new(table, key, &r);
+	fi->fh = (uint64_t)(uintptr_t)handle_new(path, table, key, &r);
 	return 0;
 }
 
@@ -1189,18 +1370,23 @@ static int update(const char *path, void (*fn)(struct rec *r, const void *arg), 
 		golite_txn *t;
 		golite_txn_begin(pf.s, &t);
 		struct rec r;
-		int e = err_of(get_rec(t, table, key, &r));
+		int e = err_of(read_rec(t, path, table, key, &r));
 		if (!e) {
 			fn(&r, arg);
 			r.ctime = now_real_ns();
 			size_t n;
 			uint8_t *v = rec_encode(&r, &n);
 			e = err_of(golite_txn_put(t, table, key, strlen(key), v, n));
-			free(v);
+			uint64_t rev = 0;
 			if (!e)
-				e = err_of(golite_txn_commit(t, NULL));
-			rec_free(&r);
+				e = err_of(pf_commit(t, table, &rev));
+			if (!e)
+				rc_wrote(path, rev, v, n);
+			else
+				rc_drop(path);
+			free(v);
 		}
+		rec_free(&r);
 		golite_txn_free(t);
 		if (e != -EAGAIN || attempt + 1 >= PF_ATTEMPTS)
 			return e;
@@ -1266,13 +1452,15 @@ static int remove_entry(const char *path, bool dir)
 		return w;
 	if (w == 0)
 		return -EBUSY;
-	if (w == 1)
+	if (w == 1) {
+		table_forget(table);
 		return dir ? err_of(golite_store_table_drop(pf.s, table, 0)) : -EISDIR;
+	}
 	for (unsigned attempt = 0;; attempt++) {
 		golite_txn *t;
 		golite_txn_begin(pf.s, &t);
 		struct rec r;
-		int e = err_of(get_rec(t, table, key, &r));
+		int e = err_of(read_rec(t, path, table, key, &r));
 		if (!e && dir && r.kind != PF_DIR)
 			e = -ENOTDIR;
 		if (!e && !dir && r.kind == PF_DIR)
@@ -1289,13 +1477,15 @@ static int remove_entry(const char *path, bool dir)
 			if (golite_txn_delete(t, table, k, sizeof k) == GOLITE_EBATCH)
 				break;   /* left over: the store's garbage */
 		}
+		uint64_t rev = 0;
 		if (!e)
-			e = err_of(golite_txn_commit(t, NULL));
-		if (r.kind)
-			rec_free(&r);
+			e = err_of(pf_commit(t, table, &rev));
+		rec_free(&r);
 		golite_txn_free(t);
 		if (e == 0)
-			vcache_drop(path);
+			rc_wrote(path, rev, NULL, 0);
+		else
+			rc_drop(path);
 		if (e != -EAGAIN || attempt + 1 >= PF_ATTEMPTS)
 			return e;
 		golite_store_backoff(attempt);
@@ -1356,8 +1546,8 @@ static int pf_rename(const char *from, const char *to, unsigned int flags)
 		golite_txn_begin(pf.s, &t);
 		struct rec src, dst;
 		memset(&dst, 0, sizeof dst);
-		int e = err_of(get_rec(t, ft, fk, &src));
-		int d = e ? 0 : get_rec(t, tt, tk, &dst);
+		int e = err_of(read_rec(t, from, ft, fk, &src));
+		int d = e ? 0 : read_rec(t, to, tt, tk, &dst);
 		if (!e && d && d != GOLITE_ENOTFOUND)
 			e = err_of(d);
 		bool target = !e && d == 0;
@@ -1367,21 +1557,20 @@ static int pf_rename(const char *from, const char *to, unsigned int flags)
 			e = -ENOTDIR;
 		if (!e && target && src.kind != PF_DIR && dst.kind == PF_DIR)
 			e = -EISDIR;
-		if (!e && strcmp(fk, tk) == 0)
-			goto done;   /* same name: nothing to do */
-		if (!e)
+		bool same = strcmp(fk, tk) == 0;   /* nothing to do */
+		if (!e && !same)
 			e = expect_parent(t, to, tt, tk);
-		if (!e && target && dst.kind == PF_DIR)   /* a directory replaced must be empty */
+		if (!e && !same && target && dst.kind == PF_DIR)   /* must be empty */
 			e = expect_empty(t, tt, tk);
-		if (!e) {
-			size_t n;
-			uint8_t *v = rec_encode(&src, &n);
+		size_t n = 0;
+		uint8_t *v = NULL;
+		if (!e && !same) {
+			v = rec_encode(&src, &n);
 			e = err_of(golite_txn_put(t, tt, tk, strlen(tk), v, n));
-			free(v);
 		}
-		if (!e)
+		if (!e && !same)
 			e = err_of(golite_txn_delete(t, ft, fk, fl));
-		if (!e && target && dst.kind == PF_FILE) {
+		if (!e && !same && target && dst.kind == PF_FILE) {
 			for (uint32_t i = 0; i < dst.nchunks; i++) {
 				if (!dst.gen[i])
 					continue;
@@ -1391,7 +1580,7 @@ static int pf_rename(const char *from, const char *to, unsigned int flags)
 					break;
 			}
 		}
-		if (!e && src.kind == PF_DIR) {
+		if (!e && !same && src.kind == PF_DIR) {
 			/* everything below moves in the same transaction */
 			char *lo = xmalloc(fl + 1), *hi = xmalloc(fl + 1);
 			memcpy(lo, fk, fl);
@@ -1417,18 +1606,23 @@ static int pf_rename(const char *from, const char *to, unsigned int flags)
 			free(lo);
 			free(hi);
 		}
-		if (!e)
-			e = err_of(golite_txn_commit(t, NULL));
-done:
-		if (src.kind)
-			rec_free(&src);
-		if (dst.kind)
-			rec_free(&dst);
-		golite_txn_free(t);
-		if (e == 0) {
-			vcache_drop(from);
-			vcache_drop(to);
+		uint64_t rev = 0;
+		if (!e && !same)
+			e = err_of(pf_commit(t, tt, &rev));
+		if (e == 0 && !same) {
+			rc_wrote(from, rev, NULL, 0);
+			rc_wrote(to, rev, v, n);
+			if (src.kind == PF_DIR)
+				rc_forget_all();   /* the paths below moved */
+		} else if (e) {
+			rc_drop(from);
+			rc_drop(to);
+			drop_parent(to, tk);
 		}
+		free(v);
+		rec_free(&src);
+		rec_free(&dst);
+		golite_txn_free(t);
 		if (e != -EAGAIN || attempt + 1 >= PF_ATTEMPTS)
 			return e;
 		golite_store_backoff(attempt);
@@ -1450,13 +1644,22 @@ static int pf_statfs(const char *path, struct statvfs *st)
 
 static int on_change(void *arg, const golite_store_event *ev)
 {
-	(void)arg;
 	uint64_t *last = arg;
+	if (!ev->table) {
+		/* in place: from now on no change goes unseen */
+		mutex_lock(&pf.mu);
+		pf.trusted = true;
+		mutex_unlock(&pf.mu);
+		return pf.stop ? 1 : 0;
+	}
 	*last = ev->revision;
 	if (ev->klen == 0 || ((const uint8_t *)ev->key)[0] == 0)
 		return 0;   /* chunks and counters: their record's event follows */
 	char *path = xasprintf("/%s/%.*s", ev->table, (int)ev->klen, (const char *)ev->key);
-	vcache_drop(path);
+	if (ev->deleted)
+		rc_put(path, true, 0, ev->revision, NULL, 0);
+	else
+		rc_put(path, false, ev->revision, ev->revision, ev->value, ev->vlen);
 	fuse_invalidate_path(pf.fuse, path);
 	char *slash = strrchr(path, '/');
 	*slash = '\0';
@@ -1473,6 +1676,11 @@ static void *watch_main(void *arg)
 	for (unsigned attempt = 0; !pf.stop; attempt++) {
 		int r = golite_store_watch(pf.s, NULL, last ? last + 1 : 0, on_change, &last,
 					   &pf.stop);
+		/* down: entries age again, and what was trusted is doubted */
+		mutex_lock(&pf.mu);
+		pf.trusted = false;
+		pf.epoch++;
+		mutex_unlock(&pf.mu);
 		if (pf.stop)
 			break;
 		if (r == GOLITE_ERANGE)
@@ -1486,7 +1694,12 @@ static void *watch_main(void *arg)
 static void *pf_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	(void)conn;
-	cfg->attr_timeout = pf.timeout;
+	/* The kernel keeps no attributes: every stat, and the size check of
+	 * every read, asks this daemon, which answers from its cache (kept
+	 * current by the watch) at no round trip to the store. So an open,
+	 * which reads the record afresh, also gives the kernel the size that
+	 * goes with it: close-to-open holds even before the watch tells. */
+	cfg->attr_timeout = 0;
 	cfg->entry_timeout = pf.timeout;
 	cfg->negative_timeout = 0;
 	cfg->hard_remove = 1;
@@ -1542,6 +1755,9 @@ int portfs_main(const char *uri, const char *mountpoint, double timeout, bool fo
 		return 1;
 	}
 	pf.timeout = timeout;
+	pf.rcache = xcalloc(RCACHE_SLOTS, sizeof(*pf.rcache));
+	/* A local store has no writer but this process: nothing goes unseen. */
+	pf.trusted = strcmp(golite_store_backend(pf.s), "local") == 0;
 	pf.uid = getuid();
 	clock_gettime(CLOCK_REALTIME, &pf.mounted);
 	pf.gid = getgid();
@@ -1572,8 +1788,11 @@ int portfs_main(const char *uri, const char *mountpoint, double timeout, bool fo
 		fuse_destroy(f);
 	}
 	golite_store_close(pf.s);
-	for (size_t i = 0; i < VCACHE_SLOTS; i++)
-		free(pf.vcache[i].path);
+	for (size_t i = 0; i < RCACHE_SLOTS; i++)
+		rslot_clear(&pf.rcache[i]);
+	for (size_t i = 0; i < TCACHE_SLOTS; i++)
+		free(pf.tcache[i].name);
+	free(pf.rcache);
 	for (size_t i = 0; i < pf.ninos; i++)
 		free(pf.inos[i].table);
 	free(pf.inos);

@@ -141,6 +141,20 @@ int golite_txn_delete(golite_txn *t, const char *table, const void *key, size_t 
  * may be used again afterwards, empty. */
 int golite_txn_commit(golite_txn *t, uint64_t *revision);
 
+/* The version table[key] has after a commit that returned revision wrote
+ * value into it: for a caller that keeps what it wrote, as read, without
+ * reading it back (etcd: the revision; local: the value's hash). */
+uint64_t golite_store_version_after(const golite_store *s, uint64_t revision, const void *value,
+				    size_t vlen);
+
+/* What a store handle has done since it was opened. */
+typedef struct golite_store_stats {
+	uint64_t gets, scans, commits, conflicts;
+	uint64_t requests;   /* round trips to the backend (etcd: HTTP requests;
+			      * local: 0) */
+} golite_store_stats;
+void golite_store_stats_get(const golite_store *s, golite_store_stats *st);
+
 /* Sleeps before retry number attempt (0, 1, ...) of a conflicted
  * transaction: 1 ms doubled per attempt up to 256 ms, with jitter. */
 void golite_store_backoff(unsigned attempt);
@@ -158,7 +172,9 @@ typedef struct golite_store_event {
 
 /*
  * Calls fn for every change to a key of table (NULL: every table) made
- * from revision from on (0: from now), in commit order, until fn returns
+ * from revision from on (0: from now), in commit order, and once before
+ * them with ev->table NULL when the watch is in place (no later change
+ * will be missed from then on), until fn returns
  * non-zero (that value is returned) or *stop becomes non-zero (checked at
  * least once a second; returns 0). GOLITE_EIO if the backend went away;
  * GOLITE_ERANGE if revision from was compacted away, so that events were

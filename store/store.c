@@ -169,6 +169,7 @@ int golite_txn_get(golite_txn *t, const char *table, const void *key, size_t kle
 	uint64_t ver = 0;
 	size_t len = 0;
 	void *val = NULL;
+	t->s->gets++;
 	r = t->s->b->get(t->s, table, key, klen, value ? &val : NULL, &len, &ver);
 	if (r && r != GOLITE_ENOTFOUND && r != GOLITE_ENOTABLE)
 		return r;
@@ -252,6 +253,7 @@ int golite_txn_scan(golite_txn *t, const char *table, const void *start, size_t 
 	sc->slen = slen;
 	struct scan_rec sr = { .sc = sc, .fn = fn, .ctx = ctx };
 	bool more = false;
+	t->s->scans++;
 	r = t->s->b->scan(t->s, table, start, slen, end, elen, limit, keys_only != 0, scan_one,
 			  &sr, &more, &sc->revision);
 	if (r < 0 && r != GOLITE_ENOTABLE) {
@@ -334,12 +336,31 @@ int golite_txn_commit(golite_txn *t, uint64_t *revision)
 {
 	uint64_t rev = 0;
 	int r = 0;
-	if (t->nwrites > 0)
+	if (t->nwrites > 0) {
+		t->s->commits++;
 		r = t->s->b->commit(t, &rev);
+		if (r == GOLITE_ECONFLICT)
+			t->s->conflicts++;
+	}
 	if (r == 0 && revision)
 		*revision = rev;
 	txn_clear(t);
 	return r;
+}
+
+void golite_store_stats_get(const golite_store *s, golite_store_stats *st)
+{
+	*st = (golite_store_stats){ .gets = s->gets,
+				    .scans = s->scans,
+				    .commits = s->commits,
+				    .conflicts = s->conflicts,
+				    .requests = s->requests };
+}
+
+uint64_t golite_store_version_after(const golite_store *s, uint64_t revision, const void *value,
+				    size_t vlen)
+{
+	return s->b->version_after(s, revision, value, vlen);
 }
 
 void golite_store_backoff(unsigned attempt)

@@ -170,6 +170,7 @@ static int txn(struct etcd_store *e, json_t *compare, json_t *success, json_t *f
 	json_decref(compare);
 	json_decref(success);
 	json_decref(failure);
+	e->base.requests++;
 	int r = etcd_call(e->http, "/v3/kv/txn", req, write, resp);
 	json_decref(req);
 	if (r == 0)
@@ -285,6 +286,7 @@ static int etcd_table_list(golite_store *s, char ***names, size_t *count)
 		if (rev)
 			json_object_set_new(req, "revision", etcd_num(rev));
 		json_t *resp;
+		e->base.requests++;
 		r = etcd_call(e->http, "/v3/kv/range", req, false, &resp);
 		json_decref(req);
 		if (r)
@@ -565,6 +567,14 @@ static int etcd_commit(golite_txn *t, uint64_t *revision)
 	return r;
 }
 
+/* A record's version is the mod_revision of the commit that wrote it. */
+static uint64_t etcd_version_after(const golite_store *s, uint64_t revision, const void *value,
+				   size_t vlen)
+{
+	(void)s, (void)value, (void)vlen;
+	return revision;
+}
+
 /* ---- watch ---- */
 
 struct watch_ctx {
@@ -589,6 +599,12 @@ static int watch_msg(void *arg, json_t *msg)
 					"etcd compacted the revisions asked for (up to %llu): "
 					"events were missed",
 					(unsigned long long)compacted);
+	if (json_is_true(json_object_get(res, "created"))) {
+		golite_store_event in_place = { .revision = resp_revision(res) };
+		int r = w->fn(w->ctx, &in_place);
+		if (r)
+			return r;
+	}
 	if (json_is_true(json_object_get(res, "canceled")))
 		return golite_error_set(GOLITE_EIO, "etcd canceled the watch: %s",
 					json_string_value(json_object_get(res, "cancel_reason")));
@@ -671,6 +687,7 @@ static const struct store_backend etcd_backend = {
 	.get = etcd_get,
 	.scan = etcd_scan,
 	.commit = etcd_commit,
+	.version_after = etcd_version_after,
 	.watch = etcd_watch,
 };
 

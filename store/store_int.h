@@ -16,6 +16,7 @@
 #ifndef GOLITE_STORE_INT_H
 #define GOLITE_STORE_INT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -91,6 +92,8 @@ struct store_backend {
 	/* Checks t's reads and applies its writes, or GOLITE_ECONFLICT (or
 	 * GOLITE_ENOTABLE: a table written does not exist). */
 	int (*commit)(golite_txn *t, uint64_t *revision);
+	uint64_t (*version_after)(const golite_store *s, uint64_t revision, const void *value,
+				  size_t vlen);
 	int (*watch)(golite_store *s, const char *table, uint64_t from,
 		     int (*fn)(void *ctx, const golite_store_event *ev), void *ctx,
 		     const volatile int *stop);
@@ -100,6 +103,8 @@ struct golite_store {
 	const struct store_backend *b;
 	golite_store_options o;
 	golite_store_limits limits;
+	_Atomic uint64_t gets, scans, commits, conflicts;
+	_Atomic uint64_t requests;   /* the backend counts them */
 };
 
 /* Backends: open the store named by what follows "local:" / "etcd://". */

@@ -194,6 +194,13 @@ static int local_commit(golite_txn *t, uint64_t *revision)
 	return r;
 }
 
+static uint64_t local_version_after(const golite_store *s, uint64_t revision, const void *value,
+				    size_t vlen)
+{
+	(void)s, (void)revision;
+	return version_of(value, vlen);
+}
+
 static int local_watch(golite_store *s, const char *table, uint64_t from,
 		       int (*fn)(void *ctx, const golite_store_event *ev), void *ctx,
 		       const volatile int *stop)
@@ -213,6 +220,7 @@ static const struct store_backend local_backend = {
 	.get = local_get,
 	.scan = local_scan,
 	.commit = local_commit,
+	.version_after = local_version_after,
 	.watch = local_watch,
 };
 

@@ -407,6 +407,8 @@ struct watch_state {
 static int on_event(void *arg, const golite_store_event *ev)
 {
 	struct watch_state *w = arg;
+	if (!ev->table)
+		return 0;   /* in place */
 	size_t l = strlen(w->log);
 	snprintf(w->log + l, sizeof(w->log) - l, "%s:%.*s;", ev->deleted ? "del" : "put",
 		 (int)ev->klen, (const char *)ev->key);
