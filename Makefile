@@ -9,6 +9,8 @@
 #   make bench      engine and fio benchmarks
 #   make bench-net  the HTTP API under wrk beside nginx, and the Redis
 #                   front end under redis-benchmark beside redis-server
+#   make bench-etcd the mount on an etcd store against etcd's own rate
+#                   (bench/results/etcd.txt)
 #   make bench-snapshot  space and bytes written by a snapshot held across
 #                   overwrites (bench/results/snapshot.txt)
 #   make torture    the long reliability runs (bench/results/torture.txt)
@@ -113,7 +115,7 @@ endif
 FUZZ_TIME ?= 60
 
 .PHONY: all deps test unit-test fs-test asan asan-test run bench bench-engine bench-values \
-        bench-fio bench-net bench-snapshot install uninstall clean torture fuzz tsan-test valgrind-test
+        bench-fio bench-net bench-etcd bench-snapshot install uninstall clean torture fuzz tsan-test valgrind-test
 
 all: $(PROGRAMS) $(TEST_BIN) $(FSTEST_BIN) $(STORETEST_BIN) $(RESPTEST_BIN)
 
@@ -264,6 +266,9 @@ bench-net: all
 	@scripts/bench-net.sh $(BUILD)
 	@scripts/bench-redis.sh $(BUILD)
 	@scripts/bench-net-chart.sh
+
+bench-etcd: all
+	@scripts/bench-etcd.sh $(BUILD)
 
 # ---- install --------------------------------------------------------------
 
