@@ -86,6 +86,7 @@ static struct {
 	struct tslot tcache[TCACHE_SLOTS];   /* tables known to exist */
 	uint64_t epoch;               /* rcache entries of an older one are void */
 	bool trusted;                 /* no writer goes unseen: entries do not age */
+	uint64_t max_file;            /* a record names this many chunks at most */
 	uid_t uid;
 	gid_t gid;
 	struct timespec mounted;
@@ -251,9 +252,27 @@ struct rslot {
 	uint64_t epoch, at_ns;
 };
 
-static size_t rslot_of(const char *path)
+/* The cache is set-associative: a path may sit in any of the
+ * RCACHE_WAYS slots of its set; a new path takes a free or void one, or
+ * the one written longest ago. */
+#define RCACHE_WAYS 8
+
+/* path's slot (pf.mu held); NULL if absent and !make. */
+static struct rslot *rslot_find(const char *path, bool make)
 {
-	return hash64(path, strlen(path)) % RCACHE_SLOTS;
+	size_t set = hash64(path, strlen(path)) % (RCACHE_SLOTS / RCACHE_WAYS) * RCACHE_WAYS;
+	struct rslot *victim = NULL;
+	for (size_t w = 0; w < RCACHE_WAYS; w++) {
+		struct rslot *v = &pf.rcache[set + w];
+		if (v->path && strcmp(v->path, path) == 0)
+			return v;
+		bool v_free = !v->path || v->epoch != pf.epoch;
+		bool victim_free = victim && (!victim->path || victim->epoch != pf.epoch);
+		if (!victim || (v_free && !victim_free) ||
+		    (!v_free && !victim_free && v->at_ns < victim->at_ns))
+			victim = v;
+	}
+	return make ? victim : NULL;
 }
 
 static void rslot_clear(struct rslot *v)
@@ -268,8 +287,8 @@ static void rslot_clear(struct rslot *v)
 static void rc_put(const char *path, bool absent, uint64_t version, uint64_t seen,
 		   const void *val, size_t vlen)
 {
-	struct rslot *v = &pf.rcache[rslot_of(path)];
 	mutex_lock(&pf.mu);
+	struct rslot *v = rslot_find(path, true);
 	if (v->path && strcmp(v->path, path) == 0 && v->epoch == pf.epoch && seen &&
 	    v->seen > seen) {
 		mutex_unlock(&pf.mu);
@@ -291,9 +310,9 @@ static void rc_put(const char *path, bool absent, uint64_t version, uint64_t see
 
 static void rc_drop(const char *path)
 {
-	struct rslot *v = &pf.rcache[rslot_of(path)];
 	mutex_lock(&pf.mu);
-	if (v->path && strcmp(v->path, path) == 0)
+	struct rslot *v = rslot_find(path, false);
+	if (v)
 		rslot_clear(v);
 	mutex_unlock(&pf.mu);
 }
@@ -310,10 +329,10 @@ static void rc_forget_all(void)
  * was kept and val is not NULL) a copy of the bytes in *val. */
 static bool rc_get(const char *path, bool *absent, uint64_t *version, uint8_t **val, size_t *vlen)
 {
-	struct rslot *v = &pf.rcache[rslot_of(path)];
 	bool hit = false;
 	mutex_lock(&pf.mu);
-	if (v->path && strcmp(v->path, path) == 0 && v->epoch == pf.epoch &&
+	struct rslot *v = rslot_find(path, false);
+	if (v && v->epoch == pf.epoch &&
 	    (pf.trusted || now_ns() - v->at_ns < (uint64_t)(pf.timeout * 1e9))) {
 		hit = true;
 		*absent = v->absent;
@@ -1249,7 +1268,7 @@ static int pf_write(const char *path, const char *buf, size_t size, off_t off,
 {
 	(void)path;
 	struct handle *h = H(fi);
-	if ((uint64_t)off + size > (uint64_t)PF_CHUNK * (1u << 20))
+	if ((uint64_t)off + size > pf.max_file)
 		return -EFBIG;
 	mutex_lock(&h->mu);
 	size_t done = 0;
@@ -1337,6 +1356,8 @@ static int pf_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	if (size < 0)
 		return -EINVAL;
+	if ((uint64_t)size > pf.max_file)
+		return -EFBIG;
 	if (fi && fi->fh) {
 		struct handle *h = H(fi);
 		mutex_lock(&h->mu);
@@ -1756,6 +1777,11 @@ int portfs_main(const char *uri, const char *mountpoint, double timeout, bool fo
 	}
 	pf.timeout = timeout;
 	pf.rcache = xcalloc(RCACHE_SLOTS, sizeof(*pf.rcache));
+	golite_store_limits lim;
+	golite_store_limits_get(pf.s, &lim);
+	/* a record of PF_HEADER bytes and 4 per chunk must fit a value, and
+	 * chunk numbers 32 bits */
+	pf.max_file = (uint64_t)MIN((lim.max_value - PF_HEADER) / 4, (size_t)UINT32_MAX) * PF_CHUNK;
 	/* A local store has no writer but this process: nothing goes unseen. */
 	pf.trusted = strcmp(golite_store_backend(pf.s), "local") == 0;
 	pf.uid = getuid();
