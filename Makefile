@@ -278,6 +278,7 @@ install: all $(BUILD)/dist/libgolite.a
 	install -m 0755 $(filter-out $(LIB),$(PROGRAMS)) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 $(BUILD)/dist/libgolite.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 include/golite.h include/golite_raw.h include/golite_tools.h \
+	    include/golite_store.h \
 	    $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' scripts/golite.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/golite.pc
