@@ -238,9 +238,10 @@ struct db_cond {
 /* db_commit_batch if cond holds when the write would be logged (checked
  * under the log lock); GOLITE_EBUSY, with nothing written, if it does not. */
 int db_commit_if(struct golite *db, struct rep *rep, bool frees, const struct db_cond *cond);
-/* Adds one entry to the memtable mem (a rep_iterate() callback). */
-int db_add_entry(void *mem, uint64_t seq, unsigned kind, const uint8_t *ikey, size_t iklen,
-		 const uint8_t *value, size_t vlen);
+/* Adds an encoded batch (batch.h, sequence numbers filled in) to memtable
+ * m, leaving out the entries the batch itself overwrites at once (db.c).
+ * GOLITE_ECORRUPT if it does not parse (m may then hold a part of it). */
+int db_add_batch(struct memtable *m, const uint8_t *payload, size_t len);
 /* Frees the calling thread's write buffers (at thread exit). */
 void db_free_thread_buffers(void);
 

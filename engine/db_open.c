@@ -181,7 +181,7 @@ static int replay_record(void *arg, const uint8_t *p, size_t len, const char *pa
 	rc->last_seq = first + count - 1;
 	if (rc->last_seq <= rc->flushed_seq)
 		return 0;
-	rep_iterate(p, len, db_add_entry, rc->db->mem, NULL, NULL);
+	db_add_batch(rc->db->mem, p, len);
 	return 0;
 }
 

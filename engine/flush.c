@@ -370,7 +370,8 @@ void *bg_flush_thread(void *arg)
 
 void bg_note_write(struct golite *db, struct memtable *m)
 {
-	if (likely(m->ops->memory(m) < db->o.memtable_size))
+	if (likely(m->ops->memory(m) + atomic_load_explicit(&m->shadowed, memory_order_relaxed) <
+		   db->o.memtable_size))
 		return;
 	if (atomic_exchange(&m->full, 1))
 		return;

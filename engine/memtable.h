@@ -99,6 +99,12 @@ struct memtable {
 					* add may lower it): a flush looks for
 					* separable values only if it is large
 					* (vlog.h) */
+	_Atomic uint64_t shadowed;     /* bytes of entries a batch overwrote at
+					* once and that were not inserted
+					* (db_add_batch): counted toward its
+					* size, so that it is frozen, and the
+					* log it covers retired, after as much
+					* log as if they were there */
 	struct memtable *next;         /* in the store's immutable list; see db.h */
 	/* A Bloom filter over hash64() of every ikey added, blocked by
 	 * 64-bit words: a key's MT_FILTER_PROBES bits all fall in one word,
@@ -123,6 +129,7 @@ static inline void memtable_init_common(struct memtable *m, const struct memtabl
 	m->switch_seq = 0;
 	atomic_init(&m->full, 0);
 	atomic_init(&m->max_vlen, 0);
+	atomic_init(&m->shadowed, 0);
 	m->next = NULL;
 	uint64_t keys = size_hint / MT_FILTER_BYTES_PER_KEY;
 	uint64_t words = (keys * MT_FILTER_BITS_PER_KEY + 63) / 64;
