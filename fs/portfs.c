@@ -33,6 +33,10 @@
  * practice and 1 s at most while the watch is down. fsync returns once the
  * store has the data: on etcd, once a quorum has it in its log.
  *
+ * A file open here stays that file for its handles: renamed here, they
+ * follow it (rename_handles); unlinked or replaced here, it lives on for
+ * them (orphan) and its last close deletes its chunks.
+ *
  * Not supported here (the engine-backed mount has them): hard links,
  * special files, extended attributes, snapshots, expiry, /.golite.
  * Renaming across tables, or a directory holding more entries than one
@@ -87,6 +91,7 @@ static struct {
 	uint64_t epoch;               /* rcache entries of an older one are void */
 	bool trusted;                 /* no writer goes unseen: entries do not age */
 	uint64_t max_file;            /* a record names this many chunks at most */
+	struct handle *open;          /* open files of this mount */
 	uid_t uid;
 	gid_t gid;
 	struct timespec mounted;
@@ -536,8 +541,13 @@ struct handle {
 	struct rec r;          /* as read at open, or as last flushed */
 	uint64_t size;         /* with this handle's writes */
 	bool dirty;            /* data or size changed since the last flush */
+	bool orphan;           /* its name was removed here while it was open:
+				* the file lives on for its open handles
+				* (reads see it, writes are dropped), and
+				* the last release deletes its chunks */
 	struct chunk *chunks;  /* read or written chunks */
 	size_t nchunks_cached;
+	struct handle *prev, *next;   /* pf.open (pf.mu) */
 };
 
 static struct handle *H(struct fuse_file_info *fi)
@@ -547,6 +557,14 @@ static struct handle *H(struct fuse_file_info *fi)
 
 static void handle_free(struct handle *h)
 {
+	mutex_lock(&pf.mu);
+	if (h->prev)
+		h->prev->next = h->next;
+	else if (pf.open == h)
+		pf.open = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	mutex_unlock(&pf.mu);
 	while (h->chunks) {
 		struct chunk *c = h->chunks;
 		h->chunks = c->next;
@@ -636,6 +654,10 @@ static int flush_handle(struct handle *h)
 {
 	if (!h->dirty)
 		return 0;
+	if (h->orphan) {
+		/* no name reaches it: what it wrote goes with its last close */
+		return 0;
+	}
 	golite_store_limits lim;
 	golite_store_limits_get(pf.s, &lim);
 	bool inline_data = h->size <= PF_INLINE_MAX;
@@ -697,7 +719,11 @@ static int flush_handle(struct handle *h)
 			e = err_of(pf_commit(t, h->table, NULL));
 		golite_txn_free(t);
 	}
-	/* The record, merged with what is there now. */
+	/* The record, merged with what is there now, under the file's name
+	 * now (a rename here moves its handles along: rename_handles). */
+	mutex_lock(&pf.mu);
+	char *hkey = xstrdup(h->key), *hpath = xstrdup(h->path);
+	mutex_unlock(&pf.mu);
 	for (unsigned attempt = 0; e == 0; attempt++) {
 		golite_txn *t;
 		golite_txn_begin(pf.s, &t);
@@ -708,9 +734,9 @@ static int flush_handle(struct handle *h)
 			cur = h->r;
 			cur.gen = h->r.nchunks ? xmemdup(h->r.gen, h->r.nchunks * 4u) : NULL;
 			cur.data = NULL;
-			g = golite_txn_expect(t, h->table, h->key, strlen(h->key), h->r.version);
+			g = golite_txn_expect(t, h->table, hkey, strlen(hkey), h->r.version);
 		} else {
-			g = get_rec(t, h->table, h->key, &cur);
+			g = get_rec(t, h->table, hkey, &cur);
 		}
 		if (g) {
 			golite_txn_free(t);
@@ -745,7 +771,7 @@ static int flush_handle(struct handle *h)
 		}
 		size_t n;
 		uint8_t *v = rec_encode(&nr, &n);
-		int c = golite_txn_put(t, h->table, h->key, strlen(h->key), v, n);
+		int c = golite_txn_put(t, h->table, hkey, strlen(hkey), v, n);
 		free(v);
 		/* chunks the old record named and the new one does not */
 		for (uint32_t i = 0; i < cur.nchunks && c == 0; i++) {
@@ -764,7 +790,7 @@ static int flush_handle(struct handle *h)
 		if (c == 0) {
 			size_t vn;
 			uint8_t *vb = rec_encode(&nr, &vn);
-			rc_wrote(h->path, rev, vb, vn);
+			rc_wrote(hpath, rev, vb, vn);
 			/* the handle now reads what it wrote */
 			rec_free(&h->r);
 			h->r = nr;
@@ -785,6 +811,8 @@ static int flush_handle(struct handle *h)
 		}
 		golite_store_backoff(attempt);
 	}
+	free(hkey);
+	free(hpath);
 	free(inl);
 	free(newgen);
 	return e;
@@ -1190,7 +1218,72 @@ static struct handle *handle_new(const char *path, const char *table, const char
 	mutex_init(&h->mu);
 	h->r = *r;
 	h->size = r->size;
+	mutex_lock(&pf.mu);
+	h->next = pf.open;
+	if (pf.open)
+		pf.open->prev = h;
+	pf.open = h;
+	mutex_unlock(&pf.mu);
 	return h;
+}
+
+/* Is file ino of table open through this mount? With orphan, its handles
+ * are marked orphans (its name is gone). */
+static bool open_here(const char *table, uint64_t ino, bool orphan)
+{
+	bool found = false;
+	mutex_lock(&pf.mu);
+	for (struct handle *h = pf.open; h; h = h->next) {
+		if (h->r.ino == ino && strcmp(h->table, table) == 0) {
+			found = true;
+			if (orphan)
+				h->orphan = true;
+		}
+	}
+	mutex_unlock(&pf.mu);
+	return found;
+}
+
+/* A rename here of from_key to to_key in table (a directory: everything
+ * below moves too) carries this mount's open handles along. */
+static void rename_handles(const char *table, const char *from_key, const char *to_key)
+{
+	size_t fl = strlen(from_key);
+	mutex_lock(&pf.mu);
+	for (struct handle *h = pf.open; h; h = h->next) {
+		if (strcmp(h->table, table) != 0 || strncmp(h->key, from_key, fl) != 0 ||
+		    (h->key[fl] != '\0' && h->key[fl] != '/'))
+			continue;
+		char *nk = xasprintf("%s%s", to_key, h->key + fl);
+		free(h->key);
+		h->key = nk;
+		free(h->path);
+		h->path = xasprintf("/%s/%s", table, nk);
+	}
+	mutex_unlock(&pf.mu);
+}
+
+/* Deletes the chunks record r names (a file no name and no handle of this
+ * mount reaches any more), as many transactions as it takes. */
+static void delete_chunks(const char *table, const struct rec *r)
+{
+	golite_txn *t;
+	golite_txn_begin(pf.s, &t);
+	size_t n = 0;
+	for (uint32_t i = 0; i < r->nchunks; i++) {
+		if (!r->gen[i])
+			continue;
+		uint8_t k[PF_CHUNK_KEY];
+		chunk_key(k, r->ino, i, r->gen[i]);
+		golite_txn_delete(t, table, k, sizeof k);
+		if (++n == 100) {   /* under the store's limit of writes */
+			pf_commit(t, table, NULL);
+			n = 0;
+		}
+	}
+	if (n)
+		pf_commit(t, table, NULL);
+	golite_txn_free(t);
 }
 
 static int pf_open(const char *path, struct fuse_file_info *fi)
@@ -1317,7 +1410,17 @@ static int pf_release(const char *path, struct fuse_file_info *fi)
 	mutex_lock(&h->mu);
 	flush_handle(h);
 	mutex_unlock(&h->mu);
+	bool orphan = h->orphan;
+	struct rec r = h->r;
+	char table[256];
+	snprintf(table, sizeof table, "%s", h->table);
+	h->r.gen = NULL;   /* kept in r, for delete_chunks */
+	h->r.data = NULL;
 	handle_free(h);
+	/* the last handle of a file whose name was removed: its chunks go */
+	if (orphan && !open_here(table, r.ino, false))
+		delete_chunks(table, &r);
+	rec_free(&r);
 	return 0;
 }
 
@@ -1490,7 +1593,10 @@ static int remove_entry(const char *path, bool dir)
 			e = expect_empty(t, table, key);
 		if (!e)
 			e = err_of(golite_txn_delete(t, table, key, strlen(key)));
-		for (uint32_t i = 0; !e && i < r.nchunks; i++) {
+		/* a file open here lives on for its handles: their last close
+		 * deletes its chunks */
+		bool keep = !e && r.kind == PF_FILE && open_here(table, r.ino, false);
+		for (uint32_t i = 0; !e && !keep && i < r.nchunks; i++) {
 			if (!r.gen[i])
 				continue;
 			uint8_t k[PF_CHUNK_KEY];
@@ -1503,10 +1609,13 @@ static int remove_entry(const char *path, bool dir)
 			e = err_of(pf_commit(t, table, &rev));
 		rec_free(&r);
 		golite_txn_free(t);
-		if (e == 0)
+		if (e == 0) {
 			rc_wrote(path, rev, NULL, 0);
-		else
+			if (keep)
+				open_here(table, r.ino, true);
+		} else {
 			rc_drop(path);
+		}
 		if (e != -EAGAIN || attempt + 1 >= PF_ATTEMPTS)
 			return e;
 		golite_store_backoff(attempt);
@@ -1546,9 +1655,81 @@ static int move_one(void *arg, const golite_store_item *it)
 	return m->e ? 1 : 0;
 }
 
+/* Swaps the names of this mount's open handles of a and b (a rename with
+ * RENAME_EXCHANGE). */
+static void swap_handles(const char *table, const char *a, const char *b)
+{
+	mutex_lock(&pf.mu);
+	for (struct handle *h = pf.open; h; h = h->next) {
+		if (strcmp(h->table, table) != 0)
+			continue;
+		const char *to = strcmp(h->key, a) == 0 ? b : strcmp(h->key, b) == 0 ? a : NULL;
+		if (!to)
+			continue;
+		free(h->key);
+		h->key = xstrdup(to);
+		free(h->path);
+		h->path = xasprintf("/%s/%s", table, to);
+	}
+	mutex_unlock(&pf.mu);
+}
+
+/* renameat2 with RENAME_EXCHANGE: both names exist and trade places in
+ * one transaction. Directories are swapped only when empty here (their
+ * entries would have to move in the same transaction): EXDEV otherwise. */
+static int exchange(const char *from, const char *to, const char *table, const char *fk,
+		    const char *tk)
+{
+	if (strcmp(fk, tk) == 0)
+		return 0;
+	for (unsigned attempt = 0;; attempt++) {
+		golite_txn *t;
+		golite_txn_begin(pf.s, &t);
+		struct rec a, b;
+		memset(&b, 0, sizeof b);
+		int e = err_of(read_rec(t, from, table, fk, &a));
+		if (!e)
+			e = err_of(read_rec(t, to, table, tk, &b));
+		if (!e && a.kind == PF_DIR)
+			e = expect_empty(t, table, fk);
+		if (!e && b.kind == PF_DIR)
+			e = expect_empty(t, table, tk);
+		if (e == -ENOTEMPTY)
+			e = -EXDEV;
+		size_t an = 0, bn = 0;
+		uint8_t *av = NULL, *bv = NULL;
+		if (!e) {
+			av = rec_encode(&a, &an);
+			bv = rec_encode(&b, &bn);
+			e = err_of(golite_txn_put(t, table, tk, strlen(tk), av, an));
+		}
+		if (!e)
+			e = err_of(golite_txn_put(t, table, fk, strlen(fk), bv, bn));
+		uint64_t rev = 0;
+		if (!e)
+			e = err_of(pf_commit(t, table, &rev));
+		if (e == 0) {
+			rc_wrote(to, rev, av, an);
+			rc_wrote(from, rev, bv, bn);
+			swap_handles(table, fk, tk);
+		} else {
+			rc_drop(from);
+			rc_drop(to);
+		}
+		free(av);
+		free(bv);
+		rec_free(&a);
+		rec_free(&b);
+		golite_txn_free(t);
+		if (e != -EAGAIN || attempt + 1 >= PF_ATTEMPTS)
+			return e;
+		golite_store_backoff(attempt);
+	}
+}
+
 static int pf_rename(const char *from, const char *to, unsigned int flags)
 {
-	if (flags & RENAME_EXCHANGE)
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
 		return -EINVAL;
 	char ft[256], tt[256];
 	const char *fk, *tk;
@@ -1562,6 +1743,8 @@ static int pf_rename(const char *from, const char *to, unsigned int flags)
 	size_t fl = strlen(fk);
 	if (strncmp(tk, fk, fl) == 0 && tk[fl] == '/')
 		return -EINVAL;   /* into itself */
+	if (flags & RENAME_EXCHANGE)
+		return exchange(from, to, ft, fk, tk);
 	for (unsigned attempt = 0;; attempt++) {
 		golite_txn *t;
 		golite_txn_begin(pf.s, &t);
@@ -1591,7 +1774,9 @@ static int pf_rename(const char *from, const char *to, unsigned int flags)
 		}
 		if (!e && !same)
 			e = err_of(golite_txn_delete(t, ft, fk, fl));
-		if (!e && !same && target && dst.kind == PF_FILE) {
+		bool keep_dst = !e && !same && target && dst.kind == PF_FILE &&
+				open_here(tt, dst.ino, false);
+		if (!e && !same && target && dst.kind == PF_FILE && !keep_dst) {
 			for (uint32_t i = 0; i < dst.nchunks; i++) {
 				if (!dst.gen[i])
 					continue;
@@ -1633,6 +1818,9 @@ static int pf_rename(const char *from, const char *to, unsigned int flags)
 		if (e == 0 && !same) {
 			rc_wrote(from, rev, NULL, 0);
 			rc_wrote(to, rev, v, n);
+			if (keep_dst)
+				open_here(tt, dst.ino, true);
+			rename_handles(ft, fk, tk);
 			if (src.kind == PF_DIR)
 				rc_forget_all();   /* the paths below moved */
 		} else if (e) {

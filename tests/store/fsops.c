@@ -16,6 +16,12 @@
  *
  * Prints "PHASE N SECONDS OPS_PER_SECOND"; exit 1 at the first failed
  * operation (what failed on stderr).
+ *
+ * Two checks for tests/store/test_mounts.sh as well:
+ *
+ *   fsops exchange A B     renameat2(A, B, RENAME_EXCHANGE)
+ *   fsops unlinked FILE    open FILE, unlink it, then read it through the
+ *                          open descriptor and print what it read
  */
 #include <dirent.h>
 #include <errno.h>
@@ -24,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +49,33 @@ static int die(const char *what, const char *path)
 
 int main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[1], "exchange") == 0) {
+		if (syscall(SYS_renameat2, AT_FDCWD, argv[2], AT_FDCWD, argv[3], 2 /* EXCHANGE */)) {
+			fprintf(stderr, "fsops: exchange: %s\n", strerror(errno));
+			return 1;
+		}
+		return 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "unlinked") == 0) {
+		int fd = open(argv[2], O_RDONLY);
+		if (fd < 0)
+			return die("open", argv[2]);
+		if (unlink(argv[2]) != 0)
+			return die("unlink", argv[2]);
+		struct stat st;
+		if (stat(argv[2], &st) == 0) {
+			fprintf(stderr, "fsops: %s still has its name after unlink\n", argv[2]);
+			return 1;
+		}
+		static char buf[1 << 16];
+		ssize_t got;
+		while ((got = read(fd, buf, sizeof buf)) > 0)
+			fwrite(buf, 1, (size_t)got, stdout);
+		if (got < 0)
+			return die("read of the unlinked", argv[2]);
+		close(fd);
+		return 0;
+	}
 	if (argc != 4) {
 		fprintf(stderr, "usage: fsops create|stat|write|read|rename|ls|unlink DIR N\n");
 		return 2;

@@ -25,7 +25,8 @@ build=${1:-build}
 here=$(cd "$(dirname "$0")/../.." && pwd)
 case $build in /*) ;; *) build=$here/$build ;; esac
 FS=$build/golitefs
-for p in "$FS"; do
+OPS=$build/tests/store/fsops
+for p in "$FS" "$OPS"; do
 	if [ ! -x "$p" ]; then
 		echo "no $p: build it first (make BUILD=... all)"
 		echo "0 passed, 1 failed"
@@ -196,6 +197,24 @@ not "rmdir of a directory the other mount filled" rmdir "$A/t/full"
 check "it says not empty" "1" "$(grep -c 'not empty' "$tmp/err")"
 ok "mv of a directory" mv "$A/t/full" "$A/t/moved"
 eventually "the other mount sees it moved" test -f "$B/t/moved/x"
+
+# renameat2 RENAME_EXCHANGE; an open file unlinked or renamed stays the
+# file its descriptor opened
+echo A >"$A/t/xa"
+echo B >"$A/t/xb"
+ok "rename with RENAME_EXCHANGE" "$OPS" exchange "$A/t/xa" "$A/t/xb"
+check "the names traded places" "B A" "$(cat "$B/t/xa") $(cat "$B/t/xb")"
+cp "$tmp/big" "$A/t/doomed"
+ok "an unlinked open file reads whole" sh -c "\"$OPS\" unlinked '$A/t/doomed' >'$tmp/unlinked'"
+ok "  and what it read is the file" cmp "$tmp/big" "$tmp/unlinked"
+check "  and its name is gone in the other mount" "no" "$([ -e "$B/t/doomed" ] && echo yes || echo no)"
+exec 7>"$A/t/moving"
+echo before >&7
+mv "$A/t/moving" "$A/t/moved-open"
+echo after >&7
+exec 7>&-
+check "a file renamed while open keeps what is written through it" "before
+after" "$(cat "$B/t/moved-open")"
 
 # O_EXCL from both mounts at once: one wins each name
 wins=0
