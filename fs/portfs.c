@@ -130,7 +130,9 @@ static void rec_decode(struct rec *r, const uint8_t *v, size_t n, uint64_t versi
 	if (n >= PF_HEADER && memcmp(v, PF_MAGIC, 4) == 0 && v[4] == PF_VERSION &&
 	    v[5] >= PF_FILE && v[5] <= PF_LINK) {
 		r->kind = v[5];
-		r->mode = get_le32(v + 8);
+		/* the type bits follow the kind, whatever the record says */
+		r->mode = (get_le32(v + 8) & 07777) |
+			  (r->kind == PF_DIR ? S_IFDIR : r->kind == PF_LINK ? S_IFLNK : S_IFREG);
 		r->uid = get_le32(v + 12);
 		r->gid = get_le32(v + 16);
 		r->nchunks = get_le32(v + 20);
@@ -139,12 +141,13 @@ static void rec_decode(struct rec *r, const uint8_t *v, size_t n, uint64_t versi
 		r->mtime = get_le64(v + 40);
 		r->ctime = get_le64(v + 48);
 		size_t need = PF_HEADER + (size_t)r->nchunks * 4;
-		size_t inl = r->nchunks ? 0 : (size_t)r->size;
-		if (need + inl <= n && (r->nchunks == 0 || r->kind == PF_FILE)) {
+		uint64_t inl = r->nchunks ? 0 : r->size;
+		if (need <= n && inl <= n - need && (r->nchunks == 0 || r->kind == PF_FILE) &&
+		    (r->nchunks == 0 || r->size <= (uint64_t)r->nchunks * PF_CHUNK)) {
 			r->gen = r->nchunks ? xmalloc(r->nchunks * 4u) : NULL;
 			for (uint32_t i = 0; i < r->nchunks; i++)
 				r->gen[i] = get_le32(v + PF_HEADER + 4 * i);
-			r->data = inl ? xmemdup(v + need, inl) : NULL;
+			r->data = inl ? xmemdup(v + need, (size_t)inl) : NULL;
 			return;
 		}
 		/* damaged: shown as a plain file of its bytes */

@@ -26,7 +26,8 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 case $build in /*) ;; *) build=$here/$build ;; esac
 FS=$build/golitefs
 OPS=$build/tests/store/fsops
-for p in "$FS" "$OPS"; do
+G=$build/golite
+for p in "$FS" "$OPS" "$G"; do
 	if [ ! -x "$p" ]; then
 		echo "no $p: build it first (make BUILD=... all)"
 		echo "0 passed, 1 failed"
@@ -215,6 +216,19 @@ echo after >&7
 exec 7>&-
 check "a file renamed while open keeps what is written through it" "before
 after" "$(cat "$B/t/moved-open")"
+
+# keys put without the mount show as plain files; a record that does not
+# parse (its sizes lie) shows as a plain file of its bytes, not a crash
+ok "a key put with golite --store" "$G" --store "$U" put t plainkey --value "plain value"
+eventually "it shows as a file" test -f "$A/t/plainkey"
+check "with the value as its contents" "plain value" "$(cat "$A/t/plainkey")"
+printf 'GLPF\001\001\000\000\244\201\000\000\000\000\000\000\000\000\000\000\377\377\377\377' >"$tmp/bad"
+head -c 40 /dev/zero >>"$tmp/bad"
+ok "a damaged record put with golite --store" sh -c "\"$G\" --store \"$U\" put t badrec <'$tmp/bad'"
+eventually "it shows" test -f "$A/t/badrec"
+check "as a file of its bytes" "$(wc -c <"$tmp/bad")" "$(stat -c %s "$A/t/badrec")"
+ok "  which read back as they are" cmp "$tmp/bad" "$A/t/badrec"
+if kill -0 "$apid" 2>/dev/null; then pass; else fail "the daemon died on a damaged record"; fi
 
 # O_EXCL from both mounts at once: one wins each name
 wins=0
