@@ -37,8 +37,11 @@
  * follow it (rename_handles); unlinked or replaced here, it lives on for
  * them (orphan) and its last close deletes its chunks.
  *
+ * /.golite/stats: the mount's figures (stats_text).
+ *
  * Not supported here (the engine-backed mount has them): hard links,
- * special files, extended attributes, snapshots, expiry, /.golite.
+ * special files, extended attributes, snapshots, expiry, the other
+ * /.golite files.
  * Renaming across tables, or a directory holding more entries than one
  * transaction carries, gives EXDEV (mv copies instead).
  */
@@ -53,6 +56,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -92,6 +96,7 @@ static struct {
 	bool trusted;                 /* no writer goes unseen: entries do not age */
 	uint64_t max_file;            /* a record names this many chunks at most */
 	struct handle *open;          /* open files of this mount */
+	_Atomic uint64_t cache_hits, cache_misses;   /* read_rec */
 	uid_t uid;
 	gid_t gid;
 	struct timespec mounted;
@@ -394,6 +399,7 @@ static int read_rec(golite_txn *t, const char *path, const char *table, const ch
 	size_t vlen = 0;
 	memset(r, 0, sizeof(*r));
 	if (rc_get(path, &absent, &ver, &val, &vlen) && (absent || val)) {
+		pf.cache_hits++;
 		int e = t ? golite_txn_expect(t, table, key, strlen(key), absent ? 0 : ver) : 0;
 		if (!e && absent)
 			e = GOLITE_ENOTFOUND;
@@ -402,6 +408,7 @@ static int read_rec(golite_txn *t, const char *path, const char *table, const ch
 		free(val);
 		return e;
 	}
+	pf.cache_misses++;
 	golite_txn *own = NULL;
 	if (!t) {
 		golite_txn_begin(pf.s, &own);
@@ -544,6 +551,7 @@ struct handle {
 	struct rec r;          /* as read at open, or as last flushed */
 	uint64_t size;         /* with this handle's writes */
 	bool dirty;            /* data or size changed since the last flush */
+	bool special;          /* /.golite/stats: text made at open, read-only */
 	bool orphan;           /* its name was removed here while it was open:
 				* the file lives on for its open handles
 				* (reads see it, writes are dropped), and
@@ -910,6 +918,43 @@ static int expect_empty(golite_txn *t, const char *table, const char *key)
 	return e ? e : n ? -ENOTEMPTY : 0;
 }
 
+/* ---- /.golite/stats ---- */
+
+#define STATS_DIR "/.golite"
+#define STATS_PATH "/.golite/stats"
+
+/* The figures of this mount, one "name value" a line. */
+static char *stats_text(size_t *len)
+{
+	golite_store_stats st;
+	golite_store_stats_get(pf.s, &st);
+	size_t open_files = 0;
+	mutex_lock(&pf.mu);
+	for (struct handle *h = pf.open; h; h = h->next)
+		open_files += !h->special;
+	bool trusted = pf.trusted;
+	mutex_unlock(&pf.mu);
+	char *t = xasprintf("fs_pid %d\n"
+			    "store_backend %s\n"
+			    "store_requests %llu\n"
+			    "store_gets %llu\n"
+			    "store_scans %llu\n"
+			    "store_commits %llu\n"
+			    "store_conflicts %llu\n"
+			    "cache_hits %llu\n"
+			    "cache_misses %llu\n"
+			    "cache_trusted %d\n"
+			    "open_files %zu\n",
+			    (int)getpid(), golite_store_backend(pf.s),
+			    (unsigned long long)st.requests, (unsigned long long)st.gets,
+			    (unsigned long long)st.scans, (unsigned long long)st.commits,
+			    (unsigned long long)st.conflicts,
+			    (unsigned long long)pf.cache_hits, (unsigned long long)pf.cache_misses,
+			    trusted ? 1 : 0, open_files);
+	*len = strlen(t);
+	return t;
+}
+
 /* ---- the operations ---- */
 
 static int pf_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
@@ -921,6 +966,20 @@ static int pf_getattr(const char *path, struct stat *st, struct fuse_file_info *
 		st->st_size = (off_t)h->size;
 		st->st_blocks = (blkcnt_t)((h->size + 511) / 512);
 		mutex_unlock(&h->mu);
+		return 0;
+	}
+	if (strcmp(path, STATS_DIR) == 0) {
+		dir_stat(st);
+		st->st_mode = S_IFDIR | 0555;
+		return 0;
+	}
+	if (strcmp(path, STATS_PATH) == 0) {
+		size_t n;
+		free(stats_text(&n));
+		dir_stat(st);
+		st->st_mode = S_IFREG | 0444;
+		st->st_nlink = 1;
+		st->st_size = (off_t)n;
 		return 0;
 	}
 	char table[256];
@@ -991,6 +1050,10 @@ static int pf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 		return w;
 	filler(buf, ".", NULL, 0, 0);
 	filler(buf, "..", NULL, 0, 0);
+	if (strcmp(path, STATS_DIR) == 0) {
+		filler(buf, "stats", NULL, 0, 0);
+		return 0;
+	}
 	if (w == 0) {
 		char **names;
 		size_t n;
@@ -1291,6 +1354,19 @@ static void delete_chunks(const char *table, const struct rec *r)
 
 static int pf_open(const char *path, struct fuse_file_info *fi)
 {
+	if (strcmp(path, STATS_PATH) == 0) {
+		if ((fi->flags & O_ACCMODE) != O_RDONLY)
+			return -EACCES;
+		struct rec r = { .kind = PF_FILE, .mode = S_IFREG | 0444 };
+		size_t n;
+		r.data = (uint8_t *)stats_text(&n);
+		r.size = n;
+		struct handle *h = handle_new(path, ".golite", "stats", &r);
+		h->special = true;
+		fi->fh = (uint64_t)(uintptr_t)h;
+		fi->direct_io = 1;   /* the text is made anew at each open */
+		return 0;
+	}
 	char table[256];
 	const char *key;
 	int w = split(path, table, sizeof table, &key);
@@ -1990,10 +2066,21 @@ int portfs_main(const char *uri, const char *mountpoint, double timeout, bool fo
 		fuse_destroy(f);
 	} else {
 		if (fuse_set_signal_handlers(fuse_get_session(f)) == 0) {
-			if (!foreground && fuse_daemonize(0) != 0)
-				fprintf(stderr, "golitefs: cannot detach\n");
-			else
-			{
+			/* Detaching forks, and a fork keeps no thread: the store
+			 * (whose engine runs threads of its own) is opened again
+			 * in the detached process. It opened above, so that a
+			 * store that cannot be opened is said on the terminal. */
+			if (!foreground) {
+				golite_store_close(pf.s);
+				pf.s = NULL;
+				if (fuse_daemonize(0) != 0) {
+					fprintf(stderr, "golitefs: cannot detach\n");
+				} else if ((r = golite_store_open(uri, &o, &pf.s)) != 0) {
+					syslog(LOG_ERR, "golitefs: %s: %s", uri, golite_last_error());
+					pf.s = NULL;
+				}
+			}
+			if (pf.s) {
 				struct fuse_loop_config *lc = fuse_loop_cfg_create();
 				fuse_loop_cfg_set_max_threads(lc, 16);
 				status = fuse_loop_mt(f, lc) == 0 ? 0 : 1;
@@ -2004,7 +2091,8 @@ int portfs_main(const char *uri, const char *mountpoint, double timeout, bool fo
 		fuse_unmount(f);
 		fuse_destroy(f);
 	}
-	golite_store_close(pf.s);
+	if (pf.s)
+		golite_store_close(pf.s);
 	for (size_t i = 0; i < RCACHE_SLOTS; i++)
 		rslot_clear(&pf.rcache[i]);
 	for (size_t i = 0; i < TCACHE_SLOTS; i++)

@@ -138,6 +138,21 @@ echo hello >"$A/t/f"
 check "a file reads back (local)" hello "$(cat "$A/t/f")"
 stop_mount "$A" "$apid"
 apid=""
+# detached (the daemon forks: the engine's threads start in the child)
+ok "a detached mount of the local backend" "$FS" -o "store=local:$tmp/local" "$A"
+check "it reads what the first mount wrote" hello "$(cat "$A/t/f" 2>&1)"
+echo again >"$A/t/g"
+check "and writes" again "$(cat "$A/t/g" 2>&1)"
+dpid=$(awk '$1 == "fs_pid" { print $2 }' "$A/.golite/stats")
+check "/.golite/stats names the backend" "local" "$(awk '$1 == "store_backend" { print $2 }' "$A/.golite/stats")"
+not "/.golite/stats cannot be written" sh -c "echo x >'$A/.golite/stats'"
+fusermount3 -u "$A"
+n=0
+while [ -n "$dpid" ] && kill -0 "$dpid" 2>/dev/null && [ $n -lt 100 ]; do
+	n=$((n + 1))
+	sleep 0.1
+done
+if [ -n "$dpid" ] && ! kill -0 "$dpid" 2>/dev/null; then pass; else fail "the detached daemon did not exit"; fi
 
 # ---- two mounts of one etcd store ----
 if ! etcd_cluster_start "$tmp/one" 1; then
@@ -157,6 +172,8 @@ ok "mkdir of a table" mkdir "$A/t"
 eventually "the other mount lists the table" test -d "$B/t"
 echo one >"$A/t/f"
 check "a file written in one mount reads in the other" one "$(cat "$B/t/f")"
+check "/.golite/stats counts round trips to etcd" 1 \
+	"$(awk '$1 == "store_requests" { print ($2 > 0) }' "$A/.golite/stats")"
 ok "mkdir -p" mkdir -p "$A/t/d/e"
 echo deep >"$A/t/d/e/g"
 check "a deep file" deep "$(cat "$B/t/d/e/g")"
