@@ -266,7 +266,10 @@ static int add_entry(void *arg, uint64_t seq, unsigned kind, const uint8_t *ikey
 {
 	struct add_ctx *a = arg;
 	if (a->held) {
-		if (a->iklen != iklen || memcmp(a->ikey, ikey, iklen) != 0)
+		/* keys of a batch most often differ at their ends: look there
+		 * first */
+		if (a->iklen != iklen || a->ikey[iklen - 1] != ikey[iklen - 1] ||
+		    memcmp(a->ikey, ikey, iklen) != 0)
 			add_held(a);
 		else
 			atomic_fetch_add_explicit(&a->m->shadowed, a->iklen + a->vlen + 32,
