@@ -14,6 +14,7 @@
 #include "error.h"
 #include "format.h"
 #include "golite.h"
+#include "golite_raw.h"
 #include "util.h"
 
 static int entry_cmp(const void *a, const void *b)
@@ -162,4 +163,10 @@ int catalog_check_name(const char *name, size_t *len)
 	if (strncmp(name, ".golite", 7) == 0)
 		return set_error(GOLITE_ENAME, "table names starting with .golite are reserved");
 	return 0;
+}
+
+int golite_table_name_check(const char *name)
+{
+	size_t len;
+	return catalog_check_name(name, &len);
 }

@@ -900,22 +900,45 @@ static int count_one(void *arg, const golite_store_item *it)
 	return 0;
 }
 
-/* Adds to t a scan of what lies below directory key ("key/" .. "key0"):
- * 0 if nothing does (and the commit checks nothing appears), -ENOTEMPTY,
- * or an error. */
+/* The keys below directory key: [key "/", key "0"), '0' following '/'.
+ * *lo and *hi are malloc'd, each strlen(key) + 1 bytes. */
+static void subtree(const char *key, char **lo, char **hi)
+{
+	size_t kl = strlen(key);
+	*lo = xmalloc(kl + 1);
+	*hi = xmalloc(kl + 1);
+	memcpy(*lo, key, kl);
+	memcpy(*hi, key, kl);
+	(*lo)[kl] = '/';
+	(*hi)[kl] = '0';
+}
+
+/* Adds to t a scan of what lies below directory key: 0 if nothing does
+ * (and the commit checks nothing appears), -ENOTEMPTY, or an error. */
 static int expect_empty(golite_txn *t, const char *table, const char *key)
 {
 	size_t kl = strlen(key), n = 0;
-	char *lo = xmalloc(kl + 1), *hi = xmalloc(kl + 1);
-	memcpy(lo, key, kl);
-	memcpy(hi, key, kl);
-	lo[kl] = '/';
-	hi[kl] = '0';
+	char *lo, *hi;
+	subtree(key, &lo, &hi);
 	int e = err_of(golite_txn_scan(t, table, lo, kl + 1, hi, kl + 1, 1, 1, count_one, &n, NULL,
 				       NULL));
 	free(lo);
 	free(hi);
 	return e ? e : n ? -ENOTEMPTY : 0;
+}
+
+/* Adds to t the deletes of the chunks record r names, as many as the
+ * transaction takes (the rest are left over: the store's garbage). */
+static void txn_delete_chunks(golite_txn *t, const char *table, const struct rec *r)
+{
+	for (uint32_t i = 0; i < r->nchunks; i++) {
+		if (!r->gen[i])
+			continue;
+		uint8_t k[PF_CHUNK_KEY];
+		chunk_key(k, r->ino, i, r->gen[i]);
+		if (golite_txn_delete(t, table, k, sizeof k) == GOLITE_EBATCH)
+			break;
+	}
 }
 
 /* ---- /.golite/stats ---- */
@@ -1675,14 +1698,8 @@ static int remove_entry(const char *path, bool dir)
 		/* a file open here lives on for its handles: their last close
 		 * deletes its chunks */
 		bool keep = !e && r.kind == PF_FILE && open_here(table, r.ino, false);
-		for (uint32_t i = 0; !e && !keep && i < r.nchunks; i++) {
-			if (!r.gen[i])
-				continue;
-			uint8_t k[PF_CHUNK_KEY];
-			chunk_key(k, r.ino, i, r.gen[i]);
-			if (golite_txn_delete(t, table, k, sizeof k) == GOLITE_EBATCH)
-				break;   /* left over: the store's garbage */
-		}
+		if (!e && !keep)
+			txn_delete_chunks(t, table, &r);
 		uint64_t rev = 0;
 		if (!e)
 			e = err_of(pf_commit(t, table, &rev));
@@ -1855,23 +1872,12 @@ static int pf_rename(const char *from, const char *to, unsigned int flags)
 			e = err_of(golite_txn_delete(t, ft, fk, fl));
 		bool keep_dst = !e && !same && target && dst.kind == PF_FILE &&
 				open_here(tt, dst.ino, false);
-		if (!e && !same && target && dst.kind == PF_FILE && !keep_dst) {
-			for (uint32_t i = 0; i < dst.nchunks; i++) {
-				if (!dst.gen[i])
-					continue;
-				uint8_t k[PF_CHUNK_KEY];
-				chunk_key(k, dst.ino, i, dst.gen[i]);
-				if (golite_txn_delete(t, tt, k, sizeof k) == GOLITE_EBATCH)
-					break;
-			}
-		}
+		if (!e && !same && target && dst.kind == PF_FILE && !keep_dst)
+			txn_delete_chunks(t, tt, &dst);
 		if (!e && !same && src.kind == PF_DIR) {
 			/* everything below moves in the same transaction */
-			char *lo = xmalloc(fl + 1), *hi = xmalloc(fl + 1);
-			memcpy(lo, fk, fl);
-			memcpy(hi, fk, fl);
-			lo[fl] = '/';
-			hi[fl] = '0';
+			char *lo, *hi;
+			subtree(fk, &lo, &hi);
 			char *tprefix = xasprintf("%s", tk);
 			struct moved m = { .t = t, .table = ft, .from_len = fl, .to = tprefix };
 			golite_store_limits lim;

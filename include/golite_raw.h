@@ -278,6 +278,12 @@ typedef struct golite_feed_stats {
 /* Fills *st; lock-free, each figure read on its own. */
 void golite_feed_stats_get(golite *db, golite_feed_stats *out);
 
+/* 0 if name may name a table (golite_table_create's rules: 1..255 bytes,
+ * no '/', not "." or "..", not starting with ".golite"), else
+ * GOLITE_ENAME (GOLITE_EINVAL for NULL) with the reason in
+ * golite_last_error(). */
+int golite_table_name_check(const char *name);
+
 /* Sets the calling thread's golite_last_error() message and returns err:
  * for layers built on the library (the store port) to report as it does. */
 __attribute__((format(printf, 2, 3))) int golite_error_set(int err, const char *fmt, ...);

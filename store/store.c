@@ -58,26 +58,6 @@ void golite_store_limits_get(const golite_store *s, golite_store_limits *l)
 	*l = s->limits;
 }
 
-int store_check_table(const char *table)
-{
-	if (!table)
-		return golite_error_set(GOLITE_EINVAL, "table name is NULL");
-	size_t n = strnlen(table, GOLITE_MAX_TABLE_NAME + 1);
-	if (n == 0)
-		return golite_error_set(GOLITE_ENAME, "table name is empty");
-	if (n > GOLITE_MAX_TABLE_NAME)
-		return golite_error_set(GOLITE_ENAME, "table name longer than %u bytes",
-					GOLITE_MAX_TABLE_NAME);
-	if (memchr(table, '/', n))
-		return golite_error_set(GOLITE_ENAME, "table name \"%s\" contains '/'", table);
-	if (strcmp(table, ".") == 0 || strcmp(table, "..") == 0)
-		return golite_error_set(GOLITE_ENAME, "table name \"%s\" is reserved", table);
-	if (strncmp(table, ".golite", 7) == 0)
-		return golite_error_set(GOLITE_ENAME,
-					"table names starting with .golite are reserved");
-	return 0;
-}
-
 static int check_key(const void *key, size_t klen)
 {
 	if (!key || klen == 0 || klen > GOLITE_MAX_KEY_SIZE)
@@ -88,13 +68,13 @@ static int check_key(const void *key, size_t klen)
 
 int golite_store_table_create(golite_store *s, const char *table)
 {
-	int r = store_check_table(table);
+	int r = golite_table_name_check(table);
 	return r ? r : s->b->table_create(s, table);
 }
 
 int golite_store_table_drop(golite_store *s, const char *table, int force)
 {
-	int r = store_check_table(table);
+	int r = golite_table_name_check(table);
 	return r ? r : s->b->table_drop(s, table, force != 0);
 }
 
@@ -113,23 +93,26 @@ int golite_txn_begin(golite_store *s, golite_txn **out)
 	return 0;
 }
 
+static void scan_free(struct txn_scan *sc)
+{
+	for (size_t k = 0; k < sc->n; k++)
+		free(sc->keys[k]);
+	free(sc->keys);
+	free(sc->klens);
+	free(sc->versions);
+	free(sc->table);
+	free(sc->start);
+	free(sc->end);
+}
+
 static void txn_clear(golite_txn *t)
 {
 	for (size_t i = 0; i < t->nreads; i++) {
 		free(t->reads[i].table);
 		free(t->reads[i].key);
 	}
-	for (size_t i = 0; i < t->nscans; i++) {
-		struct txn_scan *sc = &t->scans[i];
-		for (size_t k = 0; k < sc->n; k++)
-			free(sc->keys[k]);
-		free(sc->keys);
-		free(sc->klens);
-		free(sc->versions);
-		free(sc->table);
-		free(sc->start);
-		free(sc->end);
-	}
+	for (size_t i = 0; i < t->nscans; i++)
+		scan_free(&t->scans[i]);
 	for (size_t i = 0; i < t->nwrites; i++) {
 		free(t->writes[i].table);
 		free(t->writes[i].key);
@@ -161,7 +144,7 @@ void golite_txn_free(golite_txn *t)
 int golite_txn_get(golite_txn *t, const char *table, const void *key, size_t klen, void **value,
 		   size_t *vlen, uint64_t *version)
 {
-	int r = store_check_table(table);
+	int r = golite_table_name_check(table);
 	if (!r)
 		r = check_key(key, klen);
 	if (r)
@@ -192,7 +175,7 @@ int golite_txn_get(golite_txn *t, const char *table, const void *key, size_t kle
 int golite_txn_expect(golite_txn *t, const char *table, const void *key, size_t klen,
 		      uint64_t version)
 {
-	int r = store_check_table(table);
+	int r = golite_table_name_check(table);
 	if (!r)
 		r = check_key(key, klen);
 	if (r)
@@ -236,7 +219,7 @@ int golite_txn_scan(golite_txn *t, const char *table, const void *start, size_t 
 		    int (*fn)(void *ctx, const golite_store_item *it), void *ctx, void **next,
 		    size_t *nlen)
 {
-	int r = store_check_table(table);
+	int r = golite_table_name_check(table);
 	if (r)
 		return r;
 	if ((slen && !start) || (elen && !end))
@@ -257,14 +240,7 @@ int golite_txn_scan(golite_txn *t, const char *table, const void *start, size_t 
 	r = t->s->b->scan(t->s, table, start, slen, end, elen, limit, keys_only != 0, scan_one,
 			  &sr, &more, &sc->revision);
 	if (r < 0 && r != GOLITE_ENOTABLE) {
-		/* nothing recorded: the caller sees the error */
-		for (size_t k = 0; k < sc->n; k++)
-			free(sc->keys[k]);
-		free(sc->keys);
-		free(sc->klens);
-		free(sc->versions);
-		free(sc->table);
-		free(sc->start);
+		scan_free(sc);   /* nothing recorded: the caller sees the error */
 		return r;
 	}
 	/* The range the commit checks: up to the last key returned when the
@@ -290,7 +266,7 @@ int golite_txn_scan(golite_txn *t, const char *table, const void *start, size_t 
 static int add_write(golite_txn *t, int op, const char *table, const void *key, size_t klen,
 		     const void *value, size_t vlen)
 {
-	int r = store_check_table(table);
+	int r = golite_table_name_check(table);
 	if (!r)
 		r = check_key(key, klen);
 	if (r)
@@ -378,7 +354,7 @@ int golite_store_watch(golite_store *s, const char *table, uint64_t from,
 		       const volatile int *stop)
 {
 	if (table) {
-		int r = store_check_table(table);
+		int r = golite_table_name_check(table);
 		if (r)
 			return r;
 	}

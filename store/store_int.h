@@ -111,7 +111,4 @@ struct golite_store {
 int store_local_open(const char *path, const golite_store_options *o, golite_store **out);
 int store_etcd_open(const char *rest, const golite_store_options *o, golite_store **out);
 
-/* Checks a table name as golite_table_create does (store.c). */
-int store_check_table(const char *table);
-
 #endif
