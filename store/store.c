@@ -253,7 +253,8 @@ int golite_txn_scan(golite_txn *t, const char *table, const void *start, size_t 
 		sc->elen = l + 1;
 		if (next && more && r == 0) {
 			*next = xmemdup(sc->end, sc->elen);
-			*nlen = sc->elen;
+			if (nlen)
+				*nlen = sc->elen;
 		}
 	} else if (elen) {
 		sc->end = xmemdup(end, elen);
