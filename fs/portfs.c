@@ -39,9 +39,10 @@
  *
  * /.golite/stats: the mount's figures (stats_text).
  *
+ * Extended attributes live in the record (xa_*), changed by update_if.
+ *
  * Not supported here (the engine-backed mount has them): hard links,
- * special files, extended attributes, snapshots, expiry, the other
- * /.golite files.
+ * special files, snapshots, expiry, the other /.golite files.
  * Renaming across tables, or a directory holding more entries than one
  * transaction carries, gives EXDEV (mv copies instead).
  */
@@ -56,6 +57,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
+#include <linux/limits.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -108,6 +111,9 @@ struct rec {
 	int kind;
 	uint32_t mode, uid, gid, nchunks;
 	uint64_t ino, size, mtime, ctime;
+	uint8_t *xa;          /* extended attributes, as the record holds them
+			       * (portfs_format.h); NULL: none */
+	size_t xalen;
 	uint32_t *gen;        /* nchunks generations */
 	uint8_t *data;        /* inline data (size bytes) when nchunks == 0 */
 	uint64_t version;
@@ -117,8 +123,111 @@ static void rec_free(struct rec *r)
 {
 	free(r->gen);
 	free(r->data);
+	free(r->xa);
 	r->gen = NULL;
 	r->data = NULL;
+	r->xa = NULL;
+	r->xalen = 0;
+}
+
+/* ---- extended attributes: "count (2), then per attribute: name length
+ * (1), name, value length (4), value" (portfs_format.h) ---- */
+
+/* Checks an attribute area: true if it parses to its end exactly. */
+static bool xa_valid(const uint8_t *p, size_t n)
+{
+	if (n < 2)
+		return false;
+	size_t count = get_le16(p), off = 2;
+	for (size_t i = 0; i < count; i++) {
+		if (off + 1 > n || p[off] == 0 || off + 1 + p[off] + 4 > n)
+			return false;
+		size_t nl = p[off];
+		uint32_t vl = get_le32(p + off + 1 + nl);
+		off += 1 + nl + 4;
+		if (vl > n - off)
+			return false;
+		off += vl;
+	}
+	return off == n;
+}
+
+/* Calls fn for each attribute of r until it returns non-zero. */
+static int xa_each(const struct rec *r,
+		   int (*fn)(void *ctx, const char *name, size_t nl, const uint8_t *v, size_t vl),
+		   void *ctx)
+{
+	if (!r->xa)
+		return 0;
+	size_t count = get_le16(r->xa), off = 2;
+	for (size_t i = 0; i < count; i++) {
+		size_t nl = r->xa[off];
+		const char *name = (const char *)r->xa + off + 1;
+		uint32_t vl = get_le32(r->xa + off + 1 + nl);
+		const uint8_t *v = r->xa + off + 1 + nl + 4;
+		int x = fn(ctx, name, nl, v, vl);
+		if (x)
+			return x;
+		off += 1 + nl + 4 + vl;
+	}
+	return 0;
+}
+
+struct xa_edit {
+	const char *name;      /* the attribute set or removed */
+	const void *value;     /* NULL: remove */
+	size_t vlen;
+	bool found;
+	uint8_t *out;
+	size_t len, count;
+};
+
+static void xa_append(struct xa_edit *e, const char *name, size_t nl, const void *v, size_t vl)
+{
+	e->out = xrealloc(e->out, e->len + 1 + nl + 4 + vl);
+	e->out[e->len] = (uint8_t)nl;
+	memcpy(e->out + e->len + 1, name, nl);
+	put_le32(e->out + e->len + 1 + nl, (uint32_t)vl);
+	if (vl)
+		memcpy(e->out + e->len + 1 + nl + 4, v, vl);
+	e->len += 1 + nl + 4 + vl;
+	e->count++;
+}
+
+static int xa_copy_one(void *ctx, const char *name, size_t nl, const uint8_t *v, size_t vl)
+{
+	struct xa_edit *e = ctx;
+	if (nl == strlen(e->name) && memcmp(name, e->name, nl) == 0) {
+		e->found = true;
+		if (e->value)
+			xa_append(e, name, nl, e->value, e->vlen);
+		return 0;
+	}
+	xa_append(e, name, nl, v, vl);
+	return 0;
+}
+
+/* r's attributes with name set to value (NULL: removed); *found says
+ * whether it was there. */
+static void xa_edit(struct rec *r, const char *name, const void *value, size_t vlen, bool *found)
+{
+	struct xa_edit e = { .name = name, .value = value, .vlen = vlen };
+	e.out = xmalloc(2);
+	e.len = 2;
+	xa_each(r, xa_copy_one, &e);
+	if (!e.found && value)
+		xa_append(&e, name, strlen(name), value, vlen);
+	put_le16(e.out, (uint16_t)e.count);
+	free(r->xa);
+	if (e.count) {
+		r->xa = e.out;
+		r->xalen = e.len;
+	} else {
+		free(e.out);
+		r->xa = NULL;
+		r->xalen = 0;
+	}
+	*found = e.found;
 }
 
 static uint64_t now_real_ns(void)
@@ -148,11 +257,17 @@ static void rec_decode(struct rec *r, const uint8_t *v, size_t n, uint64_t versi
 		size_t need = PF_HEADER + (size_t)r->nchunks * 4;
 		uint64_t inl = r->nchunks ? 0 : r->size;
 		if (need <= n && inl <= n - need && (r->nchunks == 0 || r->kind == PF_FILE) &&
-		    (r->nchunks == 0 || r->size <= (uint64_t)r->nchunks * PF_CHUNK)) {
+		    (r->nchunks == 0 || r->size <= (uint64_t)r->nchunks * PF_CHUNK) &&
+		    xa_valid(v + need + inl, n - need - (size_t)inl)) {
 			r->gen = r->nchunks ? xmalloc(r->nchunks * 4u) : NULL;
 			for (uint32_t i = 0; i < r->nchunks; i++)
 				r->gen[i] = get_le32(v + PF_HEADER + 4 * i);
 			r->data = inl ? xmemdup(v + need, (size_t)inl) : NULL;
+			const uint8_t *xa = v + need + inl;
+			if (get_le16(xa)) {
+				r->xalen = n - need - (size_t)inl;
+				r->xa = xmemdup(xa, r->xalen);
+			}
 			return;
 		}
 		/* damaged: shown as a plain file of its bytes */
@@ -168,7 +283,8 @@ static void rec_decode(struct rec *r, const uint8_t *v, size_t n, uint64_t versi
 static uint8_t *rec_encode(const struct rec *r, size_t *n)
 {
 	size_t inl = r->nchunks ? 0 : (size_t)r->size;
-	*n = PF_HEADER + (size_t)r->nchunks * 4 + inl;
+	size_t xal = r->xa ? r->xalen : 2;
+	*n = PF_HEADER + (size_t)r->nchunks * 4 + inl + xal;
 	uint8_t *v = xcalloc(1, *n);
 	memcpy(v, PF_MAGIC, 4);
 	v[4] = PF_VERSION;
@@ -185,6 +301,8 @@ static uint8_t *rec_encode(const struct rec *r, size_t *n)
 		put_le32(v + PF_HEADER + 4 * i, r->gen[i]);
 	if (inl)
 		memcpy(v + PF_HEADER + (size_t)r->nchunks * 4, r->data, inl);
+	if (r->xa)   /* else two zero bytes: no attribute */
+		memcpy(v + PF_HEADER + (size_t)r->nchunks * 4 + inl, r->xa, r->xalen);
 	return v;
 }
 
@@ -745,6 +863,7 @@ static int flush_handle(struct handle *h)
 			cur = h->r;
 			cur.gen = h->r.nchunks ? xmemdup(h->r.gen, h->r.nchunks * 4u) : NULL;
 			cur.data = NULL;
+			cur.xa = h->r.xa ? xmemdup(h->r.xa, h->r.xalen) : NULL;
 			g = golite_txn_expect(t, h->table, hkey, strlen(hkey), h->r.version);
 		} else {
 			g = get_rec(t, h->table, hkey, &cur);
@@ -809,6 +928,7 @@ static int flush_handle(struct handle *h)
 			free(vb);
 			h->r.gen = nr.gen ? xmemdup(nr.gen, nch * sizeof(uint32_t)) : NULL;
 			h->r.data = inl ? xmemdup(inl, h->size ? h->size : 1) : NULL;
+			h->r.xa = cur.xa ? xmemdup(cur.xa, cur.xalen) : NULL;
 			for (struct chunk *x = h->chunks; x; x = x->next)
 				x->dirty = false;
 			h->dirty = false;
@@ -1518,6 +1638,7 @@ static int pf_release(const char *path, struct fuse_file_info *fi)
 	snprintf(table, sizeof table, "%s", h->table);
 	h->r.gen = NULL;   /* kept in r, for delete_chunks */
 	h->r.data = NULL;
+	h->r.xa = NULL;
 	handle_free(h);
 	/* the last handle of a file whose name was removed: its chunks go */
 	if (orphan && !open_here(table, r.ino, false))
@@ -1584,8 +1705,19 @@ static int pf_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	return e;
 }
 
+static int update_if(const char *path, void (*fn)(struct rec *r, const void *arg),
+		     const void *arg, const int *err);
+
 /* Changes a record with fn, as a transaction retried on conflicts. */
 static int update(const char *path, void (*fn)(struct rec *r, const void *arg), const void *arg)
+{
+	return update_if(path, fn, arg, NULL);
+}
+
+/* update, where fn may refuse: a non-zero *err after fn is returned and
+ * nothing written. */
+static int update_if(const char *path, void (*fn)(struct rec *r, const void *arg),
+		     const void *arg, const int *err)
 {
 	char table[256];
 	const char *key;
@@ -1599,6 +1731,11 @@ static int update(const char *path, void (*fn)(struct rec *r, const void *arg), 
 		int e = err_of(read_rec(t, path, table, key, &r));
 		if (!e) {
 			fn(&r, arg);
+			if (err && *err) {
+				rec_free(&r);
+				golite_txn_free(t);
+				return *err;
+			}
 			r.ctime = now_real_ns();
 			size_t n;
 			uint8_t *v = rec_encode(&r, &n);
@@ -1923,6 +2060,140 @@ static int pf_rename(const char *from, const char *to, unsigned int flags)
 	}
 }
 
+/* ---- extended attributes ---- */
+
+/* Namespaces this mount keeps no attributes in: POSIX ACLs (system.*)
+ * and security labels, as the engine-backed mount answers. */
+static bool xa_refused(const char *name)
+{
+	return strncmp(name, "system.", 7) == 0 || strcmp(name, "security.selinux") == 0;
+}
+
+struct xa_set_arg {
+	const char *name;
+	const char *value;   /* NULL: remove */
+	size_t size;
+	int flags;
+	int err;
+};
+
+static void xa_set_fn(struct rec *r, const void *arg)
+{
+	struct xa_set_arg *a = (struct xa_set_arg *)arg;
+	bool found;
+	xa_edit(r, a->name, a->value, a->size, &found);
+	if (a->value && found && (a->flags & XATTR_CREATE))
+		a->err = -EEXIST;
+	else if ((!a->value || (a->flags & XATTR_REPLACE)) && !found)
+		a->err = -ENODATA;
+}
+
+static int pf_setxattr(const char *path, const char *name, const char *value, size_t size,
+		       int flags)
+{
+	if (xa_refused(name))
+		return -EOPNOTSUPP;
+	size_t nl = strlen(name);
+	if (nl == 0 || nl > 255)
+		return -ERANGE;
+	if (size > XATTR_SIZE_MAX)
+		return -E2BIG;
+	struct xa_set_arg a = { .name = name, .value = value ? value : "", .size = size,
+				.flags = flags };
+	int e = update_if(path, xa_set_fn, &a, &a.err);
+	return e == -EFBIG ? -ENOSPC : e;   /* the record would pass the value limit */
+}
+
+static int pf_removexattr(const char *path, const char *name)
+{
+	if (xa_refused(name))
+		return -EOPNOTSUPP;
+	struct xa_set_arg a = { .name = name };
+	return update_if(path, xa_set_fn, &a, &a.err);
+}
+
+struct xa_get_arg {
+	const char *name;
+	char *buf;
+	size_t size;
+	int result;   /* bytes, or -errno */
+};
+
+static int xa_get_one(void *ctx, const char *name, size_t nl, const uint8_t *v, size_t vl)
+{
+	struct xa_get_arg *a = ctx;
+	if (nl != strlen(a->name) || memcmp(name, a->name, nl) != 0)
+		return 0;
+	if (a->size == 0)
+		a->result = (int)vl;
+	else if (vl > a->size)
+		a->result = -ERANGE;
+	else {
+		memcpy(a->buf, v, vl);
+		a->result = (int)vl;
+	}
+	return 1;
+}
+
+static int xa_list_one(void *ctx, const char *name, size_t nl, const uint8_t *v, size_t vl)
+{
+	(void)v, (void)vl;
+	struct xa_get_arg *a = ctx;
+	if (a->result < 0)
+		return 1;
+	if (a->size && (size_t)a->result + nl + 1 > a->size) {
+		a->result = -ERANGE;
+		return 1;
+	}
+	if (a->size) {
+		memcpy(a->buf + a->result, name, nl);
+		a->buf[a->result + (int)nl] = '\0';
+	}
+	a->result += (int)nl + 1;
+	return 0;
+}
+
+/* Reads path's record for an attribute call: 0 or -errno. */
+static int xa_rec(const char *path, struct rec *r)
+{
+	char table[256];
+	const char *key;
+	int w = split(path, table, sizeof table, &key);
+	if (w < 0)
+		return w;
+	if (w != 2) {
+		memset(r, 0, sizeof(*r));   /* the root and tables keep none */
+		return 0;
+	}
+	return err_of(read_rec(NULL, path, table, key, r));
+}
+
+static int pf_getxattr(const char *path, const char *name, char *buf, size_t size)
+{
+	if (xa_refused(name))
+		return -EOPNOTSUPP;
+	struct rec r;
+	int e = xa_rec(path, &r);
+	if (e)
+		return e;
+	struct xa_get_arg a = { .name = name, .buf = buf, .size = size, .result = -ENODATA };
+	xa_each(&r, xa_get_one, &a);
+	rec_free(&r);
+	return a.result;
+}
+
+static int pf_listxattr(const char *path, char *buf, size_t size)
+{
+	struct rec r;
+	int e = xa_rec(path, &r);
+	if (e)
+		return e;
+	struct xa_get_arg a = { .buf = buf, .size = size };
+	xa_each(&r, xa_list_one, &a);
+	rec_free(&r);
+	return a.result;
+}
+
 static int pf_statfs(const char *path, struct statvfs *st)
 {
 	(void)path;
@@ -2035,6 +2306,10 @@ static const struct fuse_operations pf_ops = {
 	.chown = pf_chown,
 	.utimens = pf_utimens,
 	.statfs = pf_statfs,
+	.setxattr = pf_setxattr,
+	.getxattr = pf_getxattr,
+	.listxattr = pf_listxattr,
+	.removexattr = pf_removexattr,
 };
 
 int portfs_main(const char *uri, const char *mountpoint, double timeout, bool foreground,

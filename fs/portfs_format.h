@@ -25,6 +25,14 @@
  *   56      4*nchunks  gen[i]: the generation of chunk i (0: a hole)
  *   ...     size  the data itself, when nchunks is 0 (files up to
  *                 PF_INLINE_MAX bytes; a link's target)
+ *   ...     2     count of extended attributes, then for each, in the
+ *                 order they were first set:
+ *             1     name length (1..255)
+ *             n     name (e.g. "user.color"; no NUL)
+ *             4     value length
+ *             v     value
+ *                 The area ends the record exactly; a record whose area
+ *                 does not parse is taken for a plain value (below).
  *
  * A key whose value does not start with the magic and version (a value
  * put with `golite --store URI put` or the API) shows as a plain file of

@@ -184,10 +184,20 @@ check "and it resolves" one "$(cat "$B/t/link")"
 chmod 600 "$A/t/f"
 eventually "chmod shows in the other mount" sh -c "[ \"\$(stat -c %a '$B/t/f')\" = 600 ]"
 
+# extended attributes travel with the record
+ok "setfattr in one mount" setfattr -n user.color -v blue "$A/t/f"
+eventually "getfattr in the other" sh -c "getfattr --only-values -n user.color '$B/t/f' | grep -qx blue"
+ok "a second attribute" setfattr -n user.size -v 42 "$B/t/f"
+check "both are listed" "user.color
+user.size" "$(getfattr --absolute-names -d "$A/t/f" 2>/dev/null | sed -n 's/=.*//p')"
+ok "setfattr -x" setfattr -x user.color "$A/t/f"
+not "a removed attribute is gone" getfattr -n user.color "$B/t/f"
+
 # appends and truncates
 echo two >>"$B/t/f"
 check "an append in the other mount" "one
 two" "$(cat "$A/t/f")"
+check "the attributes stay through writes" 42 "$(getfattr --only-values -n user.size "$A/t/f" 2>/dev/null)"
 : >"$A/t/f"
 eventually "a truncate shows in the other mount" sh -c "[ ! -s '$B/t/f' ]"
 ok "truncate -s" truncate -s 5000 "$B/t/f"
