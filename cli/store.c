@@ -513,7 +513,7 @@ static const struct store_command store_commands[] = {
 	{ "watch", st_watch, "watch [-r REVISION] [-n COUNT] [TABLE]",
 	  "Prints a line \"REVISION put|delete TABLE KEY\" (KEY escaped) for each\n"
 	  "change to the keys of TABLE (or of every table), as it is committed, until\n"
-	  "interrupted. etcd stores only.\n"
+	  "interrupted. On a local store, REVISION counts the change feed's events.\n"
 	  "  -r, --revision REVISION  from this revision on (default: from now)\n"
 	  "  -n, --count COUNT        exit after COUNT changes\n", false },
 };

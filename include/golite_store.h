@@ -178,9 +178,11 @@ typedef struct golite_store_event {
  * non-zero (that value is returned) or *stop becomes non-zero (checked at
  * least once a second; returns 0). GOLITE_EIO if the backend went away;
  * GOLITE_ERANGE if revision from was compacted away, so that events were
- * missed (read again, then watch from now). Etcd: an etcd watch. Local:
- * GOLITE_EINVAL, since a local store has one process, which follows its
- * own changes through the change feed (golite_raw.h, golite_feed_*).
+ * missed (read again, then watch from now). Etcd: an etcd watch; its
+ * revisions are those commits return, and events carry the value. Local:
+ * the store's change feed (golite_raw.h): revisions are the feed's event
+ * numbers (from 1 at open), events carry no value, and a watch that falls
+ * further behind than the feed keeps gets GOLITE_ERANGE.
  */
 int golite_store_watch(golite_store *s, const char *table, uint64_t from,
 		       int (*fn)(void *ctx, const golite_store_event *ev), void *ctx,

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "golite.h"
+#include "feedline.h"
 #include "golite_raw.h"
 #include "store_int.h"
 #include "util.h"
@@ -161,6 +162,19 @@ static int check_scan(struct local_store *l, const struct txn_scan *sc)
 	return rs.i == sc->n ? 0 : GOLITE_ECONFLICT;
 }
 
+/* Publishes the writes of a commit to the change feed (golite_raw.h):
+ * "put TABLE KEY" and "delete TABLE KEY", as the network front ends do. */
+static void publish(struct local_store *l, const golite_txn *t)
+{
+	if (!golite_feed_wanted(l->db))
+		return;
+	for (size_t i = 0; i < t->nwrites; i++) {
+		const struct txn_write *w = &t->writes[i];
+		golite_feed_field f[2] = { { w->table, strlen(w->table) }, { w->key, w->klen } };
+		golite_feed_publish(l->db, w->op == TXN_PUT ? "put" : "delete", f, 2);
+	}
+}
+
 static int local_commit(golite_txn *t, uint64_t *revision)
 {
 	struct local_store *l = L(t->s);
@@ -186,6 +200,8 @@ static int local_commit(golite_txn *t, uint64_t *revision)
 	if (r == 0)
 		r = golite_write(l->db, b);
 	if (r == 0)
+		publish(l, t);
+	if (r == 0)
 		r = golite_sync(l->db);
 	if (r == 0)
 		*revision = golite_last_sequence(l->db);
@@ -201,14 +217,108 @@ static uint64_t local_version_after(const golite_store *s, uint64_t revision, co
 	return version_of(value, vlen);
 }
 
+/* ---- watch: the store's change feed ---- */
+
+struct watch_state {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool published;
+	const char *table;
+	int (*fn)(void *ctx, const golite_store_event *ev);
+	void *ctx;
+	int r;                /* what fn returned, or GOLITE_ERANGE */
+};
+
+static void on_publish(void *arg)
+{
+	struct watch_state *w = arg;
+	mutex_lock(&w->mu);
+	w->published = true;
+	cond_signal(&w->cv);
+	mutex_unlock(&w->mu);
+}
+
+static void on_line(void *arg, char *line)
+{
+	struct watch_state *w = arg;
+	struct feedline l;
+	if (w->r || !feedline_split(line, &l))
+		return;
+	uint64_t seq = strtoull(l.seq, NULL, 10);
+	if (feedline_op_is(&l, "missed")) {
+		w->r = golite_error_set(GOLITE_ERANGE,
+					"the change feed lost events from %llu on: the watch fell "
+					"behind",
+					(unsigned long long)seq);
+		return;
+	}
+	bool put = feedline_op_is(&l, "put");
+	bool del = feedline_op_is(&l, "delete") || feedline_op_is(&l, "expire");
+	if ((!put && !del) || l.nfields != 2)
+		return;
+	if (w->table && strcmp(w->table, l.field[0]) != 0)
+		return;
+	golite_store_event ev = { .revision = seq,
+				  .deleted = del,
+				  .table = l.field[0],
+				  .key = l.field[1],
+				  .klen = l.flen[1] };
+	w->r = w->fn(w->ctx, &ev);
+}
+
+/*
+ * A local store's changes, from its change feed: every commit through the
+ * port (and every put, delete and expiry the network front ends publish).
+ * Revisions are the feed's event numbers (from 1 at open; from resumes
+ * there); events carry no value (read it).
+ */
 static int local_watch(golite_store *s, const char *table, uint64_t from,
 		       int (*fn)(void *ctx, const golite_store_event *ev), void *ctx,
 		       const volatile int *stop)
 {
-	(void)s, (void)table, (void)from, (void)fn, (void)ctx, (void)stop;
-	return golite_error_set(GOLITE_EINVAL,
-				"a local store is watched through its change feed "
-				"(golite_feed_reader_new), not the port");
+	struct local_store *l = L(s);
+	struct watch_state w = { .table = table, .fn = fn, .ctx = ctx };
+	mutex_init(&w.mu);
+	cond_init(&w.cv);
+	golite_feed_reader *rd = NULL;
+	golite_feed_watch *fw = NULL;
+	int r = golite_feed_watch_new(l->db, on_publish, &w, &fw);
+	if (!r)
+		r = golite_feed_reader_new(l->db, from, &rd);
+	if (!r) {
+		golite_store_event in_place = { .revision = golite_feed_reader_next(rd) };
+		r = fn(ctx, &in_place);
+	}
+	enum { CHUNK = 1 << 16 };
+	char *buf = r ? NULL : xmalloc(CHUNK + 1);
+	size_t have = 0;
+	while (!r && !(stop && *stop)) {
+		size_t n = 0;
+		r = golite_feed_read(rd, buf + have, CHUNK - have, &n);
+		if (r)
+			break;
+		have += n;
+		size_t used = feedline_each(buf, have, on_line, &w);
+		memmove(buf, buf + used, have - used);
+		have -= used;
+		r = w.r;
+		if (n == 0 && !r) {
+			/* nothing new: wait for a publish, or 200 ms to look at stop */
+			mutex_lock(&w.mu);
+			if (!w.published)
+				cond_wait_until(&w.cv, &w.mu, now_ns() + 200000000ull);
+			w.published = false;
+			mutex_unlock(&w.mu);
+		}
+	}
+	free(buf);
+	if (rd)
+		golite_feed_reader_free(rd);
+	if (fw)
+		golite_feed_watch_free(fw);
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.mu);
+	return r;
 }
 
 static const struct store_backend local_backend = {
