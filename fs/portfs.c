@@ -52,6 +52,7 @@
 #include <fuse.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,6 +338,12 @@ static int split(const char *path, char *tbuf, size_t tcap, const char **key)
 	*key = slash + 1;
 	if (strlen(*key) > GOLITE_MAX_KEY_SIZE)
 		return -ENAMETOOLONG;
+	for (const char *c = *key; *c;) {   /* each name at most NAME_MAX */
+		size_t l = strcspn(c, "/");
+		if (l > NAME_MAX)
+			return -ENAMETOOLONG;
+		c += l + (c[l] == '/');
+	}
 	return 2;
 }
 
@@ -670,6 +677,9 @@ struct handle {
 	uint64_t size;         /* with this handle's writes */
 	bool dirty;            /* data or size changed since the last flush */
 	bool special;          /* /.golite/stats: text made at open, read-only */
+	_Atomic uint64_t cut;  /* a truncate by path here set the file's size to
+				* this (UINT64_MAX: none): applied by the
+				* handle's next operation (handle_sync_cut) */
 	bool orphan;           /* its name was removed here while it was open:
 				* the file lives on for its open handles
 				* (reads see it, writes are dropped), and
@@ -678,6 +688,9 @@ struct handle {
 	size_t nchunks_cached;
 	struct handle *prev, *next;   /* pf.open (pf.mu) */
 };
+
+static void handle_sync_cut(struct handle *h);
+static void cut_others(const char *table, uint64_t ino, const struct handle *except, uint64_t n);
 
 static struct handle *H(struct fuse_file_info *fi)
 {
@@ -1146,6 +1159,19 @@ static int pf_getattr(const char *path, struct stat *st, struct fuse_file_info *
 	if (e)
 		return err_of(e);
 	fill_stat(st, &r);
+	/* A file open here with writes not yet flushed has the size they give
+	 * it (fstat after write reaches here without the handle). */
+	mutex_lock(&pf.mu);
+	for (struct handle *h = pf.open; h; h = h->next) {
+		if (h->special || h->r.ino != r.ino || strcmp(h->table, table) != 0 ||
+		    strcmp(h->key, key) != 0)
+			continue;
+		uint64_t cut = atomic_load(&h->cut);
+		st->st_size = (off_t)(cut != UINT64_MAX ? cut
+						 : __atomic_load_n(&h->size, __ATOMIC_RELAXED));
+		st->st_blocks = (blkcnt_t)(((uint64_t)st->st_size + 511) / 512);
+	}
+	mutex_unlock(&pf.mu);
 	rec_free(&r);
 	return 0;
 }
@@ -1427,6 +1453,7 @@ static struct handle *handle_new(const char *path, const char *table, const char
 	mutex_init(&h->mu);
 	h->r = *r;
 	h->size = r->size;
+	atomic_init(&h->cut, UINT64_MAX);
 	mutex_lock(&pf.mu);
 	h->next = pf.open;
 	if (pf.open)
@@ -1525,7 +1552,8 @@ static int pf_open(const char *path, struct fuse_file_info *fi)
 	}
 	struct handle *h = handle_new(path, table, key, &r);
 	if (fi->flags & O_TRUNC && h->size) {
-		h->size = 0;
+		cut_others(table, h->r.ino, h, 0);
+		__atomic_store_n(&h->size, 0, __ATOMIC_RELAXED);
 		h->dirty = true;
 	}
 	fi->fh = (uint64_t)(uintptr_t)h;
@@ -1560,6 +1588,7 @@ static int pf_read(const char *path, char *buf, size_t size, off_t off, struct f
 	(void)path;
 	struct handle *h = H(fi);
 	mutex_lock(&h->mu);
+	handle_sync_cut(h);
 	size_t done = 0;
 	int e = 0;
 	while (done < size && (uint64_t)off + done < h->size) {
@@ -1586,6 +1615,7 @@ static int pf_write(const char *path, const char *buf, size_t size, off_t off,
 	if ((uint64_t)off + size > pf.max_file)
 		return -EFBIG;
 	mutex_lock(&h->mu);
+	handle_sync_cut(h);
 	size_t done = 0;
 	int e = 0;
 	while (done < size) {
@@ -1602,7 +1632,7 @@ static int pf_write(const char *path, const char *buf, size_t size, off_t off,
 		done += n;
 	}
 	if (done) {
-		h->size = MAX(h->size, (uint64_t)off + done);
+		__atomic_store_n(&h->size, MAX(h->size, (uint64_t)off + done), __ATOMIC_RELAXED);
 		h->dirty = true;
 	}
 	mutex_unlock(&h->mu);
@@ -1614,6 +1644,7 @@ static int pf_flush(const char *path, struct fuse_file_info *fi)
 	(void)path;
 	struct handle *h = H(fi);
 	mutex_lock(&h->mu);
+	handle_sync_cut(h);
 	int e = flush_handle(h);
 	mutex_unlock(&h->mu);
 	return e;
@@ -1630,6 +1661,7 @@ static int pf_release(const char *path, struct fuse_file_info *fi)
 	(void)path;
 	struct handle *h = H(fi);
 	mutex_lock(&h->mu);
+	handle_sync_cut(h);
 	flush_handle(h);
 	mutex_unlock(&h->mu);
 	bool orphan = h->orphan;
@@ -1673,9 +1705,30 @@ static int truncate_handle(struct handle *h, uint64_t n)
 					c->dirty = true;
 		}
 	}
-	h->size = n;
+	__atomic_store_n(&h->size, n, __ATOMIC_RELAXED);
 	h->dirty = true;
 	return 0;
+}
+
+/* Applies a truncate made here through another handle or a path
+ * (h->mu held). */
+static void handle_sync_cut(struct handle *h)
+{
+	uint64_t c = atomic_exchange(&h->cut, UINT64_MAX);
+	if (c != UINT64_MAX)
+		truncate_handle(h, c);
+}
+
+/* The other handles of this mount on file ino of table see a truncate to
+ * n made through a path or an O_TRUNC open (they apply it themselves, at
+ * their next operation, under their own lock: handle_sync_cut). */
+static void cut_others(const char *table, uint64_t ino, const struct handle *except, uint64_t n)
+{
+	mutex_lock(&pf.mu);
+	for (struct handle *h = pf.open; h; h = h->next)
+		if (h != except && !h->special && h->r.ino == ino && strcmp(h->table, table) == 0)
+			atomic_store(&h->cut, n);
+	mutex_unlock(&pf.mu);
 }
 
 static int pf_truncate(const char *path, off_t size, struct fuse_file_info *fi)
@@ -1687,10 +1740,13 @@ static int pf_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	if (fi && fi->fh) {
 		struct handle *h = H(fi);
 		mutex_lock(&h->mu);
+		handle_sync_cut(h);
 		int e = truncate_handle(h, (uint64_t)size);
 		if (!e)
 			e = flush_handle(h);
 		mutex_unlock(&h->mu);
+		if (!e)
+			cut_others(h->table, h->r.ino, h, (uint64_t)size);
 		return e;
 	}
 	struct fuse_file_info tmp = { .flags = O_WRONLY };
@@ -1701,6 +1757,8 @@ static int pf_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	e = truncate_handle(h, (uint64_t)size);
 	if (!e)
 		e = flush_handle(h);
+	if (!e)
+		cut_others(h->table, h->r.ino, h, (uint64_t)size);
 	handle_free(h);
 	return e;
 }
@@ -1907,6 +1965,76 @@ static void swap_handles(const char *table, const char *a, const char *b)
 	mutex_unlock(&pf.mu);
 }
 
+/* The entries below a directory, read in a transaction (which checks
+ * them at commit): keys and values. */
+struct below {
+	size_t n;
+	uint8_t **keys, **vals;
+	size_t *klens, *vlens;
+};
+
+static int below_one(void *ctx, const golite_store_item *it)
+{
+	struct below *b = ctx;
+	b->keys = xrealloc(b->keys, (b->n + 1) * sizeof(*b->keys));
+	b->vals = xrealloc(b->vals, (b->n + 1) * sizeof(*b->vals));
+	b->klens = xrealloc(b->klens, (b->n + 1) * sizeof(*b->klens));
+	b->vlens = xrealloc(b->vlens, (b->n + 1) * sizeof(*b->vlens));
+	b->keys[b->n] = xmemdup(it->key, it->klen);
+	b->klens[b->n] = it->klen;
+	b->vals[b->n] = xmemdup(it->value ? it->value : "", it->vlen ? it->vlen : 1);
+	b->vlens[b->n] = it->vlen;
+	b->n++;
+	return 0;
+}
+
+static void below_free(struct below *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		free(b->keys[i]);
+		free(b->vals[i]);
+	}
+	free(b->keys);
+	free(b->vals);
+	free(b->klens);
+	free(b->vlens);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Reads what lies below directory key into b: 0, -EFBIG if more than a
+ * transaction could move, or an error. */
+static int below_read(golite_txn *t, const char *table, const char *key, struct below *b)
+{
+	golite_store_limits lim;
+	golite_store_limits_get(pf.s, &lim);
+	char *lo, *hi;
+	subtree(key, &lo, &hi);
+	size_t kl = strlen(key) + 1;
+	void *next = NULL;
+	size_t nlen;
+	int r = golite_txn_scan(t, table, lo, kl, hi, kl, lim.max_txn_writes / 2, 0, below_one, b,
+				&next, &nlen);
+	free(lo);
+	free(hi);
+	int e = r < 0 ? err_of(r) : next ? -EFBIG : 0;
+	free(next);
+	return e;
+}
+
+/* Puts entry i of b under m->to (in place of its first m->from_len
+ * bytes). */
+static int below_put(struct moved *m, const struct below *b, size_t i)
+{
+	size_t tl = strlen(m->to);
+	size_t nl = tl + b->klens[i] - m->from_len;
+	char *nk = xmalloc(nl);
+	memcpy(nk, m->to, tl);
+	memcpy(nk + tl, b->keys[i] + m->from_len, b->klens[i] - m->from_len);
+	int e = err_of(golite_txn_put(m->t, m->table, nk, nl, b->vals[i], b->vlens[i]));
+	free(nk);
+	return e;
+}
+
 /* renameat2 with RENAME_EXCHANGE: both names exist and trade places in
  * one transaction. Directories are swapped only when empty here (their
  * entries would have to move in the same transaction): EXDEV otherwise. */
@@ -1923,12 +2051,27 @@ static int exchange(const char *from, const char *to, const char *table, const c
 		int e = err_of(read_rec(t, from, table, fk, &a));
 		if (!e)
 			e = err_of(read_rec(t, to, table, tk, &b));
+		/* what lies below either name trades places too: all the
+		 * deletes first, then the puts (a name below both ends up put) */
+		struct moved ma = { .t = t, .table = table, .from_len = strlen(fk), .to = tk };
+		struct moved mb = { .t = t, .table = table, .from_len = strlen(tk), .to = fk };
+		struct below ba = { 0 }, bb = { 0 };
 		if (!e && a.kind == PF_DIR)
-			e = expect_empty(t, table, fk);
+			e = below_read(t, table, fk, &ba);
 		if (!e && b.kind == PF_DIR)
-			e = expect_empty(t, table, tk);
-		if (e == -ENOTEMPTY)
-			e = -EXDEV;
+			e = below_read(t, table, tk, &bb);
+		for (size_t i = 0; !e && i < ba.n; i++)
+			e = err_of(golite_txn_delete(t, table, ba.keys[i], ba.klens[i]));
+		for (size_t i = 0; !e && i < bb.n; i++)
+			e = err_of(golite_txn_delete(t, table, bb.keys[i], bb.klens[i]));
+		for (size_t i = 0; !e && i < ba.n; i++)
+			e = below_put(&ma, &ba, i);
+		for (size_t i = 0; !e && i < bb.n; i++)
+			e = below_put(&mb, &bb, i);
+		below_free(&ba);
+		below_free(&bb);
+		if (e == -EFBIG)
+			e = -EXDEV;   /* more than one transaction carries */
 		size_t an = 0, bn = 0;
 		uint8_t *av = NULL, *bv = NULL;
 		if (!e) {
@@ -1944,6 +2087,8 @@ static int exchange(const char *from, const char *to, const char *table, const c
 		if (e == 0) {
 			rc_wrote(to, rev, av, an);
 			rc_wrote(from, rev, bv, bn);
+			if (a.kind == PF_DIR || b.kind == PF_DIR)
+				rc_forget_all();   /* the paths below moved */
 			swap_handles(table, fk, tk);
 		} else {
 			rc_drop(from);
