@@ -41,8 +41,11 @@
  *
  * Extended attributes live in the record (xa_*), changed by update_if.
  *
+ * Every open of one file through this mount shares one handle
+ * (handle_share), as they share the kernel's inode.
+ *
  * Not supported here (the engine-backed mount has them): hard links,
- * special files, snapshots, expiry, the other /.golite files.
+ * snapshots, expiry, the other /.golite files.
  * Renaming across tables, or a directory holding more entries than one
  * transaction carries, gives EXDEV (mv copies instead).
  */
@@ -59,6 +62,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <linux/falloc.h>
 #include <linux/limits.h>
 #include <syslog.h>
 #include <time.h>
@@ -111,7 +115,7 @@ static struct {
 struct rec {
 	int kind;
 	uint32_t mode, uid, gid, nchunks;
-	uint64_t ino, size, mtime, ctime;
+	uint64_t ino, size, mtime, ctime, atime, rdev;
 	uint8_t *xa;          /* extended attributes, as the record holds them
 			       * (portfs_format.h); NULL: none */
 	size_t xalen;
@@ -243,11 +247,16 @@ static void rec_decode(struct rec *r, const uint8_t *v, size_t n, uint64_t versi
 	memset(r, 0, sizeof(*r));
 	r->version = version;
 	if (n >= PF_HEADER && memcmp(v, PF_MAGIC, 4) == 0 && v[4] == PF_VERSION &&
-	    v[5] >= PF_FILE && v[5] <= PF_LINK) {
+	    v[5] >= PF_FILE && v[5] <= PF_SPECIAL) {
 		r->kind = v[5];
 		/* the type bits follow the kind, whatever the record says */
-		r->mode = (get_le32(v + 8) & 07777) |
-			  (r->kind == PF_DIR ? S_IFDIR : r->kind == PF_LINK ? S_IFLNK : S_IFREG);
+		uint32_t m = get_le32(v + 8), type = m & S_IFMT;
+		if (r->kind == PF_SPECIAL && !S_ISFIFO(type) && !S_ISSOCK(type) && !S_ISCHR(type) &&
+		    !S_ISBLK(type))
+			type = S_IFIFO;
+		r->mode = (m & 07777) | (r->kind == PF_DIR ? S_IFDIR
+					: r->kind == PF_LINK ? S_IFLNK
+					: r->kind == PF_SPECIAL ? type : S_IFREG);
 		r->uid = get_le32(v + 12);
 		r->gid = get_le32(v + 16);
 		r->nchunks = get_le32(v + 20);
@@ -255,6 +264,8 @@ static void rec_decode(struct rec *r, const uint8_t *v, size_t n, uint64_t versi
 		r->size = get_le64(v + 32);
 		r->mtime = get_le64(v + 40);
 		r->ctime = get_le64(v + 48);
+		r->atime = get_le64(v + 56);
+		r->rdev = get_le64(v + 64);
 		size_t need = PF_HEADER + (size_t)r->nchunks * 4;
 		uint64_t inl = r->nchunks ? 0 : r->size;
 		if (need <= n && inl <= n - need && (r->nchunks == 0 || r->kind == PF_FILE) &&
@@ -298,6 +309,8 @@ static uint8_t *rec_encode(const struct rec *r, size_t *n)
 	put_le64(v + 32, r->size);
 	put_le64(v + 40, r->mtime);
 	put_le64(v + 48, r->ctime);
+	put_le64(v + 56, r->atime);
+	put_le64(v + 64, r->rdev);
 	for (uint32_t i = 0; i < r->nchunks; i++)
 		put_le32(v + PF_HEADER + 4 * i, r->gen[i]);
 	if (inl)
@@ -644,7 +657,9 @@ static void fill_stat(struct stat *st, const struct rec *r)
 	st->st_mtim.tv_nsec = (long)(r->mtime % 1000000000ull);
 	st->st_ctim.tv_sec = (time_t)(r->ctime / 1000000000ull);
 	st->st_ctim.tv_nsec = (long)(r->ctime % 1000000000ull);
-	st->st_atim = st->st_mtim;
+	st->st_atim.tv_sec = (time_t)(r->atime / 1000000000ull);
+	st->st_atim.tv_nsec = (long)(r->atime % 1000000000ull);
+	st->st_rdev = (dev_t)r->rdev;
 }
 
 /* The root and the tables: directories of the mount's owner, dated from
@@ -677,6 +692,9 @@ struct handle {
 	uint64_t size;         /* with this handle's writes */
 	bool dirty;            /* data or size changed since the last flush */
 	bool special;          /* /.golite/stats: text made at open, read-only */
+	uint32_t hole_from;    /* chunks from here on were cut off by a truncate
+				* since the last flush: holes unless written
+				* (UINT32_MAX: none) */
 	_Atomic uint64_t cut;  /* a truncate by path here set the file's size to
 				* this (UINT64_MAX: none): applied by the
 				* handle's next operation (handle_sync_cut) */
@@ -687,9 +705,15 @@ struct handle {
 	struct chunk *chunks;  /* read or written chunks */
 	size_t nchunks_cached;
 	struct handle *prev, *next;   /* pf.open (pf.mu) */
+	int refs;              /* opens sharing it (pf.mu): every open of one
+				* file through this mount shares one handle,
+				* as they share the kernel's inode */
+	bool listed;           /* on pf.open (pf.mu) */
 };
 
 static void handle_sync_cut(struct handle *h);
+static void handle_put(struct handle *h);
+static int truncate_handle(struct handle *h, uint64_t n);
 static void cut_others(const char *table, uint64_t ino, const struct handle *except, uint64_t n);
 
 static struct handle *H(struct fuse_file_info *fi)
@@ -697,15 +721,24 @@ static struct handle *H(struct fuse_file_info *fi)
 	return (struct handle *)(uintptr_t)fi->fh;
 }
 
-static void handle_free(struct handle *h)
+/* Takes h off pf.open (pf.mu held). */
+static void handle_unlist(struct handle *h)
 {
-	mutex_lock(&pf.mu);
+	if (!h->listed)
+		return;
 	if (h->prev)
 		h->prev->next = h->next;
 	else if (pf.open == h)
 		pf.open = h->next;
 	if (h->next)
 		h->next->prev = h->prev;
+	h->listed = false;
+}
+
+static void handle_free(struct handle *h)
+{
+	mutex_lock(&pf.mu);
+	handle_unlist(h);
 	mutex_unlock(&pf.mu);
 	while (h->chunks) {
 		struct chunk *c = h->chunks;
@@ -724,6 +757,8 @@ static void handle_free(struct handle *h)
 static int fetch_chunk(struct handle *h, uint32_t i, uint8_t *out)
 {
 	memset(out, 0, PF_CHUNK);
+	if (i >= h->hole_from)
+		return 0;   /* cut off by a truncate not flushed yet */
 	if (h->r.nchunks == 0) {
 		uint64_t off = (uint64_t)i * PF_CHUNK;
 		if (off < h->r.size && h->r.data)
@@ -827,13 +862,14 @@ static int flush_handle(struct handle *h)
 		golite_txn_begin(pf.s, &t);
 		size_t in_txn = 0, bytes = 0;
 		for (uint32_t i = 0; i < nch && e == 0; i++) {
-			bool had = h->r.nchunks > i && h->r.gen[i];
+			bool had = h->r.nchunks > i && h->r.gen[i] && i < h->hole_from;
 			struct chunk *c = NULL;
 			for (struct chunk *x = h->chunks; x; x = x->next)
 				if (x->i == i)
 					c = x;
-			bool write = (c && c->dirty) || (!had && h->r.nchunks == 0 &&
-							 (uint64_t)i * PF_CHUNK < h->r.size);
+			bool write = (c && c->dirty) ||
+				     (!had && h->r.nchunks == 0 && i < h->hole_from &&
+				      (uint64_t)i * PF_CHUNK < h->r.size);
 			if (!write) {
 				newgen[i] = had ? h->r.gen[i] : 0;
 				continue;
@@ -909,7 +945,8 @@ static int flush_handle(struct handle *h)
 				for (struct chunk *x = h->chunks; x; x = x->next)
 					ours |= x->i == i && x->dirty;
 				if (!ours && !(h->r.nchunks == 0 && (uint64_t)i * PF_CHUNK < h->r.size))
-					newgen[i] = i < cur.nchunks ? cur.gen[i] : 0;
+					newgen[i] = i < cur.nchunks && i < h->hole_from ? cur.gen[i]
+											: 0;
 			}
 		}
 		size_t n;
@@ -945,6 +982,7 @@ static int flush_handle(struct handle *h)
 			for (struct chunk *x = h->chunks; x; x = x->next)
 				x->dirty = false;
 			h->dirty = false;
+			h->hole_from = UINT32_MAX;   /* the record says it now */
 			rec_free(&cur);
 			break;
 		}
@@ -1382,7 +1420,7 @@ static int new_rec(struct rec *r, int kind, mode_t mode, const char *table)
 	r->mode = (uint32_t)mode;
 	r->uid = fc ? fc->uid : 0;
 	r->gid = fc ? fc->gid : 0;
-	r->mtime = r->ctime = now_real_ns();
+	r->mtime = r->ctime = r->atime = now_real_ns();
 	return alloc_ino(table, &r->ino);
 }
 
@@ -1399,6 +1437,30 @@ static int pf_mkdir(const char *path, mode_t mode)
 	int e = new_rec(&r, PF_DIR, S_IFDIR | (mode & 07777), table);
 	if (!e)
 		e = create_entry(path, table, key, &r);
+	rec_free(&r);
+	return e;
+}
+
+/* mknod: FIFOs, sockets and devices are records of their own (the kernel
+ * opens them: a FIFO's data never reaches the store); a regular file is
+ * created as by create. */
+static int pf_mknod(const char *path, mode_t mode, dev_t rdev)
+{
+	char table[256];
+	const char *key;
+	int w = split(path, table, sizeof table, &key);
+	if (w != 2)
+		return w < 0 ? w : -EPERM;
+	mode_t type = mode & S_IFMT;
+	if (type != S_IFREG && type != S_IFIFO && type != S_IFSOCK && type != S_IFCHR &&
+	    type != S_IFBLK)
+		return -EINVAL;
+	struct rec r;
+	int e = new_rec(&r, type == S_IFREG ? PF_FILE : PF_SPECIAL, type | (mode & 07777), table);
+	if (!e) {
+		r.rdev = (type == S_IFCHR || type == S_IFBLK) ? (uint64_t)rdev : 0;
+		e = create_entry(path, table, key, &r);
+	}
 	rec_free(&r);
 	return e;
 }
@@ -1453,13 +1515,54 @@ static struct handle *handle_new(const char *path, const char *table, const char
 	mutex_init(&h->mu);
 	h->r = *r;
 	h->size = r->size;
+	h->hole_from = UINT32_MAX;
 	atomic_init(&h->cut, UINT64_MAX);
+	h->refs = 1;
 	mutex_lock(&pf.mu);
 	h->next = pf.open;
 	if (pf.open)
 		pf.open->prev = h;
 	pf.open = h;
+	h->listed = true;
 	mutex_unlock(&pf.mu);
+	return h;
+}
+
+/* The handle this mount already has open on file r->ino of table, shared
+ * by one more open, with r (just read) taken in if it holds no change of
+ * its own; NULL if there is none (r is then left to the caller). */
+static struct handle *handle_share(const char *table, struct rec *r)
+{
+	struct handle *h = NULL;
+	mutex_lock(&pf.mu);
+	for (struct handle *x = pf.open; x; x = x->next) {
+		if (!x->special && !x->orphan && x->r.ino == r->ino && strcmp(x->table, table) == 0) {
+			h = x;
+			h->refs++;
+			break;
+		}
+	}
+	mutex_unlock(&pf.mu);
+	if (!h)
+		return NULL;
+	mutex_lock(&h->mu);
+	handle_sync_cut(h);
+	if (!h->dirty && h->r.version != r->version) {
+		/* another mount changed it: this open sees the new contents */
+		while (h->chunks) {
+			struct chunk *c = h->chunks;
+			h->chunks = c->next;
+			free(c->data);
+			free(c);
+		}
+		h->nchunks_cached = 0;
+		rec_free(&h->r);
+		h->r = *r;
+		__atomic_store_n(&h->size, r->size, __ATOMIC_RELAXED);
+	} else {
+		rec_free(r);
+	}
+	mutex_unlock(&h->mu);
 	return h;
 }
 
@@ -1550,11 +1653,18 @@ static int pf_open(const char *path, struct fuse_file_info *fi)
 		rec_free(&r);
 		return -EISDIR;
 	}
-	struct handle *h = handle_new(path, table, key, &r);
+	struct handle *h = handle_share(table, &r);
+	if (!h)
+		h = handle_new(path, table, key, &r);
 	if (fi->flags & O_TRUNC && h->size) {
-		cut_others(table, h->r.ino, h, 0);
-		__atomic_store_n(&h->size, 0, __ATOMIC_RELAXED);
-		h->dirty = true;
+		mutex_lock(&h->mu);
+		handle_sync_cut(h);
+		int t = truncate_handle(h, 0);
+		mutex_unlock(&h->mu);
+		if (t) {
+			handle_put(h);
+			return t;
+		}
 	}
 	fi->fh = (uint64_t)(uintptr_t)h;
 	return 0;
@@ -1656,14 +1766,21 @@ static int pf_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 	return pf_flush(path, fi);
 }
 
-static int pf_release(const char *path, struct fuse_file_info *fi)
+/* One open of h ends: its changes are flushed; the last one frees h (and
+ * with it, a file whose name is gone: its chunks). */
+static void handle_put(struct handle *h)
 {
-	(void)path;
-	struct handle *h = H(fi);
 	mutex_lock(&h->mu);
 	handle_sync_cut(h);
 	flush_handle(h);
 	mutex_unlock(&h->mu);
+	mutex_lock(&pf.mu);
+	bool last = --h->refs == 0;
+	if (last)
+		handle_unlist(h);   /* no open may find it from now on */
+	mutex_unlock(&pf.mu);
+	if (!last)
+		return;
 	bool orphan = h->orphan;
 	struct rec r = h->r;
 	char table[256];
@@ -1676,6 +1793,12 @@ static int pf_release(const char *path, struct fuse_file_info *fi)
 	if (orphan && !open_here(table, r.ino, false))
 		delete_chunks(table, &r);
 	rec_free(&r);
+}
+
+static int pf_release(const char *path, struct fuse_file_info *fi)
+{
+	(void)path;
+	handle_put(H(fi));
 	return 0;
 }
 
@@ -1691,18 +1814,16 @@ static int truncate_handle(struct handle *h, uint64_t n)
 		memset(c->data + n % PF_CHUNK, 0, PF_CHUNK - n % PF_CHUNK);
 		c->dirty = true;
 	}
-	for (struct chunk *c = h->chunks; c; c = c->next) {
-		if ((uint64_t)c->i * PF_CHUNK >= n && c->dirty) {
-			memset(c->data, 0, PF_CHUNK);
-			c->dirty = false;
-		}
-	}
 	if (n < h->size) {
-		/* the stored chunks past n are holes from now on */
-		for (uint32_t i = (uint32_t)((n + PF_CHUNK - 1) / PF_CHUNK); i < h->r.nchunks; i++) {
-			for (struct chunk *c = h->chunks; c; c = c->next)
-				if (c->i == i)
-					c->dirty = true;
+		/* Every chunk wholly past n is a hole from now on, stored or
+		 * cached, until written again: a later growth reads zeros. */
+		uint32_t from = (uint32_t)((n + PF_CHUNK - 1) / PF_CHUNK);
+		h->hole_from = MIN(h->hole_from, from);
+		for (struct chunk *c = h->chunks; c; c = c->next) {
+			if (c->i >= from) {
+				memset(c->data, 0, PF_CHUNK);
+				c->dirty = false;
+			}
 		}
 	}
 	__atomic_store_n(&h->size, n, __ATOMIC_RELAXED);
@@ -1754,17 +1875,66 @@ static int pf_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	if (e)
 		return e;
 	struct handle *h = H(&tmp);
+	mutex_lock(&h->mu);
+	handle_sync_cut(h);
 	e = truncate_handle(h, (uint64_t)size);
 	if (!e)
 		e = flush_handle(h);
+	mutex_unlock(&h->mu);
 	if (!e)
 		cut_others(h->table, h->r.ino, h, (uint64_t)size);
-	handle_free(h);
+	handle_put(h);
 	return e;
 }
 
 static int update_if(const char *path, void (*fn)(struct rec *r, const void *arg),
 		     const void *arg, const int *err);
+
+/*
+ * fallocate: the store allocates as it writes, so reserving space is a
+ * size change at most (mode 0: the file grows to offset + length, holes
+ * read as zeros; FALLOC_FL_KEEP_SIZE: nothing to do). FALLOC_FL_PUNCH_HOLE
+ * (with KEEP_SIZE) writes zeros over the range.
+ */
+static int pf_fallocate(const char *path, int mode, off_t off, off_t len,
+			struct fuse_file_info *fi)
+{
+	(void)path;
+	if (off < 0 || len <= 0)
+		return -EINVAL;
+	if (!fi || !fi->fh)
+		return -EBADF;
+	struct handle *h = H(fi);
+	uint64_t end = (uint64_t)off + (uint64_t)len;
+	if (end > pf.max_file)
+		return -EFBIG;
+	int e = 0;
+	mutex_lock(&h->mu);
+	handle_sync_cut(h);
+	if (mode == 0) {
+		if (end > h->size)
+			e = truncate_handle(h, end);
+	} else if (mode == FALLOC_FL_KEEP_SIZE) {
+		/* nothing is reserved ahead: the store takes space as it writes */
+	} else if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)) {
+		for (uint64_t pos = (uint64_t)off; pos < MIN(end, h->size) && !e;) {
+			struct chunk *c;
+			e = chunk_get(h, (uint32_t)(pos / PF_CHUNK), &c);
+			if (e)
+				break;
+			size_t in = (size_t)(pos % PF_CHUNK);
+			size_t n = (size_t)MIN((uint64_t)PF_CHUNK - in, MIN(end, h->size) - pos);
+			memset(c->data + in, 0, n);
+			c->dirty = true;
+			h->dirty = true;
+			pos += n;
+		}
+	} else {
+		e = -EOPNOTSUPP;
+	}
+	mutex_unlock(&h->mu);
+	return e;
+}
 
 /* Changes a record with fn, as a transaction retried on conflicts. */
 static int update(const char *path, void (*fn)(struct rec *r, const void *arg), const void *arg)
@@ -1851,6 +2021,10 @@ static void set_times(struct rec *r, const void *arg)
 {
 	const struct timespec *ts = arg;
 	uint64_t now = now_real_ns();
+	if (ts[0].tv_nsec == UTIME_NOW)
+		r->atime = now;
+	else if (ts[0].tv_nsec != UTIME_OMIT)
+		r->atime = (uint64_t)ts[0].tv_sec * 1000000000ull + (uint64_t)ts[0].tv_nsec;
 	if (ts[1].tv_nsec == UTIME_NOW)
 		r->mtime = now;
 	else if (ts[1].tv_nsec != UTIME_OMIT)
@@ -2437,6 +2611,8 @@ static const struct fuse_operations pf_ops = {
 	.rmdir = pf_rmdir,
 	.unlink = pf_unlink,
 	.symlink = pf_symlink,
+	.mknod = pf_mknod,
+	.fallocate = pf_fallocate,
 	.readlink = pf_readlink,
 	.rename = pf_rename,
 	.create = pf_create,

@@ -11,7 +11,9 @@
  *   offset  size  field (integers little-endian)
  *   0       4     magic "GLPF"
  *   4       1     version: PF_VERSION (1)
- *   5       1     kind: 1 file, 2 directory, 3 symbolic link
+ *   5       1     kind: 1 file, 2 directory, 3 symbolic link, 4 special
+ *                 (FIFO, socket, character or block device: the type
+ *                 bits of mode say which)
  *   6       2     0
  *   8       4     mode (st_mode: type and permission bits)
  *   12      4     uid
@@ -22,7 +24,10 @@
  *   32      8     size in bytes (a link: its target's length)
  *   40      8     mtime, ns since the epoch
  *   48      8     ctime, ns since the epoch
- *   56      4*nchunks  gen[i]: the generation of chunk i (0: a hole)
+ *   56      8     atime, ns since the epoch (as set by utimensat; reads do
+ *                 not move it: the mount behaves as with noatime)
+ *   64      8     rdev: a device's number (makedev), else 0
+ *   72      4*nchunks  gen[i]: the generation of chunk i (0: a hole)
  *   ...     size  the data itself, when nchunks is 0 (files up to
  *                 PF_INLINE_MAX bytes; a link's target)
  *   ...     2     count of extended attributes, then for each, in the
@@ -59,10 +64,11 @@
 
 #define PF_MAGIC "GLPF"
 #define PF_VERSION 1
-#define PF_HEADER 56
+#define PF_HEADER 72
 #define PF_FILE 1
 #define PF_DIR 2
 #define PF_LINK 3
+#define PF_SPECIAL 4
 
 #define PF_CHUNK (256u << 10)
 #define PF_INLINE_MAX (64u << 10)
