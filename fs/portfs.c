@@ -392,7 +392,7 @@ static int err_of(int r)
  * seen is the store revision the entry is known at (etcd), so that an
  * older event arriving late does not undo a newer commit of this mount.
  */
-#define RCACHE_MAX_VALUE 4096
+#define RCACHE_MAX_VALUE 1024   /* at most 64 MiB of values in all */
 
 struct rslot {
 	char *path;
