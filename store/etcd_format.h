@@ -18,9 +18,9 @@
  *                             header (below)
  *   P "k/" NAME 0x00 KEY      a record: KEY (1..8192 bytes, any) of table
  *                             NAME; value: the value's bytes as they are
- *   P "n/" NAME               a counter named NAME (reserved for numbers
- *                             the mount allocates: inode numbers); value:
- *                             8 bytes, little-endian
+ *
+ * (What a user of the port keeps in a table is its own: the mount's
+ * entries, chunks and inode counter are records, fs/portfs_format.h.)
  *
  * A table's records are the keys in [P "k/" NAME 0x00, P "k/" NAME 0x01):
  * NAME holds no NUL, so one table's range never holds another's records,
