@@ -525,6 +525,22 @@ static int get_rec(golite_txn *t, const char *table, const char *key, struct rec
 	return get_rec_raw(t, table, key, r, NULL, NULL);
 }
 
+/* Reads path's record (table, key) into r from the store, in t, and notes
+ * what it found in the cache. */
+static int fetch_rec(golite_txn *t, const char *path, const char *table, const char *key,
+		     struct rec *r)
+{
+	void *raw = NULL;
+	size_t n = 0;
+	int e = get_rec_raw(t, table, key, r, &raw, &n);
+	if (e == GOLITE_ENOTFOUND)
+		rc_put(path, true, 0, 0, NULL, 0);
+	else if (e == 0)
+		rc_put(path, false, r->version, r->version, raw, n);
+	golite_free(raw);
+	return e;
+}
+
 /* Reads path's record (table, key) into r through the cache, and adds
  * to t (if not NULL) the commit's check that it is still what was read:
  * 0, GOLITE_ENOTFOUND, or an error. */
@@ -547,19 +563,11 @@ static int read_rec(golite_txn *t, const char *path, const char *table, const ch
 		return e;
 	}
 	pf.cache_misses++;
-	golite_txn *own = NULL;
-	if (!t) {
-		golite_txn_begin(pf.s, &own);
-		t = own;
-	}
-	void *raw = NULL;
-	size_t n = 0;
-	int e = get_rec_raw(t, table, key, r, &raw, &n);
-	if (e == GOLITE_ENOTFOUND)
-		rc_put(path, true, 0, 0, NULL, 0);
-	else if (e == 0)
-		rc_put(path, false, r->version, r->version, raw, n);
-	golite_free(raw);
+	if (t)
+		return fetch_rec(t, path, table, key, r);
+	golite_txn *own;
+	golite_txn_begin(pf.s, &own);
+	int e = fetch_rec(own, path, table, key, r);
 	golite_txn_free(own);
 	return e;
 }
@@ -580,14 +588,7 @@ static int load(const char *path, const char *table, const char *key, struct rec
 {
 	golite_txn *t;
 	golite_txn_begin(pf.s, &t);
-	void *raw = NULL;
-	size_t n = 0;
-	int e = get_rec_raw(t, table, key, r, &raw, &n);
-	if (e == GOLITE_ENOTFOUND)
-		rc_put(path, true, 0, 0, NULL, 0);
-	else if (e == 0)
-		rc_put(path, false, r->version, r->version, raw, n);
-	golite_free(raw);
+	int e = fetch_rec(t, path, table, key, r);
 	golite_txn_free(t);
 	return e;
 }
@@ -735,17 +736,24 @@ static void handle_unlist(struct handle *h)
 	h->listed = false;
 }
 
-static void handle_free(struct handle *h)
+/* Forgets every chunk h holds (h->mu held, or h private). */
+static void drop_chunks(struct handle *h)
 {
-	mutex_lock(&pf.mu);
-	handle_unlist(h);
-	mutex_unlock(&pf.mu);
 	while (h->chunks) {
 		struct chunk *c = h->chunks;
 		h->chunks = c->next;
 		free(c->data);
 		free(c);
 	}
+	h->nchunks_cached = 0;
+}
+
+static void handle_free(struct handle *h)
+{
+	mutex_lock(&pf.mu);
+	handle_unlist(h);
+	mutex_unlock(&pf.mu);
+	drop_chunks(h);
 	rec_free(&h->r);
 	free(h->key);
 	free(h->path);
@@ -1274,20 +1282,14 @@ static int pf_readdir(const char *path, void *buf, fuse_fill_dir_t filler, off_t
 	}
 	/* [prefix, prefix's end): "dir/" .. "dir0"; a table: "\x01" .. */
 	size_t plen = w == 1 ? 0 : strlen(key) + 1;
-	char *start = xmalloc(plen + 2);
-	size_t slen;
-	char *end = NULL;
-	size_t elen = 0;
+	char *start, *end = NULL;
+	size_t slen, elen = 0;
 	if (w == 1) {
-		start[0] = 1;
+		start = xmemdup("\x01", 1);
 		slen = 1;
 	} else {
-		memcpy(start, key, plen - 1);
-		start[plen - 1] = '/';
-		slen = plen;
-		end = xmemdup(start, plen);
-		end[plen - 1] = '0';
-		elen = plen;
+		subtree(key, &start, &end);
+		slen = elen = plen;
 	}
 	int e = 0;
 	for (;;) {
@@ -1549,13 +1551,7 @@ static struct handle *handle_share(const char *table, struct rec *r)
 	handle_sync_cut(h);
 	if (!h->dirty && h->r.version != r->version) {
 		/* another mount changed it: this open sees the new contents */
-		while (h->chunks) {
-			struct chunk *c = h->chunks;
-			h->chunks = c->next;
-			free(c->data);
-			free(c);
-		}
-		h->nchunks_cached = 0;
+		drop_chunks(h);
 		rec_free(&h->r);
 		h->r = *r;
 		__atomic_store_n(&h->size, r->size, __ATOMIC_RELAXED);

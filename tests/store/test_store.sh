@@ -18,71 +18,17 @@
 # only if every assertion passed.
 set -u
 
-build=${1:-build}
-here=$(cd "$(dirname "$0")/../.." && pwd)
-case $build in /*) ;; *) build=$here/$build ;; esac
-G=$build/golite
+TEST_NAME=store
+. "$(dirname "$0")/lib.sh"
 C=$build/tests/store/store_contract
-for p in "$G" "$C"; do
-	if [ ! -x "$p" ]; then
-		echo "no $p: build it first (make BUILD=... all)"
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
-if ! command -v etcd >/dev/null 2>&1 || ! command -v etcdctl >/dev/null 2>&1; then
-	echo "no etcd or etcdctl: install etcd-server and etcd-client (make deps)"
+if [ ! -x "$C" ]; then
+	echo "no $C: build it first (make BUILD=... all)"
 	echo "0 passed, 1 failed"
 	exit 1
 fi
-. "$here/tests/store/etcd_lib.sh"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/golite-store.XXXXXX") || exit 1
-bg_pids=""
-cleanup() {
-	for p in $bg_pids; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	etcd_cluster_stop
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); }
-fail() {
-	failed=$((failed + 1))
-	printf 'FAIL: %s\n' "$*"
-}
-# check DESC WANT GOT
-check() {
-	if [ "$2" = "$3" ]; then
-		pass
-	else
-		fail "$1: wanted [$2], got [$3]"
-	fi
-}
-check_has() {
-	case $3 in
-	*"$2"*) pass ;;
-	*) fail "$1: [$2] not in [$3]" ;;
-	esac
-}
-# status DESC WANT CMD...: runs CMD (output to $tmp/out, $tmp/err) and
-# checks its exit status.
-status() {
-	desc=$1
-	want=$2
-	shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	check "$desc (stderr: $(head -c 300 "$tmp/err"))" "$want" "$?"
-}
 
 # ---- the contract, locally ----
-status "contract on local" 0 "$C" check "local:$tmp/local"
+run 0 "contract on local" "$C" check "local:$tmp/local"
 
 # ---- one etcd member ----
 mkdir -p "$tmp/one" "$tmp/three"
@@ -92,56 +38,56 @@ if ! etcd_cluster_start "$tmp/one" 1; then
 	exit 1
 fi
 U="etcd://$(etcd_endpoints)/t/one"
-status "contract on etcd" 0 "$C" check "$U"
+run 0 "contract on etcd" "$C" check "$U"
 
 # the command line
-status "ls of a store not made yet" 2 "$G" --store "$U-none" ls
+run 2 "ls of a store not made yet" "$G" --store "$U-none" ls
 check_has "it says there is none" "no store at" "$(cat "$tmp/err")"
-status "create makes the store and a table" 0 "$G" --store "$U-cli" create users
-status "create again" 2 "$G" --store "$U-cli" create users
-status "create -p again" 0 "$G" --store "$U-cli" create -p users
-status "put" 0 "$G" --store "$U-cli" put users alice --value hello
+run 0 "create makes the store and a table" "$G" --store "$U-cli" create users
+run 2 "create again" "$G" --store "$U-cli" create users
+run 0 "create -p again" "$G" --store "$U-cli" create -p users
+run 0 "put" "$G" --store "$U-cli" put users alice --value hello
 printf 'from\0stdin' >"$tmp/val"
-status "put from stdin" 0 sh -c "\"$G\" --store \"$U-cli\" put users bob <\"$tmp/val\""
-status "get" 0 "$G" --store "$U-cli" get users alice
+run 0 "put from stdin" sh -c "\"$G\" --store \"$U-cli\" put users bob <\"$tmp/val\""
+run 0 "get" "$G" --store "$U-cli" get users alice
 check "get's value" "hello" "$(cat "$tmp/out")"
 "$G" --store "$U-cli" get users bob >"$tmp/got"
 if cmp -s "$tmp/val" "$tmp/got"; then pass; else fail "a value with a NUL byte came back changed"; fi
-status "get of a missing key" 1 "$G" --store "$U-cli" get users carol
-status "get in a missing table" 1 "$G" --store "$U-cli" get nobody alice
-status "put in a missing table" 2 "$G" --store "$U-cli" put nobody k --value v
+run 1 "get of a missing key" "$G" --store "$U-cli" get users carol
+run 1 "get in a missing table" "$G" --store "$U-cli" get nobody alice
+run 2 "put in a missing table" "$G" --store "$U-cli" put nobody k --value v
 check_has "it names the table" 'no table "nobody"' "$(cat "$tmp/err")"
-status "put -c makes the table" 0 "$G" --store "$U-cli" put -c other k --value v
-status "put -e of an escaped key" 0 "$G" --store "$U-cli" put -e users 'x\x00y' --value z
-status "ls" 0 "$G" --store "$U-cli" ls users
+run 0 "put -c makes the table" "$G" --store "$U-cli" put -c other k --value v
+run 0 "put -e of an escaped key" "$G" --store "$U-cli" put -e users 'x\x00y' --value z
+run 0 "ls" "$G" --store "$U-cli" ls users
 check "ls lists keys in order, escaped" "alice
 bob
 x\\x00y" "$(cat "$tmp/out")"
-status "ls with a prefix" 0 "$G" --store "$U-cli" ls users b
+run 0 "ls with a prefix" "$G" --store "$U-cli" ls users b
 check "ls users b" "bob" "$(cat "$tmp/out")"
-status "tables" 0 "$G" --store "$U-cli" tables
+run 0 "tables" "$G" --store "$U-cli" tables
 check "tables" "other
 users" "$(cat "$tmp/out")"
-status "rm of a key and a missing one" 1 "$G" --store "$U-cli" rm users alice carol
-status "rm took the key" 1 "$G" --store "$U-cli" get users alice
-status "rm -f of a missing key" 0 "$G" --store "$U-cli" rm -f users carol
-status "drop --if-empty of a table with keys" 2 "$G" --store "$U-cli" drop --if-empty users
-status "the keys are still there" 0 "$G" --store "$U-cli" get users bob
-status "drop" 0 "$G" --store "$U-cli" drop users
-status "drop of a missing table" 1 "$G" --store "$U-cli" drop users
-status "a command that needs a data directory" 2 "$G" --store "$U-cli" check
-status "a bad URI" 2 "$G" --store "etcd://nohostport/x" ls
+run 1 "rm of a key and a missing one" "$G" --store "$U-cli" rm users alice carol
+run 1 "rm took the key" "$G" --store "$U-cli" get users alice
+run 0 "rm -f of a missing key" "$G" --store "$U-cli" rm -f users carol
+run 2 "drop --if-empty of a table with keys" "$G" --store "$U-cli" drop --if-empty users
+run 0 "the keys are still there" "$G" --store "$U-cli" get users bob
+run 0 "drop" "$G" --store "$U-cli" drop users
+run 1 "drop of a missing table" "$G" --store "$U-cli" drop users
+run 2 "a command that needs a data directory" "$G" --store "$U-cli" check
+run 2 "a bad URI" "$G" --store "etcd://nohostport/x" ls
 check_has "it says what is wrong" "not HOST:PORT" "$(cat "$tmp/err")"
-status "an unknown scheme" 2 "$G" --store "s3://bucket" ls
+run 2 "an unknown scheme" "$G" --store "s3://bucket" ls
 big=$((1024 * 1024 + 1))
 head -c $big /dev/zero >"$tmp/big"
-status "a value over the etcd backend's limit" 2 sh -c "\"$G\" --store \"$U-cli\" put other big <\"$tmp/big\""
+run 2 "a value over the etcd backend's limit" sh -c "\"$G\" --store \"$U-cli\" put other big <\"$tmp/big\""
 check_has "it names the limit" "at most 1048576" "$(cat "$tmp/err")"
-status "and nothing was written" 1 "$G" --store "$U-cli" get other big
+run 1 "and nothing was written" "$G" --store "$U-cli" get other big
 
 # Nothing listens: an error within the timeout, not a hang.
 start=$(date +%s)
-status "a store nobody serves" 2 "$G" --store "etcd://127.0.0.1:1/x" ls
+run 2 "a store nobody serves" "$G" --store "etcd://127.0.0.1:1/x" ls
 elapsed=$(($(date +%s) - start))
 if [ $elapsed -le 30 ]; then pass; else fail "an unreachable store took ${elapsed}s to fail"; fi
 
@@ -210,7 +156,7 @@ tail -1 "$tmp/load.err"
 acked=$(wc -l <"$tmp/acked")
 check "every commit was acknowledged in the end" 600 "$acked"
 if [ "${before:-0}" -lt 600 ]; then pass; else fail "the leader was killed after the load ended"; fi
-status "every acknowledged commit is there after the election" 0 "$C" verify "$U3" load "$tmp/acked"
+run 0 "every acknowledged commit is there after the election" "$C" verify "$U3" load "$tmp/acked"
 check_has "verify counts them" "600 keys, 0 missing" "$(cat "$tmp/out")"
 if [ -n "$leader" ]; then
 	if etcd_restart "$leader"; then pass; else fail "the killed member did not come back"; fi
@@ -220,15 +166,14 @@ fi
 etcd_kill 1 KILL
 etcd_kill 2 KILL
 start=$(date +%s)
-status "a put without a quorum fails" 2 "$G" --store "$U3" put load q --value 1
+run 2 "a put without a quorum fails" "$G" --store "$U3" put load q --value 1
 elapsed=$(($(date +%s) - start))
 check_has "and says the cluster did not answer" "etcd" "$(cat "$tmp/err")"
 if [ $elapsed -le 30 ]; then pass; else fail "a put without quorum took ${elapsed}s to fail"; fi
-status "a read without a quorum fails too" 2 "$G" --store "$U3" get load k000000
+run 2 "a read without a quorum fails too" "$G" --store "$U3" get load k000000
 if etcd_restart 1 2; then pass; else fail "the stopped members did not come back"; fi
 etcd_wait_leader 20
-status "a put once the quorum is back" 0 "$G" --store "$U3" put load q --value 1
-status "and the data is all there" 0 "$C" verify "$U3" load "$tmp/acked"
+run 0 "a put once the quorum is back" "$G" --store "$U3" put load q --value 1
+run 0 "and the data is all there" "$C" verify "$U3" load "$tmp/acked"
 
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+finish
