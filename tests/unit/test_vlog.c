@@ -317,15 +317,23 @@ Test(vlog, a_damaged_value_reads_as_an_error)
 	golite_close(db);
 }
 
-Test(vlog, a_checkpoint_carries_the_value_files)
+/* A store (small options, in *o) whose table t holds 200 values of
+ * 4 KiB, compacted: tables that point into value files. */
+static golite *store_of_values(golite_options *o)
 {
-	golite_options o;
-	small(&o);
-	golite *db = tu_open(dir, &o);
+	small(o);
+	golite *db = tu_open(dir, o);
 	cr_assert_eq(golite_table_create(db, "t"), 0);
 	for (int i = 0; i < 200; i++)
 		put_big(db, "t", i, (uint64_t)i, 4096);
 	cr_assert_eq(golite_compact_range(db, "t", NULL, 0, NULL, 0), 0);
+	return db;
+}
+
+Test(vlog, a_checkpoint_carries_the_value_files)
+{
+	golite_options o;
+	golite *db = store_of_values(&o);
 	char cp[4096];
 	snprintf(cp, sizeof(cp), "%s/cp", dir);
 	cr_assert_eq(golite_checkpoint(db, cp, NULL), 0, "%s", golite_last_error());
@@ -355,12 +363,7 @@ static ino_t val_inode(const char *d, uint64_t no)
 Test(vlog, a_backup_again_keeps_the_value_files_it_has)
 {
 	golite_options o;
-	small(&o);
-	golite *db = tu_open(dir, &o);
-	cr_assert_eq(golite_table_create(db, "t"), 0);
-	for (int i = 0; i < 200; i++)
-		put_big(db, "t", i, (uint64_t)i, 4096);
-	cr_assert_eq(golite_compact_range(db, "t", NULL, 0, NULL, 0), 0);
+	golite *db = store_of_values(&o);
 	char cp[4096];
 	snprintf(cp, sizeof(cp), "%s/backup", dir);
 	golite_checkpoint_options co = { .copy = true, .replace = true };
