@@ -586,18 +586,9 @@ int main(int argc, char **argv)
 		return EXIT_ERROR;
 	}
 	const char *name = argv[optind];
-	if (cli.store) {
-		cli_cmd = name;
-		if (strcmp(name, "help") == 0) {
-			cli_store_help(stdout);
-			return 0;
-		}
-		int st = cli_store_main(cli.store, argc - optind, argv + optind);
-		if (fflush(stdout) != 0) {
-			cli_error("cannot write to standard output: %s", strerror(errno));
-			st = EXIT_ERROR;
-		}
-		return st;
+	if (cli.store && strcmp(name, "help") == 0) {
+		cli_store_help(stdout);
+		return 0;
 	}
 	if (strcmp(name, "help") == 0) {
 		const char *what = optind + 1 < argc ? argv[optind + 1] : NULL;
@@ -607,16 +598,22 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
-	const struct command *cmd = find_command(name);
-	if (!cmd) {
+	const struct command *cmd = cli.store ? NULL : find_command(name);
+	if (!cmd && !cli.store) {
 		fprintf(stderr, "golite: no command \"%s\" (golite --help lists them)\n", name);
 		return EXIT_ERROR;
 	}
-	cli_cmd = cmd->name;
+	cli_cmd = cmd ? cmd->name : name;
 	int sub_argc = argc - optind;
 	char **sub_argv = argv + optind;
-	optind = 0;   /* reinitialise getopt for the subcommand */
-	int status = cmd->fn(sub_argc, sub_argv);
+	int status;
+	if (cmd) {
+		optind = 0;   /* reinitialise getopt for the subcommand */
+		status = cmd->fn(sub_argc, sub_argv);
+	} else {
+		/* --store URI: the command works on the store port (store.c) */
+		status = cli_store_main(cli.store, sub_argc, sub_argv);
+	}
 	if (fflush(stdout) != 0) {
 		cli_error("cannot write to standard output: %s", strerror(errno));
 		status = EXIT_ERROR;

@@ -24,7 +24,9 @@
  * and every scanned range holds the same keys at the same versions;
  * otherwise it writes nothing and fails with GOLITE_ECONFLICT, and the
  * caller starts over (golite_store_backoff sleeps a growing, jittered
- * while). A transaction with no reads always commits (last writer wins).
+ * while). A transaction with no reads always commits (last writer wins);
+ * one with no writes commits at once, checking nothing (its reads are
+ * each as of when they ran).
  *
  * Durability. A commit that returns 0 is durable: on local, in the log
  * and synced (the engine's sync mode for this commit); on etcd, committed
