@@ -132,8 +132,12 @@ done
 setter=$!
 j=0
 while [ $j -lt 30 ]; do
-	mv "$MNT/t/d" "$MNT/t/e" 2>/dev/null
-	mv "$MNT/t/e" "$MNT/t/d" 2>/dev/null
+	# -T: rename(2) itself. A SET between two renames can make the
+	# other name exist (its key implies the directory); plain mv would
+	# then move the directory into it (d/e/k...), out of what the
+	# check reads, where rename(2) fails and leaves both names.
+	mv -T "$MNT/t/d" "$MNT/t/e" 2>/dev/null
+	mv -T "$MNT/t/e" "$MNT/t/d" 2>/dev/null
 	j=$((j + 1))
 done
 wait $setter
